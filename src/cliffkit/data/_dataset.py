@@ -1,0 +1,176 @@
+"""The one container every loader returns: :class:`Dataset`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ShapeMismatchError, unknown_name
+
+
+@dataclass
+class DroppedRow:
+    """A source row that did not make it into the dataset."""
+
+    row: int  # 1-based line number in the source file (header is line 1)
+    reason: str  # "invalid_smiles", "missing_target", "non_numeric_target", ...
+    detail: str = ""
+
+
+@dataclass
+class MergedGroup:
+    """Source rows whose canonical SMILES coincide and were merged (mean of targets)."""
+
+    smiles: str
+    rows: list[int]
+    values: list[list[float]]  # per source row, per target
+    conflicting: bool = False  # spread larger than the conflict tolerance
+
+
+@dataclass
+class LoadReport:
+    """What happened between the source file and the :class:`Dataset`."""
+
+    n_read: int = 0
+    dropped: list[DroppedRow] = field(default_factory=list)
+    merged: list[MergedGroup] = field(default_factory=list)
+
+    @property
+    def n_dropped(self) -> int:
+        return len(self.dropped)
+
+    @property
+    def n_merged_rows(self) -> int:
+        """Rows removed by merging (group size minus one, summed)."""
+        return sum(len(g.rows) - 1 for g in self.merged)
+
+    @property
+    def n_conflicts(self) -> int:
+        return sum(g.conflicting for g in self.merged)
+
+    def dropped_by_reason(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for d in self.dropped:
+            out[d.reason] = out.get(d.reason, 0) + 1
+        return out
+
+
+@dataclass
+class Dataset:
+    """Molecules with one or more regression targets.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"lipophilicity"``) or the file name for user files.
+    smiles : numpy.ndarray of str, shape (n_samples,)
+        RDKit canonical SMILES, unique.
+    y : numpy.ndarray of float64, shape (n_samples, n_targets)
+        Targets, finite, in the units of :attr:`units`.
+    target_names, units : list of str, length n_targets
+    source : str
+        Where the data came from (a path, or ``package:cliffkit/data/files/esol.csv``).
+    source_sha256 : str
+        sha256 of the source file's bytes.
+    report : LoadReport
+        Rows read, dropped and merged.
+    ids : numpy.ndarray or None, shape (n_samples,)
+        Identifiers from the source (first id of a merged group), if any.
+    meta : dict
+        Anything else a loader knows (e.g. QM9 ``index`` for geometries, licence).
+    """
+
+    name: str
+    smiles: np.ndarray
+    y: np.ndarray
+    target_names: list[str]
+    units: list[str]
+    source: str = ""
+    source_sha256: str = ""
+    report: LoadReport = field(default_factory=LoadReport)
+    ids: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.smiles = np.asarray(self.smiles, dtype=object)
+        y = np.asarray(self.y, dtype=np.float64)
+        if y.ndim == 1:
+            y = y[:, None]
+        self.y = y
+        if y.shape[0] != self.smiles.shape[0]:
+            raise ShapeMismatchError(
+                f"Dataset {self.name!r}: {self.smiles.shape[0]} SMILES but {y.shape[0]} target rows."
+            )
+        if y.shape[1] != len(self.target_names) or len(self.units) != len(self.target_names):
+            raise ShapeMismatchError(
+                f"Dataset {self.name!r}: y has {y.shape[1]} columns, "
+                f"{len(self.target_names)} target names and {len(self.units)} units."
+            )
+
+    def __len__(self) -> int:
+        return int(self.smiles.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(name={self.name!r}, n_samples={len(self)}, "
+            f"targets={self.target_names!r})"
+        )
+
+    @property
+    def n_targets(self) -> int:
+        return self.y.shape[1]
+
+    def target_index(self, target: str | int | None) -> int:
+        """Column of ``target`` (a name or position; None means the only target)."""
+        if target is None:
+            if self.n_targets != 1:
+                raise unknown_name(f"target of dataset {self.name!r} (it has several)", "None",
+                                   self.target_names)
+            return 0
+        if isinstance(target, int | np.integer) and not isinstance(target, bool):
+            if 0 <= int(target) < self.n_targets:
+                return int(target)
+            raise unknown_name(f"target of dataset {self.name!r}", str(target), self.target_names)
+        if target in self.target_names:
+            return self.target_names.index(target)
+        raise unknown_name(f"target of dataset {self.name!r}", str(target), self.target_names)
+
+    def target(self, target: str | int | None = None) -> np.ndarray:
+        """The values of one target, shape (n_samples,)."""
+        return self.y[:, self.target_index(target)]
+
+    def unit(self, target: str | int | None = None) -> str:
+        return self.units[self.target_index(target)]
+
+    def subset(self, indices: np.ndarray, name: str | None = None) -> Dataset:
+        """A new Dataset with rows ``indices`` (in that order)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return Dataset(
+            name=name or self.name,
+            smiles=self.smiles[idx],
+            y=self.y[idx],
+            target_names=list(self.target_names),
+            units=list(self.units),
+            source=self.source,
+            source_sha256=self.source_sha256,
+            report=self.report,
+            ids=None if self.ids is None else self.ids[idx],
+            meta={**self.meta, "subset_of": self.name},
+        )
+
+    @property
+    def checksum(self) -> str:
+        """sha256 of the content (canonical SMILES and targets), independent of file layout.
+
+        Split files record it, so a split cannot be applied to other data.
+        """
+        h = hashlib.sha256()
+        h.update(("\n".join(self.smiles.tolist())).encode())
+        h.update(b"\0")
+        h.update(("\t".join(self.target_names)).encode())
+        h.update(b"\0")
+        h.update(np.ascontiguousarray(self.y, dtype="<f8").tobytes())
+        return h.hexdigest()
