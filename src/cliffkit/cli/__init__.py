@@ -1,7 +1,7 @@
 """The ``cliffkit`` command line: parse, call the library, write files.
 
-Each verb lives in its own module (``_datasets.py``, ``_split.py`` ...) and registers
-itself on :data:`app`. :func:`main` turns every :class:`~cliffkit.errors.CliffkitError`
+Each verb lives in its own module (``_data.py``, ``_split.py`` ...) and registers
+itself on the click group :data:`app` with ``@app.command()``. :func:`main` turns every :class:`~cliffkit.errors.CliffkitError`
 into one line on stderr and exit code 2; ``--debug`` re-raises instead.
 """
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     STATE["debug"] = "--debug" in args
     try:
-        result = app(args=args, prog_name="cliffkit", standalone_mode=False)
+        result = app.main(args=args, prog_name="cliffkit", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.exceptions.Abort:

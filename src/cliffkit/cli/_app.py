@@ -1,35 +1,23 @@
-"""The typer application that every command module registers on."""
+"""The click group that every command module registers on."""
 
 from __future__ import annotations
 
-import typer
+import click
 
-app = typer.Typer(
+STATE = {"debug": False}
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(
     name="cliffkit",
+    context_settings=CONTEXT_SETTINGS,
     help=(
         "Find where molecular property models fail: property cliffs, "
         "CliffSplit evaluation and CliffLoss training."
     ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-STATE = {"debug": False}
-
-
-@app.callback()
-def _root(
-    debug: bool = typer.Option(
-        False, "--debug", help="Show full tracebacks instead of one-line errors."
-    ),
-    version: bool = typer.Option(False, "--version", help="Print the cliffkit version and exit."),
-) -> None:
-    """cliffkit command line."""
-    STATE["debug"] = debug
-    if version:
-        from .. import __version__
-
-        typer.echo(f"cliffkit {__version__}")
-        raise typer.Exit(0)
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+@click.version_option(package_name="cliffkit", prog_name="cliffkit", message="%(prog)s %(version)s")
+def app(debug: bool) -> None:
+    STATE["debug"] = STATE["debug"] or debug
