@@ -25,6 +25,8 @@ __all__ = [
     "MissingDependencyError",
     "TrainingDivergedError",
     "ConfigError",
+    "CliffkitWarning",
+    "DataWarning",
 ]
 
 
@@ -84,6 +86,14 @@ class TrainingDivergedError(CliffkitError, RuntimeError):
 
 class ConfigError(CliffkitError, ValueError):
     """A grid or run configuration is invalid."""
+
+
+class CliffkitWarning(UserWarning):
+    """Base class of cliffkit warnings (partial problems that did not stop the run)."""
+
+
+class DataWarning(CliffkitWarning):
+    """A loader dropped rows or merged conflicting duplicates; see ``Dataset.report``."""
 
 
 def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UnknownNameError:
