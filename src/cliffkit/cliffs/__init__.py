@@ -1,0 +1,43 @@
+"""Cliff severity, strata and partners (``cliffkit.cliffs``).
+
+- :func:`compute_severity`: severity of each molecule from its neighbours in a reference
+  set (train-only variant for CliffLoss; test molecules against train for labelling).
+- :func:`severity_scale`: the |Δy| scale (95th percentile over kept train–train pairs).
+- :func:`assign_strata`: cliff / intermediate / smooth / unsupported per molecule.
+- :func:`cliff_pairs`: training cliff pairs for the pairwise loss term.
+- :func:`moleculeace_cliffs`: the MoleculeACE-compatible cliff mode.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._pairs import CliffPairs, cliff_pairs, train_cliff_pairs
+from ._severity import Severity, compute_severity, default_m, severity_scale
+from ._strata import STRATA, Strata, assign_strata, severity_quantiles
+
+__all__ = [
+    "STRATA",
+    "CliffPairs",
+    "Severity",
+    "Strata",
+    "assign_strata",
+    "cliff_pairs",
+    "compute_severity",
+    "default_m",
+    "moleculeace_cliffs",
+    "severity_quantiles",
+    "severity_scale",
+    "train_cliff_pairs",
+]
+
+
+_LAZY = {"moleculeace_cliffs"}
+
+
+def __getattr__(name: str) -> Any:
+    # The MoleculeACE mode lives in its own module, loaded on first use.
+    if name in _LAZY:
+        return getattr(importlib.import_module("._moleculeace", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
