@@ -1,0 +1,77 @@
+"""CliffLoss: a train-only, model-agnostic mitigation of property-cliff errors, and its baselines.
+
+- weights for any model that takes ``sample_weight``: :func:`cliff_weights`
+  (w = 1 + λ·c from the train-only :func:`cliff_severity`), and the baselines
+  :func:`plain_weights`, :func:`random_weights`, :func:`lds_weights`;
+- the torch :class:`CliffLoss` (weighted L1/MSE/Huber + β · pairwise difference term),
+  :class:`PairBatchSampler` and :func:`pair_positions`;
+- :class:`AdaptiveLambda`, the validation-feedback controller of λ;
+- the registry :func:`make_loss` / :data:`LOSSES` → :class:`LossSpec`.
+
+The torch parts are imported lazily, so ``import cliffkit.loss`` does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._adaptive import AdaptiveLambda
+from ._registry import LOSSES, LossSpec, list_losses, make_loss, register_loss
+from ._weights import (
+    cliff_pairs_from_severity,
+    cliff_severity,
+    cliff_weights,
+    lds_weights,
+    plain_weights,
+    random_weights,
+    to_mean_one,
+)
+
+_LAZY = {
+    "CliffLoss": "._cliffloss",
+    "L1CliffLoss": "._cliffloss",
+    "MSECliffLoss": "._cliffloss",
+    "HuberCliffLoss": "._cliffloss",
+    "BASE_LOSSES": "._cliffloss",
+    "pair_positions": "._cliffloss",
+    "PairBatchSampler": "._sampler",
+}
+
+__all__ = [
+    "AdaptiveLambda",
+    "LOSSES",
+    "LossSpec",
+    "list_losses",
+    "make_loss",
+    "register_loss",
+    "cliff_pairs_from_severity",
+    "cliff_severity",
+    "cliff_weights",
+    "lds_weights",
+    "plain_weights",
+    "random_weights",
+    "to_mean_one",
+    *_LAZY,
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._cliffloss import (  # noqa: F401
+        BASE_LOSSES,
+        CliffLoss,
+        HuberCliffLoss,
+        L1CliffLoss,
+        MSECliffLoss,
+        pair_positions,
+    )
+    from ._sampler import PairBatchSampler  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'cliffkit.loss' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -1,0 +1,360 @@
+"""The loss registry: ``plain | cliff | cliff-adaptive | cliff-pair | random-weights | lds``.
+
+Each name maps to a builder that turns training labels (plus the train-only severity and
+cliff pairs, and for the adaptive variant the validation strata) into a :class:`LossSpec`:
+what every backbone needs to train with that loss.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import CliffkitWarning, InvalidParameterError, ShapeMismatchError, unknown_name
+from ..utils import Interval, Options, validate_params
+from ._adaptive import AdaptiveLambda
+from ._weights import (
+    cliff_pairs_from_severity,
+    cliff_weights,
+    lds_weights,
+    plain_weights,
+    random_weights,
+    to_mean_one,
+)
+
+__all__ = ["LossSpec", "make_loss", "list_losses", "LOSSES", "register_loss"]
+
+LOSSES: dict[str, Callable[..., LossSpec]] = {}
+
+
+def register_loss(name: str):
+    """Decorator: register a LossSpec builder under a lowercase, dashed ``name``."""
+
+    def deco(fn):
+        LOSSES[name] = fn
+        return fn
+
+    return deco
+
+
+def list_losses() -> list[str]:
+    """Registered loss names (the CLI's ``--loss`` choices)."""
+    return list(LOSSES)
+
+
+@dataclass
+class LossSpec:
+    """Everything a backbone needs to train with one loss.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    params : dict
+        The parameters it was built with (for run configs and reports).
+    severity : ndarray of shape (n_train,) or None
+        Train-only severities (cliff variants).
+    fixed_weight : ndarray of shape (n_train,)
+        Raw weights for non-adaptive variants (1 + λc, permuted, LDS or ones).
+    pairs : ndarray of int64, shape (n_pairs, 2)
+        Training cliff pairs (positions in the training set); used when ``beta > 0``.
+    base, beta, delta : str, float, float
+        Torch base loss and pairwise weight.
+    controller : AdaptiveLambda or None
+        The λ controller of ``cliff-adaptive``.
+    """
+
+    name: str
+    params: dict[str, Any]
+    fixed_weight: np.ndarray
+    severity: np.ndarray | None = None
+    pairs: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
+    base: str = "l1"
+    beta: float = 0.0
+    delta: float = 1.0
+    controller: AdaptiveLambda | None = None
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"LossSpec({self.name!r}, {body})"
+
+    @property
+    def n_train(self) -> int:
+        return int(self.fixed_weight.shape[0])
+
+    @property
+    def adaptive(self) -> bool:
+        return self.controller is not None
+
+    @property
+    def uses_pairs(self) -> bool:
+        return self.beta > 0 and self.pairs.shape[0] > 0
+
+    @property
+    def lam(self) -> float | None:
+        """Current λ (adaptive: the controller's; fixed cliff: the given one; else None)."""
+        if self.controller is not None:
+            return self.controller.lam
+        return self.params.get("lam")
+
+    def sample_weight(self, *, mean_one: bool = False) -> np.ndarray:
+        """Current per-sample weights, shape (n_train,).
+
+        Raw by default (``1 + λc``); ``mean_one=True`` rescales to mean 1 for backbones
+        whose loss is a plain mean over samples (LightGBM, sklearn, chemprop), which makes
+        them equal to the sum-of-weights normalisation that :class:`CliffLoss` uses.
+        """
+        if self.controller is not None:
+            w = cliff_weights(self.severity, self.controller.lam)
+        else:
+            w = self.fixed_weight
+        return to_mean_one(w) if mean_one else w.copy()
+
+    def make_module(self):
+        """A fresh torch :class:`CliffLoss` for this spec."""
+        from ._cliffloss import CliffLoss
+
+        return CliffLoss(base=self.base, beta=self.beta if self.uses_pairs else 0.0,
+                         delta=self.delta)
+
+    def make_batch_sampler(self, batch_size: int, random_state: Any = None):
+        """A :class:`PairBatchSampler` when the pair term is on, else None (plain shuffling)."""
+        if not self.uses_pairs:
+            return None
+        from ._sampler import PairBatchSampler
+
+        return PairBatchSampler(self.n_train, self.pairs, batch_size, random_state=random_state)
+
+    def reset(self) -> None:
+        """Reset the adaptive controller before a new fit (no-op otherwise)."""
+        if self.controller is not None:
+            self.controller.reset()
+
+    def epoch_callback(self, y_val_pred: Any, epoch: int | None = None) -> dict[str, Any] | None:
+        """Feed one epoch's validation predictions (label units) to the controller.
+
+        Returns None for non-adaptive losses (weights never change). For
+        ``cliff-adaptive`` returns ``{"lam": new_lam, "sample_weight": raw weights}``;
+        the trainer uses the new weights from the next epoch on.
+        """
+        if self.controller is None:
+            return None
+        lam = self.controller.update(y_val_pred, epoch=epoch)
+        return {"lam": lam, "sample_weight": self.sample_weight()}
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """λ trajectory of the adaptive controller (empty otherwise)."""
+        return [] if self.controller is None else list(self.controller.history_)
+
+
+_COMMON = {
+    "lam": [Interval(float, 0.0, None)],
+    "beta": [Interval(float, 0.0, None)],
+    "base": [Options("l1", "mse", "huber")],
+    "delta": [Interval(float, 0.0, None, closed="neither")],
+    "pair_quantile": [Interval(float, 0.0, 1.0, closed="left")],
+    "random_state": ["random_state"],
+}
+
+
+def make_loss(
+    name: str,
+    y_train: Any,
+    *,
+    severity: Any = None,
+    pairs: Any = None,
+    lam: float = 0.1,
+    beta: float | None = None,
+    base: str = "l1",
+    delta: float = 1.0,
+    pair_quantile: float = 0.8,
+    y_val: Any = None,
+    val_cliff_mask: Any = None,
+    val_smooth_mask: Any = None,
+    random_state: Any = 0,
+    lds_params: dict[str, Any] | None = None,
+    adaptive_params: dict[str, Any] | None = None,
+) -> LossSpec:
+    """Build the :class:`LossSpec` of a registered loss.
+
+    Parameters
+    ----------
+    name : {"plain", "cliff", "cliff-adaptive", "cliff-pair", "random-weights", "lds"}
+    y_train : array-like of shape (n_train,)
+        Training labels (``lds`` uses them; the others check lengths).
+    severity : Severity or array-like of shape (n_train,), optional
+        Train-only severity (from :func:`cliff_severity`); required by the cliff variants
+        and ``random-weights`` (which permutes the cliff weights at the same λ).
+    pairs : array-like of int, shape (n_pairs, 2), optional
+        Training cliff pairs; derived from ``severity`` (its partners above the
+        ``pair_quantile``) when None.
+    lam : float, default=0.1
+        λ of the cliff weights (the start value for ``cliff-adaptive``).
+    beta : float, optional
+        Pairwise term weight; 0.5 for ``cliff-pair`` and 0 otherwise when None.
+        A positive β on any loss adds the pair term.
+    base : {"l1", "mse", "huber"}, default="l1"
+    y_val, val_cliff_mask, val_smooth_mask : array-like, optional
+        Validation labels and strata; required by ``cliff-adaptive`` only.
+    random_state : default=0
+        Seed of ``random-weights``.
+    lds_params, adaptive_params : dict, optional
+        Passed to :func:`lds_weights` and :class:`AdaptiveLambda`.
+
+    Raises
+    ------
+    InvalidParameterError
+        λ < 0, β < 0, missing severity or validation strata.
+    UnknownNameError
+        An unknown loss name.
+    """
+    key = str(name).lower().replace("_", "-")
+    if key not in LOSSES:
+        raise unknown_name("loss", str(name), LOSSES)
+    validate_params(
+        _COMMON,
+        {"lam": lam, "beta": 0.0 if beta is None else beta, "base": base, "delta": delta,
+         "pair_quantile": pair_quantile, "random_state": random_state},
+        "make_loss",
+    )
+    y = np.asarray(y_train, dtype=np.float64).reshape(-1)
+    sev_obj = severity
+    sev = None
+    if severity is not None:
+        sev = np.asarray(getattr(severity, "severity", severity), dtype=np.float64).reshape(-1)
+        if sev.shape[0] != y.shape[0]:
+            raise ShapeMismatchError(
+                f"make_loss: severity has {sev.shape[0]} values but y_train {y.shape[0]}; "
+                "compute severity on the same training set."
+            )
+    ctx = _Ctx(key, y, sev, sev_obj, pairs, float(lam), beta, base, float(delta),
+               float(pair_quantile), y_val, val_cliff_mask, val_smooth_mask, random_state,
+               dict(lds_params or {}), dict(adaptive_params or {}))
+    return LOSSES[key](ctx)
+
+
+@dataclass
+class _Ctx:
+    name: str
+    y: np.ndarray
+    sev: np.ndarray | None
+    sev_obj: Any
+    pairs: Any
+    lam: float
+    beta: float | None
+    base: str
+    delta: float
+    pair_quantile: float
+    y_val: Any
+    val_cliff_mask: Any
+    val_smooth_mask: Any
+    random_state: Any
+    lds_params: dict
+    adaptive_params: dict
+
+    def need_severity(self) -> np.ndarray:
+        if self.sev is None:
+            raise InvalidParameterError(
+                f"Loss {self.name!r} needs the train-only severity; compute it with "
+                "cliffkit.loss.cliff_severity(dataset, train_idx=...) and pass severity=."
+            )
+        return self.sev
+
+    def get_pairs(self, beta: float) -> np.ndarray:
+        if beta <= 0:
+            return np.empty((0, 2), dtype=np.int64)
+        if self.pairs is not None:
+            p = np.asarray(self.pairs, dtype=np.int64).reshape(-1, 2)
+        elif self.sev_obj is not None and hasattr(self.sev_obj, "partner"):
+            p = cliff_pairs_from_severity(self.sev_obj, quantile=self.pair_quantile)
+        else:
+            raise InvalidParameterError(
+                f"Loss {self.name!r} with beta > 0 needs training cliff pairs: pass pairs= "
+                "or a Severity object (with partners) as severity=."
+            )
+        if p.size and (p.min() < 0 or p.max() >= self.y.shape[0]):
+            raise InvalidParameterError(
+                f"make_loss: pair indices must be positions in the training set [0, "
+                f"{self.y.shape[0]}); got [{p.min()}, {p.max()}]."
+            )
+        if p.shape[0] == 0:
+            warnings.warn(
+                f"Loss {self.name!r}: there are no training cliff pairs, so the pairwise "
+                "term (beta > 0) cannot act; lower pair_quantile or min_similarity, or use "
+                "loss 'cliff'.",
+                CliffkitWarning,
+                stacklevel=4,
+            )
+        return p
+
+    def spec(self, weight: np.ndarray, params: dict[str, Any], *, beta: float,
+             controller: AdaptiveLambda | None = None, severity: np.ndarray | None = None
+             ) -> LossSpec:
+        pairs = self.get_pairs(beta)
+        params = {**params, "base": self.base}
+        if beta > 0:
+            params.update(beta=beta, pair_quantile=self.pair_quantile, n_pairs=int(pairs.shape[0]))
+        return LossSpec(name=self.name, params=params, fixed_weight=weight, severity=severity,
+                        pairs=pairs, base=self.base, beta=beta, delta=self.delta,
+                        controller=controller)
+
+
+@register_loss("plain")
+def _plain(ctx: _Ctx) -> LossSpec:
+    beta = ctx.beta or 0.0
+    return ctx.spec(plain_weights(ctx.y.shape[0]), {}, beta=beta, severity=ctx.sev)
+
+
+@register_loss("cliff")
+def _cliff(ctx: _Ctx) -> LossSpec:
+    sev = ctx.need_severity()
+    beta = ctx.beta or 0.0
+    return ctx.spec(cliff_weights(sev, ctx.lam), {"lam": ctx.lam}, beta=beta, severity=sev)
+
+
+@register_loss("cliff-pair")
+def _cliff_pair(ctx: _Ctx) -> LossSpec:
+    sev = ctx.need_severity()
+    beta = 0.5 if ctx.beta is None else ctx.beta
+    if beta == 0:
+        raise InvalidParameterError(
+            "Loss 'cliff-pair' needs beta > 0 (the pairwise term); got beta=0. "
+            "Use loss 'cliff' for weights only."
+        )
+    return ctx.spec(cliff_weights(sev, ctx.lam), {"lam": ctx.lam}, beta=beta, severity=sev)
+
+
+@register_loss("cliff-adaptive")
+def _cliff_adaptive(ctx: _Ctx) -> LossSpec:
+    sev = ctx.need_severity()
+    if ctx.y_val is None or ctx.val_cliff_mask is None or ctx.val_smooth_mask is None:
+        raise InvalidParameterError(
+            "Loss 'cliff-adaptive' needs the validation labels and strata: pass y_val, "
+            "val_cliff_mask and val_smooth_mask (from the split's validation strata)."
+        )
+    ctrl = AdaptiveLambda(ctx.lam, y_val=ctx.y_val, cliff_mask=ctx.val_cliff_mask,
+                          smooth_mask=ctx.val_smooth_mask, **ctx.adaptive_params)
+    beta = ctx.beta or 0.0
+    return ctx.spec(cliff_weights(sev, ctx.lam), {"lam0": ctx.lam, **ctrl.get_params()},
+                    beta=beta, controller=ctrl, severity=sev)
+
+
+@register_loss("random-weights")
+def _random(ctx: _Ctx) -> LossSpec:
+    sev = ctx.need_severity()
+    w = random_weights(cliff_weights(sev, ctx.lam), ctx.random_state)
+    beta = ctx.beta or 0.0
+    return ctx.spec(w, {"lam": ctx.lam, "random_state": ctx.random_state}, beta=beta,
+                    severity=sev)
+
+
+@register_loss("lds")
+def _lds(ctx: _Ctx) -> LossSpec:
+    w = lds_weights(ctx.y, **ctx.lds_params)
+    beta = ctx.beta or 0.0
+    return ctx.spec(w, {**ctx.lds_params}, beta=beta, severity=ctx.sev)

@@ -1,0 +1,298 @@
+"""Per-sample weights: CliffLoss severity weights and the two baselines.
+
+Every weighting returns a float64 array of shape ``(n_train,)`` aligned with the
+training molecules, so any model that takes ``sample_weight`` can use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidParameterError, ShapeMismatchError
+from ..utils import Interval, Options, check_random_state, validate_params
+
+__all__ = [
+    "cliff_severity",
+    "cliff_pairs_from_severity",
+    "cliff_weights",
+    "plain_weights",
+    "random_weights",
+    "lds_weights",
+    "to_mean_one",
+]
+
+
+def _as_1d(x: Any, name: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ShapeMismatchError(
+            f"{name} must be a 1-D array of shape (n_samples,); got shape {arr.shape}."
+        )
+    return arr
+
+
+def cliff_severity(
+    data: Any,
+    y: np.ndarray | None = None,
+    train_idx: np.ndarray | None = None,
+    *,
+    target: str | int | None = None,
+    k: int | None = None,
+    min_similarity: float = 0.35,
+    m: int | None = None,
+    radius: int = 2,
+    n_bits: int = 2048,
+    fingerprints: np.ndarray | None = None,
+):
+    """Train-only severity of every training molecule (a thin wrapper over :mod:`cliffkit.cliffs`).
+
+    Neighbours are searched among the training molecules only (self excluded), and the
+    |Δy| scale is the 95th percentile over train–train neighbour pairs, so no validation
+    or test label can reach the weights.
+
+    Parameters
+    ----------
+    data : Dataset or sequence of str
+        A :class:`~cliffkit.data.Dataset` or SMILES, shape (n_samples,).
+    y : array-like of shape (n_samples,), optional
+        Labels; taken from ``data.target(target)`` when ``data`` is a Dataset.
+    train_idx : array-like of int, optional
+        Rows of the training set; all rows when None. Labels of other rows are never read.
+    target : str or int, optional
+        Target of a multi-target Dataset.
+    k, min_similarity, m, radius, n_bits
+        Neighbour and severity parameters (defaults from the SPEC:
+        k = max(4, min(24, ⌊√n_train⌋)), m = max(1, ⌊√k⌋)).
+    fingerprints : ndarray, optional
+        Precomputed packed fingerprints of *all* rows (from
+        :func:`cliffkit.similarity.compute_fingerprints`).
+
+    Returns
+    -------
+    Severity
+        From :func:`cliffkit.cliffs.compute_severity`, in training order (``partner``
+        holds positions inside the training set).
+    """
+    from ..cliffs import compute_severity
+    from ..similarity import compute_fingerprints, default_k, find_neighbors
+
+    if hasattr(data, "smiles") and hasattr(data, "target"):
+        smiles = np.asarray(data.smiles, dtype=object)
+        if y is None:
+            y = data.target(target)
+    else:
+        smiles = np.asarray(list(data), dtype=object)
+    if y is None:
+        raise InvalidParameterError(
+            "cliff_severity needs labels: pass y (shape (n_samples,)) or a Dataset."
+        )
+    y = _as_1d(y, "y")
+    if y.shape[0] != smiles.shape[0]:
+        raise ShapeMismatchError(
+            f"cliff_severity: {smiles.shape[0]} molecules but {y.shape[0]} labels."
+        )
+    idx = np.arange(len(smiles)) if train_idx is None else np.asarray(train_idx, dtype=np.int64)
+    y_train = y[idx]
+    if not np.all(np.isfinite(y_train)):
+        bad = idx[~np.isfinite(y_train)][:5].tolist()
+        raise InvalidParameterError(
+            f"cliff_severity: training labels must be finite; rows {bad} are not."
+        )
+    if fingerprints is None:
+        fps = compute_fingerprints(smiles[idx].tolist(), radius=radius, n_bits=n_bits)
+    else:
+        fps = np.asarray(fingerprints)[idx]
+    kk = default_k(len(idx)) if k is None else int(k)
+    graph = find_neighbors(fps, k=kk, min_similarity=min_similarity)
+    return compute_severity(graph, y_train, y_train, m=m)
+
+
+def cliff_pairs_from_severity(severity: Any, *, quantile: float = 0.8) -> np.ndarray:
+    """Training cliff pairs for the pairwise term: each high-severity molecule and its partner.
+
+    A training molecule ``i`` gives the pair ``(i, partner[i])`` when it is supported
+    and its severity is above the ``quantile`` of the supported training severities
+    (the same threshold that labels test cliffs). Unordered duplicates are dropped.
+
+    Parameters
+    ----------
+    severity : Severity
+        Train-only severity (``partner`` indexes the training set).
+    quantile : float, default=0.8
+
+    Returns
+    -------
+    ndarray of int64, shape (n_pairs, 2)
+        Sorted rows ``(min(i, j), max(i, j))``, lexicographic order.
+    """
+    validate_params({"quantile": [Interval(float, 0.0, 1.0, closed="left")]},
+                    {"quantile": quantile}, "cliff_pairs_from_severity")
+    sev = np.asarray(severity.severity, dtype=np.float64)
+    supported = np.asarray(severity.supported, dtype=bool)
+    partner = np.asarray(severity.partner, dtype=np.int64)
+    ok = supported & (partner >= 0)
+    if not ok.any():
+        return np.empty((0, 2), dtype=np.int64)
+    thr = np.quantile(sev[supported], quantile)
+    sel = np.flatnonzero(ok & (sev > thr))
+    if sel.size == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    pairs = np.stack([sel, partner[sel]], axis=1)
+    pairs = np.sort(pairs, axis=1)
+    pairs = np.unique(pairs, axis=0)
+    return pairs.astype(np.int64)
+
+
+def cliff_weights(severity: Any, lam: float = 0.1) -> np.ndarray:
+    r"""CliffLoss sample weights :math:`w_i = 1 + \lambda c_i`.
+
+    Parameters
+    ----------
+    severity : Severity or array-like of shape (n_train,)
+        Train-only severities :math:`c_i \ge 0` (unsupported molecules have 0).
+    lam : float, default=0.1
+        :math:`\lambda \ge 0`; 0 gives the plain loss.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_train,)
+        Raw weights (not rescaled). Losses in :mod:`cliffkit.loss` divide by the sum of
+        weights, so only the relative emphasis matters; see :func:`to_mean_one`.
+
+    Examples
+    --------
+    >>> cliff_weights([0.0, 0.5, 2.0], lam=0.1).tolist()
+    [1.0, 1.05, 1.2]
+    """
+    validate_params({"lam": [Interval(float, 0.0, None)]}, {"lam": lam}, "cliff_weights")
+    c = _as_1d(getattr(severity, "severity", severity), "severity")
+    if not np.all(np.isfinite(c)) or np.any(c < 0):
+        raise InvalidParameterError(
+            "cliff_weights: severities must be finite and >= 0; "
+            "compute them with cliff_severity on the training set."
+        )
+    return 1.0 + float(lam) * c
+
+
+def plain_weights(n: int) -> np.ndarray:
+    """All-ones weights, shape (n,): the plain loss under the same interface."""
+    validate_params({"n": [Interval(int, 0, None)]}, {"n": n}, "plain_weights")
+    return np.ones(int(n), dtype=np.float64)
+
+
+def random_weights(weights: Any, random_state: Any = None) -> np.ndarray:
+    """The same multiset of weights, randomly permuted over the molecules.
+
+    The control for CliffLoss: same weight distribution, no link to cliffs.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_train,)
+    random_state : None, int or numpy Generator
+
+    Returns
+    -------
+    ndarray of float64, shape (n_train,)
+    """
+    validate_params({"random_state": ["random_state"]}, {"random_state": random_state},
+                    "random_weights")
+    w = _as_1d(weights, "weights")
+    rng = check_random_state(random_state)
+    return w[rng.permutation(w.shape[0])]
+
+
+def _kernel_window(kernel: str, ks: int, sigma: float) -> np.ndarray:
+    half = (ks - 1) // 2
+    x = np.arange(-half, half + 1, dtype=np.float64)
+    if kernel == "gaussian":
+        win = np.exp(-0.5 * (x / sigma) ** 2)
+    elif kernel == "laplace":
+        win = np.exp(-np.abs(x) / sigma)
+    else:  # triang
+        win = 1.0 - np.abs(x) / (half + 1)
+    return win / win.max()
+
+
+def lds_weights(
+    y: Any,
+    *,
+    n_bins: int = 50,
+    kernel: str = "gaussian",
+    ks: int = 5,
+    sigma: float = 2.0,
+    reweight: str = "sqrt_inv",
+) -> np.ndarray:
+    r"""Label-distribution-smoothing weights (Yang et al., ICML 2021, "Delving into Deep Imbalanced Regression").
+
+    Labels are binned into ``n_bins`` equal-width bins over their range; the per-bin
+    count (its square root for ``reweight="sqrt_inv"``) is convolved with a symmetric
+    kernel window of ``ks`` bins (normalised to peak 1) to give the effective density
+    :math:`\tilde p(b)`. The weight of a molecule in bin :math:`b` is :math:`1/\tilde p(b)`,
+    rescaled so the weights have mean 1. Rare labels get larger weights.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_train,)
+        Training labels only.
+    n_bins : int, default=50
+    kernel : {"gaussian", "laplace", "triang"}, default="gaussian"
+    ks : int, default=5
+        Kernel window size in bins (odd).
+    sigma : float, default=2.0
+        Kernel width in bins (gaussian, laplace).
+    reweight : {"sqrt_inv", "inverse"}, default="sqrt_inv"
+
+    Returns
+    -------
+    ndarray of float64, shape (n_train,), mean 1
+    """
+    validate_params(
+        {
+            "n_bins": [Interval(int, 1, None)],
+            "kernel": [Options("gaussian", "laplace", "triang")],
+            "ks": [Interval(int, 1, None)],
+            "sigma": [Interval(float, 0.0, None, closed="neither")],
+            "reweight": [Options("sqrt_inv", "inverse")],
+        },
+        {"n_bins": n_bins, "kernel": kernel, "ks": ks, "sigma": sigma, "reweight": reweight},
+        "lds_weights",
+    )
+    if ks % 2 == 0:
+        raise InvalidParameterError(f"The 'ks' parameter of lds_weights must be odd; got {ks}.")
+    y = _as_1d(y, "y")
+    if y.size == 0:
+        return np.empty(0, dtype=np.float64)
+    if not np.all(np.isfinite(y)):
+        raise InvalidParameterError("lds_weights: labels must be finite (pass training labels only).")
+    lo, hi = float(y.min()), float(y.max())
+    if hi == lo:
+        return np.ones_like(y)
+    edges = np.linspace(lo, hi, n_bins + 1)
+    b = np.clip(np.searchsorted(edges, y, side="right") - 1, 0, n_bins - 1)
+    counts = np.bincount(b, minlength=n_bins).astype(np.float64)
+    if reweight == "sqrt_inv":
+        counts = np.sqrt(counts)
+    win = _kernel_window(kernel, ks, sigma)
+    half = (win.size - 1) // 2
+    smooth = np.convolve(counts, win, mode="full")[half:half + n_bins]
+    w = 1.0 / smooth[b]
+    return w * (w.size / w.sum())
+
+
+def to_mean_one(weights: Any) -> np.ndarray:
+    """Rescale weights to mean 1 (for models whose loss is a plain mean: LightGBM, chemprop).
+
+    With mean-1 weights, :math:`\\sum_i w_i\\ell_i / n = \\sum_i w_i\\ell_i / \\sum_i w_i`,
+    so every backbone sees the same normalised objective.
+    """
+    w = _as_1d(weights, "weights")
+    s = w.sum()
+    if w.size == 0:
+        return w
+    if not np.isfinite(s) or s <= 0:
+        raise InvalidParameterError("weights must be finite with a positive sum.")
+    return w * (w.size / s)

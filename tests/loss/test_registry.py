@@ -1,0 +1,105 @@
+"""The loss registry: every name builds a LossSpec with the right weights, pairs and callback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cliffkit.errors import (
+    CliffkitWarning,
+    InvalidParameterError,
+    ShapeMismatchError,
+    UnknownNameError,
+)
+from cliffkit.loss import cliff_weights, list_losses, make_loss
+
+
+class _Sev:
+    def __init__(self, severity, supported, partner):
+        self.severity = np.asarray(severity, float)
+        self.supported = np.asarray(supported, bool)
+        self.partner = np.asarray(partner, np.int64)
+
+
+SEV = _Sev([0.1, 0.2, 0.3, 0.0, 0.9, 1.5], [1, 1, 1, 0, 1, 1], [1, 0, 0, -1, 0, 2])
+Y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 9.0])
+YV = np.zeros(4)
+CM = np.array([1, 1, 0, 0], bool)
+
+
+def test_names():
+    assert list_losses() == ["plain", "cliff", "cliff-pair", "cliff-adaptive", "random-weights", "lds"]
+
+
+def test_plain_cliff_random_lds_weights():
+    assert make_loss("plain", Y).sample_weight().tolist() == [1.0] * 6
+    cliff = make_loss("cliff", Y, severity=SEV, lam=1.0)
+    np.testing.assert_allclose(cliff.sample_weight(), [1.1, 1.2, 1.3, 1.0, 1.9, 2.5])
+    np.testing.assert_allclose(cliff.sample_weight(mean_one=True).mean(), 1.0)
+    assert cliff.epoch_callback([0.0]) is None and not cliff.uses_pairs and cliff.lam == 1.0
+    rnd = make_loss("random-weights", Y, severity=SEV, lam=1.0, random_state=1)
+    np.testing.assert_allclose(np.sort(rnd.sample_weight()), np.sort(cliff.sample_weight()))
+    lds = make_loss("lds", Y, lds_params={"n_bins": 4})
+    assert lds.sample_weight()[5] > lds.sample_weight()[0]
+    assert repr(cliff) == "LossSpec('cliff', lam=1.0, base='l1')"
+
+
+def test_cliff_pair_derives_pairs_and_sampler():
+    spec = make_loss("cliff-pair", Y, severity=SEV, pair_quantile=0.5)
+    assert spec.beta == 0.5 and spec.uses_pairs
+    np.testing.assert_array_equal(spec.pairs, [[0, 4], [2, 5]])
+    mod = spec.make_module()
+    assert repr(mod) == "CliffLoss(base='l1', beta=0.5)"
+    sampler = spec.make_batch_sampler(batch_size=2, random_state=0)
+    assert sorted(i for b in sampler for i in b) == list(range(6))
+    assert make_loss("cliff", Y, severity=SEV).make_batch_sampler(4) is None
+    # explicit pairs override
+    spec = make_loss("cliff-pair", Y, severity=SEV.severity, pairs=[[1, 3]], beta=2.0)
+    np.testing.assert_array_equal(spec.pairs, [[1, 3]])
+
+
+def test_no_training_pairs_warns_never_silent():
+    flat = _Sev(np.zeros(6), np.zeros(6, bool), -np.ones(6))
+    with pytest.warns(CliffkitWarning, match="no training cliff pairs"):
+        spec = make_loss("cliff-pair", Y, severity=flat)
+    assert not spec.uses_pairs and spec.params["n_pairs"] == 0
+    with pytest.raises(InvalidParameterError, match="needs training cliff pairs"):
+        make_loss("cliff-pair", Y, severity=np.zeros(6))
+
+
+def test_adaptive_updates_weights_and_logs():
+    spec = make_loss("cliff-adaptive", Y, severity=SEV, lam=0.1, y_val=YV, val_cliff_mask=CM,
+                     val_smooth_mask=~CM, adaptive_params={"gain": 2.0})
+    np.testing.assert_allclose(spec.sample_weight(), cliff_weights(SEV, 0.1))
+    out = spec.epoch_callback(np.array([2.0, -2.0, 1.0, -1.0]), epoch=0)
+    assert out["lam"] == pytest.approx(0.2)
+    np.testing.assert_allclose(out["sample_weight"], cliff_weights(SEV, 0.2))
+    np.testing.assert_allclose(spec.sample_weight(), cliff_weights(SEV, 0.2))
+    assert spec.history[0]["epoch"] == 0 and spec.adaptive
+    spec.reset()
+    assert spec.lam == pytest.approx(0.1) and spec.history == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"name": "cliff", "lam": -0.5}, "'lam' parameter of make_loss"),
+        ({"name": "cliff-pair", "beta": -1.0}, "'beta' parameter of make_loss"),
+        ({"name": "cliff-pair", "beta": 0.0}, "needs beta > 0"),
+        ({"name": "cliff-adaptive"}, "needs the validation labels and strata"),
+        ({"name": "cliff", "base": "l3"}, "'base' parameter of make_loss"),
+    ],
+)
+def test_errors(kwargs, match):
+    name = kwargs.pop("name")
+    with pytest.raises(InvalidParameterError, match=match):
+        make_loss(name, Y, severity=SEV, **kwargs)
+
+
+def test_unknown_and_missing_severity():
+    with pytest.raises(UnknownNameError, match="Did you mean 'cliff-pair'"):
+        make_loss("cliff_pairs", Y)
+    with pytest.raises(InvalidParameterError, match="needs the train-only severity"):
+        make_loss("cliff", Y)
+    with pytest.raises(ShapeMismatchError, match="severity has 6 values but y_train 3"):
+        make_loss("cliff", Y[:3], severity=SEV)

@@ -1,0 +1,117 @@
+"""Weights: hand-worked CliffLoss weights, random permutation, LDS, pairs from severity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.ndimage import convolve1d
+
+from cliffkit.errors import InvalidParameterError, ShapeMismatchError
+from cliffkit.loss import (
+    cliff_pairs_from_severity,
+    cliff_weights,
+    lds_weights,
+    plain_weights,
+    random_weights,
+    to_mean_one,
+)
+
+
+class _Sev:
+    """A minimal Severity stand-in (the attributes the loss reads)."""
+
+    def __init__(self, severity, supported, partner):
+        self.severity = np.asarray(severity, float)
+        self.supported = np.asarray(supported, bool)
+        self.partner = np.asarray(partner, np.int64)
+
+
+@pytest.mark.parametrize(
+    ("lam", "expected"),
+    [(0.0, [1, 1, 1, 1, 1]), (0.1, [1.0, 1.02, 1.05, 1.1, 1.3]), (2.0, [1, 1.4, 2, 3, 7])],
+)
+def test_cliff_weights_hand_worked(lam, expected):
+    c = [0.0, 0.2, 0.5, 1.0, 3.0]
+    np.testing.assert_allclose(cliff_weights(c, lam=lam), expected, rtol=0, atol=1e-12)
+
+
+def test_cliff_weights_accepts_severity_object_and_default_lambda():
+    sev = _Sev([0.0, 1.0, 2.5], [False, True, True], [-1, 2, 1])
+    np.testing.assert_allclose(cliff_weights(sev), [1.0, 1.1, 1.25])
+
+
+@pytest.mark.parametrize("lam", [-0.1, float("nan"), "0.1"])
+def test_cliff_weights_rejects_bad_lambda(lam):
+    with pytest.raises(InvalidParameterError, match="'lam' parameter of cliff_weights"):
+        cliff_weights([0.0, 1.0], lam=lam)
+
+
+def test_cliff_weights_rejects_negative_severity():
+    with pytest.raises(InvalidParameterError, match="severities must be finite and >= 0"):
+        cliff_weights([0.0, -1.0])
+    with pytest.raises(ShapeMismatchError, match="1-D"):
+        cliff_weights(np.zeros((2, 2)))
+
+
+def test_random_weights_same_multiset_and_seeded():
+    w = cliff_weights(np.linspace(0, 3, 40), lam=0.5)
+    r1 = random_weights(w, random_state=3)
+    r2 = random_weights(w, random_state=3)
+    r3 = random_weights(w, random_state=4)
+    np.testing.assert_array_equal(np.sort(r1), np.sort(w))
+    np.testing.assert_array_equal(r1, r2)
+    assert not np.array_equal(r1, r3)
+    assert not np.array_equal(r1, w)
+
+
+def test_plain_and_mean_one():
+    np.testing.assert_array_equal(plain_weights(3), [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(to_mean_one([1.0, 3.0]), [0.5, 1.5])
+
+
+def _lds_reference(y, n_bins, ks, sigma):
+    """Independent LDS: histogram -> sqrt -> scipy gaussian window convolution -> 1/density."""
+    counts, edges = np.histogram(y, bins=n_bins)
+    b = np.clip(np.digitize(y, edges[1:-1]), 0, n_bins - 1)
+    half = ks // 2
+    x = np.arange(-half, half + 1)
+    win = np.exp(-(x**2) / (2 * sigma**2))
+    win = win / win.max()
+    eff = convolve1d(np.sqrt(counts.astype(float)), win, mode="constant")
+    w = 1 / eff[b]
+    return w * len(w) / w.sum()
+
+
+def test_lds_matches_independent_reference_and_upweights_rare_labels():
+    rng = np.random.default_rng(0)
+    y = np.concatenate([rng.normal(0, 1, 500), rng.normal(6, 0.3, 10)])
+    w = lds_weights(y, n_bins=30, ks=5, sigma=2.0)
+    np.testing.assert_allclose(w, _lds_reference(y, 30, 5, 2.0), rtol=1e-10)
+    assert w.mean() == pytest.approx(1.0)
+    # a kernel window wider than the histogram (regression: np.convolve 'same' grows the output)
+    np.testing.assert_allclose(lds_weights(y, n_bins=3, ks=7), _lds_reference(y, 3, 7, 2.0))
+    # the 10 rare labels near 6 get larger weights than the bulk near 0
+    assert w[500:].min() > np.median(w[:500]) * 2
+    inv = lds_weights(y, n_bins=30, reweight="inverse")
+    assert inv[500:].mean() / inv[:500].mean() > w[500:].mean() / w[:500].mean()
+
+
+def test_lds_constant_labels_and_errors():
+    np.testing.assert_array_equal(lds_weights([2.0, 2.0, 2.0]), [1, 1, 1])
+    with pytest.raises(InvalidParameterError, match="'ks' parameter of lds_weights must be odd"):
+        lds_weights([0.0, 1.0], ks=4)
+    with pytest.raises(InvalidParameterError, match="'kernel' parameter of lds_weights"):
+        lds_weights([0.0, 1.0], kernel="box")
+    with pytest.raises(InvalidParameterError, match="finite"):
+        lds_weights([0.0, np.nan])
+
+
+def test_pairs_from_severity_hand_worked():
+    # supported severities: 0.1, 0.2, 0.3, 0.9, 1.5 -> P80 = 1.02; mol 3 is unsupported
+    sev = _Sev([0.1, 0.2, 0.3, 5.0, 0.9, 1.5], [1, 1, 1, 0, 1, 1], [1, 0, 0, -1, 0, 2])
+    pairs = cliff_pairs_from_severity(sev, quantile=0.8)
+    np.testing.assert_array_equal(pairs, [[2, 5]])
+    pairs = cliff_pairs_from_severity(sev, quantile=0.5)  # P50 = 0.3 -> mols 4, 5
+    np.testing.assert_array_equal(pairs, [[0, 4], [2, 5]])
+    none = _Sev([0.0, 0.0], [0, 0], [-1, -1])
+    assert cliff_pairs_from_severity(none).shape == (0, 2)
