@@ -27,6 +27,7 @@ __all__ = [
     "ConfigError",
     "CliffkitWarning",
     "DataWarning",
+    "SplitWarning",
 ]
 
 
@@ -94,6 +95,10 @@ class CliffkitWarning(UserWarning):
 
 class DataWarning(CliffkitWarning):
     """A loader dropped rows or merged conflicting duplicates; see ``Dataset.report``."""
+
+
+class SplitWarning(CliffkitWarning):
+    """A splitter could not meet a requested size or cliff share; the achieved value is reported."""
 
 
 def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UnknownNameError:
