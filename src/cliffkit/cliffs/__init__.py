@@ -27,13 +27,16 @@ __all__ = [
     "compute_severity",
     "default_m",
     "moleculeace_cliffs",
+    "moleculeace_cliff_rmse",
+    "moleculeace_similarity",
+    "MoleculeACECliffs",
     "severity_quantiles",
     "severity_scale",
     "train_cliff_pairs",
 ]
 
 
-_LAZY = {"moleculeace_cliffs"}
+_LAZY = {"moleculeace_cliffs", "moleculeace_cliff_rmse", "moleculeace_similarity", "MoleculeACECliffs"}
 
 
 def __getattr__(name: str) -> Any:
