@@ -36,7 +36,7 @@ def test_plain_cliff_random_lds_weights():
     cliff = make_loss("cliff", Y, severity=SEV, lam=1.0)
     np.testing.assert_allclose(cliff.sample_weight(), [1.1, 1.2, 1.3, 1.0, 1.9, 2.5])
     np.testing.assert_allclose(cliff.sample_weight(mean_one=True).mean(), 1.0)
-    assert cliff.epoch_callback([0.0]) is None and not cliff.uses_pairs and cliff.lam == 1.0
+    assert cliff.epoch_callback(1, [0.0]) is None and not cliff.uses_pairs and cliff.lam == 1.0
     rnd = make_loss("random-weights", Y, severity=SEV, lam=1.0, random_state=1)
     np.testing.assert_allclose(np.sort(rnd.sample_weight()), np.sort(cliff.sample_weight()))
     lds = make_loss("lds", Y, lds_params={"n_bins": 4})
@@ -71,7 +71,7 @@ def test_adaptive_updates_weights_and_logs():
     spec = make_loss("cliff-adaptive", Y, severity=SEV, lam=0.1, y_val=YV, val_cliff_mask=CM,
                      val_smooth_mask=~CM, adaptive_params={"gain": 2.0})
     np.testing.assert_allclose(spec.sample_weight(), cliff_weights(SEV, 0.1))
-    out = spec.epoch_callback(np.array([2.0, -2.0, 1.0, -1.0]), epoch=0)
+    out = spec.epoch_callback(0, np.array([2.0, -2.0, 1.0, -1.0]))
     assert out["lam"] == pytest.approx(0.2)
     np.testing.assert_allclose(out["sample_weight"], cliff_weights(SEV, 0.2))
     np.testing.assert_allclose(spec.sample_weight(), cliff_weights(SEV, 0.2))

@@ -134,8 +134,10 @@ class LossSpec:
         if self.controller is not None:
             self.controller.reset()
 
-    def epoch_callback(self, y_val_pred: Any, epoch: int | None = None) -> dict[str, Any] | None:
+    def epoch_callback(self, epoch: int | None, y_val_pred: Any) -> dict[str, Any] | None:
         """Feed one epoch's validation predictions (label units) to the controller.
+
+        The signature is the trainer's ``epoch_callback(epoch, val_pred)``.
 
         Returns None for non-adaptive losses (weights never change). For
         ``cliff-adaptive`` returns ``{"lam": new_lam, "sample_weight": raw weights}``;
@@ -268,7 +270,10 @@ class _Ctx:
     def get_pairs(self, beta: float) -> np.ndarray:
         if beta <= 0:
             return np.empty((0, 2), dtype=np.int64)
-        if self.pairs is not None:
+        if self.pairs is not None and hasattr(self.pairs, "i") and hasattr(self.pairs, "j"):
+            p = np.stack([np.asarray(self.pairs.i), np.asarray(self.pairs.j)], axis=1)
+            p = p.astype(np.int64).reshape(-1, 2)  # a cliffkit.cliffs.CliffPairs
+        elif self.pairs is not None:
             p = np.asarray(self.pairs, dtype=np.int64).reshape(-1, 2)
         elif self.sev_obj is not None and hasattr(self.sev_obj, "partner"):
             p = cliff_pairs_from_severity(self.sev_obj, quantile=self.pair_quantile)

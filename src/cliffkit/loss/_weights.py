@@ -47,6 +47,8 @@ def cliff_severity(
     radius: int = 2,
     n_bits: int = 2048,
     fingerprints: np.ndarray | None = None,
+    return_pairs: bool = False,
+    pair_quantile: float = 0.8,
 ):
     """Train-only severity of every training molecule (a thin wrapper over :mod:`cliffkit.cliffs`).
 
@@ -70,14 +72,21 @@ def cliff_severity(
     fingerprints : ndarray, optional
         Precomputed packed fingerprints of *all* rows (from
         :func:`cliffkit.similarity.compute_fingerprints`).
+    return_pairs : bool, default=False
+        Also return the training cliff pairs of the same graph
+        (:func:`cliffkit.cliffs.cliff_pairs`: neighbour pairs whose scaled strength is
+        above the ``pair_quantile`` of all pairs).
+    pair_quantile : float, default=0.8
 
     Returns
     -------
     Severity
         From :func:`cliffkit.cliffs.compute_severity`, in training order (``partner``
         holds positions inside the training set).
+    pairs : ndarray of int64, shape (n_pairs, 2)
+        Only with ``return_pairs=True``; positions inside the training set.
     """
-    from ..cliffs import compute_severity
+    from ..cliffs import cliff_pairs, compute_severity
     from ..similarity import compute_fingerprints, default_k, find_neighbors
 
     if hasattr(data, "smiles") and hasattr(data, "target"):
@@ -108,7 +117,12 @@ def cliff_severity(
         fps = np.asarray(fingerprints)[idx]
     kk = default_k(len(idx)) if k is None else int(k)
     graph = find_neighbors(fps, k=kk, min_similarity=min_similarity)
-    return compute_severity(graph, y_train, y_train, m=m)
+    sev = compute_severity(graph, y_train, y_train, m=m)
+    if not return_pairs:
+        return sev
+    cp = cliff_pairs(graph, y_train, quantile=pair_quantile, scale=sev.scale)
+    pairs = np.stack([np.asarray(cp.i), np.asarray(cp.j)], axis=1).astype(np.int64)
+    return sev, pairs.reshape(-1, 2)
 
 
 def cliff_pairs_from_severity(severity: Any, *, quantile: float = 0.8) -> np.ndarray:
