@@ -1,0 +1,596 @@
+"""Grid configuration: what to run, validated before any work starts.
+
+A grid is datasets and targets x split methods x backbones x losses x seeds. It is
+read from TOML (stdlib :mod:`tomllib`) or JSON, either a shipped name (``smoke``,
+``demo``, ``quick``, ``paper``) or a file path::
+
+    name = "demo"
+    seeds = [0, 1, 2]
+    splits = ["cliff", "random"]
+    backbones = ["mlp", "lgbm"]
+    losses = ["plain", "cliff"]
+
+    [[datasets]]
+    name = "lipophilicity"
+    targets = ["logd"]          # optional: all targets of the dataset
+    subsample = 2000            # optional: a seeded random subset of the molecules
+    subsample_seed = 0          # optional (default 0); the same subset for every seed
+
+    [split_params.cliff]        # keyword arguments of make_split for that method
+    test_size = 0.1
+    [backbone_params.mlp]       # keyword arguments of get_backbone
+    max_epochs = 50
+    [loss_params.cliff]         # keyword arguments of the loss
+    lam = 0.1
+    [evaluation]
+    n_bootstrap = 1000
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib.resources
+import itertools
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, unknown_name
+
+__all__ = [
+    "Cell",
+    "DatasetSpec",
+    "GridConfig",
+    "SplitSpec",
+    "list_configs",
+    "load_config",
+]
+
+#: Bump when the meaning of a cell changes, so old results are not reused.
+CELL_FORMAT = 1
+
+SPLIT_METHODS = ("cliff", "random", "scaffold")
+
+# Used only while a registry is not importable (the package is being built in pieces).
+_FALLBACK_BACKBONES = ("mlp", "lgbm", "gin", "dmpnn", "schnet")
+_FALLBACK_LOSSES = ("plain", "cliff", "cliff-adaptive", "cliff-pair", "random-weights", "lds")
+_FALLBACK_DATASETS = ("esol", "freesolv", "lipophilicity", "qm9")
+
+_TOP_KEYS = {
+    "name": str,
+    "description": str,
+    "seeds": list,
+    "splits": list,
+    "backbones": list,
+    "losses": list,
+    "datasets": list,
+    "split_params": dict,
+    "backbone_params": dict,
+    "loss_params": dict,
+    "evaluation": dict,
+}
+_REQUIRED = ("seeds", "splits", "backbones", "losses", "datasets")
+_DATASET_KEYS = {"name", "targets", "subsample", "subsample_seed"}
+_EVALUATION_KEYS = {"n_bootstrap"}
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace: the same config gives the same text."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def _short_hash(obj: Any, n: int = 12) -> str:
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:n]
+
+
+def _slug(text: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_" else "-" for c in str(text))
+    return keep.strip("-")[:40] or "x"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset of the grid, with the targets to run and an optional subsample."""
+
+    name: str
+    targets: tuple[str, ...] = ()
+    subsample: int | None = None
+    subsample_seed: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "targets": list(self.targets),
+            "subsample": self.subsample,
+            "subsample_seed": self.subsample_seed,
+        }
+
+
+@dataclass
+class SplitSpec:
+    """One split to compute: shared by every cell with the same data, method and seed."""
+
+    dataset: str
+    target: str
+    subsample: int | None
+    subsample_seed: int
+    method: str
+    params: dict
+    seed: int
+
+    def to_dict(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "target": self.target,
+            "subsample": self.subsample,
+            "subsample_seed": self.subsample_seed,
+            "method": self.method,
+            "params": self.params,
+            "seed": self.seed,
+        }
+
+    @property
+    def key(self) -> str:
+        """Readable prefix plus a hash of the canonical JSON of :meth:`to_dict`."""
+        prefix = "-".join(_slug(p) for p in (self.dataset, self.target, self.method))
+        return f"{prefix}-s{self.seed}-{_short_hash({'format': CELL_FORMAT, **self.to_dict()})}"
+
+
+@dataclass
+class Cell:
+    """One unit of work: train one backbone with one loss on one split, then evaluate."""
+
+    dataset: str
+    target: str
+    subsample: int | None
+    subsample_seed: int
+    split: str
+    split_params: dict
+    backbone: str
+    backbone_params: dict
+    loss: str
+    loss_params: dict
+    seed: int
+    evaluation: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "format": CELL_FORMAT,
+            "dataset": self.dataset,
+            "target": self.target,
+            "subsample": self.subsample,
+            "subsample_seed": self.subsample_seed,
+            "split": self.split,
+            "split_params": self.split_params,
+            "backbone": self.backbone,
+            "backbone_params": self.backbone_params,
+            "loss": self.loss,
+            "loss_params": self.loss_params,
+            "seed": self.seed,
+            "evaluation": self.evaluation,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Cell:
+        d = {k: v for k, v in d.items() if k != "format"}
+        return cls(**d)
+
+    def canonical_json(self) -> str:
+        return canonical_json(self.to_dict())
+
+    @property
+    def key(self) -> str:
+        """``<dataset>-<target>-<split>-<backbone>-<loss>-s<seed>-<sha256[:12]>``.
+
+        The hash covers every field (parameters included), so a changed parameter
+        gives a new cell and a rerun never reuses a result made under other settings.
+        """
+        prefix = "-".join(
+            _slug(p) for p in (self.dataset, self.target, self.split, self.backbone, self.loss)
+        )
+        digest = hashlib.sha256(self.canonical_json().encode()).hexdigest()[:12]
+        return f"{prefix}-s{self.seed}-{digest}"
+
+    @property
+    def split_spec(self) -> SplitSpec:
+        return SplitSpec(
+            dataset=self.dataset,
+            target=self.target,
+            subsample=self.subsample,
+            subsample_seed=self.subsample_seed,
+            method=self.split,
+            params=self.split_params,
+            seed=self.seed,
+        )
+
+
+@dataclass
+class GridConfig:
+    """A validated experiment grid. Build it with :func:`load_config` or :meth:`from_dict`."""
+
+    name: str
+    datasets: list[DatasetSpec]
+    splits: list[str]
+    backbones: list[str]
+    losses: list[str]
+    seeds: list[int]
+    split_params: dict[str, dict] = field(default_factory=dict)
+    backbone_params: dict[str, dict] = field(default_factory=dict)
+    loss_params: dict[str, dict] = field(default_factory=dict)
+    evaluation: dict = field(default_factory=dict)
+    description: str = ""
+    source: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"GridConfig(name={self.name!r}, datasets={[d.name for d in self.datasets]!r}, "
+            f"splits={self.splits!r}, backbones={self.backbones!r}, losses={self.losses!r}, "
+            f"seeds={self.seeds!r}, n_cells={len(self.cells())})"
+        )
+
+    # -- serialisation -------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "datasets": [d.to_dict() for d in self.datasets],
+            "splits": list(self.splits),
+            "backbones": list(self.backbones),
+            "losses": list(self.losses),
+            "seeds": list(self.seeds),
+            "split_params": copy.deepcopy(self.split_params),
+            "backbone_params": copy.deepcopy(self.backbone_params),
+            "loss_params": copy.deepcopy(self.loss_params),
+            "evaluation": dict(self.evaluation),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, *, source: str = "<dict>", check_names: bool = True) -> GridConfig:
+        """Validate ``data`` and build a config; raise :class:`ConfigError` on any mistake.
+
+        Parameters
+        ----------
+        data : dict
+            Parsed TOML/JSON.
+        source : str
+            Where it came from, for messages.
+        check_names : bool
+            Check dataset, backbone and loss names against the registries (and the
+            parameters against the constructors). Tests of the schema alone can skip it.
+        """
+        return _validate(data, source=source, check_names=check_names)
+
+    # -- expansion -----------------------------------------------------------------
+    def cells(self) -> list[Cell]:
+        """Every cell, in a stable order (dataset, target, split, seed, backbone, loss)."""
+        out = []
+        for ds in self.datasets:
+            for target in ds.targets:
+                for split, seed, backbone, loss in itertools.product(
+                    self.splits, self.seeds, self.backbones, self.losses
+                ):
+                    out.append(
+                        Cell(
+                            dataset=ds.name,
+                            target=target,
+                            subsample=ds.subsample,
+                            subsample_seed=ds.subsample_seed,
+                            split=split,
+                            split_params=copy.deepcopy(self.split_params.get(split, {})),
+                            backbone=backbone,
+                            backbone_params=copy.deepcopy(self.backbone_params.get(backbone, {})),
+                            loss=loss,
+                            loss_params=copy.deepcopy(self.loss_params.get(loss, {})),
+                            seed=int(seed),
+                            evaluation=dict(self.evaluation),
+                        )
+                    )
+        return out
+
+    def split_specs(self) -> list[SplitSpec]:
+        """The distinct splits the cells need (computed once each)."""
+        seen: dict[str, SplitSpec] = {}
+        for cell in self.cells():
+            spec = cell.split_spec
+            seen.setdefault(spec.key, spec)
+        return list(seen.values())
+
+
+# ---------------------------------------------------------------------------------
+# loading
+# ---------------------------------------------------------------------------------
+def list_configs() -> list[str]:
+    """Names of the configs shipped with cliffkit."""
+    root = importlib.resources.files("cliffkit.bench") / "configs"
+    names = []
+    for entry in root.iterdir():
+        if entry.name.endswith((".toml", ".json")):
+            names.append(entry.name.rsplit(".", 1)[0])
+    return sorted(names)
+
+
+def _parse(text: str, source: str, suffix: str) -> dict:
+    try:
+        if suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"Config {source} is not valid {suffix.lstrip('.').upper()}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config {source} must hold a table/object at the top level.")
+    return data
+
+
+def load_config(name_or_path: str | os.PathLike, *, check_names: bool = True) -> GridConfig:
+    """Load and validate a grid config: a shipped name or a ``.toml``/``.json`` file.
+
+    Raises
+    ------
+    ConfigError
+        The file does not exist or does not parse, a key is misspelled or a value is
+        of the wrong type, or a dataset/split/backbone/loss name is unknown. The
+        message names the key and the accepted values.
+    """
+    text_name = str(name_or_path)
+    path = Path(text_name)
+    if path.suffix in (".toml", ".json") or os.sep in text_name or path.exists():
+        if not path.is_file():
+            raise ConfigError(
+                f"Config file {text_name!r} does not exist; give a path to a .toml/.json file "
+                f"or one of the shipped names: {', '.join(list_configs())}."
+            )
+        data = _parse(path.read_text(encoding="utf-8"), text_name, path.suffix.lower())
+        return _validate(data, source=str(path), check_names=check_names)
+    shipped = list_configs()
+    if text_name not in shipped:
+        raise ConfigError(str(unknown_name("grid config", text_name, shipped)) +
+                          " (or give a path to a .toml/.json file)")
+    root = importlib.resources.files("cliffkit.bench") / "configs"
+    for suffix in (".toml", ".json"):
+        entry = root / f"{text_name}{suffix}"
+        if entry.is_file():
+            data = _parse(entry.read_text(encoding="utf-8"), f"{text_name}{suffix}", suffix)
+            return _validate(data, source=f"cliffkit:bench/configs/{text_name}{suffix}",
+                             check_names=check_names)
+    raise ConfigError(f"Shipped config {text_name!r} is missing from the package.")  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------------
+def _fail_unknown(kind: str, name: Any, choices, where: str) -> ConfigError:
+    return ConfigError(f"{where}: {unknown_name(kind, str(name), choices)}")
+
+
+def _check_keys(table: dict, allowed, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise _fail_unknown("key", key, allowed, where)
+
+
+def _check_list_of_str(value: Any, key: str, where: str) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: {key!r} must be a non-empty list of strings; got {value!r}.")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{where}: {key!r} lists a name twice: {value!r}.")
+    return list(value)
+
+
+def backbone_names() -> list[str]:
+    """Backbone registry keys (from :mod:`cliffkit.models`)."""
+    try:
+        import cliffkit.models as models
+    except ImportError:
+        return list(_FALLBACK_BACKBONES)
+    for attr in ("list_backbones", "available_backbones"):
+        fn = getattr(models, attr, None)
+        if callable(fn):
+            return sorted(fn())
+    reg = getattr(models, "BACKBONES", None)
+    if reg is not None:
+        return sorted(reg)
+    return list(_FALLBACK_BACKBONES)
+
+
+def loss_names() -> list[str]:
+    """Loss registry keys (from :mod:`cliffkit.loss`)."""
+    try:
+        import cliffkit.loss as loss
+    except ImportError:
+        return list(_FALLBACK_LOSSES)
+    for attr in ("list_losses", "available_losses"):
+        fn = getattr(loss, attr, None)
+        if callable(fn):
+            return sorted(fn())
+    for attr in ("LOSSES", "LOSS_NAMES"):
+        reg = getattr(loss, attr, None)
+        if reg is not None:
+            return sorted(reg)
+    return list(_FALLBACK_LOSSES)
+
+
+def dataset_names() -> list[str]:
+    """Registered dataset names (from :func:`cliffkit.data.list_datasets`)."""
+    try:
+        from cliffkit.data import list_datasets
+    except ImportError:
+        return list(_FALLBACK_DATASETS)
+    names = []
+    for info in list_datasets():
+        names.append(getattr(info, "name", info if isinstance(info, str) else str(info)))
+    return sorted(names)
+
+
+def _dataset_targets(name: str) -> list[str] | None:
+    """Targets a dataset offers, from its registry entry when possible, else by loading it."""
+    try:
+        from cliffkit.data import list_datasets, load_dataset
+    except ImportError:
+        return None
+    for info in list_datasets():
+        if getattr(info, "name", None) == name:
+            for attr in ("targets", "target_names"):
+                targets = getattr(info, attr, None)
+                if targets:
+                    return list(targets)
+    return list(load_dataset(name).target_names)
+
+
+def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
+    where = f"config {source}"
+    _check_keys(data, _TOP_KEYS, where)
+    for key in _REQUIRED:
+        if key not in data:
+            raise ConfigError(f"{where}: the required key {key!r} is missing.")
+    for key, typ in _TOP_KEYS.items():
+        if key in data and not isinstance(data[key], typ):
+            raise ConfigError(
+                f"{where}: {key!r} must be a {'table' if typ is dict else typ.__name__}; "
+                f"got {type(data[key]).__name__}."
+            )
+
+    seeds = data["seeds"]
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ConfigError(f"{where}: 'seeds' must be a non-empty list of non-negative ints; got {seeds!r}.")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"{where}: 'seeds' lists a seed twice: {seeds!r}.")
+
+    splits = _check_list_of_str(data["splits"], "splits", where)
+    for s in splits:
+        if s not in SPLIT_METHODS:
+            raise _fail_unknown("split method", s, SPLIT_METHODS, f"{where} key 'splits'")
+    backbones = _check_list_of_str(data["backbones"], "backbones", where)
+    losses = _check_list_of_str(data["losses"], "losses", where)
+    if check_names:
+        known_b = backbone_names()
+        for b in backbones:
+            if b not in known_b:
+                raise _fail_unknown("backbone", b, known_b, f"{where} key 'backbones'")
+        known_l = loss_names()
+        for lo in losses:
+            if lo not in known_l:
+                raise _fail_unknown("loss", lo, known_l, f"{where} key 'losses'")
+
+    # datasets
+    datasets: list[DatasetSpec] = []
+    if not data["datasets"]:
+        raise ConfigError(f"{where}: 'datasets' must list at least one [[datasets]] table.")
+    known_d = dataset_names() if check_names else None
+    for i, entry in enumerate(data["datasets"]):
+        dwhere = f"{where} datasets[{i}]"
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{dwhere}: must be a table with a 'name'; got {entry!r}.")
+        _check_keys(entry, _DATASET_KEYS, dwhere)
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{dwhere}: 'name' is required (a dataset name or a file path).")
+        is_path = name.endswith((".csv", ".parquet", ".csv.gz")) or os.sep in name
+        if check_names and not is_path and ":" not in name and name not in known_d:
+            raise _fail_unknown("dataset", name, known_d, f"{dwhere} key 'name'")
+        if is_path and check_names and not Path(name).is_file():
+            raise ConfigError(f"{dwhere}: dataset file {name!r} does not exist.")
+        targets = entry.get("targets", [])
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise ConfigError(f"{dwhere}: 'targets' must be a list of target names; got {targets!r}.")
+        if check_names:
+            offered = _dataset_targets(name)
+            if offered is not None:
+                for t in targets:
+                    if t not in offered:
+                        raise _fail_unknown(f"target of dataset {name!r}", t, offered,
+                                            f"{dwhere} key 'targets'")
+                if not targets:
+                    targets = offered
+        if not targets:
+            raise ConfigError(f"{dwhere}: 'targets' must name at least one target.")
+        subsample = entry.get("subsample")
+        if subsample is not None and (
+            not isinstance(subsample, int) or isinstance(subsample, bool) or subsample < 10
+        ):
+            raise ConfigError(f"{dwhere}: 'subsample' must be an int >= 10 or absent; got {subsample!r}.")
+        sub_seed = entry.get("subsample_seed", 0)
+        if not isinstance(sub_seed, int) or isinstance(sub_seed, bool) or sub_seed < 0:
+            raise ConfigError(f"{dwhere}: 'subsample_seed' must be a non-negative int; got {sub_seed!r}.")
+        datasets.append(DatasetSpec(name=name, targets=tuple(targets), subsample=subsample,
+                                    subsample_seed=sub_seed))
+    if len({(d.name, d.subsample, d.subsample_seed) for d in datasets}) != len(datasets):
+        raise ConfigError(f"{where}: a dataset is listed twice with the same subsample.")
+
+    # parameter tables: keys must be among the names the grid uses
+    params = {}
+    for key, names, kind in (
+        ("split_params", splits, "split method"),
+        ("backbone_params", backbones, "backbone"),
+        ("loss_params", losses, "loss"),
+    ):
+        table = data.get(key, {})
+        for name, value in table.items():
+            if name not in names:
+                raise _fail_unknown(kind, name, names, f"{where} table [{key}]")
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: [{key}.{name}] must be a table of parameters; got {value!r}.")
+        params[key] = copy.deepcopy(table)
+
+    evaluation = dict(data.get("evaluation", {}))
+    _check_keys(evaluation, _EVALUATION_KEYS, f"{where} table [evaluation]")
+    nb = evaluation.get("n_bootstrap", 1000)
+    if not isinstance(nb, int) or isinstance(nb, bool) or nb < 0:
+        raise ConfigError(f"{where}: [evaluation] 'n_bootstrap' must be an int >= 0; got {nb!r}.")
+    evaluation["n_bootstrap"] = nb
+
+    config = GridConfig(
+        name=str(data.get("name", Path(source).stem)),
+        description=str(data.get("description", "")),
+        datasets=datasets,
+        splits=splits,
+        backbones=backbones,
+        losses=losses,
+        seeds=[int(s) for s in seeds],
+        split_params=params["split_params"],
+        backbone_params=params["backbone_params"],
+        loss_params=params["loss_params"],
+        evaluation=evaluation,
+        source=source,
+    )
+    if check_names:
+        _check_constructor_params(config, where)
+    return config
+
+
+def _check_constructor_params(config: GridConfig, where: str) -> None:
+    """Build each backbone once with its parameters, so a misspelled parameter fails now."""
+    try:
+        from cliffkit.models import get_backbone
+    except ImportError:
+        return
+    import inspect
+
+    for name in config.backbones:
+        params = config.backbone_params.get(name, {})
+        if not params:
+            continue
+        try:
+            get_backbone(name, **params)
+        except TypeError as exc:
+            accepted = ""
+            try:
+                from cliffkit.models import get_backbone as gb
+
+                model = gb(name)
+                sig = inspect.signature(type(model).__init__)
+                accepted = ", ".join(p for p in sig.parameters if p != "self")
+            except Exception:  # noqa: BLE001 - only for a nicer message
+                pass
+            raise ConfigError(
+                f"{where}: [backbone_params.{name}] is not accepted by backbone {name!r}: {exc}."
+                + (f" Accepted parameters: {accepted}." if accepted else "")
+            ) from exc
+        except ValueError as exc:
+            raise ConfigError(f"{where}: [backbone_params.{name}]: {exc}") from exc

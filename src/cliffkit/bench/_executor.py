@@ -1,0 +1,127 @@
+"""Executors: where grid tasks run.
+
+The runner hands an executor a function and a list of tasks and consumes results
+as they complete; it never knows whether they ran in this process, in a process
+pool or on a cluster. The function never raises (the runner wraps it), and its
+return value must be picklable. Writing results is the runner's job, in the
+calling process, so a remote worker needs no access to the output folder except
+to read split files (a shared file system on a cluster).
+
+Add an executor with :func:`register_executor`::
+
+    @register_executor("ray")
+    class RayExecutor(Executor):
+        def map_unordered(self, fn, tasks): ...
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ..errors import InvalidParameterError, unknown_name
+from ..utils import Interval, validate_params
+
+__all__ = ["Executor", "LocalExecutor", "get_executor", "list_executors", "register_executor"]
+
+_EXECUTORS: dict[str, type[Executor]] = {}
+
+
+def register_executor(name: str) -> Callable[[type[Executor]], type[Executor]]:
+    """Class decorator: make an :class:`Executor` available as ``--executor NAME``."""
+
+    def deco(cls: type[Executor]) -> type[Executor]:
+        _EXECUTORS[name] = cls
+        cls.name = name
+        return cls
+
+    return deco
+
+
+def list_executors() -> list[str]:
+    return sorted(_EXECUTORS)
+
+
+def get_executor(name: str | Executor = "local", **params: Any) -> Executor:
+    """An executor by registry name (``"local"``) or an instance, returned as is."""
+    if isinstance(name, Executor):
+        return name
+    if name not in _EXECUTORS:
+        raise unknown_name("executor", str(name), list_executors())
+    return _EXECUTORS[name](**params)
+
+
+class Executor(ABC):
+    """Runs ``fn(task)`` for each task and yields ``(task, result)`` as each completes."""
+
+    name = "base"
+
+    @abstractmethod
+    def map_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        """Yield ``(task, fn(task))`` pairs, in completion order.
+
+        On ``KeyboardInterrupt`` or when the consumer stops iterating, tasks not yet
+        started must be cancelled.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release workers (no-op by default)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in getattr(self, "_params", {}).items())
+        return f"{type(self).__name__}({params})"
+
+
+@register_executor("local")
+class LocalExecutor(Executor):
+    """In this process (``n_jobs=1``, the default) or a pool of worker processes.
+
+    Parameters
+    ----------
+    n_jobs : int, default=1
+        Worker processes. With 1, tasks run one after another in this process,
+        which is what a 2-core machine wants when each task already uses the cores
+        (torch, LightGBM). Workers are started with ``spawn``, so they import a
+        fresh cliffkit and never inherit torch's thread state.
+    """
+
+    _parameter_constraints = {"n_jobs": [Interval(int, 1, None)]}
+
+    def __init__(self, n_jobs: int = 1) -> None:
+        self.n_jobs = n_jobs
+        self._params = {"n_jobs": n_jobs}
+
+    def map_unordered(self, fn, tasks):
+        validate_params(self._parameter_constraints, self._params, type(self).__name__)
+        tasks = list(tasks)
+        if self.n_jobs == 1:
+            for task in tasks:
+                yield task, fn(task)
+            return
+        ctx = multiprocessing.get_context("spawn")
+        pool = cf.ProcessPoolExecutor(max_workers=self.n_jobs, mp_context=ctx)
+        try:
+            futures = {pool.submit(fn, task): task for task in tasks}
+            for fut in cf.as_completed(futures):
+                yield futures[fut], fut.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def check_executor_name(name: str) -> None:
+    """Raise :class:`UnknownNameError` for an executor that is not registered."""
+    if name not in _EXECUTORS:
+        if name == "ray":
+            raise InvalidParameterError(
+                "The 'ray' executor is not available yet in this version; use --executor local."
+            )
+        raise unknown_name("executor", name, list_executors())

@@ -1,0 +1,466 @@
+"""The resumable grid runner.
+
+Layout of an output folder::
+
+    out_dir/
+      config.json                       the resolved grid of the latest run
+      splits/<split-key>.json           one split per (dataset, target, method, seed)
+      cells/<cell-key>.json             status, metrics, error, timing: the commit marker
+      cells/<cell-key>.predictions.csv  per test molecule (written before the .json)
+
+Every file is written atomically (temporary file + rename). A cell counts as
+finished when its ``.json`` exists with ``status == "ok"``; a rerun skips it. An
+interrupt loses at most the cells that were running. A cell that raises is written
+with ``status == "failed"`` and its error (type, message, traceback); a rerun tries it
+again (``retry_failed=True``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..utils import atomic_write, atomic_write_text
+from ._config import Cell, GridConfig, SplitSpec, canonical_json, load_config
+from ._executor import Executor, get_executor
+
+__all__ = ["CellResult", "GridSummary", "cell_status", "load_results", "run_grid"]
+
+CELLS_DIR = "cells"
+SPLITS_DIR = "splits"
+
+
+@dataclass
+class CellResult:
+    """What a cell function returns.
+
+    Attributes
+    ----------
+    metrics : dict
+        The metrics schema of :func:`cliffkit.bench.load_results` (``overall``,
+        ``strata``, ``gap``, ``ratio``, ``pairs``, ``reference`` ...).
+    predictions : pandas.DataFrame or None
+        One row per test molecule.
+    extra : dict
+        Anything else worth keeping (``lambda_trajectory``, fit times ...).
+    """
+
+    metrics: dict
+    predictions: Any = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class GridSummary:
+    """What :func:`run_grid` did."""
+
+    out_dir: Path
+    n_cells: int
+    n_skipped: int
+    n_ran: int
+    n_failed: int
+    failed: list[str]
+    seconds: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.n_cells} cells: {self.n_skipped} already finished, {self.n_ran} run, "
+            f"{self.n_failed} failed; {self.seconds:.1f} s; results in {self.out_dir}"
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _environment() -> dict:
+    from .. import __version__
+
+    return {
+        "cliffkit": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def _error_record(exc: BaseException) -> dict:
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc),
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return repr(obj)
+
+
+def _clean_nan(obj: Any) -> Any:
+    """Replace non-finite floats by None so the JSON is strict."""
+    import math
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean_nan(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean_nan(v) for v in obj]
+    return obj
+
+
+def _dumps(record: dict) -> str:
+    text = json.dumps(record, default=_json_default, indent=1, sort_keys=False)
+    # numpy floats became float/None above; python floats may still be nan/inf
+    return json.dumps(_clean_nan(json.loads(text)), indent=1, allow_nan=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------
+# task wrappers (module level so that process pools and Ray can pickle them)
+# ---------------------------------------------------------------------------------
+def _split_task(payload: tuple) -> dict:
+    split_fn, spec, path = payload
+    t0 = time.perf_counter()
+    try:
+        result = split_fn(spec)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.json")
+        try:
+            result.save(tmp)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return {"status": "ok", "seconds": time.perf_counter() - t0}
+    except Exception as exc:  # noqa: BLE001 - recorded, the grid goes on
+        return {"status": "failed", "error": _error_record(exc), "seconds": time.perf_counter() - t0}
+
+
+def _cell_task(payload: tuple) -> dict:
+    cell_fn, cell, split_path = payload
+    started = _now()
+    t0 = time.perf_counter()
+    try:
+        result = cell_fn(cell, Path(split_path))
+        if not isinstance(result, CellResult):
+            raise TypeError(f"cell function returned {type(result).__name__}, not CellResult")
+        return {
+            "status": "ok",
+            "metrics": result.metrics,
+            "extra": result.extra,
+            "predictions": result.predictions,
+            "started": started,
+            "seconds": time.perf_counter() - t0,
+        }
+    except Exception as exc:  # noqa: BLE001 - recorded, the grid goes on
+        return {
+            "status": "failed",
+            "error": _error_record(exc),
+            "started": started,
+            "seconds": time.perf_counter() - t0,
+        }
+
+
+# ---------------------------------------------------------------------------------
+# status and writing
+# ---------------------------------------------------------------------------------
+def cell_status(out_dir: str | os.PathLike, key: str) -> str | None:
+    """``"ok"``, ``"failed"`` or None (not run, or an unreadable file)."""
+    path = Path(out_dir) / CELLS_DIR / f"{key}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError):
+        return None
+
+
+def _write_cell(out_dir: Path, cell: Cell, outcome: dict, split_key: str, environment: dict) -> None:
+    cells = out_dir / CELLS_DIR
+    key = cell.key
+    pred_rel = None
+    predictions = outcome.get("predictions")
+    if outcome["status"] == "ok" and predictions is not None:
+        pred_rel = f"{CELLS_DIR}/{key}.predictions.csv"
+        with atomic_write(out_dir / pred_rel, "w", newline="") as fh:
+            predictions.to_csv(fh, index=False, lineterminator="\n")
+    record = {
+        "key": key,
+        "status": outcome["status"],
+        "cell": cell.to_dict(),
+        "split": f"{SPLITS_DIR}/{split_key}.json",
+        "predictions": pred_rel,
+        "metrics": outcome.get("metrics"),
+        "extra": outcome.get("extra", {}),
+        "error": outcome.get("error"),
+        "started": outcome.get("started"),
+        "finished": _now(),
+        "seconds": outcome.get("seconds"),
+        "environment": environment,
+    }
+    atomic_write_text(cells / f"{key}.json", _dumps(record))
+
+
+def _clean_stale_tmp(out_dir: Path) -> None:
+    for sub in (CELLS_DIR, SPLITS_DIR):
+        folder = out_dir / sub
+        if folder.is_dir():
+            for p in [*folder.glob(".*.tmp"), *folder.glob(".*.tmp.json")]:
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
+
+
+def _default_cell_fn():
+    from ._cell import run_cell
+
+    return run_cell
+
+
+def _default_split_fn():
+    from ._cell import compute_split
+
+    return compute_split
+
+
+# ---------------------------------------------------------------------------------
+# the runner
+# ---------------------------------------------------------------------------------
+def run_grid(
+    config: GridConfig | str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    executor: str | Executor = "local",
+    show_progress: bool = True,
+    retry_failed: bool = True,
+    executor_params: dict | None = None,
+    cell_fn: Callable[[Cell, Path], CellResult] | None = None,
+    split_fn: Callable[[SplitSpec], Any] | None = None,
+) -> GridSummary:
+    """Run every unfinished cell of ``config``, writing results under ``out_dir``.
+
+    Parameters
+    ----------
+    config : GridConfig or str or path
+        A validated config, a shipped config name or a config file.
+    out_dir : path
+        Output folder; created if needed. Reusing it resumes the grid.
+    executor : str or Executor, default="local"
+        Where tasks run (see :func:`cliffkit.bench.get_executor`).
+    show_progress : bool, default=True
+        A progress bar over the whole grid (hidden when stderr is not a terminal).
+    retry_failed : bool, default=True
+        Run cells again that failed in an earlier run.
+    executor_params : dict, optional
+        Passed to the executor (``{"n_jobs": 2}``).
+    cell_fn, split_fn : callable, optional
+        Replace the real work (tests, custom pipelines). ``split_fn(spec)`` returns
+        an object with ``save(path)``; ``cell_fn(cell, split_path)`` returns a
+        :class:`CellResult`. Both must be picklable for a process pool.
+
+    Returns
+    -------
+    GridSummary
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(config, GridConfig):
+        config = load_config(config)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"Output path {str(out_dir)!r} exists and is not a folder; choose another -o.")
+    (out_dir / CELLS_DIR).mkdir(parents=True, exist_ok=True)
+    (out_dir / SPLITS_DIR).mkdir(parents=True, exist_ok=True)
+    _clean_stale_tmp(out_dir)
+    atomic_write_text(
+        out_dir / "config.json",
+        json.dumps({"config": config.to_dict(), "source": config.source, "written": _now()},
+                   indent=1) + "\n",
+    )
+    cell_fn = cell_fn or _default_cell_fn()
+    split_fn = split_fn or _default_split_fn()
+    ex = get_executor(executor, **(executor_params or {}))
+    environment = _environment()
+    environment["executor"] = repr(ex)
+
+    t_start = time.perf_counter()
+    cells = config.cells()
+    todo = []
+    n_skipped = 0
+    for cell in cells:
+        status = cell_status(out_dir, cell.key)
+        if status == "ok" or (status == "failed" and not retry_failed):
+            n_skipped += 1
+        else:
+            todo.append(cell)
+    specs: dict[str, SplitSpec] = {}
+    for cell in todo:
+        spec = cell.split_spec
+        specs.setdefault(spec.key, spec)
+    split_todo = [s for k, s in specs.items() if not (out_dir / SPLITS_DIR / f"{k}.json").is_file()]
+
+    disable = (not show_progress) or not sys.stderr.isatty()
+    bar = tqdm(
+        total=len(split_todo) + len(todo),
+        desc=f"grid {config.name}",
+        unit="task",
+        disable=disable,
+        dynamic_ncols=True,
+    )
+    split_errors: dict[str, dict] = {}
+    failed: list[str] = []
+    n_ran = 0
+    try:
+        with ex:
+            # 1. splits, once each
+            payloads = [(split_fn, s, str(out_dir / SPLITS_DIR / f"{s.key}.json")) for s in split_todo]
+            for (_, spec, _), outcome in ex.map_unordered(_split_task, payloads):
+                if outcome["status"] != "ok":
+                    split_errors[spec.key] = outcome["error"]
+                bar.set_postfix_str(f"split {spec.key[:40]}")
+                bar.update(1)
+            # 2. cells; a cell whose split failed is recorded as failed without running
+            runnable = []
+            for cell in todo:
+                skey = cell.split_spec.key
+                if skey in split_errors:
+                    err = dict(split_errors[skey])
+                    err["message"] = f"split {skey} failed: {err['message']}"
+                    _write_cell(out_dir, cell, {"status": "failed", "error": err, "started": _now(),
+                                                "seconds": 0.0}, skey, environment)
+                    failed.append(cell.key)
+                    bar.update(1)
+                else:
+                    runnable.append((cell_fn, cell, str(out_dir / SPLITS_DIR / f"{skey}.json")))
+            for (_, cell, _), outcome in ex.map_unordered(_cell_task, runnable):
+                _write_cell(out_dir, cell, outcome, cell.split_spec.key, environment)
+                n_ran += 1
+                if outcome["status"] != "ok":
+                    failed.append(cell.key)
+                bar.set_postfix_str(f"{len(failed)} failed" if failed else cell.key[:40])
+                bar.update(1)
+    finally:
+        bar.close()
+    return GridSummary(
+        out_dir=out_dir,
+        n_cells=len(cells),
+        n_skipped=n_skipped,
+        n_ran=n_ran,
+        n_failed=len(failed),
+        failed=failed,
+        seconds=time.perf_counter() - t_start,
+    )
+
+
+# ---------------------------------------------------------------------------------
+# reading results back
+# ---------------------------------------------------------------------------------
+_STRATA = ("cliff", "smooth", "matched_smooth", "intermediate", "unsupported")
+
+
+def _flatten_block(block: dict | None, prefix: str, row: dict) -> None:
+    """``{"mae": .., "mae_ci": [lo, hi], "n": ..}`` -> ``prefix_mae``, ``prefix_mae_lo`` ..."""
+    if not block:
+        return
+    for name, value in block.items():
+        col = f"{prefix}{name}"
+        if isinstance(value, list | tuple) and name.endswith("_ci") and len(value) == 2:
+            row[f"{prefix}{name[:-3]}_lo"] = value[0]
+            row[f"{prefix}{name[:-3]}_hi"] = value[1]
+        elif isinstance(value, int | float | str | bool) or value is None:
+            row[col] = value
+
+
+def _flatten_metrics(metrics: dict | None, row: dict, prefix: str = "") -> None:
+    if not metrics:
+        return
+    for key in ("n_train", "n_val", "n_test"):
+        if key in metrics:
+            row[f"{prefix}{key}"] = metrics[key]
+    _flatten_block(metrics.get("overall"), prefix, row)
+    for stratum, block in (metrics.get("strata") or {}).items():
+        _flatten_block(block, f"{prefix}{stratum}_", row)
+    _flatten_block({k: metrics[k] for k in ("gap", "gap_ci", "ratio", "ratio_ci") if k in metrics},
+                   prefix, row)
+    _flatten_block(metrics.get("pairs"), f"{prefix}pair_", row)
+
+
+def load_results(out_dir: str | os.PathLike) -> Any:
+    """All cell records of a results folder as one flat table (pandas DataFrame).
+
+    One row per cell. Columns: ``key, status, dataset, target, subsample, split,
+    backbone, loss, seed, seconds, error_type, error_message, predictions_path,
+    lambda_trajectory`` (a list or None), then the metrics: ``n_train, n_val, n_test,
+    mae, mae_lo, mae_hi, rmse, r2``; per stratum ``{cliff,smooth,matched_smooth,
+    intermediate,unsupported}_{n,mae,mae_lo,mae_hi,...}``; ``gap, gap_lo, gap_hi,
+    ratio, ratio_lo, ratio_hi``; ``pair_n, pair_diff_mae, pair_direction_accuracy``;
+    and the reference predictor's as ``ref_*`` with the same names.
+
+    Raises
+    ------
+    ConfigError
+        ``out_dir`` holds no cell results.
+    """
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    folder = out_dir / CELLS_DIR
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not files:
+        raise ConfigError(
+            f"No results in {str(out_dir)!r} (no {CELLS_DIR}/*.json); run 'cliffkit bench' first."
+        )
+    rows = []
+    for path in files:
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        cell = rec.get("cell", {})
+        row: dict[str, Any] = {
+            "key": rec.get("key", path.stem),
+            "status": rec.get("status"),
+            "dataset": cell.get("dataset"),
+            "target": cell.get("target"),
+            "subsample": cell.get("subsample"),
+            "split": cell.get("split"),
+            "backbone": cell.get("backbone"),
+            "loss": cell.get("loss"),
+            "seed": cell.get("seed"),
+            "seconds": rec.get("seconds"),
+            "error_type": (rec.get("error") or {}).get("type"),
+            "error_message": (rec.get("error") or {}).get("message"),
+            "predictions_path": (
+                str(out_dir / rec["predictions"]) if rec.get("predictions") else None
+            ),
+            "lambda_trajectory": (rec.get("extra") or {}).get("lambda_trajectory"),
+            "cell_json": canonical_json(cell),
+        }
+        metrics = rec.get("metrics") or {}
+        _flatten_metrics(metrics, row)
+        _flatten_metrics(metrics.get("reference"), row, prefix="ref_")
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,90 @@
+"""``cliffkit bench`` (run an experiment grid) and ``cliffkit report`` (tables, plots, claims)."""
+
+from __future__ import annotations
+
+import click
+
+from ._app import app
+
+
+@app.command("bench", help="Run an experiment grid (resumable): splits x backbones x losses x seeds.")
+@click.option("--config", "config", required=True, metavar="NAME|FILE",
+              help="A shipped grid (smoke, demo, quick, paper) or a .toml/.json grid file.")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Results folder; rerunning with the same folder skips finished cells.")
+@click.option("--executor", default="local", show_default=True,
+              help="Where cells run: 'local' (this process or a process pool).")
+@click.option("--n-jobs", default=1, show_default=True, type=int,
+              help="Worker processes for the local executor (1 = in this process).")
+@click.option("--dry-run", is_flag=True,
+              help="Validate the config and list the cells and splits to run; run nothing.")
+@click.option("--skip-failed", is_flag=True,
+              help="Do not retry cells that failed in an earlier run.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+def bench(config: str, out_dir: str, executor: str, n_jobs: int, dry_run: bool,
+          skip_failed: bool, no_progress: bool) -> int:
+    from pathlib import Path
+
+    from ..bench import cell_status, load_config, run_grid
+    from ..bench._executor import check_executor_name
+    from ..errors import InvalidParameterError
+
+    check_executor_name(executor)
+    if n_jobs < 1:
+        raise InvalidParameterError(f"The '--n-jobs' option of bench must be >= 1; got {n_jobs}.")
+    grid = load_config(config)
+    cells = grid.cells()
+    if dry_run:
+        done = sum(cell_status(out_dir, c.key) == "ok" for c in cells) if Path(out_dir).is_dir() else 0
+        click.echo(f"grid {grid.name!r} from {grid.source}")
+        for d in grid.datasets:
+            sub = f" (subsample {d.subsample}, seed {d.subsample_seed})" if d.subsample else ""
+            click.echo(f"  dataset {d.name}: targets {', '.join(d.targets)}{sub}")
+        click.echo(f"  splits: {', '.join(grid.splits)}; backbones: {', '.join(grid.backbones)}; "
+                   f"losses: {', '.join(grid.losses)}; seeds: {', '.join(map(str, grid.seeds))}")
+        click.echo(f"  {len(cells)} cells ({done} already finished in {out_dir}), "
+                   f"{len(grid.split_specs())} splits")
+        for cell in cells:
+            click.echo(f"  {cell.key}")
+        return 0
+    summary = run_grid(grid, out_dir, executor=executor, show_progress=not no_progress,
+                       retry_failed=not skip_failed,
+                       executor_params={"n_jobs": n_jobs} if executor == "local" else None)
+    click.echo(str(summary))
+    if summary.failed:
+        click.echo(f"{summary.n_failed} cells failed (see {out_dir}/cells/<key>.json); "
+                   f"'cliffkit report' lists them.", err=True)
+    return 0
+
+
+@app.command("report", help="Build report.md and a self-contained report.html from bench results.")
+@click.argument("results", type=click.Path(file_okay=False))
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for report.md, report.html and images/*.png.")
+@click.option("--title", default=None, help="Report title (default: from the grid config).")
+@click.option("--no-figures", is_flag=True, help="Skip the PNG figures (tables and claims only).")
+def report(results: str, out_dir: str, title: str | None, no_figures: bool) -> int:
+    import json
+    import platform
+    from pathlib import Path
+
+    from ..bench import load_results
+    from ..report import build_report, write_report
+
+    table = load_results(results)
+    meta = {"results": str(Path(results).resolve())}
+    cfg_path = Path(results) / "config.json"
+    grid_name = None
+    if cfg_path.is_file():
+        try:
+            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+            grid_name = cfg.get("config", {}).get("name")
+            meta["grid"] = f"{grid_name} ({cfg.get('source', '')})"
+        except ValueError:
+            pass
+    meta["machine"] = f"{platform.machine()}, {platform.platform()}"
+    rep = build_report(table, title=title or f"cliffkit bench report: {grid_name or Path(results).name}",
+                       meta=meta, figures=not no_figures)
+    paths = write_report(rep, out_dir)
+    click.echo(f"Report: {paths['html']} (markdown: {paths['markdown']})")
+    return 0

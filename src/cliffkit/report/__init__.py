@@ -1,0 +1,24 @@
+"""Reports: data (:class:`Report`) kept apart from rendering (markdown, HTML).
+
+:func:`build_report` turns a bench results table into a report with tables,
+PNG figures and the "paper claims" section; :func:`render_markdown` and
+:func:`render_html` (a Jinja template, images embedded) write it out.
+"""
+
+from ._bench_report import PAPER_CLAIMS, build_report, paired_stats
+from ._render import render_html, render_markdown, write_report
+from ._report import Image, Message, Report, Section, Table
+
+__all__ = [
+    "PAPER_CLAIMS",
+    "Image",
+    "Message",
+    "Report",
+    "Section",
+    "Table",
+    "build_report",
+    "paired_stats",
+    "render_html",
+    "render_markdown",
+    "write_report",
+]

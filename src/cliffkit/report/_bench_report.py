@@ -1,0 +1,449 @@
+"""Turn a results table (one row per grid cell) into a :class:`Report`.
+
+The table is what :func:`cliffkit.bench.load_results` returns; its columns are
+documented there (``dataset, target, split, backbone, loss, seed, status`` and the
+flattened metrics ``mae, cliff_mae, smooth_mae, gap, ratio, ref_ratio ...``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._report import Report
+
+__all__ = ["PAPER_CLAIMS", "build_report"]
+
+#: The paper's headline numbers, as tested in the "Paper claims" section.
+PAPER_CLAIMS = {"qm9_ratio": 1.15, "lipo_gap_reduction": 0.30, "mae_improvement": 0.097}
+
+_STRATA = ("cliff", "smooth", "matched_smooth", "intermediate", "unsupported")
+
+
+# ---------------------------------------------------------------------------------
+# small helpers
+# ---------------------------------------------------------------------------------
+def _num(x: Any) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+    return v
+
+
+def _fmt(v: float, digits: int = 3) -> str:
+    return "–" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _pct(v: float) -> str:
+    return "–" if v is None or not math.isfinite(v) else f"{100 * v:+.1f}%"
+
+
+def _mean_std(values) -> tuple[float, float, int]:
+    arr = np.asarray([_num(v) for v in values], dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0:
+        return float("nan"), float("nan"), 0
+    std = float(arr.std(ddof=1)) if arr.size > 1 else float("nan")
+    return float(arr.mean()), std, int(arr.size)
+
+
+def _ms(sub, col: str, ci: bool = True) -> str:
+    """``mean ± std [ci_lo, ci_hi]`` over the rows of ``sub`` (seeds)."""
+    if col not in sub:
+        return "–"
+    m, s, n = _mean_std(sub[col])
+    if n == 0:
+        return "–"
+    text = _fmt(m) if n == 1 else f"{_fmt(m)} ± {_fmt(s)}"
+    lo, hi = f"{col}_lo", f"{col}_hi"
+    if ci and lo in sub and hi in sub:
+        mlo, _, nlo = _mean_std(sub[lo])
+        mhi, _, nhi = _mean_std(sub[hi])
+        if nlo and nhi:
+            text += f" [{_fmt(mlo)}, {_fmt(mhi)}]"
+    return text
+
+
+def _col(table, name):
+    return table[name] if name in table else None
+
+
+def _task(ds: str, tg: str) -> str:
+    return ds if tg in (None, "", ds) else f"{ds}/{tg}"
+
+
+def paired_stats(a, b) -> dict:
+    """Paired comparison of per-seed values ``a`` (baseline) and ``b`` (treatment).
+
+    Returns the mean relative change ``1 - mean(b)/mean(a)``, the number of seeds
+    where ``b < a`` and a two-sided paired t-test p-value (NaN for fewer than 2
+    pairs or zero variance of the differences).
+    """
+    from scipy import stats
+
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    n = int(a.size)
+    if n == 0:
+        return {"n": 0, "reduction": float("nan"), "wins": 0, "p": float("nan"),
+                "mean_a": float("nan"), "mean_b": float("nan")}
+    mean_a, mean_b = float(a.mean()), float(b.mean())
+    red = 1.0 - mean_b / mean_a if mean_a != 0 else float("nan")
+    p = float("nan")
+    d = b - a
+    if n >= 2 and np.std(d) > 0:
+        p = float(stats.ttest_rel(b, a).pvalue)
+    return {"n": n, "reduction": red, "wins": int(np.sum(b < a)), "p": p,
+            "mean_a": mean_a, "mean_b": mean_b}
+
+
+def _pairs(table, keys, baseline: str = "plain"):
+    """Yield (key tuple, loss, baseline rows, loss rows) aligned on seed."""
+    for key, sub in table.groupby(list(keys), sort=True):
+        base = sub[sub["loss"] == baseline].set_index("seed")
+        if base.empty:
+            continue
+        for lo, g in sub[sub["loss"] != baseline].groupby("loss", sort=True):
+            g = g.set_index("seed")
+            seeds = sorted(set(base.index) & set(g.index))
+            if seeds:
+                yield key, lo, base.loc[seeds], g.loc[seeds]
+
+
+# ---------------------------------------------------------------------------------
+# sections
+# ---------------------------------------------------------------------------------
+def _overview(report: Report, table) -> None:
+    ok = table[table["status"] == "ok"]
+    with report.section("Overview"):
+        n_fail = int((table["status"] != "ok").sum())
+        report.add_message(
+            f"{len(table)} cells: {len(ok)} finished, {n_fail} failed. "
+            f"Datasets: {', '.join(sorted({_task(d, t) for d, t in zip(table['dataset'], table['target'], strict=False)}))}; "
+            f"splits: {', '.join(sorted(table['split'].dropna().unique()))}; "
+            f"backbones: {', '.join(sorted(table['backbone'].dropna().unique()))}; "
+            f"losses: {', '.join(sorted(table['loss'].dropna().unique()))}; "
+            f"seeds: {', '.join(str(int(s)) for s in sorted(table['seed'].dropna().unique()))}."
+        )
+        if "seconds" in table and table["seconds"].notna().any():
+            report.add_message(
+                f"Compute: {table['seconds'].sum() / 60:.1f} min in cells "
+                f"(median {table['seconds'].median():.1f} s per cell)."
+            )
+        report.add_message(
+            "Numbers are mean ± std over seeds; the brackets hold the per-seed bootstrap 95% CI "
+            "(test molecules resampled), averaged over seeds. Strata: cliff = supported test "
+            "molecules with high severity, smooth = supported with low severity, unsupported = no "
+            "training neighbour at the similarity threshold. Gap = MAE(cliff) − MAE(smooth); "
+            "ratio = MAE(cliff) / MAE(smooth). The reference predictor (similarity-weighted mean of "
+            "the training neighbours' labels) is scored on the same strata: its ratio shows how much "
+            "of a gap the cliff definition creates by itself.",
+            level="note",
+        )
+
+
+def _results_tables(report: Report, ok) -> None:
+    with report.section("Results"):
+        for split, sub_split in ok.groupby("split", sort=True):
+            rows_a, rows_b = [], []
+            for (ds, tg, bb, lo), sub in sub_split.groupby(
+                ["dataset", "target", "backbone", "loss"], sort=True
+            ):
+                rows_a.append([_task(ds, tg), bb, lo, len(sub), _ms(sub, "mae"),
+                               _ms(sub, "cliff_mae"), _ms(sub, "smooth_mae"),
+                               _ms(sub, "unsupported_mae"),
+                               _fmt(_mean_std(sub["cliff_n"])[0], 0) if "cliff_n" in sub else "–",
+                               _fmt(_mean_std(sub["smooth_n"])[0], 0) if "smooth_n" in sub else "–"])
+                rows_b.append([_task(ds, tg), bb, lo, _ms(sub, "gap"), _ms(sub, "ratio"),
+                               _ms(sub, "ref_ratio", ci=False), _ms(sub, "matched_smooth_mae"),
+                               _ms(sub, "pair_diff_mae", ci=False),
+                               _ms(sub, "pair_direction_accuracy", ci=False)])
+            report.add_table(
+                rows_a, f"{split} split: MAE overall and per stratum",
+                columns=["task", "backbone", "loss", "seeds", "MAE", "MAE cliff", "MAE smooth",
+                         "MAE unsupported", "n cliff", "n smooth"],
+            )
+            report.add_table(
+                rows_b, f"{split} split: gap, ratio and pair-level errors",
+                columns=["task", "backbone", "loss", "gap", "ratio", "reference ratio",
+                         "MAE matched smooth", "pair Δ-error", "direction accuracy"],
+                note="pair Δ-error = mean |(ŷ_i − y_p) − (y_i − y_p)| over cliff cases i with "
+                     "training partner p; direction accuracy = share with the right sign.",
+            )
+
+
+def _claims(report: Report, ok, claims: dict) -> None:
+    cliff = ok[ok["split"] == "cliff"]
+    with report.section("Paper claims"):
+        report.add_message(
+            "Each claim of the paper is tested on our numbers (CliffSplit, the seeds of this run). "
+            "'holds' and 'does not hold' compare the mean over seeds with the paper's threshold; "
+            "'not measured' means this grid has no cells for it.",
+            level="note",
+        )
+        # 1. QM9 ratio
+        thr = claims["qm9_ratio"]
+        with report.section(f"QM9: cliff/smooth MAE ratio ≥ {thr:.2f} per target and backbone"):
+            q = cliff[(cliff["dataset"].astype(str).str.startswith("qm9")) & (cliff["loss"] == "plain")]
+            if q.empty or "ratio" not in q:
+                report.add_message("No QM9 cells with the plain loss on CliffSplit in these results.",
+                                   level="not-measured")
+            else:
+                rows, n_hold, n_all = [], 0, 0
+                for (tg, bb), sub in q.groupby(["target", "backbone"], sort=True):
+                    m, _, n = _mean_std(sub["ratio"])
+                    rm, _, _ = _mean_std(sub["ref_ratio"]) if "ref_ratio" in sub else (float("nan"),) * 3
+                    if n == 0:
+                        verdict = "not measured"
+                    else:
+                        n_all += 1
+                        holds = m >= thr
+                        n_hold += holds
+                        verdict = "holds" if holds else "does not hold"
+                    own = m / rm if math.isfinite(rm) and rm > 0 else float("nan")
+                    rows.append([tg, bb, n, _ms(sub, "ratio"), _ms(sub, "ref_ratio", ci=False),
+                                 _fmt(own), verdict])
+                report.add_table(rows, "QM9 ratios (plain loss, CliffSplit)",
+                                 columns=["target", "backbone", "seeds", "model ratio",
+                                          "reference ratio", "model / reference", "verdict"],
+                                 note="model / reference < 1 means the model's gap is smaller than "
+                                      "the one the definition alone produces.")
+                if n_all == 0:
+                    report.add_message("No finite QM9 ratios.", level="not-measured")
+                else:
+                    level = "holds" if n_hold == n_all else "fails"
+                    report.add_message(
+                        f"The ratio is ≥ {thr:.2f} for {n_hold} of {n_all} (target, backbone) pairs.",
+                        level=level,
+                    )
+        # 2. Lipophilicity gap reduction
+        thr = claims["lipo_gap_reduction"]
+        with report.section(f"Lipophilicity: CliffLoss reduces the cliff-smooth gap by ≥ {thr:.0%}"):
+            lp = cliff[cliff["dataset"].astype(str).str.lower().str.startswith("lipo")]
+            rows = []
+            best = None
+            if not lp.empty and "gap" in lp:
+                for (_, _, bb), lo, base, g in _pairs(lp, ["dataset", "target", "backbone"]):
+                    st = paired_stats(base["gap"], g["gap"])
+                    sm = paired_stats(base["smooth_mae"], g["smooth_mae"]) if "smooth_mae" in g else {}
+                    rows.append([bb, lo, st["n"], _fmt(st["mean_a"]), _fmt(st["mean_b"]),
+                                 _pct(st["reduction"]), f"{st['wins']}/{st['n']}", _fmt(st["p"], 3),
+                                 _pct(-sm.get("reduction", float("nan")))])
+                    if lo.startswith("cliff") and math.isfinite(st["reduction"]) and (
+                        best is None or st["reduction"] > best[0]
+                    ):
+                        best = (st["reduction"], bb, lo, st)
+            if not rows:
+                report.add_message("No Lipophilicity CliffSplit cells with plain and another loss on "
+                                   "the same seeds.", level="not-measured")
+            else:
+                report.add_table(rows, "Gap reduction against the plain loss (same split and seeds)",
+                                 columns=["backbone", "loss", "seeds", "gap plain", "gap loss",
+                                          "gap reduction", "seeds better", "paired t p",
+                                          "smooth MAE change"],
+                                 note="gap reduction = 1 − mean gap(loss) / mean gap(plain). Baselines "
+                                      "(random-weights, lds) are listed when run: a gain is "
+                                      "cliff-specific only if CliffLoss beats them.")
+                if best is None:
+                    report.add_message("No CliffLoss variant was run on Lipophilicity.",
+                                       level="not-measured")
+                else:
+                    red, bb, lo, st = best
+                    report.add_message(
+                        f"Best: {lo} with {bb}, gap reduction {red:.1%} ({st['wins']}/{st['n']} seeds "
+                        f"better, paired t p = {_fmt(st['p'], 3)}) against the paper's {thr:.0%}.",
+                        level="holds" if red >= thr else "fails",
+                    )
+        # 3. Overall MAE improvement
+        thr = claims["mae_improvement"]
+        with report.section(f"Best overall MAE improvement ≥ {thr:.1%}"):
+            rows, best = [], None
+            if not cliff.empty:
+                for (ds, tg, bb), lo, base, g in _pairs(cliff, ["dataset", "target", "backbone"]):
+                    st = paired_stats(base["mae"], g["mae"])
+                    rows.append([_task(ds, tg), bb, lo, st["n"], _fmt(st["mean_a"]),
+                                 _fmt(st["mean_b"]), _pct(st["reduction"]),
+                                 f"{st['wins']}/{st['n']}", _fmt(st["p"], 3)])
+                    if lo.startswith("cliff") and math.isfinite(st["reduction"]) and (
+                        best is None or st["reduction"] > best[0]
+                    ):
+                        best = (st["reduction"], ds, tg, bb, lo, st)
+            if not rows:
+                report.add_message("No CliffSplit cells with plain and another loss on the same seeds.",
+                                   level="not-measured")
+            else:
+                report.add_table(rows, "Overall MAE change against the plain loss (CliffSplit)",
+                                 columns=["task", "backbone", "loss", "seeds", "MAE plain",
+                                          "MAE loss", "improvement", "seeds better", "paired t p"],
+                                 note="improvement = 1 − mean MAE(loss) / mean MAE(plain); paired "
+                                      "two-sided t-test over seeds.")
+                if best is None:
+                    report.add_message("No CliffLoss variant in these results.", level="not-measured")
+                else:
+                    red, ds, tg, bb, lo, st = best
+                    report.add_message(
+                        f"Best: {lo} with {bb} on {_task(ds, tg)}, overall MAE improvement {red:.1%} "
+                        f"({st['wins']}/{st['n']} seeds better, paired t p = {_fmt(st['p'], 3)}) "
+                        f"against the paper's {thr:.1%}.",
+                        level="holds" if red >= thr else "fails",
+                    )
+
+
+def _random_vs_cliff(report: Report, ok) -> None:
+    with report.section("What a random split hides"):
+        plain = ok[ok["loss"] == "plain"]
+        splits = set(plain["split"].unique())
+        if "cliff" not in splits or not (splits - {"cliff"}):
+            report.add_message("This grid did not run CliffSplit beside a random or scaffold split "
+                               "with the plain loss.", level="not-measured")
+            return
+        others = sorted(splits - {"cliff"})
+        rows = []
+        for (ds, tg, bb), sub in plain.groupby(["dataset", "target", "backbone"], sort=True):
+            row = [_task(ds, tg), bb]
+            for sp in ["cliff", *others]:
+                s = sub[sub["split"] == sp]
+                row += [_ms(s, "mae", ci=False), _ms(s, "cliff_mae", ci=False),
+                        _ms(s, "ratio", ci=False)]
+            rows.append(row)
+        cols = ["task", "backbone"]
+        for sp in ["cliff", *others]:
+            cols += [f"{sp}: MAE", f"{sp}: MAE cliff", f"{sp}: ratio"]
+        report.add_table(rows, "The same model (plain loss) under each split", columns=cols,
+                         note="Every split is scored with the same strata definition (severity "
+                              "against its own training set). The overall MAE of a random split "
+                              "hides the cliff error that CliffSplit exposes.")
+
+
+def _failed(report: Report, table) -> None:
+    bad = table[table["status"] != "ok"]
+    with report.section("Failed cells"):
+        if bad.empty:
+            report.add_message("None: every cell finished.")
+            return
+        rows = []
+        for rec in bad.itertuples(index=False):
+            msg = str(rec.error_message or "")
+            rows.append([rec.key, _task(rec.dataset, rec.target), rec.split, rec.backbone, rec.loss,
+                         rec.seed, rec.error_type or "", msg[:300] + ("…" if len(msg) > 300 else "")])
+        report.add_table(rows, f"{len(rows)} failed cells (the traceback is in cells/<key>.json)",
+                         columns=["key", "task", "split", "backbone", "loss", "seed", "error",
+                                  "message"])
+        report.add_message(f"{len(rows)} cells failed; their results are missing from every table "
+                           "above.", level="warning")
+
+
+def _load_predictions(ok, splits=("cliff",)):
+    import pandas as pd
+
+    frames = []
+    if "predictions_path" not in ok:
+        return None
+    for rec in ok.itertuples(index=False):
+        path = getattr(rec, "predictions_path", None)
+        if rec.split not in splits or not isinstance(path, str):
+            continue
+        try:
+            df = pd.read_csv(path)
+        except (OSError, ValueError):
+            continue
+        df["dataset"], df["target"], df["backbone"] = rec.dataset, rec.target, rec.backbone
+        df["loss"], df["seed"], df["split"] = rec.loss, rec.seed, rec.split
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _figures(report: Report, ok) -> None:
+    from . import _plots
+
+    cliff = ok[ok["split"] == "cliff"]
+    main_split = cliff if not cliff.empty else ok
+    split_name = "CliffSplit" if not cliff.empty else "all splits"
+    preds = _load_predictions(ok, splits=("cliff",) if not cliff.empty else tuple(ok["split"].unique()))
+    with report.section("Figures"):
+        plain = main_split[main_split["loss"] == "plain"]
+        if plain.empty:
+            plain = main_split
+        if not plain.empty and "cliff_mae" in plain:
+            report.add_image(_plots.plot_strata_mae(plain), "MAE per stratum",
+                             caption=f"{split_name}, plain loss; bars are means over seeds, whiskers "
+                                     "one std.", filename="strata_mae")
+        else:
+            report.add_message("MAE per stratum: not measured.", level="not-measured")
+        if preds is not None and {"max_similarity", "y_pred", "y_true"} <= set(preds.columns):
+            p = preds[preds["loss"] == "plain"] if (preds["loss"] == "plain").any() else preds
+            report.add_image(_plots.plot_error_vs_similarity(p), "Error against similarity to train",
+                             caption=f"{split_name} test molecules, plain loss, all seeds pooled; the "
+                                     "dotted line is the support threshold.",
+                             filename="error_vs_similarity")
+        else:
+            report.add_message("Error against similarity to train: not measured (no predictions).",
+                               level="not-measured")
+        if main_split["loss"].nunique() > 1 and "gap" in main_split:
+            report.add_image(_plots.plot_gap_by_loss(main_split), "Gap under each loss",
+                             caption=f"{split_name}: MAE(cliff) − MAE(smooth), mean ± std over seeds.",
+                             filename="gap_by_loss")
+        else:
+            report.add_message("Gap under plain and CliffLoss: not measured (one loss only).",
+                               level="not-measured")
+        lam = ok[ok["lambda_trajectory"].apply(lambda v: isinstance(v, list) and len(v) > 0)] \
+            if "lambda_trajectory" in ok else ok.iloc[:0]
+        if not lam.empty:
+            report.add_image(_plots.plot_lambda_trajectories(lam), "λ trajectories",
+                             caption="The adaptive CliffLoss λ after each epoch / round block, moved by "
+                                     "the validation cliff/smooth gap.", filename="lambda")
+        else:
+            report.add_message("λ trajectories: not measured (no adaptive-λ cells).",
+                               level="not-measured")
+        if preds is not None and "partner_y_true" in preds and "stratum" in preds:
+            cp = preds[(preds["stratum"] == "cliff") & preds["partner_y_true"].notna()]
+            if not cp.empty:
+                report.add_image(_plots.plot_pair_differences(cp),
+                                 "Predicted against true difference for cliff pairs",
+                                 caption="Each point is a cliff test molecule and its training "
+                                         "partner; the diagonal is a perfect prediction.",
+                                 filename="pair_differences")
+                return
+        report.add_message("Cliff-pair differences: not measured (no cliff cases with partners).",
+                           level="not-measured")
+
+
+def build_report(table, *, title: str | None = None, meta: dict | None = None,
+                 claims: dict | None = None, figures: bool = True) -> Report:
+    """Build the bench report from a results table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per cell (:func:`cliffkit.bench.load_results`).
+    title : str, optional
+    meta : dict, optional
+        Facts shown under the title (config, machine, date).
+    claims : dict, optional
+        Override :data:`PAPER_CLAIMS` thresholds.
+    figures : bool, default=True
+        Draw the PNG figures (reads the predictions files).
+
+    Returns
+    -------
+    Report
+    """
+    claims = {**PAPER_CLAIMS, **(claims or {})}
+    report = Report(title or "cliffkit bench report", meta=meta)
+    table = table.copy()
+    for col in ("dataset", "target", "split", "backbone", "loss"):
+        table[col] = table[col].fillna("?").astype(str)
+    ok = table[table["status"] == "ok"]
+    _overview(report, table)
+    _claims(report, ok, claims)
+    _results_tables(report, ok)
+    _random_vs_cliff(report, ok)
+    if figures:
+        _figures(report, ok)
+    _failed(report, table)
+    return report

@@ -1,0 +1,168 @@
+"""PNG plots for the bench report (matplotlib, no pyplot: no global backend state)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+__all__ = [
+    "plot_error_vs_similarity",
+    "plot_gap_by_loss",
+    "plot_lambda_trajectories",
+    "plot_pair_differences",
+    "plot_strata_mae",
+]
+
+_COLORS = {"cliff": "#c0392b", "smooth": "#2e86c1", "unsupported": "#7f8c8d",
+           "intermediate": "#d4ac0d", "matched_smooth": "#5dade2"}
+
+
+def _figure(n_panels: int, ncols: int = 3, size=(4.2, 3.3)):
+    from matplotlib.figure import Figure
+
+    ncols = max(1, min(ncols, n_panels))
+    nrows = max(1, math.ceil(n_panels / ncols))
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n_panels:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def _png(fig) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
+def _panel_title(dataset: str, target: str) -> str:
+    return dataset if target in (None, "", dataset, "y") else f"{dataset} / {target}"
+
+
+def plot_strata_mae(table, strata=("cliff", "smooth", "unsupported")) -> bytes:
+    """Grouped bars: mean MAE (± std over seeds) per stratum and backbone, one panel per task.
+
+    ``table`` holds one row per cell with ``dataset, target, backbone`` and ``<stratum>_mae``.
+    """
+    panels = list(table.groupby(["dataset", "target"], sort=True))
+    fig, axes = _figure(len(panels))
+    width = 0.8 / len(strata)
+    for ax, ((ds, tg), sub) in zip(axes, panels, strict=False):
+        backbones = sorted(sub["backbone"].unique())
+        x = np.arange(len(backbones))
+        for j, s in enumerate(strata):
+            col = f"{s}_mae"
+            if col not in sub:
+                continue
+            g = sub.groupby("backbone")[col]
+            mean = g.mean().reindex(backbones).to_numpy(dtype=float)
+            std = g.std(ddof=1).reindex(backbones).fillna(0).to_numpy(dtype=float)
+            ax.bar(x + (j - (len(strata) - 1) / 2) * width, mean, width, yerr=std,
+                   label=s, color=_COLORS.get(s), capsize=2)
+        ax.set_xticks(x, backbones)
+        ax.set_ylabel("MAE")
+        ax.set_title(_panel_title(ds, tg), fontsize=10)
+    axes[0].legend(fontsize=8)
+    return _png(fig)
+
+
+def plot_error_vs_similarity(preds, bins=(0.0, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 1.0001)) -> bytes:
+    """Mean |error| against the max Tanimoto similarity to train, one line per backbone.
+
+    ``preds`` holds one row per test molecule with ``dataset, target, backbone,
+    max_similarity, y_true, y_pred`` and optionally ``y_ref`` (reference predictor).
+    """
+    panels = list(preds.groupby(["dataset", "target"], sort=True))
+    fig, axes = _figure(len(panels))
+    edges = np.asarray(bins, dtype=float)
+    centers = (edges[:-1] + np.minimum(edges[1:], 1.0)) / 2
+    for ax, ((ds, tg), sub) in zip(axes, panels, strict=False):
+        sim = sub["max_similarity"].to_numpy(dtype=float)
+        which = np.clip(np.digitize(sim, edges) - 1, 0, len(centers) - 1)
+        for bb, g in sub.groupby("backbone", sort=True):
+            err = np.abs(g["y_pred"].to_numpy(float) - g["y_true"].to_numpy(float))
+            idx = which[sub.index.get_indexer(g.index)]
+            means = [err[idx == b].mean() if np.any(idx == b) else np.nan for b in range(len(centers))]
+            ax.plot(centers, means, marker="o", label=bb)
+        if "y_ref" in sub and sub["y_ref"].notna().any():
+            err = np.abs(sub["y_ref"].to_numpy(float) - sub["y_true"].to_numpy(float))
+            means = [np.nanmean(err[which == b]) if np.any((which == b) & np.isfinite(err)) else np.nan
+                     for b in range(len(centers))]
+            ax.plot(centers, means, ls="--", color="k", label="reference")
+        ax.axvline(0.35, color="grey", lw=0.8, ls=":")
+        ax.set_xlabel("max Tanimoto similarity to train")
+        ax.set_ylabel("mean |error|")
+        ax.set_title(_panel_title(ds, tg), fontsize=10)
+    axes[0].legend(fontsize=8)
+    return _png(fig)
+
+
+def plot_gap_by_loss(table) -> bytes:
+    """Cliff-smooth gap (mean ± std over seeds) per backbone, one bar per loss."""
+    panels = list(table.groupby(["dataset", "target"], sort=True))
+    fig, axes = _figure(len(panels))
+    for ax, ((ds, tg), sub) in zip(axes, panels, strict=False):
+        backbones = sorted(sub["backbone"].unique())
+        losses = sorted(sub["loss"].unique(), key=lambda s: (s != "plain", s))
+        width = 0.8 / max(1, len(losses))
+        x = np.arange(len(backbones))
+        for j, lo in enumerate(losses):
+            g = sub[sub["loss"] == lo].groupby("backbone")["gap"]
+            mean = g.mean().reindex(backbones).to_numpy(dtype=float)
+            std = g.std(ddof=1).reindex(backbones).fillna(0).to_numpy(dtype=float)
+            ax.bar(x + (j - (len(losses) - 1) / 2) * width, mean, width, yerr=std, label=lo, capsize=2)
+        ax.axhline(0, color="k", lw=0.6)
+        ax.set_xticks(x, backbones)
+        ax.set_ylabel("MAE(cliff) - MAE(smooth)")
+        ax.set_title(_panel_title(ds, tg), fontsize=10)
+    axes[0].legend(fontsize=8)
+    return _png(fig)
+
+
+def plot_lambda_trajectories(table) -> bytes:
+    """λ against epoch (or boosting block), one line per cell, one panel per backbone."""
+    panels = list(table.groupby("backbone", sort=True))
+    fig, axes = _figure(len(panels))
+    for ax, (bb, sub) in zip(axes, panels, strict=False):
+        for rec in sub.itertuples(index=False):
+            traj = np.asarray(rec.lambda_trajectory, dtype=float)
+            label = f"{_panel_title(rec.dataset, rec.target)} s{rec.seed}"
+            ax.plot(np.arange(1, len(traj) + 1), traj, marker=".", label=label)
+        ax.set_xlabel("epoch / round block")
+        ax.set_ylabel("λ")
+        ax.set_title(bb, fontsize=10)
+        if len(sub) <= 8:
+            ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def plot_pair_differences(preds) -> bytes:
+    """Predicted against true difference to the cliff partner, for cliff test cases.
+
+    The partner is a training molecule, so the predicted difference is
+    ``y_pred - partner_y_true`` and the true one ``y_true - partner_y_true``.
+    One panel per backbone; colour by loss.
+    """
+    panels = list(preds.groupby(["dataset", "target", "backbone"], sort=True))
+    fig, axes = _figure(len(panels), size=(3.8, 3.6))
+    for ax, ((ds, tg, bb), sub) in zip(axes, panels, strict=False):
+        lims = []
+        for lo, g in sub.groupby("loss", sort=True):
+            true_d = g["y_true"].to_numpy(float) - g["partner_y_true"].to_numpy(float)
+            pred_d = g["y_pred"].to_numpy(float) - g["partner_y_true"].to_numpy(float)
+            ax.scatter(true_d, pred_d, s=8, alpha=0.5, label=lo)
+            lims += [np.nanmin(true_d), np.nanmax(true_d), np.nanmin(pred_d), np.nanmax(pred_d)]
+        if lims:
+            lo_, hi_ = float(np.nanmin(lims)), float(np.nanmax(lims))
+            ax.plot([lo_, hi_], [lo_, hi_], color="k", lw=0.8)
+        ax.set_xlabel("true difference y_i - y_partner")
+        ax.set_ylabel("predicted ŷ_i - y_partner")
+        ax.set_title(f"{_panel_title(ds, tg)} / {bb}", fontsize=9)
+        ax.legend(fontsize=7)
+    return _png(fig)

@@ -1,0 +1,141 @@
+"""Grid config: schema validation, shipped configs, stable cell keys, round trip."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from cliffkit.bench import Cell, GridConfig, list_configs, load_config
+from cliffkit.bench._config import canonical_json
+from cliffkit.errors import ConfigError
+
+
+def _base(**over):
+    data = {
+        "name": "t",
+        "seeds": [0, 1],
+        "splits": ["cliff", "random"],
+        "backbones": ["mlp", "lgbm"],
+        "losses": ["plain", "cliff"],
+        "datasets": [{"name": "esol", "targets": ["y"]}],
+    }
+    data.update(over)
+    return data
+
+
+def test_cells_are_the_full_product():
+    cfg = GridConfig.from_dict(_base(), check_names=False)
+    cells = cfg.cells()
+    assert len(cells) == 1 * 2 * 2 * 2 * 2
+    assert len({c.key for c in cells}) == len(cells)
+    # one split per (dataset, target, method, seed), shared by backbones and losses
+    assert len(cfg.split_specs()) == 2 * 2
+
+
+def test_cell_key_is_prefix_plus_hash_of_canonical_json():
+    cell = Cell(dataset="esol", target="y", subsample=None, subsample_seed=0, split="cliff",
+                split_params={"test_size": 0.1}, backbone="mlp", backbone_params={"max_epochs": 3},
+                loss="cliff", loss_params={"lam": 0.5}, seed=2, evaluation={"n_bootstrap": 100})
+    expected = hashlib.sha256(
+        json.dumps(cell.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()[:12]
+    assert cell.key == f"esol-y-cliff-mlp-cliff-s2-{expected}"
+    # parameter order does not matter; a parameter value does
+    same = Cell(**{**cell.__dict__, "split_params": {"test_size": 0.1},
+                   "backbone_params": dict(reversed(list({"max_epochs": 3}.items())))})
+    assert same.key == cell.key
+    other = Cell(**{**cell.__dict__, "loss_params": {"lam": 0.6}})
+    assert other.key != cell.key
+    assert other.key.startswith("esol-y-cliff-mlp-cliff-s2-")
+
+
+def test_keys_stable_across_loads_and_param_tables_reach_cells():
+    data = _base(backbone_params={"mlp": {"max_epochs": 5}}, loss_params={"cliff": {"lam": 1.0}})
+    a = GridConfig.from_dict(data, check_names=False)
+    b = GridConfig.from_dict(json.loads(json.dumps(data)), check_names=False)
+    assert [c.key for c in a.cells()] == [c.key for c in b.cells()]
+    mlp_cliff = [c for c in a.cells() if c.backbone == "mlp" and c.loss == "cliff"]
+    assert all(c.backbone_params == {"max_epochs": 5} and c.loss_params == {"lam": 1.0}
+               for c in mlp_cliff)
+    lgbm_plain = [c for c in a.cells() if c.backbone == "lgbm" and c.loss == "plain"]
+    assert all(c.backbone_params == {} and c.loss_params == {} for c in lgbm_plain)
+
+
+def test_round_trip_to_dict():
+    cfg = GridConfig.from_dict(_base(split_params={"cliff": {"test_size": 0.2}}), check_names=False)
+    again = GridConfig.from_dict(cfg.to_dict(), check_names=False)
+    assert again.to_dict() == cfg.to_dict()
+    assert canonical_json(again.to_dict()) == canonical_json(cfg.to_dict())
+
+
+@pytest.mark.parametrize(
+    ("over", "match"),
+    [
+        ({"backbone": ["mlp"]}, r"Unknown key 'backbone'.*Did you mean 'backbones'"),
+        ({"splits": ["clif"]}, r"split method 'clif'.*cliff, random, scaffold.*Did you mean 'cliff'"),
+        ({"seeds": [0, 0]}, r"'seeds' lists a seed twice"),
+        ({"seeds": []}, r"'seeds' must be a non-empty list"),
+        ({"losses": "plain"}, r"'losses' must be a list"),
+        ({"datasets": [{"name": "esol", "target": ["y"]}]}, r"datasets\[0\].*Unknown key 'target'.*'targets'"),
+        ({"datasets": [{"name": "esol", "targets": ["y"], "subsample": 3}]}, r"'subsample' must be an int >= 10"),
+        ({"loss_params": {"clif": {"lam": 1}}}, r"\[loss_params\].*Unknown loss 'clif'.*Did you mean 'cliff'"),
+        ({"evaluation": {"n_boot": 10}}, r"\[evaluation\].*Unknown key 'n_boot'.*n_bootstrap"),
+    ],
+)
+def test_schema_errors_name_the_key(over, match):
+    with pytest.raises(ConfigError, match=match):
+        GridConfig.from_dict(_base(**over), check_names=False)
+
+
+def test_missing_required_key():
+    data = _base()
+    del data["seeds"]
+    with pytest.raises(ConfigError, match="required key 'seeds' is missing"):
+        GridConfig.from_dict(data, check_names=False)
+
+
+def test_unknown_backbone_and_loss_names_checked_against_registries():
+    with pytest.raises(ConfigError, match=r"Unknown backbone 'gnn'.*Did you mean 'gin'"):
+        GridConfig.from_dict(_base(backbones=["gnn"]))
+    with pytest.raises(ConfigError, match=r"Unknown loss 'cliff_adaptive'.*cliff-adaptive"):
+        GridConfig.from_dict(_base(losses=["cliff_adaptive"]))
+    with pytest.raises(ConfigError, match=r"Unknown dataset 'lipo'.*lipophilicity"):
+        GridConfig.from_dict(_base(datasets=[{"name": "lipo"}]))
+
+
+def test_load_config_file_and_errors(tmp_path):
+    path = tmp_path / "g.toml"
+    path.write_text(
+        'name = "g"\nseeds = [0]\nsplits = ["random"]\nbackbones = ["mlp"]\nlosses = ["plain"]\n'
+        '[[datasets]]\nname = "esol"\ntargets = ["y"]\n', encoding="utf-8")
+    cfg = load_config(path, check_names=False)
+    assert cfg.name == "g" and len(cfg.cells()) == 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text("seeds = [0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad, check_names=False)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match=r"Unknown grid config 'demoo'.*Did you mean 'demo'"):
+        load_config("demoo")
+
+
+def test_shipped_configs_are_valid():
+    assert {"smoke", "demo", "quick", "paper"} <= set(list_configs())
+    demo = load_config("demo")
+    assert [d.name for d in demo.datasets] == ["lipophilicity"]
+    assert set(demo.splits) == {"cliff", "random"}
+    assert set(demo.backbones) == {"mlp", "lgbm", "gin"}
+    assert set(demo.losses) == {"plain", "cliff"} and len(demo.seeds) == 3
+    quick = load_config("quick")
+    tasks = {(d.name, t) for d in quick.datasets for t in d.targets}
+    assert {("qm9", "homo"), ("qm9", "lumo"), ("qm9", "gap")} <= tasks
+    assert {d.name for d in quick.datasets} == {"qm9", "esol", "freesolv", "lipophilicity"}
+    assert next(d for d in quick.datasets if d.name == "qm9").subsample is not None
+    assert len(quick.backbones) == 5
+    paper = load_config("paper")
+    assert next(d for d in paper.datasets if d.name == "qm9").subsample is None
+    smoke = load_config("smoke")
+    assert len(smoke.cells()) <= 8

@@ -1,0 +1,181 @@
+"""The resumable runner, driven by fake split and cell functions (no training)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cliffkit.bench import CellResult, GridConfig, LocalExecutor, get_executor, load_results, run_grid
+from cliffkit.errors import ConfigError, UnknownNameError
+
+CALLS: list[str] = []
+
+
+class FakeSplit:
+    def __init__(self, spec):
+        self.spec = spec
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.spec.to_dict(), fh)
+
+
+def fake_split(spec):
+    return FakeSplit(spec)
+
+
+def fake_cell(cell, split_path):
+    """Deterministic metrics from the seed; fails for the lgbm/cliff cells."""
+    CALLS.append(cell.key)
+    split = json.loads(split_path.read_text())
+    assert split["method"] == cell.split and split["seed"] == cell.seed
+    if cell.backbone == "lgbm" and cell.loss == "cliff":
+        raise RuntimeError("boom: lgbm cannot")
+    base = 1.0 + 0.1 * cell.seed
+    metrics = {
+        "n_test": 4,
+        "overall": {"mae": base, "mae_ci": [base - 0.1, base + 0.1], "rmse": 2 * base, "r2": 0.5},
+        "strata": {"cliff": {"n": 2, "mae": 1.5 * base}, "smooth": {"n": 2, "mae": base}},
+        "gap": 0.5 * base, "ratio": 1.5, "ratio_ci": [1.2, 1.8],
+        "pairs": {"n": 2, "diff_mae": 0.3, "direction_accuracy": 0.5},
+        "reference": {"overall": {"mae": 2.0}, "strata": {"cliff": {"mae": 3.0}}, "ratio": 1.9},
+    }
+    preds = pd.DataFrame({"index": [0, 1, 2, 3], "y_true": [0.0, 1.0, 2.0, 3.0],
+                          "y_pred": [0.5, 1.0, 2.5, 2.0]})
+    return CellResult(metrics=metrics, predictions=preds, extra={"lambda_trajectory": [0.1, 0.2]})
+
+
+def _config(**over):
+    data = {
+        "name": "fake", "seeds": [0, 1], "splits": ["cliff"], "backbones": ["mlp", "lgbm"],
+        "losses": ["plain", "cliff"], "datasets": [{"name": "esol", "targets": ["y"]}],
+    }
+    data.update(over)
+    return GridConfig.from_dict(data, check_names=False)
+
+
+def _run(cfg, out, **kw):
+    return run_grid(cfg, out, show_progress=False, cell_fn=fake_cell, split_fn=fake_split, **kw)
+
+
+def test_runs_every_cell_records_failures_and_resumes(tmp_path):
+    CALLS.clear()
+    cfg = _config()
+    summary = _run(cfg, tmp_path)
+    assert summary.n_cells == 8 and summary.n_ran == 8 and summary.n_skipped == 0
+    # the two lgbm/cliff cells failed, and the grid went on past them
+    assert summary.n_failed == 2 and len(CALLS) == 8
+    for cell in cfg.cells():
+        rec = json.loads((tmp_path / "cells" / f"{cell.key}.json").read_text())
+        assert rec["cell"] == json.loads(cell.canonical_json())
+        if cell.backbone == "lgbm" and cell.loss == "cliff":
+            assert rec["status"] == "failed"
+            assert rec["error"]["type"] == "RuntimeError"
+            assert rec["error"]["message"] == "boom: lgbm cannot"
+            assert "Traceback" in rec["error"]["traceback"] and "fake_cell" in rec["error"]["traceback"]
+            assert rec["predictions"] is None
+        else:
+            assert rec["status"] == "ok"
+            assert (tmp_path / rec["predictions"]).is_file()
+    # one split file per (dataset, target, method, seed)
+    assert len(list((tmp_path / "splits").glob("*.json"))) == 2
+
+    # rerun: finished cells are skipped; failed ones are retried
+    CALLS.clear()
+    again = _run(cfg, tmp_path)
+    assert again.n_skipped == 6 and again.n_ran == 2
+    assert sorted(CALLS) == sorted(summary.failed)
+    # and with retry_failed=False nothing runs at all
+    CALLS.clear()
+    third = _run(cfg, tmp_path, retry_failed=False)
+    assert third.n_ran == 0 and CALLS == []
+
+
+def test_changed_parameter_makes_new_cells_only(tmp_path):
+    CALLS.clear()
+    _run(_config(backbones=["mlp"]), tmp_path)
+    CALLS.clear()
+    summary = _run(_config(backbones=["mlp"], loss_params={"cliff": {"lam": 1.0}}), tmp_path)
+    assert summary.n_ran == 2 and all("-mlp-cliff-" in k for k in CALLS)
+
+
+def test_interrupt_loses_only_the_running_cell(tmp_path):
+    CALLS.clear()
+    cfg = _config(backbones=["mlp"])
+    state = {"n": 0}
+
+    def interrupting(cell, split_path):
+        state["n"] += 1
+        if state["n"] == 3:
+            raise KeyboardInterrupt
+        return fake_cell(cell, split_path)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(cfg, tmp_path, show_progress=False, cell_fn=interrupting, split_fn=fake_split)
+    files = sorted(p.name for p in (tmp_path / "cells").iterdir())
+    assert len([f for f in files if f.endswith(".json")]) == 2
+    assert not [f for f in files if f.startswith(".")]  # no temporary leftovers
+    CALLS.clear()
+    summary = _run(cfg, tmp_path)
+    assert summary.n_skipped == 2 and summary.n_ran == 2
+
+
+def test_interrupt_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
+    cfg = _config(backbones=["mlp"], losses=["plain"], seeds=[0])
+
+    def broken_to_csv(self, fh, **kw):
+        fh.write("index,y_true\n0,")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", broken_to_csv)
+    with pytest.raises(KeyboardInterrupt):
+        _run(cfg, tmp_path)
+    assert list((tmp_path / "cells").iterdir()) == []
+    monkeypatch.undo()
+    summary = _run(cfg, tmp_path)
+    assert summary.n_ran == 1
+    key = cfg.cells()[0].key
+    frame = pd.read_csv(tmp_path / "cells" / f"{key}.predictions.csv")
+    assert frame["y_pred"].tolist() == [0.5, 1.0, 2.5, 2.0]
+
+
+def test_failed_split_fails_its_cells_and_others_go_on(tmp_path):
+    def split_fails_seed1(spec):
+        if spec.seed == 1:
+            raise ValueError("no cliffs at these thresholds")
+        return FakeSplit(spec)
+
+    cfg = _config(backbones=["mlp"], losses=["plain"])
+    summary = run_grid(cfg, tmp_path, show_progress=False, cell_fn=fake_cell, split_fn=split_fails_seed1)
+    assert summary.n_failed == 1
+    table = load_results(tmp_path)
+    bad = table[table["status"] == "failed"].iloc[0]
+    assert bad["seed"] == 1 and bad["error_type"] == "ValueError"
+    assert "no cliffs at these thresholds" in bad["error_message"]
+
+
+def test_load_results_flattens_metrics(tmp_path):
+    _run(_config(backbones=["mlp"], losses=["plain"]), tmp_path)
+    table = load_results(tmp_path).sort_values("seed")
+    assert table["mae"].tolist() == pytest.approx([1.0, 1.1])
+    assert table["mae_lo"].tolist() == pytest.approx([0.9, 1.0])
+    assert table["cliff_mae"].tolist() == pytest.approx([1.5, 1.65])
+    assert table["ratio_hi"].tolist() == pytest.approx([1.8, 1.8])
+    assert table["pair_diff_mae"].tolist() == pytest.approx([0.3, 0.3])
+    assert table["ref_ratio"].tolist() == pytest.approx([1.9, 1.9])
+    assert table["ref_cliff_mae"].tolist() == pytest.approx([3.0, 3.0])
+    assert table["lambda_trajectory"].iloc[0] == [0.1, 0.2]
+    assert np.isnan(table["seconds"]).sum() == 0
+    with pytest.raises(ConfigError, match="No results in"):
+        load_results(tmp_path / "empty")
+
+
+def test_executor_registry():
+    ex = get_executor("local", n_jobs=1)
+    assert isinstance(ex, LocalExecutor) and repr(ex) == "LocalExecutor(n_jobs=1)"
+    assert list(ex.map_unordered(lambda x: x * 2, [1, 2])) == [(1, 2), (2, 4)]
+    with pytest.raises(UnknownNameError, match=r"Unknown executor 'lokal'.*Did you mean 'local'"):
+        get_executor("lokal")
