@@ -1,0 +1,166 @@
+"""Report data model, renderers and the bench report built from a synthetic results table."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cliffkit.errors import InvalidParameterError
+from cliffkit.report import Report, build_report, paired_stats, render_html, render_markdown, write_report
+
+
+def _png() -> bytes:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot().plot([0, 1], [0, 1])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def test_report_sections_nest_and_render():
+    rep = Report("T", meta={"machine": "x"})
+    with rep.section("A"):
+        rep.add_message("hello <b>", level="holds")
+        with rep.section("A1"):
+            rep.add_table([[1, 0.123456, float("nan")]], "tab", columns=["a", "b", "c"])
+        rep.add_image(_png(), "My Fig")
+        rep.add_image(_png(), "My Fig")
+    assert [s.title for s in rep.sections] == ["A"]
+    assert rep.sections[0].items[1].title == "A1"
+    names = [i.filename for i in rep.iter_items("image")]
+    assert names == ["my-fig.png", "my-fig-2.png"]
+    md = render_markdown(rep)
+    assert "## A" in md and "### A1" in md and "**HOLDS**: hello <b>" in md
+    assert "| 1 | 0.1235 | – |" in md
+    assert "![My Fig](images/my-fig.png)" in md
+    html = render_html(rep)
+    assert "hello &lt;b&gt;" in html  # escaped
+    assert html.count("data:image/png;base64,") == 2
+    assert base64.b64encode(rep.sections[0].items[2].png).decode() in html
+    assert rep.to_dict()["sections"][0]["items"][0] == {"kind": "message", "text": "hello <b>",
+                                                        "level": "holds"}
+
+
+def test_report_input_errors():
+    rep = Report("T")
+    with pytest.raises(InvalidParameterError, match="level"):
+        rep.add_message("x", level="great")
+    with pytest.raises(InvalidParameterError, match="needs 'columns'"):
+        rep.add_table([[1, 2]])
+    with pytest.raises(InvalidParameterError, match="row 0 has 1 values for 2 columns"):
+        rep.add_table([[1]], columns=["a", "b"])
+    with pytest.raises(InvalidParameterError, match="not a PNG"):
+        rep.add_image(b"GIF89a")
+
+
+def test_paired_stats_hand_worked():
+    st = paired_stats([1.0, 1.0, 1.0], [0.85, 0.9, 0.95])
+    assert st["reduction"] == pytest.approx(0.10)
+    assert st["wins"] == 3 and st["n"] == 3
+    # d = (-.15, -.1, -.05): t = -0.1 / (0.05 / sqrt(3)) = -3.4641, df = 2 -> p = 0.0742
+    assert st["p"] == pytest.approx(0.07418, abs=1e-4)
+    assert np.isnan(paired_stats([1.0], [0.5])["p"])
+
+
+def _row(**kw):
+    base = {"status": "ok", "subsample": None, "seconds": 1.0, "error_type": None,
+            "error_message": None, "predictions_path": None, "lambda_trajectory": None}
+    base.update(kw)
+    base.setdefault("key", f"{kw['dataset']}-{kw['target']}-{kw['split']}-{kw['backbone']}-"
+                           f"{kw['loss']}-s{kw['seed']}")
+    return base
+
+
+@pytest.fixture
+def results(tmp_path):
+    rows = []
+    rng = np.random.default_rng(0)
+    # QM9: homo ratio 1.25 (holds), lumo 1.05 (does not hold); reference ratio 2.0
+    for tg, ratios in (("homo", [1.2, 1.3, 1.25]), ("lumo", [1.0, 1.1, 1.05])):
+        for seed, r in enumerate(ratios):
+            rows.append(_row(dataset="qm9", target=tg, split="cliff", backbone="mlp", loss="plain",
+                             seed=seed, mae=0.2, cliff_mae=0.2 * r, smooth_mae=0.2, ratio=r,
+                             ratio_lo=r - 0.1, ratio_hi=r + 0.1, gap=0.2 * (r - 1), ref_ratio=2.0))
+    # Lipophilicity: gap 1.0 -> 0.8 (20% < 30%), MAE 1.0 -> 0.9 mean (10% >= 9.7%)
+    for seed, (mae_c, gap_c) in enumerate(zip([0.85, 0.9, 0.95], [0.8, 0.8, 0.8], strict=True)):
+        for loss, mae, gap in (("plain", 1.0, 1.0), ("cliff", mae_c, gap_c)):
+            path = tmp_path / f"p-{loss}-{seed}.csv"
+            n = 40
+            y = rng.normal(size=n)
+            pd.DataFrame({
+                "index": np.arange(n), "y_true": y, "y_pred": y + rng.normal(scale=mae, size=n),
+                "y_ref": y + rng.normal(scale=1.5, size=n), "max_similarity": rng.uniform(0.2, 1, n),
+                "stratum": np.where(np.arange(n) % 2 == 0, "cliff", "smooth"),
+                "partner_y_true": np.where(np.arange(n) % 2 == 0, y + 1.0, np.nan),
+            }).to_csv(path, index=False)
+            rows.append(_row(dataset="lipophilicity", target="logd", split="cliff", backbone="mlp",
+                             loss=loss, seed=seed, mae=mae, mae_lo=mae - 0.05, mae_hi=mae + 0.05,
+                             cliff_mae=mae + gap, smooth_mae=mae, unsupported_mae=mae, gap=gap,
+                             ratio=(mae + gap) / mae, ref_ratio=1.8, cliff_n=20, smooth_n=20,
+                             predictions_path=str(path),
+                             lambda_trajectory=[0.1, 0.15, 0.2] if loss == "cliff" else None))
+            rows.append(_row(dataset="lipophilicity", target="logd", split="random", backbone="mlp",
+                             loss=loss, seed=seed, mae=0.7, cliff_mae=1.1, smooth_mae=0.6, gap=0.5,
+                             ratio=1.83))
+    rows.append(_row(dataset="lipophilicity", target="logd", split="cliff", backbone="gin",
+                     loss="plain", seed=0, status="failed", error_type="RuntimeError",
+                     error_message="CUDA out of memory"))
+    return pd.DataFrame(rows)
+
+
+def _section(rep, title_start):
+    return next(s for s in rep.iter_items("section") if s.title.startswith(title_start))
+
+
+def _verdicts(section):
+    return [(m.level, m.text) for m in section.items if m.kind == "message"]
+
+
+def test_claims_verdicts(results):
+    rep = build_report(results, figures=False)
+    qm9 = _verdicts(_section(rep, "QM9"))
+    assert qm9 == [("fails", "The ratio is ≥ 1.15 for 1 of 2 (target, backbone) pairs.")]
+    qtable = next(i for i in _section(rep, "QM9").items if i.kind == "table")
+    by_target = {r[0]: r for r in qtable.rows}
+    assert by_target["homo"][-1] == "holds" and by_target["lumo"][-1] == "does not hold"
+    assert by_target["homo"][3] == "1.250 ± 0.050 [1.150, 1.350]"
+    assert by_target["homo"][5] == "0.625"  # model ratio / reference ratio
+    (level, text), = _verdicts(_section(rep, "Lipophilicity"))
+    assert level == "fails" and "gap reduction 20.0%" in text and "3/3 seeds" in text
+    (level, text), = _verdicts(_section(rep, "Best overall MAE"))
+    assert level == "holds" and "improvement 10.0%" in text and "p = 0.074" in text
+    failed = _section(rep, "Failed cells")
+    ftable = next(i for i in failed.items if i.kind == "table")
+    assert ftable.rows[0][-2:] == ["RuntimeError", "CUDA out of memory"]
+    hides = next(i for i in _section(rep, "What a random split").items if i.kind == "table")
+    assert hides.columns[2:5] == ["cliff: MAE", "cliff: MAE cliff", "cliff: ratio"]
+    assert hides.rows[0][5] == "0.700 ± 0.000"  # random split overall MAE, 3 seeds
+
+
+def test_claims_not_measured_without_data(results):
+    only_random = results[results["split"] == "random"]
+    rep = build_report(only_random, figures=False)
+    for title in ("QM9", "Lipophilicity", "Best overall MAE", "What a random split"):
+        assert [lv for lv, _ in _verdicts(_section(rep, title)) if lv != "note"] == ["not-measured"]
+
+
+def test_full_report_writes_md_html_and_pngs(results, tmp_path):
+    rep = build_report(results, title="Synthetic")
+    paths = write_report(rep, tmp_path / "rep")
+    md = paths["markdown"].read_text(encoding="utf-8")
+    html = paths["html"].read_text(encoding="utf-8")
+    pngs = sorted(p.name for p in (tmp_path / "rep" / "images").glob("*.png"))
+    assert pngs == ["error-vs-similarity.png", "gap-by-loss.png", "lambda.png",
+                    "pair-differences.png", "strata-mae.png"]
+    for name in pngs:
+        assert (tmp_path / "rep" / "images" / name).read_bytes().startswith(b"\x89PNG")
+        assert f"images/{name}" in md
+    assert html.count("data:image/png;base64,") == 5
+    assert "**DOES NOT HOLD**" in md and "**HOLDS**" in md and "CUDA out of memory" in md
+    assert "<h2>Paper claims</h2>" in html
