@@ -11,7 +11,7 @@ from cliffkit.errors import (
     ShapeMismatchError,
     UnknownNameError,
 )
-from cliffkit.loss import cliff_weights, list_losses, make_loss
+from cliffkit.loss import cliff_weights, list_losses, make_loss, to_mean_one
 
 
 class _Sev:
@@ -41,7 +41,7 @@ def test_plain_cliff_random_lds_weights():
     np.testing.assert_allclose(np.sort(rnd.sample_weight()), np.sort(cliff.sample_weight()))
     lds = make_loss("lds", Y, lds_params={"n_bins": 4})
     assert lds.sample_weight()[5] > lds.sample_weight()[0]
-    assert repr(cliff) == "LossSpec('cliff', lam=1.0, base='l1')"
+    assert repr(cliff) == "LossSpec('cliff', lam=1.0)"
 
 
 def test_cliff_pair_derives_pairs_and_sampler():
@@ -103,3 +103,35 @@ def test_unknown_and_missing_severity():
         make_loss("cliff", Y)
     with pytest.raises(ShapeMismatchError, match="severity has 6 values but y_train 3"):
         make_loss("cliff", Y[:3], severity=SEV)
+
+
+class _TorchLike:
+    batch_size = 2
+    criterion = "mse"
+    random_state = 3
+
+
+class _LgbmLike:
+    random_state = 0
+
+
+def test_fit_kwargs_per_backbone_kind():
+    assert make_loss("plain", Y).fit_kwargs(_TorchLike()) == {}
+    kw = make_loss("cliff", Y, severity=SEV, lam=1.0).fit_kwargs(_LgbmLike())
+    assert set(kw) == {"sample_weight"}
+    np.testing.assert_allclose(kw["sample_weight"], to_mean_one([1.1, 1.2, 1.3, 1.0, 1.9, 2.5]))
+    pair = make_loss("cliff-pair", Y, severity=SEV, pair_quantile=0.5)
+    kw = pair.fit_kwargs(_TorchLike())
+    assert set(kw) == {"sample_weight", "loss", "pairs", "batch_sampler"}
+    assert repr(kw["loss"]) == "CliffLoss(base='mse', beta=0.5)"  # the backbone's criterion
+    assert kw["batch_sampler"].batch_size == 2 and kw["batch_sampler"].random_state == 3
+    with pytest.raises(InvalidParameterError, match="cannot train"):
+        pair.fit_kwargs(_LgbmLike())
+    ad = make_loss("cliff-adaptive", Y, severity=SEV, y_val=YV, val_cliff_mask=CM,
+                   val_smooth_mask=~CM, adaptive_params={"gain": 2.0})
+    kw = ad.fit_kwargs(_LgbmLike())
+    out = kw["epoch_callback"](1, np.array([2.0, -2.0, 1.0, -1.0]))
+    assert out["lam"] == pytest.approx(0.2)
+    np.testing.assert_allclose(out["sample_weight"], to_mean_one(cliff_weights(SEV, 0.2)))
+    ad.fit_kwargs(_LgbmLike())  # a new fit resets the controller
+    assert ad.lam == pytest.approx(0.1)

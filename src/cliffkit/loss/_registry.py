@@ -73,7 +73,7 @@ class LossSpec:
     fixed_weight: np.ndarray
     severity: np.ndarray | None = None
     pairs: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
-    base: str = "l1"
+    base: str | None = None
     beta: float = 0.0
     delta: float = 1.0
     controller: AdaptiveLambda | None = None
@@ -114,12 +114,53 @@ class LossSpec:
             w = self.fixed_weight
         return to_mean_one(w) if mean_one else w.copy()
 
-    def make_module(self):
-        """A fresh torch :class:`CliffLoss` for this spec."""
+    def make_module(self, base: str | None = None):
+        """A fresh torch :class:`CliffLoss` for this spec.
+
+        ``base`` overrides the spec's base loss (None: the spec's, or ``"l1"``).
+        """
         from ._cliffloss import CliffLoss
 
-        return CliffLoss(base=self.base, beta=self.beta if self.uses_pairs else 0.0,
-                         delta=self.delta)
+        return CliffLoss(base=base or self.base or "l1",
+                         beta=self.beta if self.uses_pairs else 0.0, delta=self.delta)
+
+    def fit_kwargs(self, backbone: Any = None, *, batch_size: int | None = None,
+                   random_state: Any = None) -> dict[str, Any]:
+        """Keyword arguments for ``Backbone.fit`` (or ``Trainer.fit``) that train with this loss.
+
+        - ``plain``: nothing (the backbone's own loss, unweighted).
+        - weights only: ``sample_weight`` (mean 1) and, for ``cliff-adaptive``,
+          ``epoch_callback``; torch backbones then use their own criterion with the
+          sum-of-weights normalisation, LightGBM its weighted objective.
+        - pair term: also ``loss`` (a :class:`CliffLoss` whose base is the backbone's
+          ``criterion`` unless the spec names one), ``pairs`` and ``batch_sampler``
+          (:class:`PairBatchSampler` with the backbone's ``batch_size`` and
+          ``random_state``). A backbone without a torch trainer (no ``batch_size``)
+          cannot take the pair term: :class:`InvalidParameterError`.
+        """
+        out: dict[str, Any] = {}
+        self.reset()
+        if self.name != "plain" or self.adaptive:
+            out["sample_weight"] = self.sample_weight(mean_one=True)
+        if self.adaptive:
+            def callback(epoch, val_pred, _spec=self):
+                res = _spec.epoch_callback(epoch, val_pred)
+                return {"lam": res["lam"], "sample_weight": to_mean_one(res["sample_weight"])}
+
+            out["epoch_callback"] = callback
+        if self.uses_pairs:
+            bs = batch_size if batch_size is not None else getattr(backbone, "batch_size", None)
+            if bs is None:
+                raise InvalidParameterError(
+                    f"Loss {self.name!r} has a pairwise term (beta={self.beta}) that "
+                    f"{type(backbone).__name__} cannot train (it has no torch trainer); use "
+                    "loss 'cliff' or 'cliff-adaptive' for LightGBM and sklearn models."
+                )
+            rs = random_state if random_state is not None else getattr(backbone, "random_state", 0)
+            out["loss"] = self.make_module(base=self.base or getattr(backbone, "criterion", None))
+            out["pairs"] = self.pairs
+            out["batch_sampler"] = self.make_batch_sampler(int(bs), random_state=rs)
+        return out
 
     def make_batch_sampler(self, batch_size: int, random_state: Any = None):
         """A :class:`PairBatchSampler` when the pair term is on, else None (plain shuffling)."""
@@ -157,7 +198,7 @@ class LossSpec:
 _COMMON = {
     "lam": [Interval(float, 0.0, None)],
     "beta": [Interval(float, 0.0, None)],
-    "base": [Options("l1", "mse", "huber")],
+    "base": [Options("l1", "mse", "huber"), None],
     "delta": [Interval(float, 0.0, None, closed="neither")],
     "pair_quantile": [Interval(float, 0.0, 1.0, closed="left")],
     "random_state": ["random_state"],
@@ -172,7 +213,7 @@ def make_loss(
     pairs: Any = None,
     lam: float = 0.1,
     beta: float | None = None,
-    base: str = "l1",
+    base: str | None = None,
     delta: float = 1.0,
     pair_quantile: float = 0.8,
     y_val: Any = None,
@@ -200,7 +241,9 @@ def make_loss(
     beta : float, optional
         Pairwise term weight; 0.5 for ``cliff-pair`` and 0 otherwise when None.
         A positive β on any loss adds the pair term.
-    base : {"l1", "mse", "huber"}, default="l1"
+    base : {"l1", "mse", "huber"}, optional
+        Base loss of the torch module; None follows the backbone's ``criterion``
+        (``"l1"`` when a module is built on its own).
     y_val, val_cliff_mask, val_smooth_mask : array-like, optional
         Validation labels and strata; required by ``cliff-adaptive`` only.
     random_state : default=0
@@ -249,7 +292,7 @@ class _Ctx:
     pairs: Any
     lam: float
     beta: float | None
-    base: str
+    base: str | None
     delta: float
     pair_quantile: float
     y_val: Any
@@ -301,7 +344,8 @@ class _Ctx:
              controller: AdaptiveLambda | None = None, severity: np.ndarray | None = None
              ) -> LossSpec:
         pairs = self.get_pairs(beta)
-        params = {**params, "base": self.base}
+        if self.base is not None:
+            params = {**params, "base": self.base}
         if beta > 0:
             params.update(beta=beta, pair_quantile=self.pair_quantile, n_pairs=int(pairs.shape[0]))
         return LossSpec(name=self.name, params=params, fixed_weight=weight, severity=severity,
