@@ -434,10 +434,10 @@ def _dataset_targets(name: str) -> list[str] | None:
         return None
     for info in list_datasets():
         if getattr(info, "name", None) == name:
-            for attr in ("targets", "target_names"):
+            for attr in ("target_names", "targets"):
                 targets = getattr(info, attr, None)
                 if targets:
-                    return list(targets)
+                    return [getattr(t, "name", t) for t in targets]
     return list(load_dataset(name).target_names)
 
 

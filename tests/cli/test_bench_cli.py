@@ -1,0 +1,97 @@
+"""``cliffkit bench`` and ``cliffkit report`` through cliffkit.cli.main."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from cliffkit.bench import run_grid
+from cliffkit.cli import main
+
+pytestmark = pytest.mark.cli
+
+_GRID = """
+name = "tiny"
+seeds = [0, 1]
+splits = ["cliff"]
+backbones = ["mlp"]
+losses = ["plain", "cliff"]
+[[datasets]]
+name = "esol"
+targets = ["logS"]
+"""
+
+
+def _fake_module():
+    path = Path(__file__).resolve().parents[1] / "bench" / "test_runner.py"
+    spec = importlib.util.spec_from_file_location("_fake_runner", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_dry_run_lists_cells(tmp_path, capsys):
+    cfg = tmp_path / "grid.toml"
+    cfg.write_text(_GRID, encoding="utf-8")
+    rc = main(["bench", "--config", str(cfg), "-o", str(tmp_path / "res"), "--dry-run"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "4 cells (0 already finished" in out and "2 splits" in out
+    assert out.count("esol-logS-cliff-mlp-") == 4
+    assert not (tmp_path / "res").exists()  # a dry run writes nothing
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (_GRID.replace("losses", "loss"), "Unknown key 'loss'"),
+        (_GRID.replace('"mlp"', '"mpl"'), "Unknown backbone 'mpl'; choose one of: .*Did you mean 'mlp'"),
+        (_GRID.replace('"logS"', '"logs"'), "Unknown target of dataset 'esol' 'logs'"),
+    ],
+)
+def test_bench_bad_config_is_one_line_error(tmp_path, capsys, text, match):
+    import re
+
+    cfg = tmp_path / "grid.toml"
+    cfg.write_text(text, encoding="utf-8")
+    rc = main(["bench", "--config", str(cfg), "-o", str(tmp_path / "res")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("cliffkit: error: config ") and err.count("\n") == 1
+    assert re.search(match, err)
+    assert not (tmp_path / "res").exists()  # rejected before any work
+
+
+def test_bench_unknown_config_name_and_executor(tmp_path, capsys):
+    assert main(["bench", "--config", "smok", "-o", str(tmp_path)]) == 2
+    assert "Did you mean 'smoke'" in capsys.readouterr().err
+    assert main(["bench", "--config", "smoke", "-o", str(tmp_path), "--executor", "lokal"]) == 2
+    assert "Unknown executor 'lokal'" in capsys.readouterr().err
+
+
+def test_report_from_results(tmp_path, capsys):
+    fake = _fake_module()
+    from cliffkit.bench import GridConfig
+
+    cfg = GridConfig.from_dict(
+        {"name": "fake", "seeds": [0, 1], "splits": ["cliff"], "backbones": ["mlp", "lgbm"],
+         "losses": ["plain", "cliff"], "datasets": [{"name": "esol", "targets": ["logS"]}]},
+        check_names=False,
+    )
+    run_grid(cfg, tmp_path / "res", show_progress=False, cell_fn=fake.fake_cell,
+             split_fn=fake.fake_split)
+    rc = main(["report", str(tmp_path / "res"), "-o", str(tmp_path / "rep")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "report.html" in out
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "# cliffkit bench report: fake" in md
+    assert "boom: lgbm cannot" in md  # failed cells are listed
+    assert (tmp_path / "rep" / "report.html").stat().st_size > 1000
+    assert list((tmp_path / "rep" / "images").glob("*.png"))
+
+
+def test_report_without_results(tmp_path, capsys):
+    assert main(["report", str(tmp_path), "-o", str(tmp_path / "rep")]) == 2
+    assert "No results in" in capsys.readouterr().err
