@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,27 @@ class LoadReport:
             out[d.reason] = out.get(d.reason, 0) + 1
         return out
 
+    @property
+    def n_final(self) -> int:
+        """Rows left after dropping and merging."""
+        return self.n_read - self.n_dropped - self.n_merged_rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (:meth:`from_dict` reverses it)."""
+        return {
+            "n_read": self.n_read,
+            "dropped": [asdict(d) for d in self.dropped],
+            "merged": [asdict(g) for g in self.merged],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadReport:
+        return cls(
+            n_read=int(data.get("n_read", 0)),
+            dropped=[DroppedRow(**d) for d in data.get("dropped", [])],
+            merged=[MergedGroup(**g) for g in data.get("merged", [])],
+        )
+
 
 @dataclass
 class Dataset:
@@ -81,6 +102,9 @@ class Dataset:
         Identifiers from the source (first id of a merged group), if any.
     meta : dict
         Anything else a loader knows (e.g. QM9 ``index`` for geometries, licence).
+        A value that is a numpy array with one entry per molecule (``shape[0] ==
+        n_samples``, e.g. ``meta["qm9_index"]``) is per-row data: :meth:`subset`
+        indexes it with the rows.
     """
 
     name: str
@@ -158,8 +182,15 @@ class Dataset:
             source_sha256=self.source_sha256,
             report=self.report,
             ids=None if self.ids is None else self.ids[idx],
-            meta={**self.meta, "subset_of": self.name},
+            meta={**self._subset_meta(idx), "subset_of": self.name},
         )
+
+    def _subset_meta(self, idx: np.ndarray) -> dict[str, Any]:
+        n = len(self)
+        return {
+            k: (v[idx] if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == n else v)
+            for k, v in self.meta.items()
+        }
 
     @property
     def checksum(self) -> str:

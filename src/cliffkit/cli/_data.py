@@ -1,0 +1,229 @@
+"""``cliffkit datasets`` and ``cliffkit describe``, plus the dataset-argument helpers
+that every other command reuses:
+
+- :func:`dataset_options`: a click decorator adding ``--smiles-col``, ``--target-col``
+  (repeatable) and ``--data-dir``;
+- :func:`load_from_cli`: load a ``DATASET|FILE`` argument with those options, printing
+  data warnings as ``cliffkit: warning: ...`` lines on stderr.
+
+Usage in another command module::
+
+    from ._data import dataset_options, load_from_cli
+
+    @app.command()
+    @click.argument("dataset")
+    @dataset_options
+    def split(dataset, smiles_col, target_cols, data_dir, ...):
+        ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._app import app
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data import Dataset
+
+__all__ = ["dataset_options", "load_from_cli"]
+
+DATASET_HELP = (
+    "A registered dataset (see 'cliffkit datasets'), 'moleculeace:CHEMBL234_Ki', or the path "
+    "of a CSV/TSV/Parquet file."
+)
+
+
+def dataset_options(func: Callable) -> Callable:
+    """Add ``--smiles-col``, ``--target-col`` (repeatable) and ``--data-dir`` to a command.
+
+    The command receives them as ``smiles_col`` (str or None), ``target_cols`` (tuple of
+    str, empty when not given) and ``data_dir`` (str or None); pass them on to
+    :func:`load_from_cli`.
+    """
+    func = click.option(
+        "--data-dir",
+        "data_dir",
+        default=None,
+        metavar="DIR",
+        help="Folder holding qm9.csv.gz and moleculeace/<name>.csv (default: $CLIFFKIT_DATA_DIR).",
+    )(func)
+    func = click.option(
+        "--target-col",
+        "target_cols",
+        multiple=True,
+        metavar="COL",
+        help="Target column of a file (repeat for several; default: the only numeric column), "
+        "or the targets of a registered dataset to keep (e.g. --target-col gap).",
+    )(func)
+    func = click.option(
+        "--smiles-col",
+        "smiles_col",
+        default=None,
+        metavar="COL",
+        help="SMILES column of a file (default: a column named 'smiles', any case).",
+    )(func)
+    return func
+
+
+def load_from_cli(
+    dataset: str,
+    smiles_col: str | None = None,
+    target_cols: Sequence[str] | None = None,
+    data_dir: str | None = None,
+    *,
+    show_progress: bool | None = None,
+) -> Dataset:
+    """Load ``dataset`` for a command; data warnings go to stderr as one line each.
+
+    Parameters
+    ----------
+    dataset : str
+        Registered name, ``moleculeace:<name>`` or a file path.
+    smiles_col, target_cols, data_dir
+        As collected by :func:`dataset_options` (an empty ``target_cols`` means None).
+    show_progress : bool, optional
+        Progress bar while parsing SMILES (default: only on a terminal).
+
+    Raises
+    ------
+    CliffkitError
+        Any loading problem; ``cliffkit.cli.main`` prints it as one line and exits 2.
+    """
+    from ..data import load_dataset
+    from ..errors import CliffkitWarning
+
+    targets = list(target_cols) if target_cols else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CliffkitWarning)
+        ds = load_dataset(
+            dataset,
+            smiles_col=smiles_col,
+            target_cols=targets,
+            data_dir=data_dir,
+            show_progress=show_progress,
+        )
+    for w in caught:
+        if issubclass(w.category, CliffkitWarning):
+            print("cliffkit: warning: " + " ".join(str(w.message).split()), file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return ds
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 120, soft_wrap=False)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.6g}"
+
+
+@app.command("datasets", help="List the registered datasets: size, targets, units and source.")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON instead of a table.")
+def datasets_cmd(as_json: bool) -> None:
+    from rich.table import Table
+
+    from ..data import list_datasets
+
+    infos = list_datasets()
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
+        return
+    table = Table(title="cliffkit datasets", title_justify="left")
+    for col in ("name", "molecules", "rows", "targets", "units", "source"):
+        table.add_column(col, overflow="fold")
+    for i in infos:
+        units = sorted(set(i.units), key=i.units.index)
+        table.add_row(
+            i.name,
+            f"{i.size:,}" if i.size is not None else "?",
+            f"{i.n_rows:,}" if i.n_rows is not None else "?",
+            ", ".join(i.target_names),
+            ", ".join(units),
+            i.source,
+        )
+    table.add_row(
+        "moleculeace:<name>", "", "", "y", "-log10(nM)",
+        "CLIFFKIT_DATA_DIR/moleculeace/<name>.csv (MoleculeACE 3.0.0 sets)",
+    )
+    _console().print(table)
+    click.echo("Any CSV/TSV/Parquet file works too: cliffkit describe FILE --target-col COL")
+
+
+def _render_describe(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"[bold]{summary['name']}[/bold]  source: {summary['source']}", highlight=False)
+    console.print(f"sha256: {summary['source_sha256']}", highlight=False)
+    counts = Table(title="rows", title_justify="left")
+    counts.add_column("step")
+    counts.add_column("count", justify="right")
+    counts.add_column("first rows (file line; header = 1)", overflow="fold")
+    counts.add_row("read", f"{summary['n_read']:,}", "")
+    for reason, entry in summary["dropped"].items():
+        ex = ", ".join(
+            f"{r}" + (f" {e}" if e else "") for r, e in zip(entry["first_rows"], entry["examples"], strict=True)
+        )
+        more = ", ..." if entry["count"] > len(entry["first_rows"]) else ""
+        counts.add_row(f"dropped: {reason}", f"{entry['count']:,}", ex + more)
+    groups = summary["n_merged_groups"]
+    first = ", ".join("+".join(map(str, c["rows"])) for c in summary["conflicts"])
+    counts.add_row(
+        f"merged duplicates ({groups:,} groups)", f"{summary['n_merged_rows']:,}", ""
+    )
+    counts.add_row(
+        "  of which conflicting groups", f"{summary['n_conflicts']:,}",
+        first + (", ..." if summary["n_conflicts"] > len(summary["conflicts"]) else ""),
+    )
+    counts.add_row("[bold]final molecules[/bold]", f"[bold]{summary['n_final']:,}[/bold]", "")
+    console.print(counts)
+    stats = Table(title="targets", title_justify="left")
+    for col in ("target", "unit", "count", "mean", "std", "min", "median", "max"):
+        stats.add_column(col, justify="left" if col in ("target", "unit") else "right")
+    for t in summary["targets"]:
+        stats.add_row(
+            t["name"], t["unit"] or "-", f"{t['count']:,}",
+            *(_fmt(t[k]) for k in ("mean", "std", "min", "median", "max")),
+        )
+    console.print(stats)
+
+
+@app.command(
+    "describe",
+    help="Load DATASET (a registered name, moleculeace:<name>, or a CSV/TSV/Parquet file) and "
+    "report rows read, rows dropped and why, merged duplicates, the final count and per-target "
+    "statistics.",
+)
+@click.argument("dataset", metavar="DATASET|FILE")
+@dataset_options
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of tables.")
+@click.option(
+    "--progress/--no-progress", default=None,
+    help="Show a progress bar while parsing SMILES (default: only on a terminal).",
+)
+def describe_cmd(
+    dataset: str,
+    smiles_col: str | None,
+    target_cols: tuple[str, ...],
+    data_dir: str | None,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
+    from ..data import describe_dataset
+
+    ds = load_from_cli(dataset, smiles_col, target_cols, data_dir, show_progress=progress)
+    summary = describe_dataset(ds)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        _render_describe(summary)

