@@ -1,0 +1,576 @@
+"""Score predictions on a split: :func:`evaluate`, :class:`Evaluation`, :func:`read_predictions`."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import (
+    InvalidParameterError,
+    MissingColumnError,
+    PredictionsError,
+    ShapeMismatchError,
+    SplitFileError,
+    unknown_name,
+)
+from ._metrics import Estimate, pair_metrics, stratum_metrics
+from ._reference import reference_predictions
+
+__all__ = ["Evaluation", "evaluate", "read_predictions", "PREDICTION_COLUMNS"]
+
+#: Column names tried, in order, for the predictions (after ``--pred-col``).
+PREDICTION_COLUMNS = ("prediction", "pred", "y_pred")
+
+_MATCHED = ("matched_cliff", "matched_smooth", "matched_cliff_z", "matched_smooth_z")
+_GROUP_TITLES = {
+    "overall": "overall",
+    "cliff": "cliff",
+    "smooth": "smooth",
+    "matched_cliff": "cliff (sim-matched)",
+    "matched_smooth": "smooth (sim-matched)",
+    "matched_cliff_z": "cliff (sim+|z|-matched)",
+    "matched_smooth_z": "smooth (sim+|z|-matched)",
+    "intermediate": "intermediate",
+    "unsupported": "unsupported",
+}
+
+
+def _show(items, k: int = 5) -> str:
+    items = list(items)
+    shown = ", ".join(str(x) for x in items[:k])
+    return shown + (", ..." if len(items) > k else "")
+
+
+def _json(obj: Any) -> Any:
+    if isinstance(obj, Estimate):
+        return obj.to_dict()
+    if isinstance(obj, dict):
+        return {str(k): _json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _json(obj.tolist())
+    if isinstance(obj, bool | np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+@dataclass
+class Evaluation:
+    """Cliff-aware scores of one model on one split and target.
+
+    Attributes
+    ----------
+    dataset, target, split_method : str
+    n_test : int
+    model : dict
+        :func:`~cliffkit.evaluate.stratum_metrics` of the model: ``groups`` (n, MAE,
+        RMSE, R² with CIs per stratum) and ``contrasts`` (gap and ratio with CIs).
+    reference : dict or None
+        The same for the reference predictor (similarity-weighted mean of training
+        neighbours' labels), scored on the same cases.
+    pairs : dict
+        ``{"model": {"cliff": ..., "smooth": ...}, "reference": {...}}``:
+        :func:`~cliffkit.evaluate.pair_metrics` against each case's training partner.
+    params : dict
+        Bootstrap settings, seed, reference-predictor settings.
+    notes : list of str
+        Caveats (small strata, missing partner predictions ...).
+    """
+
+    dataset: str
+    target: str
+    split_method: str
+    n_test: int
+    model: dict[str, Any]
+    reference: dict[str, Any] | None
+    pairs: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        ratio = self.ratio().value
+        return (f"Evaluation(dataset={self.dataset!r}, target={self.target!r}, "
+                f"n_test={self.n_test}, mae={self.mae().value:.4g}, ratio={ratio:.3g})")
+
+    def mae(self, group: str = "overall", predictor: str = "model") -> Estimate:
+        """MAE (with CI) of one group, for the model or the reference predictor."""
+        res = self.model if predictor == "model" else self.reference
+        if res is None or group not in res["groups"]:
+            return Estimate(float("nan"))
+        return res["groups"][group]["mae"]
+
+    def ratio(self, contrast: str = "cliff_vs_smooth", predictor: str = "model") -> Estimate:
+        """MAE_cliff / MAE_smooth (with CI)."""
+        res = self.model if predictor == "model" else self.reference
+        if res is None or contrast not in res["contrasts"]:
+            return Estimate(float("nan"))
+        return res["contrasts"][contrast]["ratio"]
+
+    def gap(self, contrast: str = "cliff_vs_smooth", predictor: str = "model") -> Estimate:
+        """MAE_cliff − MAE_smooth (with CI)."""
+        res = self.model if predictor == "model" else self.reference
+        if res is None or contrast not in res["contrasts"]:
+            return Estimate(float("nan"))
+        return res["contrasts"][contrast]["gap"]
+
+    def to_frame(self):
+        """One row per predictor and group: n, MAE, RMSE, R² with their CI bounds."""
+        import pandas as pd
+
+        rows = []
+        for pred_name, res in (("model", self.model), ("reference", self.reference)):
+            if res is None:
+                continue
+            for group, g in res["groups"].items():
+                row = {"predictor": pred_name, "group": group, "n": g["n"]}
+                for m in ("mae", "rmse", "r2"):
+                    e = g[m]
+                    row[m], row[f"{m}_low"], row[f"{m}_high"] = e.value, e.low, e.high
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def contrasts_frame(self):
+        """One row per predictor and contrast: gap and ratio with their CI bounds."""
+        import pandas as pd
+
+        rows = []
+        for pred_name, res in (("model", self.model), ("reference", self.reference)):
+            if res is None:
+                continue
+            for name, c in res["contrasts"].items():
+                row = {"predictor": pred_name, "contrast": name,
+                       "numerator": c["numerator"], "denominator": c["denominator"]}
+                for m in ("gap", "ratio"):
+                    e = c[m]
+                    row[m], row[f"{m}_low"], row[f"{m}_high"] = e.value, e.low, e.high
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable: every number, CIs as ``{"value", "low", "high"}``, NaN as null."""
+        return _json({
+            "format": "cliffkit-evaluation",
+            "version": 1,
+            "dataset": self.dataset,
+            "target": self.target,
+            "split_method": self.split_method,
+            "n_test": self.n_test,
+            "model": self.model,
+            "reference": self.reference,
+            "pairs": self.pairs,
+            "params": self.params,
+            "notes": self.notes,
+        })
+
+    def summary(self, digits: int = 3) -> str:
+        """A plain-text report: the per-stratum table, gaps and ratios, pair metrics."""
+        ci = f"{int(round(self.params.get('confidence', 0.95) * 100))}% CI"
+        lines = [
+            f"{self.dataset} / {self.target} — {self.split_method} split, {self.n_test} test "
+            f"molecules; {self.params.get('n_bootstrap', 0)} bootstrap resamples, {ci}.",
+            "",
+        ]
+        head = f"{'group':<26}{'n':>6}  {'MAE [' + ci + ']':<28}{'RMSE':>8}{'R²':>8}"
+        has_ref = self.reference is not None
+        if has_ref:
+            head += f"  {'reference MAE [' + ci + ']':<28}"
+        lines.append(head)
+        lines.append("-" * len(head))
+        for group, g in self.model["groups"].items():
+            line = (f"{_GROUP_TITLES.get(group, group):<26}{g['n']:>6}  "
+                    f"{g['mae'].format(digits):<28}{_fmt(g['rmse'].value, digits):>8}"
+                    f"{_fmt(g['r2'].value, digits):>8}")
+            if has_ref:
+                line += f"  {self.reference['groups'][group]['mae'].format(digits):<28}"
+            lines.append(line)
+        lines.append("")
+        for name, c in self.model["contrasts"].items():
+            title = {"cliff_vs_smooth": "cliff vs smooth",
+                     "matched_similarity": "matched on similarity",
+                     "matched_similarity_z": "matched on similarity and |z|"}.get(name, name)
+            line = (f"{title + ':':<31} gap {c['gap'].format(digits)}   "
+                    f"ratio {c['ratio'].format(digits)}")
+            if has_ref and name in self.reference["contrasts"]:
+                line += f"   (reference ratio {self.reference['contrasts'][name]['ratio'].format(digits)})"
+            lines.append(line)
+        for group in ("cliff", "smooth"):
+            p = self.pairs.get("model", {}).get(group)
+            if not p or not p["n"]:
+                continue
+            line = (f"pairs ({group}, n={p['n']}): |Δŷ−Δy| with partner ŷ_j "
+                    f"{p['diff_error_pred'].format(digits)}; direction accuracy "
+                    f"{p['direction_true'].format(digits)} (vs y_j)")
+            if p["n_with_partner_prediction"]:
+                line += f", {p['direction_pred'].format(digits)} (vs ŷ_j)"
+            lines.append(line)
+        if self.notes:
+            lines.append("")
+            lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+
+def _fmt(x: float, digits: int) -> str:
+    return "—" if not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _resolve_target(split_result, dataset, target) -> str:
+    names = list(split_result.target_names)
+    if target is None:
+        if len(names) != 1:
+            raise unknown_name("target (the split has several; pass target=)", "None", names)
+        target = names[0]
+    if target not in split_result.labels:
+        raise unknown_name("target of this split", str(target), names)
+    if target not in dataset.target_names:
+        raise unknown_name(f"target of dataset {dataset.name!r}", str(target), dataset.target_names)
+    return target
+
+
+def _check_dataset(split_result, dataset) -> None:
+    want = split_result.dataset.get("checksum")
+    if want and want != dataset.checksum:
+        raise SplitFileError(
+            f"The split was made for dataset {split_result.dataset.get('name')!r} with checksum "
+            f"{str(want)[:12]}…, but dataset {dataset.name!r} has checksum "
+            f"{dataset.checksum[:12]}…; evaluate with the data the split was made from."
+        )
+    if len(dataset) != split_result.n_samples:
+        raise ShapeMismatchError(
+            f"The split covers {split_result.n_samples} molecules but dataset {dataset.name!r} "
+            f"has {len(dataset)}; evaluate with the data the split was made from."
+        )
+
+
+def _full_predictions(split_result, predictions) -> np.ndarray:
+    """Predictions over every dataset row (NaN where not given)."""
+    n, test = split_result.n_samples, split_result.test
+    p = np.asarray(predictions, dtype=np.float64).reshape(-1)
+    if p.shape[0] == n:
+        return p.copy()
+    if p.shape[0] == test.shape[0]:
+        full = np.full(n, np.nan)
+        full[test] = p
+        return full
+    raise ShapeMismatchError(
+        f"predictions must have one value per test molecule ({test.shape[0]}, in the order of "
+        f"split_result.test) or per dataset row ({n}); got {p.shape[0]}."
+    )
+
+
+def _check_test_predictions(split_result, full: np.ndarray, source: str = "predictions") -> None:
+    test = split_result.test
+    bad = test[~np.isfinite(full[test])]
+    if bad.size:
+        smi = split_result.smiles[bad]
+        raise PredictionsError(
+            f"{source} hold no finite value for {bad.size} of {test.size} test molecules "
+            f"(dataset rows {_show(bad.tolist())}; SMILES {_show(smi.tolist(), 3)}); "
+            "predict every test molecule."
+        )
+
+
+def _reference_graph(split_result, dataset, k: int, show_progress):
+    from ..similarity import compute_fingerprints, find_neighbors
+
+    params = split_result.params
+    radius = int(params.get("radius", 2))
+    n_bits = int(params.get("n_bits", 2048))
+    rows = np.concatenate([split_result.test, split_result.train])
+    fps = compute_fingerprints(list(dataset.smiles[rows]), radius=radius, n_bits=n_bits)
+    n_test = split_result.test.shape[0]
+    return find_neighbors(fps[:n_test], fps[n_test:], k=min(k, split_result.train.shape[0]),
+                          min_similarity=0.0, show_progress=show_progress)
+
+
+def evaluate(
+    split_result,
+    predictions,
+    *,
+    dataset,
+    target: str | None = None,
+    n_bootstrap: int = 1000,
+    random_state: int = 0,
+    confidence: float = 0.95,
+    reference: bool = True,
+    reference_fallback: str = "nearest",
+    reference_graph=None,
+    show_progress: bool | None = False,
+) -> Evaluation:
+    """Score predictions on a split's test molecules, per stratum, with bootstrap CIs.
+
+    Parameters
+    ----------
+    split_result : SplitResult
+        The split (from :meth:`CliffSplit.make_split` or :func:`~cliffkit.split.load_split`).
+    predictions : array-like of float
+        One value per test molecule, in the order of ``split_result.test``, or one per
+        dataset row (NaN where unknown). Predictions for training molecules, when given,
+        are used for the pair metric with the partner's *predicted* value.
+    dataset : Dataset
+        The data the split was made from (its checksum must match); gives the labels.
+    target : str, optional
+        Target to score; may be omitted when the split has one target.
+    n_bootstrap : int, default=1000
+        Bootstrap resamples per group (see :mod:`cliffkit.evaluate._metrics`).
+    random_state : int, default=0
+        Seed of the bootstrap.
+    confidence : float, default=0.95
+    reference : bool, default=True
+        Also score the reference predictor (needs a neighbour search of test against
+        train; pass ``reference_graph`` to reuse one).
+    reference_fallback : {"nearest", "train_mean"}, default="nearest"
+        Prediction of the reference predictor for unsupported molecules.
+    reference_graph : NeighborGraph, optional
+        Test → train neighbours (rows in ``split_result.test`` order, indices into
+        ``split_result.train``), top-k with any threshold.
+    show_progress : bool, optional
+
+    Returns
+    -------
+    Evaluation
+
+    Raises
+    ------
+    PredictionsError
+        A test molecule has no finite prediction.
+    SplitFileError
+        The dataset is not the one the split was made for.
+    """
+    if not isinstance(reference, bool | np.bool_):
+        raise InvalidParameterError(f"The 'reference' parameter of evaluate must be a bool; got {reference!r}.")
+    _check_dataset(split_result, dataset)
+    target = _resolve_target(split_result, dataset, target)
+    full = _full_predictions(split_result, predictions)
+    _check_test_predictions(split_result, full)
+
+    labels = split_result.labels[target]
+    y = dataset.target(target)
+    test, train = split_result.test, split_result.train
+    yt, yp = y[test], full[test]
+    strata = np.asarray(labels.strata)[test]
+    masks = {m: np.asarray(getattr(labels, m))[test] for m in _MATCHED if hasattr(labels, m)}
+    kw = {"n_bootstrap": n_bootstrap, "random_state": random_state, "confidence": confidence}
+    model = stratum_metrics(yt, yp, strata, masks=masks, **kw)
+
+    partner = np.asarray(labels.partner)[test]
+    pairs: dict[str, Any] = {"model": {}, "reference": {}}
+    notes: list[str] = []
+
+    ref_res, ref_pred = None, None
+    params: dict[str, Any] = {"n_bootstrap": int(n_bootstrap), "random_state": model["params"]["random_state"],
+                              "confidence": float(confidence), "bootstrap": model["params"]["method"]}
+    if reference:
+        sp = split_result.params
+        k = int(sp.get("k_used") or sp.get("k") or 24)
+        tau = float(sp.get("min_similarity", 0.35))
+        graph = reference_graph if reference_graph is not None else _reference_graph(
+            split_result, dataset, k, show_progress)
+        if graph.indptr.shape[0] - 1 != test.shape[0]:
+            raise ShapeMismatchError(
+                f"reference_graph has {graph.indptr.shape[0] - 1} rows but the split has "
+                f"{test.shape[0]} test molecules."
+            )
+        ref_pred = reference_predictions(graph, y[train], min_similarity=tau,
+                                         fallback=reference_fallback)
+        ref_res = stratum_metrics(yt, ref_pred, strata, masks=masks, **kw)
+        params["reference"] = {"k": k, "min_similarity": tau, "fallback": reference_fallback,
+                               "definition": "similarity-weighted mean of the labels of the "
+                                             "training neighbours (top-k, similarity >= "
+                                             "min_similarity)"}
+
+    for group in ("cliff", "smooth"):
+        sel = (strata == group) & (partner >= 0)
+        j = partner[sel]
+        pairs["model"][group] = pair_metrics(yt[sel], yp[sel], y[j], y_pred_partner=full[j],
+                                             name=f"pairs:{group}", **kw)
+        if ref_pred is not None:
+            pairs["reference"][group] = pair_metrics(yt[sel], ref_pred[sel], y[j],
+                                                     name=f"pairs:{group}", **kw)
+    n_cliff = model["groups"].get("cliff", {}).get("n", 0)
+    if pairs["model"].get("cliff", {}).get("n") and not pairs["model"]["cliff"]["n_with_partner_prediction"]:
+        notes.append("no predictions for the training partners were given, so the error of the "
+                     "predicted difference uses the partner's true label and equals the cliff MAE")
+    for group in ("cliff", "smooth"):
+        n_g = model["groups"].get(group, {}).get("n", 0)
+        if 0 < n_g < 30:
+            notes.append(f"only {n_g} {group} cases: their MAE and the ratio are uncertain "
+                         "(see the CIs); pool several splits or seeds")
+    if n_cliff == 0 and "cliff" in model["groups"]:
+        notes.append("no cliff cases in the test set: gap and ratio are undefined")
+
+    return Evaluation(
+        dataset=str(split_result.dataset.get("name", dataset.name)),
+        target=target,
+        split_method=str(getattr(split_result, "method", "")),
+        n_test=int(test.shape[0]),
+        model=model,
+        reference=ref_res,
+        pairs=pairs,
+        params=params,
+        notes=notes,
+    )
+
+
+def read_predictions(
+    path: str | os.PathLike,
+    split_result,
+    *,
+    pred_col: str | None = None,
+    target: str | None = None,
+) -> np.ndarray:
+    """Read a predictions CSV and align it to the split's dataset rows.
+
+    The file has a ``smiles`` column (canonicalised with RDKit and matched to the
+    split's canonical SMILES) or an ``index`` column (dataset row numbers), and a
+    prediction column: ``pred_col`` if given, else the first of ``prediction``,
+    ``pred``, ``y_pred`` or the target name. Rows for molecules outside the split are
+    ignored. Predictions for training molecules are kept (pair metrics use them).
+
+    Parameters
+    ----------
+    path : path-like
+    split_result : SplitResult
+    pred_col : str, optional
+    target : str, optional
+        Target name, tried as a prediction column.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_samples,)
+        Predictions per dataset row, NaN where the file has none.
+
+    Raises
+    ------
+    PredictionsError
+        Test molecules without a prediction, NaN/inf predictions for test molecules,
+        unparsable SMILES, out-of-range indices, or one molecule predicted twice.
+    MissingColumnError
+        No identifier or prediction column.
+    """
+    from ..data import read_table
+
+    path = Path(path)
+    if not path.is_file():
+        raise PredictionsError(f"Predictions file {path} does not exist.")
+    table = read_table(path, what="predictions file")
+    frame = table.frame if hasattr(table, "frame") else table
+    cols = {str(c).strip().lower(): c for c in frame.columns}
+    lines = _source_lines(table, len(frame))
+
+    if pred_col is not None:
+        from ..data._read import resolve_column
+
+        pcol = resolve_column(table, pred_col, role="prediction (--pred-col)")
+    else:
+        candidates = [*PREDICTION_COLUMNS, *([target.lower()] if target else [])]
+        found = [cols[c] for c in candidates if c in cols]
+        if not found:
+            raise MissingColumnError(
+                f"Predictions file {path} has no prediction column (tried "
+                f"{', '.join(candidates)}); columns are: {', '.join(map(str, frame.columns))}. "
+                "Name it with --pred-col."
+            )
+        pcol = found[0]
+
+    values = _numeric(frame[pcol])
+    n = split_result.n_samples
+    if "index" in cols:
+        raw = _numeric(frame[cols["index"]])
+        ok = np.isfinite(raw) & (raw == np.round(raw)) & (raw >= 0) & (raw < n)
+        if not ok.all():
+            bad = np.flatnonzero(~ok)
+            raise PredictionsError(
+                f"Predictions file {path}: {bad.size} 'index' values are not row numbers in "
+                f"[0, {n}) (lines {_show(lines[bad].tolist())}); use the dataset row index."
+            )
+        rows = raw.astype(np.int64)
+    elif "smiles" in cols:
+        rows = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines)
+    else:
+        raise MissingColumnError(
+            f"Predictions file {path} needs a 'smiles' or an 'index' column to identify "
+            f"molecules; columns are: {', '.join(map(str, frame.columns))}."
+        )
+    known = rows >= 0
+    rows_k, vals_k, lines_k = rows[known], values[known], lines[known]
+    order = np.argsort(rows_k, kind="stable")
+    dup = rows_k[order][1:][np.diff(rows_k[order]) == 0]
+    if dup.size:
+        first = np.flatnonzero(rows_k == dup[0])
+        raise PredictionsError(
+            f"Predictions file {path}: {np.unique(dup).size} molecules are predicted more than "
+            f"once (e.g. {split_result.smiles[dup[0]]} on lines {_show(lines_k[first].tolist())}); "
+            "keep one row per molecule."
+        )
+    full = np.full(n, np.nan)
+    full[rows_k] = vals_k
+    test = split_result.test
+    present = np.zeros(n, dtype=bool)
+    present[rows_k] = True
+    missing = test[~present[test]]
+    if missing.size:
+        raise PredictionsError(
+            f"Predictions file {path} misses {missing.size} of {test.size} test molecules "
+            f"(SMILES {_show(split_result.smiles[missing].tolist(), 3)}; dataset rows "
+            f"{_show(missing.tolist())}); predict every test molecule."
+        )
+    bad = test[~np.isfinite(full[test])]
+    if bad.size:
+        where = np.flatnonzero(np.isin(rows, bad))
+        raise PredictionsError(
+            f"Predictions file {path} holds NaN, inf or non-numeric values in column {pcol!r} "
+            f"for {bad.size} test molecules (lines {_show(lines[where].tolist())}; SMILES "
+            f"{_show(split_result.smiles[bad].tolist(), 3)}); predict every test molecule."
+        )
+    return full
+
+
+def _source_lines(table, n: int) -> np.ndarray:
+    lines = getattr(table, "lines", None)
+    if lines is not None and len(lines) == n:
+        return np.asarray(lines, dtype=np.int64)
+    return np.arange(2, n + 2, dtype=np.int64)  # header is line 1
+
+
+def _numeric(col) -> np.ndarray:
+    import pandas as pd
+
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _rows_from_smiles(col, split_result, path, lines: np.ndarray) -> np.ndarray:
+    """Dataset row of each SMILES (-1 if the molecule is not in the split)."""
+    raw = col.astype(object).where(col.notna(), None).tolist()
+    lookup = {s: i for i, s in enumerate(split_result.smiles.tolist())}
+    rows = np.full(len(raw), -1, dtype=np.int64)
+    todo = []
+    for i, s in enumerate(raw):
+        hit = lookup.get(s.strip()) if isinstance(s, str) else None
+        if hit is None:
+            todo.append(i)
+        else:
+            rows[i] = hit
+    if todo:
+        from ..data import canonicalize
+
+        canon = canonicalize([raw[i] for i in todo], show_progress=False)
+        bad = [i for i, c in zip(todo, canon, strict=True) if c is None]
+        if bad:
+            raise PredictionsError(
+                f"Predictions file {path}: {len(bad)} SMILES could not be parsed by RDKit "
+                f"(lines {_show(lines[bad].tolist())}: {_show([raw[i] for i in bad], 3)}); "
+                "fix them or identify molecules by 'index'."
+            )
+        for i, c in zip(todo, canon, strict=True):
+            rows[i] = lookup.get(c, -1)
+    return rows

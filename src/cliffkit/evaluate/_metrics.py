@@ -1,0 +1,495 @@
+"""Regression metrics per stratum with seeded bootstrap confidence intervals.
+
+Statistics (the same everywhere in cliffkit):
+
+- **Bootstrap.** Each group of test cases (a stratum, or the whole test set) is
+  resampled with replacement, ``n_bootstrap`` times (default 1,000), keeping its size;
+  MAE, RMSE and R² are recomputed on every resample. The 95% interval is the 2.5th and
+  97.5th percentile of those values (percentile bootstrap). Resamples are drawn
+  *within* each group, so every resample keeps the group's size.
+- **Gap and ratio.** ``gap = MAE_cliff - MAE_smooth`` and ``ratio = MAE_cliff /
+  MAE_smooth``. Their intervals pair the cliff group's resamples with the smooth
+  group's resamples, which are drawn independently (the two groups are disjoint sets
+  of molecules), and take the percentiles of the ``n_bootstrap`` gaps and ratios.
+- **Seeds.** Each group gets its own generator, seeded from ``(random_state,
+  crc32(group name))``, so a group's interval depends only on its own cases and the
+  seed: adding a stratum does not move another's interval, and two models scored on
+  the same split with the same seed see the same resamples.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidParameterError, ShapeMismatchError
+
+__all__ = [
+    "Estimate",
+    "bootstrap_ci",
+    "regression_metrics",
+    "stratum_metrics",
+    "pair_metrics",
+    "paired_test",
+    "STRATA_ORDER",
+    "CONTRASTS",
+]
+
+#: Groups reported by :func:`stratum_metrics`, in display order.
+STRATA_ORDER = (
+    "overall", "cliff", "smooth", "matched_cliff", "matched_smooth",
+    "matched_cliff_z", "matched_smooth_z", "intermediate", "unsupported",
+)
+
+#: Cliff/smooth contrasts: name -> (numerator group, denominator group).
+CONTRASTS = {
+    "cliff_vs_smooth": ("cliff", "smooth"),
+    "matched_similarity": ("matched_cliff", "matched_smooth"),
+    "matched_similarity_z": ("matched_cliff_z", "matched_smooth_z"),
+}
+
+_CHUNK_ELEMENTS = 2_000_000  # resample indices held in memory at once
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its bootstrap confidence interval (NaN when undefined)."""
+
+    value: float
+    low: float = float("nan")
+    high: float = float("nan")
+
+    def to_dict(self) -> dict[str, float | None]:
+        """JSON-ready: ``{"value", "low", "high"}`` with NaN written as None."""
+        return {k: _finite_or_none(getattr(self, k)) for k in ("value", "low", "high")}
+
+    def format(self, digits: int = 3) -> str:
+        """``0.512 [0.471, 0.556]``."""
+        if not np.isfinite(self.value):
+            return "—"
+        if not (np.isfinite(self.low) and np.isfinite(self.high)):
+            return f"{self.value:.{digits}f}"
+        return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+
+
+def _finite_or_none(x: float) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _as_1d(x, name: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ShapeMismatchError(f"{name} must be one-dimensional (n_samples,); got shape {arr.shape}.")
+    return arr
+
+
+def _check_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    yt, yp = _as_1d(y_true, "y_true"), _as_1d(y_pred, "y_pred")
+    if yt.shape != yp.shape:
+        raise ShapeMismatchError(
+            f"y_true and y_pred must have the same length; got {yt.shape[0]} and {yp.shape[0]}."
+        )
+    return yt, yp
+
+
+def _metrics(yt: np.ndarray, yp: np.ndarray) -> dict[str, float]:
+    n = yt.shape[0]
+    if n == 0:
+        return {"mae": np.nan, "rmse": np.nan, "r2": np.nan}
+    err = yp - yt
+    sse = float(np.sum(err**2))
+    sst = float(np.sum((yt - yt.mean()) ** 2))
+    return {
+        "mae": float(np.mean(np.abs(err))),
+        "rmse": float(np.sqrt(sse / n)),
+        "r2": 1.0 - sse / sst if (n >= 2 and sst > 0) else np.nan,
+    }
+
+
+def regression_metrics(y_true, y_pred) -> dict[str, float]:
+    """MAE, RMSE and R² of one set of predictions.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of float, shape (n_samples,)
+
+    Returns
+    -------
+    dict
+        ``{"n", "mae", "rmse", "r2"}``. R² is NaN when it is undefined (fewer than two
+        cases, or constant ``y_true``), where scikit-learn would return 0 or 1.
+
+    Examples
+    --------
+    >>> regression_metrics([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])
+    {'n': 3, 'mae': 0.6666666666666666, 'rmse': 1.1547005383792515, 'r2': -1.0}
+    """
+    yt, yp = _check_pair(y_true, y_pred)
+    return {"n": int(yt.shape[0]), **_metrics(yt, yp)}
+
+
+def _group_rng(random_state: int, name: str) -> np.random.Generator:
+    return np.random.default_rng([int(random_state), zlib.crc32(name.encode())])
+
+
+def _base_seed(random_state) -> int:
+    if random_state is None or isinstance(random_state, np.random.Generator | np.random.RandomState):
+        from ..utils import check_random_state
+
+        return int(check_random_state(random_state).integers(0, 2**63 - 1))
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise InvalidParameterError(
+                f"The 'random_state' parameter must be a non-negative int; got {random_state}."
+            )
+        return int(random_state)
+    raise InvalidParameterError(
+        f"The 'random_state' parameter must be None, an int or a numpy Generator; got {random_state!r}."
+    )
+
+
+def _check_bootstrap(n_bootstrap: int, confidence: float) -> None:
+    if not (isinstance(n_bootstrap, int | np.integer) and not isinstance(n_bootstrap, bool)
+            and n_bootstrap >= 0):
+        raise InvalidParameterError(
+            f"The 'n_bootstrap' parameter must be an int >= 0 (0 turns intervals off, "
+            f"1000 or more is recommended); got {n_bootstrap!r}."
+        )
+    if not (isinstance(confidence, float | int) and 0 < confidence < 1):
+        raise InvalidParameterError(
+            f"The 'confidence' parameter must be a float in (0, 1); got {confidence!r}."
+        )
+
+
+def _resample(yt: np.ndarray, yp: np.ndarray, n_bootstrap: int,
+              rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """MAE, RMSE and R² of ``n_bootstrap`` resamples (vectorised, in memory-bounded chunks)."""
+    n = yt.shape[0]
+    out = {k: np.full(n_bootstrap, np.nan) for k in ("mae", "rmse", "r2")}
+    if n == 0 or n_bootstrap == 0:
+        return out
+    ae = np.abs(yp - yt)
+    se = (yp - yt) ** 2
+    step = max(1, _CHUNK_ELEMENTS // n)
+    for start in range(0, n_bootstrap, step):
+        stop = min(n_bootstrap, start + step)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        out["mae"][start:stop] = ae[idx].mean(axis=1)
+        sse = se[idx].sum(axis=1)
+        out["rmse"][start:stop] = np.sqrt(sse / n)
+        ys = yt[idx]
+        sst = ((ys - ys.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["r2"][start:stop] = np.where(sst > 0, 1.0 - sse / sst, np.nan)
+    return out
+
+
+def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
+    finite = samples[np.isfinite(samples)]
+    if finite.size == 0:
+        return float("nan"), float("nan")
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.percentile(finite, [100 * alpha, 100 * (1 - alpha)])
+    return float(lo), float(hi)
+
+
+def bootstrap_ci(y_true, y_pred, *, metric: str = "mae", n_bootstrap: int = 1000,
+                 random_state=0, confidence: float = 0.95) -> Estimate:
+    """Percentile bootstrap interval of one metric on one group of cases.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of float, shape (n_samples,)
+    metric : {"mae", "rmse", "r2"}, default="mae"
+    n_bootstrap : int, default=1000
+        Resamples (with replacement, same size as the group).
+    random_state : int, default=0
+        Seed; the same seed gives the same interval.
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    Estimate
+        The metric on the full group and its ``confidence`` interval.
+    """
+    if metric not in ("mae", "rmse", "r2"):
+        raise InvalidParameterError(
+            f"The 'metric' parameter of bootstrap_ci must be one of 'mae', 'rmse', 'r2'; got {metric!r}."
+        )
+    _check_bootstrap(n_bootstrap, confidence)
+    yt, yp = _check_pair(y_true, y_pred)
+    rng = _group_rng(_base_seed(random_state), "bootstrap_ci")
+    boot = _resample(yt, yp, n_bootstrap, rng)[metric]
+    return Estimate(_metrics(yt, yp)[metric], *_interval(boot, confidence))
+
+
+def _group_masks(strata, masks, n: int) -> dict[str, np.ndarray]:
+    groups: dict[str, np.ndarray] = {"overall": np.ones(n, dtype=bool)}
+    if strata is not None:
+        labels = np.asarray(strata).astype(str)
+        if labels.shape != (n,):
+            raise ShapeMismatchError(
+                f"strata must have one label per case ({n}); got shape {labels.shape}."
+            )
+        for name in ("cliff", "smooth", "intermediate", "unsupported"):
+            groups[name] = labels == name
+    for name, mask in (masks or {}).items():
+        m = np.asarray(mask)
+        if m.dtype != bool:
+            idx = m.astype(np.int64)
+            m = np.zeros(n, dtype=bool)
+            m[idx] = True
+        if m.shape != (n,):
+            raise ShapeMismatchError(
+                f"mask {name!r} must be a boolean array of length {n}; got shape {m.shape}."
+            )
+        groups[name] = m
+    order = {g: i for i, g in enumerate(STRATA_ORDER)}
+    return dict(sorted(groups.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def stratum_metrics(
+    y_true,
+    y_pred,
+    strata=None,
+    *,
+    masks: dict[str, Any] | None = None,
+    n_bootstrap: int = 1000,
+    random_state=0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """MAE, RMSE and R² overall and per stratum, gaps and ratios, all with bootstrap CIs.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of float, shape (n_samples,)
+        True and predicted values of the evaluated (test) cases.
+    strata : array-like of str, shape (n_samples,), optional
+        ``"cliff"``, ``"smooth"``, ``"intermediate"`` or ``"unsupported"`` per case
+        (other labels are counted only in ``overall``).
+    masks : dict of str to array-like, optional
+        Further groups, as boolean masks or index arrays: ``matched_cliff`` and
+        ``matched_smooth`` (paired on similarity to train), ``matched_cliff_z`` and
+        ``matched_smooth_z`` (paired on similarity and label extremeness |z|), or any
+        other named subset.
+    n_bootstrap : int, default=1000
+        Resamples per group; 0 turns intervals off.
+    random_state : int, default=0
+        Seed (see the module notes: each group has its own stream).
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    dict
+        ``{"groups": {name: {"n": int, "mae": Estimate, "rmse": Estimate, "r2":
+        Estimate}}, "contrasts": {name: {"numerator", "denominator", "gap": Estimate,
+        "ratio": Estimate}}, "params": {...}}``. Contrasts (see :data:`CONTRASTS`) are
+        given when both of their groups are present.
+    """
+    _check_bootstrap(n_bootstrap, confidence)
+    yt, yp = _check_pair(y_true, y_pred)
+    bad = np.flatnonzero(~(np.isfinite(yt) & np.isfinite(yp)))
+    if bad.size:
+        raise InvalidParameterError(
+            f"stratum_metrics needs finite values; {bad.size} cases are NaN or inf "
+            f"(positions {bad[:5].tolist()})."
+        )
+    seed = _base_seed(random_state)
+    groups = _group_masks(strata, masks, yt.shape[0])
+    out_groups: dict[str, dict[str, Any]] = {}
+    boots: dict[str, dict[str, np.ndarray]] = {}
+    for name, mask in groups.items():
+        gt, gp = yt[mask], yp[mask]
+        point = _metrics(gt, gp)
+        boot = _resample(gt, gp, n_bootstrap, _group_rng(seed, name))
+        boots[name] = boot
+        out_groups[name] = {"n": int(mask.sum())} | {
+            k: Estimate(point[k], *_interval(boot[k], confidence)) for k in ("mae", "rmse", "r2")
+        }
+    contrasts: dict[str, dict[str, Any]] = {}
+    for cname, (num, den) in CONTRASTS.items():
+        if num not in groups or den not in groups:
+            continue
+        a, b = out_groups[num]["mae"].value, out_groups[den]["mae"].value
+        ba, bb = boots[num]["mae"], boots[den]["mae"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = a / b if b > 0 else np.nan
+            ratio_boot = np.where(bb > 0, ba / bb, np.nan)
+        contrasts[cname] = {
+            "numerator": num,
+            "denominator": den,
+            "gap": Estimate(a - b, *_interval(ba - bb, confidence)),
+            "ratio": Estimate(float(ratio), *_interval(ratio_boot, confidence)),
+        }
+    return {
+        "groups": out_groups,
+        "contrasts": contrasts,
+        "params": {"n_bootstrap": int(n_bootstrap), "random_state": seed,
+                   "confidence": float(confidence), "method": "percentile bootstrap, "
+                   "resampled within each group; gap/ratio from independent resamples"},
+    }
+
+
+def pair_metrics(
+    y_true,
+    y_pred,
+    y_partner,
+    *,
+    y_pred_partner=None,
+    n_bootstrap: int = 1000,
+    random_state=0,
+    confidence: float = 0.95,
+    name: str = "pairs",
+) -> dict[str, Any]:
+    """Error of the predicted difference and direction accuracy against cliff partners.
+
+    For a case ``i`` with training partner ``j``:
+
+    - ``diff_error_true`` = ``|(ŷ_i − y_j) − (y_i − y_j)|``, the error of the predicted
+      difference when the partner's *true* label is used. It equals ``|ŷ_i − y_i|``, so
+      its mean is the group's MAE; it is reported for completeness.
+    - ``diff_error_pred`` = ``|(ŷ_i − ŷ_j) − (y_i − y_j)|``, the error of the difference
+      the model predicts between the two molecules (needs ``y_pred_partner``, the
+      model's predictions for the training partners).
+    - ``direction_true`` = share of cases with ``sign(ŷ_i − y_j) == sign(y_i − y_j)``;
+      ``direction_pred`` the same with ``ŷ_i − ŷ_j``. Pairs with ``y_i == y_j`` have no
+      direction and are left out of both.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of float, shape (n_pairs,)
+        The cases' true and predicted values.
+    y_partner : array-like of float, shape (n_pairs,)
+        The partners' true values.
+    y_pred_partner : array-like of float, shape (n_pairs,), optional
+        The partners' predicted values (NaN where unknown).
+    n_bootstrap, random_state, confidence
+        As in :func:`stratum_metrics` (cases are resampled; ``name`` seeds the stream).
+
+    Returns
+    -------
+    dict
+        ``{"n": int, "n_directed": int, "n_with_partner_prediction": int,
+        "mean_abs_delta": Estimate, "diff_error_true": Estimate, "diff_error_pred":
+        Estimate, "direction_true": Estimate, "direction_pred": Estimate}``.
+    """
+    _check_bootstrap(n_bootstrap, confidence)
+    yt, yp = _check_pair(y_true, y_pred)
+    yj = _as_1d(y_partner, "y_partner")
+    ypj = (np.full_like(yt, np.nan) if y_pred_partner is None
+           else _as_1d(y_pred_partner, "y_pred_partner"))
+    if not (yj.shape == ypj.shape == yt.shape):
+        raise ShapeMismatchError(
+            f"y_true, y_pred, y_partner and y_pred_partner must have the same length; got "
+            f"{yt.shape[0]}, {yp.shape[0]}, {yj.shape[0]} and {ypj.shape[0]}."
+        )
+    true_delta = yt - yj
+    per_case = {
+        "mean_abs_delta": np.abs(true_delta),
+        "diff_error_true": np.abs((yp - yj) - true_delta),
+        "diff_error_pred": np.abs((yp - ypj) - true_delta),
+    }
+    directed = true_delta != 0
+    has_pred = np.isfinite(ypj)
+    per_case["direction_true"] = np.where(
+        directed, (np.sign(yp - yj) == np.sign(true_delta)).astype(float), np.nan)
+    per_case["direction_pred"] = np.where(
+        directed & has_pred, (np.sign(yp - ypj) == np.sign(true_delta)).astype(float), np.nan)
+    rng = _group_rng(_base_seed(random_state), name)
+    n = yt.shape[0]
+    out: dict[str, Any] = {"n": int(n), "n_directed": int(directed.sum()),
+                           "n_with_partner_prediction": int(has_pred.sum())}
+    idx_chunks = []
+    if n and n_bootstrap:
+        step = max(1, _CHUNK_ELEMENTS // n)
+        idx_chunks = [rng.integers(0, n, size=(min(n_bootstrap, s + step) - s, n))
+                      for s in range(0, n_bootstrap, step)]
+    for key, values in per_case.items():
+        ok = np.isfinite(values)
+        point = float(values[ok].mean()) if ok.any() else float("nan")
+        if not idx_chunks or not ok.any():
+            out[key] = Estimate(point)
+            continue
+        v = np.where(ok, values, 0.0)
+        boot = np.concatenate([
+            _nanmean_rows(v[idx], ok[idx]) for idx in idx_chunks
+        ])
+        out[key] = Estimate(point, *_interval(boot, confidence))
+    return out
+
+
+def _nanmean_rows(values: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    cnt = ok.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cnt > 0, values.sum(axis=1) / cnt, np.nan)
+
+
+def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95) -> dict[str, Any]:
+    """Compare two methods measured on the same seeds (or splits), pair by pair.
+
+    Parameters
+    ----------
+    a, b : array-like of float, shape (n_seeds,)
+        One value per seed for each method, aligned (``a[i]`` and ``b[i]`` share seed ``i``).
+    lower_is_better : bool, default=True
+        For error metrics; decides what counts as a win for ``a``.
+    confidence : float, default=0.95
+        Level of the interval on the mean difference.
+
+    Returns
+    -------
+    dict
+        ``n``, ``mean_a``, ``mean_b``, ``mean_diff`` (``a - b``) with a Student-t
+        interval ``diff_low``/``diff_high`` (mean ± t·sd/√n; NaN when n < 2),
+        ``t_statistic``/``t_pvalue`` (paired t-test, ``scipy.stats.ttest_rel``),
+        ``wilcoxon_statistic``/``wilcoxon_pvalue`` (Wilcoxon signed-rank,
+        ``scipy.stats.wilcoxon``, only with 6 or more non-zero differences: below that
+        the exact two-sided test cannot reach p < 0.05, so it is None), and ``win_rate``,
+        the share of seeds where ``a`` beats ``b`` (ties count one half).
+
+    Examples
+    --------
+    >>> r = paired_test([1.0, 2.0, 3.0], [1.5, 2.5, 3.0])
+    >>> r["mean_diff"], r["win_rate"]
+    (-0.3333333333333333, 0.8333333333333334)
+    """
+    from scipy import stats
+
+    x, y = _check_pair(a, b)
+    if not (0 < confidence < 1):
+        raise InvalidParameterError(
+            f"The 'confidence' parameter of paired_test must be in (0, 1); got {confidence!r}."
+        )
+    n = int(x.shape[0])
+    d = x - y
+    out: dict[str, Any] = {
+        "n": n,
+        "mean_a": float(x.mean()) if n else float("nan"),
+        "mean_b": float(y.mean()) if n else float("nan"),
+        "mean_diff": float(d.mean()) if n else float("nan"),
+        "diff_low": float("nan"), "diff_high": float("nan"),
+        "t_statistic": float("nan"), "t_pvalue": float("nan"),
+        "wilcoxon_statistic": None, "wilcoxon_pvalue": None,
+    }
+    if n == 0:
+        out["win_rate"] = float("nan")
+        return out
+    better = d < 0 if lower_is_better else d > 0
+    out["win_rate"] = float((better.sum() + 0.5 * (d == 0).sum()) / n)
+    if n >= 2:
+        sd = float(d.std(ddof=1))
+        half = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)
+        out["diff_low"], out["diff_high"] = out["mean_diff"] - half, out["mean_diff"] + half
+        if sd > 0:
+            t = stats.ttest_rel(x, y)
+            out["t_statistic"], out["t_pvalue"] = float(t.statistic), float(t.pvalue)
+    if int((d != 0).sum()) >= 6:
+        w = stats.wilcoxon(x, y)
+        out["wilcoxon_statistic"], out["wilcoxon_pvalue"] = float(w.statistic), float(w.pvalue)
+    return out
