@@ -19,7 +19,7 @@ import numpy as np
 
 from ..utils import atomic_write
 
-__all__ = ["cache_dir", "cache_key", "read_cache", "write_cache"]
+__all__ = ["cache_dir", "cache_key", "read_cache", "write_cache", "pack_strings", "unpack_strings"]
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +67,16 @@ def write_cache(name: str, key: str, arrays: dict[str, np.ndarray]) -> Path | No
         log.warning("could not write the dataset cache %s (%s); set CLIFFKIT_CACHE_DIR", path, exc)
         return None
     return path
+
+
+def pack_strings(items: list[str]) -> np.ndarray:
+    """Strings without newlines as one compact uint8 array (UTF-8, newline-joined)."""
+    return np.frombuffer("\n".join(items).encode("utf-8"), dtype=np.uint8)
+
+
+def unpack_strings(arr: np.ndarray, n: int) -> list[str]:
+    """Reverse :func:`pack_strings`; ``n`` is the expected count (checked)."""
+    out = arr.tobytes().decode("utf-8").split("\n") if n else []
+    if len(out) != n:
+        raise ValueError(f"cache entry holds {len(out)} strings, expected {n}")
+    return out

@@ -21,16 +21,22 @@ from ..errors import (
     unknown_name,
 )
 from ..utils import Interval, sha256_file, validate_params
-from ._cache import cache_key, read_cache, write_cache
+from ._cache import cache_key, pack_strings, read_cache, unpack_strings, write_cache
 from ._dataset import Dataset, LoadReport
 from ._read import Table, read_table, resolve_column
 from ._registry import DatasetInfo, TargetSpec, get_dataset_info, register_dataset
-from ._standardize import Standardized, external_stacklevel, standardize, standardize_arrays
+from ._standardize import (
+    Standardized,
+    canonicalize,
+    external_stacklevel,
+    standardize,
+    standardize_arrays,
+)
 
 __all__ = ["load_dataset", "FILES_DIR", "LOADER_VERSION", "HARTREE_TO_EV", "data_dir_from_env"]
 
 #: Bump when the standardisation changes; it invalidates cached datasets.
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"
 #: CODATA 2018 Hartree energy in eV.
 HARTREE_TO_EV = 27.211386246
 #: Folder of the datasets shipped inside the package.
@@ -534,7 +540,7 @@ def _load_qm9(info: DatasetInfo, *, data_dir, show_progress, conflict_tol, n_job
     if cached is not None:
         try:
             return _qm9_from_arrays(info, cached, source)
-        except (KeyError, ValueError, TypeError):
+        except (KeyError, ValueError, TypeError, UnicodeDecodeError):
             pass  # stale layout: rebuild below
     frame = _read_qm9_frame(kind, paths)
     n = len(frame)
@@ -550,11 +556,16 @@ def _load_qm9(info: DatasetInfo, *, data_dir, show_progress, conflict_tol, n_job
         reason[bad[:, j]] = "missing_target"
         detail[bad[:, j]] = f"{QM9_TARGETS[j].column} is empty or not a number"
     lines = np.arange(n, dtype=np.int64) + 2
+    raw = frame["smiles"].to_numpy(dtype=object)
+    # The whole result is cached below, so skip the per-SMILES cache.
+    canonical = canonicalize(
+        raw, n_jobs=n_jobs if n_jobs is not None else 2, show_progress=show_progress,
+        desc="QM9: parsing SMILES",
+    )
     std = standardize_arrays(
-        frame["smiles"].to_numpy(dtype=object), np.where(bad, np.nan, y_raw), lines, reason, detail,
+        raw, np.where(bad, np.nan, y_raw), lines, reason, detail, canonical=canonical,
         path=source, smiles_col="smiles", target_cols=[t.column for t in QM9_TARGETS],
-        conflict_tol=conflict_tol, n_jobs=n_jobs if n_jobs is not None else 2,
-        show_progress=show_progress, label="QM9",
+        conflict_tol=conflict_tol, label="QM9",
     )
     qm9_index = pd.to_numeric(frame["index"], errors="coerce").to_numpy()
     ids = frame["mol_id"].astype(str).to_numpy(dtype=object) if "mol_id" in frame else None
@@ -568,9 +579,10 @@ def _load_qm9(info: DatasetInfo, *, data_dir, show_progress, conflict_tol, n_job
         "qm9",
         key,
         {
-            "smiles": np.asarray(ds.smiles, dtype=str),
+            "smiles": pack_strings(list(ds.smiles)),
             "y": ds.y,
-            "ids": np.asarray(ds.ids if ds.ids is not None else [], dtype=str),
+            "ids": pack_strings([str(i) for i in ds.ids] if ds.ids is not None else []),
+            "has_ids": np.array(ds.ids is not None),
             "qm9_index": ds.meta["qm9_index"],
             "source_row": ds.meta["source_row"],
             "sha256": np.array(sha),
@@ -583,17 +595,18 @@ def _load_qm9(info: DatasetInfo, *, data_dir, show_progress, conflict_tol, n_job
 def _qm9_from_arrays(info: DatasetInfo, arr: dict[str, np.ndarray], source: str) -> Dataset:
     import json
 
-    ids = arr["ids"]
+    n = arr["y"].shape[0]
+    ids = unpack_strings(arr["ids"], n) if bool(arr["has_ids"]) else None
     return Dataset(
         name=info.name,
-        smiles=arr["smiles"].astype(object),
+        smiles=np.array(unpack_strings(arr["smiles"], n), dtype=object),
         y=arr["y"],
         target_names=info.target_names,
         units=info.units,
         source=source,
         source_sha256=str(arr["sha256"]),
         report=LoadReport.from_dict(json.loads(str(arr["report"]))),
-        ids=ids.astype(object) if ids.size else None,
+        ids=None if ids is None else np.array(ids, dtype=object),
         meta={
             **_info_meta(info),
             "target_columns": [t.column for t in info.targets],

@@ -12,6 +12,7 @@ import gzip
 import io
 import os
 import re
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,15 +120,21 @@ def _read_text(text: str, path: str, suffix: str) -> tuple[pd.DataFrame, np.ndar
     sep = _delimiter(header, suffix, path)
     body = "\n".join(lines[first:])
     try:
-        frame = pd.read_csv(
-            io.StringIO(body),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            engine="c",
-        )
+        with warnings.catch_warnings():
+            # index_col=False + this warning: a row has more fields than the header
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(body),
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                index_col=False,
+                engine="c",
+            )
+    except pd.errors.ParserWarning:
+        raise _fail(path, _too_many_fields(body, sep, first)) from None
     except pd.errors.EmptyDataError:
         raise _fail(path, "the file is empty; it needs a header line and at least one row.") from None
     except pd.errors.ParserError as exc:
@@ -150,6 +157,21 @@ def _read_text(text: str, path: str, suffix: str) -> tuple[pd.DataFrame, np.ndar
             frame = frame.loc[~blank].reset_index(drop=True)
             line_no = line_no[~blank]
     return frame, line_no
+
+
+def _too_many_fields(body: str, sep: str, first: int) -> str:
+    try:
+        rows = csv.reader(io.StringIO(body), delimiter=sep)
+        header = next(rows)
+        for row in rows:
+            if len(row) > len(header):
+                return (
+                    f"line {rows.line_num + first} has {len(row)} fields but the header has "
+                    f"{len(header)}; fix that row or quote fields that contain {sep!r}."
+                )
+    except (csv.Error, StopIteration):
+        pass
+    return "some rows have more fields than the header; quote fields that contain the delimiter."
 
 
 def read_table(path: str | os.PathLike, *, what: str = "data file") -> Table:

@@ -18,6 +18,7 @@ that lists the first row numbers; everything is kept in ``Dataset.report``.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import sys
@@ -41,6 +42,9 @@ _REASON_ORDER = (
     "missing_smiles", "invalid_smiles", "non_numeric_target", "missing_target", "non_finite_target",
 )
 _N_SHOWN = 5
+_CACHE_MIN = 1000  # cache canonical SMILES of sources this large (see cached_canonicalize)
+#: Bump when canonicalisation changes; it invalidates cached canonical SMILES.
+CANON_VERSION = "1"
 
 
 def _canon_chunk(chunk: Sequence[object]) -> list[str | None]:
@@ -117,6 +121,48 @@ def canonicalize(
                 for res in pool.imap(_canon_chunk, chunks):
                     out.extend(res)
                     bar.update(len(res))
+    return out
+
+
+def cached_canonicalize(
+    smiles: np.ndarray,
+    *,
+    n_jobs: int | None = None,
+    show_progress: bool | None = None,
+    min_rows: int = _CACHE_MIN,
+) -> list[str | None]:
+    """:func:`canonicalize`, remembered on disk for inputs of ``min_rows`` or more.
+
+    The key covers the exact input strings, the RDKit version and
+    :data:`CANON_VERSION`, so a cached answer is the answer RDKit would give.
+    """
+    if len(smiles) < min_rows:
+        return canonicalize(smiles, n_jobs=n_jobs, show_progress=show_progress)
+    import json
+
+    import rdkit
+
+    from ._cache import cache_key, pack_strings, read_cache, unpack_strings, write_cache
+
+    items = [s if isinstance(s, str) else None for s in smiles]
+    digest = hashlib.sha256(json.dumps(items).encode("utf-8", "surrogatepass")).hexdigest()
+    key = cache_key("canonical-smiles", digest, rdkit.__version__, CANON_VERSION)
+    hit = read_cache("smiles", key)
+    if hit is not None:
+        try:
+            canon = unpack_strings(hit["canonical"], len(items))
+            return [c if v else None for c, v in zip(canon, hit["valid"].tolist(), strict=True)]
+        except (KeyError, ValueError, UnicodeDecodeError):
+            pass  # stale or damaged entry: recompute
+    out = canonicalize(smiles, n_jobs=n_jobs, show_progress=show_progress)
+    write_cache(
+        "smiles",
+        key,
+        {
+            "canonical": pack_strings(["" if c is None else c for c in out]),
+            "valid": np.array([c is not None for c in out], dtype=bool),
+        },
+    )
     return out
 
 
@@ -285,7 +331,7 @@ def standardize_arrays(
     label = label or path
     n = raw.shape[0]
     if canonical is None:
-        canonical = canonicalize(raw, n_jobs=n_jobs, show_progress=show_progress)
+        canonical = cached_canonicalize(raw, n_jobs=n_jobs, show_progress=show_progress)
     canon = np.asarray(canonical, dtype=object)
     if canon.shape != (n,):
         raise ValueError("canonical SMILES must align with the table rows")  # a bug, not user input
