@@ -151,16 +151,224 @@ def main(argv=None) -> int:
     return summarize(args)
 
 
-def _effect_args(e) -> None:  # filled in below
-    pass
+# ------------------------------------------------------------------------------- effect
+# (name, loss, params, tier): tier 0 = the main comparison, 1 = the sweeps
+VARIANTS = [
+    ("plain", "plain", {}, 0),
+    ("cliff", "cliff", {"lam": 0.1}, 0),
+    ("cliff-adaptive", "cliff-adaptive", {"lam": 0.1}, 0),
+    ("cliff-pair", "cliff-pair", {"lam": 0.1, "beta": 0.5}, 0),
+    ("random-weights", "random-weights", {"lam": 0.1}, 0),
+    ("lds", "lds", {}, 0),
+    ("cliff-lam0.3", "cliff", {"lam": 0.3}, 1),
+    ("cliff-lam1", "cliff", {"lam": 1.0}, 1),
+    ("cliff-lam3", "cliff", {"lam": 3.0}, 1),
+    ("random-lam1", "random-weights", {"lam": 1.0}, 1),
+    ("random-lam3", "random-weights", {"lam": 3.0}, 1),
+    ("pair-only-b0.5", "plain", {"beta": 0.5}, 1),
+    ("cliff-pair-b0.1", "cliff-pair", {"lam": 0.1, "beta": 0.1}, 1),
+    ("cliff-pair-b2", "cliff-pair", {"lam": 0.1, "beta": 2.0}, 1),
+    ("cliff-pair-lam1-b0.5", "cliff-pair", {"lam": 1.0, "beta": 0.5}, 1),
+]
 
 
-def run_effect(args) -> int:  # filled in below
-    raise NotImplementedError
+def _effect_args(e) -> None:
+    e.add_argument("--dataset", default="lipophilicity")
+    e.add_argument("--target", default=None)
+    e.add_argument("--backbones", default="mlp,lgbm,gin,dmpnn")
+    e.add_argument("--seeds", default="0,1,2")
+    e.add_argument("--split-seed", type=int, default=0)
+    e.add_argument("--max-epochs", type=int, default=40)
+    e.add_argument("--patience", type=int, default=10)
+    e.add_argument("--tiers", default="0,1", help="variant tiers to run (0 main, 1 sweeps)")
+    e.add_argument("--sweep-backbones", default="mlp,lgbm", help="backbones that get tier 1")
+    e.add_argument("--deadline", default=None, help="UTC HH:MM; no new run starts after it")
+    e.add_argument("--split-file", default=str(RESULTS / "lipophilicity_cliffsplit.json"))
+    e.add_argument("--out", default=str(RESULTS / "cliffloss_effect.jsonl"))
 
 
-def summarize(args) -> int:  # filled in below
-    raise NotImplementedError
+def _backbone_params(name: str, seed: int, args) -> dict:
+    if name == "lgbm":
+        return {"random_state": seed}
+    return {"random_state": seed, "epochs": args.max_epochs, "patience": args.patience,
+            "show_progress": False}
+
+
+def _past(deadline: str | None) -> bool:
+    if not deadline:
+        return False
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    hh, mm = (int(x) for x in deadline.split(":"))
+    return (now.hour, now.minute) >= (hh, mm)
+
+
+def _stratum_metrics(pred, y, strata) -> dict:
+    err = np.abs(np.asarray(pred) - np.asarray(y))
+    out = {"mae": float(err.mean()), "n": int(err.size)}
+    for s in ("cliff", "smooth", "intermediate", "unsupported"):
+        m = strata == s
+        out[f"mae_{s}"] = float(err[m].mean()) if m.any() else float("nan")
+        out[f"n_{s}"] = int(m.sum())
+    out["gap"] = out["mae_cliff"] - out["mae_smooth"]
+    out["ratio"] = out["mae_cliff"] / out["mae_smooth"]
+    return out
+
+
+def _get_split(ds, args, target):
+    from cliffkit.split import CliffSplit, load_split
+
+    path = Path(args.split_file)
+    if path.exists():
+        return load_split(path, dataset=ds)
+    res = CliffSplit(random_state=args.split_seed).make_split(ds)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    res.save(path)
+    return res
+
+
+def run_effect(args) -> int:
+    import warnings
+
+    from cliffkit.data import load_dataset
+    from cliffkit.loss import cliff_severity, make_loss
+    from cliffkit.models import get_backbone
+
+    out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    done = set()
+    if out_path.exists():
+        for line in out_path.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                done.add((r["backbone"], r["variant"], r["seed"]))
+    ds = load_dataset(args.dataset)
+    t = ds.target_index(args.target)
+    tname = ds.target_names[t]
+    y = ds.y[:, t]
+    t0 = time.perf_counter()
+    split = _get_split(ds, args, tname)
+    train, val, test = (np.asarray(a, dtype=np.int64) for a in (split.train, split.val, split.test))
+    st_val = np.asarray(split.strata(tname, subset="val"))
+    st_test = np.asarray(split.strata(tname, subset="test"))
+    sev, pairs = cliff_severity(ds, y, train, return_pairs=True)
+    prep_s = time.perf_counter() - t0
+    print(f"split + train severity: {prep_s:.1f} s; n_train={train.size} n_val={val.size} "
+          f"n_test={test.size}; train pairs={len(pairs)}; test strata "
+          f"{ {s: int((st_test == s).sum()) for s in ('cliff', 'smooth')} }", flush=True)
+    tr_ds, va_ds, te_ds = ds.subset(train), ds.subset(val), ds.subset(test)
+    backbones = [b for b in args.backbones.split(",") if b]
+    sweep_bb = set(args.sweep_backbones.split(","))
+    seeds = [int(s) for s in args.seeds.split(",")]
+    tiers = {int(x) for x in args.tiers.split(",")}
+    plan = []
+    for tier in sorted(tiers):
+        for bb in backbones:
+            if tier > 0 and bb not in sweep_bb:
+                continue
+            for seed in seeds:
+                for vname, lname, params, vt in VARIANTS:
+                    if vt == tier:
+                        plan.append((bb, vname, lname, params, seed))
+    for bb, vname, lname, params, seed in plan:
+        if (bb, vname, seed) in done:
+            continue
+        if _past(args.deadline):
+            print(f"deadline {args.deadline} UTC reached; stopping", flush=True)
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            spec = make_loss(lname, y[train], severity=sev, pairs=pairs, y_val=y[val],
+                             val_cliff_mask=st_val == "cliff", val_smooth_mask=st_val == "smooth",
+                             random_state=seed, **params)
+        model = get_backbone(bb, **_backbone_params(bb, seed, args))
+        try:
+            kw = spec.fit_kwargs(model)
+        except Exception as exc:  # noqa: BLE001 - e.g. a pair term on lgbm
+            print(f"skip {bb} {vname}: {exc}", flush=True)
+            continue
+        t1 = time.perf_counter()
+        model.fit(tr_ds, va_ds, target=tname, **kw)
+        fit_s = time.perf_counter() - t1
+        rec = {
+            "backbone": bb, "variant": vname, "loss": lname, "params": params, "seed": seed,
+            "fit_s": fit_s, "n_epochs": len(getattr(model, "history_", []) or []),
+            "best_epoch": getattr(model, "best_epoch_", None),
+            "test": _stratum_metrics(model.predict(te_ds), y[test], st_test),
+            "val": _stratum_metrics(model.predict(va_ds), y[val], st_val),
+            "lambda_trajectory": [h["lam"] for h in spec.history] if spec.adaptive else None,
+            "n_pairs": int(spec.pairs.shape[0]) if spec.uses_pairs else 0,
+        }
+        with out_path.open("a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        print(f"{bb:6s} {vname:22s} seed {seed}: test MAE {rec['test']['mae']:.4f} "
+              f"gap {rec['test']['gap']:.4f} ratio {rec['test']['ratio']:.3f} "
+              f"({fit_s:.0f} s, {rec['n_epochs']} epochs)", flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------- summarize
+def _paired(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided paired t-test p-value (NaN with fewer than 2 pairs or zero variance)."""
+    from scipy import stats
+
+    if a.size < 2 or np.allclose(a - b, (a - b)[0]):
+        return float("nan")
+    return float(stats.ttest_rel(a, b).pvalue)
+
+
+def summarize(args) -> int:
+    rows = [json.loads(x) for x in Path(args.path).read_text().splitlines() if x.strip()]
+    by = {}
+    for r in rows:
+        by.setdefault((r["backbone"], r["variant"]), {})[r["seed"]] = r
+    lines = []
+    backbones = sorted({r["backbone"] for r in rows}, key=["mlp", "lgbm", "gin", "dmpnn", "schnet"].index)
+    order = [v[0] for v in VARIANTS]
+    for bb in backbones:
+        plain = by.get((bb, "plain"), {})
+        if not plain:
+            continue
+        lines.append(f"\n**{bb}** (test set; mean ± sd over seeds {sorted(plain)}; p: paired t-test over seeds)\n")
+        lines.append("| variant | seeds | MAE | ΔMAE vs plain | MAE cliff | MAE smooth | gap | ratio "
+                     "| gap reduction vs plain | p(gap) | vs random-weights | vs lds |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        base_rand = by.get((bb, "random-weights"), {})
+        base_lds = by.get((bb, "lds"), {})
+        for v in order:
+            runs = by.get((bb, v))
+            if not runs:
+                continue
+            seeds = sorted(set(runs) & set(plain))
+            if not seeds:
+                continue
+            g = lambda d, k, ss=seeds: np.array([d[s]["test"][k] for s in ss])  # noqa: E731
+            mae, gap = g(runs, "mae"), g(runs, "gap")
+            pm, pg = g(plain, "mae"), g(plain, "gap")
+            red = 1 - gap / pg
+            dmae = mae / pm - 1
+
+            def vs(base, seeds=seeds, gap=gap):
+                ss = [s for s in seeds if s in base]
+                if not ss:
+                    return "–"
+                bg = np.array([base[s]["test"]["gap"] for s in ss])
+                gg = np.array([gap[seeds.index(s)] for s in ss])
+                return f"{np.mean(1 - gg / bg):+.1%}"
+
+            lines.append(
+                f"| {v} | {len(seeds)} | {mae.mean():.4f} ± {mae.std(ddof=1) if len(seeds) > 1 else 0:.4f} "
+                f"| {dmae.mean():+.1%} | {g(runs, 'mae_cliff').mean():.4f} | {g(runs, 'mae_smooth').mean():.4f} "
+                f"| {gap.mean():.4f} ± {gap.std(ddof=1) if len(seeds) > 1 else 0:.4f} "
+                f"| {g(runs, 'ratio').mean():.3f} | {red.mean():+.1%} | {_paired(gap, pg):.3g} "
+                f"| {vs(base_rand)} | {vs(base_lds)} |"
+            )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(text)
+    return 0
 
 
 if __name__ == "__main__":

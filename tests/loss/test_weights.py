@@ -115,3 +115,36 @@ def test_pairs_from_severity_hand_worked():
     np.testing.assert_array_equal(pairs, [[0, 4], [2, 5]])
     none = _Sev([0.0, 0.0], [0, 0], [-1, -1])
     assert cliff_pairs_from_severity(none).shape == (0, 2)
+
+
+def test_cliff_severity_matches_brute_force_on_five_molecules():
+    """Train-only severity (k=4, m=2, tau=0.35) recomputed from RDKit Tanimoto by brute force."""
+    from rdkit import Chem, DataStructs
+    from rdkit.Chem import rdFingerprintGenerator
+
+    from cliffkit.loss import cliff_severity
+
+    smiles = ["CCCCCCO", "CCCCCCCO", "CCCCCCN", "CCCCCCCN", "c1ccccc1O", "CCCCCCCCO"]
+    y = np.array([1.0, 1.5, 3.0, 0.5, 9.0, 2.0])
+    train = np.array([0, 1, 2, 3, 4])  # row 5 is "test": its label must not matter
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    fps = [gen.GetFingerprint(Chem.MolFromSmiles(s)) for s in smiles[:5]]
+    sim = np.array([DataStructs.BulkTanimotoSimilarity(f, fps) for f in fps])
+    np.fill_diagonal(sim, -1)
+    keep = sim >= 0.35  # k = max(4, min(24, floor(sqrt(5)))) = 4 covers every other molecule
+    dy = np.abs(y[:5][None, :] - y[:5][:, None])
+    scale = np.percentile(dy[keep], 95)
+    strength = np.where(keep, sim * dy, -np.inf)
+    top2 = -np.sort(-strength, axis=1)[:, :2]  # m = max(1, isqrt(4)) = 2
+    expected = np.array([
+        np.mean(r[np.isfinite(r)]) / scale if np.isfinite(r).any() else 0.0 for r in top2
+    ])
+    for y_test in (2.0, np.nan, -50.0):
+        y_mod = y.copy()
+        y_mod[5] = y_test
+        sev = cliff_severity(smiles, y_mod, train)
+        np.testing.assert_allclose(sev.severity, expected, rtol=1e-12)
+        np.testing.assert_array_equal(sev.supported, keep.any(axis=1))
+        assert sev.scale == pytest.approx(scale)
+    assert not sev.supported[4] and sev.severity[4] == 0.0  # phenol has no close analogue
+    np.testing.assert_allclose(cliff_weights(sev, lam=0.1), 1 + 0.1 * expected)

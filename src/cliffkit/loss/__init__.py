@@ -17,7 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._adaptive import AdaptiveLambda
-from ._registry import LOSSES, LossSpec, list_losses, make_loss, register_loss
+from ._registry import LOSSES, LossSpec, list_losses, make_loss, make_loss_for_split, register_loss
 from ._weights import (
     cliff_pairs_from_severity,
     cliff_severity,
@@ -44,6 +44,7 @@ __all__ = [
     "LossSpec",
     "list_losses",
     "make_loss",
+    "make_loss_for_split",
     "register_loss",
     "cliff_pairs_from_severity",
     "cliff_severity",

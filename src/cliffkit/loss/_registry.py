@@ -26,7 +26,7 @@ from ._weights import (
     to_mean_one,
 )
 
-__all__ = ["LossSpec", "make_loss", "list_losses", "LOSSES", "register_loss"]
+__all__ = ["LossSpec", "make_loss", "make_loss_for_split", "list_losses", "LOSSES", "register_loss"]
 
 LOSSES: dict[str, Callable[..., LossSpec]] = {}
 
@@ -407,3 +407,56 @@ def _lds(ctx: _Ctx) -> LossSpec:
     w = lds_weights(ctx.y, **ctx.lds_params)
     beta = ctx.beta or 0.0
     return ctx.spec(w, {**ctx.lds_params}, beta=beta, severity=ctx.sev)
+
+
+def make_loss_for_split(
+    name: str,
+    dataset: Any,
+    split: Any,
+    *,
+    target: str | int | None = None,
+    severity_params: dict[str, Any] | None = None,
+    **params: Any,
+) -> LossSpec:
+    """Build a loss from a dataset and a split: the one call a training script needs.
+
+    The severity and cliff pairs are computed on ``split.train`` alone
+    (:func:`cliff_severity`); ``cliff-adaptive`` also gets the validation labels and the
+    split's validation strata (``"cliff"`` / ``"smooth"``). Test rows are never read.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    dataset : Dataset
+    split : SplitResult
+        Anything with ``train`` and ``val`` index arrays and ``strata(target, subset)``.
+    target : str or int, optional
+    severity_params : dict, optional
+        Passed to :func:`cliff_severity` (``k``, ``min_similarity``, ``m`` ...).
+    **params
+        Passed to :func:`make_loss` (``lam``, ``beta``, ``random_state`` ...).
+
+    Returns
+    -------
+    LossSpec
+    """
+    from ._weights import cliff_severity
+
+    key = str(name).lower().replace("_", "-")
+    if key not in LOSSES:
+        raise unknown_name("loss", str(name), LOSSES)
+    t = dataset.target_index(target)
+    y = dataset.y[:, t]
+    train = np.asarray(split.train, dtype=np.int64)
+    sev = pairs = None
+    if key != "lds" and key != "plain" or (params.get("beta") or 0) > 0:
+        sev, pairs = cliff_severity(dataset, y, train, return_pairs=True,
+                                    pair_quantile=params.get("pair_quantile", 0.8),
+                                    **(severity_params or {}))
+    if key == "cliff-adaptive":
+        val = np.asarray(split.val, dtype=np.int64)
+        strata = np.asarray(split.strata(dataset.target_names[t], subset="val"))
+        params = {**params, "y_val": y[val], "val_cliff_mask": strata == "cliff",
+                  "val_smooth_mask": strata == "smooth"}
+    return make_loss(key, y[train], severity=sev, pairs=pairs, **params)

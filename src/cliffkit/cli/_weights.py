@@ -1,0 +1,84 @@
+"""``cliffkit weights``: CliffLoss (or baseline) sample weights as a CSV column for chemprop."""
+
+from __future__ import annotations
+
+import click
+
+from ._app import app
+from ._data import dataset_options, load_from_cli
+
+_STATIC = ("plain", "cliff", "random-weights", "lds")
+
+
+@app.command(
+    "weights",
+    help=(
+        "Write per-molecule training weights (smiles,weight) for chemprop's --weight-column. "
+        "Weights are computed from training molecules and labels only."
+    ),
+)
+@click.argument("dataset")
+@dataset_options
+@click.option("--split", "split_path", required=True, type=click.Path(dir_okay=False),
+              help="Split file (JSON) from 'cliffkit split'; its training set gets the weights.")
+@click.option("--target", default=None,
+              help="Target column (required when the dataset has several targets).")
+@click.option("--loss", "loss_name", default="cliff", show_default=True,
+              help="Weighting: " + " | ".join(_STATIC) + ".")
+@click.option("--lam", type=float, default=0.1, show_default=True,
+              help="λ of the cliff weights w = 1 + λ·severity (also for random-weights).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the random-weights permutation.")
+@click.option("--raw", is_flag=True,
+              help="Write raw weights (1 + λ·c) instead of weights rescaled to mean 1.")
+@click.option("--all-rows", is_flag=True,
+              help="Write every dataset row in order with its target (weight 1 outside train), "
+                   "usable directly as chemprop's data file with --splits-file.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Output CSV path (written atomically).")
+def weights(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
+            data_dir: str | None, split_path: str, target: str | None, loss_name: str, lam: float,
+            seed: int, raw: bool, all_rows: bool, output: str) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from ..errors import InvalidParameterError, unknown_name
+    from ..loss import list_losses, make_loss
+    from ..loss._weights import cliff_severity
+    from ..split import load_split
+    from ..utils import atomic_write
+
+    key = loss_name.lower().replace("_", "-")
+    if key not in list_losses():
+        raise unknown_name("loss", loss_name, _STATIC)
+    if key not in _STATIC:
+        raise InvalidParameterError(
+            f"The '--loss' option of 'cliffkit weights' must be one of {', '.join(_STATIC)}; "
+            f"got {loss_name!r}: it needs a pairwise term or per-epoch λ that a static weight "
+            "column cannot carry (train it with 'cliffkit train --loss ...')."
+        )
+    if lam < 0:
+        raise InvalidParameterError(f"The '--lam' option of 'cliffkit weights' must be >= 0; got {lam}.")
+    ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
+    split = load_split(split_path, dataset=ds)
+    t = ds.target_index(target)
+    y = ds.y[:, t]
+    train = np.asarray(split.train, dtype=np.int64)
+    sev = None
+    if key in ("cliff", "random-weights"):
+        sev = cliff_severity(ds, y, train)
+    spec = make_loss(key, y[train], severity=sev, lam=lam, random_state=seed)
+    w = spec.sample_weight(mean_one=not raw)
+    if all_rows:
+        full = np.ones(len(ds), dtype=np.float64)
+        full[train] = w
+        frame = pd.DataFrame({"smiles": ds.smiles, ds.target_names[t]: y, "weight": full})
+    else:
+        frame = pd.DataFrame({"smiles": ds.smiles[train], "weight": w})
+    with atomic_write(output, "w") as fh:
+        frame.to_csv(fh, index=False, float_format="%.10g")
+    click.echo(
+        f"wrote {len(frame)} rows to {output} (loss={key}, lam={lam}, "
+        f"{'raw' if raw else 'mean-1'} weights, min {w.min():.4g}, max {w.max():.4g})",
+        err=True,
+    )
