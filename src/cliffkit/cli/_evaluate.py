@@ -1,0 +1,99 @@
+"""``cliffkit evaluate``: score a predictions CSV on a split file, per stratum, with CIs."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ._app import app
+from ._data import dataset_options, load_from_cli
+
+
+def _load_for_split(split, dataset, smiles_col, target_cols, data_dir):
+    """Load the dataset named in the split file (or given), matching its checksum."""
+    name = dataset or split.dataset.get("name")
+    if not name:
+        from ..errors import SplitFileError
+
+        raise SplitFileError(
+            "The split file does not name its dataset; pass the data with --dataset FILE."
+        )
+    ds = load_from_cli(name, smiles_col, target_cols, data_dir)
+    want = split.dataset.get("checksum")
+    if (want and ds.checksum != want and not target_cols
+            and set(split.target_names) < set(ds.target_names)):
+        # the split was made on a subset of the targets (e.g. --target-col gap)
+        ds = load_from_cli(name, smiles_col, list(split.target_names), data_dir)
+        if ds.checksum != want:  # fall back to the full table for the error message
+            ds = load_from_cli(name, smiles_col, target_cols, data_dir)
+    return ds
+
+
+@app.command(
+    "evaluate",
+    help=(
+        "Score predictions on a split's test molecules: n, MAE [95% CI], RMSE and R² per "
+        "stratum (cliff, smooth, matched controls, intermediate, unsupported), the cliff/smooth "
+        "gap and ratio with CIs, pair-level errors against each case's training partner, and "
+        "the reference predictor (similarity-weighted mean of training neighbours' labels) "
+        "beside the model. PREDICTIONS is a CSV with a 'smiles' or 'index' column and a "
+        "'prediction' column."
+    ),
+)
+@click.argument("split_file", metavar="SPLIT.json", type=click.Path(dir_okay=False))
+@click.argument("predictions_file", metavar="PREDICTIONS.csv", type=click.Path(dir_okay=False))
+@click.option("--target", "target", default=None, metavar="T",
+              help="Target to score (needed when the split has several).")
+@click.option("--pred-col", "pred_col", default=None, metavar="COL",
+              help="Prediction column (default: prediction, pred, y_pred or the target name).")
+@click.option("--n-bootstrap", "n_bootstrap", default=1000, show_default=True, type=int,
+              help="Bootstrap resamples per stratum for the confidence intervals (0: none).")
+@click.option("--seed", "seed", default=0, show_default=True, type=int,
+              help="Seed of the bootstrap (the same seed gives the same intervals).")
+@click.option("--no-reference", "no_reference", is_flag=True,
+              help="Skip the reference predictor (saves the test-to-train neighbour search).")
+@click.option("--dataset", "dataset", default=None, metavar="DATASET|FILE",
+              help="Data the split was made from (default: the dataset named in the split file).")
+@dataset_options
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the full evaluation as JSON instead of the table.")
+@click.option("-o", "--output", "output", default=None, type=click.Path(dir_okay=False),
+              help="Also write the evaluation as JSON to this file.")
+def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, seed,
+                 no_reference, dataset, smiles_col, target_cols, data_dir, as_json,
+                 output) -> None:
+    from ..errors import InvalidParameterError
+    from ..evaluate import evaluate, read_predictions
+    from ..split import load_split
+    from ..utils import atomic_write_text
+
+    if n_bootstrap < 0:
+        raise InvalidParameterError(
+            f"--n-bootstrap must be 0 or more (1000 or more recommended); got {n_bootstrap}."
+        )
+    if seed < 0:
+        raise InvalidParameterError(f"--seed must be 0 or more; got {seed}.")
+    split = load_split(split_file)
+    ds = _load_for_split(split, dataset, smiles_col, target_cols, data_dir)
+    split = load_split(split_file, dataset=ds)  # checks the checksum
+    if target is None and len(split.target_names) > 1:
+        from ..errors import unknown_name
+
+        raise unknown_name("target (the split has several; pass --target)", "None",
+                           split.target_names)
+    tname = target or split.target_names[0]
+    preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname)
+    ev = evaluate(split, preds, dataset=ds, target=tname, n_bootstrap=n_bootstrap,
+                  random_state=seed, reference=not no_reference, show_progress=None)
+    doc = ev.to_dict()
+    doc["inputs"] = {"split_file": str(split_file), "predictions_file": str(predictions_file)}
+    text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
+    if output:
+        atomic_write_text(output, text)
+    if as_json:
+        click.echo(text, nl=False)
+    else:
+        click.echo(ev.summary())
+        if output:
+            click.echo(f"\nWrote {output}")

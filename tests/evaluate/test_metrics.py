@@ -1,0 +1,194 @@
+"""Metrics core: sklearn agreement, bootstrap intervals, pair metrics, paired tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+from cliffkit.errors import InvalidParameterError, ShapeMismatchError
+from cliffkit.evaluate import (
+    Estimate,
+    bootstrap_ci,
+    pair_metrics,
+    paired_test,
+    regression_metrics,
+    stratum_metrics,
+)
+from cliffkit.evaluate._metrics import _group_rng
+
+
+def _data(n, seed=0, noise=0.5):
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=n)
+    return y, y + rng.normal(0, noise, n)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_regression_metrics_match_sklearn(seed):
+    y, p = _data(57, seed)
+    m = regression_metrics(y, p)
+    assert m["n"] == 57
+    assert m["mae"] == pytest.approx(mean_absolute_error(y, p), rel=1e-12)
+    assert m["rmse"] == pytest.approx(np.sqrt(mean_squared_error(y, p)), rel=1e-12)
+    assert m["r2"] == pytest.approx(r2_score(y, p), rel=1e-12)
+
+
+def test_regression_metrics_undefined_r2_is_nan():
+    assert np.isnan(regression_metrics([1.0, 1.0], [1.0, 2.0])["r2"])
+    assert np.isnan(regression_metrics([1.0], [2.0])["r2"])
+    empty = regression_metrics([], [])
+    assert empty["n"] == 0 and np.isnan(empty["mae"])
+    with pytest.raises(ShapeMismatchError, match="same length"):
+        regression_metrics([1, 2], [1])
+
+
+def _strata(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.choice(["cliff", "smooth", "intermediate", "unsupported"], size=n)
+
+
+def test_stratum_metrics_groups_and_contrasts():
+    y, p = _data(400, 3)
+    p = p + np.where(_strata(400, 3) == "cliff", 0.4, 0.0)  # cliff cases err more
+    lab = _strata(400, 3)
+    res = stratum_metrics(y, p, lab, n_bootstrap=300, random_state=0)
+    g = res["groups"]
+    assert list(g)[:3] == ["overall", "cliff", "smooth"]
+    for name in ("cliff", "smooth", "intermediate", "unsupported"):
+        m = lab == name
+        ref = regression_metrics(y[m], p[m])
+        assert g[name]["n"] == m.sum()
+        assert g[name]["mae"].value == pytest.approx(ref["mae"], rel=1e-12)
+        assert g[name]["rmse"].value == pytest.approx(ref["rmse"], rel=1e-12)
+        assert g[name]["r2"].value == pytest.approx(ref["r2"], rel=1e-12)
+    assert g["overall"]["n"] == 400
+    c = res["contrasts"]["cliff_vs_smooth"]
+    mc, ms = g["cliff"]["mae"].value, g["smooth"]["mae"].value
+    assert c["gap"].value == pytest.approx(mc - ms)
+    assert c["ratio"].value == pytest.approx(mc / ms)
+    assert c["ratio"].low > 1.0  # the injected error is detected
+    # matched contrasts appear only with their masks
+    assert "matched_similarity" not in res["contrasts"]
+    masks = {"matched_cliff": np.flatnonzero(lab == "cliff")[:20],
+             "matched_smooth": np.flatnonzero(lab == "smooth")[:20]}
+    res2 = stratum_metrics(y, p, lab, masks=masks, n_bootstrap=100)
+    assert res2["groups"]["matched_cliff"]["n"] == 20
+    assert "matched_similarity" in res2["contrasts"]
+    # a group's interval does not depend on which other groups are present
+    assert res2["groups"]["cliff"]["mae"] == stratum_metrics(y, p, lab, n_bootstrap=100)[
+        "groups"]["cliff"]["mae"]
+
+
+def test_bootstrap_matches_a_plain_loop():
+    y, p = _data(40, 5)
+    lab = np.array(["cliff"] * 40)
+    res = stratum_metrics(y, p, lab, n_bootstrap=200, random_state=7)
+    # the same stream, one resample at a time
+    idx = _group_rng(7, "cliff").integers(0, 40, size=(200, 40))
+    maes = [np.mean(np.abs(p[i] - y[i])) for i in idx]
+    rmses = [np.sqrt(np.mean((p[i] - y[i]) ** 2)) for i in idx]
+    e = res["groups"]["cliff"]
+    assert (e["mae"].low, e["mae"].high) == pytest.approx(tuple(np.percentile(maes, [2.5, 97.5])))
+    assert (e["rmse"].low, e["rmse"].high) == pytest.approx(tuple(np.percentile(rmses, [2.5, 97.5])))
+
+
+def test_intervals_contain_estimate_are_seeded_and_narrow_with_n():
+    y, p = _data(2000, 9)
+    lab = np.where(np.arange(2000) < 100, "cliff", "smooth")  # 100 cliff, 1900 smooth
+    a = stratum_metrics(y, p, lab, n_bootstrap=1000, random_state=1)
+    b = stratum_metrics(y, p, lab, n_bootstrap=1000, random_state=1)
+    c = stratum_metrics(y, p, lab, n_bootstrap=1000, random_state=2)
+    assert a["groups"]["intermediate"]["n"] == 0  # empty strata are reported as NaN
+    assert np.isnan(a["groups"]["intermediate"]["mae"].value)
+    for name, g in a["groups"].items():
+        if g["n"] == 0:
+            continue
+        for m in ("mae", "rmse", "r2"):
+            e = g[m]
+            assert e.low <= e.value <= e.high, (name, m, e)
+            assert e == b["groups"][name][m]
+    assert a["groups"]["cliff"]["mae"] != c["groups"]["cliff"]["mae"]
+    width = {k: g["mae"].high - g["mae"].low for k, g in a["groups"].items() if g["n"]}
+    assert width["smooth"] < width["cliff"] / 2  # ~sqrt(19) narrower
+    ct = a["contrasts"]["cliff_vs_smooth"]
+    assert ct["gap"].low <= ct["gap"].value <= ct["gap"].high
+    assert ct["ratio"].low <= ct["ratio"].value <= ct["ratio"].high
+
+
+def test_percentile_interval_covers_the_true_mae():
+    # errors ~ N(0, 1): the true MAE is sqrt(2 / pi)
+    rng = np.random.default_rng(11)
+    truth = np.sqrt(2 / np.pi)
+    hits = 0
+    for rep in range(200):
+        e = rng.normal(size=60)
+        ci = bootstrap_ci(np.zeros(60), e, n_bootstrap=400, random_state=rep)
+        hits += ci.low <= truth <= ci.high
+    assert 0.88 <= hits / 200 <= 0.99
+
+
+def test_bootstrap_ci_and_validation():
+    y, p = _data(30, 4)
+    e = bootstrap_ci(y, p, metric="rmse", n_bootstrap=500, random_state=0)
+    assert isinstance(e, Estimate) and e.low < e.value < e.high
+    assert e.to_dict()["value"] == pytest.approx(e.value)
+    assert bootstrap_ci(y, p, n_bootstrap=0).to_dict()["low"] is None
+    with pytest.raises(InvalidParameterError, match="metric"):
+        bootstrap_ci(y, p, metric="mse")
+    with pytest.raises(InvalidParameterError, match="n_bootstrap"):
+        stratum_metrics(y, p, n_bootstrap=-1)
+    with pytest.raises(InvalidParameterError, match="finite"):
+        stratum_metrics([1.0, np.nan], [1.0, 2.0])
+    with pytest.raises(ShapeMismatchError, match="one label per case"):
+        stratum_metrics(y, p, ["cliff"])
+
+
+def test_pair_metrics_hand_worked():
+    # case: (y_i, ŷ_i, y_j, ŷ_j)
+    y = np.array([5.0, 1.0, 2.5, 3.0, 0.0])
+    yp = np.array([4.0, 2.0, 2.0, 3.5, 0.5])
+    yj = np.array([4.0, 3.0, 2.0, 3.0, 2.0])
+    ypj = np.array([3.0, 2.5, 2.0, np.nan, 1.0])
+    r = pair_metrics(y, yp, yj, y_pred_partner=ypj, n_bootstrap=200, random_state=0)
+    # |(ŷi - yj) - (yi - yj)| = |ŷi - yi|
+    assert r["diff_error_true"].value == pytest.approx(np.mean([1, 1, 0.5, 0.5, 0.5]))
+    # |(ŷi - ŷj) - (yi - yj)|: 0, 1.5, 0.5, (no ŷj), 1.5
+    assert r["diff_error_pred"].value == pytest.approx(np.mean([0.0, 1.5, 0.5, 1.5]))
+    # direction vs y_j: sign(ŷi-yj) vs sign(yi-yj): 0 vs +, - vs -, 0 vs +; case 4 has
+    # yi == yj (no direction); - vs -  -> 2 of 4
+    assert r["n_directed"] == 4
+    assert r["direction_true"].value == pytest.approx(0.5)
+    # direction vs ŷ_j: + vs +, - vs -, 0 vs +, (none), - vs - -> 3 of 4
+    assert r["direction_pred"].value == pytest.approx(0.75)
+    assert r["n_with_partner_prediction"] == 4
+    assert r["mean_abs_delta"].value == pytest.approx(np.mean([1, 2, 0.5, 0, 2]))
+    for k in ("diff_error_true", "diff_error_pred", "direction_true", "direction_pred"):
+        assert r[k].low <= r[k].value <= r[k].high
+    none = pair_metrics(y, yp, yj, n_bootstrap=10)
+    assert none["n_with_partner_prediction"] == 0 and np.isnan(none["diff_error_pred"].value)
+    empty = pair_metrics([], [], [], n_bootstrap=10)
+    assert empty["n"] == 0 and np.isnan(empty["direction_true"].value)
+
+
+def test_paired_test_against_scipy():
+    a = np.array([0.50, 0.48, 0.52, 0.47, 0.49, 0.51, 0.46])
+    b = np.array([0.53, 0.50, 0.52, 0.50, 0.52, 0.50, 0.49])
+    r = paired_test(a, b)
+    d = a - b
+    assert r["n"] == 7
+    assert r["mean_diff"] == pytest.approx(d.mean())
+    t = stats.ttest_rel(a, b)
+    assert r["t_pvalue"] == pytest.approx(t.pvalue)
+    assert r["t_statistic"] == pytest.approx(t.statistic)
+    half = stats.t.ppf(0.975, 6) * d.std(ddof=1) / np.sqrt(7)
+    assert (r["diff_low"], r["diff_high"]) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert r["wilcoxon_pvalue"] == pytest.approx(stats.wilcoxon(a, b).pvalue)
+    # wins: a < b on 5 seeds, one tie, one loss
+    assert r["win_rate"] == pytest.approx((5 + 0.5) / 7)
+    assert paired_test(a, b, lower_is_better=False)["win_rate"] == pytest.approx(1.5 / 7)
+    small = paired_test(a[:3], b[:3])
+    assert small["wilcoxon_pvalue"] is None and np.isfinite(small["t_pvalue"])
+    with pytest.raises(ShapeMismatchError):
+        paired_test([1.0, 2.0], [1.0])
