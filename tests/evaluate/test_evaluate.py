@@ -1,0 +1,191 @@
+"""evaluate() and read_predictions() on a hand-built split of 8 molecules."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cliffkit.data import Dataset
+from cliffkit.errors import (
+    MissingColumnError,
+    PredictionsError,
+    ShapeMismatchError,
+    SplitFileError,
+    UnknownNameError,
+)
+from cliffkit.evaluate import Evaluation, evaluate, read_predictions
+from cliffkit.split import SplitResult, TargetLabels
+
+SMILES = ["C", "CC", "CCC", "CCCC", "CCCCC", "CCO", "CCN", "c1ccccc1"]
+Y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 2.5, 1.0, 0.0])
+TRAIN, TEST = np.array([0, 1, 2, 3]), np.array([4, 5, 6, 7])
+# predictions for every row: training partners included
+PRED = np.array([1.5, 2.0, 2.5, 3.0, 4.0, 2.0, 2.0, 1.0])
+
+
+def toy_split(dataset: Dataset) -> SplitResult:
+    n = len(SMILES)
+    strata = np.array(["train"] * 4 + ["cliff", "smooth", "cliff", "unsupported"], dtype="<U12")
+    partner = np.array([-1, -1, -1, -1, 3, 1, 2, -1])
+    nan = np.full(n, np.nan)
+    maxsim = nan.copy()
+    maxsim[TEST] = [0.8, 0.6, 0.5, 0.2]
+    false = np.zeros(n, dtype=bool)
+    labels = TargetLabels(
+        target="y", strata=strata, severity=nan.copy(), partner=partner,
+        partner_similarity=maxsim.copy(), partner_delta=nan.copy(), max_similarity=maxsim,
+        abs_z=nan.copy(), matched_cliff=false.copy(), matched_smooth=false.copy(),
+        matched_cliff_z=false.copy(), matched_smooth_z=false.copy(), scale=1.0,
+        cliff_threshold=0.5, smooth_threshold=0.2,
+    )
+    return SplitResult(
+        train=TRAIN, val=np.zeros(0, dtype=np.int64), test=TEST,
+        smiles=np.asarray(SMILES, dtype=object), target_names=["y"], labels={"y": labels},
+        method="cliff", params={"min_similarity": 0.35, "k": 2, "k_used": 2},
+        dataset={"name": "toy", "checksum": dataset.checksum, "n_samples": n},
+    )
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return Dataset(name="toy", smiles=SMILES, y=Y, target_names=["y"], units=["u"])
+
+
+@pytest.fixture(scope="module")
+def split(ds):
+    return toy_split(ds)
+
+
+# test rows -> train positions (0..3)
+GRAPH = SimpleNamespace(
+    indptr=np.array([0, 2, 3, 4, 5]),
+    indices=np.array([3, 2, 1, 2, 0]),
+    similarities=np.array([0.8, 0.4, 0.6, 0.5, 0.2]),
+)
+
+
+def test_hand_worked_evaluation(split, ds):
+    ev = evaluate(split, PRED, dataset=ds, n_bootstrap=200, reference_graph=GRAPH)
+    assert isinstance(ev, Evaluation)
+    g = ev.model["groups"]
+    # test errors |ŷ - y|: 1.0 (cliff), 0.5 (smooth), 1.0 (cliff), 1.0 (unsupported)
+    assert g["overall"]["mae"].value == pytest.approx(0.875)
+    assert g["cliff"]["mae"].value == pytest.approx(1.0)
+    assert g["smooth"]["mae"].value == pytest.approx(0.5)
+    assert g["unsupported"]["n"] == 1 and g["intermediate"]["n"] == 0
+    assert ev.gap().value == pytest.approx(0.5)
+    assert ev.ratio().value == pytest.approx(2.0)
+    # pairs of the cliff cases: (i=4, j=3) and (i=6, j=2)
+    pc = ev.pairs["model"]["cliff"]
+    assert pc["n"] == 2 and pc["n_with_partner_prediction"] == 2
+    assert pc["diff_error_true"].value == pytest.approx(1.0)      # = cliff MAE
+    # |(4 - 3) - (5 - 4)| = 0 and |(2 - 2.5) - (1 - 3)| = 1.5
+    assert pc["diff_error_pred"].value == pytest.approx(0.75)
+    # sign(4 - 4) = 0 is not +1 (wrong); sign(2 - 3) = sign(1 - 3) (right)
+    assert pc["direction_true"].value == pytest.approx(0.5)
+    assert pc["direction_pred"].value == pytest.approx(1.0)
+    # reference: (0.8*4 + 0.4*3)/1.2, 2.0 (y of train row 1), 3.0, nearest row 0 -> 1.0
+    ref = ev.reference["groups"]
+    errs = np.abs(np.array([4.4 / 1.2, 2.0, 3.0, 1.0]) - Y[TEST])
+    assert ref["overall"]["mae"].value == pytest.approx(errs.mean())
+    assert ev.ratio(predictor="reference").value == pytest.approx(
+        errs[[0, 2]].mean() / errs[1])
+    assert ev.params["reference"]["min_similarity"] == 0.35
+
+
+def test_outputs_are_serialisable(split, ds):
+    ev = evaluate(split, PRED[TEST], dataset=ds, n_bootstrap=50, reference_graph=GRAPH)
+    doc = json.loads(json.dumps(ev.to_dict(), allow_nan=False))
+    assert doc["model"]["groups"]["cliff"]["mae"]["value"] == pytest.approx(1.0)
+    assert doc["model"]["groups"]["intermediate"]["mae"]["value"] is None
+    assert doc["model"]["contrasts"]["cliff_vs_smooth"]["ratio"]["value"] == pytest.approx(2.0)
+    frame = ev.to_frame()
+    assert set(frame["predictor"]) == {"model", "reference"}
+    assert {"group", "n", "mae", "mae_low", "mae_high", "rmse", "r2"} <= set(frame.columns)
+    assert ev.contrasts_frame().loc[0, "ratio"] == pytest.approx(2.0)
+    text = ev.summary()
+    assert "cliff vs smooth" in text and "reference" in text and "1.000" in text
+    # only test predictions given: the partner version is unavailable and said so
+    assert ev.pairs["model"]["cliff"]["n_with_partner_prediction"] == 0
+    assert any("partner" in n for n in ev.notes)
+    assert "Evaluation(" in repr(ev)
+
+
+def test_seeded_and_deterministic(split, ds):
+    a = evaluate(split, PRED, dataset=ds, n_bootstrap=100, random_state=3, reference=False)
+    b = evaluate(split, PRED, dataset=ds, n_bootstrap=100, random_state=3, reference=False)
+    assert a.to_dict() == b.to_dict()
+    assert a.reference is None
+
+
+def test_evaluate_rejects_bad_inputs(split, ds):
+    bad = PRED.copy()
+    bad[6] = np.nan
+    with pytest.raises(PredictionsError, match="1 of 4 test molecules.*CCN"):
+        evaluate(split, bad, dataset=ds, reference=False)
+    with pytest.raises(ShapeMismatchError, match="one value per test molecule"):
+        evaluate(split, PRED[:5], dataset=ds, reference=False)
+    other = Dataset(name="toy", smiles=SMILES, y=Y + 1, target_names=["y"], units=["u"])
+    with pytest.raises(SplitFileError, match="checksum"):
+        evaluate(split, PRED, dataset=other, reference=False)
+    with pytest.raises(UnknownNameError, match="target"):
+        evaluate(split, PRED, dataset=ds, target="logP", reference=False)
+
+
+# ------------------------------------------------------------ read_predictions
+def _write(tmp_path, frame, name="preds.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_read_by_smiles_canonicalises(tmp_path, split):
+    # non-canonical spellings; training rows included; an unknown molecule is ignored
+    frame = pd.DataFrame({"smiles": ["C(C)CCC", "OCC", "NCC", "C1=CC=CC=C1", "CCCC", "CCCl"],
+                          "prediction": [4.0, 2.0, 2.0, 1.0, 3.0, 9.9]})
+    full = read_predictions(_write(tmp_path, frame), split)
+    assert full[TEST] == pytest.approx([4.0, 2.0, 2.0, 1.0])
+    assert full[3] == 3.0 and np.isnan(full[0])
+
+
+def test_read_by_index_and_columns(tmp_path, split):
+    frame = pd.DataFrame({"index": [4, 5, 6, 7], "y": [1.0, 2.0, 3.0, 4.0],
+                          "other": [0.0] * 4})
+    path = _write(tmp_path, frame)
+    assert read_predictions(path, split, target="y")[TEST] == pytest.approx([1, 2, 3, 4])
+    assert read_predictions(path, split, pred_col="other")[TEST] == pytest.approx([0] * 4)
+    with pytest.raises(MissingColumnError, match="prediction column"):
+        read_predictions(path, split)
+    with pytest.raises(MissingColumnError, match="nope"):
+        read_predictions(path, split, pred_col="nope")
+    no_id = _write(tmp_path, pd.DataFrame({"prediction": [1.0]}), "noid.csv")
+    with pytest.raises(MissingColumnError, match="'smiles' or an 'index'"):
+        read_predictions(no_id, split)
+
+
+@pytest.mark.parametrize("frame, pattern", [
+    (pd.DataFrame({"smiles": ["CCCCC", "CCO"], "pred": [1.0, 2.0]}),
+     r"misses 2 of 4 test molecules \(SMILES CCN, c1ccccc1"),
+    (pd.DataFrame({"smiles": ["CCCCC", "CCO", "CCN", "c1ccccc1"],
+                   "pred": [1.0, np.nan, 2.0, np.inf]}),
+     r"NaN, inf or non-numeric .* for 2 test molecules \(lines 3, 5"),
+    (pd.DataFrame({"smiles": ["CCCCC", "CCO", "CCN", "c1ccccc1", "OCC"],
+                   "pred": [1.0, 2.0, 2.0, 1.0, 5.0]}),
+     r"predicted more than once \(e.g. CCO on lines 3, 6\)"),
+    (pd.DataFrame({"smiles": ["CCCCC", "C1CC", "CCN", "c1ccccc1"], "pred": [1.0] * 4}),
+     r"1 SMILES could not be parsed .*lines 3"),
+    (pd.DataFrame({"index": [4, 5, 6, 70], "pred": [1.0] * 4}),
+     r"'index' values are not row numbers in \[0, 8\) \(lines 5\)"),
+])
+def test_prediction_errors(tmp_path, split, frame, pattern):
+    with pytest.raises(PredictionsError, match=pattern):
+        read_predictions(_write(tmp_path, frame), split)
+
+
+def test_missing_file(tmp_path, split):
+    with pytest.raises(PredictionsError, match="does not exist"):
+        read_predictions(tmp_path / "nope.csv", split)
