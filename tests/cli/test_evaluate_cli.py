@@ -1,0 +1,119 @@
+"""``cliffkit evaluate``: return codes, the table, JSON output and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cliffkit.cli import main
+from cliffkit.data import load_dataset
+from cliffkit.split import SplitResult, TargetLabels
+
+pytestmark = pytest.mark.cli
+
+SMILES = ["C", "CC", "CCC", "CCCC", "CCCCC", "CCO", "CCN", "c1ccccc1"]
+Y = [1.0, 2.0, 3.0, 4.0, 5.0, 2.5, 1.0, 0.0]
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"smiles": SMILES, "logx": Y}).to_csv("mols.csv", index=False)
+    ds = load_dataset("mols.csv")
+    n = len(ds)
+    row = {s: i for i, s in enumerate(ds.smiles)}
+    train = np.array(sorted(row[s] for s in SMILES[:4]))
+    test = np.array(sorted(row[s] for s in SMILES[4:]))
+    strata = np.full(n, "train", dtype="<U12")
+    partner = np.full(n, -1)
+    maxsim = np.full(n, np.nan)
+    for s, st, p, ms in [("CCCCC", "cliff", "CCCC", 0.8), ("CCO", "smooth", "CC", 0.6),
+                         ("CCN", "cliff", "CCC", 0.5), ("c1ccccc1", "unsupported", None, 0.1)]:
+        strata[row[s]] = st
+        partner[row[s]] = row[p] if p else -1
+        maxsim[row[s]] = ms
+    nan, false = np.full(n, np.nan), np.zeros(n, dtype=bool)
+    labels = TargetLabels(
+        target="logx", strata=strata, severity=nan, partner=partner, partner_similarity=maxsim,
+        partner_delta=nan, max_similarity=maxsim, abs_z=nan, matched_cliff=false,
+        matched_smooth=false, matched_cliff_z=false, matched_smooth_z=false, scale=1.0,
+        cliff_threshold=0.5, smooth_threshold=0.2,
+    )
+    SplitResult(
+        train=train, val=np.zeros(0, dtype=np.int64), test=test, smiles=ds.smiles,
+        target_names=["logx"], labels={"logx": labels}, method="cliff",
+        params={"min_similarity": 0.35, "k": 2, "k_used": 2, "radius": 2, "n_bits": 2048},
+        dataset={"name": ds.name, "checksum": ds.checksum, "n_samples": n},
+    ).save("split.json")
+    preds = {"CCCCC": 4.0, "CCO": 2.0, "CCN": 2.0, "c1ccccc1": 1.0}
+    pd.DataFrame({"smiles": list(preds), "prediction": list(preds.values())}).to_csv(
+        "preds.csv", index=False)
+    return tmp_path
+
+
+def test_evaluate_prints_table(files, capsys):
+    rc = main(["evaluate", "split.json", "preds.csv", "--n-bootstrap", "200", "--seed", "1"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "cliff vs smooth" in out
+    assert "reference ratio" in out
+    cliff_line = next(line for line in out.splitlines() if line.startswith("cliff "))
+    assert cliff_line.split()[1:3] == ["2", "1.000"]  # n = 2, MAE = 1.0
+    assert "ratio 2.000" in out
+
+
+def test_evaluate_json_and_output_file(files, capsys):
+    rc = main(["evaluate", "split.json", "preds.csv", "--json", "-o", "ev.json",
+               "--n-bootstrap", "100", "--no-reference"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc == json.loads((files / "ev.json").read_text())
+    assert doc["model"]["groups"]["smooth"]["mae"]["value"] == pytest.approx(0.5)
+    assert doc["model"]["contrasts"]["cliff_vs_smooth"]["gap"]["value"] == pytest.approx(0.5)
+    assert doc["reference"] is None
+    assert doc["params"]["n_bootstrap"] == 100
+
+
+def test_evaluate_with_explicit_dataset(files, capsys, monkeypatch, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("other")
+    monkeypatch.chdir(elsewhere)
+    rc = main(["evaluate", str(files / "split.json"), str(files / "preds.csv"),
+               "--dataset", str(files / "mols.csv"), "--n-bootstrap", "0", "--no-reference"])
+    assert rc == 0, capsys.readouterr().err
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("cliffkit: error: ")
+    return err[0]
+
+
+def test_missing_predictions_exit_2(files, capsys):
+    pd.DataFrame({"smiles": ["CCCCC", "CCO"], "prediction": [1.0, 2.0]}).to_csv(
+        "short.csv", index=False)
+    assert main(["evaluate", "split.json", "short.csv"]) == 2
+    line = _error_line(capsys)
+    assert "misses 2 of 4 test molecules" in line and "CCN" in line
+
+
+def test_nan_predictions_exit_2(files, capsys):
+    pd.DataFrame({"index": [4, 5, 6, 7], "pred": [1.0, "nan", 2.0, 3.0]}).to_csv(
+        "nan.csv", index=False)
+    assert main(["evaluate", "split.json", "nan.csv"]) == 2
+    assert "NaN" in _error_line(capsys)
+
+
+def test_bad_split_and_checksum_exit_2(files, capsys):
+    (files / "broken.json").write_text("{not json")
+    assert main(["evaluate", "broken.json", "preds.csv"]) == 2
+    assert "not valid JSON" in _error_line(capsys)
+    pd.DataFrame({"smiles": SMILES, "logx": [v + 1 for v in Y]}).to_csv("mols.csv", index=False)
+    assert main(["evaluate", "split.json", "preds.csv"]) == 2
+    assert "checksum" in _error_line(capsys)
+    assert main(["evaluate", "split.json", "preds.csv", "--n-bootstrap", "-5"]) == 2
+    assert "--n-bootstrap" in _error_line(capsys)
