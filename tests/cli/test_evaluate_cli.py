@@ -72,8 +72,8 @@ def test_evaluate_json_and_output_file(files, capsys):
     assert rc == 0, err
     doc = json.loads(out)
     assert doc == json.loads((files / "ev.json").read_text())
-    assert doc["model"]["groups"]["smooth"]["mae"]["value"] == pytest.approx(0.5)
-    assert doc["model"]["contrasts"]["cliff_vs_smooth"]["gap"]["value"] == pytest.approx(0.5)
+    assert doc["groups"]["smooth"]["mae"]["value"] == pytest.approx(0.5)
+    assert doc["contrasts"]["cliff_vs_smooth"]["gap"]["value"] == pytest.approx(0.5)
     assert doc["reference"] is None
     assert doc["params"]["n_bootstrap"] == 100
 

@@ -95,14 +95,29 @@ def test_hand_worked_evaluation(split, ds):
     assert ev.ratio(predictor="reference").value == pytest.approx(
         errs[[0, 2]].mean() / errs[1])
     assert ev.params["reference"]["min_similarity"] == 0.35
+    assert ev.reference_predictions == pytest.approx([4.4 / 1.2, 2.0, 3.0, 1.0])
+
+
+def test_partner_predictions_argument(split, ds):
+    # the same pair metrics from test predictions plus per-case partner predictions
+    partner_pred = np.array([PRED[3], PRED[1], PRED[2], np.nan])
+    ev = evaluate(split, PRED[TEST], dataset=ds, n_bootstrap=50, reference=False,
+                  partner_predictions=partner_pred)
+    full = evaluate(split, PRED, dataset=ds, n_bootstrap=50, reference=False)
+    assert ev.pairs["model"]["cliff"]["diff_error_pred"].value == pytest.approx(0.75)
+    assert ev.to_dict()["pairs"] == full.to_dict()["pairs"]
+    with pytest.raises(ShapeMismatchError, match="partner_predictions"):
+        evaluate(split, PRED, dataset=ds, reference=False, partner_predictions=[1.0])
 
 
 def test_outputs_are_serialisable(split, ds):
     ev = evaluate(split, PRED[TEST], dataset=ds, n_bootstrap=50, reference_graph=GRAPH)
     doc = json.loads(json.dumps(ev.to_dict(), allow_nan=False))
-    assert doc["model"]["groups"]["cliff"]["mae"]["value"] == pytest.approx(1.0)
-    assert doc["model"]["groups"]["intermediate"]["mae"]["value"] is None
-    assert doc["model"]["contrasts"]["cliff_vs_smooth"]["ratio"]["value"] == pytest.approx(2.0)
+    assert doc["groups"]["cliff"]["mae"]["value"] == pytest.approx(1.0)
+    assert doc["groups"]["intermediate"]["mae"]["value"] is None
+    assert doc["contrasts"]["cliff_vs_smooth"]["ratio"]["value"] == pytest.approx(2.0)
+    assert doc["pairs"]["n"] == 2 and doc["pairs_by_stratum"]["smooth"]["n"] == 1
+    assert doc["reference"]["groups"]["overall"]["n"] == 4
     frame = ev.to_frame()
     assert set(frame["predictor"]) == {"model", "reference"}
     assert {"group", "n", "mae", "mae_low", "mae_high", "rmse", "r2"} <= set(frame.columns)

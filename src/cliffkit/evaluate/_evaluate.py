@@ -85,6 +85,8 @@ class Evaluation:
         Bootstrap settings, seed, reference-predictor settings.
     notes : list of str
         Caveats (small strata, missing partner predictions ...).
+    reference_predictions : numpy.ndarray or None, shape (n_test,)
+        The reference predictor's predictions, in the order of ``split_result.test``.
     """
 
     dataset: str
@@ -96,6 +98,7 @@ class Evaluation:
     pairs: dict[str, Any]
     params: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    reference_predictions: np.ndarray | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         ratio = self.ratio().value
@@ -157,7 +160,18 @@ class Evaluation:
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable: every number, CIs as ``{"value", "low", "high"}``, NaN as null."""
+        """JSON-serialisable: every number, CIs as ``{"value", "low", "high"}``, NaN as null.
+
+        The model's results are at the top level (``groups``, ``contrasts``, ``pairs`` for
+        the cliff cases, ``pairs_by_stratum``); ``reference`` holds the same keys for the
+        reference predictor (or None).
+        """
+        ref = None
+        if self.reference is not None:
+            ref = {"groups": self.reference["groups"],
+                   "contrasts": self.reference["contrasts"],
+                   "pairs": self.pairs.get("reference", {}).get("cliff"),
+                   "pairs_by_stratum": self.pairs.get("reference", {})}
         return _json({
             "format": "cliffkit-evaluation",
             "version": 1,
@@ -165,9 +179,11 @@ class Evaluation:
             "target": self.target,
             "split_method": self.split_method,
             "n_test": self.n_test,
-            "model": self.model,
-            "reference": self.reference,
-            "pairs": self.pairs,
+            "groups": self.model["groups"],
+            "contrasts": self.model["contrasts"],
+            "pairs": self.pairs.get("model", {}).get("cliff"),
+            "pairs_by_stratum": self.pairs.get("model", {}),
+            "reference": ref,
             "params": self.params,
             "notes": self.notes,
         })
@@ -207,11 +223,14 @@ class Evaluation:
             p = self.pairs.get("model", {}).get(group)
             if not p or not p["n"]:
                 continue
-            line = (f"pairs ({group}, n={p['n']}): |Δŷ−Δy| with partner ŷ_j "
-                    f"{p['diff_error_pred'].format(digits)}; direction accuracy "
-                    f"{p['direction_true'].format(digits)} (vs y_j)")
+            line = f"pairs vs partner ({group}, n={p['n']}): direction accuracy "
+            line += f"{p['direction_true'].format(digits)} (ŷ_i vs y_j)"
             if p["n_with_partner_prediction"]:
-                line += f", {p['direction_pred'].format(digits)} (vs ŷ_j)"
+                line += (f", {p['direction_pred'].format(digits)} (ŷ_i vs ŷ_j); "
+                         f"|Δŷ−Δy| {p['diff_error_pred'].format(digits)}")
+            r = self.pairs.get("reference", {}).get(group)
+            if r and r["n"]:
+                line += f"; reference direction {r['direction_true'].format(digits)}"
             lines.append(line)
         if self.notes:
             lines.append("")
@@ -304,6 +323,7 @@ def evaluate(
     reference: bool = True,
     reference_fallback: str = "nearest",
     reference_graph=None,
+    partner_predictions=None,
     show_progress: bool | None = False,
 ) -> Evaluation:
     """Score predictions on a split's test molecules, per stratum, with bootstrap CIs.
@@ -333,6 +353,9 @@ def evaluate(
     reference_graph : NeighborGraph, optional
         Test → train neighbours (rows in ``split_result.test`` order, indices into
         ``split_result.train``), top-k with any threshold.
+    partner_predictions : array-like of float, shape (n_test,), optional
+        The model's prediction for each test case's cliff partner (NaN where none), an
+        alternative to passing predictions for every dataset row.
     show_progress : bool, optional
 
     Returns
@@ -356,13 +379,22 @@ def evaluate(
     labels = split_result.labels[target]
     y = dataset.target(target)
     test, train = split_result.test, split_result.train
+    partner = np.asarray(labels.partner)[test]
+    if partner_predictions is not None:
+        pp = np.asarray(partner_predictions, dtype=np.float64).reshape(-1)
+        if pp.shape[0] != test.shape[0]:
+            raise ShapeMismatchError(
+                f"partner_predictions must have one value per test molecule ({test.shape[0]}); "
+                f"got {pp.shape[0]}."
+            )
+        given = (partner >= 0) & np.isfinite(pp)
+        full[partner[given]] = pp[given]
     yt, yp = y[test], full[test]
     strata = np.asarray(labels.strata)[test]
     masks = {m: np.asarray(getattr(labels, m))[test] for m in _MATCHED if hasattr(labels, m)}
     kw = {"n_bootstrap": n_bootstrap, "random_state": random_state, "confidence": confidence}
     model = stratum_metrics(yt, yp, strata, masks=masks, **kw)
 
-    partner = np.asarray(labels.partner)[test]
     pairs: dict[str, Any] = {"model": {}, "reference": {}}
     notes: list[str] = []
 
@@ -418,6 +450,7 @@ def evaluate(
         pairs=pairs,
         params=params,
         notes=notes,
+        reference_predictions=ref_pred,
     )
 
 
