@@ -14,12 +14,13 @@ from cliffkit.data import (
     FILES_DIR,
     DatasetInfo,
     TargetSpec,
+    _loaders,
+    _registry,
     get_dataset_info,
     list_datasets,
     load_dataset,
     register_dataset,
 )
-from cliffkit.data import _loaders, _registry
 from cliffkit.errors import DataWarning, InvalidDataError, InvalidParameterError, UnknownNameError
 from cliffkit.utils import sha256_file
 

@@ -114,11 +114,11 @@ def _read_text(text: str, path: str, suffix: str) -> tuple[pd.DataFrame, np.ndar
     if text.strip() == "":
         raise _fail(path, "the file is empty; it needs a header line and at least one row.")
     # Skip leading blank lines; the first non-blank line is the header.
-    lines = text.splitlines()
-    first = next(i for i, ln in enumerate(lines) if ln.strip())
-    header = lines[first]
+    lead = re.match(r"(?:[ \t]*(?:\r\n|\r|\n))*", text)
+    first = len(re.findall(r"\r\n|\r|\n", lead.group(0)))
+    body = text[lead.end():]
+    header = re.split(r"\r\n|\r|\n", body, maxsplit=1)[0]
     sep = _delimiter(header, suffix, path)
-    body = "\n".join(lines[first:])
     try:
         with warnings.catch_warnings():
             # index_col=False + this warning: a row has more fields than the header
@@ -233,5 +233,5 @@ def resolve_column(table: Table, column: str, *, role: str) -> str:
     hint = f" Did you mean {close[0]!r}?" if close else ""
     shown = ", ".join(repr(c) for c in cols[:30]) + (" ..." if len(cols) > 30 else "")
     raise MissingColumnError(
-        f"{role.capitalize()} column {column!r} is not in {table.path}; available columns: {shown}.{hint}"
+        f"{role[:1].upper() + role[1:]} column {column!r} is not in {table.path}; available columns: {shown}.{hint}"
     )

@@ -1,0 +1,213 @@
+"""User files: standardisation policy and every kind of bad input."""
+
+from __future__ import annotations
+
+import gzip
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cliffkit.data import load_dataset, read_table
+from cliffkit.errors import (
+    DataWarning,
+    InvalidDataError,
+    InvalidParameterError,
+    InvalidSmilesError,
+    MissingColumnError,
+)
+
+GOOD = "id,smiles,y\na,CCO,1.0\nb,c1ccccc1,2.0\nc,CC(=O)O,3.0\n"
+
+
+def write(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def test_drops_and_merges_with_line_numbers(tmp_path):
+    text = (
+        "name,SMILES,logP,pka\n"   # line 1
+        "ethanol,CCO,-0.3,16\n"    # 2
+        "bad,C1CC,1.0,2\n"         # 3 invalid SMILES (unclosed ring)
+        "water,O,,15.7\n"          # 4 missing logP
+        "ethanol2,OCC,-0.1,16\n"   # 5 duplicate of line 2 (merged)
+        "x,CCN,abc,10\n"           # 6 text in logP
+        ",,1,1\n"                  # 7 missing SMILES
+        "benzene,c1ccccc1,2.1,inf\n"  # 8 non-finite pka
+        "toluene,Cc1ccccc1,2.7,40\n"  # 9
+    )
+    path = write(tmp_path, text)
+    with pytest.warns(DataWarning) as rec:
+        ds = load_dataset(path, target_cols=["logP", "pka"], id_col="name")
+    msg = " ".join(str(w.message) for w in rec)
+    assert "dropped 5 of 8 rows" in msg
+    assert "1 invalid_smiles (line 3)" in msg and "1 missing_target (line 4)" in msg
+    assert "1 non_numeric_target (line 6)" in msg and "1 missing_smiles (line 7)" in msg
+    assert "1 non_finite_target (line 8)" in msg
+    rep = ds.report
+    assert rep.n_read == 8
+    assert {(d.row, d.reason) for d in rep.dropped} == {
+        (3, "invalid_smiles"), (4, "missing_target"), (6, "non_numeric_target"),
+        (7, "missing_smiles"), (8, "non_finite_target"),
+    }
+    assert [d.detail for d in rep.dropped if d.row == 6] == ["logP='abc'"]
+    assert list(ds.smiles) == ["CCO", "Cc1ccccc1"]
+    np.testing.assert_allclose(ds.y, [[-0.2, 16.0], [2.7, 40.0]])
+    assert list(ds.ids) == ["ethanol", "toluene"]
+    assert [(g.rows, g.values) for g in rep.merged] == [([2, 5], [[-0.3, 16.0], [-0.1, 16.0]])]
+    assert rep.n_final == len(ds) == 2
+    assert ds.target_names == ["logP", "pka"] and ds.units == ["", ""]
+    assert list(ds.meta["source_row"]) == [2, 9]
+
+
+def test_conflict_tolerance_is_in_target_standard_deviations(tmp_path):
+    # y over kept rows: 0, 0.5, 10 -> std (ddof=0) = 4.60; spread of the CCO pair = 0.5
+    path = write(tmp_path, "smiles,y\nCCO,0\nOCC,0.5\nCCCC,10\n")
+    with pytest.warns(DataWarning, match=r"1 groups of duplicate molecules have conflicting"):
+        strict = load_dataset(path, conflict_tol=0.1)  # 0.5 > 0.46
+    assert strict.report.n_conflicts == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        relaxed = load_dataset(path, conflict_tol=0.2)  # 0.5 <= 0.92
+    assert relaxed.report.n_conflicts == 0
+    np.testing.assert_allclose(relaxed.y[:, 0], [0.25, 10.0])
+    with pytest.raises(InvalidParameterError, match=r"'conflict_tol' parameter of load_dataset"):
+        load_dataset(path, conflict_tol=-1.0)
+
+
+def test_autodetects_smiles_and_single_numeric_target(tmp_path):
+    ds = load_dataset(str(write(tmp_path, GOOD)))
+    assert ds.target_names == ["y"] and len(ds) == 3 and ds.name == "data.csv"
+    with pytest.raises(MissingColumnError, match=r"several numeric columns \('y', 'z'\)"):
+        load_dataset(write(tmp_path, "smiles,y,z\nCC,1,2\n", "two.csv"))
+
+
+@pytest.mark.parametrize("suffix,sep", [(".tsv", "\t"), (".csv.gz", ","), (".parquet", None)])
+def test_tsv_gzip_and_parquet(tmp_path, suffix, sep):
+    frame = pd.DataFrame({"smiles": ["CCO", "c1ccccc1", "xx"], "y": [1.0, 2.0, 3.0]})
+    path = tmp_path / f"d{suffix}"
+    if sep is None:
+        frame.to_parquet(path)
+    elif suffix.endswith(".gz"):
+        path.write_bytes(gzip.compress(frame.to_csv(index=False).encode()))
+    else:
+        frame.to_csv(path, sep=sep, index=False)
+    with pytest.warns(DataWarning, match=r"1 invalid_smiles \(line 4\)" if sep else "invalid_smiles"):
+        ds = load_dataset(path, target_cols="y")
+    assert list(ds.smiles) == ["CCO", "c1ccccc1"]
+    np.testing.assert_allclose(ds.target(), [1.0, 2.0])
+
+
+def test_crlf_and_bom_and_blank_lines(tmp_path):
+    path = write(tmp_path, b"\xef\xbb\xbfsmiles,y\r\nCCO,1\r\n\r\nCCN,2\r\n")
+    ds = load_dataset(path)
+    assert list(ds.smiles) == ["CCO", "CCN"]
+    assert list(ds.meta["source_row"]) == [2, 4]  # the blank line 3 still counts
+    old_mac = load_dataset(write(tmp_path, "\r\nsmiles,y\rCCO,1\rCCN,2\r", "cr.csv"))
+    assert list(old_mac.meta["source_row"]) == [3, 4]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InvalidDataError, match=r"not found: .*nope\.csv"):
+        load_dataset(tmp_path / "nope.csv")
+    with pytest.raises(InvalidDataError, match=r"not found: nope\.csv"):
+        load_dataset("nope.csv")
+
+
+def test_folder_instead_of_file(tmp_path):
+    with pytest.raises(InvalidDataError, match=r"is a folder"):
+        load_dataset(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n"])
+def test_empty_file(tmp_path, content):
+    with pytest.raises(InvalidDataError, match=r"empty\.csv: the file is empty"):
+        load_dataset(write(tmp_path, content, "empty.csv"))
+
+
+def test_header_only(tmp_path):
+    with pytest.raises(InvalidDataError, match=r"header \(smiles, y\) but no data rows"):
+        load_dataset(write(tmp_path, "smiles,y\n"))
+
+
+def test_unknown_column_lists_available(tmp_path):
+    path = write(tmp_path, GOOD)
+    with pytest.raises(MissingColumnError, match=r"Target column 'yy' is not in .*data\.csv; "
+                       r"available columns: 'id', 'smiles', 'y'\. Did you mean 'y'\?"):
+        load_dataset(path, target_cols=["yy"])
+    with pytest.raises(MissingColumnError, match=r"SMILES column 'smi' is not in"):
+        load_dataset(path, smiles_col="smi", target_cols="y")
+    with pytest.raises(MissingColumnError, match=r"No SMILES column found in .*available columns: 'a', 'y'"):
+        load_dataset(write(tmp_path, "a,y\nCC,1\n", "nosmiles.csv"))
+
+
+def test_every_smiles_invalid(tmp_path):
+    path = write(tmp_path, "smiles,y\nfoo,1\nbar,2\n")
+    with pytest.raises(InvalidSmilesError, match=r"None of the 2 SMILES in column 'smiles' of "
+                       r".*data\.csv could be parsed by RDKit \(line 2: 'foo', line 3: 'bar'\)"):
+        load_dataset(path)
+    # choosing the wrong column as SMILES gives the same error
+    with pytest.raises(InvalidSmilesError, match=r"column 'id'"):
+        load_dataset(write(tmp_path, GOOD, "g.csv"), smiles_col="id", target_cols="y")
+
+
+def test_text_target_column(tmp_path):
+    path = write(tmp_path, "smiles,y,name\nCCO,1,ethanol\nCCN,2,ethylamine\n")
+    with pytest.raises(InvalidDataError, match=r"Target column 'name' of .*data\.csv holds text, "
+                       r"not numbers \(line 2: 'ethanol'\)"):
+        load_dataset(path, target_cols="name")
+
+
+def test_empty_target_column(tmp_path):
+    with pytest.raises(InvalidDataError, match=r"Target column 'y' .* no finite numeric value"):
+        load_dataset(write(tmp_path, "smiles,y\nCCO,\nCCN,nan\n"), target_cols="y")
+
+
+def test_every_row_dropped(tmp_path):
+    path = write(tmp_path, "smiles,y\nCCO,\nfoo,1\n")
+    with pytest.raises(InvalidDataError, match=r"No usable row in .*: all 2 rows were dropped"):
+        load_dataset(path, target_cols="y")
+
+
+@pytest.mark.parametrize(
+    "text,name,match",
+    [
+        ("smiles;y\nCCO;1\n", "semi.csv", r"one column containing ';' .* semicolon-separated but was read as comma-separated"),
+        ("smiles\ty\nCCO\t1\n", "tab.csv", r"tab-separated .* rename it to \.tsv"),
+        ("smiles,y\nCCO,1\n", "comma.tsv", r"comma-separated but was read as tab-separated; rename it to \.csv"),
+    ],
+)
+def test_wrong_delimiter(tmp_path, text, name, match):
+    with pytest.raises(InvalidDataError, match=match):
+        load_dataset(write(tmp_path, text, name))
+
+
+def test_binary_and_undecodable_files(tmp_path):
+    with pytest.raises(InvalidDataError, match=r"binary data \(NUL bytes\)"):
+        load_dataset(write(tmp_path, bytes(range(256)), "bin.csv"))
+    with pytest.raises(InvalidDataError, match=r"byte 0xe9 on line 2 is not valid UTF-8"):
+        load_dataset(write(tmp_path, b"smiles,y\nCC\xe9,1\n", "latin.csv"))
+    with pytest.raises(InvalidDataError, match=r"gzip-compressed but is corrupt"):
+        load_dataset(write(tmp_path, b"\x1f\x8b\x08garbage", "x.csv.gz"))
+    with pytest.raises(InvalidDataError, match=r"not a valid Parquet file"):
+        load_dataset(write(tmp_path, b"PAR1 not really", "x.parquet"))
+
+
+def test_ragged_rows(tmp_path):
+    with pytest.raises(InvalidDataError, match=r"Expected 2 fields on line 3, saw 3"):
+        load_dataset(write(tmp_path, "smiles,y\nCCO,1\nCCN,2,3\n"))
+    with pytest.raises(InvalidDataError, match=r"line 2 has 3 fields but the header has 2"):
+        load_dataset(write(tmp_path, "smiles,y\nCCO,1,2\nCCN,2,3\n", "r2.csv"))
+
+
+def test_read_table_keeps_text_and_line_numbers(tmp_path):
+    table = read_table(write(tmp_path, '\n\nsmiles,y\n"C,C",007\n'))
+    assert table.columns == ["smiles", "y"]
+    assert table.frame.loc[0, "y"] == "007"  # text, not parsed
+    assert list(table.lines) == [4]
