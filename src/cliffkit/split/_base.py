@@ -1,0 +1,308 @@
+"""Splitter base class (sklearn-style) and the splitter registry."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..errors import (
+    InvalidParameterError,
+    ShapeMismatchError,
+    SplitWarning,
+    unknown_name,
+)
+from ..utils import Interval, check_random_state, validate_params
+from ._label import label_targets
+from ._result import SplitResult
+
+__all__ = ["BaseSplitter", "get_splitter", "list_splitters", "register_splitter"]
+
+_REGISTRY: dict[str, type[BaseSplitter]] = {}
+
+
+def register_splitter(name: str):
+    """Class decorator: make a splitter available as ``get_splitter(name)`` and in the CLI."""
+
+    def deco(cls):
+        _REGISTRY[name] = cls
+        cls.name = name
+        return cls
+
+    return deco
+
+
+def list_splitters() -> list[str]:
+    """Registry keys, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_splitter(name: str, **params: Any) -> BaseSplitter:
+    """Build a registered splitter (``"cliff"``, ``"random"``, ``"scaffold"``) from its key."""
+    key = str(name).lower().replace("_", "-")
+    if key not in _REGISTRY:
+        raise unknown_name("splitter", name, _REGISTRY)
+    return _REGISTRY[key](**params)
+
+
+# Parameters every splitter shares (labelling against the final training set).
+COMMON_CONSTRAINTS: dict[str, list] = {
+    "test_size": [Interval(float, 0, 1, closed="neither")],
+    "val_size": [Interval(float, 0, 1, closed="left")],
+    "k": [None, Interval(int, 1, None)],
+    "min_similarity": [Interval(float, 0, 1, closed="right")],
+    "radius": [Interval(int, 0, None)],
+    "n_bits": [Interval(int, 8, None)],
+    "cliff_quantile": [Interval(float, 0, 1)],
+    "smooth_quantile": [Interval(float, 0, 1)],
+    "delta": [None, Interval(float, 0, None, closed="neither")],
+    "targets": [None, list, tuple, str],
+    "random_state": ["random_state"],
+    "n_jobs": [None, Interval(int, -1, None)],
+    "show_progress": ["boolean"],
+}
+
+
+class BaseSplitter:
+    """Common machinery: params, repr, input coercion, sizes, labelling, ``split``.
+
+    Subclasses implement ``_assign(ctx) -> (train, val, test, info)``.
+    """
+
+    name = "base"
+    _parameter_constraints: dict[str, list] = {}
+
+    # ----------------------------------------------------------- sklearn bits
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind != p.VAR_KEYWORD]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters as given to ``__init__``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> BaseSplitter:
+        for key, value in params.items():
+            if key not in self._param_names():
+                raise unknown_name(f"parameter of {type(self).__name__}", key, self._param_names())
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        sig = inspect.signature(type(self).__init__)
+        parts = []
+        for name, value in self.get_params().items():
+            default = sig.parameters[name].default
+            if default is inspect.Parameter.empty or not _same(value, default):
+                parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def _validate_params(self) -> None:
+        validate_params(self._parameter_constraints, self.get_params(), type(self).__name__)
+        if self.smooth_quantile > self.cliff_quantile:
+            raise InvalidParameterError(
+                f"The 'smooth_quantile' parameter of {type(self).__name__} must be <= cliff_quantile="
+                f"{self.cliff_quantile!r}; got {self.smooth_quantile!r}."
+            )
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        """Number of (train, test) pairs :meth:`split` yields: always 1."""
+        return 1
+
+    def split(self, X: Any, y: Any = None, groups: Any = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield one ``(train, test)`` pair of index arrays.
+
+        The validation set (``val_size``) is left out of both; use :meth:`make_split` to get
+        it, or ``val_size=0`` for a two-way split.
+
+        Parameters
+        ----------
+        X : Dataset or sequence of str
+            A :class:`~cliffkit.data.Dataset` or SMILES strings.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets), optional
+            Targets (required with SMILES for the cliff splitter; a Dataset carries its own).
+        groups : array-like of shape (n_samples,), optional
+            Group labels (used by the scaffold splitter instead of scaffolds).
+        """
+        res = self._run(*_coerce(X, y), groups=groups)
+        yield res.train, res.test
+
+    def make_split(self, dataset: Any, y: Any = None, *, groups: Any = None) -> SplitResult:
+        """Split a dataset into train / validation / test and label the held-out strata.
+
+        Parameters
+        ----------
+        dataset : Dataset or sequence of str
+        y : array-like, optional
+            Only with SMILES.
+        groups : array-like, optional
+            Scaffold splitter only: group labels instead of Bemis–Murcko scaffolds.
+
+        Returns
+        -------
+        SplitResult
+        """
+        return self._run(*_coerce(dataset, y), groups=groups)
+
+    # -------------------------------------------------------------- pipeline
+    def _sizes(self, n: int) -> tuple[int, int, int]:
+        n_test = math.ceil(self.test_size * n)
+        n_val = math.ceil(self.val_size * n) if self.val_size > 0 else 0
+        n_train = n - n_test - n_val
+        if n_train < 2:
+            raise InvalidParameterError(
+                f"With n_samples={n}, test_size={self.test_size} and val_size={self.val_size} the "
+                f"training set would hold {n_train} molecules; lower test_size or val_size, or use "
+                "more data."
+            )
+        return n_train, n_val, n_test
+
+    def _targets(self, y: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+        want = self.targets
+        if want is None:
+            return y, names
+        if isinstance(want, str):
+            want = [want]
+        cols = []
+        for t in want:
+            if t not in names:
+                raise unknown_name("target", t, names)
+            cols.append(names.index(t))
+        return y[:, cols], [names[c] for c in cols]
+
+    def _run(self, smiles: np.ndarray, y: np.ndarray | None, names: list[str], meta: dict,
+             groups: Any = None) -> SplitResult:
+        self._validate_params()
+        from ..similarity import compute_fingerprints, default_k
+
+        n = smiles.shape[0]
+        n_train, n_val, n_test = self._sizes(n)
+        if y is not None:
+            y, names = self._targets(y, names)
+        k = self.k if self.k is not None else default_k(n_train)
+        fps = compute_fingerprints(list(smiles), radius=self.radius, n_bits=self.n_bits,
+                                   n_jobs=self.n_jobs)
+        ctx = {
+            "smiles": smiles, "y": y, "names": names, "fps": fps, "k": k, "n": n,
+            "n_train": n_train, "n_val": n_val, "n_test": n_test, "groups": groups,
+            "rng": check_random_state(self.random_state),
+        }
+        train, val, test, info = self._assign(ctx)
+        train, val, test = np.sort(train), np.sort(val), np.sort(test)
+        labels: dict = {}
+        if y is not None:
+            seed = self.random_state if isinstance(self.random_state, int | np.integer) else 0
+            labels, linfo = label_targets(
+                fps, y, names, train, [val, test], k=k, min_similarity=self.min_similarity,
+                cliff_quantile=self.cliff_quantile, smooth_quantile=self.smooth_quantile,
+                delta=self.delta, random_state=seed,
+                full_graph=info.pop("_graph", None), search_k=info.pop("_search_k", None),
+            )
+            info.update(linfo)
+        info.pop("_graph", None)
+        info.pop("_search_k", None)
+        share = _achieved_shares(labels, names, val, test, getattr(self, "cliff_share", None))
+        params = {**self.get_params(), "k_used": int(k)}
+        params["targets"] = list(names) if params.get("targets") is not None else None
+        res = SplitResult(
+            train=train, val=val, test=test, smiles=smiles, target_names=list(names),
+            labels=labels, method=self.name, params=params,
+            dataset={"name": meta.get("name", ""), "checksum": meta.get("checksum", ""),
+                     "n_samples": int(n)},
+            cliff_share=share, info=info,
+        )
+        self._warn(res, n_val, n_test)
+        return res
+
+    def _assign(self, ctx: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        raise NotImplementedError
+
+    def _warn(self, res: SplitResult, n_val: int, n_test: int) -> None:
+        msgs = list(res.info.get("warnings", []))
+        if res.test.size < n_test:
+            msgs.append(
+                f"{type(self).__name__} found only {res.test.size} of the {n_test} requested test "
+                f"molecules with training support at min_similarity={self.min_similarity}; "
+                "lower min_similarity or test_size."
+            )
+        for name in res.target_names:
+            lab = res.labels[name]
+            if lab.counts(res.test)["cliff"] == 0:
+                q = ", ".join(f"{k}={v:.3g}" for k, v in lab.train_severity_quantiles.items())
+                msgs.append(
+                    f"Target {name!r}: the test set holds no cliff cases at these thresholds "
+                    f"(training severity quantiles: {q}); lower cliff_quantile or pass delta."
+                )
+        res.info["warnings"] = msgs
+        for m in msgs:
+            warnings.warn(m, SplitWarning, stacklevel=4)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # noqa: BLE001 - arrays etc.
+        return False
+
+
+def _achieved_shares(labels, names, val, test, requested) -> dict[str, Any]:
+    out: dict[str, Any] = {"requested": requested}
+    for sub, rows in (("val", val), ("test", test)):
+        per = {}
+        any_cliff = np.zeros(rows.shape[0], dtype=bool)
+        any_sup = np.zeros(rows.shape[0], dtype=bool)
+        for name in names:
+            if name not in labels:
+                continue
+            lab = labels[name].strata[rows]
+            per[name] = labels[name].cliff_share(rows)
+            any_cliff |= lab == "cliff"
+            any_sup |= lab != "unsupported"
+        out[sub] = per
+        out[f"{sub}_any"] = float(any_cliff.sum() / any_sup.sum()) if any_sup.any() else float("nan")
+    return out
+
+
+def _coerce(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray | None, list[str], dict]:
+    """(smiles, y (n, t) or None, target names, dataset meta) from a Dataset or SMILES."""
+    if hasattr(X, "smiles") and hasattr(X, "y") and hasattr(X, "target_names"):
+        if y is not None:
+            raise InvalidParameterError(
+                "Pass y only with SMILES; a Dataset carries its own targets (got both)."
+            )
+        return (np.asarray(X.smiles, dtype=object), np.asarray(X.y, dtype=np.float64),
+                list(X.target_names), {"name": X.name, "checksum": X.checksum})
+    if isinstance(X, str) or not hasattr(X, "__len__"):
+        raise InvalidParameterError(
+            f"X must be a Dataset or a sequence of SMILES strings; got {type(X).__name__}."
+        )
+    smiles = np.asarray(list(X), dtype=object)
+    if smiles.ndim != 1 or not all(isinstance(s, str) for s in smiles):
+        raise InvalidParameterError("X must be a Dataset or a sequence of SMILES strings.")
+    names: list[str] = []
+    arr = None
+    if y is not None:
+        arr = np.asarray(y, dtype=np.float64)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[0] != smiles.shape[0]:
+            raise ShapeMismatchError(
+                f"y must have shape ({smiles.shape[0]},) or ({smiles.shape[0]}, n_targets) to match "
+                f"X; got {np.asarray(y).shape}."
+            )
+        if not np.isfinite(arr).all():
+            bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))[:5].tolist()
+            raise InvalidParameterError(f"y holds non-finite values (rows {bad}); drop those rows first.")
+        names = ["y"] if arr.shape[1] == 1 else [f"y{j}" for j in range(arr.shape[1])]
+    from ..utils import sha256_bytes
+
+    blob = "\n".join(smiles.tolist()).encode() + b"\0"
+    if arr is not None:
+        blob += np.ascontiguousarray(arr, dtype="<f8").tobytes()
+    return smiles, arr, names, {"name": "", "checksum": sha256_bytes(blob)}

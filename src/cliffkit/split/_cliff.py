@@ -1,0 +1,214 @@
+"""CliffSplit: locally supported, cliff-exposed test and validation sets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..cliffs import assign_strata, compute_severity
+from ..errors import InsufficientSupportError, InvalidParameterError
+from ..utils import Interval, Options
+from ._base import COMMON_CONSTRAINTS, BaseSplitter, register_splitter
+from ._graph import restrict_rows
+from ._select import SupportState, select_heldout, top_contributors
+
+__all__ = ["CliffSplit"]
+
+#: Achieved cliff shares further than this below the request raise a SplitWarning.
+SHARE_TOLERANCE = 0.05
+
+
+@register_splitter("cliff")
+class CliffSplit(BaseSplitter):
+    """Cliff-aware split: every held-out molecule keeps training support; cliffs are enriched.
+
+    1. One exact neighbour search over all molecules (ECFP ``radius``/``n_bits``, Tanimoto,
+       top ``2k`` with similarity >= ``min_similarity``).
+    2. Provisional severities on that graph (top ``k``) flag candidate cliff cases per
+       target (above the ``cliff_quantile`` of supported severities).
+    3. Test molecules are chosen greedily in a seeded order: ``cliff_share`` of them from the
+       cliff candidates (round-robin over targets, so each contributes equally), the rest from
+       supported non-cliff molecules. A molecule is taken only if it keeps a training
+       neighbour and no molecule already held out loses its last one; the ``m`` neighbours
+       behind a chosen cliff case's severity are locked in training.
+    4. The validation set is built the same way from what remains.
+    5. Strata, partners and matched controls are computed against the final training set
+       only (see :func:`~cliffkit.split.SplitResult`).
+
+    Parameters
+    ----------
+    test_size, val_size : float, default=0.1
+        Fractions of all molecules (rounded up).
+    cliff_share : float in [0, 1], default=0.5
+        Requested share of cliff cases among the held-out molecules. The achieved share is
+        reported in ``SplitResult.cliff_share`` and a :class:`~cliffkit.errors.SplitWarning`
+        is raised when it falls short by more than 0.05.
+    k : int, optional
+        Neighbours per molecule; default ``max(4, min(24, floor(sqrt(n_train))))``.
+    min_similarity : float, default=0.35
+        Support threshold τ_s on Tanimoto similarity.
+    radius, n_bits : int, default=2 and 2048
+        Morgan fingerprint (ECFP4).
+    cliff_quantile, smooth_quantile : float, default=0.8 and 0.5
+        Stratum thresholds on the supported training severities.
+    delta : float, optional
+        Cliff threshold in target units instead of quantiles (see
+        :func:`~cliffkit.cliffs.assign_strata`).
+    targets : str or list of str, optional
+        Targets to use (default: all). Each is labelled; cliff candidates are balanced
+        over them.
+    random_state : int, optional, default=0
+        Seeds the visiting order (and the matching order).
+    n_jobs : int, optional
+        Processes for fingerprints.
+    show_progress : bool, default=False
+
+    Examples
+    --------
+    >>> from cliffkit.split import CliffSplit
+    >>> smiles = ["CCO", "CCCO", "CCCCO", "CCCCCO", "CCN", "CCCN", "CCCCN", "CCCCCN",
+    ...           "c1ccccc1O", "c1ccccc1N", "c1ccccc1C", "c1ccccc1CC"]
+    >>> y = [0.1, 0.2, 0.3, 2.0, 1.0, 1.1, 1.2, 1.3, 3.0, 0.5, 3.1, 3.2]
+    >>> splitter = CliffSplit(test_size=0.25, val_size=0.0, min_similarity=0.2, random_state=0)
+    >>> train, test = next(splitter.split(smiles, y))
+    >>> len(train), len(test)
+    (9, 3)
+    >>> splitter
+    CliffSplit(test_size=0.25, val_size=0.0, min_similarity=0.2)
+    """
+
+    _parameter_constraints = {
+        **COMMON_CONSTRAINTS,
+        "cliff_share": [Interval(float, 0, 1)],
+        "search_factor": [Interval(float, 1, None)],
+        "cliff_target": [None, str],
+        "lock_partners": ["boolean"],
+        "balance": [Options("targets", "first")],
+    }
+
+    def __init__(
+        self,
+        test_size: float = 0.1,
+        val_size: float = 0.1,
+        cliff_share: float = 0.5,
+        k: int | None = None,
+        min_similarity: float = 0.35,
+        radius: int = 2,
+        n_bits: int = 2048,
+        cliff_quantile: float = 0.8,
+        smooth_quantile: float = 0.5,
+        delta: float | None = None,
+        targets: list[str] | None = None,
+        random_state: int | None = 0,
+        *,
+        balance: str = "targets",
+        search_factor: float = 2.0,
+        lock_partners: bool = True,
+        cliff_target: str | None = None,
+        n_jobs: int | None = None,
+        show_progress: bool = False,
+    ) -> None:
+        self.test_size = test_size
+        self.val_size = val_size
+        self.cliff_share = cliff_share
+        self.k = k
+        self.min_similarity = min_similarity
+        self.radius = radius
+        self.n_bits = n_bits
+        self.cliff_quantile = cliff_quantile
+        self.smooth_quantile = smooth_quantile
+        self.delta = delta
+        self.targets = targets
+        self.random_state = random_state
+        self.balance = balance
+        self.search_factor = search_factor
+        self.lock_partners = lock_partners
+        self.cliff_target = cliff_target
+        self.n_jobs = n_jobs
+        self.show_progress = show_progress
+
+    def _assign(self, ctx: dict):
+        from ..similarity import find_neighbors
+
+        y, names, fps, k, n = ctx["y"], ctx["names"], ctx["fps"], ctx["k"], ctx["n"]
+        if y is None:
+            raise InvalidParameterError(
+                "CliffSplit needs targets: pass y with SMILES, or a Dataset."
+            )
+        search_k = int(min(n - 1, max(k, round(self.search_factor * k))))
+        graph = find_neighbors(fps, k=search_k, min_similarity=self.min_similarity,
+                               show_progress=self.show_progress)
+        every = np.arange(n, dtype=np.int64)
+        g_k, _ = restrict_rows(graph, every, every, k)
+        if not (g_k.degree() > 0).any():
+            raise InsufficientSupportError(
+                f"No molecule has a neighbour with Tanimoto similarity >= {self.min_similarity}; "
+                "CliffSplit cannot build supported test cases. Lower min_similarity."
+            )
+        # driving targets for the cliff quota
+        if self.cliff_target is not None:
+            if self.cliff_target not in names:
+                from ..errors import unknown_name
+
+                raise unknown_name("cliff_target", self.cliff_target, names)
+            drive = [names.index(self.cliff_target)]
+        elif self.balance == "first":
+            drive = [0]
+        else:
+            drive = list(range(len(names)))
+        rng = ctx["rng"]
+        order = rng.permutation(n)
+        supported = g_k.degree() > 0
+        any_cliff = np.zeros(n, dtype=bool)
+        pools, locks = [], []
+        for t in drive:
+            yt = y[:, t]
+            sev = compute_severity(g_k, yt, delta=self.delta)
+            st = assign_strata(sev, cliff_quantile=self.cliff_quantile,
+                               smooth_quantile=self.smooth_quantile, delta=self.delta)
+            flag = st.labels == "cliff"
+            any_cliff |= flag
+            pools.append(order[flag[order]])
+            if self.lock_partners:
+                locks.append(top_contributors(g_k, yt, sev.m))
+            else:
+                locks.append(np.full((n, 1), -1, dtype=np.int64))
+        rest = order[(supported & ~any_cliff)[order]]
+        state = SupportState.from_graph(graph)
+        test, c_test = select_heldout(state, ctx["n_test"], int(round(self.cliff_share * ctx["n_test"])),
+                                      pools, rest, locks)
+        val, c_val = select_heldout(state, ctx["n_val"], int(round(self.cliff_share * ctx["n_val"])),
+                                    pools, rest, locks)
+        held = np.zeros(n, dtype=bool)
+        held[test] = True
+        held[val] = True
+        train = np.flatnonzero(~held)
+        info = {
+            "_graph": graph,
+            "_search_k": search_k,
+            "search_k": search_k,
+            "provisional_cliff_candidates": int(any_cliff.sum()),
+            "provisional_cliff_test": int(c_test),
+            "provisional_cliff_val": int(c_val),
+            "cliff_rule": "first" if len(drive) == 1 and self.cliff_target is None and self.balance == "first"
+            else ("target:" + names[drive[0]] if self.cliff_target is not None else "balanced-over-targets"),
+            "warnings": [],
+        }
+        return train, val, test, info
+
+    def _warn(self, res, n_val, n_test):
+        msgs = res.info.setdefault("warnings", [])
+        if res.val.size < n_val:
+            msgs.append(
+                f"CliffSplit found only {res.val.size} of the {n_val} requested validation molecules "
+                f"with training support; lower min_similarity or val_size."
+            )
+        for sub in ("test", "val"):
+            got = res.cliff_share.get(f"{sub}_any")
+            if getattr(res, sub).size and got is not None and np.isfinite(got) \
+                    and got < self.cliff_share - SHARE_TOLERANCE:
+                msgs.append(
+                    f"CliffSplit reached a {sub} cliff share of {got:.3f} (cliff for at least one "
+                    f"target) instead of the requested {self.cliff_share:.3f}; the data holds too few "
+                    "supported cliff cases at these thresholds (lower cliff_quantile to get more)."
+                )
+        super()._warn(res, n_val, n_test)

@@ -1,0 +1,303 @@
+"""Label held-out molecules against the final training set: strata, partners, matched controls.
+
+Shared by every splitter, so cliff, random and scaffold splits are scored on the same strata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..cliffs import assign_strata, compute_severity, severity_quantiles
+from ._graph import CSRGraph, from_edges, knn_against, restrict_rows
+
+__all__ = ["TargetLabels", "train_graphs", "label_targets", "match_controls"]
+
+#: Caliper of the matched controls, in pooled standard deviations of each covariate.
+CALIPER = 0.25
+#: Candidates examined per cliff case when matching.
+_MATCH_CANDIDATES = 32
+
+
+@dataclass
+class TargetLabels:
+    """Strata and partners of one target, as arrays over every dataset row.
+
+    Training rows hold ``"train"`` in :attr:`strata`, NaN in the float arrays and -1 in
+    :attr:`partner`; validation and test rows are labelled against the final training set.
+
+    Attributes
+    ----------
+    target : str
+    strata : numpy.ndarray of str, shape (n_samples,)
+        ``"train"``, ``"cliff"``, ``"intermediate"``, ``"smooth"`` or ``"unsupported"``.
+    severity, max_similarity, partner_similarity, partner_delta : numpy.ndarray of float64
+        Severity against train (train–train scale), similarity to the most similar training
+        molecule, and the partner pair's similarity and signed ``y_partner - y_i``.
+    partner : numpy.ndarray of int64, shape (n_samples,)
+        Dataset index (always a training row) of the cliff partner; -1 if unsupported.
+    abs_z : numpy.ndarray of float64
+        |y - mean_train| / sd_train (label extremeness), used by the second matched control.
+    matched_cliff, matched_smooth : numpy.ndarray of bool
+        Cliff and smooth cases paired 1:1 on similarity to train (per held-out subset).
+    matched_cliff_z, matched_smooth_z : numpy.ndarray of bool
+        The same, paired on similarity to train and |z|.
+    scale : float
+        |Δy| scale (95th percentile over train–train pairs).
+    cliff_threshold, smooth_threshold : float
+        Severity thresholds (or |Δy| thresholds in delta mode) from the training set.
+    train_severity_quantiles : dict
+        Quantiles of the supported training severities (to choose thresholds).
+    """
+
+    target: str
+    strata: np.ndarray
+    severity: np.ndarray
+    partner: np.ndarray
+    partner_similarity: np.ndarray
+    partner_delta: np.ndarray
+    max_similarity: np.ndarray
+    abs_z: np.ndarray
+    matched_cliff: np.ndarray
+    matched_smooth: np.ndarray
+    matched_cliff_z: np.ndarray
+    matched_smooth_z: np.ndarray
+    scale: float
+    cliff_threshold: float
+    smooth_threshold: float
+    mode: str = "quantile"
+    train_severity_quantiles: dict[str, float] = field(default_factory=dict)
+
+    def counts(self, rows: np.ndarray) -> dict[str, int]:
+        """Cases per stratum among ``rows`` (dataset indices)."""
+        from ..cliffs import STRATA
+
+        lab = self.strata[rows]
+        return {s: int((lab == s).sum()) for s in STRATA}
+
+    def cliff_share(self, rows: np.ndarray) -> float:
+        """Share of cliff cases among the supported cases in ``rows`` (NaN if none)."""
+        lab = self.strata[rows]
+        sup = int((lab != "unsupported").sum())
+        return float((lab == "cliff").sum() / sup) if sup else float("nan")
+
+
+def _splice(base: CSRGraph, replace_rows: np.ndarray, fresh: CSRGraph) -> CSRGraph:
+    """Replace rows ``replace_rows`` of ``base`` by the rows of ``fresh`` (same order)."""
+    if replace_rows.size == 0:
+        return base
+    n = base.n_query
+    deg = base.degree()
+    rows = np.repeat(np.arange(n, dtype=np.int64), deg)
+    drop = np.zeros(n, dtype=bool)
+    drop[replace_rows] = True
+    keep = ~drop[rows]
+    f_rows = replace_rows[np.repeat(np.arange(fresh.n_query, dtype=np.int64), fresh.degree())]
+    all_rows = np.concatenate([rows[keep], f_rows])
+    cols = np.concatenate([base.indices[keep], fresh.indices])
+    sims = np.concatenate([base.similarities[keep], fresh.similarities])
+    order = np.argsort(all_rows, kind="stable")
+    return from_edges(n, all_rows[order], cols[order], sims[order], base.n_reference, base.params)
+
+
+def train_graphs(
+    fps: np.ndarray,
+    train: np.ndarray,
+    heldout: np.ndarray,
+    *,
+    k: int,
+    min_similarity: float,
+    full_graph: Any | None = None,
+    search_k: int | None = None,
+) -> tuple[CSRGraph, CSRGraph, dict[str, int]]:
+    """Exact train–train and held-out–train neighbour graphs.
+
+    With ``full_graph`` (all molecules, top ``search_k``), rows are restricted to training
+    neighbours; a row whose restriction holds fewer than ``k`` neighbours *and* whose full
+    row was truncated at ``search_k`` may miss neighbours, and only those rows are searched
+    again, exactly, against the training set. Without it, both graphs are searched directly.
+
+    Returns
+    -------
+    train_graph, heldout_graph : CSRGraph
+        Reference indices are positions in ``train``.
+    stats : dict
+        How many rows were searched again.
+    """
+    n = fps.shape[0]
+    ref_pos = np.full(n, -1, dtype=np.int64)
+    ref_pos[train] = np.arange(train.shape[0])
+    stats = {"recomputed_train_rows": 0, "recomputed_heldout_rows": 0}
+    if full_graph is None:
+        g_tt = knn_against(fps, train, train, k=k, min_similarity=min_similarity,
+                           query_in_reference=True)
+        g_ht = knn_against(fps, heldout, train, k=k, min_similarity=min_similarity,
+                           query_in_reference=False)
+        stats["recomputed_train_rows"] = int(train.shape[0])
+        stats["recomputed_heldout_rows"] = int(heldout.shape[0])
+        return g_tt, g_ht, stats
+    full_deg = np.diff(np.asarray(full_graph.indptr, dtype=np.int64))
+    out = []
+    for rows, name, self_in in ((train, "train", True), (heldout, "heldout", False)):
+        g, n_kept = restrict_rows(full_graph, rows, ref_pos, k)
+        unsure = np.flatnonzero((n_kept < k) & (full_deg[rows] >= search_k))
+        if unsure.size:
+            fresh = knn_against(fps, rows[unsure], train, k=k, min_similarity=min_similarity,
+                                query_in_reference=self_in)
+            g = _splice(g, unsure, fresh)
+        g.params = {"k": int(k), "min_similarity": float(min_similarity)}
+        stats[f"recomputed_{name}_rows"] = int(unsure.size)
+        out.append(g)
+    return out[0], out[1], stats
+
+
+def match_controls(cliff: np.ndarray, smooth: np.ndarray, covariates: np.ndarray,
+                   rng: np.random.Generator, caliper: float = CALIPER) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy 1:1 nearest-neighbour matching of cliff to smooth cases, without replacement.
+
+    Covariates are divided by their pooled standard deviation; a pair is accepted when the
+    Euclidean distance is at most ``caliper``. Cliff cases are visited in a seeded random order.
+
+    Parameters
+    ----------
+    cliff, smooth : numpy.ndarray of int64
+        Row positions (into ``covariates``) of the two groups.
+    covariates : numpy.ndarray of float64, shape (n, d)
+
+    Returns
+    -------
+    matched_cliff, matched_smooth : numpy.ndarray of int64
+        Paired positions, in matching order.
+    """
+    if cliff.size == 0 or smooth.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    x = covariates[np.concatenate([cliff, smooth])]
+    sd = x.std(axis=0)
+    sd[~(sd > 0)] = 1.0
+    xc, xs = covariates[cliff] / sd, covariates[smooth] / sd
+    n_cand = min(_MATCH_CANDIDATES, smooth.shape[0])
+    dist = np.empty((cliff.shape[0], n_cand))
+    nbr = np.empty((cliff.shape[0], n_cand), dtype=np.int64)
+    for a in range(0, cliff.shape[0], 1024):  # blocks keep the distance matrix small
+        d = np.sqrt(((xc[a:a + 1024, None, :] - xs[None, :, :]) ** 2).sum(axis=2))
+        part = np.argpartition(d, n_cand - 1, axis=1)[:, :n_cand] if n_cand < d.shape[1] \
+            else np.tile(np.arange(d.shape[1]), (d.shape[0], 1))
+        dp = np.take_along_axis(d, part, axis=1)
+        o = np.lexsort((part, dp), axis=1)  # by distance, then smooth position
+        nbr[a:a + 1024] = np.take_along_axis(part, o, axis=1)
+        dist[a:a + 1024] = np.take_along_axis(dp, o, axis=1)
+    used = np.zeros(smooth.shape[0], dtype=bool)
+    mc, ms = [], []
+    for i in rng.permutation(cliff.shape[0]):
+        for d, j in zip(dist[i], nbr[i], strict=True):
+            if d > caliper:
+                break
+            if not used[j]:
+                used[j] = True
+                mc.append(cliff[i])
+                ms.append(smooth[j])
+                break
+    return np.asarray(mc, dtype=np.int64), np.asarray(ms, dtype=np.int64)
+
+
+def label_targets(
+    fps: np.ndarray,
+    y: np.ndarray,
+    target_names: list[str],
+    train: np.ndarray,
+    heldout_sets: list[np.ndarray],
+    *,
+    k: int,
+    min_similarity: float,
+    cliff_quantile: float = 0.8,
+    smooth_quantile: float = 0.5,
+    delta: float | None = None,
+    random_state: int | None = 0,
+    full_graph: Any | None = None,
+    search_k: int | None = None,
+) -> tuple[dict[str, TargetLabels], dict[str, Any]]:
+    """Label every held-out molecule against the final training set, per target.
+
+    Parameters
+    ----------
+    fps : numpy.ndarray of uint8, shape (n_samples, n_bits // 8)
+    y : numpy.ndarray of float64, shape (n_samples, n_targets)
+    target_names : list of str
+    train : numpy.ndarray of int64
+    heldout_sets : list of numpy.ndarray of int64
+        Validation and test indices (matching is done within each set).
+    k, min_similarity, cliff_quantile, smooth_quantile, delta
+        As in :class:`~cliffkit.split.CliffSplit`.
+    random_state : int, optional
+        Seeds the visiting order of the matching.
+
+    Returns
+    -------
+    labels : dict of str to TargetLabels
+    info : dict
+        Graph statistics (rows searched again, m).
+    """
+    n = fps.shape[0]
+    heldout = np.concatenate(heldout_sets) if heldout_sets else np.zeros(0, np.int64)
+    g_tt, g_ht, stats = train_graphs(fps, train, heldout, k=k, min_similarity=min_similarity,
+                                     full_graph=full_graph, search_k=search_k)
+    max_sim = g_ht.first_similarity()
+    lonely = np.flatnonzero(g_ht.degree() == 0)
+    if lonely.size and train.size:
+        nearest = knn_against(fps, heldout[lonely], train, k=1, min_similarity=0.0,
+                              query_in_reference=False)
+        max_sim[lonely] = nearest.first_similarity()
+    labels: dict[str, TargetLabels] = {}
+    rng_seed = np.random.SeedSequence(0 if random_state is None else int(random_state))
+    m_used = None
+    for t, name in enumerate(target_names):
+        yt = y[:, t]
+        tr = compute_severity(g_tt, yt[train])
+        ho = compute_severity(g_ht, yt[heldout], yt[train], m=tr.m, scale=tr.scale, delta=delta)
+        m_used = tr.m
+        st = assign_strata(ho, tr, cliff_quantile=cliff_quantile,
+                           smooth_quantile=smooth_quantile, delta=delta)
+        strata = np.full(n, "train", dtype="<U12")
+        strata[heldout] = st.labels
+
+        def full(values, fill=np.nan, dtype=np.float64):
+            arr = np.full(n, fill, dtype=dtype)
+            arr[heldout] = values
+            return arr
+
+        partner = np.full(n, -1, dtype=np.int64)
+        partner[heldout] = np.where(ho.partner >= 0, train[np.maximum(ho.partner, 0)], -1)
+        mu, sd = float(yt[train].mean()), float(yt[train].std())
+        abs_z = np.abs(yt - mu) / (sd if sd > 0 else 1.0)
+        msim = full(max_sim)
+        masks = {key: np.zeros(n, dtype=bool) for key in
+                 ("matched_cliff", "matched_smooth", "matched_cliff_z", "matched_smooth_z")}
+        rng = np.random.default_rng(rng_seed.spawn(1)[0])
+        for rows in heldout_sets:
+            lab = strata[rows]
+            cl, sm = rows[lab == "cliff"], rows[lab == "smooth"]
+            for suffix, cov in (("", msim[:, None]),
+                                ("_z", np.column_stack([msim, abs_z]))):
+                a, b = match_controls(cl, sm, np.nan_to_num(cov), rng)
+                masks["matched_cliff" + suffix][a] = True
+                masks["matched_smooth" + suffix][b] = True
+        labels[name] = TargetLabels(
+            target=name,
+            strata=strata,
+            severity=full(ho.severity),
+            partner=partner,
+            partner_similarity=full(ho.partner_similarity),
+            partner_delta=full(ho.partner_delta),
+            max_similarity=msim,
+            abs_z=abs_z,
+            scale=float(tr.scale),
+            cliff_threshold=st.cliff_threshold,
+            smooth_threshold=st.smooth_threshold,
+            mode=st.mode,
+            train_severity_quantiles=severity_quantiles(tr),
+            **masks,
+        )
+    info = {**stats, "m": m_used, "k": int(k)}
+    return labels, info

@@ -1,0 +1,347 @@
+"""SplitResult and the versioned split file (``"format": "cliffkit-split", "version": 1``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SplitFileError
+from ..utils import atomic_write_text
+from ._label import TargetLabels
+
+__all__ = ["SplitResult", "load_split", "to_chemprop_splits", "FORMAT", "VERSION"]
+
+FORMAT = "cliffkit-split"
+VERSION = 1
+_SUBSETS = ("train", "val", "test")
+_DIGITS = 10  # floats in split files are rounded to this many decimals
+
+
+@dataclass
+class SplitResult:
+    """A train / validation / test assignment with per-target strata.
+
+    Attributes
+    ----------
+    train, val, test : numpy.ndarray of int64
+        Sorted dataset row indices; disjoint, together every row.
+    smiles : numpy.ndarray of str, shape (n_samples,)
+        Canonical SMILES of every row.
+    target_names : list of str
+    labels : dict of str to TargetLabels
+        Per target: strata, partners, severity, similarity to train, matched masks
+        (arrays over all rows; training rows hold ``"train"``).
+    method : str
+        Registry key of the splitter (``"cliff"``, ``"random"``, ``"scaffold"``).
+    params : dict
+        Every splitter parameter.
+    dataset : dict
+        ``name``, ``checksum`` (content sha256), ``n_samples``.
+    cliff_share : dict
+        Requested and achieved cliff shares (per subset and target).
+    info : dict
+        Anything else worth recording (graph statistics, warnings).
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    smiles: np.ndarray
+    target_names: list[str]
+    labels: dict[str, TargetLabels]
+    method: str
+    params: dict[str, Any]
+    dataset: dict[str, Any]
+    cliff_share: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_invariants(self)
+
+    def __repr__(self) -> str:
+        return (f"SplitResult(method={self.method!r}, n_train={self.train.size}, "
+                f"n_val={self.val.size}, n_test={self.test.size}, targets={self.target_names!r})")
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.smiles.shape[0])
+
+    def subset(self, name: str) -> np.ndarray:
+        """Indices of ``"train"``, ``"val"`` or ``"test"``."""
+        if name not in _SUBSETS:
+            raise SplitFileError(f"Unknown subset {name!r}; choose one of train, val, test.")
+        return getattr(self, name)
+
+    def strata(self, target: str | None = None, subset: str = "test") -> np.ndarray:
+        """Stratum of each molecule of ``subset`` (aligned with ``self.<subset>``)."""
+        return self._target(target).strata[self.subset(subset)]
+
+    def _target(self, target: str | None) -> TargetLabels:
+        if target is None:
+            target = self.target_names[0]
+        if target not in self.labels:
+            from ..errors import unknown_name
+
+            raise unknown_name("target of this split", target, self.labels)
+        return self.labels[target]
+
+    # ------------------------------------------------------------------ file
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document written by :meth:`save`."""
+        return _to_doc(self)
+
+    def to_json(self) -> str:
+        """Canonical JSON text (sorted keys, fixed float rounding, trailing newline)."""
+        return json.dumps(self.to_dict(), sort_keys=True, indent=1, allow_nan=False,
+                          ensure_ascii=True) + "\n"
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the split file atomically; the same inputs and seed give the same bytes."""
+        return atomic_write_text(path, self.to_json())
+
+
+def _r(x: float) -> float | None:
+    x = float(x)
+    if not np.isfinite(x):
+        return None
+    v = round(x, _DIGITS)
+    return 0.0 if v == 0 else v
+
+
+def _floats(a: np.ndarray) -> list[float | None]:
+    return [_r(v) for v in np.asarray(a, dtype=np.float64)]
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _json_safe(obj.tolist())
+    if isinstance(obj, bool | np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return _r(obj)
+    return obj
+
+
+def _to_doc(res: SplitResult) -> dict[str, Any]:
+    from .. import __version__
+
+    targets = {}
+    for name in res.target_names:
+        lab = res.labels[name]
+        per = {}
+        for sub in ("val", "test"):
+            rows = res.subset(sub)
+            per[sub] = {
+                "stratum": lab.strata[rows].tolist(),
+                "partner": lab.partner[rows].tolist(),
+                "severity": _floats(lab.severity[rows]),
+                "max_similarity": _floats(lab.max_similarity[rows]),
+                "partner_similarity": _floats(lab.partner_similarity[rows]),
+                "partner_delta": _floats(lab.partner_delta[rows]),
+                "abs_z": _floats(lab.abs_z[rows]),
+                "matched_cliff": rows[lab.matched_cliff[rows]].tolist(),
+                "matched_smooth": rows[lab.matched_smooth[rows]].tolist(),
+                "matched_cliff_z": rows[lab.matched_cliff_z[rows]].tolist(),
+                "matched_smooth_z": rows[lab.matched_smooth_z[rows]].tolist(),
+                "counts": lab.counts(rows),
+            }
+        targets[name] = {
+            "mode": lab.mode,
+            "scale": _r(lab.scale),
+            "cliff_threshold": _r(lab.cliff_threshold),
+            "smooth_threshold": _r(lab.smooth_threshold),
+            "train_severity_quantiles": _json_safe(lab.train_severity_quantiles),
+            **per,
+        }
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "cliffkit_version": __version__,
+        "method": res.method,
+        "params": _json_safe(res.params),
+        "random_state": _json_safe(res.params.get("random_state")),
+        "dataset": _json_safe(res.dataset),
+        "target_names": list(res.target_names),
+        "train": res.train.tolist(),
+        "val": res.val.tolist(),
+        "test": res.test.tolist(),
+        "smiles": {s: res.smiles[res.subset(s)].tolist() for s in _SUBSETS},
+        "targets": targets,
+        "cliff_share": _json_safe(res.cliff_share),
+        "info": _json_safe(res.info),
+    }
+
+
+def check_invariants(res: SplitResult) -> None:
+    """Raise :class:`SplitFileError` unless the split is self-consistent.
+
+    Disjoint sets without duplicates covering every row; every cliff and smooth case
+    supported (a training neighbour at or above ``min_similarity``); partners in train.
+    """
+    n = res.n_samples
+    parts = [np.asarray(getattr(res, s)) for s in _SUBSETS]
+    allidx = np.concatenate(parts)
+    if allidx.size and (allidx.min() < 0 or allidx.max() >= n):
+        raise SplitFileError(f"Split indices must lie in [0, {n}); got {int(allidx.min())}..{int(allidx.max())}.")
+    counts = np.bincount(allidx, minlength=n)
+    if (counts > 1).any():
+        first = int(np.flatnonzero(counts > 1)[0])
+        raise SplitFileError(f"Row {first} appears more than once across train/val/test; the split is corrupt.")
+    if (counts == 0).any():
+        first = int(np.flatnonzero(counts == 0)[0])
+        raise SplitFileError(f"Row {first} is in none of train/val/test ({int((counts == 0).sum())} rows missing).")
+    in_train = np.zeros(n, dtype=bool)
+    in_train[res.train] = True
+    tau = float(res.params.get("min_similarity", 0.0) or 0.0)
+    for name, lab in res.labels.items():
+        if (lab.strata[res.train] != "train").any():
+            raise SplitFileError(f"Target {name!r}: training rows must hold stratum 'train'.")
+        held = np.concatenate([res.val, res.test])
+        st = lab.strata[held]
+        case = held[(st == "cliff") | (st == "smooth")]
+        p = lab.partner[case]
+        if (p < 0).any() or not in_train[p].all():
+            bad = int(case[(p < 0) | ~in_train[np.maximum(p, 0)]][0])
+            raise SplitFileError(f"Target {name!r}: the partner of row {bad} is not a training molecule.")
+        if (lab.max_similarity[case] < tau - 1e-9).any():
+            bad = int(case[lab.max_similarity[case] < tau - 1e-9][0])
+            raise SplitFileError(
+                f"Target {name!r}: row {bad} is labelled cliff/smooth but has no training neighbour "
+                f"with similarity >= {tau:g}."
+            )
+
+
+def _require(doc: dict, key: str, path: Any) -> Any:
+    if key not in doc:
+        raise SplitFileError(f"Split file {path} has no {key!r} entry; it is not a cliffkit split file.")
+    return doc[key]
+
+
+def _from_doc(doc: dict[str, Any], path: Any) -> SplitResult:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise SplitFileError(f"{path} is not a cliffkit split file (format must be {FORMAT!r}).")
+    version = doc.get("version")
+    if version != VERSION:
+        raise SplitFileError(
+            f"Split file {path} has version {version!r}; this cliffkit reads version {VERSION}. "
+            "Recreate it with 'cliffkit split'."
+        )
+    ds = _require(doc, "dataset", path)
+    n = int(_require(ds, "n_samples", path))
+    idx = {s: np.asarray(_require(doc, s, path), dtype=np.int64) for s in _SUBSETS}
+    smiles = np.empty(n, dtype=object)
+    smiles[:] = ""
+    for s in _SUBSETS:
+        sm = _require(doc, "smiles", path).get(s, [])
+        if len(sm) != idx[s].size:
+            raise SplitFileError(f"Split file {path}: {s!r} has {idx[s].size} indices but {len(sm)} SMILES.")
+        if idx[s].size and (idx[s].min() < 0 or idx[s].max() >= n):
+            raise SplitFileError(f"Split file {path}: {s!r} indices must lie in [0, {n}).")
+        smiles[idx[s]] = sm
+    names = list(_require(doc, "target_names", path))
+    labels = {}
+    for name in names:
+        t = _require(doc["targets"], name, path)
+
+        def arr(fill, dtype):
+            return np.full(n, fill, dtype=dtype)
+
+        strata = arr("train", "<U12")
+        floats = {k: arr(np.nan, np.float64) for k in
+                  ("severity", "max_similarity", "partner_similarity", "partner_delta", "abs_z")}
+        partner = arr(-1, np.int64)
+        masks = {k: arr(False, bool) for k in
+                 ("matched_cliff", "matched_smooth", "matched_cliff_z", "matched_smooth_z")}
+        for sub in ("val", "test"):
+            rows = idx[sub]
+            part = _require(t, sub, path)
+            strata[rows] = part["stratum"]
+            partner[rows] = part["partner"]
+            for k in floats:
+                floats[k][rows] = np.array([np.nan if v is None else v for v in part[k]], dtype=np.float64)
+            for k in masks:
+                masks[k][np.asarray(part[k], dtype=np.int64)] = True
+        labels[name] = TargetLabels(
+            target=name, strata=strata, partner=partner, scale=float(t["scale"] if t["scale"] is not None else np.nan),
+            cliff_threshold=float(t["cliff_threshold"]), smooth_threshold=float(t["smooth_threshold"]),
+            mode=t.get("mode", "quantile"), train_severity_quantiles=t.get("train_severity_quantiles", {}),
+            **floats, **masks,
+        )
+    return SplitResult(
+        train=idx["train"], val=idx["val"], test=idx["test"], smiles=smiles, target_names=names,
+        labels=labels, method=doc.get("method", ""), params=doc.get("params", {}), dataset=ds,
+        cliff_share=doc.get("cliff_share", {}), info=doc.get("info", {}),
+    )
+
+
+def load_split(path: str | os.PathLike, dataset=None) -> SplitResult:
+    """Read a split file and check it.
+
+    Parameters
+    ----------
+    path : path-like
+    dataset : Dataset, optional
+        When given, its content checksum must match the one recorded in the file.
+
+    Raises
+    ------
+    SplitFileError
+        Not a cliffkit split file, an unknown version, broken invariants (overlap,
+        duplicates, unsupported cliff/smooth cases, partners outside train) or a dataset
+        that is not the one the split was made for.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SplitFileError(f"Split file {path} does not exist; create it with 'cliffkit split'.") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SplitFileError(f"Split file {path} is not valid JSON ({exc}).") from exc
+    try:
+        res = _from_doc(doc, path)
+    except SplitFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SplitFileError(f"Split file {path} is malformed ({type(exc).__name__}: {exc}).") from exc
+    if dataset is not None:
+        want = res.dataset.get("checksum")
+        got = dataset.checksum
+        if want != got:
+            raise SplitFileError(
+                f"Split file {path} was made for dataset {res.dataset.get('name')!r} with checksum "
+                f"{str(want)[:12]}…, but the given dataset {dataset.name!r} has checksum {got[:12]}…; "
+                "use the same data or recreate the split."
+            )
+    return res
+
+
+def to_chemprop_splits(result: SplitResult, path: str | os.PathLike, *,
+                       data_path: str | os.PathLike | None = None, dataset=None) -> Path:
+    """Write chemprop v2's ``--splits-file`` JSON: ``[{"train": [...], "val": [...], "test": [...]}]``.
+
+    Indices are dataset rows, so chemprop must read a CSV with the same rows in the same
+    order; pass ``data_path`` and ``dataset`` to write that CSV (``smiles`` + target columns).
+    """
+    doc = [{s: result.subset(s).tolist() for s in _SUBSETS}]
+    out = atomic_write_text(path, json.dumps(doc) + "\n")
+    if data_path is not None:
+        if dataset is None:
+            raise SplitFileError("to_chemprop_splits needs the dataset to write data_path.")
+        import pandas as pd
+
+        frame = pd.DataFrame({"smiles": dataset.smiles})
+        for j, name in enumerate(dataset.target_names):
+            frame[name] = dataset.y[:, j]
+        atomic_write_text(data_path, frame.to_csv(index=False))
+    return out
