@@ -440,7 +440,8 @@ def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_t
         rows = ["+".join(str(r) for r in g.rows) for g in groups]
         warnings.warn(
             f"{label}: {len(groups)} groups of duplicate molecules have conflicting "
-            f"{'/'.join(target_cols)} values (spread > {conflict_tol:g} std) and were averaged "
+            f"{'/'.join(target_cols) if len(target_cols) <= 3 else 'target'} values "
+            f"(spread > {conflict_tol:g} std) and were averaged "
             f"(lines {_first_rows(rows)}).",
             DataWarning,
             stacklevel=external_stacklevel(),
