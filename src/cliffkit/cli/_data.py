@@ -124,7 +124,7 @@ def _console():
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.6g}"
+    return f"{v:.5g}"
 
 
 @app.command("datasets", help="List the registered datasets: size, targets, units and source.")
@@ -178,8 +178,10 @@ def _render_describe(summary: dict[str, Any]) -> None:
         counts.add_row(f"dropped: {reason}", f"{entry['count']:,}", ex + more)
     groups = summary["n_merged_groups"]
     first = ", ".join("+".join(map(str, c["rows"])) for c in summary["conflicts"])
+    merged_first = ", ".join("+".join(map(str, rows)) for rows in summary["merged_first_rows"])
     counts.add_row(
-        f"merged duplicates ({groups:,} groups)", f"{summary['n_merged_rows']:,}", ""
+        f"merged duplicates ({groups:,} groups)", f"{summary['n_merged_rows']:,}",
+        merged_first + (", ..." if groups > len(summary["merged_first_rows"]) else ""),
     )
     counts.add_row(
         "  of which conflicting groups", f"{summary['n_conflicts']:,}",

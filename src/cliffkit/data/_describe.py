@@ -65,6 +65,7 @@ def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
         "dropped": dropped,
         "n_merged_groups": len(rep.merged),
         "n_merged_rows": rep.n_merged_rows,
+        "merged_first_rows": [g.rows for g in rep.merged[:n_rows_shown]],
         "n_conflicts": rep.n_conflicts,
         "conflicts": conflicts,
         "n_final": len(ds),
