@@ -100,9 +100,15 @@ def test_unknown_backbone_and_loss_names_checked_against_registries():
     with pytest.raises(ConfigError, match=r"Unknown backbone 'gnn'.*Did you mean 'gin'"):
         GridConfig.from_dict(_base(backbones=["gnn"]))
     with pytest.raises(ConfigError, match=r"Unknown loss 'cliff_adaptive'.*cliff-adaptive"):
-        GridConfig.from_dict(_base(losses=["cliff_adaptive"]))
+        GridConfig.from_dict(_base(backbones=["mlp"], losses=["cliff_adaptive"]))
     with pytest.raises(ConfigError, match=r"Unknown dataset 'lipo'.*lipophilicity"):
-        GridConfig.from_dict(_base(datasets=[{"name": "lipo"}]))
+        GridConfig.from_dict(_base(backbones=["mlp"], datasets=[{"name": "lipo"}]))
+    with pytest.raises(ConfigError, match=r"\[loss_params.cliff\].*parameter of loss 'cliff' 'lamda'.*Did you mean 'lam'"):
+        GridConfig.from_dict(_base(backbones=["mlp"], datasets=[{"name": "esol"}],
+                                   loss_params={"cliff": {"lamda": 1.0}}))
+    with pytest.raises(ConfigError, match=r"\[backbone_params.mlp\].*epoch"):
+        GridConfig.from_dict(_base(backbones=["mlp"], datasets=[{"name": "esol"}],
+                                   backbone_params={"mlp": {"epoch": 3}}))
 
 
 def test_load_config_file_and_errors(tmp_path):

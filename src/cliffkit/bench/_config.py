@@ -564,8 +564,42 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
     return config
 
 
+_LOSS_DATA_ARGS = {"name", "y_train", "severity", "pairs", "y_val", "val_cliff_mask",
+                   "val_smooth_mask"}
+
+
 def _check_constructor_params(config: GridConfig, where: str) -> None:
-    """Build each backbone once with its parameters, so a misspelled parameter fails now."""
+    """Check loss and split parameter names, and build each backbone once with its
+    parameters, so that a misspelled parameter fails now rather than in a cell."""
+    import inspect
+
+    try:
+        from cliffkit.loss import make_loss
+    except ImportError:
+        make_loss = None
+    if make_loss is not None:
+        accepted = [p for p in inspect.signature(make_loss).parameters if p not in _LOSS_DATA_ARGS]
+        for name, params in config.loss_params.items():
+            for key in params:
+                if key not in accepted:
+                    raise _fail_unknown(f"parameter of loss {name!r}", key, accepted,
+                                        f"{where} table [loss_params.{name}]")
+    try:
+        from cliffkit.split import get_splitter
+    except ImportError:
+        get_splitter = None
+    if get_splitter is not None:
+        for name, params in config.split_params.items():
+            try:
+                get_splitter(name, **params)
+            except TypeError as exc:
+                raise ConfigError(f"{where}: [split_params.{name}]: {exc}") from exc
+            except ValueError as exc:
+                raise ConfigError(f"{where}: [split_params.{name}]: {exc}") from exc
+    _check_backbone_params(config, where)
+
+
+def _check_backbone_params(config: GridConfig, where: str) -> None:
     try:
         from cliffkit.models import get_backbone
     except ImportError:

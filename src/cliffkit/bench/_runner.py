@@ -164,6 +164,7 @@ def _cell_task(payload: tuple) -> dict:
     cell_fn, cell, split_path = payload
     started = _now()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     try:
         result = cell_fn(cell, Path(split_path))
         if not isinstance(result, CellResult):
@@ -175,6 +176,7 @@ def _cell_task(payload: tuple) -> dict:
             "predictions": result.predictions,
             "started": started,
             "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.process_time() - c0,
         }
     except Exception as exc:  # noqa: BLE001 - recorded, the grid goes on
         return {
@@ -182,6 +184,7 @@ def _cell_task(payload: tuple) -> dict:
             "error": _error_record(exc),
             "started": started,
             "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.process_time() - c0,
         }
 
 
@@ -218,6 +221,7 @@ def _write_cell(out_dir: Path, cell: Cell, outcome: dict, split_key: str, enviro
         "started": outcome.get("started"),
         "finished": _now(),
         "seconds": outcome.get("seconds"),
+        "cpu_seconds": outcome.get("cpu_seconds"),
         "environment": environment,
     }
     atomic_write_text(cells / f"{key}.json", _dumps(record))
@@ -451,6 +455,7 @@ def load_results(out_dir: str | os.PathLike) -> Any:
             "loss": cell.get("loss"),
             "seed": cell.get("seed"),
             "seconds": rec.get("seconds"),
+            "cpu_seconds": rec.get("cpu_seconds"),
             "error_type": (rec.get("error") or {}).get("type"),
             "error_message": (rec.get("error") or {}).get("message"),
             "predictions_path": (
