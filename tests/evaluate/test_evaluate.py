@@ -204,3 +204,22 @@ def test_prediction_errors(tmp_path, split, frame, pattern):
 def test_missing_file(tmp_path, split):
     with pytest.raises(PredictionsError, match="does not exist"):
         read_predictions(tmp_path / "nope.csv", split)
+
+
+def test_moleculeace_cliff_rmse_block(split):
+    from cliffkit.cliffs import moleculeace_cliff_rmse
+
+    flags = np.array([0, 1, 0, 1, 1, 0, 1, 1])
+    ds = Dataset(name="toy", smiles=SMILES, y=Y, target_names=["y"], units=["u"],
+                 meta={"cliff_mol": flags})
+    ev = evaluate(split, PRED, dataset=ds, n_bootstrap=100, reference_graph=GRAPH)
+    m = ev.moleculeace
+    assert m["n"] == 3
+    expect = moleculeace_cliff_rmse(Y[TEST], PRED[TEST], flags[TEST])
+    assert m["cliff_rmse"].value == pytest.approx(expect)  # sqrt((1 + 1 + 1) / 3)
+    assert expect == pytest.approx(1.0)
+    assert "MoleculeACE cliff RMSE" in ev.summary()
+    assert json.loads(json.dumps(ev.to_dict()))["moleculeace"]["n"] == 3
+    # plain data has no such block
+    assert evaluate(split, PRED, dataset=Dataset(name="toy", smiles=SMILES, y=Y,
+                    target_names=["y"], units=["u"]), reference=False).moleculeace is None

@@ -87,6 +87,9 @@ class Evaluation:
         Caveats (small strata, missing partner predictions ...).
     reference_predictions : numpy.ndarray or None, shape (n_test,)
         The reference predictor's predictions, in the order of ``split_result.test``.
+    moleculeace : dict or None
+        For MoleculeACE data (``dataset.meta["cliff_mol"]``): MoleculeACE's cliff RMSE
+        (RMSE over test molecules with ``cliff_mol == 1``) with its CI, and the count.
     """
 
     dataset: str
@@ -99,6 +102,7 @@ class Evaluation:
     params: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     reference_predictions: np.ndarray | None = field(default=None, repr=False)
+    moleculeace: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         ratio = self.ratio().value
@@ -184,6 +188,7 @@ class Evaluation:
             "pairs": self.pairs.get("model", {}).get("cliff"),
             "pairs_by_stratum": self.pairs.get("model", {}),
             "reference": ref,
+            "moleculeace": self.moleculeace,
             "params": self.params,
             "notes": self.notes,
         })
@@ -232,6 +237,11 @@ class Evaluation:
             if r and r["n"]:
                 line += f"; reference direction {r['direction_true'].format(digits)}"
             lines.append(line)
+        if self.moleculeace:
+            m = self.moleculeace
+            lines.append(f"MoleculeACE cliff RMSE (cliff_mol == 1, n={m['n']}): "
+                         f"{m['cliff_rmse'].format(digits)}; reference "
+                         f"{m['reference_cliff_rmse'].format(digits)}")
         if self.notes:
             lines.append("")
             lines.extend(f"note: {n}" for n in self.notes)
@@ -428,6 +438,7 @@ def evaluate(
         if ref_pred is not None:
             pairs["reference"][group] = pair_metrics(yt[sel], ref_pred[sel], y[j],
                                                      name=f"pairs:{group}", **kw)
+    mace = _moleculeace_block(dataset, test, yt, yp, ref_pred, kw)
     n_cliff = model["groups"].get("cliff", {}).get("n", 0)
     if pairs["model"].get("cliff", {}).get("n") and not pairs["model"]["cliff"]["n_with_partner_prediction"]:
         notes.append("no predictions for the training partners were given, so the error of the "
@@ -451,7 +462,24 @@ def evaluate(
         params=params,
         notes=notes,
         reference_predictions=ref_pred,
+        moleculeace=mace,
     )
+
+
+def _moleculeace_block(dataset, test, yt, yp, ref_pred, kw) -> dict[str, Any] | None:
+    """MoleculeACE's cliff RMSE when the dataset carries its ``cliff_mol`` flags."""
+    flags = dataset.meta.get("cliff_mol") if isinstance(dataset.meta, dict) else None
+    if flags is None or len(flags) != len(dataset):
+        return None
+    from ._metrics import bootstrap_ci
+
+    cm = np.asarray(flags).astype(bool)[test]
+    out = {"n": int(cm.sum()), "definition": "RMSE over test molecules with cliff_mol == 1 "
+           "(MoleculeACE, van Tilborg et al. 2022)"}
+    out["cliff_rmse"] = bootstrap_ci(yt[cm], yp[cm], metric="rmse", **kw)
+    out["reference_cliff_rmse"] = (bootstrap_ci(yt[cm], ref_pred[cm], metric="rmse", **kw)
+                                   if ref_pred is not None else Estimate(float("nan")))
+    return out
 
 
 def read_predictions(
