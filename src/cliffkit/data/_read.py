@@ -102,12 +102,21 @@ def _read_parquet(data: bytes, path: str) -> pd.DataFrame:
     except Exception as exc:  # pyarrow raises many types for corrupt files
         msg = " ".join(str(exc).split())[:200]
         raise _fail(path, f"it is not a valid Parquet file ({type(exc).__name__}: {msg}).") from None
-    frame.columns = [str(c) for c in frame.columns]
-    out = pd.DataFrame(
-        {c: frame[c].map(lambda v: None if v is None else str(v)).astype(object) for c in frame.columns}
+    if frame.shape[1] == 0:
+        raise _fail(path, "no columns were found in the Parquet file.")
+
+    def cell(v: object) -> object:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+            return np.nan  # missing, like an empty CSV cell
+        if isinstance(v, bytes):
+            return v.decode("utf-8", "replace")
+        return str(v)
+
+    return pd.DataFrame(
+        {str(c): [cell(v) for v in frame[c].tolist()] for c in frame.columns},
+        index=pd.RangeIndex(len(frame)),
+        dtype=object,
     )
-    # Numeric NaN in Parquet is missing, like an empty CSV cell.
-    return out.where(frame.notna().to_numpy(), other=np.nan)
 
 
 def _read_text(text: str, path: str, suffix: str) -> tuple[pd.DataFrame, np.ndarray]:

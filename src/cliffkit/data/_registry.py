@@ -127,7 +127,7 @@ def get_dataset_info(name: str) -> DatasetInfo:
     key = str(name).strip().lower()
     if key in _REGISTRY:
         return _REGISTRY[key]
-    raise unknown_name("dataset", str(name), [*_REGISTRY, "moleculeace:<name>", "<path to a CSV/TSV/Parquet file>"])
+    raise unknown_name("dataset", str(name), [*_REGISTRY, "moleculeace:<name>"])
 
 
 def list_datasets() -> list[DatasetInfo]:
