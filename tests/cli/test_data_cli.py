@@ -155,3 +155,12 @@ def test_dataset_options_and_load_from_cli(tmp_path):
     assert seen["ds"].y.tolist() == [[2.0, 1.0], [4.0, 3.0]]
     for opt in ("--smiles-col", "--target-col", "--data-dir"):
         assert opt in CliRunner().invoke(cmd, ["--help"]).output
+
+
+def test_describe_moleculeace_counts(capsys, data_dir):
+    raw = pd.read_csv(data_dir / "moleculeace" / "CHEMBL2034_Ki.csv")
+    rc, out, err = run(capsys, "describe", "moleculeace:CHEMBL2034_Ki", "--json")
+    assert rc == 0, err
+    extra = json.loads(out)["extra"]
+    assert extra["n_cliff_mol"] == int(raw["cliff_mol"].sum())
+    assert extra["moleculeace_split"] == raw["split"].value_counts().to_dict()

@@ -198,6 +198,15 @@ def _render_describe(summary: dict[str, Any]) -> None:
             *(_fmt(t[k]) for k in ("mean", "std", "min", "median", "max")),
         )
     console.print(stats)
+    extra = summary.get("extra", {})
+    if "n_cliff_mol" in extra:
+        split = ", ".join(f"{k} {v:,}" for k, v in extra.get("moleculeace_split", {}).items())
+        console.print(
+            f"MoleculeACE: {extra['n_cliff_mol']:,} cliff molecules (cliff_mol = 1); split: {split}",
+            highlight=False,
+        )
+    if extra.get("has_qm9_index"):
+        console.print("meta['qm9_index'] links each molecule to its QM9 geometry.", highlight=False)
 
 
 @app.command(

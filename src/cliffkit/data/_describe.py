@@ -56,7 +56,16 @@ def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
                 "max": float(np.max(col)),
             }
         )
+    extra: dict[str, Any] = {}
+    if isinstance(ds.meta.get("cliff_mol"), np.ndarray):
+        extra["n_cliff_mol"] = int(np.sum(ds.meta["cliff_mol"]))
+    if isinstance(ds.meta.get("moleculeace_split"), np.ndarray):
+        labels, counts = np.unique(ds.meta["moleculeace_split"].astype(str), return_counts=True)
+        extra["moleculeace_split"] = {str(k): int(v) for k, v in zip(labels, counts, strict=True)}
+    if isinstance(ds.meta.get("qm9_index"), np.ndarray):
+        extra["has_qm9_index"] = True
     return {
+        **({"extra": extra} if extra else {}),
         "name": ds.name,
         "source": ds.source,
         "source_sha256": ds.source_sha256,
