@@ -106,7 +106,7 @@ def test_unknown_backbone_and_loss_names_checked_against_registries():
     with pytest.raises(ConfigError, match=r"\[loss_params.cliff\].*parameter of loss 'cliff' 'lamda'.*Did you mean 'lam'"):
         GridConfig.from_dict(_base(backbones=["mlp"], datasets=[{"name": "esol"}],
                                    loss_params={"cliff": {"lamda": 1.0}}))
-    with pytest.raises(ConfigError, match=r"\[backbone_params.mlp\].*epoch"):
+    with pytest.raises(ConfigError, match=r"\[backbone_params.mlp\].*'epoch'.*Did you mean 'epochs'"):
         GridConfig.from_dict(_base(backbones=["mlp"], datasets=[{"name": "esol"}],
                                    backbone_params={"mlp": {"epoch": 3}}))
 

@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cliffkit.bench import CellResult, GridConfig, LocalExecutor, get_executor, load_results, run_grid
+from cliffkit.bench import (
+    CellResult,
+    GridConfig,
+    LocalExecutor,
+    get_executor,
+    load_results,
+    run_grid,
+)
 from cliffkit.errors import ConfigError, UnknownNameError
 
 CALLS: list[str] = []

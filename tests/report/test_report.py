@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 from cliffkit.errors import InvalidParameterError
-from cliffkit.report import Report, build_report, paired_stats, render_html, render_markdown, write_report
+from cliffkit.report import (
+    Report,
+    build_report,
+    paired_stats,
+    render_html,
+    render_markdown,
+    write_report,
+)
 
 
 def _png() -> bytes:

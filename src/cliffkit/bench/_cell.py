@@ -272,6 +272,15 @@ def _metrics_from_dict(d: dict) -> dict:
         metrics[key] = v
         if ci is not None:
             metrics[f"{key}_ci"] = ci
+    # the matched controls: matched_similarity_{gap,ratio}, matched_similarity_z_{gap,ratio}
+    for name, c in contrasts.items():
+        if name == "cliff_vs_smooth" or not isinstance(c, dict):
+            continue
+        for key in ("gap", "ratio"):
+            v, ci = _est(c.get(key))
+            metrics[f"{name}_{key}"] = v
+            if ci is not None:
+                metrics[f"{name}_{key}_ci"] = ci
     pairs = d.get("pairs") or d.get("pair_metrics") or {}
     if pairs:
         p: dict[str, Any] = {"n": pairs.get("n")}

@@ -606,10 +606,21 @@ def _check_backbone_params(config: GridConfig, where: str) -> None:
         return
     import inspect
 
+    try:
+        from cliffkit.models import get_backbone_class
+    except ImportError:
+        get_backbone_class = None
     for name in config.backbones:
         params = config.backbone_params.get(name, {})
         if not params:
             continue
+        if get_backbone_class is not None:
+            cls = get_backbone_class(name)
+            accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+            for key in params:
+                if key not in accepted:
+                    raise _fail_unknown(f"parameter of backbone {name!r}", key, accepted,
+                                        f"{where} table [backbone_params.{name}]")
         try:
             get_backbone(name, **params)
         except TypeError as exc:
