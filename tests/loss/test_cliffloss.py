@@ -102,3 +102,13 @@ def test_pair_positions_vectorised():
     assert pair_positions(torch.tensor([1, 2]), np.empty((0, 2))).shape == (2, 0)
     # no n_total: inferred
     np.testing.assert_array_equal(pair_positions([1, 2], [[2, 1]]).numpy(), [[1], [0]])
+
+
+def test_unnormalised_mean_for_comparison():
+    loss = CliffLoss(base="mse", normalize=False)
+    # (1*1 + 2*0 + 1*9) / 3: divided by the batch size, not by the sum of weights (4)
+    assert loss(PRED, TARGET, weight=WEIGHT).item() == pytest.approx(10 / 3)
+    assert loss(PRED, TARGET, weight=WEIGHT * 2).item() == pytest.approx(20 / 3)  # scales
+    assert repr(loss) == "CliffLoss(base='mse', beta=0.0, normalize=False)"
+    with pytest.raises(InvalidParameterError, match="'normalize' parameter of CliffLoss"):
+        CliffLoss(normalize="yes")

@@ -135,3 +135,11 @@ def test_fit_kwargs_per_backbone_kind():
     np.testing.assert_allclose(out["sample_weight"], to_mean_one(cliff_weights(SEV, 0.2)))
     ad.fit_kwargs(_LgbmLike())  # a new fit resets the controller
     assert ad.lam == pytest.approx(0.1)
+
+
+def test_unnormalised_spec_keeps_raw_weights_and_mean_reduction():
+    spec = make_loss("cliff", Y, severity=SEV, lam=1.0, normalize=False)
+    kw = spec.fit_kwargs(_TorchLike())
+    np.testing.assert_allclose(kw["sample_weight"], [1.1, 1.2, 1.3, 1.0, 1.9, 2.5])
+    assert repr(kw["loss"]) == "CliffLoss(base='mse', beta=0.0, normalize=False)"
+    assert set(spec.fit_kwargs(_LgbmLike())) == {"sample_weight"}

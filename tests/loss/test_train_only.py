@@ -106,3 +106,25 @@ def test_trained_mlp_is_bit_identical_without_test_labels(lipo):
     for p, s in zip(preds[1:], states[1:], strict=True):
         assert np.array_equal(p, preds[0])
         assert all(np.array_equal(s[k].numpy(), states[0][k].numpy()) for k in s)
+
+
+def test_make_loss_for_split_uses_train_severity_and_val_strata(lipo):
+    from cliffkit.loss import cliff_weights, make_loss_for_split
+    from cliffkit.split import RandomSplit
+
+    ds, *_ = lipo
+    split = RandomSplit(random_state=0).make_split(ds)
+    y = ds.target()
+    sev, pairs = cliff_severity(ds, y, split.train, return_pairs=True)
+    cliff = make_loss_for_split("cliff", ds, split, lam=0.5)
+    np.testing.assert_array_equal(cliff.sample_weight(), cliff_weights(sev, 0.5))
+    pair = make_loss_for_split("cliff-pair", ds, split)
+    np.testing.assert_array_equal(pair.pairs, pairs)
+    strata = split.strata(ds.target_names[0], subset="val")
+    assert (strata == "cliff").any() and (strata == "smooth").any()
+    ad = make_loss_for_split("cliff-adaptive", ds, split)
+    np.testing.assert_array_equal(ad.controller.cliff_mask, strata == "cliff")
+    np.testing.assert_array_equal(ad.controller.smooth_mask, strata == "smooth")
+    np.testing.assert_array_equal(ad.controller.y_val, y[split.val])
+    lds = make_loss_for_split("lds", ds, split)
+    assert lds.severity is None and lds.n_train == len(split.train)

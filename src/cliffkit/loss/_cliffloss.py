@@ -52,6 +52,9 @@ class CliffLoss(nn.Module):
         Weight :math:`\beta \ge 0` of the pairwise term; 0 disables it.
     delta : float, default=1.0
         Huber threshold (``base="huber"`` only).
+    normalize : bool, default=True
+        Divide the weighted base loss by the sum of weights (True) or by the batch
+        size (False, a plain mean of :math:`w_i\ell_i`; kept for comparison).
 
     Notes
     -----
@@ -72,6 +75,7 @@ class CliffLoss(nn.Module):
     _parameter_constraints: ClassVar[dict] = {
         "beta": [Interval(float, 0.0, None)],
         "delta": [Interval(float, 0.0, None, closed="neither")],
+        "normalize": ["boolean"],
     }
 
     def __new__(cls, base: str | None = "l1", *args: Any, **kwargs: Any):
@@ -82,10 +86,11 @@ class CliffLoss(nn.Module):
             cls = BASE_LOSSES[key]
         return super().__new__(cls)
 
-    def __init__(self, base: str | None = None, beta: float = 0.0, delta: float = 1.0) -> None:
+    def __init__(self, base: str | None = None, beta: float = 0.0, delta: float = 1.0,
+                 normalize: bool = True) -> None:
         super().__init__()
-        validate_params(self._parameter_constraints, {"beta": beta, "delta": delta},
-                        "CliffLoss")
+        validate_params(self._parameter_constraints,
+                        {"beta": beta, "delta": delta, "normalize": normalize}, "CliffLoss")
         key = self.base_name if base is None else str(base).lower().replace("_", "-")
         if key != self.base_name:
             raise InvalidParameterError(
@@ -95,11 +100,14 @@ class CliffLoss(nn.Module):
         self.base = self.base_name
         self.beta = float(beta)
         self.delta = float(delta)
+        self.normalize = bool(normalize)
 
     def extra_repr(self) -> str:
         s = f"base={self.base!r}, beta={self.beta}"
         if self.base == "huber":
             s += f", delta={self.delta}"
+        if not self.normalize:
+            s += ", normalize=False"
         return s
 
     def __repr__(self) -> str:
@@ -150,7 +158,7 @@ class CliffLoss(nn.Module):
                 raise ShapeMismatchError(
                     f"CliffLoss: weight has shape {tuple(w.shape)}; expected {tuple(pred.shape)}."
                 )
-            loss = (loss_el * w).sum() / w.sum()
+            loss = (loss_el * w).sum() / (w.sum() if self.normalize else w.numel())
         if self.beta > 0.0 and pair_index is not None and pair_index.numel() > 0:
             loss = loss + self.beta * self.pair_loss(pred, target, pair_index, pair_weight)
         return loss

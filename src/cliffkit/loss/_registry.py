@@ -77,6 +77,7 @@ class LossSpec:
     beta: float = 0.0
     delta: float = 1.0
     controller: AdaptiveLambda | None = None
+    normalize: bool = True
 
     def __repr__(self) -> str:
         body = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -122,7 +123,8 @@ class LossSpec:
         from ._cliffloss import CliffLoss
 
         return CliffLoss(base=base or self.base or "l1",
-                         beta=self.beta if self.uses_pairs else 0.0, delta=self.delta)
+                         beta=self.beta if self.uses_pairs else 0.0, delta=self.delta,
+                         normalize=self.normalize)
 
     def fit_kwargs(self, backbone: Any = None, *, batch_size: int | None = None,
                    random_state: Any = None) -> dict[str, Any]:
@@ -141,13 +143,17 @@ class LossSpec:
         out: dict[str, Any] = {}
         self.reset()
         if self.name != "plain" or self.adaptive:
-            out["sample_weight"] = self.sample_weight(mean_one=True)
+            out["sample_weight"] = self.sample_weight(mean_one=self.normalize)
         if self.adaptive:
             def callback(epoch, val_pred, _spec=self):
                 res = _spec.epoch_callback(epoch, val_pred)
-                return {"lam": res["lam"], "sample_weight": to_mean_one(res["sample_weight"])}
+                w = res["sample_weight"]
+                return {"lam": res["lam"], "sample_weight": to_mean_one(w) if _spec.normalize else w}
 
             out["epoch_callback"] = callback
+        torch_loss = self.uses_pairs or (not self.normalize and self.name != "plain")
+        if torch_loss and getattr(backbone, "batch_size", batch_size) is not None:
+            out["loss"] = self.make_module(base=self.base or getattr(backbone, "criterion", None))
         if self.uses_pairs:
             bs = batch_size if batch_size is not None else getattr(backbone, "batch_size", None)
             if bs is None:
@@ -157,7 +163,6 @@ class LossSpec:
                     "loss 'cliff' or 'cliff-adaptive' for LightGBM and sklearn models."
                 )
             rs = random_state if random_state is not None else getattr(backbone, "random_state", 0)
-            out["loss"] = self.make_module(base=self.base or getattr(backbone, "criterion", None))
             out["pairs"] = self.pairs
             out["batch_sampler"] = self.make_batch_sampler(int(bs), random_state=rs)
         return out
@@ -202,6 +207,7 @@ _COMMON = {
     "delta": [Interval(float, 0.0, None, closed="neither")],
     "pair_quantile": [Interval(float, 0.0, 1.0, closed="left")],
     "random_state": ["random_state"],
+    "normalize": ["boolean"],
 }
 
 
@@ -222,6 +228,7 @@ def make_loss(
     random_state: Any = 0,
     lds_params: dict[str, Any] | None = None,
     adaptive_params: dict[str, Any] | None = None,
+    normalize: bool = True,
 ) -> LossSpec:
     """Build the :class:`LossSpec` of a registered loss.
 
@@ -250,6 +257,10 @@ def make_loss(
         Seed of ``random-weights``.
     lds_params, adaptive_params : dict, optional
         Passed to :func:`lds_weights` and :class:`AdaptiveLambda`.
+    normalize : bool, default=True
+        Normalise the weighted loss by the sum of weights (mean-1 weights for
+        LightGBM/sklearn). False keeps raw weights and a plain mean (for comparison only:
+        λ then also scales the effective learning rate).
 
     Raises
     ------
@@ -264,7 +275,8 @@ def make_loss(
     validate_params(
         _COMMON,
         {"lam": lam, "beta": 0.0 if beta is None else beta, "base": base, "delta": delta,
-         "pair_quantile": pair_quantile, "random_state": random_state},
+         "pair_quantile": pair_quantile, "random_state": random_state,
+         "normalize": normalize},
         "make_loss",
     )
     y = np.asarray(y_train, dtype=np.float64).reshape(-1)
@@ -280,7 +292,11 @@ def make_loss(
     ctx = _Ctx(key, y, sev, sev_obj, pairs, float(lam), beta, base, float(delta),
                float(pair_quantile), y_val, val_cliff_mask, val_smooth_mask, random_state,
                dict(lds_params or {}), dict(adaptive_params or {}))
-    return LOSSES[key](ctx)
+    spec = LOSSES[key](ctx)
+    if not normalize:
+        spec.normalize = False
+        spec.params["normalize"] = False
+    return spec
 
 
 @dataclass
