@@ -169,6 +169,10 @@ VARIANTS = [
     ("cliff-pair-b0.1", "cliff-pair", {"lam": 0.1, "beta": 0.1}, 1),
     ("cliff-pair-b2", "cliff-pair", {"lam": 0.1, "beta": 2.0}, 1),
     ("cliff-pair-lam1-b0.5", "cliff-pair", {"lam": 1.0, "beta": 0.5}, 1),
+    ("cliff-lam1-mean", "cliff", {"lam": 1.0, "normalize": False}, 1),
+    ("cliff-lam3-mean", "cliff", {"lam": 3.0, "normalize": False}, 1),
+    ("cliff-pair-q0.5", "cliff-pair", {"lam": 0.1, "beta": 0.5, "pair_quantile": 0.5}, 1),
+    ("cliff-pair-q0.95", "cliff-pair", {"lam": 0.1, "beta": 0.5, "pair_quantile": 0.95}, 1),
 ]
 
 
@@ -266,6 +270,7 @@ def run_effect(args) -> int:
     st_val = np.asarray(split.strata(tname, subset="val"))
     st_test = np.asarray(split.strata(tname, subset="test"))
     sev, pairs = cliff_severity(ds, y, train, return_pairs=True)
+    pair_cache = {0.8: pairs}
     prep_s = time.perf_counter() - t0
     print(f"split + train severity: {prep_s:.1f} s; n_train={train.size} n_val={val.size} "
           f"n_test={test.size}; train pairs={len(pairs)}; test strata "
@@ -296,9 +301,12 @@ def run_effect(args) -> int:
         if _past(args.deadline):
             print(f"deadline {args.deadline} UTC reached; stopping", flush=True)
             break
+        q = params.get("pair_quantile", 0.8)
+        if q not in pair_cache:
+            pair_cache[q] = cliff_severity(ds, y, train, return_pairs=True, pair_quantile=q)[1]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            spec = make_loss(lname, y[train], severity=sev, pairs=pairs, y_val=y[val],
+            spec = make_loss(lname, y[train], severity=sev, pairs=pair_cache[q], y_val=y[val],
                              val_cliff_mask=st_val == "cliff", val_smooth_mask=st_val == "smooth",
                              random_state=seed, **params)
         if bb in missing:
