@@ -223,3 +223,17 @@ def test_moleculeace_cliff_rmse_block(split):
     # plain data has no such block
     assert evaluate(split, PRED, dataset=Dataset(name="toy", smiles=SMILES, y=Y,
                     target_names=["y"], units=["u"]), reference=False).moleculeace is None
+
+
+def test_reference_graph_from_smiles_is_memoised(split, ds):
+    from cliffkit.evaluate._evaluate import _reference_graph
+    from cliffkit.similarity import compute_fingerprints, find_neighbors
+
+    g1 = _reference_graph(split, ds, 2, False)
+    assert _reference_graph(split, ds, 2, False) is g1
+    fps = compute_fingerprints(SMILES)
+    g = find_neighbors(fps[TEST], fps[TRAIN], k=2, min_similarity=0.0)
+    assert np.array_equal(g1.indices, g.indices)
+    a = evaluate(split, PRED, dataset=ds, n_bootstrap=20)
+    b = evaluate(split, PRED, dataset=ds, n_bootstrap=20, reference_graph=g)
+    assert a.to_dict() == b.to_dict()

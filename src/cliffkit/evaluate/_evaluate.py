@@ -308,17 +308,52 @@ def _check_test_predictions(split_result, full: np.ndarray, source: str = "predi
         )
 
 
+_GRAPH_MEMO: dict[str, Any] = {}  # a few test->train graphs, reused within a process
+_DISK_CACHE_MIN_PAIRS = 20_000_000  # test x train pairs from which graphs go to the disk cache
+
+
 def _reference_graph(split_result, dataset, k: int, show_progress):
+    """Top-k training neighbours of each test molecule (any similarity), cached.
+
+    Scoring many models on one split (the bench grid) needs the same graph every time:
+    it is memoised in the process, and at QM9 scale also kept in the dataset cache
+    folder (``CLIFFKIT_CACHE_DIR``), keyed by the data checksum, the split's indices and
+    the fingerprint and k settings.
+    """
+    from types import SimpleNamespace
+
+    from ..data._cache import cache_key, read_cache, write_cache
     from ..similarity import compute_fingerprints, find_neighbors
+    from ..utils import sha256_bytes
 
     params = split_result.params
     radius = int(params.get("radius", 2))
     n_bits = int(params.get("n_bits", 2048))
-    rows = np.concatenate([split_result.test, split_result.train])
-    fps = compute_fingerprints(list(dataset.smiles[rows]), radius=radius, n_bits=n_bits)
-    n_test = split_result.test.shape[0]
-    return find_neighbors(fps[:n_test], fps[n_test:], k=min(k, split_result.train.shape[0]),
-                          min_similarity=0.0, show_progress=show_progress)
+    test, train = split_result.test, split_result.train
+    k = min(k, train.shape[0])
+    key = cache_key("reference-graph-v1", dataset.checksum, radius, n_bits, k,
+                    sha256_bytes(np.ascontiguousarray(train, dtype="<i8").tobytes()),
+                    sha256_bytes(np.ascontiguousarray(test, dtype="<i8").tobytes()))
+    if key in _GRAPH_MEMO:
+        return _GRAPH_MEMO[key]
+    on_disk = test.shape[0] * train.shape[0] >= _DISK_CACHE_MIN_PAIRS
+    arrays = read_cache("reference-graph", key) if on_disk else None
+    if arrays is not None and {"indptr", "indices", "similarities"} <= set(arrays):
+        graph = SimpleNamespace(**{n: arrays[n] for n in ("indptr", "indices", "similarities")})
+    else:
+        rows = np.concatenate([test, train])
+        fps = compute_fingerprints(list(dataset.smiles[rows]), radius=radius, n_bits=n_bits)
+        n_test = test.shape[0]
+        graph = find_neighbors(fps[:n_test], fps[n_test:], k=k, min_similarity=0.0,
+                               show_progress=show_progress)
+        if on_disk:
+            write_cache("reference-graph", key, {
+                "indptr": np.asarray(graph.indptr), "indices": np.asarray(graph.indices),
+                "similarities": np.asarray(graph.similarities)})
+    if len(_GRAPH_MEMO) >= 4:
+        _GRAPH_MEMO.pop(next(iter(_GRAPH_MEMO)))
+    _GRAPH_MEMO[key] = graph
+    return graph
 
 
 def evaluate(
