@@ -12,6 +12,7 @@ from ._label import TargetLabels, match_controls
 from ._random import RandomSplit
 from ._result import FORMAT, VERSION, SplitResult, load_split, to_chemprop_splits
 from ._scaffold import ScaffoldSplit, murcko_scaffolds
+from ._summary import format_summary, summarize_split
 
 __all__ = [
     "FORMAT",
@@ -28,5 +29,7 @@ __all__ = [
     "match_controls",
     "murcko_scaffolds",
     "register_splitter",
+    "format_summary",
+    "summarize_split",
     "to_chemprop_splits",
 ]

@@ -203,6 +203,7 @@ class BaseSplitter:
                 cliff_quantile=self.cliff_quantile, smooth_quantile=self.smooth_quantile,
                 delta=self.delta, random_state=seed,
                 full_graph=info.pop("_graph", None), search_k=info.pop("_search_k", None),
+                n_jobs=self.n_jobs,
             )
             info.update(linfo)
         info.pop("_graph", None)

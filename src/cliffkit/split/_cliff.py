@@ -9,6 +9,7 @@ from ..errors import InsufficientSupportError, InvalidParameterError
 from ..utils import Interval, Options
 from ._base import COMMON_CONSTRAINTS, BaseSplitter, register_splitter
 from ._graph import restrict_rows
+from ._label import train_graphs
 from ._select import SupportState, select_heldout, top_contributors
 
 __all__ = ["CliffSplit"]
@@ -30,7 +31,9 @@ class CliffSplit(BaseSplitter):
        supported non-cliff molecules. A molecule is taken only if it keeps a training
        neighbour and no molecule already held out loses its last one; the ``m`` neighbours
        behind a chosen cliff case's severity are locked in training.
-    4. The validation set is built the same way from what remains.
+    4. The validation set is built the same way from what remains. With ``calibrate``, the
+       held-out set is relabelled against the resulting training set, the quota of cliff
+       picks is re-solved from the observed rates, and steps 3–4 run once more.
     5. Strata, partners and matched controls are computed against the final training set
        only (see :func:`~cliffkit.split.SplitResult`).
 
@@ -58,6 +61,17 @@ class CliffSplit(BaseSplitter):
         over them.
     random_state : int, optional, default=0
         Seeds the visiting order (and the matching order).
+    balance : {"targets", "first"}, default="targets"
+        Multi-target data: draw cliff candidates round-robin over all targets, or only from
+        the first one. ``cliff_target`` names one target instead.
+    search_factor : float, default=2.0
+        The single search keeps ``search_factor * k`` neighbours per molecule; rows that
+        could miss a training neighbour after the split are searched again, exactly.
+    lock_partners : bool, default=True
+        Keep the ``m`` neighbours behind a chosen cliff case's severity in training.
+    calibrate : bool, default=True
+        Relabel once against the final training set and choose the cliff quota again so the
+        expected share meets the request (cases cross the threshold when molecules move).
     n_jobs : int, optional
         Processes for fingerprints.
     show_progress : bool, default=False
@@ -83,6 +97,7 @@ class CliffSplit(BaseSplitter):
         "cliff_target": [None, str],
         "lock_partners": ["boolean"],
         "balance": [Options("targets", "first")],
+        "calibrate": ["boolean"],
     }
 
     def __init__(
@@ -103,6 +118,7 @@ class CliffSplit(BaseSplitter):
         balance: str = "targets",
         search_factor: float = 2.0,
         lock_partners: bool = True,
+        calibrate: bool = True,
         cliff_target: str | None = None,
         n_jobs: int | None = None,
         show_progress: bool = False,
@@ -122,6 +138,7 @@ class CliffSplit(BaseSplitter):
         self.balance = balance
         self.search_factor = search_factor
         self.lock_partners = lock_partners
+        self.calibrate = calibrate
         self.cliff_target = cliff_target
         self.n_jobs = n_jobs
         self.show_progress = show_progress
@@ -136,7 +153,7 @@ class CliffSplit(BaseSplitter):
             )
         search_k = int(min(n - 1, max(k, round(self.search_factor * k))))
         graph = find_neighbors(fps, k=search_k, min_similarity=self.min_similarity,
-                               show_progress=self.show_progress)
+                               n_jobs=self.n_jobs, show_progress=self.show_progress)
         every = np.arange(n, dtype=np.int64)
         g_k, _ = restrict_rows(graph, every, every, k)
         if not (g_k.degree() > 0).any():
@@ -173,11 +190,37 @@ class CliffSplit(BaseSplitter):
             else:
                 locks.append(np.full((n, 1), -1, dtype=np.int64))
         rest = order[(supported & ~any_cliff)[order]]
-        state = SupportState.from_graph(graph)
-        test, c_test = select_heldout(state, ctx["n_test"], int(round(self.cliff_share * ctx["n_test"])),
-                                      pools, rest, locks)
-        val, c_val = select_heldout(state, ctx["n_val"], int(round(self.cliff_share * ctx["n_val"])),
-                                    pools, rest, locks)
+        n_test, n_val = ctx["n_test"], ctx["n_val"]
+
+        def choose(q_test: int, q_val: int):
+            state = SupportState.from_graph(graph)
+            test, fc_t = select_heldout(state, n_test, q_test, pools, rest, locks)
+            val, fc_v = select_heldout(state, n_val, q_val, pools, rest, locks)
+            return test, fc_t, val, fc_v
+
+        q = [int(round(self.cliff_share * n_test)), int(round(self.cliff_share * n_val))]
+        test, fc_t, val, fc_v = choose(*q)
+        calibration = {"initial_quota": list(q)}
+        if self.calibrate:
+            # Relabelling against the final training set moves some cases across the cliff
+            # threshold. Measure how often (c: cliff picks that stay cliff, p: other picks that
+            # become cliff) and choose the quota once more so the expected share is the request.
+            flags = self._final_flags(ctx, graph, search_k, drive, test, val)
+            new_q = []
+            for chosen, fc, n_sel, q0 in ((test, fc_t, n_test, q[0]), (val, fc_v, n_val, q[1])):
+                c = float(flags[chosen[fc]].mean()) if fc.any() else 1.0
+                p = float(flags[chosen[~fc]].mean()) if (~fc).any() else 0.0
+                calibration.setdefault("stay_cliff", []).append(round(c, 4))
+                calibration.setdefault("become_cliff", []).append(round(p, 4))
+                if c - p > 0.05 and n_sel:
+                    q1 = int(round(n_sel * (self.cliff_share - p) / (c - p)))
+                    new_q.append(int(min(max(q1, 0), n_sel)))
+                else:
+                    new_q.append(q0)
+            calibration["final_quota"] = list(new_q)
+            if new_q != q:
+                test, fc_t, val, fc_v = choose(*new_q)
+        c_test, c_val = int(fc_t.sum()), int(fc_v.sum())
         held = np.zeros(n, dtype=bool)
         held[test] = True
         held[val] = True
@@ -189,11 +232,33 @@ class CliffSplit(BaseSplitter):
             "provisional_cliff_candidates": int(any_cliff.sum()),
             "provisional_cliff_test": int(c_test),
             "provisional_cliff_val": int(c_val),
+            "calibration": calibration,
             "cliff_rule": "first" if len(drive) == 1 and self.cliff_target is None and self.balance == "first"
             else ("target:" + names[drive[0]] if self.cliff_target is not None else "balanced-over-targets"),
             "warnings": [],
         }
         return train, val, test, info
+
+    def _final_flags(self, ctx, graph, search_k, drive, test, val) -> np.ndarray:
+        """Cliff (for any driving target) of held-out molecules against the final train set."""
+        n, y = ctx["n"], ctx["y"]
+        held = np.zeros(n, dtype=bool)
+        held[test] = True
+        held[val] = True
+        train, heldout = np.flatnonzero(~held), np.concatenate([test, val])
+        g_tt, g_ht, _ = train_graphs(ctx["fps"], train, heldout, k=ctx["k"],
+                                     min_similarity=self.min_similarity, full_graph=graph,
+                                     search_k=search_k, n_jobs=self.n_jobs)
+        flags = np.zeros(n, dtype=bool)
+        for t in drive:
+            yt = y[:, t]
+            tr = compute_severity(g_tt, yt[train])
+            ho = compute_severity(g_ht, yt[heldout], yt[train], m=tr.m, scale=tr.scale,
+                                  delta=self.delta)
+            st = assign_strata(ho, tr, cliff_quantile=self.cliff_quantile,
+                               smooth_quantile=self.smooth_quantile, delta=self.delta)
+            flags[heldout] |= st.labels == "cliff"
+        return flags
 
     def _warn(self, res, n_val, n_test):
         msgs = res.info.setdefault("warnings", [])
@@ -204,11 +269,19 @@ class CliffSplit(BaseSplitter):
             )
         for sub in ("test", "val"):
             got = res.cliff_share.get(f"{sub}_any")
-            if getattr(res, sub).size and got is not None and np.isfinite(got) \
-                    and got < self.cliff_share - SHARE_TOLERANCE:
+            if not (getattr(res, sub).size and got is not None and np.isfinite(got)):
+                continue
+            if got < self.cliff_share - SHARE_TOLERANCE:
                 msgs.append(
                     f"CliffSplit reached a {sub} cliff share of {got:.3f} (cliff for at least one "
                     f"target) instead of the requested {self.cliff_share:.3f}; the data holds too few "
                     "supported cliff cases at these thresholds (lower cliff_quantile to get more)."
+                )
+            elif got > self.cliff_share + SHARE_TOLERANCE:
+                msgs.append(
+                    f"CliffSplit reached a {sub} cliff share of {got:.3f} (cliff for at least one "
+                    f"target) instead of the requested {self.cliff_share:.3f}: relabelling against "
+                    "the final training set turned more held-out molecules into cliff cases than "
+                    "expected (common on small data)."
                 )
         super()._warn(res, n_val, n_test)

@@ -111,6 +111,7 @@ def train_graphs(
     min_similarity: float,
     full_graph: Any | None = None,
     search_k: int | None = None,
+    n_jobs: int | None = None,
 ) -> tuple[CSRGraph, CSRGraph, dict[str, int]]:
     """Exact train–train and held-out–train neighbour graphs.
 
@@ -132,9 +133,9 @@ def train_graphs(
     stats = {"recomputed_train_rows": 0, "recomputed_heldout_rows": 0}
     if full_graph is None:
         g_tt = knn_against(fps, train, train, k=k, min_similarity=min_similarity,
-                           query_in_reference=True)
+                           query_in_reference=True, n_jobs=n_jobs)
         g_ht = knn_against(fps, heldout, train, k=k, min_similarity=min_similarity,
-                           query_in_reference=False)
+                           query_in_reference=False, n_jobs=n_jobs)
         stats["recomputed_train_rows"] = int(train.shape[0])
         stats["recomputed_heldout_rows"] = int(heldout.shape[0])
         return g_tt, g_ht, stats
@@ -145,7 +146,7 @@ def train_graphs(
         unsure = np.flatnonzero((n_kept < k) & (full_deg[rows] >= search_k))
         if unsure.size:
             fresh = knn_against(fps, rows[unsure], train, k=k, min_similarity=min_similarity,
-                                query_in_reference=self_in)
+                                query_in_reference=self_in, n_jobs=n_jobs)
             g = _splice(g, unsure, fresh)
         g.params = {"k": int(k), "min_similarity": float(min_similarity)}
         stats[f"recomputed_{name}_rows"] = int(unsure.size)
@@ -217,6 +218,7 @@ def label_targets(
     random_state: int | None = 0,
     full_graph: Any | None = None,
     search_k: int | None = None,
+    n_jobs: int | None = None,
 ) -> tuple[dict[str, TargetLabels], dict[str, Any]]:
     """Label every held-out molecule against the final training set, per target.
 
@@ -242,12 +244,12 @@ def label_targets(
     n = fps.shape[0]
     heldout = np.concatenate(heldout_sets) if heldout_sets else np.zeros(0, np.int64)
     g_tt, g_ht, stats = train_graphs(fps, train, heldout, k=k, min_similarity=min_similarity,
-                                     full_graph=full_graph, search_k=search_k)
+                                     full_graph=full_graph, search_k=search_k, n_jobs=n_jobs)
     max_sim = g_ht.first_similarity()
     lonely = np.flatnonzero(g_ht.degree() == 0)
     if lonely.size and train.size:
         nearest = knn_against(fps, heldout[lonely], train, k=1, min_similarity=0.0,
-                              query_in_reference=False)
+                              query_in_reference=False, n_jobs=n_jobs)
         max_sim[lonely] = nearest.first_similarity()
     labels: dict[str, TargetLabels] = {}
     rng_seed = np.random.SeedSequence(0 if random_state is None else int(random_state))

@@ -115,7 +115,7 @@ def select_heldout(
     cliff_pools: list[np.ndarray],
     rest_pool: np.ndarray,
     locks: list[np.ndarray],
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Choose ``n_select`` molecules, ``n_cliff`` of them from the cliff pools.
 
     Cliff pools (one per target, each in seeded order) are visited round-robin, so each
@@ -138,10 +138,11 @@ def select_heldout(
     -------
     chosen : numpy.ndarray of int64
         In the order chosen.
-    n_cliff_chosen : int
-        How many came from the cliff pools.
+    from_cliff : numpy.ndarray of bool
+        Whether each chosen molecule came from a cliff pool.
     """
     chosen: list[int] = []
+    from_cliff: list[bool] = []
     ptr = [0] * len(cliff_pools)
     live = [p.size > 0 for p in cliff_pools]
 
@@ -154,6 +155,7 @@ def select_heldout(
             if state.feasible(c, lock):
                 state.take(c, lock)
                 chosen.append(c)
+                from_cliff.append(True)
                 return True
         live[t] = False
         return False
@@ -172,8 +174,9 @@ def select_heldout(
         if state.feasible(c):
             state.take(c)
             chosen.append(c)
+            from_cliff.append(False)
     while len(chosen) < n_select and any(live):  # rest pool ran dry: more cliff cases
         if live[t] and next_cliff(t):
             got_cliff += 1
         t = (t + 1) % max(len(cliff_pools), 1)
-    return np.asarray(chosen, dtype=np.int64), got_cliff
+    return np.asarray(chosen, dtype=np.int64), np.asarray(from_cliff, dtype=bool)

@@ -1,0 +1,89 @@
+"""``cliffkit split``: make a CliffSplit / random / scaffold split file and print its summary."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import click
+
+from ._app import app
+from ._data import dataset_options, load_from_cli
+
+_METHODS = ("cliff", "random", "scaffold")
+
+
+@app.command(
+    "split",
+    help="Split a dataset into train/val/test, label cliff/smooth/unsupported test cases per "
+    "target against the training set, and write a versioned split file.",
+)
+@click.argument("dataset", metavar="DATASET")
+@dataset_options
+@click.option("--method", type=click.Choice(_METHODS), default="cliff", show_default=True,
+              help="Splitter: cliff (CliffSplit: supported, cliff-exposed test set), random, or "
+                   "scaffold (Bemis-Murcko groups, shuffled by seed).")
+@click.option("--target", "targets", multiple=True, metavar="T",
+              help="Target to label (repeat for several; default: every target of the dataset).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (random_state).")
+@click.option("--test-size", type=float, default=0.1, show_default=True,
+              help="Fraction of molecules in the test set.")
+@click.option("--val-size", type=float, default=0.1, show_default=True,
+              help="Fraction of molecules in the validation set (0 for none).")
+@click.option("--cliff-share", type=float, default=0.5, show_default=True,
+              help="Requested share of cliff cases among held-out molecules (cliff method only).")
+@click.option("-k", "k", type=int, default=None,
+              help="Neighbours per molecule (default: max(4, min(24, floor(sqrt(n_train))))).")
+@click.option("--min-sim", "min_similarity", type=float, default=0.35, show_default=True,
+              help="Support threshold: Tanimoto similarity a training neighbour needs.")
+@click.option("--cliff-quantile", type=float, default=0.8, show_default=True,
+              help="Cliff: severity above this quantile of supported training severities.")
+@click.option("--smooth-quantile", type=float, default=0.5, show_default=True,
+              help="Smooth: severity at or below this quantile of supported training severities.")
+@click.option("--delta", type=float, default=None,
+              help="Cliff threshold in target units instead of quantiles: a neighbour with "
+                   "|dy| >= DELTA makes a cliff case.")
+@click.option("--n-jobs", type=int, default=None,
+              help="Processes for fingerprints and neighbour search (default: all cores).")
+@click.option("--chemprop-splits", "chemprop_splits", type=click.Path(dir_okay=False), default=None,
+              help="Also write chemprop's splits.json (for 'chemprop train --splits-file').")
+@click.option("--chemprop-data", "chemprop_data", type=click.Path(dir_okay=False), default=None,
+              help="Also write the CSV (smiles + targets, dataset row order) that the chemprop "
+                   "splits refer to.")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=True,
+              help="Split file to write (JSON).")
+@click.option("--quiet", is_flag=True, help="Print nothing but warnings and errors.")
+def split_command(dataset, smiles_col, target_cols, data_dir, method, targets, seed, test_size,
+                  val_size, cliff_share, k, min_similarity, cliff_quantile, smooth_quantile, delta,
+                  n_jobs, chemprop_splits, chemprop_data, output, quiet):
+    from ..errors import CliffkitWarning
+    from ..split import format_summary, get_splitter, to_chemprop_splits
+
+    ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
+    params = dict(test_size=test_size, val_size=val_size, k=k, min_similarity=min_similarity,
+                  cliff_quantile=cliff_quantile, smooth_quantile=smooth_quantile, delta=delta,
+                  targets=list(targets) or None, random_state=seed, n_jobs=n_jobs,
+                  show_progress=sys.stderr.isatty())
+    if method == "cliff":
+        params["cliff_share"] = cliff_share
+    splitter = get_splitter(method, **params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CliffkitWarning)
+        result = splitter.make_split(ds)
+    for w in caught:
+        if issubclass(w.category, CliffkitWarning):
+            click.echo(f"cliffkit: warning: {w.message}", err=True)
+        else:  # pragma: no cover - foreign warnings keep their normal route
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    result.save(output)
+    if chemprop_splits:
+        to_chemprop_splits(result, chemprop_splits, data_path=chemprop_data, dataset=ds)
+    if not quiet:
+        click.echo(f"{splitter!r}")
+        click.echo(format_summary(result))
+        click.echo("")
+        click.echo(f"wrote {output}")
+        if chemprop_splits:
+            extra = f" and {chemprop_data}" if chemprop_data else ""
+            click.echo(f"wrote {chemprop_splits}{extra}")
+    return 0

@@ -1,0 +1,128 @@
+"""A data summary of a SplitResult and its plain-text rendering (used by ``cliffkit split``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..cliffs import STRATA
+
+__all__ = ["summarize_split", "format_summary"]
+
+_QS = (0.1, 0.5, 0.9)
+
+
+def _smd(a: np.ndarray, b: np.ndarray) -> float:
+    """Standardised mean difference (a - b) / sqrt((var_a + var_b) / 2)."""
+    if a.size < 2 or b.size < 2:
+        return float("nan")
+    pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+    return float((a.mean() - b.mean()) / pooled) if pooled > 0 else 0.0
+
+
+def summarize_split(res, subset: str = "test") -> dict[str, Any]:
+    """Sizes, strata counts, cliff shares, similarity quantiles and matching balance.
+
+    Returns
+    -------
+    dict
+        ``sizes``, ``cliff_share`` and, per target, ``counts`` (test and val), ``share``,
+        ``similarity`` (quantiles 0.1/0.5/0.9 of max similarity to train per stratum),
+        ``matching`` (pairs and standardised mean differences before and after).
+    """
+    rows = res.subset(subset)
+    out: dict[str, Any] = {
+        "method": res.method,
+        "dataset": res.dataset.get("name", ""),
+        "sizes": {s: int(res.subset(s).size) for s in ("train", "val", "test")},
+        "cliff_share": res.cliff_share,
+        "targets": {},
+    }
+    for name in res.target_names:
+        lab = res.labels[name]
+        st = lab.strata[rows]
+        sim = {}
+        for s in STRATA:
+            v = lab.max_similarity[rows[st == s]]
+            sim[s] = [float(np.quantile(v, q)) for q in _QS] if v.size else None
+        cl, sm = rows[st == "cliff"], rows[st == "smooth"]
+        mc, ms = rows[lab.matched_cliff[rows]], rows[lab.matched_smooth[rows]]
+        mcz, msz = rows[lab.matched_cliff_z[rows]], rows[lab.matched_smooth_z[rows]]
+        sim_of, z_of = lab.max_similarity, lab.abs_z
+        out["targets"][name] = {
+            "counts": {s: lab.counts(res.subset(s)) for s in ("test", "val")},
+            "share": {s: lab.cliff_share(res.subset(s)) for s in ("test", "val")},
+            "scale": lab.scale,
+            "mode": lab.mode,
+            "cliff_threshold": lab.cliff_threshold,
+            "smooth_threshold": lab.smooth_threshold,
+            "train_severity_quantiles": lab.train_severity_quantiles,
+            "similarity": sim,
+            "matching": {
+                "n_cliff": int(cl.size), "n_smooth": int(sm.size),
+                "median_similarity": [float(np.median(sim_of[cl])) if cl.size else float("nan"),
+                                      float(np.median(sim_of[sm])) if sm.size else float("nan")],
+                "smd_similarity_all": _smd(sim_of[cl], sim_of[sm]),
+                "smd_abs_z_all": _smd(z_of[cl], z_of[sm]),
+                "n_pairs_similarity": int(mc.size),
+                "smd_similarity_matched": _smd(sim_of[mc], sim_of[ms]),
+                "smd_abs_z_matched": _smd(z_of[mc], z_of[ms]),
+                "n_pairs_similarity_z": int(mcz.size),
+                "smd_similarity_matched_z": _smd(sim_of[mcz], sim_of[msz]),
+                "smd_abs_z_matched_z": _smd(z_of[mcz], z_of[msz]),
+            },
+        }
+    return out
+
+
+def _f(x: float, spec: str = ".3f") -> str:
+    return "n/a" if x is None or not np.isfinite(x) else format(x, spec)
+
+
+def format_summary(res, subset: str = "test") -> str:
+    """Human-readable summary (plain text, one block per target)."""
+    s = summarize_split(res, subset)
+    z = s["sizes"]
+    lines = [
+        f"{res.method} split of {s['dataset'] or 'data'} ({res.n_samples:,} molecules)",
+        f"sizes: train {z['train']:,} | val {z['val']:,} | test {z['test']:,}",
+    ]
+    req = res.cliff_share.get("requested")
+    for name, t in s["targets"].items():
+        unit = "|dy|" if t["mode"] == "delta" else "severity"
+        lines.append("")
+        lines.append(
+            f"target {name}: |dy| scale (P95 train pairs) {_f(t['scale'], '.4g')}; cliff: {unit} > "
+            f"{_f(t['cliff_threshold'], '.4g')}; smooth: {unit} <= {_f(t['smooth_threshold'], '.4g')}"
+        )
+        lines.append(f"  {'subset':<7}" + "".join(f"{x:>14}" for x in (*STRATA, "cliff share")))
+        for sub in ("test", "val"):
+            c = t["counts"][sub]
+            lines.append(f"  {sub:<7}" + "".join(f"{c[x]:>14,}" for x in STRATA)
+                         + f"{_f(t['share'][sub]):>14}")
+        lines.append(f"  similarity to train ({subset}; q10 / q50 / q90):")
+        for st, q in t["similarity"].items():
+            if q is not None:
+                lines.append(f"    {st:<13} {q[0]:.3f} / {q[1]:.3f} / {q[2]:.3f}")
+        m = t["matching"]
+        lines.append(
+            f"  matching ({subset}): {m['n_cliff']} cliff vs {m['n_smooth']} smooth; median similarity "
+            f"{_f(m['median_similarity'][0])} vs {_f(m['median_similarity'][1])} "
+            f"(SMD {_f(m['smd_similarity_all'], '+.2f')}, |z| SMD {_f(m['smd_abs_z_all'], '+.2f')})"
+        )
+        lines.append(
+            f"    matched on similarity: {m['n_pairs_similarity']} pairs (SMD "
+            f"{_f(m['smd_similarity_matched'], '+.2f')}, |z| SMD {_f(m['smd_abs_z_matched'], '+.2f')}); "
+            f"on similarity and |z|: {m['n_pairs_similarity_z']} pairs (SMD "
+            f"{_f(m['smd_similarity_matched_z'], '+.2f')}, |z| SMD {_f(m['smd_abs_z_matched_z'], '+.2f')})"
+        )
+        if not t["counts"]["test"]["cliff"]:
+            q = ", ".join(f"{k} {_f(v, '.3g')}" for k, v in t["train_severity_quantiles"].items())
+            lines.append(f"  no cliff cases at these thresholds; training severity quantiles: {q}")
+    got = res.cliff_share.get(f"{subset}_any")
+    if req is not None:
+        lines.append("")
+        lines.append(f"achieved cliff share ({subset}, cliff for at least one target): {_f(got)} "
+                     f"(requested {req:.3f})")
+    return "\n".join(lines)
