@@ -167,6 +167,12 @@ def test_read_by_smiles_canonicalises(tmp_path, split):
     assert full[3] == 3.0 and np.isnan(full[0])
 
 
+def test_read_by_index_and_smiles_agreeing(tmp_path, split):
+    frame = pd.DataFrame({"index": [5, 4, 6, 7], "smiles": ["OCC", "CCCCC", "CCN", "c1ccccc1"],
+                          "prediction": [2.0, 4.0, 2.0, 1.0]})
+    assert read_predictions(_write(tmp_path, frame), split)[TEST] == pytest.approx([4, 2, 2, 1])
+
+
 def test_read_by_index_and_columns(tmp_path, split):
     frame = pd.DataFrame({"index": [4, 5, 6, 7], "y": [1.0, 2.0, 3.0, 4.0],
                           "other": [0.0] * 4})
@@ -193,6 +199,9 @@ def test_read_by_index_and_columns(tmp_path, split):
      r"predicted more than once \(e.g. CCO on lines 3, 6\)"),
     (pd.DataFrame({"smiles": ["CCCCC", "C1CC", "CCN", "c1ccccc1"], "pred": [1.0] * 4}),
      r"1 SMILES could not be parsed .*lines 3"),
+    (pd.DataFrame({"index": [4, 5, 7, 6], "smiles": ["CCCCC", "OCC", "CCN", "c1ccccc1"],
+                   "pred": [1.0] * 4}),
+     r"'index' and 'smiles' disagree on 2 rows \(line 4: index 7 is c1ccccc1, not CCN\)"),
     (pd.DataFrame({"index": [4, 5, 6, 70], "pred": [1.0] * 4}),
      r"'index' values are not row numbers in \[0, 8\) \(lines 5\)"),
 ])

@@ -527,7 +527,8 @@ def read_predictions(
     """Read a predictions CSV and align it to the split's dataset rows.
 
     The file has a ``smiles`` column (canonicalised with RDKit and matched to the
-    split's canonical SMILES) or an ``index`` column (dataset row numbers), and a
+    split's canonical SMILES) or an ``index`` column (dataset row numbers; when both
+    are present they must agree), and a
     prediction column: ``pred_col`` if given, else the first of ``prediction``,
     ``pred``, ``y_pred`` or the target name. Rows for molecules outside the split are
     ignored. Predictions for training molecules are kept (pair metrics use them).
@@ -590,6 +591,18 @@ def read_predictions(
                 f"[0, {n}) (lines {_show(lines[bad].tolist())}); use the dataset row index."
             )
         rows = raw.astype(np.int64)
+        if "smiles" in cols:
+            by_smiles = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines)
+            clash = np.flatnonzero(by_smiles != rows)
+            if clash.size:
+                i = clash[0]
+                raise PredictionsError(
+                    f"Predictions file {path}: 'index' and 'smiles' disagree on {clash.size} "
+                    f"rows (line {lines[i]}: index {rows[i]} is "
+                    f"{split_result.smiles[rows[i]]}, not {frame[cols['smiles']].iloc[i]}); "
+                    "'index' must be the dataset row (after duplicates were merged); drop "
+                    "one of the two columns."
+                )
     elif "smiles" in cols:
         rows = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines)
     else:
