@@ -88,3 +88,14 @@ def test_errors():
         PairBatchSampler(10, [[0, 10]], 4)
     with pytest.raises(ShapeMismatchError, match="pairs must have shape"):
         PairBatchSampler(10, [[0, 1, 2]], 4)
+
+
+def test_default_keeps_a_whole_component_up_to_the_batch_size():
+    star = np.stack([np.zeros(12, int), np.arange(1, 13)], axis=1)  # 13 molecules
+    s = PairBatchSampler(60, star, 16, random_state=0)
+    batches = list(s)
+    assert s.pair_coverage_ == 1.0
+    assert any(set(range(13)) <= set(b) for b in batches)
+    s4 = PairBatchSampler(60, star, 16, random_state=0, max_unit=4)
+    list(s4)
+    assert s4.pair_coverage_ < 0.5
