@@ -196,9 +196,11 @@ class Evaluation:
     def summary(self, digits: int = 3) -> str:
         """A plain-text report: the per-stratum table, gaps and ratios, pair metrics."""
         ci = f"{int(round(self.params.get('confidence', 0.95) * 100))}% CI"
+        n_boot = self.params.get("n_bootstrap", 0)
+        boot = f"{n_boot} bootstrap resamples, {ci}" if n_boot else "no bootstrap intervals"
         lines = [
             f"{self.dataset} / {self.target} — {self.split_method} split, {self.n_test} test "
-            f"molecules; {self.params.get('n_bootstrap', 0)} bootstrap resamples, {ci}.",
+            f"molecules; {boot}.",
             "",
         ]
         head = f"{'group':<26}{'n':>6}  {'MAE [' + ci + ']':<28}{'RMSE':>8}{'R²':>8}"
@@ -216,6 +218,8 @@ class Evaluation:
             lines.append(line)
         lines.append("")
         for name, c in self.model["contrasts"].items():
+            if not (np.isfinite(c["gap"].value) or np.isfinite(c["ratio"].value)):
+                continue
             title = {"cliff_vs_smooth": "cliff vs smooth",
                      "matched_similarity": "matched on similarity",
                      "matched_similarity_z": "matched on similarity and |z|"}.get(name, name)
