@@ -186,3 +186,15 @@ def test_executor_registry():
     assert list(ex.map_unordered(lambda x: x * 2, [1, 2])) == [(1, 2), (2, 4)]
     with pytest.raises(UnknownNameError, match=r"Unknown executor 'lokal'.*Did you mean 'local'"):
         get_executor("lokal")
+
+
+def test_process_pool_gives_the_same_results(tmp_path):
+    cfg = _config(backbones=["mlp"], losses=["plain"])
+    run_grid(cfg, tmp_path / "a", show_progress=False, cell_fn=fake_cell, split_fn=fake_split)
+    summary = run_grid(cfg, tmp_path / "b", show_progress=False, cell_fn=fake_cell,
+                       split_fn=fake_split, executor_params={"n_jobs": 2})
+    assert summary.n_ran == 2 and summary.n_failed == 0
+    a = load_results(tmp_path / "a").sort_values("key").reset_index(drop=True)
+    b = load_results(tmp_path / "b").sort_values("key").reset_index(drop=True)
+    cols = ["key", "status", "mae", "cliff_mae", "ratio"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
