@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,9 @@ def fake_cell(cell, split_path):
     assert split["method"] == cell.split and split["seed"] == cell.seed
     if cell.backbone == "lgbm" and cell.loss == "cliff":
         raise RuntimeError("boom: lgbm cannot")
+    if cell.seed == 1:
+        warnings.warn("only 2 cliff cases", UserWarning, stacklevel=1)
+        warnings.warn("only 2 cliff cases", UserWarning, stacklevel=1)
     base = 1.0 + 0.1 * cell.seed
     metrics = {
         "n_test": 4,
@@ -87,6 +91,8 @@ def test_runs_every_cell_records_failures_and_resumes(tmp_path):
         else:
             assert rec["status"] == "ok"
             assert (tmp_path / rec["predictions"]).is_file()
+            # warnings raised in a cell are kept in its record (once each), not printed
+            assert rec["warnings"] == (["UserWarning: only 2 cliff cases"] if cell.seed == 1 else [])
     # one split file per (dataset, target, method, seed)
     assert len(list((tmp_path / "splits").glob("*.json"))) == 2
 

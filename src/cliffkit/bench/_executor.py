@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -108,13 +109,21 @@ class LocalExecutor(Executor):
                 yield task, fn(task)
             return
         ctx = multiprocessing.get_context("spawn")
-        pool = cf.ProcessPoolExecutor(max_workers=self.n_jobs, mp_context=ctx)
+        threads = max(1, (os.cpu_count() or 1) // self.n_jobs)
+        pool = cf.ProcessPoolExecutor(max_workers=self.n_jobs, mp_context=ctx,
+                                      initializer=_limit_threads, initargs=(threads,))
         try:
             futures = {pool.submit(fn, task): task for task in tasks}
             for fut in cf.as_completed(futures):
                 yield futures[fut], fut.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _limit_threads(n: int) -> None:
+    """Worker initializer: share the cores between workers (before torch is imported)."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, str(n))
 
 
 def check_executor_name(name: str) -> None:

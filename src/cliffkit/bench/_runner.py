@@ -5,7 +5,8 @@ Layout of an output folder::
     out_dir/
       config.json                       the resolved grid of the latest run
       splits/<split-key>.json           one split per (dataset, target, method, seed)
-      cells/<cell-key>.json             status, metrics, error, timing: the commit marker
+      splits/logs/<split-key>.json      its timing and warnings
+      cells/<cell-key>.json             status, metrics, error, warnings, timing: the commit marker
       cells/<cell-key>.predictions.csv  per test molecule (written before the .json)
 
 Every file is written atomically (temporary file + rename). A cell counts as
@@ -23,6 +24,7 @@ import platform
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,11 +143,22 @@ def _dumps(record: dict) -> str:
 # ---------------------------------------------------------------------------------
 # task wrappers (module level so that process pools and Ray can pickle them)
 # ---------------------------------------------------------------------------------
+def _warning_texts(caught) -> list[str]:
+    seen: list[str] = []
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in seen:
+            seen.append(text)
+    return seen
+
+
 def _split_task(payload: tuple) -> dict:
     split_fn, spec, path = payload
     t0 = time.perf_counter()
     try:
-        result = split_fn(spec)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = split_fn(spec)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.json")
@@ -155,7 +168,10 @@ def _split_task(payload: tuple) -> dict:
         finally:
             if tmp.exists():
                 tmp.unlink()
-        return {"status": "ok", "seconds": time.perf_counter() - t0}
+        meta = {"spec": spec.to_dict(), "seconds": time.perf_counter() - t0,
+                "warnings": _warning_texts(caught)}
+        atomic_write_text(path.parent / "logs" / f"{path.stem}.json", _dumps(meta))
+        return {"status": "ok", "seconds": meta["seconds"]}
     except Exception as exc:  # noqa: BLE001 - recorded, the grid goes on
         return {"status": "failed", "error": _error_record(exc), "seconds": time.perf_counter() - t0}
 
@@ -165,8 +181,11 @@ def _cell_task(payload: tuple) -> dict:
     started = _now()
     t0 = time.perf_counter()
     c0 = time.process_time()
+    caught: list = []
     try:
-        result = cell_fn(cell, Path(split_path))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = cell_fn(cell, Path(split_path))
         if not isinstance(result, CellResult):
             raise TypeError(f"cell function returned {type(result).__name__}, not CellResult")
         return {
@@ -177,6 +196,7 @@ def _cell_task(payload: tuple) -> dict:
             "started": started,
             "seconds": time.perf_counter() - t0,
             "cpu_seconds": time.process_time() - c0,
+            "warnings": _warning_texts(caught),
         }
     except Exception as exc:  # noqa: BLE001 - recorded, the grid goes on
         return {
@@ -185,6 +205,7 @@ def _cell_task(payload: tuple) -> dict:
             "started": started,
             "seconds": time.perf_counter() - t0,
             "cpu_seconds": time.process_time() - c0,
+            "warnings": _warning_texts(caught or []),
         }
 
 
@@ -222,6 +243,7 @@ def _write_cell(out_dir: Path, cell: Cell, outcome: dict, split_key: str, enviro
         "finished": _now(),
         "seconds": outcome.get("seconds"),
         "cpu_seconds": outcome.get("cpu_seconds"),
+        "warnings": outcome.get("warnings", []),
         "environment": environment,
     }
     atomic_write_text(cells / f"{key}.json", _dumps(record))
@@ -324,7 +346,8 @@ def run_grid(
     for cell in todo:
         spec = cell.split_spec
         specs.setdefault(spec.key, spec)
-    split_todo = [s for k, s in specs.items() if not (out_dir / SPLITS_DIR / f"{k}.json").is_file()]
+    split_todo = [s for k, s in specs.items()
+                  if not (out_dir / SPLITS_DIR / f"{k}.json").is_file()]
 
     disable = (not show_progress) or not sys.stderr.isatty()
     bar = tqdm(
