@@ -132,7 +132,8 @@ def plot_lambda_trajectories(table) -> bytes:
     for ax, (bb, sub) in zip(axes, panels, strict=False):
         for rec in sub.itertuples(index=False):
             traj = np.asarray(rec.lambda_trajectory, dtype=float)
-            label = f"{_panel_title(rec.dataset, rec.target)} s{rec.seed}"
+            split = getattr(rec, "split", "")
+            label = f"{_panel_title(rec.dataset, rec.target)} {split} s{rec.seed}"
             ax.plot(np.arange(1, len(traj) + 1), traj, marker=".", label=label)
         ax.set_xlabel("epoch / round block")
         ax.set_ylabel("λ")
@@ -145,24 +146,27 @@ def plot_lambda_trajectories(table) -> bytes:
 def plot_pair_differences(preds) -> bytes:
     """Predicted against true difference to the cliff partner, for cliff test cases.
 
-    The partner is a training molecule, so the predicted difference is
-    ``y_pred - partner_y_true`` and the true one ``y_true - partner_y_true``.
+    The true difference is ``y_true - partner_y_true``; the predicted one is
+    ``y_pred - partner_y_pred`` (the model's own prediction for the training partner)
+    where the predictions hold it, else ``y_pred - partner_y_true``.
     One panel per backbone; colour by loss.
     """
+    own = "partner_y_pred" in preds and bool(preds["partner_y_pred"].notna().all())
+    partner_col = "partner_y_pred" if own else "partner_y_true"
     panels = list(preds.groupby(["dataset", "target", "backbone"], sort=True))
     fig, axes = _figure(len(panels), size=(3.8, 3.6))
     for ax, ((ds, tg, bb), sub) in zip(axes, panels, strict=False):
         lims = []
         for lo, g in sub.groupby("loss", sort=True):
             true_d = g["y_true"].to_numpy(float) - g["partner_y_true"].to_numpy(float)
-            pred_d = g["y_pred"].to_numpy(float) - g["partner_y_true"].to_numpy(float)
+            pred_d = g["y_pred"].to_numpy(float) - g[partner_col].to_numpy(float)
             ax.scatter(true_d, pred_d, s=8, alpha=0.5, label=lo)
             lims += [np.nanmin(true_d), np.nanmax(true_d), np.nanmin(pred_d), np.nanmax(pred_d)]
         if lims:
             lo_, hi_ = float(np.nanmin(lims)), float(np.nanmax(lims))
             ax.plot([lo_, hi_], [lo_, hi_], color="k", lw=0.8)
         ax.set_xlabel("true difference y_i - y_partner")
-        ax.set_ylabel("predicted ŷ_i - y_partner")
+        ax.set_ylabel("predicted ŷ_i - ŷ_partner" if own else "predicted ŷ_i - y_partner")
         ax.set_title(f"{_panel_title(ds, tg)} / {bb}", fontsize=9)
         ax.legend(fontsize=7)
     return _png(fig)
