@@ -51,6 +51,7 @@ def bench(config: str, out_dir: str, executor: str, n_jobs: int, dry_run: bool,
                        retry_failed=not skip_failed,
                        executor_params={"n_jobs": n_jobs} if executor == "local" else None)
     click.echo(str(summary))
+    click.echo(f"Next: cliffkit report {out_dir} -o <report folder>")
     if summary.failed:
         click.echo(f"{summary.n_failed} cells failed (see {out_dir}/cells/<key>.json); "
                    f"'cliffkit report' lists them.", err=True)

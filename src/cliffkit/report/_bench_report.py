@@ -71,6 +71,12 @@ def _col(table, name):
     return table[name] if name in table else None
 
 
+def _loss_order(loss: str) -> tuple[int, str]:
+    """plain first, then the CliffLoss variants, then the baselines."""
+    rank = {"plain": 0, "cliff": 1, "cliff-adaptive": 2, "cliff-pair": 3}
+    return rank.get(loss, 9), loss
+
+
 def _task(ds: str, tg: str) -> str:
     return ds if tg in (None, "", ds) else f"{ds}/{tg}"
 
@@ -154,9 +160,9 @@ def _results_tables(report: Report, ok) -> None:
     with report.section("Results"):
         for split, sub_split in ok.groupby("split", sort=True):
             rows_a, rows_b = [], []
-            for (ds, tg, bb, lo), sub in sub_split.groupby(
-                ["dataset", "target", "backbone", "loss"], sort=True
-            ):
+            groups = sorted(sub_split.groupby(["dataset", "target", "backbone", "loss"]),
+                            key=lambda kv: (*kv[0][:3], _loss_order(kv[0][3])))
+            for (ds, tg, bb, lo), sub in groups:
                 rows_a.append([_task(ds, tg), bb, lo, len(sub), _ms(sub, "mae"),
                                _ms(sub, "cliff_mae"), _ms(sub, "smooth_mae"),
                                _ms(sub, "unsupported_mae"),
