@@ -32,6 +32,8 @@ class FakeSplit:
 
 
 def fake_split(spec):
+    if spec.seed == 0:
+        warnings.warn("cliff share 0.3 instead of 0.5", UserWarning, stacklevel=1)
     return FakeSplit(spec)
 
 
@@ -181,6 +183,8 @@ def test_load_results_flattens_metrics(tmp_path):
     assert table["ref_ratio"].tolist() == pytest.approx([1.9, 1.9])
     assert table["ref_cliff_mae"].tolist() == pytest.approx([3.0, 3.0])
     assert table["lambda_trajectory"].iloc[0] == [0.1, 0.2]
+    assert table["warnings"].tolist() == [["split: UserWarning: cliff share 0.3 instead of 0.5"],
+                                          ["UserWarning: only 2 cliff cases"]]
     assert np.isnan(table["seconds"]).sum() == 0
     with pytest.raises(ConfigError, match="No results in"):
         load_results(tmp_path / "empty")

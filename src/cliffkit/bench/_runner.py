@@ -18,6 +18,7 @@ again (``retry_failed=True``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -435,12 +436,28 @@ def _flatten_metrics(metrics: dict | None, row: dict, prefix: str = "") -> None:
     _flatten_block(metrics.get("pairs"), f"{prefix}pair_", row)
 
 
+@functools.lru_cache(maxsize=256)
+def _split_log(path: str) -> tuple[str, ...]:
+    try:
+        return tuple(json.loads(Path(path).read_text(encoding="utf-8")).get("warnings") or ())
+    except (OSError, ValueError):
+        return ()
+
+
+def _split_warnings(out_dir: Path, split_rel: str | None) -> list[str]:
+    if not split_rel:
+        return []
+    split_path = out_dir / split_rel
+    return [f"split: {w}" for w in _split_log(str(split_path.parent / "logs" / split_path.name))]
+
+
 def load_results(out_dir: str | os.PathLike) -> Any:
     """All cell records of a results folder as one flat table (pandas DataFrame).
 
     One row per cell. Columns: ``key, status, dataset, target, subsample, split,
-    backbone, loss, seed, seconds, error_type, error_message, predictions_path,
-    lambda_trajectory`` (a list or None), then the metrics: ``n_train, n_val, n_test,
+    backbone, loss, seed, seconds, cpu_seconds, error_type, error_message,
+    predictions_path, lambda_trajectory`` (a list or None), ``warnings`` (the cell's and
+    its split's, a list), then the metrics: ``n_train, n_val, n_test,
     mae, mae_lo, mae_hi, rmse, r2``; per stratum ``{cliff,smooth,matched_smooth,
     intermediate,unsupported}_{n,mae,mae_lo,mae_hi,...}``; ``gap, gap_lo, gap_hi,
     ratio, ratio_lo, ratio_hi``; ``pair_n, pair_diff_mae, pair_direction_accuracy``;
@@ -485,6 +502,7 @@ def load_results(out_dir: str | os.PathLike) -> Any:
                 str(out_dir / rec["predictions"]) if rec.get("predictions") else None
             ),
             "lambda_trajectory": (rec.get("extra") or {}).get("lambda_trajectory"),
+            "warnings": list(rec.get("warnings") or []) + _split_warnings(out_dir, rec.get("split")),
             "cell_json": canonical_json(cell),
         }
         metrics = rec.get("metrics") or {}

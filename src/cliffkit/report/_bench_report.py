@@ -355,6 +355,24 @@ def _failed(report: Report, table) -> None:
                            "above.", level="warning")
 
 
+def _warnings(report: Report, table) -> None:
+    if "warnings" not in table:
+        return
+    counts: dict[str, set] = {}
+    for rec in table.itertuples(index=False):
+        for w in rec.warnings if isinstance(rec.warnings, list) else []:
+            counts.setdefault(str(w), set()).add(rec.key)
+    with report.section("Warnings"):
+        if not counts:
+            report.add_message("None.")
+            return
+        rows = [[w[:400] + ("…" if len(w) > 400 else ""), len(keys)]
+                for w, keys in sorted(counts.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+        report.add_table(rows, "Warnings raised while splitting, training and evaluating",
+                         columns=["warning", "cells"],
+                         note="A warning about a split counts once for every cell that uses it.")
+
+
 def _load_predictions(ok, splits=("cliff",)):
     import pandas as pd
 
@@ -463,4 +481,5 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
     if figures:
         _figures(report, ok)
     _failed(report, table)
+    _warnings(report, table)
     return report
