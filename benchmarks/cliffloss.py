@@ -112,12 +112,40 @@ def run_overhead(args) -> dict:
             if rep > 0:  # first round is warm-up
                 times[m].append(dt)
     med = {m: float(np.median(t)) for m, t in times.items()}
+    best = {m: float(np.min(t)) for m, t in times.items()}
+    # the loss alone (forward + backward on a batch of predictions), load-independent share
+    loss_us = {}
+    b = bs
+    idx_t = torch.arange(b)
+    pi = pair_positions(idx_t, pairs_t, n)
+    pred = torch.randn(b, requires_grad=True)
+    for m, fn in {
+        "plain": lambda: nn.functional.l1_loss(pred, y[idx_t]),
+        "cliff": lambda: modes["cliff"](pred, y[idx_t], weight=w[idx_t]),
+        "cliff-pair": lambda: modes["cliff-pair"](pred, y[idx_t], weight=w[idx_t],
+                                                  pair_index=pair_positions(idx_t, pairs_t, n)),
+    }.items():
+        reps = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(200):
+                fn().backward()
+            reps.append((time.perf_counter() - t0) / 200 * 1e6)
+        loss_us[m] = float(np.min(reps))
+    n_batches = -(-n // bs)
     out = {
         "source": source, "n_train": n, "batch_size": bs, "n_pairs": int(len(pairs)),
         "threads": args.threads, "repeats": args.repeats,
         "median_epoch_s": med,
         "ratio_cliff": med["cliff"] / med["plain"],
         "ratio_cliff_pair": med["cliff-pair"] / med["plain"],
+        "min_epoch_s": best,
+        "ratio_cliff_min": best["cliff"] / best["plain"],
+        "ratio_cliff_pair_min": best["cliff-pair"] / best["plain"],
+        "loss_us_per_batch": loss_us,
+        "in_batch_pairs": int(pi.shape[1]),
+        "loss_extra_share_cliff": (loss_us["cliff"] - loss_us["plain"]) * n_batches / 1e6 / best["plain"],
+        "loss_extra_share_cliff_pair": (loss_us["cliff-pair"] - loss_us["plain"]) * n_batches / 1e6 / best["plain"],
         "pair_coverage": sampler.pair_coverage_,
         "loadavg": os.getloadavg(),
         "all_s": times,
@@ -167,7 +195,10 @@ VARIANTS = [
     ("random-lam3", "random-weights", {"lam": 3.0}, 1),
     ("pair-only-b0.5", "plain", {"beta": 0.5}, 1),
     ("cliff-pair-b0.1", "cliff-pair", {"lam": 0.1, "beta": 0.1}, 1),
+    ("cliff-pair-b1", "cliff-pair", {"lam": 0.1, "beta": 1.0}, 1),
     ("cliff-pair-b2", "cliff-pair", {"lam": 0.1, "beta": 2.0}, 1),
+    ("cliff-pair-b5", "cliff-pair", {"lam": 0.1, "beta": 5.0}, 1),
+    ("pair-only-b2", "plain", {"beta": 2.0}, 1),
     ("cliff-pair-lam1-b0.5", "cliff-pair", {"lam": 1.0, "beta": 0.5}, 1),
     ("cliff-lam1-mean", "cliff", {"lam": 1.0, "normalize": False}, 1),
     ("cliff-lam3-mean", "cliff", {"lam": 3.0, "normalize": False}, 1),
@@ -209,6 +240,65 @@ def _backbone_params(name: str, seed: int, args) -> dict:
     epochs = args.max_epochs if name == "mlp" else args.graph_epochs
     return {**BB_PARAMS.get(name, {}), "random_state": seed, "epochs": epochs,
             "patience": args.patience, "show_progress": False}
+
+
+class _FallbackLGBM:
+    """LightGBM on ECFP for this benchmark, used only while ``cliffkit.models`` has no ``lgbm``.
+
+    Trains in blocks of ``block`` rounds (continuing the booster) so that an
+    ``epoch_callback`` can change the sample weights between blocks (adaptive λ); keeps the
+    block with the best validation MAE (early stopping at block granularity).
+    """
+
+    def __init__(self, random_state=0, n_blocks=8, block=100, learning_rate=0.05,
+                 num_leaves=31):
+        self.random_state = random_state
+        self.n_blocks = n_blocks
+        self.block = block
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+
+    @staticmethod
+    def _x(ds):
+        from cliffkit.similarity import compute_fingerprints
+
+        return np.unpackbits(compute_fingerprints(ds.smiles.tolist()), axis=1).astype(np.float32)
+
+    def fit(self, train, val, *, target=None, sample_weight=None, epoch_callback=None, **kw):
+        import lightgbm as lgb
+
+        if kw.get("loss") is not None or kw.get("pairs") is not None:
+            raise ValueError("LightGBM cannot train a pairwise term")
+        xt, xv = self._x(train), self._x(val)
+        yt, yv = train.target(target), val.target(target)
+        params = {"objective": "regression", "learning_rate": self.learning_rate,
+                  "num_leaves": self.num_leaves, "seed": self.random_state,
+                  "deterministic": True, "num_threads": 1, "verbose": -1,
+                  "feature_fraction": 0.5, "bagging_fraction": 0.8, "bagging_freq": 1}
+        w = sample_weight
+        booster = None
+        best = (np.inf, 0)
+        self.history_ = []
+        for blk in range(1, self.n_blocks + 1):
+            dtrain = lgb.Dataset(xt, yt, weight=w, free_raw_data=False)
+            booster = lgb.train(params, dtrain, num_boost_round=self.block, init_model=booster,
+                                keep_training_booster=True)
+            pv = booster.predict(xv)
+            mae = float(np.mean(np.abs(pv - yv)))
+            self.history_.append({"block": blk, "val_mae": mae})
+            if mae < best[0]:
+                best = (mae, blk * self.block)
+            if epoch_callback is not None:
+                out = epoch_callback(blk, pv) or {}
+                if out.get("sample_weight") is not None:
+                    w = out["sample_weight"]
+        self.booster_ = booster
+        self.best_iteration_ = best[1]
+        self.best_epoch_ = best[1]
+        return self
+
+    def predict(self, ds):
+        return self.booster_.predict(self._x(ds), num_iteration=self.best_iteration_)
 
 
 def _past(deadline: str | None) -> bool:
@@ -314,9 +404,11 @@ def run_effect(args) -> int:
         try:
             model = get_backbone(bb, **_backbone_params(bb, seed, args))
         except Exception as exc:  # noqa: BLE001 - a backbone not available yet
-            print(f"skip backbone {bb}: {exc}", flush=True)
-            missing.add(bb)
-            continue
+            if bb != "lgbm":
+                print(f"skip backbone {bb}: {exc}", flush=True)
+                missing.add(bb)
+                continue
+            model = _FallbackLGBM(random_state=seed)
         try:
             kw = spec.fit_kwargs(model)
         except Exception as exc:  # noqa: BLE001 - e.g. a pair term on lgbm
@@ -327,6 +419,7 @@ def run_effect(args) -> int:
         fit_s = time.perf_counter() - t1
         rec = {
             "backbone": bb, "variant": vname, "loss": lname, "params": params, "seed": seed,
+            "impl": type(model).__name__,
             "fit_s": fit_s, "n_epochs": len(getattr(model, "history_", []) or []),
             "best_epoch": getattr(model, "best_epoch_", None),
             "test": _stratum_metrics(model.predict(te_ds), y[test], st_test),
