@@ -65,7 +65,7 @@ def test_too_small(tmp_path, capsys):
     p.write_text("smiles,y\nCCO,1\nCCCO,2\nCCCCO,3\n")
     rc = main(["split", str(p), "-o", str(tmp_path / "s.json")])
     err = capsys.readouterr().err
-    assert rc == 2 and "training set would hold 1 molecules" in err
+    assert rc == 2 and "training set would hold 1 molecules (at least 2 are needed)" in err
 
 
 def test_no_cliffs_warns_with_quantiles(tmp_path, capsys):

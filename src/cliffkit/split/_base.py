@@ -53,16 +53,16 @@ def get_splitter(name: str, **params: Any) -> BaseSplitter:
 COMMON_CONSTRAINTS: dict[str, list] = {
     "test_size": [Interval(float, 0, 1, closed="neither")],
     "val_size": [Interval(float, 0, 1, closed="left")],
-    "k": [None, Interval(int, 1, None)],
+    "k": [None, Interval(int, 1, None, closed="left")],
     "min_similarity": [Interval(float, 0, 1, closed="right")],
-    "radius": [Interval(int, 0, None)],
-    "n_bits": [Interval(int, 8, None)],
+    "radius": [Interval(int, 0, None, closed="left")],
+    "n_bits": [Interval(int, 8, None, closed="left")],
     "cliff_quantile": [Interval(float, 0, 1)],
     "smooth_quantile": [Interval(float, 0, 1)],
     "delta": [None, Interval(float, 0, None, closed="neither")],
     "targets": [None, list, tuple, str],
     "random_state": ["random_state"],
-    "n_jobs": [None, Interval(int, -1, None)],
+    "n_jobs": [None, Interval(int, -1, None, closed="left")],
     "show_progress": ["boolean"],
 }
 
@@ -158,8 +158,8 @@ class BaseSplitter:
         if n_train < 2:
             raise InvalidParameterError(
                 f"With n_samples={n}, test_size={self.test_size} and val_size={self.val_size} the "
-                f"training set would hold {n_train} molecules; lower test_size or val_size, or use "
-                "more data."
+                f"training set would hold {max(n_train, 0)} molecules (at least 2 are needed); lower "
+                "test_size or val_size, or use more data."
             )
         return n_train, n_val, n_test
 

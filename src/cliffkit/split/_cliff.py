@@ -93,7 +93,7 @@ class CliffSplit(BaseSplitter):
     _parameter_constraints = {
         **COMMON_CONSTRAINTS,
         "cliff_share": [Interval(float, 0, 1)],
-        "search_factor": [Interval(float, 1, None)],
+        "search_factor": [Interval(float, 1, None, closed="left")],
         "cliff_target": [None, str],
         "lock_partners": ["boolean"],
         "balance": [Options("targets", "first")],
