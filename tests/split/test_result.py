@@ -125,7 +125,10 @@ def test_errors(result, tmp_path):
         load_split(_write(tmp_path, bad))
 
 
-def test_chemprop_export(result, dataset, tmp_path):
+def test_chemprop_export(dataset, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CliffkitWarning)
+        result = CliffSplit(test_size=0.2, val_size=0.15, min_similarity=0.2).make_split(dataset)
     p = to_chemprop_splits(result, tmp_path / "splits.json", data_path=tmp_path / "data.csv",
                            dataset=dataset)
     doc = json.loads(p.read_text())
@@ -135,6 +138,11 @@ def test_chemprop_export(result, dataset, tmp_path):
     lines = (tmp_path / "data.csv").read_text().splitlines()
     assert lines[0] == "smiles,a,b" and len(lines) == len(SMILES) + 1
     assert lines[1 + result.test[0]].startswith(dataset.smiles[result.test[0]] + ",")
+    with pytest.raises(SplitFileError, match="needs the dataset to write data_path"):
+        to_chemprop_splits(result, tmp_path / "s2.json", data_path=tmp_path / "d2.csv")
+    other = dataset.subset(np.arange(len(dataset))[::-1], name="reversed")
+    with pytest.raises(SplitFileError, match="was made for dataset 'toy'"):
+        to_chemprop_splits(result, tmp_path / "s3.json", dataset=other)
 
 
 def test_strata_accessor(result):

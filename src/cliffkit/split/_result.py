@@ -333,11 +333,17 @@ def to_chemprop_splits(result: SplitResult, path: str | os.PathLike, *,
     Indices are dataset rows, so chemprop must read a CSV with the same rows in the same
     order; pass ``data_path`` and ``dataset`` to write that CSV (``smiles`` + target columns).
     """
+    if data_path is not None and dataset is None:
+        raise SplitFileError("to_chemprop_splits needs the dataset to write data_path; pass dataset=.")
+    want = result.dataset.get("checksum")
+    if dataset is not None and want and want != dataset.checksum:
+        raise SplitFileError(
+            f"The split was made for dataset {result.dataset.get('name')!r} (checksum {want[:12]}…), "
+            f"not for {dataset.name!r}; export it with the dataset it was made from."
+        )
     doc = [{s: result.subset(s).tolist() for s in _SUBSETS}]
     out = atomic_write_text(path, json.dumps(doc) + "\n")
     if data_path is not None:
-        if dataset is None:
-            raise SplitFileError("to_chemprop_splits needs the dataset to write data_path.")
         import pandas as pd
 
         frame = pd.DataFrame({"smiles": dataset.smiles})
