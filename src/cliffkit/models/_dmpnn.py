@@ -9,6 +9,7 @@ atoms are read out from the bonds entering them. Everything is index arithmetic
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import torch
@@ -85,7 +86,10 @@ def _exclusive_adjacency(row_atom: Tensor, col_key: Tensor, rev_index: Tensor,
     crow = torch.zeros(n_edges + 1, dtype=torch.long, device=device)
     torch.cumsum(cnt - 1, 0, out=crow[1:])
     values = torch.ones(cols.shape[0], dtype=dtype, device=device)
-    return torch.sparse_csr_tensor(crow, cols, values, (n_edges, n_edges))
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.filterwarnings("ignore", message=".*[Ss]parse CSR tensor support", category=UserWarning)
+        return torch.sparse_csr_tensor(crow, cols, values, (n_edges, n_edges),
+                                       check_invariants=False)
 
 
 class _MessageOp(torch.autograd.Function):

@@ -1,0 +1,276 @@
+"""The backbone interface every model in cliffkit implements.
+
+A backbone is an sklearn-like estimator on molecules::
+
+    model = get_backbone("gin", hidden_channels=128, random_state=0)
+    model.fit(train, val, target="homo", sample_weight=w, loss=CliffLoss(beta=0.1),
+              pairs=pairs, batch_sampler=sampler, epoch_callback=controller_step)
+    y_hat = model.predict(test)          # (n_test,) float64, original units
+    model.save("runs/x/model"); Backbone.load("runs/x/model")
+
+- ``__init__`` stores the parameters unchanged; ``fit`` validates them once.
+- ``train`` / ``val`` are :class:`cliffkit.data.Dataset` s (``predict`` also takes a
+  sequence of SMILES); ``target`` names a column (None: the only one).
+- ``sample_weight`` (n_train,), ``loss``, ``pairs``, ``batch_sampler`` and
+  ``epoch_callback`` follow the contract of :class:`cliffkit.train.Trainer`; a backbone
+  that cannot use one of them (LightGBM has no pairwise term) raises
+  :class:`~cliffkit.errors.InvalidParameterError`.
+- After ``fit``: ``target_``, ``history_`` (one dict per epoch / block of rounds, the
+  training log), ``best_epoch_``, ``fit_seconds_``.
+- ``save(dir)`` writes ``config.json`` (backbone name, parameters, fitted state) plus the
+  weights (``model.pt`` via ``torch.save`` of a state dict, loaded with
+  ``weights_only=True``; LightGBM: ``model.txt``). ``Backbone.load(dir)`` returns the
+  right subclass.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import InvalidDataError, InvalidParameterError, ShapeMismatchError
+from ..utils import atomic_write_text, validate_params
+
+__all__ = ["Backbone", "load_backbone", "CONFIG_FILE"]
+
+CONFIG_FILE = "config.json"
+_FORMAT = "cliffkit-backbone"
+_VERSION = 1
+
+
+def _smiles_of(data: Any) -> list[str]:
+    if hasattr(data, "smiles"):
+        return [str(s) for s in np.asarray(data.smiles).tolist()]
+    if isinstance(data, str):
+        return [data]
+    return [str(s) for s in data]
+
+
+class Backbone:
+    """Base class of the backbones (see the module docstring for the contract).
+
+    Subclasses define ``__init__`` with explicit keyword parameters (stored unchanged),
+    ``_parameter_constraints``, ``_fit``, ``_predict``, ``_save_weights``,
+    ``_load_weights`` and ``_fitted_state`` / ``_set_fitted_state``.
+    """
+
+    name: ClassVar[str] = ""
+    _parameter_constraints: ClassVar[dict] = {}
+
+    # --------------------------------------------------------------- params
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters, as given."""
+        return {k: getattr(self, k) for k in self._param_names()}
+
+    def set_params(self, **params: Any) -> Backbone:
+        names = self._param_names()
+        for k, v in params.items():
+            if k not in names:
+                raise InvalidParameterError(
+                    f"{type(self).__name__} has no parameter {k!r}; accepted: {', '.join(names)}."
+                )
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def _validate_params(self) -> None:
+        validate_params(self._parameter_constraints, self.get_params(), type(self).__name__)
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        train: Any,
+        val: Any,
+        *,
+        target: str | int | None = None,
+        sample_weight: Any = None,
+        loss: Any = None,
+        pairs: Any = None,
+        batch_sampler: Any = None,
+        epoch_callback: Callable[[int, np.ndarray], dict | None] | None = None,
+        log_path: str | Path | None = None,
+    ) -> Backbone:
+        """Fit on ``train`` with early stopping on ``val``.
+
+        Parameters
+        ----------
+        train, val : Dataset
+            Training and validation molecules.
+        target : str or int, optional
+            Target column; None when the dataset has one target.
+        sample_weight : array-like of shape (n_train,), optional
+            Per-sample weights (e.g. CliffLoss ``1 + λ·c``).
+        loss : callable, optional
+            Torch loss module (e.g. :class:`cliffkit.loss.CliffLoss`); None = plain.
+        pairs : array-like of int, shape (n_pairs, 2), optional
+            Training cliff pairs (positions in ``train``) for a pairwise loss term.
+        batch_sampler : iterable of index lists, optional
+            E.g. :class:`cliffkit.loss.PairBatchSampler`.
+        epoch_callback : callable, optional
+            ``epoch_callback(epoch, val_pred) -> dict | None``; see
+            :class:`cliffkit.train.Trainer`.
+        log_path : path, optional
+            Where to write the JSON-lines training log.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        y_tr = _target_values(train, target, "train")
+        y_va = _target_values(val, target, "val")
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            if sw.shape[0] != len(y_tr):
+                raise ShapeMismatchError(
+                    f"sample_weight has {sw.shape[0]} values but the training set has "
+                    f"{len(y_tr)} molecules."
+                )
+            if not np.all(np.isfinite(sw)) or np.any(sw < 0) or sw.sum() <= 0:
+                raise InvalidParameterError(
+                    "sample_weight must be finite and non-negative with a positive sum."
+                )
+            sample_weight = sw
+        self.target_ = _target_name(train, target)
+        self._fit(_smiles_of(train), y_tr, _smiles_of(val), y_va,
+                  sample_weight=sample_weight, loss=loss, pairs=pairs,
+                  batch_sampler=batch_sampler, epoch_callback=epoch_callback,
+                  log_path=log_path)
+        return self
+
+    def predict(self, data: Any) -> np.ndarray:
+        """Predictions in the target's units, float64 array of shape ``(n_samples,)``.
+
+        ``data`` is a :class:`~cliffkit.data.Dataset` or a sequence of SMILES.
+        """
+        self._check_fitted()
+        smiles = _smiles_of(data)
+        if len(smiles) == 0:
+            return np.zeros(0)
+        return np.asarray(self._predict(smiles), dtype=np.float64).reshape(-1)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "target_"):
+            raise InvalidParameterError(
+                f"This {type(self).__name__} is not fitted yet; call fit() or load() first."
+            )
+
+    # -------------------------------------------------------------- persist
+    def save(self, path: str | Path) -> Path:
+        """Write ``config.json`` and the weights into the folder ``path``; returns it."""
+        self._check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self._save_weights(path)
+        from .. import __version__
+
+        config = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "backbone": self.name,
+            "params": _jsonable(self.get_params()),
+            "fitted": _jsonable({"target_": self.target_, **self._fitted_state()}),
+            "cliffkit_version": __version__,
+        }
+        atomic_write_text(path / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Backbone:
+        """Load a backbone written by :meth:`save` (any registered subclass)."""
+        from ._registry import get_backbone_class
+
+        path = Path(path)
+        cfg_path = path / CONFIG_FILE
+        if not cfg_path.is_file():
+            raise InvalidDataError(
+                f"{path} holds no {CONFIG_FILE}; point at a folder written by Backbone.save "
+                "or 'cliffkit train'."
+            )
+        try:
+            config = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InvalidDataError(f"{cfg_path} is not valid JSON ({exc.msg}).") from exc
+        if config.get("format") != _FORMAT or config.get("version") != _VERSION:
+            raise InvalidDataError(
+                f"{cfg_path} is not a cliffkit backbone config of version {_VERSION}."
+            )
+        klass = get_backbone_class(config["backbone"])
+        if cls is not Backbone and not issubclass(klass, cls):
+            raise InvalidDataError(
+                f"{path} holds a {klass.__name__}, not a {cls.__name__}."
+            )
+        model = klass(**config["params"])
+        fitted = dict(config.get("fitted", {}))
+        model.target_ = fitted.pop("target_", None)
+        model._set_fitted_state(fitted)
+        model._load_weights(path)
+        return model
+
+    # ---------------------------------------------------------------- hooks
+    def _fit(self, smiles_tr: list[str], y_tr: np.ndarray, smiles_va: list[str],
+             y_va: np.ndarray, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def _predict(self, smiles: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _save_weights(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def _load_weights(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def _fitted_state(self) -> dict[str, Any]:
+        return {}
+
+    def _set_fitted_state(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
+
+
+def load_backbone(path: str | Path) -> Backbone:
+    """Load any saved backbone (same as :meth:`Backbone.load`)."""
+    return Backbone.load(path)
+
+
+def _target_values(data: Any, target: Any, which: str) -> np.ndarray:
+    if not hasattr(data, "target"):
+        raise InvalidParameterError(
+            f"The {which!r} argument of fit must be a cliffkit Dataset; got {type(data).__name__}."
+        )
+    y = np.asarray(data.target(target), dtype=np.float64)
+    if not np.all(np.isfinite(y)):
+        raise InvalidDataError(f"The {which} targets hold NaN or infinite values.")
+    return y
+
+
+def _target_name(data: Any, target: Any) -> str:
+    return data.target_names[data.target_index(target)]
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return obj
+

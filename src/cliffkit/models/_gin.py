@@ -1,0 +1,172 @@
+r"""``gin``: GINE (Hu et al., 2020) with atom and bond features, on PyTorch Geometric."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..utils import Interval, Options
+from ._featurize import ATOM_FIELD_SIZES, BOND_FIELD_SIZES, PackedGraphs
+from ._registry import register_backbone
+from ._torch import TRAINER_CONSTRAINTS, TorchBackbone
+
+__all__ = ["FeatureEncoder", "GIN", "GINBackbone"]
+
+
+class FeatureEncoder(nn.Module):
+    r"""Sum of per-field embeddings of categorical features.
+
+    Equal to a linear layer (without bias) on the one-hot encoding of all fields, but
+    needs no one-hot tensor: :math:`h = \sum_j E_j[c_j]`.
+
+    Args:
+        field_sizes (tuple of int): number of categories of each column.
+        out_channels (int): embedding width.
+
+    Shapes:
+        input ``(n, len(field_sizes))`` long → output ``(n, out_channels)``.
+    """
+
+    def __init__(self, field_sizes: tuple[int, ...], out_channels: int) -> None:
+        super().__init__()
+        self.field_sizes = tuple(int(s) for s in field_sizes)
+        self.out_channels = out_channels
+        offsets = torch.tensor([0, *torch.tensor(self.field_sizes).cumsum(0)[:-1].tolist()])
+        self.register_buffer("offsets", offsets, persistent=False)
+        self.emb = nn.EmbeddingBag(sum(self.field_sizes), out_channels, mode="sum")
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.xavier_uniform_(self.emb.weight)
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.emb(codes + self.offsets)
+
+
+class GIN(nn.Module):
+    r"""GINE network for graph regression (Hu et al., "Strategies for Pre-training
+    Graph Neural Networks", ICLR 2020, https://arxiv.org/abs/1905.12265).
+
+    .. math::
+
+        \mathbf{h}_i^{(l+1)} = \mathbf{h}_i^{(l)} + \mathrm{Dropout}\Big(\mathrm{ReLU}\Big(
+        \mathrm{BN}\Big(f^{(l)}\Big((1+\epsilon)\mathbf{h}_i^{(l)} + \sum_{j \in
+        \mathcal{N}(i)} \mathrm{ReLU}\big(\mathbf{h}_j^{(l)} + \mathbf{e}_{ji}^{(l)}\big)
+        \Big)\Big)\Big)\Big)
+
+    with :math:`\mathbf{h}^{(0)}` and :math:`\mathbf{e}^{(l)}` sums of feature embeddings
+    (:class:`FeatureEncoder`), :math:`f^{(l)}` a two-layer MLP, then sum or mean pooling and
+    an MLP head.
+
+    Args:
+        hidden_channels (int): width of every layer.
+        num_layers (int): message-passing layers.
+        dropout (float, optional): dropout after each layer and in the head. (default: ``0.0``)
+        pool (str, optional): ``"sum"`` or ``"mean"``. (default: ``"sum"``)
+        train_eps (bool, optional): learn :math:`\epsilon`. (default: ``False``)
+
+    Shapes:
+        input: a PyG batch with ``x`` ``(n_atoms, 8)``, ``edge_index`` ``(2, n_edges)``,
+        ``edge_attr`` ``(n_edges, 4)``, ``batch`` ``(n_atoms,)``, ``num_graphs`` = b;
+        output ``(b,)``.
+    """
+
+    def __init__(self, hidden_channels: int, num_layers: int, dropout: float = 0.0,
+                 pool: str = "sum", train_eps: bool = False) -> None:
+        super().__init__()
+        from torch_geometric.nn import GINEConv
+
+        self.hidden_channels = hidden_channels
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.pool = pool
+        h = hidden_channels
+        self.atom_encoder = FeatureEncoder(ATOM_FIELD_SIZES, h)
+        self.bond_encoders = nn.ModuleList(
+            [FeatureEncoder(BOND_FIELD_SIZES, h) for _ in range(num_layers)])
+        self.convs = nn.ModuleList([
+            GINEConv(nn.Sequential(nn.Linear(h, h), nn.BatchNorm1d(h), nn.ReLU(),
+                                   nn.Linear(h, h)), train_eps=train_eps)
+            for _ in range(num_layers)
+        ])
+        self.norms = nn.ModuleList([nn.BatchNorm1d(h) for _ in range(num_layers)])
+        self.head = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Dropout(dropout),
+                                  nn.Linear(h, 1))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.atom_encoder.reset_parameters()
+        for enc, conv, norm in zip(self.bond_encoders, self.convs, self.norms, strict=True):
+            enc.reset_parameters()
+            conv.reset_parameters()
+            norm.reset_parameters()
+        for m in self.head:
+            if isinstance(m, nn.Linear):
+                m.reset_parameters()
+
+    def forward(self, data: Any) -> torch.Tensor:
+        from torch_geometric.nn import global_add_pool, global_mean_pool
+
+        x = self.atom_encoder(data.x)
+        for enc, conv, norm in zip(self.bond_encoders, self.convs, self.norms, strict=True):
+            h = conv(x, data.edge_index, enc(data.edge_attr))
+            h = torch.relu(norm(h))
+            x = x + nn.functional.dropout(h, self.dropout, self.training)
+        pool = global_add_pool if self.pool == "sum" else global_mean_pool
+        g = pool(x, data.batch, size=int(data.num_graphs))
+        return self.head(g).squeeze(-1)
+
+
+@register_backbone("gin")
+class GINBackbone(TorchBackbone):
+    """``gin``: :class:`GIN` (GINE convolutions) on RDKit molecular graphs.
+
+    Parameters
+    ----------
+    hidden_channels : int, default=128
+    num_layers : int, default=4
+    dropout : float, default=0.1
+    pool : {"sum", "mean"}, default="sum"
+    train_eps : bool, default=False
+    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state,
+    show_progress :
+        Trainer settings (:class:`cliffkit.train.Trainer`).
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **TRAINER_CONSTRAINTS,
+        "hidden_channels": [Interval(int, 1, None)],
+        "num_layers": [Interval(int, 1, None)],
+        "dropout": [Interval(float, 0.0, 1.0, closed="left")],
+        "pool": [Options("sum", "mean")],
+        "train_eps": ["boolean"],
+    }
+
+    def __init__(self, hidden_channels: int = 128, num_layers: int = 4, dropout: float = 0.1,
+                 pool: str = "sum", train_eps: bool = False, *, epochs: int = 100,
+                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
+                 patience: int = 15, criterion: str = "mse", device: str | None = "auto",
+                 random_state: int = 0, show_progress: bool | None = None) -> None:
+        self.hidden_channels = hidden_channels
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.pool = pool
+        self.train_eps = train_eps
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.criterion = criterion
+        self.device = device
+        self.random_state = random_state
+        self.show_progress = show_progress
+
+    def _make_inputs(self, smiles: list[str]) -> PackedGraphs:
+        return PackedGraphs.from_smiles(smiles)
+
+    def _build_module(self) -> GIN:
+        return GIN(self.hidden_channels, self.num_layers, self.dropout, self.pool,
+                   self.train_eps)

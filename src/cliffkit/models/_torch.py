@@ -1,0 +1,130 @@
+"""Shared base of the torch backbones: featurise once, build a module, train with :class:`Trainer`.
+
+A torch backbone subclasses :class:`TorchBackbone` and supplies two hooks:
+
+- ``_make_inputs(smiles) -> batcher`` — featurise (cached) into a batcher with
+  ``len``, ``batch(idx)`` and ``to(device)`` (:class:`PackedGraphs`, :class:`TensorBatcher`);
+- ``_build_module() -> torch.nn.Module`` — built from the parameters alone (never from
+  data), so :meth:`Backbone.load` can rebuild it before loading the state dict.
+
+The trainer parameters (``epochs``, ``batch_size``, ``lr``, ``weight_decay``,
+``patience``, ``criterion``, ``device``, ``random_state``, ``show_progress``) are
+ordinary constructor parameters of each subclass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..utils import Interval, Options
+from ._base import Backbone
+
+__all__ = ["TorchBackbone", "TRAINER_CONSTRAINTS", "WEIGHTS_FILE"]
+
+WEIGHTS_FILE = "model.pt"
+
+
+def _is_seed(v: Any) -> bool:
+    """an int ≥ 0"""
+    import numbers
+
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
+
+
+TRAINER_CONSTRAINTS: dict[str, list] = {
+    "epochs": [Interval(int, 1, None)],
+    "batch_size": [Interval(int, 2, None)],
+    "lr": [Interval(float, 0.0, None, closed="neither")],
+    "weight_decay": [Interval(float, 0.0, None)],
+    "patience": [Interval(int, 1, None)],
+    "criterion": [Options("mse", "l1")],
+    "device": [str, None],
+    "random_state": [_is_seed],
+    "show_progress": ["boolean", None],
+}
+
+_TRAINER_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "patience", "criterion",
+                 "device", "random_state", "show_progress")
+
+
+class TorchBackbone(Backbone):
+    """Base class of the torch backbones (``mlp``, ``gin``, ``dmpnn``, ``schnet``)."""
+
+    _parameter_constraints: ClassVar[dict] = dict(TRAINER_CONSTRAINTS)
+
+    # hooks --------------------------------------------------------------
+    def _make_inputs(self, smiles: list[str]) -> Any:
+        raise NotImplementedError
+
+    def _build_module(self) -> Any:
+        raise NotImplementedError
+
+    # trainer ------------------------------------------------------------
+    def _trainer(self):
+        from ..train import Trainer
+
+        return Trainer(**{k: getattr(self, k) for k in _TRAINER_KEYS if hasattr(self, k)})
+
+    def _fit(self, smiles_tr, y_tr, smiles_va, y_va, *, sample_weight=None, loss=None,
+             pairs=None, batch_sampler=None, epoch_callback=None, log_path=None) -> None:
+        from ..train import seeded
+
+        inputs_tr = self._make_inputs(smiles_tr)
+        inputs_va = self._make_inputs(smiles_va)
+        with seeded(self.random_state):
+            module = self._build_module()
+        result = self._trainer().fit(
+            module, inputs_tr, inputs_va, y_tr, y_va, sample_weight=sample_weight,
+            loss=loss, pairs=pairs, batch_sampler=batch_sampler,
+            epoch_callback=epoch_callback, log_path=log_path,
+        )
+        self.module_ = module
+        self.y_mean_ = result.y_mean
+        self.y_std_ = result.y_std
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.best_val_mae_ = result.best_val_mae
+        self.fit_seconds_ = result.seconds
+        self.device_ = result.device
+
+    def _predict(self, smiles: list[str]) -> np.ndarray:
+        return self._trainer().predict(self.module_, self._make_inputs(smiles),
+                                       self.y_mean_, self.y_std_)
+
+    def reset_parameters(self) -> None:
+        """Re-initialise the fitted module's weights (a no-op before ``fit``)."""
+        if hasattr(self, "module_"):
+            self.module_.reset_parameters()
+
+    # persistence --------------------------------------------------------
+    def _fitted_state(self) -> dict[str, Any]:
+        return {"y_mean_": self.y_mean_, "y_std_": self.y_std_,
+                "best_epoch_": getattr(self, "best_epoch_", None),
+                "best_val_mae_": getattr(self, "best_val_mae_", None)}
+
+    def _save_weights(self, path: Path) -> None:
+        import io
+
+        import torch
+
+        from ..utils import atomic_write_bytes
+
+        buf = io.BytesIO()
+        state = {k: v.detach().cpu() for k, v in self.module_.state_dict().items()}
+        torch.save(state, buf)
+        atomic_write_bytes(path / WEIGHTS_FILE, buf.getvalue())
+
+    def _load_weights(self, path: Path) -> None:
+        import torch
+
+        from ..train import resolve_device
+
+        state = torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        module = self._build_module()
+        module.load_state_dict(state)
+        module.to(resolve_device(self.device))
+        module.eval()
+        self.module_ = module
