@@ -233,8 +233,8 @@ class CliffSplit(BaseSplitter):
             "provisional_cliff_test": int(c_test),
             "provisional_cliff_val": int(c_val),
             "calibration": calibration,
-            "cliff_rule": "first" if len(drive) == 1 and self.cliff_target is None and self.balance == "first"
-            else ("target:" + names[drive[0]] if self.cliff_target is not None else "balanced-over-targets"),
+            "cliff_rule": (f"target:{self.cliff_target}" if self.cliff_target is not None
+                           else "first" if self.balance == "first" else "balanced-over-targets"),
             "warnings": [],
         }
         return train, val, test, info
