@@ -409,7 +409,7 @@ def _figures(report: Report, ok) -> None:
                              caption=f"{split_name}, plain loss; bars are means over seeds, whiskers "
                                      "one std.", filename="strata_mae")
         else:
-            report.add_message("MAE per stratum: not measured.", level="not-measured")
+            report.add_message("MAE per stratum: no finished cells.", level="not-measured")
         if preds is not None and {"max_similarity", "y_pred", "y_true"} <= set(preds.columns):
             p = preds[preds["loss"] == "plain"] if (preds["loss"] == "plain").any() else preds
             report.add_image(_plots.plot_error_vs_similarity(p), "Error against similarity to train",
@@ -417,14 +417,14 @@ def _figures(report: Report, ok) -> None:
                                      "dotted line is the support threshold.",
                              filename="error_vs_similarity")
         else:
-            report.add_message("Error against similarity to train: not measured (no predictions).",
+            report.add_message("Error against similarity to train: no predictions files.",
                                level="not-measured")
         if main_split["loss"].nunique() > 1 and "gap" in main_split:
             report.add_image(_plots.plot_gap_by_loss(main_split), "Gap under each loss",
                              caption=f"{split_name}: MAE(cliff) − MAE(smooth), mean ± std over seeds.",
                              filename="gap_by_loss")
         else:
-            report.add_message("Gap under plain and CliffLoss: not measured (one loss only).",
+            report.add_message("Gap under plain and CliffLoss: only one loss in these results.",
                                level="not-measured")
         lam = ok[ok["lambda_trajectory"].apply(lambda v: isinstance(v, list) and len(v) > 0)] \
             if "lambda_trajectory" in ok else ok.iloc[:0]
@@ -433,7 +433,7 @@ def _figures(report: Report, ok) -> None:
                              caption="The adaptive CliffLoss λ after each epoch / round block, moved by "
                                      "the validation cliff/smooth gap.", filename="lambda")
         else:
-            report.add_message("λ trajectories: not measured (no adaptive-λ cells).",
+            report.add_message("λ trajectories: no finished cliff-adaptive cells.",
                                level="not-measured")
         if preds is not None and "partner_y_true" in preds and "stratum" in preds:
             cp = preds[(preds["stratum"] == "cliff") & preds["partner_y_true"].notna()]
@@ -444,7 +444,7 @@ def _figures(report: Report, ok) -> None:
                                          "partner; the diagonal is a perfect prediction.",
                                  filename="pair_differences")
                 return
-        report.add_message("Cliff-pair differences: not measured (no cliff cases with partners).",
+        report.add_message("Cliff-pair differences: no cliff test cases with training partners.",
                            level="not-measured")
 
 
