@@ -10,6 +10,7 @@ PyTorch is imported only inside :func:`find_neighbors` (``backend="torch"``).
 """
 
 from ._cache import cached_neighbors, default_cache_dir, neighbors_cache_key
+from ._distributed import find_neighbors_distributed
 from ._fingerprints import compute_fingerprints, unpack_fingerprints
 from ._graph import NeighborGraph, default_k
 from ._search import find_neighbors, tanimoto_matrix
@@ -18,6 +19,7 @@ __all__ = [
     "compute_fingerprints",
     "unpack_fingerprints",
     "find_neighbors",
+    "find_neighbors_distributed",
     "NeighborGraph",
     "default_k",
     "tanimoto_matrix",

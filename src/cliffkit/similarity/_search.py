@@ -86,18 +86,67 @@ class _NumpyCounter:
 
 
 class _TorchCounter:
-    """Intersection counts by an int8 matrix product with int32 accumulation."""
+    """Intersection counts: an int8 matrix product over frequent bits plus sparse rare bits.
+
+    Columns are ordered by how many query-reference pairs they can join
+    (``f_query * f_reference``). The first ``D`` go to a dense int8 product with
+    int32 accumulation (``torch._int_mm``); the rest, set in few molecules, are
+    counted by a sparse product (SciPy) and added to the tile. ``D`` minimises a
+    simple cost model; both parts are integer counts, so the sum is exact.
+    """
+
+    _DENSE_COST = 2.0 / 2.0e11  # seconds per multiply-add of the dense product
+    _SPARSE_COST = 1.0e-8  # seconds per multiply-add of the sparse product
 
     def __init__(self, q_bits: np.ndarray, r_bits: np.ndarray, same: bool) -> None:
         import torch
+        from scipy import sparse
 
         self.torch = torch
-        self.q = torch.from_numpy(np.ascontiguousarray(q_bits)).view(torch.int8)
-        self.r = self.q if same else torch.from_numpy(np.ascontiguousarray(r_bits)).view(torch.int8)
+        fq = q_bits.sum(axis=0, dtype=np.float64)
+        fr = fq if same else r_bits.sum(axis=0, dtype=np.float64)
+        weight = fq * fr
+        cols = np.argsort(-weight, kind="stable")
+        tail = np.concatenate([np.cumsum(weight[cols][::-1])[::-1], [0.0]])
+        n_cols = len(cols)
+        cands = np.unique(np.r_[np.arange(0, n_cols, 8), n_cols])
+        cost = (
+            len(q_bits) * float(len(r_bits)) * cands * self._DENSE_COST
+            + tail[cands] * self._SPARSE_COST
+        )
+        d = int(cands[np.argmin(cost)])
+        self.n_dense = d
+        dense, rare = cols[:d], cols[d:]
+        self.q = torch.from_numpy(np.ascontiguousarray(q_bits[:, dense])).view(torch.int8)
+        self.r = self.q if same else torch.from_numpy(
+            np.ascontiguousarray(r_bits[:, dense])
+        ).view(torch.int8)
+        if len(rare):
+            self.q_rare = sparse.csr_array(q_bits[:, rare].astype(np.int32))
+            self.r_rare = self.q_rare if same else sparse.csr_array(r_bits[:, rare].astype(np.int32))
+        else:
+            self.q_rare = None
+        self._block = None
 
     def counts(self, q0: int, q1: int, r0: int, r1: int) -> np.ndarray:
         torch = self.torch
-        return torch._int_mm(self.q[q0:q1], self.r[r0:r1].T).numpy()
+        if self.n_dense:
+            out = torch._int_mm(self.q[q0:q1], self.r[r0:r1].T).numpy()
+        else:
+            out = np.zeros((q1 - q0, r1 - r0), dtype=np.int32)
+        if self.q_rare is not None:
+            if self._block is None or self._block[0] != (q0, q1):
+                prod = (self.r_rare @ self.q_rare[q0:q1].T).tocsr()
+                self._block = ((q0, q1), prod.indptr, prod.indices, prod.data)
+            _, indptr, qi, val = self._block
+            lo, hi = indptr[r0], indptr[r1]
+            if hi > lo:
+                rj = np.repeat(
+                    np.arange(r1 - r0, dtype=np.int64), np.diff(indptr[r0 : r1 + 1])
+                )
+                flat = qi[lo:hi].astype(np.int64) * (r1 - r0) + rj
+                out.reshape(-1)[flat] += val[lo:hi].astype(np.int32)
+        return out
 
 
 # --------------------------------------------------------------------------- search
@@ -324,10 +373,11 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
                     qp = q_pos_in_r[q0:q1]
                     inside = (qp >= r0) & (qp < r1)
                     mask[np.flatnonzero(inside), qp[inside] - r0] = False
-                ii, jj = np.nonzero(mask)
-                if len(ii) == 0:
+                flat = np.flatnonzero(mask)
+                if len(flat) == 0:
                     continue
-                c = counts[ii, jj].astype(np.float64)
+                ii, jj = np.divmod(flat, r1 - r0)
+                c = counts.reshape(-1)[flat].astype(np.float64)
                 den = a_blk[ii] + b[r0 + jj] - c
                 s = np.divide(c, den, out=np.zeros_like(c), where=den > 0)
                 ok = s >= t[ii]

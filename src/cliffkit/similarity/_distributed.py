@@ -1,0 +1,251 @@
+"""Exact neighbour search split into row blocks that run as Ray tasks.
+
+The reference fingerprints go into Ray's object store once (``ray.put``); every
+task reads them from there (zero-copy on its node) and searches one contiguous
+block of query rows with :func:`find_neighbors`. A row's top-k depends only on
+that row and the references, so merging the blocks in order gives the graph the
+local search gives, array for array.
+
+For all-against-all (self excluded), a block searches ``k + 1`` neighbours without
+self-exclusion and then drops the pair ``(i, i)``: removing one element from the
+first ``k + 1`` of a total order (similarity descending, reference index
+ascending) leaves the first ``k`` of the others, so the result is the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidParameterError, ShapeMismatchError, require
+from ..utils import Interval, Options, validate_params
+from ._graph import NeighborGraph
+from ._search import _check_fps, find_neighbors
+
+__all__ = ["connect_ray", "find_neighbors_distributed"]
+
+_CONSTRAINTS = {
+    "k": [Interval(int, 1, None)],
+    "min_similarity": [Interval(float, 0, 1)],
+    "exclude_self": [None, "boolean"],
+    "backend": [Options("auto", "torch", "numpy")],
+    "block_size": [None, Interval(int, 1, None)],
+    "rows_per_task": [None, Interval(int, 1, None)],
+    "num_cpus": [Interval(float, 0, None, closed="neither")],
+    "max_retries": [Interval(int, -1, None)],
+    "show_progress": ["boolean", None],
+}
+
+
+def _search_block(q_all, ref, start, stop, k, min_similarity, drop_self, backend, block_size,
+                  n_threads):
+    """One task: rows ``start:stop`` of ``q_all`` against ``ref`` -> (counts, indices, sims)."""
+    queries = q_all[start:stop]
+    g = find_neighbors(queries, ref, k=k + 1 if drop_self else k, min_similarity=min_similarity,
+                       exclude_self=False, backend=backend, block_size=block_size,
+                       n_jobs=n_threads)
+    counts = np.diff(g.indptr)
+    indices, sims = g.indices, g.similarities
+    if drop_self:
+        rows = np.repeat(np.arange(stop - start, dtype=np.int64), counts)
+        keep = indices != rows + start
+        rows, indices, sims = rows[keep], indices[keep], sims[keep]
+        # rank within the row after dropping self; keep the first k
+        counts = np.bincount(rows, minlength=stop - start)
+        starts = np.repeat(np.cumsum(counts) - counts, counts)
+        keep = (np.arange(len(rows)) - starts) < k
+        rows, indices, sims = rows[keep], indices[keep], sims[keep]
+        counts = np.bincount(rows, minlength=stop - start)
+    return counts.astype(np.int64), indices, sims, g.params.get("backend")
+
+
+def find_neighbors_distributed(
+    fps: np.ndarray,
+    ref_fps: np.ndarray | None = None,
+    *,
+    k: int = 24,
+    min_similarity: float = 0.35,
+    exclude_self: bool | None = None,
+    backend: str = "auto",
+    block_size: int | None = None,
+    rows_per_task: int | None = None,
+    address: str | None = None,
+    num_cpus: float = 1,
+    max_retries: int = 3,
+    show_progress: bool | None = False,
+) -> NeighborGraph:
+    """:func:`find_neighbors` with query row blocks run as Ray tasks.
+
+    Same parameters and result as :func:`find_neighbors` (identical ``indptr``,
+    ``indices`` and ``similarities``), plus:
+
+    Parameters
+    ----------
+    rows_per_task : int, optional
+        Query rows per task. Default: the rows split into four tasks per CPU of
+        the cluster (at least 256 rows each). Each task prepares the references
+        once (popcount sort, bit unpacking), so very small blocks waste time.
+    address : str, optional
+        Ray cluster (None: local instance or ``RAY_ADDRESS``; ``"auto"``;
+        ``"ray://host:10001"``); an existing ``ray.init()`` is used as is.
+    num_cpus : float, default=1
+        CPUs each task declares; its search uses that many threads.
+    max_retries : int, default=3
+        Reruns of a task whose worker died.
+
+    Returns
+    -------
+    NeighborGraph
+        ``params`` holds the same keys as the local search's.
+
+    Raises
+    ------
+    MissingDependencyError
+        Ray is not installed (``pip install 'cliffkit[ray]'``).
+    """
+    validate_params(
+        _CONSTRAINTS,
+        {
+            "k": k, "min_similarity": min_similarity, "exclude_self": exclude_self,
+            "backend": backend, "block_size": block_size, "rows_per_task": rows_per_task,
+            "num_cpus": num_cpus, "max_retries": max_retries, "show_progress": show_progress,
+        },
+        "find_neighbors_distributed",
+    )
+    q_fps = _check_fps(fps, "fps")
+    same = ref_fps is None
+    r_fps = q_fps if same else _check_fps(ref_fps, "ref_fps")
+    if q_fps.shape[1] != r_fps.shape[1]:
+        raise ShapeMismatchError(
+            f"fps has {q_fps.shape[1] * 8} bits but ref_fps has {r_fps.shape[1] * 8}; "
+            "compute both with the same n_bits."
+        )
+    exclude_self = same if exclude_self is None else bool(exclude_self)
+    n_q, n_r = len(q_fps), len(r_fps)
+    if exclude_self and n_q != n_r:
+        raise InvalidParameterError(
+            f"exclude_self=True needs as many queries as references; got {n_q} and {n_r}. "
+            "Pass exclude_self=False for queries against a different reference set."
+        )
+    params = {
+        "k": int(k), "min_similarity": float(min_similarity), "exclude_self": exclude_self,
+        "n_bits": int(q_fps.shape[1] * 8),
+    }
+    max_k = n_r - 1 if exclude_self else n_r
+    k_eff = int(k)
+    if n_q and k_eff > max_k:
+        warnings.warn(
+            f"k={k} exceeds the {max_k} possible neighbours per query; using k={max(max_k, 0)}.",
+            UserWarning,
+            stacklevel=2,
+        )
+        k_eff = max(max_k, 0)
+    if n_q == 0 or k_eff == 0:
+        return NeighborGraph(
+            np.zeros(n_q + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0), n_r, params
+        )
+
+    t0 = time.perf_counter()
+    ray, started = connect_ray(address, feature="find_neighbors_distributed")
+    try:
+        if rows_per_task is None:
+            cpus = float(ray.cluster_resources().get("CPU", 1))
+            n_tasks = max(1, int(4 * cpus / num_cpus))
+            rows_per_task = max(256, math.ceil(n_q / n_tasks))
+        ref_obj = ray.put(r_fps)
+        q_obj = ref_obj if same else ray.put(q_fps)
+        task = ray.remote(_search_block).options(num_cpus=num_cpus, max_retries=max_retries)
+        n_threads = max(1, int(num_cpus))
+        bounds = [(s, min(n_q, s + rows_per_task)) for s in range(0, n_q, rows_per_task)]
+        refs = [
+            task.remote(q_obj, ref_obj, s, e, k_eff, float(min_similarity), exclude_self,
+                        backend, block_size, n_threads)
+            for s, e in bounds
+        ]
+        results = _gather(ray, refs, bounds, show_progress)
+    finally:
+        if started:
+            ray.shutdown()
+    counts = np.concatenate([r[0] for r in results])
+    indptr = np.zeros(n_q + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.concatenate([r[1] for r in results]).astype(np.int64, copy=False)
+    sims = np.concatenate([r[2] for r in results]).astype(np.float64, copy=False)
+    params["backend"] = results[0][3]
+    params["seconds"] = round(time.perf_counter() - t0, 3)
+    return NeighborGraph(indptr, indices, sims, n_r, params)
+
+
+def connect_ray(address: str | None = None, *, feature: str = "Ray", **init_kwargs: Any):
+    """Return the ``ray`` module, connected to a cluster.
+
+    Parameters
+    ----------
+    address : str, optional
+        None starts a local Ray instance on this machine (or joins the one named
+        by ``RAY_ADDRESS``); ``"auto"`` joins the cluster this node belongs to
+        (``ray start``); ``"ray://host:10001"`` connects through Ray Client.
+    feature : str, default="Ray"
+        What needs Ray, for the error message.
+    **init_kwargs
+        Passed to ``ray.init`` (e.g. ``num_cpus`` for a local instance).
+
+    Returns
+    -------
+    module, bool
+        ``ray`` and whether this call started the connection (then the caller
+        should ``ray.shutdown()`` when done).
+
+    Raises
+    ------
+    MissingDependencyError
+        Ray is not installed.
+    """
+    ray = require("ray", "ray", feature)
+    if ray.is_initialized():
+        return ray, False
+    kwargs: dict[str, Any] = {"address": address}
+    env = {k: os.environ[k] for k in ("CLIFFKIT_DATA_DIR",) if k in os.environ}
+    if env:
+        kwargs["runtime_env"] = {"env_vars": env}
+    if not (address or "").startswith("ray://"):
+        kwargs["logging_level"] = logging.WARNING
+        if address in (None, "local"):
+            kwargs["include_dashboard"] = False
+    kwargs.update(init_kwargs)
+    ray.init(**kwargs)
+    return ray, True
+
+
+def _gather(ray, refs, bounds, show_progress):
+    """Wait for every block (progress over rows), then return the results in row order."""
+    import sys
+
+    if show_progress is None:
+        show_progress = sys.stderr.isatty()
+    bar = None
+    if show_progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=bounds[-1][1], desc="neighbours (ray)", unit="mol", smoothing=0.05)
+    rows = {ref: e - s for ref, (s, e) in zip(refs, bounds, strict=True)}
+    pending = list(refs)
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            if bar is not None:
+                bar.update(sum(rows[r] for r in done))
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return ray.get(refs)

@@ -1,0 +1,46 @@
+"""The on-disk neighbour cache."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cliffkit.similarity import cached_neighbors, compute_fingerprints, find_neighbors
+
+SMILES = ["CCO", "CCCO", "CCN", "CCCN", "c1ccccc1", "c1ccccc1O", "CC(=O)O"]
+
+
+def test_cache_round_trip(tmp_path):
+    g1 = cached_neighbors(SMILES, k=3, min_similarity=0.1, cache_dir=tmp_path)
+    assert g1.params["cached"] is False
+    files = list(tmp_path.glob("*.npz"))
+    assert len(files) == 1 and not list(tmp_path.glob("*.tmp"))
+    g2 = cached_neighbors(SMILES, k=3, min_similarity=0.1, cache_dir=tmp_path)
+    assert g2.params["cached"] is True and g2.params["cache_file"] == str(files[0])
+    direct = find_neighbors(compute_fingerprints(SMILES), k=3, min_similarity=0.1)
+    for arr in ("indptr", "indices", "similarities"):
+        np.testing.assert_array_equal(getattr(g2, arr), getattr(direct, arr))
+
+
+def test_cache_key_changes_with_data_and_params(tmp_path):
+    cached_neighbors(SMILES, k=3, cache_dir=tmp_path)
+    cached_neighbors(SMILES, k=4, cache_dir=tmp_path)
+    cached_neighbors(SMILES, k=3, radius=1, cache_dir=tmp_path)
+    cached_neighbors(SMILES[::-1], k=3, cache_dir=tmp_path)
+    cached_neighbors(SMILES[:3], SMILES, k=3, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 5
+
+
+def test_cache_dir_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLIFFKIT_CACHE_DIR", str(tmp_path / "env"))
+    g = cached_neighbors(SMILES, k=2)
+    assert g.params["cache_file"].startswith(str(tmp_path / "env" / "neighbors"))
+
+
+def test_corrupt_cache_file_is_recomputed(tmp_path):
+    g = cached_neighbors(SMILES, k=2, cache_dir=tmp_path)
+    path = g.params["cache_file"]
+    with open(path, "wb") as fh:
+        fh.write(b"not an npz")
+    g2 = cached_neighbors(SMILES, k=2, cache_dir=tmp_path)
+    assert g2.params["cached"] is False
+    np.testing.assert_array_equal(g2.indices, g.indices)

@@ -1,0 +1,242 @@
+"""Exactness of the neighbour search against RDKit, and its edge cases."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+
+from cliffkit.errors import InvalidParameterError, InvalidSmilesError, ShapeMismatchError
+from cliffkit.similarity import (
+    NeighborGraph,
+    compute_fingerprints,
+    default_k,
+    find_neighbors,
+    tanimoto_matrix,
+)
+
+
+def _rdkit_fps(smiles, radius=2, n_bits=2048):
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
+    return [gen.GetFingerprint(Chem.MolFromSmiles(s)) for s in smiles]
+
+
+def _rdkit_topk(bvs_q, bvs_r, i, k, min_sim, exclude):
+    """Reference top-k of query i: RDKit similarities, sorted by (-sim, index)."""
+    s = np.array(DataStructs.BulkTanimotoSimilarity(bvs_q[i], bvs_r))
+    keep = s >= min_sim
+    if exclude:
+        keep[i] = False
+    idx = np.flatnonzero(keep)
+    order = np.lexsort((idx, -s[idx]))
+    return idx[order][:k], s[idx][order][:k]
+
+
+@pytest.fixture(scope="module")
+def qm9_smiles(data_dir):
+    return pd.read_csv(data_dir / "qm9.csv.gz", nrows=3000, usecols=["smiles"])["smiles"].tolist()
+
+
+@pytest.fixture(scope="module")
+def lipo_smiles(data_dir):
+    return pd.read_csv(data_dir / "lipophilicity.csv")["smiles"].tolist()[:2500]
+
+
+def test_fingerprints_match_rdkit_bit_order(lipo_smiles):
+    smiles = lipo_smiles[:200]
+    fps = compute_fingerprints(smiles, radius=2, n_bits=2048)
+    assert fps.dtype == np.uint8 and fps.shape == (200, 256)
+    for row, bv in zip(np.unpackbits(fps, axis=1), _rdkit_fps(smiles), strict=True):
+        assert np.flatnonzero(row).tolist() == list(bv.GetOnBits())
+
+
+def test_fingerprints_parallel_equals_serial(qm9_smiles):
+    smiles = qm9_smiles * 2  # 6,000 molecules: above the multiprocessing cut-off
+    par = compute_fingerprints(smiles, n_jobs=2)
+    ser = compute_fingerprints(smiles, n_jobs=1)
+    np.testing.assert_array_equal(par, ser)
+
+
+def test_fingerprints_radius_and_bits():
+    fps = compute_fingerprints(["c1ccccc1O"], radius=1, n_bits=1024)
+    (bv,) = _rdkit_fps(["c1ccccc1O"], radius=1, n_bits=1024)
+    assert fps.shape == (1, 128)
+    assert np.flatnonzero(np.unpackbits(fps[0])).tolist() == list(bv.GetOnBits())
+
+
+def test_invalid_smiles_named():
+    with pytest.raises(InvalidSmilesError, match=r"1 SMILES at 0-based positions 1 \('C1CC'\)"):
+        compute_fingerprints(["CCO", "C1CC", "CCN"])
+    with pytest.raises(InvalidParameterError, match="multiple of 8"):
+        compute_fingerprints(["CCO"], n_bits=1001)
+    with pytest.raises(InvalidParameterError, match="not one string"):
+        compute_fingerprints("CCO")
+
+
+@pytest.mark.parametrize("which", ["qm9", "lipo"])
+def test_all_against_all_matches_rdkit(which, qm9_smiles, lipo_smiles):
+    smiles = qm9_smiles if which == "qm9" else lipo_smiles
+    fps = compute_fingerprints(smiles)
+    bvs = _rdkit_fps(smiles)
+    k, tau = 24, 0.35
+    graphs = {b: find_neighbors(fps, k=k, min_similarity=tau, backend=b) for b in ("torch", "numpy")}
+    g = graphs["torch"]
+    for arr in ("indptr", "indices", "similarities"):
+        np.testing.assert_array_equal(getattr(g, arr), getattr(graphs["numpy"], arr))
+    rng = np.random.default_rng(0)
+    for i in rng.choice(len(smiles), 300, replace=False):
+        idx, sims = _rdkit_topk(bvs, bvs, i, k, tau, exclude=True)
+        got_idx, got_sims = g.row(i)
+        np.testing.assert_array_equal(got_sims, sims)  # bit-identical float64
+        np.testing.assert_array_equal(got_idx, idx)  # including the tie rule
+    assert g.indptr.dtype == np.int64 and g.indices.dtype == np.int64
+    assert not np.any(g.indices == g.query_indices())  # self excluded
+
+
+def test_query_against_reference_matches_rdkit(qm9_smiles, lipo_smiles):
+    ref = qm9_smiles[:2000]
+    query = qm9_smiles[2000:2300] + lipo_smiles[:200]
+    bq, br = _rdkit_fps(query), _rdkit_fps(ref)
+    g = find_neighbors(compute_fingerprints(query), compute_fingerprints(ref), k=10, min_similarity=0.2)
+    assert g.n_query == 500 and g.n_reference == 2000
+    for i in range(500):
+        idx, sims = _rdkit_topk(bq, br, i, 10, 0.2, exclude=False)
+        np.testing.assert_array_equal(g.row(i)[1], sims)
+        np.testing.assert_array_equal(g.row(i)[0], idx)
+
+
+def test_duplicates_are_neighbors_and_ties_by_index():
+    # 0, 2 and 3 are the same molecule: only the same index counts as self
+    smiles = ["CCO", "CCCC", "OCC", "C(C)O", "CCN"]
+    for backend in ("torch", "numpy"):
+        g = find_neighbors(compute_fingerprints(smiles), k=3, min_similarity=0.0, backend=backend)
+        idx, sims = g.row(0)
+        assert idx[:2].tolist() == [2, 3] and sims[:2].tolist() == [1.0, 1.0]
+        idx, sims = g.row(3)
+        assert idx[:2].tolist() == [0, 2]
+        # with ref_fps and exclude_self=False, the molecule finds itself
+        fps = compute_fingerprints(smiles)
+        g2 = find_neighbors(fps, fps, k=1, min_similarity=0.0, backend=backend)
+        assert g2.row(2)[0].tolist() == [0]  # tie 0, 2, 3 -> lowest index first
+
+
+def test_hand_worked_tanimoto():
+    # CCO: 6 bits; CCCO shares some. Check against an independent dense computation.
+    smiles = ["CCO", "CCCO", "CCN", "c1ccccc1", "CC(=O)O"]
+    fps = compute_fingerprints(smiles)
+    bits = np.unpackbits(fps, axis=1).astype(np.int64)
+    c = bits @ bits.T
+    a = bits.sum(1)
+    expected = c / (a[:, None] + a[None, :] - c)
+    np.testing.assert_array_equal(tanimoto_matrix(fps), expected)
+    g = find_neighbors(fps, k=4, min_similarity=0.0)
+    for i in range(5):
+        s = expected[i].copy()
+        s[i] = -1
+        order = np.lexsort((np.arange(5), -s))[:4]
+        assert g.row(i)[0].tolist() == order.tolist()
+
+
+def test_threshold_gives_short_rows(qm9_smiles):
+    fps = compute_fingerprints(qm9_smiles[:500])
+    g = find_neighbors(fps, k=24, min_similarity=0.6)
+    assert np.all(g.similarities >= 0.6)
+    assert g.degree().min() < 24 and g.degree().max() <= 24
+    dense = tanimoto_matrix(fps)
+    np.fill_diagonal(dense, -1)
+    np.testing.assert_array_equal(g.degree(), np.minimum((dense >= 0.6).sum(1), 24))
+
+
+def test_zero_bit_molecules():
+    # the empty molecule has no bits: Tanimoto(0, 0) = 0.0, as in RDKit
+    smiles = ["", "", "CCO"]
+    fps = compute_fingerprints(smiles)
+    assert not fps[0].any()
+    bv = _rdkit_fps(smiles)
+    assert DataStructs.TanimotoSimilarity(bv[0], bv[1]) == 0.0
+    g = find_neighbors(fps, k=2, min_similarity=0.1)
+    assert g.degree().tolist() == [0, 0, 0]
+    g0 = find_neighbors(fps, k=2, min_similarity=0.0)
+    assert g0.row(0)[0].tolist() == [1, 2] and g0.row(0)[1].tolist() == [0.0, 0.0]
+
+
+def test_empty_query_and_k_larger_than_reference():
+    fps = compute_fingerprints(["CCO", "CCN", "CCC"])
+    g = find_neighbors(fps[:0], fps, k=5)
+    assert g.n_query == 0 and g.indptr.tolist() == [0] and g.n_reference == 3
+    with pytest.warns(UserWarning, match="k=5 exceeds the 2 possible"):
+        g = find_neighbors(fps, k=5, min_similarity=0.0)
+    assert g.degree().tolist() == [2, 2, 2]
+    with pytest.warns(UserWarning, match="using k=0"):
+        g = find_neighbors(fps[:1], k=3)
+    assert g.nnz == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"min_similarity": 1.5}, r"'min_similarity' parameter of find_neighbors must be a float in \[0, 1\]; got 1.5"),
+        ({"min_similarity": -0.1}, "min_similarity"),
+        ({"k": 0}, "'k' parameter"),
+        ({"backend": "gpu"}, "'backend' parameter"),
+    ],
+)
+def test_bad_parameters(kwargs, match):
+    fps = compute_fingerprints(["CCO", "CCN"])
+    with pytest.raises(InvalidParameterError, match=match):
+        find_neighbors(fps, **kwargs)
+
+
+def test_bad_inputs():
+    fps = compute_fingerprints(["CCO", "CCN"])
+    with pytest.raises(InvalidParameterError, match="2-D uint8"):
+        find_neighbors(fps.astype(np.int64))
+    with pytest.raises(ShapeMismatchError, match="same n_bits"):
+        find_neighbors(fps, compute_fingerprints(["CCO"], n_bits=1024))
+    with pytest.raises(InvalidParameterError, match="exclude_self=True needs"):
+        find_neighbors(fps, fps[:1], exclude_self=True)
+
+
+def test_default_k():
+    assert [default_k(n) for n in (0, 15, 16, 100, 575, 576, 10**6)] == [4, 4, 4, 10, 23, 24, 24]
+
+
+def test_graph_helpers(tmp_path):
+    g = NeighborGraph(np.array([0, 2, 3]), np.array([1, 2, 0]), np.array([0.9, 0.5, 0.9]), 3, {"k": 2})
+    assert g.degree().tolist() == [2, 1]
+    df = g.to_frame()
+    assert df.columns.tolist() == ["query", "neighbor", "similarity"]
+    assert df["query"].tolist() == [0, 0, 1]
+    r = g.restrict(np.array([True, False, True]))
+    assert r.indptr.tolist() == [0, 1, 2] and r.indices.tolist() == [2, 0]
+    r2 = g.restrict(np.array([0, 2]), renumber=True)
+    assert r2.indices.tolist() == [1, 0] and r2.n_reference == 2
+    g.save(tmp_path / "g.npz")
+    back = NeighborGraph.load(tmp_path / "g.npz")
+    np.testing.assert_array_equal(back.similarities, g.similarities)
+    assert back.params == {"k": 2} and back.n_reference == 3
+    assert "n_query=2" in repr(g)
+    with pytest.raises(ShapeMismatchError):
+        NeighborGraph(np.array([0, 2]), np.array([1]), np.array([0.5]), 3)
+
+
+def test_similarity_imports_without_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import cliffkit.similarity as s; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_no_warning_when_k_fits():
+    fps = compute_fingerprints(["CCO", "CCN", "CCC"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        find_neighbors(fps, k=2)
