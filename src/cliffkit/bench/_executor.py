@@ -7,7 +7,14 @@ return value must be picklable. Writing results is the runner's job, in the
 calling process, so a remote worker needs no access to the output folder except
 to read split files (a shared file system on a cluster).
 
-Add an executor with :func:`register_executor`::
+Each task the runner submits is a tuple ``(work_fn, item, path)`` where ``item`` is a
+:class:`~cliffkit.bench.SplitSpec` or a :class:`~cliffkit.bench.Cell` (so an executor
+can read ``item.backbone`` to ask for a GPU); ``fn(task)`` returns a small dict
+(status, metrics, predictions frame, error), never raises for a failing cell, and only
+lets ``KeyboardInterrupt``/``SystemExit`` through.
+
+Add an executor with :func:`register_executor` (and import its module from
+``cliffkit/bench/__init__.py`` so that the registration runs)::
 
     @register_executor("ray")
     class RayExecutor(Executor):
@@ -23,7 +30,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..errors import InvalidParameterError, unknown_name
+from ..errors import unknown_name
 from ..utils import Interval, validate_params
 
 __all__ = ["Executor", "LocalExecutor", "get_executor", "list_executors", "register_executor"]
@@ -129,8 +136,4 @@ def _limit_threads(n: int) -> None:
 def check_executor_name(name: str) -> None:
     """Raise :class:`UnknownNameError` for an executor that is not registered."""
     if name not in _EXECUTORS:
-        if name == "ray":
-            raise InvalidParameterError(
-                "The 'ray' executor is not available yet in this version; use --executor local."
-            )
         raise unknown_name("executor", name, list_executors())
