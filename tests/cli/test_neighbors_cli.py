@@ -1,0 +1,60 @@
+"""``cliffkit neighbors``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cliffkit.cli import main
+from cliffkit.similarity import compute_fingerprints, find_neighbors
+
+pytestmark = pytest.mark.cli
+
+
+@pytest.fixture()
+def small_csv(tmp_path):
+    smiles = ["CCO", "CCCO", "CCCCO", "CCN", "CCCN", "c1ccccc1", "c1ccccc1O", "c1ccccc1N",
+              "CC(=O)O", "CCC(=O)O"]
+    path = tmp_path / "mols.csv"
+    pd.DataFrame({"smiles": smiles, "y": np.arange(len(smiles), dtype=float)}).to_csv(path, index=False)
+    return path
+
+
+def test_neighbors_writes_pairs(small_csv, tmp_path, capsys):
+    out = tmp_path / "nn.parquet"
+    rc = main(["neighbors", str(small_csv), "-k", "3", "--min-sim", "0.1", "-o", str(out),
+               "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
+    assert rc == 0
+    df = pd.read_parquet(out)
+    assert list(df.columns) == ["query", "neighbor", "similarity", "query_smiles", "neighbor_smiles"]
+    from cliffkit.data import load_dataset
+
+    ds = load_dataset(str(small_csv))
+    g = find_neighbors(compute_fingerprints(ds.smiles), k=3, min_similarity=0.1)
+    np.testing.assert_array_equal(df["neighbor"].to_numpy(), g.indices)
+    np.testing.assert_array_equal(df["similarity"].to_numpy(), g.similarities)
+    assert (df["query_smiles"] == ds.smiles[df["query"]]).all()
+    assert "wrote" in capsys.readouterr().err
+    # second run comes from the cache
+    rc = main(["neighbors", str(small_csv), "-k", "3", "--min-sim", "0.1", "-o",
+               str(tmp_path / "nn.csv"), "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
+    assert rc == 0
+    assert "from cache" in capsys.readouterr().err
+    back = pd.read_csv(tmp_path / "nn.csv")
+    np.testing.assert_array_equal(back["similarity"].to_numpy(), g.similarities)
+
+
+def test_neighbors_bad_threshold(small_csv, tmp_path, capsys):
+    rc = main(["neighbors", str(small_csv), "--min-sim", "1.5", "-o", str(tmp_path / "x.parquet"),
+               "--no-cache"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cliffkit: error: The 'min_similarity' parameter") and "1.5" in err
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_neighbors_bad_output_suffix(small_csv, tmp_path, capsys):
+    rc = main(["neighbors", str(small_csv), "-o", str(tmp_path / "x.txt")])
+    assert rc == 2
+    assert "must end in .parquet or .csv" in capsys.readouterr().err
