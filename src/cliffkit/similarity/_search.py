@@ -285,12 +285,14 @@ def find_neighbors(
             backend = "numpy"
 
     t0 = time.perf_counter()
+    info: dict = {}
     rows, refs, sims = _search(
         q_fps, r_fps, same=same, k=k_eff, min_similarity=float(min_similarity),
         exclude_self=exclude_self, backend=backend, block_size=block_size,
-        n_jobs=n_jobs, show_progress=show_progress,
+        n_jobs=n_jobs, show_progress=show_progress, info=info,
     )
     params["backend"] = backend
+    params.update(info)
     params["seconds"] = round(time.perf_counter() - t0, 3)
     counts = np.bincount(rows, minlength=n_q)
     indptr = np.zeros(n_q + 1, dtype=np.int64)
@@ -299,7 +301,7 @@ def find_neighbors(
 
 
 def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, block_size,
-            n_jobs, show_progress):
+            n_jobs, show_progress, info):
     """Return (query, ref, sim) triples sorted by query, -sim, ref (original indices)."""
     a_all = _popcount_rows(q_fps)
     b_all = a_all if same else _popcount_rows(r_fps)
@@ -323,6 +325,7 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
         old_threads = torch.get_num_threads()
         torch.set_num_threads(threads)
         counter = _TorchCounter(q_bits, r_bits, same)
+        info["n_dense"] = counter.n_dense
         bq = block_size or 1024
         br = 16384
     else:
