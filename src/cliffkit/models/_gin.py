@@ -51,19 +51,20 @@ class GIN(nn.Module):
 
     .. math::
 
-        \mathbf{h}_i^{(l+1)} = \mathbf{h}_i^{(l)} + \mathrm{Dropout}\Big(\mathrm{ReLU}\Big(
+        \mathbf{h}_i^{(l+1)} = \mathbf{h}_i^{(l)} + \mathrm{ReLU}\Big(
         \mathrm{BN}\Big(f^{(l)}\Big((1+\epsilon)\mathbf{h}_i^{(l)} + \sum_{j \in
         \mathcal{N}(i)} \mathrm{ReLU}\big(\mathbf{h}_j^{(l)} + \mathbf{e}_{ji}^{(l)}\big)
-        \Big)\Big)\Big)\Big)
+        \Big)\Big)\Big)
 
-    with :math:`\mathbf{h}^{(0)}` and :math:`\mathbf{e}^{(l)}` sums of feature embeddings
-    (:class:`FeatureEncoder`), :math:`f^{(l)}` a two-layer MLP, then sum or mean pooling and
-    an MLP head.
+    with :math:`\mathbf{h}^{(0)}` a sum of atom-feature embeddings (:class:`FeatureEncoder`),
+    :math:`\mathbf{e}^{(l)}` a per-layer embedding of the bond-feature combination,
+    :math:`f^{(l)}` a two-layer MLP, then sum or mean pooling, dropout on the graph
+    embedding (node-level dropout cost 10% of the step time for no gain) and an MLP head.
 
     Args:
         hidden_channels (int): width of every layer.
         num_layers (int): message-passing layers.
-        dropout (float, optional): dropout after each layer and in the head. (default: ``0.0``)
+        dropout (float, optional): dropout on the pooled embedding and in the head. (default: ``0.0``)
         pool (str, optional): ``"sum"`` or ``"mean"``. (default: ``"sum"``)
         train_eps (bool, optional): learn :math:`\epsilon`. (default: ``False``)
 
@@ -84,8 +85,14 @@ class GIN(nn.Module):
         self.pool = pool
         h = hidden_channels
         self.atom_encoder = FeatureEncoder(ATOM_FIELD_SIZES, h)
+        # one embedding per layer over every combination of the bond fields (5*2*2*6);
+        # one lookup per edge instead of four
+        strides = torch.tensor(BOND_FIELD_SIZES).flip(0).cumprod(0).flip(0)
+        self.register_buffer("bond_strides", torch.cat([strides[1:], torch.ones(1,
+                             dtype=strides.dtype)]), persistent=False)
+        n_bond_codes = int(torch.tensor(BOND_FIELD_SIZES).prod())
         self.bond_encoders = nn.ModuleList(
-            [FeatureEncoder(BOND_FIELD_SIZES, h) for _ in range(num_layers)])
+            [nn.Embedding(n_bond_codes, h) for _ in range(num_layers)])
         self.convs = nn.ModuleList([
             GINEConv(nn.Sequential(nn.Linear(h, h), nn.BatchNorm1d(h), nn.ReLU(),
                                    nn.Linear(h, h)), train_eps=train_eps)
@@ -99,7 +106,7 @@ class GIN(nn.Module):
     def reset_parameters(self) -> None:
         self.atom_encoder.reset_parameters()
         for enc, conv, norm in zip(self.bond_encoders, self.convs, self.norms, strict=True):
-            enc.reset_parameters()
+            nn.init.xavier_uniform_(enc.weight)
             conv.reset_parameters()
             norm.reset_parameters()
         for m in self.head:
@@ -110,12 +117,12 @@ class GIN(nn.Module):
         from torch_geometric.nn import global_add_pool, global_mean_pool
 
         x = self.atom_encoder(data.x)
+        bond_code = data.edge_attr @ self.bond_strides
         for enc, conv, norm in zip(self.bond_encoders, self.convs, self.norms, strict=True):
-            h = conv(x, data.edge_index, enc(data.edge_attr))
-            h = torch.relu(norm(h))
-            x = x + nn.functional.dropout(h, self.dropout, self.training)
+            x = x + torch.relu(norm(conv(x, data.edge_index, enc(bond_code))))
         pool = global_add_pool if self.pool == "sum" else global_mean_pool
         g = pool(x, data.batch, size=int(data.num_graphs))
+        g = nn.functional.dropout(g, self.dropout, self.training)
         return self.head(g).squeeze(-1)
 
 
@@ -130,8 +137,8 @@ class GINBackbone(TorchBackbone):
     dropout : float, default=0.1
     pool : {"sum", "mean"}, default="sum"
     train_eps : bool, default=False
-    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state,
-    show_progress :
+    batch_size : int, default=128
+    epochs, lr, weight_decay, patience, criterion, device, random_state, show_progress :
         Trainer settings (:class:`cliffkit.train.Trainer`).
     """
 
@@ -146,7 +153,7 @@ class GINBackbone(TorchBackbone):
 
     def __init__(self, hidden_channels: int = 128, num_layers: int = 4, dropout: float = 0.1,
                  pool: str = "sum", train_eps: bool = False, *, epochs: int = 100,
-                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
+                 batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0,
                  patience: int = 15, criterion: str = "mse", device: str | None = "auto",
                  random_state: int = 0, show_progress: bool | None = None) -> None:
         self.hidden_channels = hidden_channels
