@@ -16,6 +16,7 @@ from ._config import (
     load_config,
 )
 from ._executor import Executor, LocalExecutor, get_executor, list_executors, register_executor
+from ._ray import RayExecutor  # registers the "ray" executor; imports ray only when used
 from ._runner import CellResult, GridSummary, cell_status, load_results, run_grid
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "GridConfig",
     "GridSummary",
     "LocalExecutor",
+    "RayExecutor",
     "SplitSpec",
     "cell_status",
     "get_executor",

@@ -13,25 +13,40 @@ from ._app import app
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Results folder; rerunning with the same folder skips finished cells.")
 @click.option("--executor", default="local", show_default=True,
-              help="Where cells run: 'local' (this process or a process pool).")
+              help="Where cells run: 'local' (this process or a process pool) or 'ray' "
+                   "(Ray tasks; needs pip install 'cliffkit[ray]').")
 @click.option("--n-jobs", default=1, show_default=True, type=int,
               help="Worker processes for the local executor (1 = in this process).")
+@click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",
+              help="Ray cluster for --executor ray (default: a local Ray instance, "
+                   "or RAY_ADDRESS); 'auto' joins the cluster started with 'ray start'.")
+@click.option("--cpus-per-cell", default=1.0, show_default=True, type=float,
+              help="CPUs each cell declares with --executor ray (torch uses that many threads).")
 @click.option("--dry-run", is_flag=True,
               help="Validate the config and list the cells and splits to run; run nothing.")
 @click.option("--skip-failed", is_flag=True,
               help="Do not retry cells that failed in an earlier run.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def bench(config: str, out_dir: str, executor: str, n_jobs: int, dry_run: bool,
-          skip_failed: bool, no_progress: bool) -> int:
+def bench(config: str, out_dir: str, executor: str, n_jobs: int, address: str | None,
+          cpus_per_cell: float, dry_run: bool, skip_failed: bool, no_progress: bool) -> int:
     from pathlib import Path
 
-    from ..bench import cell_status, load_config, run_grid
+    from ..bench import cell_status, get_executor, load_config, run_grid
     from ..bench._executor import check_executor_name
     from ..errors import InvalidParameterError
 
     check_executor_name(executor)
     if n_jobs < 1:
         raise InvalidParameterError(f"The '--n-jobs' option of bench must be >= 1; got {n_jobs}.")
+    if address is not None and executor != "ray":
+        raise InvalidParameterError(
+            f"The '--address' option of bench needs --executor ray; got --executor {executor}."
+        )
+    # built first, so a missing extra is reported before any work
+    if executor == "ray":
+        ex = get_executor("ray", address=address, num_cpus=cpus_per_cell)
+    else:
+        ex = get_executor(executor, **({"n_jobs": n_jobs} if executor == "local" else {}))
     grid = load_config(config)
     cells = grid.cells()
     if dry_run:
@@ -47,9 +62,8 @@ def bench(config: str, out_dir: str, executor: str, n_jobs: int, dry_run: bool,
         for cell in cells:
             click.echo(f"  {cell.key}")
         return 0
-    summary = run_grid(grid, out_dir, executor=executor, show_progress=not no_progress,
-                       retry_failed=not skip_failed,
-                       executor_params={"n_jobs": n_jobs} if executor == "local" else None)
+    summary = run_grid(grid, out_dir, executor=ex, show_progress=not no_progress,
+                       retry_failed=not skip_failed)
     click.echo(str(summary))
     click.echo(f"Next: cliffkit report {out_dir} -o <report folder>")
     if summary.failed:

@@ -1,0 +1,228 @@
+"""The Ray executor and the distributed neighbour search against their local twins.
+
+One local Ray instance (2 CPUs) serves the whole module. Skipped without ray.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from cliffkit.bench import (  # noqa: E402
+    CellResult,
+    GridConfig,
+    RayExecutor,
+    get_executor,
+    load_results,
+    run_grid,
+)
+from cliffkit.bench._config import Cell  # noqa: E402
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+# a trimmed copy of the shipped smoke grid: one split, the torch MLP, plain vs CliffLoss
+SMOKE = {
+    "name": "smoke-ray", "seeds": [0], "splits": ["cliff"], "backbones": ["mlp"],
+    "losses": ["plain", "cliff"], "datasets": [{"name": "esol", "subsample": 300}],
+    "backbone_params": {"mlp": {"epochs": 5, "patience": 3, "hidden_channels": 64}},
+    "evaluation": {"n_bootstrap": 100},
+}
+
+
+@pytest.fixture(scope="module")
+def cluster(data_dir):
+    if ray.is_initialized():  # pragma: no cover - someone else's instance
+        pytest.skip("ray is already initialised in this process")
+    # the fake split/cell functions below live in a test module that workers cannot import
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning",
+             runtime_env={"env_vars": {"CLIFFKIT_DATA_DIR": str(data_dir)}})
+    yield ray
+    ray.shutdown()
+    ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
+# ------------------------------------------------------------------ neighbour search
+def _assert_same_graph(local, dist):
+    for name in ("indptr", "indices", "similarities"):
+        a, b = getattr(local, name), getattr(dist, name)
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
+    assert local.n_reference == dist.n_reference
+    drop = {"seconds"}
+    assert {k: v for k, v in local.params.items() if k not in drop} == \
+        {k: v for k, v in dist.params.items() if k not in drop}
+
+
+def test_neighbor_search_is_byte_identical(cluster):
+    from cliffkit.data import load_dataset
+    from cliffkit.similarity import (
+        compute_fingerprints,
+        default_k,
+        find_neighbors,
+        find_neighbors_distributed,
+    )
+
+    smiles = load_dataset("lipophilicity").smiles[:500]
+    fps = compute_fingerprints(smiles)
+    # duplicates before and after their twins (ties at similarity 1 with self), and a
+    # molecule without bits (similarity 0 with everything, itself included)
+    fps = np.vstack([fps[:3], fps, np.zeros((1, fps.shape[1]), np.uint8)])
+    k = default_k(len(fps))
+    local = find_neighbors(fps, k=k)
+    dist = find_neighbors_distributed(fps, k=k, rows_per_task=97)
+    _assert_same_graph(local, dist)
+    assert local.nnz > len(fps)  # a real graph, not an empty one
+    assert 0 in dist.row(3)[0] and 3 not in dist.row(3)[0]  # the duplicate, never self
+
+    # everything is a candidate: the self-exclusion tie rule is exercised on every row
+    local0 = find_neighbors(fps, k=5, min_similarity=0.0)
+    dist0 = find_neighbors_distributed(fps, k=5, min_similarity=0.0, rows_per_task=101)
+    _assert_same_graph(local0, dist0)
+    assert dist0.row(len(fps) - 1)[0].tolist() == [0, 1, 2, 3, 4]
+
+    # queries against a different reference set (test -> train)
+    q, r = fps[:120], fps[120:]
+    _assert_same_graph(find_neighbors(q, r, k=k, backend="numpy"),
+                       find_neighbors_distributed(q, r, k=k, backend="numpy", rows_per_task=50))
+
+
+# ------------------------------------------------------------------ the grid
+def test_smoke_grid_on_ray_matches_local(cluster, tmp_path):
+    import torch
+
+    cfg = GridConfig.from_dict(SMOKE)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the Ray tasks below hold 1 CPU each, so use 1 thread
+    try:
+        local = run_grid(cfg, tmp_path / "local", show_progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    remote = run_grid(cfg, tmp_path / "ray", executor="ray", show_progress=False,
+                      executor_params={"num_cpus": 1})
+    assert local.n_failed == remote.n_failed == 0 and local.n_ran == remote.n_ran == 2
+
+    a, b = tmp_path / "local", tmp_path / "ray"
+    splits = sorted(p.name for p in (a / "splits").glob("*.json"))
+    assert splits and splits == sorted(p.name for p in (b / "splits").glob("*.json"))
+    for name in splits:
+        assert (a / "splits" / name).read_bytes() == (b / "splits" / name).read_bytes()
+    for path in sorted((a / "cells").glob("*.json")):
+        rec_a = json.loads(path.read_text())
+        rec_b = json.loads((b / "cells" / path.name).read_text())
+        assert rec_a["status"] == rec_b["status"] == "ok"
+        assert rec_a["metrics"] == rec_b["metrics"]
+        assert rec_a["metrics"]["overall"]["mae"] > 0
+        pred = path.with_suffix(".predictions.csv")
+        assert pred.read_bytes() == (b / "cells" / pred.name).read_bytes()
+    assert "RayExecutor" in rec_b["environment"]["executor"]
+
+
+# ------------------------------------------------------------------ fault tolerance
+class _FakeSplit:
+    def __init__(self, spec):
+        self.spec = spec
+
+    def save(self, path):
+        Path(path).write_text(json.dumps(self.spec.to_dict()), encoding="utf-8")
+
+
+def _fake_split(spec):
+    return _FakeSplit(spec)
+
+
+def _fake_cell(cell, split_path):
+    """Dies (kills its worker) on the first attempt of the mlp/cliff cells."""
+    marks = Path(split_path).parents[1] / "marks"
+    marks.mkdir(exist_ok=True)
+    attempt = marks / f"{cell.key}.attempt"
+    if cell.backbone == "mlp" and cell.loss == "cliff" and not attempt.exists():
+        attempt.write_text("killed")
+        os._exit(1)
+    # one file per completed run: counting them shows whether a cell ran twice
+    (marks / f"{cell.key}.done.{uuid.uuid4().hex}").write_text("ok")
+    mae = 1.0 + cell.seed
+    return CellResult(metrics={"overall": {"mae": mae}}, predictions=None)
+
+
+def _fake_grid():
+    return GridConfig.from_dict({
+        "name": "fake", "seeds": [0, 1], "splits": ["cliff"], "backbones": ["mlp", "lgbm"],
+        "losses": ["plain", "cliff"], "datasets": [{"name": "esol", "targets": ["y"]}],
+    }, check_names=False)
+
+
+def _done(out: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for p in (out / "marks").glob("*.done.*"):
+        key = p.name.split(".done.")[0]
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def test_killed_worker_is_retried_and_no_cell_is_lost_or_run_twice(cluster, tmp_path):
+    cfg = _fake_grid()
+    keys = sorted(c.key for c in cfg.cells())
+    victims = sorted(c.key for c in cfg.cells() if c.backbone == "mlp" and c.loss == "cliff")
+    out = tmp_path / "res"
+    summary = run_grid(cfg, out, executor=RayExecutor(max_retries=2), show_progress=False,
+                       cell_fn=_fake_cell, split_fn=_fake_split)
+    assert summary.n_ran == len(keys) == 8 and summary.n_failed == 0
+    assert sorted(p.name[:-len(".attempt")] for p in (out / "marks").glob("*.attempt")) == victims
+    assert _done(out) == dict.fromkeys(keys, 1)
+    table = load_results(out)
+    assert sorted(table["key"]) == keys and (table["status"] == "ok").all()
+    assert table.set_index("key")["mae"].to_dict() == {
+        c.key: 1.0 + c.seed for c in cfg.cells()}
+
+    again = run_grid(cfg, out, executor="ray", show_progress=False,
+                     cell_fn=_fake_cell, split_fn=_fake_split)
+    assert again.n_ran == 0 and again.n_skipped == 8
+    assert _done(out) == dict.fromkeys(keys, 1)
+
+
+def test_worker_dying_past_max_retries_is_a_failed_cell_that_a_rerun_retries(cluster, tmp_path):
+    cfg = _fake_grid()
+    out = tmp_path / "res"
+    first = run_grid(cfg, out, executor=RayExecutor(max_retries=0), show_progress=False,
+                     cell_fn=_fake_cell, split_fn=_fake_split)
+    assert first.n_failed == 2 and first.n_ran == 8
+    table = load_results(out).set_index("key")
+    failed = table[table["status"] == "failed"]
+    assert set(failed["backbone"]) == {"mlp"} and set(failed["loss"]) == {"cliff"}
+    assert (failed["error_type"] == "WorkerCrashedError").all()
+    second = run_grid(cfg, out, executor=RayExecutor(max_retries=0), show_progress=False,
+                      cell_fn=_fake_cell, split_fn=_fake_split)
+    assert second.n_skipped == 6 and second.n_ran == 2 and second.n_failed == 0
+    assert _done(out) == dict.fromkeys(sorted(c.key for c in cfg.cells()), 1)
+
+
+# ------------------------------------------------------------------ resources, registry
+def test_torch_cells_ask_for_a_gpu_only_when_the_cluster_has_one():
+    ex = get_executor("ray", address="auto", num_cpus=2)
+    assert isinstance(ex, RayExecutor)
+    assert repr(ex) == "RayExecutor(address='auto', num_cpus=2, num_gpus=None, max_retries=3)"
+    cfg = GridConfig.from_dict({**SMOKE, "backbones": ["mlp", "lgbm"], "datasets": [
+        {"name": "esol", "targets": ["logS"]}]}, check_names=False)
+    cells = {c.backbone: c for c in cfg.cells()}
+    mlp, lgbm = ("fn", cells["mlp"], "s.json"), ("fn", cells["lgbm"], "s.json")
+    assert isinstance(cells["mlp"], Cell)
+    assert ex._gpus(mlp, cluster_gpus=1) == 1 and ex._gpus(mlp, cluster_gpus=0) == 0
+    assert ex._gpus(lgbm, cluster_gpus=4) == 0
+    assert ex._gpus(("fn", cfg.split_specs()[0], "s.json"), cluster_gpus=4) == 0
+    assert RayExecutor(num_gpus=0.5)._gpus(mlp, cluster_gpus=0) == 0.5
+
+
+def test_invalid_executor_parameters_are_reported(cluster):
+    from cliffkit.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=r"'num_cpus' parameter of RayExecutor"):
+        list(RayExecutor(num_cpus=0).map_unordered(abs, [1]))
+    assert sorted(RayExecutor().map_unordered(abs, [-1, -2])) == [(-2, 2), (-1, 1)]
