@@ -115,10 +115,9 @@ def run_overhead(args) -> dict:
     best = {m: float(np.min(t)) for m, t in times.items()}
     # the loss alone (forward + backward on a batch of predictions), load-independent share
     loss_us = {}
-    b = bs
-    idx_t = torch.arange(b)
+    idx_t = torch.as_tensor(next(iter(PairBatchSampler(n, pairs, bs, random_state=1))))
     pi = pair_positions(idx_t, pairs_t, n)
-    pred = torch.randn(b, requires_grad=True)
+    pred = torch.randn(idx_t.numel(), requires_grad=True)
     for m, fn in {
         "plain": lambda: nn.functional.l1_loss(pred, y[idx_t]),
         "cliff": lambda: modes["cliff"](pred, y[idx_t], weight=w[idx_t]),
@@ -219,6 +218,7 @@ def _effect_args(e) -> None:
     e.add_argument("--order", choices=["backbone", "seed"], default="backbone",
                    help="loop order inside a tier: backbone-major or seed-major")
     e.add_argument("--threads", type=int, default=1, help="torch threads")
+    e.add_argument("--variants", default=None, help="comma-separated variant names to run (default: all)")
     e.add_argument("--tiers", default="0,1", help="variant tiers to run (0 main, 1 sweeps)")
     e.add_argument("--sweep-backbones", default="mlp,lgbm", help="backbones that get tier 1")
     e.add_argument("--deadline", default=None, help="UTC HH:MM; no new run starts after it")
@@ -379,6 +379,8 @@ def run_effect(args) -> int:
             if tier > 0 and bb not in sweep_bb:
                 continue
             for vname, lname, params, vt in VARIANTS:
+                if args.variants and vname not in args.variants.split(","):
+                    continue
                 if vt == tier:
                     plan.append((bb, vname, lname, params, seed))
     import torch
