@@ -315,7 +315,7 @@ class Trainer:
                 if not torch.isfinite(batch_loss):
                     raise TrainingDivergedError(
                         f"Training diverged at epoch {epoch}: the loss became "
-                        f"{float(batch_loss)}; lower the learning rate (lr={self.lr}) or "
+                        f"{float(batch_loss.detach())}; lower the learning rate (lr={self.lr}) or "
                         "check the targets and weights. The run is not a result."
                     )
                 opt.zero_grad(set_to_none=True)
