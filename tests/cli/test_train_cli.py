@@ -1,0 +1,113 @@
+"""``cliffkit train`` / ``cliffkit predict``: outputs, return codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cliffkit.cli import main
+
+pytestmark = pytest.mark.cli
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, data_dir):
+    """A 200-molecule Lipophilicity file, a random split, and an mlp run on it."""
+    root = tmp_path_factory.mktemp("train_cli")
+    src = pd.read_csv(data_dir / "lipophilicity.csv").iloc[:200]
+    data = root / "lipo200.csv"
+    src[["smiles", "exp"]].to_csv(data, index=False)
+    split = root / "split.json"
+    assert main(["split", str(data), "--method", "random", "--seed", "0", "-o", str(split),
+                 "--quiet"]) == 0
+    run = root / "run"
+    rc = main(["train", str(data), "--split", str(split), "--backbone", "mlp", "--epochs", "2",
+               "--param", "hidden_channels=32", "--param", "n_bits=256", "--device", "cpu",
+               "-o", str(run), "--quiet"])
+    assert rc == 0
+    return root, data, split, run
+
+
+def test_train_writes_run(small_run):
+    root, data, split, run = small_run
+    preds = pd.read_csv(run / "predictions.csv")
+    assert list(preds.columns) == ["smiles", "index", "split", "y_true", "prediction"]
+    assert len(preds) == 200 and set(preds["split"]) == {"train", "val", "test"}
+    sp = json.loads(split.read_text())
+    assert sp is not None
+    config = json.loads((run / "config.json").read_text())
+    assert config["backbone"]["name"] == "mlp"
+    assert config["backbone"]["params"]["hidden_channels"] == 32
+    assert config["target"] == "exp" and config["loss"]["name"] == "plain"
+    test = preds[preds["split"] == "test"]
+    mae = float(np.mean(np.abs(test["prediction"] - test["y_true"])))
+    assert config["metrics"]["test"]["mae"] == pytest.approx(mae)
+    log = [json.loads(s) for s in (run / "train_log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2]
+    assert (run / "model" / "model.pt").is_file()
+
+
+def test_predict_round_trip(small_run, capsys):
+    root, data, split, run = small_run
+    new = root / "new.csv"
+    pd.DataFrame({"name": ["a", "b"], "SMILES": ["CCO", "c1ccccc1O"]}).to_csv(new, index=False)
+    out = root / "preds.csv"
+    assert main(["predict", str(run), str(new), "-o", str(out), "--quiet"]) == 0
+    got = pd.read_csv(out)
+    assert list(got.columns) == ["name", "SMILES", "prediction"]
+    # same numbers as the run's own predictions for a molecule of the dataset
+    preds = pd.read_csv(run / "predictions.csv")
+    first = preds.iloc[0]
+    one = root / "one.csv"
+    pd.DataFrame({"smiles": [first["smiles"]]}).to_csv(one, index=False)
+    assert main(["predict", str(run), str(one), "-o", str(out), "--quiet"]) == 0
+    assert pd.read_csv(out)["prediction"][0] == pytest.approx(first["prediction"], rel=1e-5)
+
+
+def test_predict_bad_smiles(small_run, capsys):
+    root, data, split, run = small_run
+    bad = root / "bad.csv"
+    pd.DataFrame({"smiles": ["CCO", "C1CC"]}).to_csv(bad, index=False)
+    assert main(["predict", str(run), str(bad), "-o", str(root / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cliffkit: error:") and "row 3 ('C1CC')" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unknown_backbone(small_run, capsys):
+    root, data, split, run = small_run
+    rc = main(["train", str(data), "--split", str(split), "--backbone", "gim",
+               "-o", str(root / "r2")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "Unknown backbone 'gim'" in err and "Did you mean 'gin'" in err
+
+
+def test_unknown_target(small_run, capsys):
+    root, data, split, run = small_run
+    rc = main(["train", str(data), "--split", str(split), "--target", "homo",
+               "-o", str(root / "r3")])
+    assert rc == 2
+    assert "homo" in capsys.readouterr().err
+
+
+def test_split_of_other_data(small_run, capsys):
+    root, data, split, run = small_run
+    other = root / "other.csv"
+    pd.read_csv(data).iloc[:150].to_csv(other, index=False)
+    rc = main(["train", str(other), "--split", str(split), "--backbone", "mlp",
+               "-o", str(root / "r4")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cliffkit: error:") and "checksum" in err.lower()
+
+
+def test_bad_param(small_run, capsys):
+    root, data, split, run = small_run
+    rc = main(["train", str(data), "--split", str(split), "--backbone", "mlp",
+               "--param", "hiden=3", "-o", str(root / "r5")])
+    assert rc == 2
+    assert "no parameter 'hiden'" in capsys.readouterr().err
