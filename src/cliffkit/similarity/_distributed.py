@@ -1,8 +1,9 @@
 """Exact neighbour search split into row blocks that run as Ray tasks.
 
 The reference fingerprints go into Ray's object store once (``ray.put``); every
-task reads them from there (zero-copy on its node) and searches one contiguous
-block of query rows with :func:`find_neighbors`. A row's top-k depends only on
+task reads them from there (zero-copy on its node) and searches one block of query
+rows with :func:`find_neighbors`. Blocks are cut from the queries sorted by bit
+count, as the local search does, so that its popcount bounds prune as well. A row's top-k depends only on
 that row and the references, so merging the blocks in order gives the graph the
 local search gives, array for array.
 
@@ -26,7 +27,7 @@ import numpy as np
 from ..errors import InvalidParameterError, ShapeMismatchError, require
 from ..utils import Interval, Options, validate_params
 from ._graph import NeighborGraph
-from ._search import _check_fps, find_neighbors
+from ._search import _check_fps, _popcount_rows, find_neighbors
 
 __all__ = ["connect_ray", "find_neighbors_distributed"]
 
@@ -43,25 +44,24 @@ _CONSTRAINTS = {
 }
 
 
-def _search_block(q_all, ref, start, stop, k, min_similarity, drop_self, backend, block_size,
+def _search_block(q_all, ref, rows, k, min_similarity, drop_self, backend, block_size,
                   n_threads):
-    """One task: rows ``start:stop`` of ``q_all`` against ``ref`` -> (counts, indices, sims)."""
-    queries = q_all[start:stop]
-    g = find_neighbors(queries, ref, k=k + 1 if drop_self else k, min_similarity=min_similarity,
-                       exclude_self=False, backend=backend, block_size=block_size,
-                       n_jobs=n_threads)
+    """One task: query ``rows`` of ``q_all`` against ``ref`` -> (counts, indices, sims)."""
+    g = find_neighbors(q_all[rows], ref, k=k + 1 if drop_self else k,
+                       min_similarity=min_similarity, exclude_self=False, backend=backend,
+                       block_size=block_size, n_jobs=n_threads)
     counts = np.diff(g.indptr)
     indices, sims = g.indices, g.similarities
     if drop_self:
-        rows = np.repeat(np.arange(stop - start, dtype=np.int64), counts)
-        keep = indices != rows + start
-        rows, indices, sims = rows[keep], indices[keep], sims[keep]
+        pos = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+        keep = indices != rows[pos]
+        pos, indices, sims = pos[keep], indices[keep], sims[keep]
         # rank within the row after dropping self; keep the first k
-        counts = np.bincount(rows, minlength=stop - start)
+        counts = np.bincount(pos, minlength=len(rows))
         starts = np.repeat(np.cumsum(counts) - counts, counts)
-        keep = (np.arange(len(rows)) - starts) < k
-        rows, indices, sims = rows[keep], indices[keep], sims[keep]
-        counts = np.bincount(rows, minlength=stop - start)
+        keep = (np.arange(len(pos)) - starts) < k
+        pos, indices, sims = pos[keep], indices[keep], sims[keep]
+        counts = np.bincount(pos, minlength=len(rows))
     return counts.astype(np.int64), indices, sims, g.params.get("backend")
 
 
@@ -162,21 +162,25 @@ def find_neighbors_distributed(
         q_obj = ref_obj if same else ray.put(q_fps)
         task = ray.remote(_search_block).options(num_cpus=num_cpus, max_retries=max_retries)
         n_threads = max(1, int(num_cpus))
-        bounds = [(s, min(n_q, s + rows_per_task)) for s in range(0, n_q, rows_per_task)]
+        # blocks of queries with similar bit counts prune best (as in the local search)
+        order = np.argsort(_popcount_rows(q_fps), kind="stable")
+        blocks = [order[s:s + rows_per_task] for s in range(0, n_q, rows_per_task)]
         refs = [
-            task.remote(q_obj, ref_obj, s, e, k_eff, float(min_similarity), exclude_self,
+            task.remote(q_obj, ref_obj, rows, k_eff, float(min_similarity), exclude_self,
                         backend, block_size, n_threads)
-            for s, e in bounds
+            for rows in blocks
         ]
-        results = _gather(ray, refs, bounds, show_progress)
+        results = _gather(ray, refs, [len(b) for b in blocks], show_progress)
     finally:
         if started:
             ray.shutdown()
-    counts = np.concatenate([r[0] for r in results])
+    # back to query order; a stable sort keeps each row's neighbours in their order
+    row_of = np.concatenate([np.repeat(b, r[0]) for b, r in zip(blocks, results, strict=True)])
+    back = np.argsort(row_of, kind="stable")
     indptr = np.zeros(n_q + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    indices = np.concatenate([r[1] for r in results]).astype(np.int64, copy=False)
-    sims = np.concatenate([r[2] for r in results]).astype(np.float64, copy=False)
+    np.cumsum(np.bincount(row_of, minlength=n_q), out=indptr[1:])
+    indices = np.concatenate([r[1] for r in results]).astype(np.int64, copy=False)[back]
+    sims = np.concatenate([r[2] for r in results]).astype(np.float64, copy=False)[back]
     params["backend"] = results[0][3]
     params["seconds"] = round(time.perf_counter() - t0, 3)
     return NeighborGraph(indptr, indices, sims, n_r, params)
@@ -223,7 +227,7 @@ def connect_ray(address: str | None = None, *, feature: str = "Ray", **init_kwar
     return ray, True
 
 
-def _gather(ray, refs, bounds, show_progress):
+def _gather(ray, refs, sizes, show_progress):
     """Wait for every block (progress over rows), then return the results in row order."""
     import sys
 
@@ -233,8 +237,8 @@ def _gather(ray, refs, bounds, show_progress):
     if show_progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=bounds[-1][1], desc="neighbours (ray)", unit="mol", smoothing=0.05)
-    rows = {ref: e - s for ref, (s, e) in zip(refs, bounds, strict=True)}
+        bar = tqdm(total=sum(sizes), desc="neighbours (ray)", unit="mol", smoothing=0.05)
+    rows = dict(zip(refs, sizes, strict=True))
     pending = list(refs)
     try:
         while pending:

@@ -39,6 +39,7 @@ _CONSTRAINTS = {
     "show_progress": ["boolean", None],
 }
 
+_BR = 16384  # reference chunk size of the torch backend
 _POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
@@ -60,9 +61,19 @@ def _check_fps(fps, name: str) -> np.ndarray:
 class _NumpyCounter:
     """Intersection counts by AND + popcount on 64-bit words."""
 
+    dtype = np.int32
+
     def __init__(self, q_bits: np.ndarray, r_bits: np.ndarray) -> None:
         self.q = self._pack(q_bits)
         self.r = self._pack(r_bits)
+
+    @staticmethod
+    def encode(values: np.ndarray) -> np.ndarray:
+        return np.minimum(values, np.iinfo(np.int32).max).astype(np.int32)
+
+    @staticmethod
+    def decode(raw: np.ndarray) -> np.ndarray:
+        return raw.astype(np.float64)
 
     @staticmethod
     def _pack(bits: np.ndarray) -> np.ndarray:
@@ -85,26 +96,47 @@ class _NumpyCounter:
         return out
 
 
+def _bits_to_csr(bits: np.ndarray, cols: np.ndarray):
+    """CSR (int32 ones) of the given columns of a 0/1 uint8 matrix, without a dense copy."""
+    from scipy import sparse
+
+    sub = bits[:, cols]
+    rows, idx = np.nonzero(sub)
+    indptr = np.zeros(len(bits) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(bits)), out=indptr[1:])
+    return sparse.csr_array(
+        (np.ones(len(idx), dtype=np.int32), idx.astype(np.int32), indptr),
+        shape=(len(bits), len(cols)),
+    )
+
+
 class _TorchCounter:
-    """Intersection counts: an int8 matrix product over frequent bits plus sparse rare bits.
+    """Intersection counts: a matrix product over frequent bits plus sparse rare bits.
 
     Columns are ordered by how many query-reference pairs they can join
-    (``f_query * f_reference``). The first ``D`` go to a dense int8 product with
-    int32 accumulation (``torch._int_mm``); the rest, set in few molecules, are
-    counted by a sparse product (SciPy) and added to the tile. ``D`` minimises a
-    simple cost model; both parts are integer counts, so the sum is exact.
+    (``f_query * f_reference``). The first ``D`` go to a dense product of 0/1
+    values; the rest, set in few molecules, are counted by a sparse product
+    (SciPy) and added to the tile. ``D`` minimises a simple cost model; both parts
+    are integer counts, so the sum is exact.
+
+    When no fingerprint has more than 256 bits (every count is then <= 256), the
+    dense product runs in bfloat16 with bfloat16 output: integers up to 256 are
+    exact in bfloat16, and the output has half the memory traffic. The tile is
+    then read as int16 bit patterns, which order non-negative bfloat16 values
+    exactly like the numbers they encode. Otherwise an int8 product with int32
+    accumulation (``torch._int_mm``) is used. Output buffers are reused.
     """
 
-    _DENSE_COST = 2.0 / 2.0e11  # seconds per multiply-add of the dense product
+    _DENSE_COST = 1.5e-11  # seconds per multiply-add of the dense product
     _SPARSE_COST = 1.0e-8  # seconds per multiply-add of the sparse product
 
-    def __init__(self, q_bits: np.ndarray, r_bits: np.ndarray, same: bool) -> None:
+    def __init__(self, q_bits: np.ndarray, r_bits: np.ndarray, same: bool,
+                 max_count: int) -> None:
         import torch
-        from scipy import sparse
 
         self.torch = torch
-        fq = q_bits.sum(axis=0, dtype=np.float64)
-        fr = fq if same else r_bits.sum(axis=0, dtype=np.float64)
+        fq = np.count_nonzero(q_bits, axis=0).astype(np.float64)
+        fr = fq if same else np.count_nonzero(r_bits, axis=0).astype(np.float64)
         weight = fq * fr
         cols = np.argsort(-weight, kind="stable")
         tail = np.concatenate([np.cumsum(weight[cols][::-1])[::-1], [0.0]])
@@ -116,36 +148,67 @@ class _TorchCounter:
         )
         d = int(cands[np.argmin(cost)])
         self.n_dense = d
+        self.bf16 = max_count <= 256
         dense, rare = cols[:d], cols[d:]
-        self.q = torch.from_numpy(np.ascontiguousarray(q_bits[:, dense])).view(torch.int8)
-        self.r = self.q if same else torch.from_numpy(
-            np.ascontiguousarray(r_bits[:, dense])
-        ).view(torch.int8)
+        dt = torch.bfloat16 if self.bf16 else torch.int8
+        self.q = torch.from_numpy(np.ascontiguousarray(q_bits[:, dense])).to(dt)
+        self.r = self.q if same else torch.from_numpy(np.ascontiguousarray(r_bits[:, dense])).to(dt)
         if len(rare):
-            self.q_rare = sparse.csr_array(q_bits[:, rare].astype(np.int32))
-            self.r_rare = self.q_rare if same else sparse.csr_array(r_bits[:, rare].astype(np.int32))
+            self.q_rare = _bits_to_csr(q_bits, rare)
+            self.r_rare = self.q_rare if same else _bits_to_csr(r_bits, rare)
         else:
             self.q_rare = None
         self._block = None
+        self._buffers: dict = {}
+        self.symmetric = False
+        # counts are returned as int16 bf16 bit patterns (bf16) or int32 (int8 path)
+        self.dtype = np.int16 if self.bf16 else np.int32
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        """Integer thresholds in the tile's representation (huge values stay huge)."""
+        if not self.bf16:
+            return np.minimum(values, np.iinfo(np.int32).max).astype(np.int32)
+        v = np.minimum(values, 256).astype(np.float32)
+        enc = (v.view(np.uint32) >> 16).astype(np.int16)
+        return np.where(values > 256, np.int16(32767), enc)
+
+    def decode(self, raw: np.ndarray) -> np.ndarray:
+        """Counts (float64) from the tile's representation."""
+        if not self.bf16:
+            return raw.astype(np.float64)
+        return (raw.astype(np.uint16).astype(np.uint32) << 16).view(np.float32).astype(np.float64)
 
     def counts(self, q0: int, q1: int, r0: int, r1: int) -> np.ndarray:
         torch = self.torch
-        if self.n_dense:
+        shape = (q1 - q0, r1 - r0)
+        if self.n_dense and self.bf16:
+            buf = self._buffers.get(shape)
+            if buf is None:
+                buf = self._buffers[shape] = torch.empty(shape, dtype=torch.bfloat16)
+            torch.mm(self.q[q0:q1], self.r[r0:r1].T, out=buf)
+            out = buf.view(torch.int16).numpy()
+        elif self.n_dense:
             out = torch._int_mm(self.q[q0:q1], self.r[r0:r1].T).numpy()
         else:
-            out = np.zeros((q1 - q0, r1 - r0), dtype=np.int32)
+            out = np.zeros(shape, dtype=self.dtype)
         if self.q_rare is not None:
             if self._block is None or self._block[0] != (q0, q1):
-                prod = (self.r_rare @ self.q_rare[q0:q1].T).tocsr()
-                self._block = ((q0, q1), prod.indptr, prod.indices, prod.data)
-            _, indptr, qi, val = self._block
-            lo, hi = indptr[r0], indptr[r1]
+                # symmetric search never asks for references before the block
+                start = q0 if self.symmetric else 0
+                prod = (self.r_rare[start:] @ self.q_rare[q0:q1].T).tocsr()
+                self._block = ((q0, q1), start, prod.indptr, prod.indices, prod.data)
+            _, start, indptr, qi, val = self._block
+            indptr = indptr[r0 - start : r1 - start + 1]
+            lo, hi = indptr[0], indptr[-1]
             if hi > lo:
-                rj = np.repeat(
-                    np.arange(r1 - r0, dtype=np.int64), np.diff(indptr[r0 : r1 + 1])
-                )
+                rj = np.repeat(np.arange(r1 - r0, dtype=np.int64), np.diff(indptr))
                 flat = qi[lo:hi].astype(np.int64) * (r1 - r0) + rj
-                out.reshape(-1)[flat] += val[lo:hi].astype(np.int32)
+                view = out.reshape(-1)
+                if self.bf16:
+                    total = self.decode(view[flat]).astype(np.float32) + val[lo:hi].astype(np.float32)
+                    view[flat] = (total.view(np.uint32) >> 16).astype(np.int16)
+                else:
+                    view[flat] += val[lo:hi].astype(np.int32)
         return out
 
 
@@ -324,15 +387,28 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
         threads = resolve_n_jobs(n_jobs)
         old_threads = torch.get_num_threads()
         torch.set_num_threads(threads)
-        counter = _TorchCounter(q_bits, r_bits, same)
+        counter = _TorchCounter(q_bits, r_bits, same, int(max(a.max(), b.max())))
         info["n_dense"] = counter.n_dense
         bq = block_size or 1024
-        br = 16384
+        br = _BR
     else:
         counter = _NumpyCounter(q_bits, r_bits)
         bq = block_size or 256
         br = 4096
     del q_bits, r_bits
+
+    if same:
+        bar = _progress(n_q, show_progress)
+        try:
+            bs = block_size or (2048 if backend == "torch" else 512)
+            counter.symmetric = True
+            out = _loop_symmetric(counter, a, q_order, k, min_similarity, exclude_self, bs, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+            if backend == "torch":
+                torch.set_num_threads(old_threads)
+        return _finish(*out)
 
     # reference chunks: contiguous ranges of the popcount-sorted references
     bounds = list(range(0, n_r, br)) + [n_r]
@@ -370,7 +446,7 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
                     continue
                 counts = counter.counts(q0, q1, r0, r1)
                 theta = np.ceil(t * (a_blk + lo) / (1.0 + t) - 1e-9)
-                theta = np.where(best >= t, theta, np.iinfo(np.int32).max).astype(np.int32)
+                theta = counter.encode(np.where(best >= t, np.maximum(theta, 0), 1 << 30).astype(np.int64))
                 mask = counts >= theta[:, None]
                 if q_pos_in_r is not None:
                     qp = q_pos_in_r[q0:q1]
@@ -380,7 +456,7 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
                 if len(flat) == 0:
                     continue
                 ii, jj = np.divmod(flat, r1 - r0)
-                c = counts.reshape(-1)[flat].astype(np.float64)
+                c = counter.decode(counts.reshape(-1)[flat])
                 den = a_blk[ii] + b[r0 + jj] - c
                 s = np.divide(c, den, out=np.zeros_like(c), where=den > 0)
                 ok = s >= t[ii]
@@ -404,11 +480,115 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
             bar.close()
         if backend == "torch":
             torch.set_num_threads(old_threads)
+    return _finish(out_rows, out_refs, out_sims)
+
+
+def _finish(out_rows, out_refs, out_sims):
     rows = np.concatenate(out_rows)
     refs = np.concatenate(out_refs)
     sims = np.concatenate(out_sims)
     order = np.lexsort((refs, -sims, rows))
     return rows[order], refs[order], sims[order]
+
+
+def _raise_thresholds(pool, t: np.ndarray, k: int) -> None:
+    """Rows with k neighbours raise their threshold to the k-th similarity."""
+    cnt = np.bincount(pool[0], minlength=len(t))
+    full = np.flatnonzero(cnt >= k)
+    if len(full):
+        ends = np.cumsum(cnt)
+        t[full] = np.maximum(t[full], pool[2][ends[full] - 1])
+
+
+def _loop_symmetric(counter, a, order, k, min_similarity, exclude_self, bs, bar):
+    """All-against-all over the upper triangle of (block, block) tiles.
+
+    ``a`` (popcounts) and ``counter`` are in popcount-sorted order. Tile (i, j),
+    j >= i, gives candidates to block i's rows directly and, transposed, to block
+    j's rows, which are kept in ``pending[j]`` (scored against ``min_similarity``
+    only and cut to the top-k per row when they grow) until block j is processed.
+    """
+    n = len(a)
+    starts = list(range(0, n, bs))
+    blocks = [(s, min(n, s + bs)) for s in starts]
+    lo_b = np.array([a[s] for s, _ in blocks], dtype=np.int64)
+    hi_b = np.array([a[e - 1] for _, e in blocks], dtype=np.int64)
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    pending: list = [empty for _ in blocks]
+    pend_size = [0] * len(blocks)
+    out_rows, out_refs, out_sims = [], [], []
+    big = 1 << 30
+    for bi, (q0, q1) in enumerate(blocks):
+        a_blk = a[q0:q1]
+        nb = q1 - q0
+        t = np.full(nb, min_similarity)
+        pool = _merge(empty, pending[bi], k)
+        pending[bi] = None
+        _raise_thresholds(pool, t, k)
+        for bj in range(bi, len(blocks)):
+            r0, r1 = blocks[bj]
+            lo, hi = lo_b[bj], hi_b[bj]  # lo >= every a in this block
+            best = np.where(a_blk < lo, a_blk / max(lo, 1), 1.0)
+            best = np.where((a_blk == 0) | (hi == 0), 0.0, best)
+            row_on = best >= t
+            b_blk = a[r0:r1]
+            col_on = None
+            if bj > bi:
+                amax = hi_b[bi]
+                cbest = np.where(b_blk > amax, amax / np.maximum(b_blk, 1), 1.0)
+                cbest = np.where((b_blk == 0) | (amax == 0), 0.0, cbest)
+                col_on = cbest >= min_similarity
+                if not col_on.any():
+                    col_on = None
+            if not row_on.any() and col_on is None:
+                if bj > bi and lo_b[bj] > hi_b[bi] and min_similarity > 0:
+                    break  # later blocks have even more bits: nothing can reach either side
+                continue
+            counts = counter.counts(q0, q1, r0, r1)
+            width = r1 - r0
+            if row_on.any():
+                theta = np.ceil(t * (a_blk + lo) / (1.0 + t) - 1e-9)
+                theta = counter.encode(np.where(row_on, np.maximum(theta, 0), big).astype(np.int64))
+                mask = counts >= theta[:, None]
+                if bj == bi and exclude_self:
+                    np.fill_diagonal(mask, False)
+                flat = np.flatnonzero(mask)
+                if len(flat):
+                    ii, jj = np.divmod(flat, width)
+                    c = counter.decode(counts.reshape(-1)[flat])
+                    den = a_blk[ii] + b_blk[jj] - c
+                    sim = np.divide(c, den, out=np.zeros_like(c), where=den > 0)
+                    ok = sim >= t[ii]
+                    if ok.any():
+                        pool = _merge(pool, (ii[ok], order[r0 + jj[ok]], sim[ok]), k)
+                        _raise_thresholds(pool, t, k)
+            if col_on is not None:
+                tau = min_similarity
+                theta_c = np.ceil(tau * (a_blk[0] + b_blk) / (1.0 + tau) - 1e-9)
+                theta_c = counter.encode(np.where(col_on, np.maximum(theta_c, 0), big).astype(np.int64))
+                flat = np.flatnonzero(counts >= theta_c[None, :])
+                if len(flat):
+                    ii, jj = np.divmod(flat, width)
+                    c = counter.decode(counts.reshape(-1)[flat])
+                    den = a_blk[ii] + b_blk[jj] - c
+                    sim = np.divide(c, den, out=np.zeros_like(c), where=den > 0)
+                    ok = sim >= tau
+                    if ok.any():
+                        new = (jj[ok], order[q0 + ii[ok]], sim[ok])
+                        pend = pending[bj]
+                        pending[bj] = tuple(
+                            np.concatenate([x, y]) for x, y in zip(pend, new, strict=True)
+                        )
+                        pend_size[bj] += int(ok.sum())
+                        if pend_size[bj] > 8 * k * (r1 - r0) + 100_000:
+                            pending[bj] = _merge(empty, pending[bj], k)
+                            pend_size[bj] = len(pending[bj][0])
+        out_rows.append(order[q0 + pool[0]])
+        out_refs.append(pool[1])
+        out_sims.append(pool[2])
+        if bar is not None:
+            bar.update(nb)
+    return out_rows, out_refs, out_sims
 
 
 def _progress(total: int, show_progress: bool | None):
