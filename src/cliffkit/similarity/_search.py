@@ -96,17 +96,21 @@ class _NumpyCounter:
         return out
 
 
-def _bits_to_csr(bits: np.ndarray, cols: np.ndarray):
-    """CSR (int32 ones) of the given columns of a 0/1 uint8 matrix, without a dense copy."""
+def _set_bits(fps: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(row, bit) of every set bit of ``fps[order]``, row-major, and the row count."""
+    rows, cols = np.nonzero(np.unpackbits(fps[order], axis=1))
+    return rows.astype(np.int64), cols.astype(np.int64), len(order)
+
+
+def _lists_to_csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int):
+    """CSR (int32 ones) from row-major (row, col) lists."""
     from scipy import sparse
 
-    sub = bits[:, cols]
-    rows, idx = np.nonzero(sub)
-    indptr = np.zeros(len(bits) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(bits)), out=indptr[1:])
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
     return sparse.csr_array(
-        (np.ones(len(idx), dtype=np.int32), idx.astype(np.int32), indptr),
-        shape=(len(bits), len(cols)),
+        (np.ones(len(cols), dtype=np.int32), cols.astype(np.int32), indptr),
+        shape=(n_rows, n_cols),
     )
 
 
@@ -130,34 +134,44 @@ class _TorchCounter:
     _DENSE_COST = 1.5e-11  # seconds per multiply-add of the dense product
     _SPARSE_COST = 1.0e-8  # seconds per multiply-add of the sparse product
 
-    def __init__(self, q_bits: np.ndarray, r_bits: np.ndarray, same: bool,
-                 max_count: int) -> None:
+    def __init__(self, q_set, r_set, same: bool, max_count: int, n_bits: int) -> None:
         import torch
 
         self.torch = torch
-        fq = np.count_nonzero(q_bits, axis=0).astype(np.float64)
-        fr = fq if same else np.count_nonzero(r_bits, axis=0).astype(np.float64)
+        fq = np.bincount(q_set[1], minlength=n_bits).astype(np.float64)
+        fr = fq if same else np.bincount(r_set[1], minlength=n_bits).astype(np.float64)
         weight = fq * fr
         cols = np.argsort(-weight, kind="stable")
+        n_cols = int(np.count_nonzero(weight))  # bits never shared are dropped
         tail = np.concatenate([np.cumsum(weight[cols][::-1])[::-1], [0.0]])
-        n_cols = len(cols)
         cands = np.unique(np.r_[np.arange(0, n_cols, 8), n_cols])
         cost = (
-            len(q_bits) * float(len(r_bits)) * cands * self._DENSE_COST
+            q_set[2] * float(r_set[2]) * cands * self._DENSE_COST
             + tail[cands] * self._SPARSE_COST
         )
         d = int(cands[np.argmin(cost)])
         self.n_dense = d
         self.bf16 = max_count <= 256
-        dense, rare = cols[:d], cols[d:]
+        rank = np.empty(n_bits, dtype=np.int64)
+        rank[cols] = np.arange(n_bits)
         dt = torch.bfloat16 if self.bf16 else torch.int8
-        self.q = torch.from_numpy(np.ascontiguousarray(q_bits[:, dense])).to(dt)
-        self.r = self.q if same else torch.from_numpy(np.ascontiguousarray(r_bits[:, dense])).to(dt)
-        if len(rare):
-            self.q_rare = _bits_to_csr(q_bits, rare)
-            self.r_rare = self.q_rare if same else _bits_to_csr(r_bits, rare)
+
+        def split(rows, bits, n_rows):
+            r = rank[bits]
+            dense_m = r < d
+            dense = np.zeros((n_rows, d), dtype=np.uint8)
+            dense[rows[dense_m], r[dense_m]] = 1
+            rare_m = (r >= d) & (r < n_cols)
+            rare = None
+            if n_cols > d:
+                rare = _lists_to_csr(rows[rare_m], r[rare_m] - d, n_rows, n_cols - d)
+            return torch.from_numpy(dense).to(dt), rare
+
+        self.q, self.q_rare = split(*q_set)
+        if same:
+            self.r, self.r_rare = self.q, self.q_rare
         else:
-            self.q_rare = None
+            self.r, self.r_rare = split(*r_set)
         self._block = None
         self._buffers: dict = {}
         self.symmetric = False
@@ -373,13 +387,6 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
     a = a_all[q_order]
     b = b_all[r_order]
 
-    # Bits set in no query or no reference never contribute to an intersection.
-    q_bits = np.unpackbits(q_fps, axis=1)
-    r_bits = q_bits if same else np.unpackbits(r_fps, axis=1)
-    active = q_bits.any(axis=0) & r_bits.any(axis=0)
-    q_bits = np.ascontiguousarray(q_bits[q_order][:, active])
-    r_bits = q_bits if same else np.ascontiguousarray(r_bits[r_order][:, active])
-
     n_q, n_r = len(a), len(b)
     if backend == "torch":
         import torch
@@ -387,15 +394,26 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
         threads = resolve_n_jobs(n_jobs)
         old_threads = torch.get_num_threads()
         torch.set_num_threads(threads)
-        counter = _TorchCounter(q_bits, r_bits, same, int(max(a.max(), b.max())))
+        q_set = _set_bits(q_fps, q_order)
+        r_set = q_set if same else _set_bits(r_fps, r_order)
+        counter = _TorchCounter(
+            q_set, r_set, same, int(max(a.max(), b.max())), n_bits=q_fps.shape[1] * 8
+        )
+        del q_set, r_set
         info["n_dense"] = counter.n_dense
         bq = block_size or 1024
         br = _BR
     else:
+        # Bits set in no query or no reference never contribute to an intersection.
+        q_bits = np.unpackbits(q_fps, axis=1)
+        r_bits = q_bits if same else np.unpackbits(r_fps, axis=1)
+        active = q_bits.any(axis=0) & r_bits.any(axis=0)
+        q_bits = np.ascontiguousarray(q_bits[q_order][:, active])
+        r_bits = q_bits if same else np.ascontiguousarray(r_bits[r_order][:, active])
         counter = _NumpyCounter(q_bits, r_bits)
+        del q_bits, r_bits
         bq = block_size or 256
         br = 4096
-    del q_bits, r_bits
 
     if same:
         bar = _progress(n_q, show_progress)
@@ -525,6 +543,8 @@ def _loop_symmetric(counter, a, order, k, min_similarity, exclude_self, bs, bar)
         pool = _merge(empty, pending[bi], k)
         pending[bi] = None
         _raise_thresholds(pool, t, k)
+        buf: list = []
+        n_buf = 0
         for bj in range(bi, len(blocks)):
             r0, r1 = blocks[bj]
             lo, hi = lo_b[bj], hi_b[bj]  # lo >= every a in this block
@@ -560,8 +580,12 @@ def _loop_symmetric(counter, a, order, k, min_similarity, exclude_self, bs, bar)
                     sim = np.divide(c, den, out=np.zeros_like(c), where=den > 0)
                     ok = sim >= t[ii]
                     if ok.any():
-                        pool = _merge(pool, (ii[ok], order[r0 + jj[ok]], sim[ok]), k)
-                        _raise_thresholds(pool, t, k)
+                        buf.append((ii[ok], order[r0 + jj[ok]], sim[ok]))
+                        n_buf += int(ok.sum())
+                        if n_buf >= 4 * nb:  # merge in batches: thresholds rise, sorts stay few
+                            pool = _merge(pool, _cat(buf), k)
+                            _raise_thresholds(pool, t, k)
+                            buf, n_buf = [], 0
             if col_on is not None:
                 tau = min_similarity
                 theta_c = np.ceil(tau * (a_blk[0] + b_blk) / (1.0 + tau) - 1e-9)
@@ -583,12 +607,18 @@ def _loop_symmetric(counter, a, order, k, min_similarity, exclude_self, bs, bar)
                         if pend_size[bj] > 8 * k * (r1 - r0) + 100_000:
                             pending[bj] = _merge(empty, pending[bj], k)
                             pend_size[bj] = len(pending[bj][0])
+        if buf:
+            pool = _merge(pool, _cat(buf), k)
         out_rows.append(order[q0 + pool[0]])
         out_refs.append(pool[1])
         out_sims.append(pool[2])
         if bar is not None:
             bar.update(nb)
     return out_rows, out_refs, out_sims
+
+
+def _cat(parts):
+    return tuple(np.concatenate(x) for x in zip(*parts, strict=True))
 
 
 def _progress(total: int, show_progress: bool | None):
