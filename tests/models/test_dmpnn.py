@@ -170,23 +170,22 @@ def test_backbone_fit_predict_save_load(tmp_path):
     from cliffkit.models._base import Backbone
     from cliffkit.models._registry import get_backbone
 
-    train, val = _lipo_slice()
+    train, val = _lipo_slice(60)
+    w = np.linspace(1.0, 2.0, len(train))
     model = get_backbone("dmpnn", hidden_channels=32, epochs=2, show_progress=False)
     assert isinstance(model, DMPNNBackbone)
     assert repr(model).startswith("DMPNNBackbone(hidden_channels=32, num_layers=3, dropout=0.0")
-    model.fit(train, val, sample_weight=np.linspace(1.0, 2.0, len(train)))
+    model.fit(train, val, sample_weight=w)
     assert len(model.history_) == 2 and all(np.isfinite(h["val_mae"]) for h in model.history_)
     pred = model.predict(val)
     assert pred.shape == (len(val),) and np.all(np.isfinite(pred))
-    # Better than nothing after two epochs is not guaranteed; the scale must be right.
+    # After two epochs the predictions are on the scale of the targets (logD ~ 2 +- 1.2).
     assert abs(pred.mean() - train.y.mean()) < 1.5
     loaded = Backbone.load(model.save(tmp_path / "m"))
     np.testing.assert_allclose(loaded.predict(val), pred, rtol=1e-5, atol=1e-6)
     # Same seed, same weights.
     again = get_backbone("dmpnn", hidden_channels=32, epochs=2, show_progress=False)
-    np.testing.assert_array_equal(again.fit(train, val).predict(val),
-                                  get_backbone("dmpnn", hidden_channels=32, epochs=2,
-                                               show_progress=False).fit(train, val).predict(val))
+    np.testing.assert_array_equal(again.fit(train, val, sample_weight=w).predict(val), pred)
 
 
 def test_backbone_rejects_bad_params():
