@@ -1,0 +1,274 @@
+"""Backbone sanity benchmark: random splits of ESOL, FreeSolv and Lipophilicity, GIN
+throughput, and a QM9 subsample end to end.
+
+Runs are ordered by priority (every dataset × backbone for seed 0, the QM9 subsample, then
+seeds 1, 2, ...) and stop at ``--deadline``, so a loaded machine still yields a complete
+first pass. Results are appended to a JSON-lines file (re-running skips finished runs), and
+``--write-docs`` rewrites the "Backbones" section of docs/benchmarks.md.
+
+    .venv/bin/python benchmarks/backbones.py --deadline 19:10 \
+        --out benchmarks/results/backbones.jsonl --write-docs docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# Published test RMSE on random splits (mean over splits), to compare with.
+# MoleculeNet: Wu et al., Chem. Sci. 2018, 9, 513 (Table/Fig. of regression results; RF and
+# XGBoost there use ECFP). chemprop: Yang et al., J. Chem. Inf. Model. 2019, 59, 3370
+# (D-MPNN, random splits); Heid et al., J. Chem. Inf. Model. 2024, 64, 9 (chemprop v2).
+REFERENCE = {
+    "esol": {"ECFP + RF/XGBoost (MoleculeNet)": "0.99-1.07",
+             "graph conv / MPNN (MoleculeNet)": "0.58-0.97",
+             "D-MPNN (Yang 2019)": "~0.56-0.58"},
+    "freesolv": {"ECFP + RF/XGBoost (MoleculeNet)": "1.74-2.03",
+                 "graph conv / MPNN (MoleculeNet)": "1.15-1.40",
+                 "D-MPNN (Yang 2019)": "~1.0-1.1"},
+    "lipophilicity": {"ECFP + RF/XGBoost (MoleculeNet)": "0.80-0.88",
+                      "graph conv / MPNN (MoleculeNet)": "0.66-0.72",
+                      "D-MPNN (Yang 2019)": "~0.56-0.58"},
+}
+# Per-family acceptance bands (RMSE) used to flag a "large miss": a bit wider than the
+# published ranges, because we train with fewer epochs and no hyper-parameter search.
+BANDS = {
+    "fingerprint": {"esol": 1.25, "freesolv": 2.4, "lipophilicity": 0.95},
+    "graph": {"esol": 1.1, "freesolv": 1.8, "lipophilicity": 0.85},
+}
+FAMILY = {"mlp": "fingerprint", "lgbm": "fingerprint", "gin": "graph", "dmpnn": "graph",
+          "schnet": "graph"}
+TARGET = {"esol": None, "freesolv": None, "lipophilicity": None, "qm9": "gap"}
+
+
+def _split(n: int, seed: int, val: float = 0.1, test: float = 0.1):
+    p = np.random.default_rng(seed).permutation(n)
+    n_te, n_va = int(round(test * n)), int(round(val * n))
+    return p[n_te + n_va:], p[n_te:n_te + n_va], p[:n_te]
+
+
+def _params(backbone: str, epochs: int, dataset: str) -> dict:
+    if backbone == "lgbm":
+        return {"n_jobs": 2}
+    p = {"epochs": epochs, "patience": 10, "device": "cpu", "show_progress": False}
+    if backbone == "schnet" and dataset != "qm9":
+        p["epochs"] = max(5, epochs // 2)
+    return p
+
+
+def _load(name: str, qm9_n: int):
+    from cliffkit.data import load_dataset
+
+    ds = load_dataset(name)
+    if name == "qm9":
+        idx = np.sort(np.random.default_rng(0).permutation(len(ds))[:qm9_n])
+        ds = ds.subset(idx, name=f"qm9[{qm9_n}]")
+    return ds
+
+
+def run_one(ds, dataset, backbone, seed, epochs):
+    from cliffkit.models import get_backbone
+
+    tr, va, te = _split(len(ds), seed)
+    target = TARGET[dataset]
+    model = get_backbone(backbone, random_state=seed, **_params(backbone, epochs, dataset))
+    t0, c0 = time.perf_counter(), time.process_time()
+    model.fit(ds.subset(tr), ds.subset(va), target=target)
+    fit_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    pred = model.predict(ds.subset(te))
+    y = ds.subset(te).target(target)
+    err = pred - y
+    return {
+        "dataset": dataset, "backbone": backbone, "seed": seed,
+        "n_train": int(len(tr)), "n_test": int(len(te)),
+        "rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err))),
+        "epochs": len(getattr(model, "history_", [])),
+        "best_epoch": getattr(model, "best_epoch_", None),
+        "fit_s": fit_s, "cpu_s": cpu_s, "load1": os.getloadavg()[0],
+        "params": repr(model),
+    }
+
+
+def throughput(epochs: int = 2) -> dict:
+    """GIN training throughput on Lipophilicity (train split, default parameters)."""
+    import torch
+
+    from cliffkit.models import get_backbone
+
+    ds = _load("lipophilicity", 0)
+    tr, va, _ = _split(len(ds), 0)
+    model = get_backbone("gin", epochs=epochs, patience=epochs, device="cpu",
+                         show_progress=False)
+    c0 = time.process_time()
+    model.fit(ds.subset(tr), ds.subset(va))
+    cpu = time.process_time() - c0
+    wall = [h["mol_per_s"] for h in model.history_]
+    return {"kind": "throughput", "backbone": "gin", "n_train": int(len(tr)),
+            "torch_threads": torch.get_num_threads(), "epochs": epochs,
+            "mol_per_s_wall": float(np.median(wall)),
+            "mol_per_cpu_s": float(len(tr) * epochs / cpu),
+            "load1": os.getloadavg()[0], "params": repr(model)}
+
+
+def _key(r):
+    return (r.get("kind", "fit"), r.get("dataset"), r.get("backbone"), r.get("seed"))
+
+
+def write_docs(results: list[dict], path: Path, args) -> None:
+    fits = [r for r in results if r.get("kind", "fit") == "fit"]
+    tp = [r for r in results if r.get("kind") == "throughput"]
+    lines = ["## Backbones", "",
+             "`benchmarks/backbones.py` (random 80/10/10 splits, seeds 0, 1, 2 as time allows; "
+             "default backbone parameters; torch backbones at most "
+             f"{args.epochs} epochs with patience 10; LightGBM up to 2,000 rounds with early "
+             "stopping on validation MAE). Test RMSE, mean ± std over the seeds that finished "
+             f"(n). Machine: {platform.machine()}, {os.cpu_count()} cores shared with other "
+             "jobs (load average during the runs in the last column of the raw file "
+             "`benchmarks/results/backbones.jsonl`). Command:", "",
+             "    .venv/bin/python benchmarks/backbones.py --deadline HH:MM "
+             "--out benchmarks/results/backbones.jsonl --write-docs docs/benchmarks.md", "",
+             "| dataset | backbone | n | test RMSE | test MAE | epochs | fit s | in band? |",
+             "|---|---|---|---|---|---|---|---|"]
+    groups: dict = {}
+    for r in fits:
+        groups.setdefault((r["dataset"], r["backbone"]), []).append(r)
+    order = ["esol", "freesolv", "lipophilicity", "qm9"]
+    for (d, b), rs in sorted(groups.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])):
+        rm = np.array([r["rmse"] for r in rs])
+        ma = np.array([r["mae"] for r in rs])
+        band = BANDS.get(FAMILY.get(b, "graph"), {}).get(d)
+        ok = "—" if band is None else ("yes" if rm.mean() <= band else f"**no** (> {band})")
+        unit = " eV" if d == "qm9" else ""
+        lines.append(
+            f"| {d} | {b} | {len(rs)} | {rm.mean():.3f} ± {rm.std():.3f}{unit} | "
+            f"{ma.mean():.3f}{unit} | {np.mean([r['epochs'] for r in rs]):.0f} | "
+            f"{np.mean([r['fit_s'] for r in rs]):.0f} | {ok} |")
+    lines += ["", "Published test RMSE on random splits that we compare with (ranges over the "
+              "models of a family):", "",
+              "| dataset | " + " | ".join(REFERENCE["esol"]) + " |",
+              "|---|---|---|---|"]
+    for d, refs in REFERENCE.items():
+        lines.append(f"| {d} | " + " | ".join(refs.values()) + " |")
+    lines += ["", "Sources: MoleculeNet — Wu et al., *Chem. Sci.* 2018, 9, 513 (RF/XGBoost on "
+              "ECFP; GC, Weave, MPNN); D-MPNN — Yang et al., *J. Chem. Inf. Model.* 2019, 59, "
+              "3370, and chemprop v2 — Heid et al., *J. Chem. Inf. Model.* 2024, 64, 9. The "
+              "ranges are quoted from those papers' random-split tables as we read them, "
+              "rounded; check them there before citing. \"In band\" uses a per-family "
+              "threshold a little above the published range (fingerprint: ESOL 1.25, FreeSolv "
+              "2.4, Lipophilicity 0.95; graph: 1.1, 1.8, 0.85), since we run fewer epochs and "
+              "no hyper-parameter search. The QM9 row is a 3,000-molecule subsample (gap, "
+              "eV): an end-to-end check, not an accuracy claim.", ""]
+    if tp:
+        t = tp[-1]
+        lines += ["**GIN throughput** (Lipophilicity training split, default parameters "
+                  f"`{t['params']}`, {t['torch_threads']} torch threads): "
+                  f"{t['mol_per_s_wall']:.0f} molecules/s wall clock at load average "
+                  f"{t['load1']:.1f} on {os.cpu_count()} cores, and "
+                  f"{t['mol_per_cpu_s']:.0f} molecules per CPU-second. The target is 5,000 "
+                  "molecules/s on 2 idle cores; on this shared machine the wall-clock figure "
+                  "is not that measurement (see the note below).", ""]
+    lines += ["Notes:",
+              "- With 2 OpenMP threads that spin while waiting, torch on this loaded machine "
+              "ran 10-20x slower (a 1713×128 matmul: 46 ms vs 2.7 ms with passive waiting). "
+              "`cliffkit.models`/`cliffkit.train` therefore set `OMP_WAIT_POLICY=PASSIVE` "
+              "before torch is imported.",
+              "- GIN batches are gathered from one packed tensor store with vectorised index "
+              "arithmetic (no per-molecule Python after featurisation); featurisation is cached "
+              "in-process.", ""]
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = text.find("## Backbones")
+    section = "\n".join(lines)
+    if start >= 0:
+        nxt = text.find("\n## ", start + 5)
+        text = text[:start] + section + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", default="esol,freesolv,lipophilicity")
+    ap.add_argument("--backbones", default=None,
+                    help="comma list (default: every registered backbone but schnet)")
+    ap.add_argument("--qm9-backbones", default=None,
+                    help="comma list for the QM9 subsample (default: every registered one)")
+    ap.add_argument("--docs-only", action="store_true",
+                    help="only rewrite the docs section from the results file")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--qm9-n", type=int, default=3000)
+    ap.add_argument("--no-qm9", action="store_true")
+    ap.add_argument("--no-throughput", action="store_true")
+    ap.add_argument("--deadline", default=None, help="HH:MM (UTC): start no run after it")
+    ap.add_argument("--out", default="benchmarks/results/backbones.jsonl")
+    ap.add_argument("--write-docs", default=None)
+    args = ap.parse_args()
+
+    from cliffkit.models import list_backbones
+
+    backbones = (args.backbones.split(",") if args.backbones
+                 else [b for b in list_backbones() if b != "schnet"])
+    qm9_backbones = (args.qm9_backbones.split(",") if args.qm9_backbones
+                     else list_backbones())
+    datasets = args.datasets.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results = [json.loads(s) for s in out.read_text().splitlines()] if out.exists() else []
+    done = {_key(r) for r in results}
+    if args.docs_only:
+        write_docs(results, Path(args.write_docs or "docs/benchmarks.md"), args)
+        return
+    deadline = None
+    if args.deadline:
+        hh, mm = map(int, args.deadline.split(":"))
+        now = dt.datetime.now(dt.UTC)
+        deadline = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+
+    def emit(r):
+        results.append(r)
+        with out.open("a") as f:
+            f.write(json.dumps(r) + "\n")
+        print(json.dumps({k: v for k, v in r.items() if k != "params"}), flush=True)
+
+    def late():
+        return deadline is not None and dt.datetime.now(dt.UTC) >= deadline
+
+    if not args.no_throughput and ("throughput", None, "gin", None) not in done:
+        emit(throughput())
+    plan = []
+    for i, seed in enumerate(seeds):
+        plan += [(d, b, seed) for d in datasets for b in backbones]
+        if i == 0 and not args.no_qm9:
+            plan += [("qm9", b, 0) for b in qm9_backbones]
+    cache = {}
+    for d, b, seed in plan:
+        if ("fit", d, b, seed) in done:
+            continue
+        if late():
+            print(f"deadline reached; skipped the rest from {d}/{b}/seed {seed}")
+            break
+        if d not in cache:
+            cache[d] = _load(d, args.qm9_n)
+        try:
+            emit(run_one(cache[d], d, b, seed, args.epochs))
+        except Exception as exc:  # noqa: BLE001 - record and go on
+            print(f"FAILED {d}/{b}/seed {seed}: {type(exc).__name__}: {exc}", flush=True)
+    if args.write_docs:
+        write_docs(results, Path(args.write_docs), args)
+    print("max RSS MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+if __name__ == "__main__":
+    main()
