@@ -113,3 +113,22 @@ def test_from_edges_empty():
     z = np.zeros(0, dtype=np.int64)
     g = from_edges(3, z, z, np.zeros(0), 5, {})
     assert g.indptr.tolist() == [0, 0, 0, 0] and g.first_similarity().tolist() == [0, 0, 0]
+
+
+def test_matching_pairs_within_caliper_and_handles_ties():
+    from cliffkit.split import match_controls
+
+    # 40 cliff and 60 smooth cases with identical covariates: everything can be matched,
+    # even though each cliff case's 32 nearest candidates are shared (all at distance 0)
+    cov = np.zeros((100, 1))
+    cl, sm = np.arange(40), np.arange(40, 100)
+    a, b = match_controls(cl, sm, cov, np.random.default_rng(0))
+    assert len(a) == len(b) == 40 and len(set(b.tolist())) == 40
+    # far apart groups: nothing within the caliper
+    cov = np.r_[np.zeros((5, 1)), np.ones((5, 1)) * 10]
+    a, b = match_controls(np.arange(5), np.arange(5, 10), cov, np.random.default_rng(0))
+    assert len(a) == 0
+    # 1-D hand case: each cliff takes its nearest free smooth case
+    cov = np.array([[0.0], [1.0], [0.05], [1.04], [5.0]])
+    a, b = match_controls(np.array([0, 1]), np.array([2, 3, 4]), cov, np.random.default_rng(0), caliper=0.1)
+    assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == [(0, 2), (1, 3)]

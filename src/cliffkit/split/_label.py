@@ -192,14 +192,25 @@ def match_controls(cliff: np.ndarray, smooth: np.ndarray, covariates: np.ndarray
     used = np.zeros(smooth.shape[0], dtype=bool)
     mc, ms = [], []
     for i in rng.permutation(cliff.shape[0]):
+        pick = -1
         for d, j in zip(dist[i], nbr[i], strict=True):
             if d > caliper:
                 break
             if not used[j]:
-                used[j] = True
-                mc.append(cliff[i])
-                ms.append(smooth[j])
+                pick = j
                 break
+        else:
+            if dist[i, -1] <= caliper and n_cand < smooth.shape[0]:
+                # every candidate taken (ties are common): scan all unused smooth cases
+                d = np.sqrt(((xs - xc[i]) ** 2).sum(axis=1))
+                d[used] = np.inf
+                j = int(np.argmin(d))
+                if d[j] <= caliper:
+                    pick = j
+        if pick >= 0:
+            used[pick] = True
+            mc.append(cliff[i])
+            ms.append(smooth[pick])
     return np.asarray(mc, dtype=np.int64), np.asarray(ms, dtype=np.int64)
 
 
