@@ -200,7 +200,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default="esol,freesolv,lipophilicity")
     ap.add_argument("--backbones", default=None,
-                    help="comma list (default: every registered backbone but schnet)")
+                    help="comma list (default: every registered backbone but schnet, chemprop)")
     ap.add_argument("--qm9-backbones", default=None,
                     help="comma list for the QM9 subsample (default: every registered one)")
     ap.add_argument("--docs-only", action="store_true",
@@ -218,9 +218,9 @@ def main() -> None:
     from cliffkit.models import list_backbones
 
     backbones = (args.backbones.split(",") if args.backbones
-                 else [b for b in list_backbones() if b != "schnet"])
+                 else [b for b in list_backbones() if b not in ("schnet", "chemprop")])
     qm9_backbones = (args.qm9_backbones.split(",") if args.qm9_backbones
-                     else list_backbones())
+                     else [b for b in list_backbones() if b != "chemprop"])
     datasets = args.datasets.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
     out = Path(args.out)

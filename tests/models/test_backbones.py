@@ -57,7 +57,7 @@ def test_other_seed_other_model(name, lipo_small):
 
 def test_repr_shows_params():
     r = repr(get_backbone("gin", hidden_channels=32, num_layers=3))
-    assert r.startswith("GINBackbone(hidden_channels=32, num_layers=3, dropout=0.1, pool='sum'")
+    assert r.startswith("GINBackbone(hidden_channels=32, num_layers=3, dropout=0.1, pool='mean'")
     assert "random_state=0" in r
     assert repr(get_backbone("lgbm", n_estimators=5)).startswith("LGBMBackbone(n_estimators=5,")
 
