@@ -37,3 +37,19 @@ __all__ = [
     "regression_metrics",
     "stratum_metrics",
 ]
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """``cliffkit.evaluate`` is both this subpackage and the :func:`evaluate` function.
+
+    Python binds a package's submodule as an attribute of the package once it is imported,
+    which would shadow the top-level ``cliffkit.evaluate`` function. Making the module
+    callable keeps ``from cliffkit import evaluate; evaluate(split, preds, ...)`` working
+    whichever import ran first.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return evaluate(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule
