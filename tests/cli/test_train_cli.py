@@ -111,3 +111,29 @@ def test_bad_param(small_run, capsys):
                "--param", "hiden=3", "-o", str(root / "r5")])
     assert rc == 2
     assert "no parameter 'hiden'" in capsys.readouterr().err
+
+
+def test_train_with_cliff_loss_records_lambda(small_run):
+    root, data, split, run = small_run
+    out = root / "r_cliff"
+    rc = main(["train", str(data), "--split", str(split), "--backbone", "lgbm", "--loss", "cliff",
+               "--lam", "1.0", "--param", "n_estimators=30", "--param", "n_bits=256",
+               "-o", str(out), "--quiet"])
+    assert rc == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["loss"]["name"] == "cliff" and config["loss"]["lam"] == 1.0
+    out_plain = root / "r_plain"
+    assert main(["train", str(data), "--split", str(split), "--backbone", "lgbm",
+                 "--param", "n_estimators=30", "--param", "n_bits=256", "-o", str(out_plain),
+                 "--quiet"]) == 0
+    weighted = pd.read_csv(out / "predictions.csv")["prediction"].to_numpy()
+    plain = pd.read_csv(out_plain / "predictions.csv")["prediction"].to_numpy()
+    assert weighted.shape == plain.shape and not np.allclose(weighted, plain)
+
+
+def test_epochs_rejected_for_lgbm(small_run, capsys):
+    root, data, split, run = small_run
+    rc = main(["train", str(data), "--split", str(split), "--backbone", "lgbm", "--epochs", "3",
+               "-o", str(root / "r6")])
+    assert rc == 2
+    assert "n_estimators" in capsys.readouterr().err
