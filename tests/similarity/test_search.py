@@ -240,3 +240,39 @@ def test_no_warning_when_k_fits():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         find_neighbors(fps, k=2)
+
+
+def _dense_topk(dense, k, min_sim, exclude_self):
+    out = []
+    for i in range(len(dense)):
+        s = dense[i].copy()
+        if exclude_self:
+            s[i] = -1
+        idx = np.flatnonzero(s >= min_sim)
+        order = np.lexsort((idx, -s[idx]))[:k]
+        out.append((idx[order], s[idx][order]))
+    return out
+
+
+@pytest.mark.parametrize("density", [0.02, 0.2])  # 0.2: > 256 bits, the int8/int32 path
+@pytest.mark.parametrize("block_size", [7, 64])
+def test_random_fingerprints_many_blocks(density, block_size):
+    rng = np.random.default_rng(1)
+    bits = (rng.random((300, 2048)) < density).astype(np.uint8)
+    bits[:40] = bits[40:80]  # duplicates
+    bits[5] = 0  # a zero-bit row
+    fps = np.packbits(bits, axis=1)
+    dense = tanimoto_matrix(fps)
+    min_sim = 0.0 if density > 0.1 else 0.05
+    expected = _dense_topk(dense, 10, min_sim, exclude_self=True)
+    for backend in ("torch", "numpy"):
+        g = find_neighbors(fps, k=10, min_similarity=min_sim, backend=backend, block_size=block_size)
+        for i, (idx, sims) in enumerate(expected):
+            np.testing.assert_array_equal(g.row(i)[0], idx)
+            np.testing.assert_array_equal(g.row(i)[1], sims)
+    # query against reference, no self-exclusion
+    g = find_neighbors(fps[:50], fps[100:], k=5, min_similarity=min_sim, block_size=block_size)
+    dense_qr = tanimoto_matrix(fps[:50], fps[100:])
+    for i, (idx, sims) in enumerate(_dense_topk(dense_qr, 5, min_sim, exclude_self=False)):
+        np.testing.assert_array_equal(g.row(i)[0], idx)
+        np.testing.assert_array_equal(g.row(i)[1], sims)

@@ -416,9 +416,11 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
         br = 4096
 
     if same:
-        bar = _progress(n_q, show_progress)
+        bs = block_size or (2048 if backend == "torch" else 512)
+        n_blk = -(-n_q // bs)
+        # block i compares with blocks i..n-1: count tiles so the ETA is right
+        bar = _progress(n_blk * (n_blk + 1) // 2, show_progress, unit="tile")
         try:
-            bs = block_size or (2048 if backend == "torch" else 512)
             counter.symmetric = True
             out = _loop_symmetric(counter, a, q_order, k, min_similarity, exclude_self, bs, bar)
         finally:
@@ -613,7 +615,7 @@ def _loop_symmetric(counter, a, order, k, min_similarity, exclude_self, bs, bar)
         out_refs.append(pool[1])
         out_sims.append(pool[2])
         if bar is not None:
-            bar.update(nb)
+            bar.update(len(blocks) - bi)
     return out_rows, out_refs, out_sims
 
 
@@ -621,7 +623,7 @@ def _cat(parts):
     return tuple(np.concatenate(x) for x in zip(*parts, strict=True))
 
 
-def _progress(total: int, show_progress: bool | None):
+def _progress(total: int, show_progress: bool | None, unit: str = "mol"):
     import sys
 
     if show_progress is None:
@@ -630,7 +632,7 @@ def _progress(total: int, show_progress: bool | None):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="neighbours", unit="mol", smoothing=0.05)
+    return tqdm(total=total, desc="neighbours", unit=unit, smoothing=0.05)
 
 
 def tanimoto_matrix(fps: np.ndarray, ref_fps: np.ndarray | None = None) -> np.ndarray:
