@@ -93,6 +93,11 @@ def markdown(results: list[dict], n_jobs: int) -> str:
         )
     lines += [
         "",
+        "Wall times were taken on a shared 2-core machine running several other jobs (see the "
+        "load average), so they overstate the cost. On 2 otherwise idle cores, expect about "
+        "CPU / 2 plus the fingerprint step. Everything after the one neighbour search "
+        "(selection, calibration, labelling, matching) takes about 10 CPU-s on QM9.",
+        "",
         "Test set per target (cliff share = cliff / supported test cases; requested 0.5; "
         "median max-similarity to train per stratum; cliff cases matched 1:1 to smooth "
         "ones on similarity, and on similarity and |z|):",
