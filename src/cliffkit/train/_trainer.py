@@ -35,8 +35,9 @@ loss=None, pairs=None, batch_sampler=None, epoch_callback=None, log_path=None)``
 - The training log has one JSON line per epoch: ``epoch, train_loss, val_mae, val_rmse,
   lr, best_val_mae, seconds, mol_per_s`` plus the callback's values.
 - Determinism: the whole fit runs in a forked torch RNG seeded with ``random_state``
-  (model init, dropout, shuffling), with ``torch.use_deterministic_algorithms`` on; two
-  fits with the same seed on CPU give identical weights.
+  (model init, dropout, shuffling), with ``torch.use_deterministic_algorithms`` on for CPU;
+  two fits with the same seed on CPU give identical weights. CUDA runs are seeded but not
+  bit-reproducible (scatter-add on CUDA is not deterministic).
 """
 
 from __future__ import annotations
@@ -240,7 +241,9 @@ class Trainer:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log_file = open(log_path, "w", encoding="utf-8")  # noqa: SIM115
         try:
-            with seeded(self.random_state, dev):
+            # deterministic kernels on CPU; on CUDA scatter-add has none (it would warn
+            # on every batch), so GPU runs are seeded but not bit-reproducible
+            with seeded(self.random_state, dev, deterministic=dev.type == "cpu"):
                 result = self._loop(model, train_inputs, val_inputs, y_train, y_val, weights,
                                     loss, pair_arr, batch_sampler, epoch_callback, log_file,
                                     reset, dev, y_mean, y_std, torch)
