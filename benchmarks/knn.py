@@ -201,7 +201,7 @@ def main() -> None:
         load = os.getloadavg()[0]
         rows.append(
             f"| QM9 ({n:,}) | cliffkit (exact) | {t_ours:.1f} s (+ {t_fp:.1f} s fingerprints; "
-            f"{cpu:.0f} CPU s = {cpu / args.n_jobs:.0f} s on {args.n_jobs} idle cores; "
+            f"{cpu:.0f} CPU s, so {cpu / args.n_jobs:.0f}–{cpu:.0f} s on {args.n_jobs} idle cores; "
             f"load average {load:.1f} at the end) "
             f"| {rss:.2f} GB | 1 | — |"
         )

@@ -255,7 +255,7 @@ def _dense_topk(dense, k, min_sim, exclude_self):
 
 
 @pytest.mark.parametrize("density", [0.02, 0.2])  # 0.2: > 256 bits, the int8/int32 path
-@pytest.mark.parametrize("block_size", [7, 64])
+@pytest.mark.parametrize("block_size", [23, 64])
 def test_random_fingerprints_many_blocks(density, block_size):
     rng = np.random.default_rng(1)
     bits = (rng.random((300, 2048)) < density).astype(np.uint8)

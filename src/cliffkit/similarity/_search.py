@@ -13,6 +13,12 @@ passing this integer test are turned into exact float64 similarities and merged
 into the running top-k. Chunks whose popcount range cannot reach ``t_i``
 (``min(a, b) / max(a, b) < t_i``) are skipped. The result is exact: every pair
 that could be in the top-k is scored in float64 exactly as RDKit does.
+
+All-against-all visits only the upper triangle of (block, block) tiles: a tile
+also yields candidates for the later block's rows (checked against
+``min_similarity`` and kept until that block is processed). The torch counter
+splits bits into frequent ones (dense bfloat16 or int8 product) and rare ones
+(sparse product); see :class:`_TorchCounter`.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ _CONSTRAINTS = {
     "show_progress": ["boolean", None],
 }
 
-_BR = 16384  # reference chunk size of the torch backend
+_BR = 4096  # reference chunk size of the torch backend (query vs reference)
 _POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
@@ -281,8 +287,10 @@ def find_neighbors(
         "numpy" uses ``np.bitwise_count``; "auto" picks torch when importable.
         Both give identical results.
     block_size : int, optional
-        Queries per block (default 1024 for torch, 256 for numpy). Memory grows
-        with ``block_size`` times the reference chunk size.
+        Molecules per block. All-against-all compares (block, block) tiles of
+        the upper triangle (default 2048 for torch, 512 for numpy); queries
+        against references use query blocks (default 1024 / 256) and reference
+        chunks of 4,096. Memory grows with the tile size.
     n_jobs : int, optional
         CPU threads for the torch backend (None or -1: all available cores).
     show_progress : bool, default=False
