@@ -120,6 +120,40 @@ def throughput(epochs: int = 2) -> dict:
             "load1": os.getloadavg()[0], "params": repr(model)}
 
 
+def loop_throughput(hidden: int, layers: int, batch: int, n: int = 2048) -> dict:
+    """Training-loop-only GIN throughput on one thread, in molecules per CPU-second.
+
+    CPU time, unlike wall time, is roughly independent of the other jobs on a shared
+    machine (cache and hyper-thread contention still inflate it).
+    """
+    import torch
+
+    from cliffkit.models import GIN, PackedGraphs
+
+    ds = _load("lipophilicity", 0)
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        g = PackedGraphs.from_smiles(list(ds.smiles[:n]))
+        m = GIN(hidden, layers, 0.1, "mean")
+        opt = torch.optim.AdamW(m.parameters())
+        gen = torch.Generator().manual_seed(0)
+        rates = []
+        for _ in range(3):
+            c0 = time.process_time()
+            for idx in torch.randperm(n, generator=gen).split(batch):
+                loss = m(g.batch(idx)).square().mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            rates.append(n / (time.process_time() - c0))
+    finally:
+        torch.set_num_threads(prev)
+    return {"kind": "loop", "backbone": "gin", "dataset": f"h{hidden}-L{layers}-b{batch}",
+            "hidden_channels": hidden, "num_layers": layers, "batch_size": batch,
+            "mol_per_cpu_s": float(np.median(rates)), "load1": os.getloadavg()[0]}
+
+
 def _key(r):
     return (r.get("kind", "fit"), r.get("dataset"), r.get("backbone"), r.get("seed"))
 
@@ -168,6 +202,16 @@ def write_docs(results: list[dict], path: Path, args) -> None:
               "2.4, Lipophilicity 0.95; graph: 1.1, 1.8, 0.85), since we run fewer epochs and "
               "no hyper-parameter search. The QM9 row is a 3,000-molecule subsample (gap, "
               "eV): an end-to-end check, not an accuracy claim.", ""]
+    loops = [r for r in results if r.get("kind") == "loop"]
+    if loops:
+        lines += ["**GIN training loop, one thread** (Lipophilicity, 2,048 molecules, "
+                  "forward + backward + AdamW, molecules per CPU-second; `--loop-throughput`):",
+                  "", "| hidden_channels | num_layers | batch_size | mol / CPU-s |",
+                  "|---|---|---|---|"]
+        for r in loops:
+            lines.append(f"| {r['hidden_channels']} | {r['num_layers']} | {r['batch_size']} | "
+                         f"{r['mol_per_cpu_s']:.0f} |")
+        lines.append("")
     if tp:
         t = tp[-1]
         lines += ["**GIN throughput** (Lipophilicity training split, default parameters "
@@ -190,6 +234,15 @@ def write_docs(results: list[dict], path: Path, args) -> None:
               "- `gin` defaults were set from this benchmark: sum pooling with batch 128 gave "
               "FreeSolv RMSE 2.30 (too few optimiser steps on 514 molecules, and sum pooling "
               "starts at a ~10× larger loss); mean pooling with batch 64 gives the figures above.",
+              "- Speed vs accuracy of `gin` (seed 0, 40 epochs): the default `hidden_channels=128, "
+              "num_layers=4` gives Lipophilicity RMSE 0.585 at about 1,500 molecules per "
+              "CPU-second (one thread), i.e. an estimated ~3,000 molecules/s on 2 idle cores — "
+              "**below the 5,000 target**. `hidden_channels=64, num_layers=3` trains at about "
+              "4,600 per CPU-second (≈ 9,000/s on 2 idle cores, estimated) with RMSE 0.619 "
+              "(Lipophilicity), 0.647 (ESOL) and 1.196 (FreeSolv), against 0.585 / 0.630 / 1.177 "
+              "for the default. We kept the more accurate default; pass "
+              "`--param hidden_channels=64 --param num_layers=3` for speed. The 2 cores here "
+              "were shared by ~10 busy processes, so no wall-clock figure on idle cores exists.",
               "- GIN batches are gathered from one packed tensor store with vectorised index "
               "arithmetic (no per-molecule Python after featurisation); featurisation is cached "
               "in-process.", ""]
@@ -211,6 +264,8 @@ def main() -> None:
                     help="comma list (default: every registered backbone but schnet, chemprop)")
     ap.add_argument("--qm9-backbones", default=None,
                     help="comma list for the QM9 subsample (default: every registered one)")
+    ap.add_argument("--loop-throughput", action="store_true",
+                    help="only measure the one-thread GIN training loop (3 configurations)")
     ap.add_argument("--docs-only", action="store_true",
                     help="only rewrite the docs section from the results file")
     ap.add_argument("--seeds", default="0,1,2")
@@ -235,6 +290,14 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     results = [json.loads(s) for s in out.read_text().splitlines()] if out.exists() else []
     done = {_key(r) for r in results}
+    if args.loop_throughput:
+        for h, L, b in ((128, 4, 64), (128, 4, 128), (64, 3, 128)):
+            r = loop_throughput(h, L, b)
+            results.append(r)
+            with out.open("a") as f:
+                f.write(json.dumps(r) + "\n")
+            print(json.dumps(r), flush=True)
+        return
     if args.docs_only:
         write_docs(results, Path(args.write_docs or "docs/benchmarks.md"), args)
         return
