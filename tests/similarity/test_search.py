@@ -276,3 +276,21 @@ def test_random_fingerprints_many_blocks(density, block_size):
     for i, (idx, sims) in enumerate(_dense_topk(dense_qr, 5, min_sim, exclude_self=False)):
         np.testing.assert_array_equal(g.row(i)[0], idx)
         np.testing.assert_array_equal(g.row(i)[1], sims)
+
+
+def test_single_query_backends_agree(qm9_smiles):
+    # regression guard: one-row query blocks must give the same rows on both backends
+    fps = compute_fingerprints(qm9_smiles[:1500])
+    rng = np.random.default_rng(3)
+    for q in rng.integers(0, 1500, size=8):
+        ref = rng.choice(1500, 700, replace=False)
+        g = [
+            find_neighbors(fps[q : q + 1], fps[ref], k=12, min_similarity=0.2, backend=b)
+            for b in ("torch", "numpy")
+        ]
+        np.testing.assert_array_equal(g[0].indices, g[1].indices)
+        np.testing.assert_array_equal(g[0].similarities, g[1].similarities)
+        dense = tanimoto_matrix(fps[q : q + 1], fps[ref])[0]
+        idx = np.flatnonzero(dense >= 0.2)
+        order = np.lexsort((idx, -dense[idx]))[:12]
+        np.testing.assert_array_equal(g[0].indices, idx[order])
