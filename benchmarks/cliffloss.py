@@ -203,6 +203,7 @@ VARIANTS = [
     ("cliff-lam3-mean", "cliff", {"lam": 3.0, "normalize": False}, 1),
     ("cliff-pair-q0.5", "cliff-pair", {"lam": 0.1, "beta": 0.5, "pair_quantile": 0.5}, 1),
     ("cliff-pair-q0.95", "cliff-pair", {"lam": 0.1, "beta": 0.5, "pair_quantile": 0.95}, 1),
+    ("all-pairs-b2", "cliff-pair", {"lam": 0.1, "beta": 2.0, "pair_quantile": 0.0}, 1),
 ]
 
 
