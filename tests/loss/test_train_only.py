@@ -128,3 +128,24 @@ def test_make_loss_for_split_uses_train_severity_and_val_strata(lipo):
     np.testing.assert_array_equal(ad.controller.y_val, y[split.val])
     lds = make_loss_for_split("lds", ds, split)
     assert lds.severity is None and lds.n_train == len(split.train)
+
+
+def test_lightgbm_adaptive_is_bit_identical_without_test_labels(lipo):
+    """Sample weights + adaptive λ per block of rounds, through the real LightGBM backbone."""
+    pytest.importorskip("lightgbm")
+    from cliffkit.models import get_backbone
+
+    ds, train, val, test = lipo
+    y = ds.target()
+    preds, lams = [], []
+    for y_mod in [y, *_test_label_variants(y, test).values()]:
+        dsm = _with_labels(ds, y_mod)
+        _, _, spec = _pipeline(dsm, y_mod, train, val, "cliff-adaptive")
+        model = get_backbone("lgbm", n_estimators=60, rounds_per_block=20, n_bits=256,
+                             num_leaves=7, n_jobs=1, random_state=0)
+        model.fit(dsm.subset(train), dsm.subset(val), **spec.fit_kwargs(model))
+        preds.append(model.predict(dsm.subset(test)))
+        lams.append([h["lam"] for h in spec.history])
+    assert len(lams[0]) >= 2  # the controller ran once per block
+    for p, lam in zip(preds[1:], lams[1:], strict=True):
+        assert np.array_equal(p, preds[0]) and lam == lams[0]
