@@ -19,15 +19,14 @@ import logging
 import math
 import os
 import time
-import warnings
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidParameterError, ShapeMismatchError, require
+from ..errors import require
 from ..utils import Interval, Options, validate_params
 from ._graph import NeighborGraph
-from ._search import _check_fps, _popcount_rows, find_neighbors
+from ._search import _popcount_rows, _prepare, find_neighbors
 
 __all__ = ["connect_ray", "find_neighbors_distributed"]
 
@@ -118,38 +117,11 @@ def find_neighbors_distributed(
         },
         "find_neighbors_distributed",
     )
-    q_fps = _check_fps(fps, "fps")
-    same = ref_fps is None
-    r_fps = q_fps if same else _check_fps(ref_fps, "ref_fps")
-    if q_fps.shape[1] != r_fps.shape[1]:
-        raise ShapeMismatchError(
-            f"fps has {q_fps.shape[1] * 8} bits but ref_fps has {r_fps.shape[1] * 8}; "
-            "compute both with the same n_bits."
-        )
-    exclude_self = same if exclude_self is None else bool(exclude_self)
+    prep = _prepare(fps, ref_fps, k, min_similarity, exclude_self)
+    if isinstance(prep, NeighborGraph):
+        return prep
+    q_fps, r_fps, same, exclude_self, k_eff, params = prep
     n_q, n_r = len(q_fps), len(r_fps)
-    if exclude_self and n_q != n_r:
-        raise InvalidParameterError(
-            f"exclude_self=True needs as many queries as references; got {n_q} and {n_r}. "
-            "Pass exclude_self=False for queries against a different reference set."
-        )
-    params = {
-        "k": int(k), "min_similarity": float(min_similarity), "exclude_self": exclude_self,
-        "n_bits": int(q_fps.shape[1] * 8),
-    }
-    max_k = n_r - 1 if exclude_self else n_r
-    k_eff = int(k)
-    if n_q and k_eff > max_k:
-        warnings.warn(
-            f"k={k} exceeds the {max_k} possible neighbours per query; using k={max(max_k, 0)}.",
-            UserWarning,
-            stacklevel=2,
-        )
-        k_eff = max(max_k, 0)
-    if n_q == 0 or k_eff == 0:
-        return NeighborGraph(
-            np.zeros(n_q + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0), n_r, params
-        )
 
     t0 = time.perf_counter()
     ray, started = connect_ray(address, feature="find_neighbors_distributed")

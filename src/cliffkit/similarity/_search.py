@@ -248,6 +248,49 @@ def _merge(pool, new, k: int):
     return rows, refs, sims
 
 
+def _prepare(fps, ref_fps, k, min_similarity, exclude_self):
+    """Check the inputs of a neighbour search and clip ``k``.
+
+    Shared by :func:`find_neighbors` and ``find_neighbors_distributed`` (called
+    directly from their public function, so the warning's ``stacklevel`` points
+    at the user's call). Returns the empty :class:`NeighborGraph` when there is
+    nothing to search, else ``(q_fps, r_fps, same, exclude_self, k_eff, params)``.
+    """
+    q_fps = _check_fps(fps, "fps")
+    same = ref_fps is None
+    r_fps = q_fps if same else _check_fps(ref_fps, "ref_fps")
+    if q_fps.shape[1] != r_fps.shape[1]:
+        raise ShapeMismatchError(
+            f"fps has {q_fps.shape[1] * 8} bits but ref_fps has {r_fps.shape[1] * 8}; "
+            "compute both with the same n_bits."
+        )
+    exclude_self = same if exclude_self is None else bool(exclude_self)
+    n_q, n_r = len(q_fps), len(r_fps)
+    if exclude_self and n_q != n_r:
+        raise InvalidParameterError(
+            f"exclude_self=True needs as many queries as references; got {n_q} and {n_r}. "
+            "Pass exclude_self=False for queries against a different reference set."
+        )
+    params = {
+        "k": int(k), "min_similarity": float(min_similarity), "exclude_self": exclude_self,
+        "n_bits": int(q_fps.shape[1] * 8),
+    }
+    max_k = n_r - 1 if exclude_self else n_r
+    k_eff = int(k)
+    if n_q and k_eff > max_k:
+        warnings.warn(
+            f"k={k} exceeds the {max_k} possible neighbours per query; using k={max(max_k, 0)}.",
+            UserWarning,
+            stacklevel=3,
+        )
+        k_eff = max(max_k, 0)
+    if n_q == 0 or k_eff == 0:
+        return NeighborGraph(
+            np.zeros(n_q + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0), n_r, params
+        )
+    return q_fps, r_fps, same, exclude_self, k_eff, params
+
+
 def find_neighbors(
     fps: np.ndarray,
     ref_fps: np.ndarray | None = None,
@@ -326,40 +369,11 @@ def find_neighbors(
         },
         "find_neighbors",
     )
-    q_fps = _check_fps(fps, "fps")
-    same = ref_fps is None
-    r_fps = q_fps if same else _check_fps(ref_fps, "ref_fps")
-    if q_fps.shape[1] != r_fps.shape[1]:
-        raise ShapeMismatchError(
-            f"fps has {q_fps.shape[1] * 8} bits but ref_fps has {r_fps.shape[1] * 8}; "
-            "compute both with the same n_bits."
-        )
-    if exclude_self is None:
-        exclude_self = same
-    exclude_self = bool(exclude_self)
+    prep = _prepare(fps, ref_fps, k, min_similarity, exclude_self)
+    if isinstance(prep, NeighborGraph):
+        return prep
+    q_fps, r_fps, same, exclude_self, k_eff, params = prep
     n_q, n_r = len(q_fps), len(r_fps)
-    if exclude_self and n_q != n_r:
-        raise InvalidParameterError(
-            f"exclude_self=True needs as many queries as references; got {n_q} and {n_r}. "
-            "Pass exclude_self=False for queries against a different reference set."
-        )
-    params = {
-        "k": int(k), "min_similarity": float(min_similarity), "exclude_self": exclude_self,
-        "n_bits": int(q_fps.shape[1] * 8),
-    }
-    max_k = n_r - 1 if exclude_self else n_r
-    k_eff = int(k)
-    if n_q and k_eff > max_k:
-        warnings.warn(
-            f"k={k} exceeds the {max_k} possible neighbours per query; using k={max(max_k, 0)}.",
-            UserWarning,
-            stacklevel=2,
-        )
-        k_eff = max(max_k, 0)
-    if n_q == 0 or k_eff == 0:
-        return NeighborGraph(
-            np.zeros(n_q + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0), n_r, params
-        )
 
     if backend == "auto":
         try:
