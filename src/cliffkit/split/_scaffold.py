@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeMismatchError
-from ._base import COMMON_CONSTRAINTS, BaseSplitter, register_splitter
+from ._base import register_splitter
+from ._random import RandomSplit
 
 __all__ = ["ScaffoldSplit", "murcko_scaffolds"]
 
@@ -25,7 +26,7 @@ def murcko_scaffolds(smiles, *, include_chirality: bool = False) -> np.ndarray:
 
 
 @register_splitter("scaffold")
-class ScaffoldSplit(BaseSplitter):
+class ScaffoldSplit(RandomSplit):
     """Scaffold split: whole Bemis–Murcko scaffold groups go to train, validation or test.
 
     Groups are visited in a seeded random order (not by size, so the seed matters, unlike
@@ -51,38 +52,8 @@ class ScaffoldSplit(BaseSplitter):
     (8, True)
     """
 
-    _parameter_constraints = dict(COMMON_CONSTRAINTS)
-
-    def __init__(
-        self,
-        test_size: float = 0.1,
-        val_size: float = 0.1,
-        k: int | None = None,
-        min_similarity: float = 0.35,
-        radius: int = 2,
-        n_bits: int = 2048,
-        cliff_quantile: float = 0.8,
-        smooth_quantile: float = 0.5,
-        delta: float | None = None,
-        targets: list[str] | None = None,
-        random_state: int | None = 0,
-        *,
-        n_jobs: int | None = None,
-        show_progress: bool = False,
-    ) -> None:
-        self.test_size = test_size
-        self.val_size = val_size
-        self.k = k
-        self.min_similarity = min_similarity
-        self.radius = radius
-        self.n_bits = n_bits
-        self.cliff_quantile = cliff_quantile
-        self.smooth_quantile = smooth_quantile
-        self.delta = delta
-        self.targets = targets
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.show_progress = show_progress
+    # Same parameters (and constraints) as RandomSplit; only the assignment differs,
+    # as sklearn's GroupShuffleSplit reuses ShuffleSplit's __init__.
 
     def _assign(self, ctx: dict):
         n = ctx["n"]
