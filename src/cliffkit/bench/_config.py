@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib
 import importlib.resources
 import itertools
 import json
@@ -381,37 +382,35 @@ def _check_list_of_str(value: Any, key: str, where: str) -> list[str]:
     return list(value)
 
 
-def backbone_names() -> list[str]:
-    """Backbone registry keys (from :mod:`cliffkit.models`)."""
+def _registry_keys(module: str, funcs: tuple[str, ...], registries: tuple[str, ...],
+                   fallback: tuple[str, ...]) -> list[str]:
+    """Sorted keys of a registry in ``cliffkit.<module>``: the first listing function
+    found, else the first registry mapping, else ``fallback`` (also when the import fails)."""
     try:
-        import cliffkit.models as models
+        mod = importlib.import_module(f"cliffkit.{module}")
     except ImportError:
-        return list(_FALLBACK_BACKBONES)
-    for attr in ("list_backbones", "available_backbones"):
-        fn = getattr(models, attr, None)
+        return list(fallback)
+    for attr in funcs:
+        fn = getattr(mod, attr, None)
         if callable(fn):
             return sorted(fn())
-    reg = getattr(models, "BACKBONES", None)
-    if reg is not None:
-        return sorted(reg)
-    return list(_FALLBACK_BACKBONES)
+    for attr in registries:
+        reg = getattr(mod, attr, None)
+        if reg is not None:
+            return sorted(reg)
+    return list(fallback)
+
+
+def backbone_names() -> list[str]:
+    """Backbone registry keys (from :mod:`cliffkit.models`)."""
+    return _registry_keys("models", ("list_backbones", "available_backbones"), ("BACKBONES",),
+                          _FALLBACK_BACKBONES)
 
 
 def loss_names() -> list[str]:
     """Loss registry keys (from :mod:`cliffkit.loss`)."""
-    try:
-        import cliffkit.loss as loss
-    except ImportError:
-        return list(_FALLBACK_LOSSES)
-    for attr in ("list_losses", "available_losses"):
-        fn = getattr(loss, attr, None)
-        if callable(fn):
-            return sorted(fn())
-    for attr in ("LOSSES", "LOSS_NAMES"):
-        reg = getattr(loss, attr, None)
-        if reg is not None:
-            return sorted(reg)
-    return list(_FALLBACK_LOSSES)
+    return _registry_keys("loss", ("list_losses", "available_losses"), ("LOSSES", "LOSS_NAMES"),
+                          _FALLBACK_LOSSES)
 
 
 def dataset_names() -> list[str]:
