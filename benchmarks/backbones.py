@@ -330,9 +330,9 @@ def main() -> None:
         if late():
             print(f"deadline reached; skipped the rest from {d}/{b}/seed {seed}")
             break
-        if d not in cache:
-            cache[d] = _load(d, args.qm9_n)
         try:
+            if d not in cache:
+                cache[d] = _load(d, args.qm9_n)
             emit(run_one(cache[d], d, b, seed, args.epochs))
         except Exception as exc:  # noqa: BLE001 - record and go on
             print(f"FAILED {d}/{b}/seed {seed}: {type(exc).__name__}: {exc}", flush=True)
