@@ -24,22 +24,19 @@ from typing import Any
 import numpy as np
 
 from ..errors import require
-from ..utils import Interval, Options, validate_params
+from ..utils import Interval, validate_params
 from ._graph import NeighborGraph
+from ._search import _CONSTRAINTS as _SEARCH_CONSTRAINTS
 from ._search import _popcount_rows, _prepare, find_neighbors
 
 __all__ = ["connect_ray", "find_neighbors_distributed"]
 
+# find_neighbors' parameters (each task's thread count comes from num_cpus, not n_jobs)
 _CONSTRAINTS = {
-    "k": [Interval(int, 1, None)],
-    "min_similarity": [Interval(float, 0, 1)],
-    "exclude_self": [None, "boolean"],
-    "backend": [Options("auto", "torch", "numpy")],
-    "block_size": [None, Interval(int, 1, None)],
+    **{name: c for name, c in _SEARCH_CONSTRAINTS.items() if name != "n_jobs"},
     "rows_per_task": [None, Interval(int, 1, None)],
     "num_cpus": [Interval(float, 0, None, closed="neither")],
     "max_retries": [Interval(int, -1, None)],
-    "show_progress": ["boolean", None],
 }
 
 
