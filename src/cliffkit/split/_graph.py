@@ -117,12 +117,8 @@ def knn_against(fps: np.ndarray, query: np.ndarray, reference: np.ndarray, *, k:
     from ..similarity import find_neighbors
 
     extra = 1 if query_in_reference else 0
-    # one-row queries use the numpy backend: the torch path of find_neighbors returned wrong,
-    # run-dependent rows for a single query while this was written
-    backend = "numpy" if query.shape[0] == 1 else "auto"
     g = find_neighbors(fps[query], fps[reference], k=min(k + extra, reference.shape[0]),
-                       min_similarity=min_similarity, exclude_self=False, n_jobs=n_jobs,
-                       backend=backend)
+                       min_similarity=min_similarity, exclude_self=False, n_jobs=n_jobs)
     indptr = np.asarray(g.indptr, dtype=np.int64)
     indices = np.asarray(g.indices, dtype=np.int64)
     sims = np.asarray(g.similarities, dtype=np.float64)
