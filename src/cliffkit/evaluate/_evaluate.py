@@ -18,6 +18,7 @@ from ..errors import (
     SplitFileError,
     unknown_name,
 )
+from ..utils import to_jsonable
 from ._metrics import Estimate, pair_metrics, stratum_metrics
 from ._reference import reference_predictions
 
@@ -47,21 +48,11 @@ def _show(items, k: int = 5) -> str:
 
 
 def _json(obj: Any) -> Any:
-    if isinstance(obj, Estimate):
-        return obj.to_dict()
-    if isinstance(obj, dict):
-        return {str(k): _json(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _json(obj.tolist())
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
+    return to_jsonable(
+        obj,
+        float_fn=lambda v: float(v) if math.isfinite(v) else None,
+        hook=lambda o: o.to_dict() if isinstance(o, Estimate) else NotImplemented,
+    )
 
 
 @dataclass

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidDataError, InvalidParameterError, ShapeMismatchError
-from ..utils import atomic_write_text, validate_params
+from ..utils import atomic_write_text, to_jsonable, validate_params
 
 __all__ = ["Backbone", "load_backbone", "CONFIG_FILE"]
 
@@ -264,13 +264,5 @@ def _target_name(data: Any, target: Any) -> str:
 
 
 def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return obj
+    return to_jsonable(obj)
 

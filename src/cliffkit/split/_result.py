@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SplitFileError
-from ..utils import atomic_write_text
+from ..utils import atomic_write_text, to_jsonable
 from ._label import TargetLabels
 
 __all__ = ["SplitResult", "load_split", "to_chemprop_splits", "FORMAT", "VERSION"]
@@ -118,19 +118,7 @@ def _floats(a: np.ndarray) -> list[float | None]:
 
 
 def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _json_safe(obj.tolist())
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        return _r(obj)
-    return obj
+    return to_jsonable(obj, float_fn=_r)
 
 
 def _to_doc(res: SplitResult) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from ._atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from ._hashing import sha256_bytes, sha256_file
+from ._json import to_jsonable
 from ._validation import (
     Interval,
     Options,
@@ -15,6 +16,7 @@ __all__ = [
     "atomic_write_text",
     "sha256_bytes",
     "sha256_file",
+    "to_jsonable",
     "Interval",
     "Options",
     "check_random_state",
