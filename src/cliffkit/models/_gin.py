@@ -117,7 +117,8 @@ class GIN(nn.Module):
         from torch_geometric.nn import global_add_pool, global_mean_pool
 
         x = self.atom_encoder(data.x)
-        bond_code = data.edge_attr @ self.bond_strides
+        # an integer matmul has no CUDA kernel: multiply and sum instead
+        bond_code = (data.edge_attr * self.bond_strides).sum(dim=1)
         for enc, conv, norm in zip(self.bond_encoders, self.convs, self.norms, strict=True):
             x = x + torch.relu(norm(conv(x, data.edge_index, enc(bond_code))))
         pool = global_add_pool if self.pool == "sum" else global_mean_pool
