@@ -95,3 +95,64 @@ def test_report_from_results(tmp_path, capsys):
 def test_report_without_results(tmp_path, capsys):
     assert main(["report", str(tmp_path), "-o", str(tmp_path / "rep")]) == 2
     assert "No results in" in capsys.readouterr().err
+
+
+def test_bench_datasets_filter_keeps_cell_keys(tmp_path, capsys):
+    cfg = tmp_path / "grid.toml"
+    cfg.write_text(_GRID + '[[datasets]]\nname = "freesolv"\n', encoding="utf-8")
+    assert main(["bench", "--config", str(cfg), "-o", str(tmp_path / "r"), "--dry-run"]) == 0
+    full = {ln.strip() for ln in capsys.readouterr().out.splitlines() if "-s" in ln and "-mlp-" in ln}
+    assert main(["bench", "--config", str(cfg), "-o", str(tmp_path / "r"), "--dry-run",
+                 "--datasets", "freesolv"]) == 0
+    part = {ln.strip() for ln in capsys.readouterr().out.splitlines() if "-mlp-" in ln}
+    assert part and part < full and all(k.startswith("freesolv-") for k in part)
+    assert main(["bench", "--config", str(cfg), "-o", str(tmp_path / "r"),
+                 "--datasets", "esoll"]) == 2
+    err = capsys.readouterr().err
+    assert "has no dataset 'esoll'" in err and "esol, freesolv" in err
+
+
+def test_report_ignores_cells_of_other_settings_and_counts_missing(tmp_path, capsys):
+    fake = _fake_module()
+    from cliffkit.bench import GridConfig
+
+    grid = {"name": "fake", "seeds": [0, 1], "splits": ["cliff"], "backbones": ["mlp"],
+            "losses": ["plain"], "datasets": [{"name": "esol", "targets": ["logS"]}]}
+    old = GridConfig.from_dict({**grid, "backbone_params": {"mlp": {"epochs": 3}}},
+                               check_names=False)
+    run_grid(old, tmp_path / "res", show_progress=False, cell_fn=fake.fake_cell,
+             split_fn=fake.fake_split)
+    new = GridConfig.from_dict({**grid, "seeds": [0, 1, 2]}, check_names=False)
+    cells = new.cells()
+    run_grid(new, tmp_path / "res", show_progress=False, cell_fn=fake.fake_cell,
+             split_fn=fake.fake_split)
+    # lose one result of the new grid: the report says so
+    (tmp_path / "res" / "cells" / f"{cells[0].key}.json").unlink()
+    assert main(["report", str(tmp_path / "res"), "-o", str(tmp_path / "rep"), "--no-figures"]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "2 cells made under other settings" in md
+    assert "1 of 3 cells of this grid have no result yet" in md
+    assert "2 cores" in md or "cores" in md  # the machine the cells ran on
+
+
+def test_cells_run_seed_major(tmp_path):
+    fake = _fake_module()
+    from cliffkit.bench import GridConfig, load_results
+
+    cfg = GridConfig.from_dict(
+        {"name": "fake", "seeds": [0, 1], "splits": ["cliff"], "backbones": ["mlp", "lgbm"],
+         "losses": ["plain"], "datasets": [{"name": "esol", "targets": ["logS"]},
+                                           {"name": "freesolv", "targets": ["expt"]}]},
+        check_names=False,
+    )
+    order = []
+
+    def cell_fn(cell, split_path):
+        order.append(cell.seed)
+        return fake.fake_cell(cell, split_path)
+
+    run_grid(cfg, tmp_path / "res", show_progress=False, cell_fn=cell_fn, split_fn=fake.fake_split)
+    assert order == sorted(order) == [0] * 4 + [1] * 4
+    table = load_results(tmp_path / "res")
+    assert table["machine"].str.contains("cores").all()
+    assert (table["started"] <= table["finished"]).all()

@@ -95,7 +95,19 @@ def _environment() -> dict:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
+        "accelerator": _accelerator(),
     }
+
+
+def _accelerator() -> str | None:
+    """The GPU torch cells run on (its name), or None for CPU only."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        return None
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (torch {torch.__version__})"
+    return None
 
 
 def _error_record(exc: BaseException) -> dict:
@@ -383,6 +395,8 @@ def run_grid(
                     bar.update(1)
                 else:
                     runnable.append((cell_fn, cell, str(out_dir / SPLITS_DIR / f"{skey}.json")))
+            # seed-major order: an interrupted grid holds whole seeds, not whole datasets
+            runnable.sort(key=lambda task: task[1].seed)
             for (_, cell, _), outcome in ex.map_unordered(_cell_task, runnable):
                 _write_cell(out_dir, cell, outcome, cell.split_spec.key, environment)
                 n_ran += 1
@@ -451,13 +465,24 @@ def _split_warnings(out_dir: Path, split_rel: str | None) -> list[str]:
     return [f"split: {w}" for w in _split_log(str(split_path.parent / "logs" / split_path.name))]
 
 
+def _machine_label(env: dict | None) -> str | None:
+    """One line for the machine a cell ran on: platform, cores, accelerator."""
+    if not env:
+        return None
+    label = f"{env.get('platform', '?')}, {env.get('cpu_count', '?')} cores"
+    if env.get("accelerator"):
+        label += f", {env['accelerator']}"
+    return label
+
+
 def load_results(out_dir: str | os.PathLike) -> Any:
     """All cell records of a results folder as one flat table (pandas DataFrame).
 
     One row per cell. Columns: ``key, status, dataset, target, subsample, split,
     backbone, loss, seed, seconds, cpu_seconds, error_type, error_message,
     predictions_path, lambda_trajectory`` (a list or None), ``warnings`` (the cell's and
-    its split's, a list), then the metrics: ``n_train, n_val, n_test,
+    its split's, a list), ``started, finished`` (UTC, ISO 8601), ``machine`` (platform,
+    cores and GPU of the run that wrote the cell), then the metrics: ``n_train, n_val, n_test,
     mae, mae_lo, mae_hi, rmse, r2``; per stratum ``{cliff,smooth,matched_smooth,
     intermediate,unsupported}_{n,mae,mae_lo,mae_hi,...}``; ``gap, gap_lo, gap_hi,
     ratio, ratio_lo, ratio_hi``; ``pair_n, pair_diff_mae, pair_direction_accuracy``;
@@ -504,6 +529,9 @@ def load_results(out_dir: str | os.PathLike) -> Any:
             "lambda_trajectory": (rec.get("extra") or {}).get("lambda_trajectory"),
             "warnings": list(rec.get("warnings") or []) + _split_warnings(out_dir, rec.get("split")),
             "cell_json": canonical_json(cell),
+            "started": rec.get("started"),
+            "finished": rec.get("finished"),
+            "machine": _machine_label(rec.get("environment")),
         }
         metrics = rec.get("metrics") or {}
         _flatten_metrics(metrics, row)

@@ -26,9 +26,13 @@ from ._app import app
               help="Validate the config and list the cells and splits to run; run nothing.")
 @click.option("--skip-failed", is_flag=True,
               help="Do not retry cells that failed in an earlier run.")
+@click.option("--datasets", "only_datasets", default=None, metavar="NAME[,NAME]",
+              help="Run only these datasets of the grid. Cells keep their keys, so parts run "
+                   "on several machines can be merged into one results folder.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def bench(config: str, out_dir: str, executor: str, n_jobs: int, address: str | None,
-          cpus_per_cell: float, dry_run: bool, skip_failed: bool, no_progress: bool) -> int:
+          cpus_per_cell: float, dry_run: bool, skip_failed: bool, only_datasets: str | None,
+          no_progress: bool) -> int:
     from pathlib import Path
 
     from ..bench import cell_status, get_executor, load_config, run_grid
@@ -48,6 +52,8 @@ def bench(config: str, out_dir: str, executor: str, n_jobs: int, address: str | 
     else:
         ex = get_executor(executor, **({"n_jobs": n_jobs} if executor == "local" else {}))
     grid = load_config(config)
+    if only_datasets is not None:
+        grid = _only_datasets(grid, only_datasets)
     cells = grid.cells()
     if dry_run:
         done = sum(cell_status(out_dir, c.key) == "ok" for c in cells) if Path(out_dir).is_dir() else 0
@@ -70,6 +76,42 @@ def bench(config: str, out_dir: str, executor: str, n_jobs: int, address: str | 
         click.echo(f"{summary.n_failed} cells failed (see {out_dir}/cells/<key>.json); "
                    f"'cliffkit report' lists them.", err=True)
     return 0
+
+
+def _only_datasets(grid, names: str):
+    """The grid restricted to the comma-separated dataset ``names`` (ConfigError if unknown)."""
+    import dataclasses
+
+    from ..errors import ConfigError
+
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    known = [d.name for d in grid.datasets]
+    unknown = [n for n in wanted if n not in known]
+    if unknown or not wanted:
+        raise ConfigError(
+            f"--datasets {names!r}: grid {grid.name!r} has no dataset {unknown[0] if unknown else ''!r}; "
+            f"its datasets are: {', '.join(known)}."
+        )
+    return dataclasses.replace(grid, datasets=[d for d in grid.datasets if d.name in wanted])
+
+
+def _cells_of_grid(table, config: dict, meta: dict):
+    """Keep the cells of the grid in config.json; count those left over from other settings.
+
+    A changed parameter gives a cell a new key, so a results folder reused after an edit
+    holds the old cells too. They are not part of this grid and would mix settings.
+    """
+    from ..bench import GridConfig
+
+    keys = {c.key for c in GridConfig.from_dict(config, check_names=False).cells()}
+    stale = ~table["key"].isin(keys)
+    if stale.any():
+        meta["ignored"] = (f"{int(stale.sum())} cells made under other settings (not in this "
+                           "grid's config.json)")
+    missing = len(keys - set(table["key"]))
+    if missing:
+        meta["missing"] = f"{missing} of {len(keys)} cells of this grid have no result yet"
+    return table[~stale].reset_index(drop=True)
 
 
 @app.command("report", help="Build report.md and a self-contained report.html from bench results.")
@@ -95,9 +137,14 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool) -> i
             cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
             grid_name = cfg.get("config", {}).get("name")
             meta["grid"] = f"{grid_name} ({cfg.get('source', '')})"
-        except ValueError:
+            table = _cells_of_grid(table, cfg["config"], meta)
+        except (ValueError, KeyError, TypeError):
             pass
-    meta["machine"] = f"{platform.machine()}, {platform.platform()}"
+    machines = sorted(set(table["machine"].dropna())) if "machine" in table else []
+    meta["machine"] = "; ".join(machines) or f"{platform.machine()}, {platform.platform()}"
+    if "started" in table and table["started"].notna().any():
+        meta["run"] = (f"{table['started'].dropna().min()} to {table['finished'].dropna().max()} "
+                       f"(UTC), {table['seconds'].fillna(0).sum() / 3600:.2f} cell-hours")
     rep = build_report(table, title=title or f"cliffkit bench report: {grid_name or Path(results).name}",
                        meta=meta, figures=not no_figures)
     paths = write_report(rep, out_dir)
