@@ -208,3 +208,69 @@ def test_process_pool_gives_the_same_results(tmp_path):
     b = load_results(tmp_path / "b").sort_values("key").reset_index(drop=True)
     cols = ["key", "status", "mae", "cliff_mae", "ratio"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
+
+
+_SLOW_CELLS = '''
+import os, time
+from pathlib import Path
+
+def split_fn(spec):
+    from test_runner import FakeSplit
+    return FakeSplit(spec)
+
+def slow_cell(cell, split_path):
+    Path(os.environ["PID_DIR"], str(os.getpid())).write_text("running")
+    time.sleep(120)
+'''
+
+_DRIVER = '''
+import sys
+from slow_cells import slow_cell, split_fn
+from cliffkit.bench import GridConfig, run_grid
+cfg = GridConfig.from_dict({"name": "slow", "seeds": [0, 1], "splits": ["cliff"],
+    "backbones": ["mlp"], "losses": ["plain"], "datasets": [{"name": "esol", "targets": ["y"]}]},
+    check_names=False)
+if __name__ == "__main__":
+    run_grid(cfg, sys.argv[1], show_progress=False, cell_fn=slow_cell, split_fn=split_fn,
+             executor_params={"n_jobs": 2})
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_stopping_the_driver_stops_the_workers(tmp_path, sig):
+    """Signalling only the driver (not its process group) ends the running cells at once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    (tmp_path / "slow_cells.py").write_text(_SLOW_CELLS)
+    (tmp_path / "driver.py").write_text(
+        _DRIVER if sig == "SIGINT" else _DRIVER.replace(
+            "if __name__", "from cliffkit.cli._bench import _sigterm_as_interrupt\nif __name__"
+        ).replace("    run_grid(", "    with _sigterm_as_interrupt():\n        run_grid("))
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    here = str(Path(__file__).resolve().parent)
+    env = {**os.environ, "PID_DIR": str(pid_dir),
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), here, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "driver.py"), str(tmp_path / "res")],
+                            env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 90
+    while len(list(pid_dir.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [int(p.name) for p in pid_dir.iterdir()]
+    assert len(workers) == 2, proc.stderr.read().decode() if proc.poll() is not None else "no cells"
+    t0 = time.monotonic()
+    proc.send_signal(getattr(signal, sig))
+    proc.wait(timeout=30)
+    assert time.monotonic() - t0 < 20  # not the 120 s the cells would take
+    time.sleep(0.5)
+    for pid in workers:
+        status = Path(f"/proc/{pid}/status")
+        alive = status.exists() and "zombie" not in status.read_text()
+        assert not alive, f"worker {pid} still running after {sig}"
+    assert not list((tmp_path / "res" / "cells").glob("*.json"))  # no cell was recorded

@@ -119,12 +119,30 @@ class LocalExecutor(Executor):
         threads = max(1, (os.cpu_count() or 1) // self.n_jobs)
         pool = cf.ProcessPoolExecutor(max_workers=self.n_jobs, mp_context=ctx,
                                       initializer=_limit_threads, initargs=(threads,))
+        finished = False
         try:
             futures = {pool.submit(fn, task): task for task in tasks}
             for fut in cf.as_completed(futures):
                 yield futures[fut], fut.result()
+            finished = True
         finally:
+            if not finished:
+                # Interrupted (Ctrl-C, SIGTERM) or the consumer stopped: nobody will write
+                # the running cells' results, so stop the workers now instead of waiting
+                # for their cells (a worker left behind would run on as an orphan).
+                _terminate_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _terminate_workers(pool: cf.ProcessPoolExecutor) -> None:
+    """Terminate a process pool's workers (Python < 3.14 has no public call for it)."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:  # Python >= 3.14
+        terminate()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
 
 
 def _limit_threads(n: int) -> None:

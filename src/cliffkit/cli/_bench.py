@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from ._app import app
@@ -68,14 +70,34 @@ def bench(config: str, out_dir: str, executor: str, n_jobs: int, address: str | 
         for cell in cells:
             click.echo(f"  {cell.key}")
         return 0
-    summary = run_grid(grid, out_dir, executor=ex, show_progress=not no_progress,
-                       retry_failed=not skip_failed)
+    with _sigterm_as_interrupt():
+        summary = run_grid(grid, out_dir, executor=ex, show_progress=not no_progress,
+                           retry_failed=not skip_failed)
     click.echo(str(summary))
     click.echo(f"Next: cliffkit report {out_dir} -o <report folder>")
     if summary.failed:
         click.echo(f"{summary.n_failed} cells failed (see {out_dir}/cells/<key>.json); "
                    f"'cliffkit report' lists them.", err=True)
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """``kill PID`` stops a grid like Ctrl-C: finished cells kept, workers stopped."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a thread): leave it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _only_datasets(grid, names: str):
