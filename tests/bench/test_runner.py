@@ -231,6 +231,9 @@ cfg = GridConfig.from_dict({"name": "slow", "seeds": [0, 1], "splits": ["cliff"]
     "backbones": ["mlp"], "losses": ["plain"], "datasets": [{"name": "esol", "targets": ["y"]}]},
     check_names=False)
 if __name__ == "__main__":
+    import signal
+    # a shell that starts a job in the background makes it ignore SIGINT; undo that here
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     run_grid(cfg, sys.argv[1], show_progress=False, cell_fn=slow_cell, split_fn=split_fn,
              executor_params={"n_jobs": 2})
 '''
@@ -252,6 +255,7 @@ def test_stopping_the_driver_stops_the_workers(tmp_path, sig):
         _DRIVER if sig == "SIGINT" else _DRIVER.replace(
             "if __name__", "from cliffkit.cli._bench import _sigterm_as_interrupt\nif __name__"
         ).replace("    run_grid(", "    with _sigterm_as_interrupt():\n        run_grid("))
+    assert sig == "SIGINT" or "_sigterm_as_interrupt():" in (tmp_path / "driver.py").read_text()
     pid_dir = tmp_path / "pids"
     pid_dir.mkdir()
     here = str(Path(__file__).resolve().parent)
