@@ -88,6 +88,8 @@ def _exclusive_adjacency(row_atom: Tensor, col_key: Tensor, rev_index: Tensor,
     values = torch.ones(cols.shape[0], dtype=dtype, device=device)
     with warnings.catch_warnings():  # "sparse CSR support is in beta"
         warnings.filterwarnings("ignore", message=".*[Ss]parse CSR tensor support", category=UserWarning)
+        # torch 2.11 warns that we skip the checks: the matrix is built valid above
+        warnings.filterwarnings("ignore", message=".*[Ss]parse invariant checks", category=UserWarning)
         return torch.sparse_csr_tensor(crow, cols, values, (n_edges, n_edges),
                                        check_invariants=False)
 
