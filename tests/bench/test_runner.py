@@ -278,3 +278,17 @@ def test_stopping_the_driver_stops_the_workers(tmp_path, sig):
         alive = status.exists() and "zombie" not in status.read_text()
         assert not alive, f"worker {pid} still running after {sig}"
     assert not list((tmp_path / "res" / "cells").glob("*.json"))  # no cell was recorded
+
+
+def test_cell_warnings_leave_out_other_libraries_deprecations(tmp_path):
+    def cell(cell, split_path):
+        warnings.warn_explicit("`torch.jit.script` is deprecated", DeprecationWarning,
+                               "/site-packages/torch_geometric/nn/conv.py", 1)
+        warnings.warn("only 2 cliff cases", UserWarning, stacklevel=1)
+        return fake_cell(cell, split_path)
+
+    run_grid(_config(backbones=["mlp"], losses=["plain"], seeds=[0]), tmp_path, show_progress=False,
+             cell_fn=cell, split_fn=fake_split)
+    table = load_results(tmp_path)
+    assert table.loc[0, "warnings"][0] == "UserWarning: only 2 cliff cases"
+    assert not any("jit" in w for w in table.loc[0, "warnings"])

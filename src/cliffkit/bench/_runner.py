@@ -157,8 +157,13 @@ def _dumps(record: dict) -> str:
 # task wrappers (module level so that process pools and Ray can pickle them)
 # ---------------------------------------------------------------------------------
 def _warning_texts(caught) -> list[str]:
+    """Unique warning lines, without other libraries' deprecation notices (Python hides
+    those by default: they are for developers, not about this cell's data or results)."""
     seen: list[str] = []
     for w in caught:
+        if (issubclass(w.category, DeprecationWarning | PendingDeprecationWarning)
+                and f"{os.sep}cliffkit{os.sep}" not in str(w.filename)):
+            continue
         text = f"{w.category.__name__}: {w.message}"
         if text not in seen:
             seen.append(text)
