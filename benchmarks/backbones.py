@@ -198,6 +198,9 @@ def write_docs(results: list[dict], path: Path, args) -> None:
             f"| {d} | {b} | {len(rs)} | {rm.mean():.3f} ± {rm.std():.3f}{unit} | "
             f"{ma.mean():.3f}{unit} | {np.mean([r['epochs'] for r in rs]):.0f} | "
             f"{np.mean([r['fit_s'] for r in rs]):.0f} | {ok} |")
+    lines += ["", "Three seeds for all five backbones (quick's capped epochs and a small SchNet) "
+              "are in [docs/results/README.md](results/README.md#random-split-sanity-check-"
+              "three-seeds-test-rmse-plain-loss).", ""]
     lines += ["", "Published test RMSE on random splits that we compare with (ranges over the "
               "models of a family):", "",
               "| dataset | " + " | ".join(REFERENCE["esol"]) + " |",
