@@ -156,3 +156,23 @@ def test_cells_run_seed_major(tmp_path):
     table = load_results(tmp_path / "res")
     assert table["machine"].str.contains("cores").all()
     assert (table["started"] <= table["finished"]).all()
+
+
+def test_bench_datasets_part_records_the_whole_grid(tmp_path, monkeypatch, capsys):
+    """A --datasets run writes the whole grid to config.json, so the report covers it all."""
+    import json
+
+    fake = _fake_module()
+    import cliffkit.bench._runner as runner
+
+    monkeypatch.setattr(runner, "_default_cell_fn", lambda: fake.fake_cell)
+    monkeypatch.setattr(runner, "_default_split_fn", lambda: fake.fake_split)
+    cfg = tmp_path / "grid.toml"
+    cfg.write_text(_GRID + '[[datasets]]\nname = "freesolv"\n', encoding="utf-8")
+    assert main(["bench", "--config", str(cfg), "-o", str(tmp_path / "r"),
+                 "--datasets", "freesolv", "--no-progress"]) == 0
+    recorded = json.loads((tmp_path / "r" / "config.json").read_text())["config"]
+    assert [d["name"] for d in recorded["datasets"]] == ["esol", "freesolv"]
+    assert main(["report", str(tmp_path / "r"), "-o", str(tmp_path / "rep"), "--no-figures"]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "4 of 8 cells of this grid have no result yet" in md and "other settings" not in md

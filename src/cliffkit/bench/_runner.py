@@ -303,6 +303,7 @@ def run_grid(
     executor_params: dict | None = None,
     cell_fn: Callable[[Cell, Path], CellResult] | None = None,
     split_fn: Callable[[SplitSpec], Any] | None = None,
+    record_config: GridConfig | None = None,
 ) -> GridSummary:
     """Run every unfinished cell of ``config``, writing results under ``out_dir``.
 
@@ -324,6 +325,9 @@ def run_grid(
         Replace the real work (tests, custom pipelines). ``split_fn(spec)`` returns
         an object with ``save(path)``; ``cell_fn(cell, split_path)`` returns a
         :class:`CellResult`. Both must be picklable for a process pool.
+    record_config : GridConfig, optional
+        The grid written to ``config.json`` (default: ``config``): the whole grid when
+        ``config`` is only part of it, so that the report still covers all of it.
 
     Returns
     -------
@@ -341,7 +345,8 @@ def run_grid(
     _clean_stale_tmp(out_dir)
     atomic_write_text(
         out_dir / "config.json",
-        json.dumps({"config": config.to_dict(), "source": config.source, "written": _now()},
+        json.dumps({"config": (record_config or config).to_dict(), "source": config.source,
+                    "written": _now()},
                    indent=1) + "\n",
     )
     cell_fn = cell_fn or _default_cell_fn()

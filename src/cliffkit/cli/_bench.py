@@ -53,7 +53,7 @@ def bench(config: str, out_dir: str, executor: str, n_jobs: int, address: str | 
         ex = get_executor("ray", address=address, num_cpus=cpus_per_cell)
     else:
         ex = get_executor(executor, **({"n_jobs": n_jobs} if executor == "local" else {}))
-    grid = load_config(config)
+    grid = full_grid = load_config(config)
     if only_datasets is not None:
         grid = _only_datasets(grid, only_datasets)
     cells = grid.cells()
@@ -72,7 +72,7 @@ def bench(config: str, out_dir: str, executor: str, n_jobs: int, address: str | 
         return 0
     with _sigterm_as_interrupt():
         summary = run_grid(grid, out_dir, executor=ex, show_progress=not no_progress,
-                           retry_failed=not skip_failed)
+                           retry_failed=not skip_failed, record_config=full_grid)
     click.echo(str(summary))
     click.echo(f"Next: cliffkit report {out_dir} -o <report folder>")
     if summary.failed:
