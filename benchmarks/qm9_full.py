@@ -75,24 +75,21 @@ def main() -> None:
     print(f"qm9: {len(ds)} molecules loaded in {t_load:.1f} s; {args.method} split "
           f"{len(split.train)}/{len(split.val)}/{len(split.test)} in {t_split:.1f} s", flush=True)
 
-    budget = {"start": None, "hit": False}
+    budget_hit = []
 
     def stop_on_budget(epoch, val_pred):
-        if budget["start"] is None:
-            budget["start"] = time.perf_counter()
-        if time.perf_counter() - budget["start"] >= args.budget_s:
-            budget["hit"] = True
+        if time.perf_counter() - fit_start >= args.budget_s:
+            budget_hit.append(epoch)
             return {"stop": True}
         return None
 
     train, val, test = (ds.subset(i) for i in (split.train, split.val, split.test))
     model = get_backbone(args.backbone, random_state=args.seed, epochs=args.epochs,
                          batch_size=args.batch_size, show_progress=False)
-    t0 = time.perf_counter()
-    budget["start"] = t0
+    fit_start = time.perf_counter()  # the budget counts from here (featurisation included)
     model.fit(train, val, target=args.target, epoch_callback=stop_on_budget,
               log_path=args.log)
-    t_fit = time.perf_counter() - t0
+    t_fit = time.perf_counter() - fit_start
     history = model.history_
     t0 = time.perf_counter()
     pred = model.predict(test)
@@ -108,7 +105,7 @@ def main() -> None:
         "params": to_jsonable(model.get_params()),
         "n_train": len(split.train), "n_val": len(split.val), "n_test": len(split.test),
         "epochs_run": len(history), "best_epoch": model.best_epoch_,
-        "stopped_by": ("budget" if budget["hit"] else
+        "stopped_by": ("budget" if budget_hit else
                        "early stopping" if len(history) < args.epochs else "epoch cap"),
         "budget_s": args.budget_s, "fit_s": t_fit, "predict_s": t_pred,
         "load_s": t_load, "split_s": t_split,

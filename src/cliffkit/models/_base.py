@@ -182,8 +182,8 @@ class Backbone:
             "format": _FORMAT,
             "version": _VERSION,
             "backbone": self.name,
-            "params": _jsonable(self.get_params()),
-            "fitted": _jsonable({"target_": self.target_, **self._fitted_state()}),
+            "params": to_jsonable(self.get_params()),
+            "fitted": to_jsonable({"target_": self.target_, **self._fitted_state()}),
             "cliffkit_version": __version__,
         }
         atomic_write_text(path / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
@@ -261,8 +261,3 @@ def _target_values(data: Any, target: Any, which: str) -> np.ndarray:
 
 def _target_name(data: Any, target: Any) -> str:
     return data.target_names[data.target_index(target)]
-
-
-def _jsonable(obj: Any) -> Any:
-    return to_jsonable(obj)
-
