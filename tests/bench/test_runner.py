@@ -117,6 +117,58 @@ def test_changed_parameter_makes_new_cells_only(tmp_path):
     assert summary.n_ran == 2 and all("-mlp-cliff-" in k for k in CALLS)
 
 
+def _cell_with_backbone(cell, split_path):
+    CALLS.append(cell.key)
+    result = fake_cell(cell, split_path)
+    result.extra["backbone"] = f"{cell.backbone.upper()}(seed={cell.seed}, width=128)"
+    return result
+
+
+def test_cell_made_with_other_resolved_parameters_runs_again(tmp_path):
+    """A finished cell whose recorded backbone differs from what it would build now
+    (a default changed; the cell key hashes only the explicit parameters) reruns."""
+    cfg = _config(backbones=["mlp"])
+    width = {"value": 128}
+
+    def signature(cell):
+        return f"{cell.backbone.upper()}(seed={cell.seed}, width={width['value']})"
+
+    def run():
+        return run_grid(cfg, tmp_path, show_progress=False, cell_fn=_cell_with_backbone,
+                        split_fn=fake_split, signature_fn=signature)
+
+    first = run()
+    assert first.n_ran == 4 and first.n_outdated == 0
+    CALLS.clear()
+    same = run()
+    assert same.n_ran == 0 and same.n_skipped == 4 and CALLS == []
+    width["value"] = 64  # the default changed: every recorded backbone is outdated
+    CALLS.clear()
+    changed = run()
+    assert changed.n_outdated == 4 and changed.n_ran == 4 and changed.n_skipped == 0
+    assert len(CALLS) // 2 == 4  # each cell ran once (fake_cell records the key again)
+    assert "4 finished before with other backbone parameters" in str(changed)
+    # a cell without a recorded backbone (custom cell function) is never outdated
+    CALLS.clear()
+    plain = run_grid(cfg, tmp_path / "plain", show_progress=False, cell_fn=fake_cell,
+                     split_fn=fake_split)
+    again = run_grid(cfg, tmp_path / "plain", show_progress=False, cell_fn=fake_cell,
+                     split_fn=fake_split, signature_fn=signature)
+    assert plain.n_ran == 4 and again.n_skipped == 4 and again.n_outdated == 0
+
+
+def test_backbone_signature_holds_resolved_defaults():
+    from cliffkit.bench._cell import backbone_signature
+    from cliffkit.models import get_backbone
+
+    cell = _config(backbones=["gin"]).cells()[0]
+    sig = backbone_signature(cell)
+    # every default is spelled out, and the cell's seed replaces random_state
+    expected = get_backbone("gin", random_state=cell.seed, show_progress=False)
+    assert sig == repr(expected)
+    assert "hidden_channels=" in sig and f"random_state={cell.seed}" in sig
+
+
 def test_interrupt_loses_only_the_running_cell(tmp_path):
     CALLS.clear()
     cfg = _config(backbones=["mlp"])

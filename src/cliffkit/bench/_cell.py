@@ -22,7 +22,7 @@ import numpy as np
 from ._config import Cell, SplitSpec
 from ._runner import CellResult
 
-__all__ = ["compute_split", "load_task", "run_cell"]
+__all__ = ["backbone_signature", "build_backbone", "compute_split", "load_task", "run_cell"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -106,13 +106,34 @@ def _train_severity(split_path: str, dataset: str, target: str, subsample, subsa
 _NO_SEVERITY = {"plain", "lds"}
 
 
+def build_backbone(cell: Cell) -> Any:
+    """The unfitted backbone a cell trains: its parameters, the cell's seed, no progress bar."""
+    from ..models import get_backbone
+
+    params = dict(cell.backbone_params)
+    model = get_backbone(cell.backbone, **params)
+    if "random_state" not in params and "random_state" in model.get_params():
+        model.set_params(random_state=cell.seed)
+    if "show_progress" not in params and "show_progress" in model.get_params():
+        model.set_params(show_progress=False)
+    return model
+
+
+def backbone_signature(cell: Cell) -> str:
+    """``repr`` of :func:`build_backbone`: every resolved parameter, defaults included.
+
+    A finished cell records it (``extra["backbone"]``); the runner reruns a cell whose
+    recorded signature differs, e.g. after a backbone's default changed.
+    """
+    return repr(build_backbone(cell))
+
+
 def run_cell(cell: Cell, split_path: Path) -> CellResult:
     """Train, predict and evaluate one cell; see the module docstring."""
     import pandas as pd
 
     from ..evaluate import evaluate
     from ..loss import make_loss
-    from ..models import get_backbone
     from ..split import load_split
 
     timing: dict[str, float] = {}
@@ -141,12 +162,7 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     )
     timing["loss_s"] = time.perf_counter() - t0
 
-    params = dict(cell.backbone_params)
-    model = get_backbone(cell.backbone, **params)
-    if "random_state" not in params and "random_state" in model.get_params():
-        model.set_params(random_state=cell.seed)
-    if "show_progress" not in params and "show_progress" in model.get_params():
-        model.set_params(show_progress=False)
+    model = build_backbone(cell)
     t0 = time.perf_counter()
     model.fit(train, val, target=target, **spec.fit_kwargs(model))
     timing["fit_s"] = time.perf_counter() - t0

@@ -10,7 +10,9 @@ Layout of an output folder::
       cells/<cell-key>.predictions.csv  per test molecule (written before the .json)
 
 Every file is written atomically (temporary file + rename). A cell counts as
-finished when its ``.json`` exists with ``status == "ok"``; a rerun skips it. An
+finished when its ``.json`` exists with ``status == "ok"`` and, for the real cell
+function, its recorded backbone (``extra["backbone"]``, the ``repr`` with every
+resolved parameter) is the one the cell would build now; a rerun skips it. An
 interrupt loses at most the cells that were running. A cell that raises is written
 with ``status == "failed"`` and its error (type, message, traceback); a rerun tries it
 again (``retry_failed=True``).
@@ -74,11 +76,16 @@ class GridSummary:
     n_failed: int
     failed: list[str]
     seconds: float
+    n_outdated: int = 0
 
     def __str__(self) -> str:
+        outdated = ""
+        if self.n_outdated:
+            outdated = (f" ({self.n_outdated} finished before with other backbone parameters "
+                        "and run again)")
         return (
-            f"{self.n_cells} cells: {self.n_skipped} already finished, {self.n_ran} run, "
-            f"{self.n_failed} failed; {self.seconds:.1f} s; results in {self.out_dir}"
+            f"{self.n_cells} cells: {self.n_skipped} already finished, {self.n_ran} run"
+            f"{outdated}, {self.n_failed} failed; {self.seconds:.1f} s; results in {self.out_dir}"
         )
 
 
@@ -230,13 +237,31 @@ def _cell_task(payload: tuple) -> dict:
 # ---------------------------------------------------------------------------------
 # status and writing
 # ---------------------------------------------------------------------------------
-def cell_status(out_dir: str | os.PathLike, key: str) -> str | None:
-    """``"ok"``, ``"failed"`` or None (not run, or an unreadable file)."""
+def _cell_record(out_dir: str | os.PathLike, key: str) -> dict | None:
     path = Path(out_dir) / CELLS_DIR / f"{key}.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("status")
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
+
+
+def cell_status(out_dir: str | os.PathLike, key: str) -> str | None:
+    """``"ok"``, ``"failed"`` or None (not run, or an unreadable file)."""
+    record = _cell_record(out_dir, key)
+    return None if record is None else record.get("status")
+
+
+def _is_outdated(record: dict, cell: Cell, signature_fn: Callable[[Cell], str],
+                 cache: dict[str, str]) -> bool:
+    """A finished cell whose recorded backbone is not the one it would build now."""
+    recorded = (record.get("extra") or {}).get("backbone")
+    if not isinstance(recorded, str):
+        return False
+    k = canonical_json([cell.backbone, cell.backbone_params, cell.seed])
+    if k not in cache:
+        cache[k] = signature_fn(cell)
+    return recorded != cache[k]
 
 
 def _write_cell(out_dir: Path, cell: Cell, outcome: dict, split_key: str, environment: dict) -> None:
@@ -284,6 +309,12 @@ def _default_cell_fn():
     return run_cell
 
 
+def _default_signature_fn():
+    from ._cell import backbone_signature
+
+    return backbone_signature
+
+
 def _default_split_fn():
     from ._cell import compute_split
 
@@ -304,6 +335,7 @@ def run_grid(
     cell_fn: Callable[[Cell, Path], CellResult] | None = None,
     split_fn: Callable[[SplitSpec], Any] | None = None,
     record_config: GridConfig | None = None,
+    signature_fn: Callable[[Cell], str] | None = None,
 ) -> GridSummary:
     """Run every unfinished cell of ``config``, writing results under ``out_dir``.
 
@@ -328,6 +360,11 @@ def run_grid(
     record_config : GridConfig, optional
         The grid written to ``config.json`` (default: ``config``): the whole grid when
         ``config`` is only part of it, so that the report still covers all of it.
+    signature_fn : callable, optional
+        ``signature_fn(cell) -> str``, compared with a finished cell's recorded
+        ``extra["backbone"]``; a cell that differs is run again (a backbone default
+        changed since). Default: :func:`cliffkit.bench._cell.backbone_signature` with
+        the real cell function, no check with a custom ``cell_fn``.
 
     Returns
     -------
@@ -349,6 +386,8 @@ def run_grid(
                     "written": _now()},
                    indent=1) + "\n",
     )
+    if signature_fn is None and cell_fn is None:
+        signature_fn = _default_signature_fn()
     cell_fn = cell_fn or _default_cell_fn()
     split_fn = split_fn or _default_split_fn()
     ex = get_executor(executor, **(executor_params or {}))
@@ -359,9 +398,16 @@ def run_grid(
     cells = config.cells()
     todo = []
     n_skipped = 0
+    n_outdated = 0
+    signatures: dict[str, str] = {}
     for cell in cells:
-        status = cell_status(out_dir, cell.key)
-        if status == "ok" or (status == "failed" and not retry_failed):
+        record = _cell_record(out_dir, cell.key)
+        status = None if record is None else record.get("status")
+        if (status == "ok" and signature_fn is not None
+                and _is_outdated(record, cell, signature_fn, signatures)):
+            n_outdated += 1
+            todo.append(cell)
+        elif status == "ok" or (status == "failed" and not retry_failed):
             n_skipped += 1
         else:
             todo.append(cell)
@@ -424,6 +470,7 @@ def run_grid(
         n_failed=len(failed),
         failed=failed,
         seconds=time.perf_counter() - t_start,
+        n_outdated=n_outdated,
     )
 
 
