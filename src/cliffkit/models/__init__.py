@@ -12,16 +12,6 @@ Heavy modules (torch, PyG, LightGBM) are imported on first use.
 
 from __future__ import annotations
 
-import os as _os
-
-# OpenMP threads that spin while waiting make torch 10-20x slower on a machine shared with
-# other processes (measured: a 1713x128 matmul took 46 ms instead of 2.7 ms with 2 spinning
-# threads). Passive waiting costs nothing measurable when the machine is idle. Only takes
-# effect when torch is imported after cliffkit.models / cliffkit.train.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-
 import importlib
 from typing import Any
 
