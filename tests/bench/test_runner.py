@@ -242,6 +242,25 @@ def test_load_results_flattens_metrics(tmp_path):
         load_results(tmp_path / "empty")
 
 
+def test_load_results_grid_only_keeps_the_grid_of_config_json(tmp_path):
+    _run(_config(backbones=["mlp"], losses=["plain"], backbone_params={"mlp": {"epochs": 3}}),
+         tmp_path)
+    new = _config(backbones=["mlp"], losses=["plain"], seeds=[0, 1, 2])
+    _run(new, tmp_path)
+    keys = [c.key for c in new.cells()]
+    (tmp_path / "cells" / f"{keys[2]}.json").unlink()
+    everything = load_results(tmp_path)
+    grid = load_results(tmp_path, grid_only=True)
+    assert len(everything) == 4  # 2 cells of the old settings + 2 of the new grid
+    assert sorted(grid["key"]) == sorted(keys[:2])
+    assert grid.attrs["n_stale"] == 2 and grid.attrs["n_missing"] == 1
+    assert grid.attrs["grid"]["seeds"] == [0, 1, 2]
+    # no config.json: nothing to filter by, every cell is kept
+    (tmp_path / "config.json").unlink()
+    kept = load_results(tmp_path, grid_only=True)
+    assert len(kept) == 4 and kept.attrs["grid"] is None
+
+
 def test_executor_registry():
     ex = get_executor("local", n_jobs=1)
     assert isinstance(ex, LocalExecutor) and repr(ex) == "LocalExecutor(n_jobs=1)"

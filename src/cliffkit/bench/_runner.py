@@ -532,7 +532,7 @@ def _machine_label(env: dict | None) -> str | None:
     return label
 
 
-def load_results(out_dir: str | os.PathLike) -> Any:
+def load_results(out_dir: str | os.PathLike, *, grid_only: bool = False) -> Any:
     """All cell records of a results folder as one flat table (pandas DataFrame).
 
     One row per cell. Columns: ``key, status, dataset, target, subsample, split,
@@ -545,14 +545,41 @@ def load_results(out_dir: str | os.PathLike) -> Any:
     ratio, ratio_lo, ratio_hi``; ``pair_n, pair_diff_mae, pair_direction_accuracy``;
     and the reference predictor's as ``ref_*`` with the same names.
 
+    With ``grid_only=True``, only the cells of the grid in the folder's ``config.json``
+    are kept (a folder reused after a parameter edit also holds cells made under the old
+    settings), and ``table.attrs`` holds ``grid`` (the config dict, or None without a
+    readable config.json), ``grid_source`` (where it was read from), ``n_stale`` (cells left out) and ``n_missing`` (cells of the
+    grid with no result yet).
+
     Raises
     ------
     ConfigError
         ``out_dir`` holds no cell results.
     """
+    table = _load_cells(Path(out_dir))
+    if grid_only:
+        table = _keep_grid_cells(table, Path(out_dir))
+    return table
+
+
+def _keep_grid_cells(table: Any, out_dir: Path) -> Any:
+    try:
+        written = json.loads((out_dir / "config.json").read_text(encoding="utf-8"))
+        grid = written["config"]
+        keys = {c.key for c in GridConfig.from_dict(grid, check_names=False).cells()}
+    except (OSError, ValueError, KeyError, TypeError):
+        table.attrs.update(grid=None, grid_source="", n_stale=0, n_missing=0)
+        return table
+    stale = ~table["key"].isin(keys)
+    kept = table[~stale].reset_index(drop=True)
+    kept.attrs.update(grid=grid, grid_source=written.get("source", ""),
+                      n_stale=int(stale.sum()), n_missing=len(keys - set(table["key"])))
+    return kept
+
+
+def _load_cells(out_dir: Path) -> Any:
     import pandas as pd
 
-    out_dir = Path(out_dir)
     folder = out_dir / CELLS_DIR
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
     if not files:

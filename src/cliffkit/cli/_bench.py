@@ -117,25 +117,6 @@ def _only_datasets(grid, names: str):
     return dataclasses.replace(grid, datasets=[d for d in grid.datasets if d.name in wanted])
 
 
-def _cells_of_grid(table, config: dict, meta: dict):
-    """Keep the cells of the grid in config.json; count those left over from other settings.
-
-    A changed parameter gives a cell a new key, so a results folder reused after an edit
-    holds the old cells too. They are not part of this grid and would mix settings.
-    """
-    from ..bench import GridConfig
-
-    keys = {c.key for c in GridConfig.from_dict(config, check_names=False).cells()}
-    stale = ~table["key"].isin(keys)
-    if stale.any():
-        meta["ignored"] = (f"{int(stale.sum())} cells made under other settings (not in this "
-                           "grid's config.json)")
-    missing = len(keys - set(table["key"]))
-    if missing:
-        meta["missing"] = f"{missing} of {len(keys)} cells of this grid have no result yet"
-    return table[~stale].reset_index(drop=True)
-
-
 @app.command("report", help="Build report.md and a self-contained report.html from bench results.")
 @click.argument("results", type=click.Path(file_okay=False))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
@@ -143,25 +124,28 @@ def _cells_of_grid(table, config: dict, meta: dict):
 @click.option("--title", default=None, help="Report title (default: from the grid config).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures (tables and claims only).")
 def report(results: str, out_dir: str, title: str | None, no_figures: bool) -> int:
-    import json
     import platform
     from pathlib import Path
 
     from ..bench import load_results
     from ..report import build_report, write_report
 
-    table = load_results(results)
+    # only the cells of the grid in config.json: a folder reused after an edit also holds
+    # cells made under the old settings, which would mix settings in one table
+    table = load_results(results, grid_only=True)
     meta = {"results": str(Path(results).resolve())}
-    cfg_path = Path(results) / "config.json"
+    grid = table.attrs.get("grid")
     grid_name = None
-    if cfg_path.is_file():
-        try:
-            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-            grid_name = cfg.get("config", {}).get("name")
-            meta["grid"] = f"{grid_name} ({cfg.get('source', '')})"
-            table = _cells_of_grid(table, cfg["config"], meta)
-        except (ValueError, KeyError, TypeError):
-            pass
+    if grid is not None:
+        grid_name = grid.get("name")
+        meta["grid"] = f"{grid_name} ({table.attrs['grid_source']})"
+        if table.attrs["n_stale"]:
+            meta["ignored"] = (f"{table.attrs['n_stale']} cells made under other settings "
+                               "(not in this grid's config.json)")
+        if table.attrs["n_missing"]:
+            n_grid = len(table) + table.attrs["n_missing"]
+            meta["missing"] = (f"{table.attrs['n_missing']} of {n_grid} cells of this grid "
+                               "have no result yet")
     machines = sorted(set(table["machine"].dropna())) if "machine" in table else []
     meta["machine"] = "; ".join(machines) or f"{platform.machine()}, {platform.platform()}"
     if "started" in table and table["started"].notna().any():
