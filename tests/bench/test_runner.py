@@ -156,6 +156,14 @@ def test_cell_made_with_other_resolved_parameters_runs_again(tmp_path):
                      split_fn=fake_split, signature_fn=signature)
     assert plain.n_ran == 4 and again.n_skipped == 4 and again.n_outdated == 0
 
+    # a backbone that cannot be built now (a missing extra) keeps its finished result
+    def broken(cell):
+        raise ImportError("chemprop is not installed")
+
+    kept = run_grid(cfg, tmp_path, show_progress=False, cell_fn=_cell_with_backbone,
+                    split_fn=fake_split, signature_fn=broken)
+    assert kept.n_skipped == 4 and kept.n_outdated == 0
+
 
 def test_backbone_signature_holds_resolved_defaults():
     from cliffkit.bench._cell import backbone_signature

@@ -253,15 +253,18 @@ def cell_status(out_dir: str | os.PathLike, key: str) -> str | None:
 
 
 def _is_outdated(record: dict, cell: Cell, signature_fn: Callable[[Cell], str],
-                 cache: dict[str, str]) -> bool:
+                 cache: dict[str, str | None]) -> bool:
     """A finished cell whose recorded backbone is not the one it would build now."""
     recorded = (record.get("extra") or {}).get("backbone")
     if not isinstance(recorded, str):
         return False
     k = canonical_json([cell.backbone, cell.backbone_params, cell.seed])
     if k not in cache:
-        cache[k] = signature_fn(cell)
-    return recorded != cache[k]
+        try:
+            cache[k] = signature_fn(cell)
+        except Exception:  # noqa: BLE001 - e.g. a missing extra: keep the finished result
+            cache[k] = None
+    return cache[k] is not None and recorded != cache[k]
 
 
 def _write_cell(out_dir: Path, cell: Cell, outcome: dict, split_key: str, environment: dict) -> None:
@@ -399,7 +402,7 @@ def run_grid(
     todo = []
     n_skipped = 0
     n_outdated = 0
-    signatures: dict[str, str] = {}
+    signatures: dict[str, str | None] = {}
     for cell in cells:
         record = _cell_record(out_dir, cell.key)
         status = None if record is None else record.get("status")
