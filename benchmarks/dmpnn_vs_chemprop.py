@@ -171,6 +171,9 @@ def run_speed(args: argparse.Namespace) -> dict:
                      "n_params": theirs_runs[0]["n_params"]},
         "ratio": ours_med / theirs_med,
         "torch": torch.__version__,
+        # both sides run under the same value (the chemprop worker inherits it)
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_average": os.getloadavg(),
         "cpu_count": os.cpu_count(),
         "np": np.__version__,
@@ -230,6 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--qm9", type=int, default=None, help="Run the QM9 subsample mode.")
     p.add_argument("--target", default="gap", help="QM9 target.")
     p.add_argument("-o", "--output", default=None, help="Write the results JSON here.")
+    p.add_argument("--append", default=None,
+                   help="Also append it as one line to this JSON-lines file "
+                        "(benchmarks/results/dmpnn_vs_chemprop.jsonl).")
     p.add_argument("--chemprop-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     p.add_argument("--splits", help=argparse.SUPPRESS)
@@ -241,6 +247,9 @@ def main(argv: list[str] | None = None) -> None:
     text = json.dumps(result, indent=1)
     if args.output:
         Path(args.output).write_text(text + "\n")
+    if args.append:
+        with open(args.append, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(result) + "\n")
     print(text)
 
 
