@@ -136,7 +136,7 @@ class GINBackbone(TorchBackbone):
     hidden_channels : int, default=128
     num_layers : int, default=4
         ``hidden_channels=64, num_layers=3`` trains about 2.4x faster (Lipophilicity on
-        2 cores: about 7,000 against 2,900 molecules/s) at a 3-9% higher test RMSE on
+        2 cores: about 7,000 against 2,900 molecules/s) at a 5-9% higher test RMSE on
         ESOL, FreeSolv and Lipophilicity (docs/benchmarks.md).
     dropout : float, default=0.1
     pool : {"sum", "mean"}, default="mean"
