@@ -551,8 +551,8 @@ def load_results(out_dir: str | os.PathLike, *, grid_only: bool = False) -> Any:
     With ``grid_only=True``, only the cells of the grid in the folder's ``config.json``
     are kept (a folder reused after a parameter edit also holds cells made under the old
     settings), and ``table.attrs`` holds ``grid`` (the config dict, or None without a
-    readable config.json), ``grid_source`` (where it was read from), ``n_stale`` (cells left out) and ``n_missing`` (cells of the
-    grid with no result yet).
+    readable config.json), ``grid_source`` (the config's source, e.g. its TOML file),
+    ``n_stale`` (cells left out) and ``n_missing`` (cells of the grid with no result yet).
 
     Raises
     ------
