@@ -98,8 +98,11 @@ def _train_severity(split_path: str, dataset: str, target: str, subsample, subsa
     from ..loss import cliff_severity
     from ..split import load_split
 
+    from ..split import labelled_view
+
     ds = load_task(dataset, target, subsample, subsample_seed)
     split = load_split(split_path, dataset=ds)
+    ds, split, _ = labelled_view(split, ds, target)  # this target's own molecules
     return cliff_severity(ds, train_idx=np.asarray(split.train), target=target)
 
 
@@ -141,6 +144,9 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     ds = load_task(cell.dataset, cell.target, cell.subsample, cell.subsample_seed)
     split = load_split(split_path, dataset=ds)
     target = cell.target
+    from ..split import labelled_view
+
+    ds, split, _ = labelled_view(split, ds, target)  # multi-target data: its own molecules
     labels = split.labels[target]
     tr, va, te = (np.asarray(a, dtype=np.int64) for a in (split.train, split.val, split.test))
     train, val, test = ds.subset(tr), ds.subset(va), ds.subset(te)

@@ -119,6 +119,16 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         bb_params["show_progress"] = (not quiet) and sys.stderr.isatty()
     model = klass(**bb_params)
 
+    # Multi-target data: train and score on this target's own molecules only.
+    from ..split import labelled_view
+
+    full_ds, full_split = ds, split
+    ds, split, _rows = labelled_view(full_split, full_ds, t_idx)
+    if len(ds) < len(full_ds):
+        click.echo(
+            f"cliffkit: note: target {target_name!r} has a value for {len(ds):,} of "
+            f"{len(full_ds):,} molecules; training and scoring use those (the others are "
+            "predicted, with an empty y_true).", err=True)
     train, val = ds.subset(split.train), ds.subset(split.val)
     y_train = train.target(t_idx)
     fit_kwargs = {}
@@ -145,16 +155,17 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     model.fit(train, val, target=t_idx, log_path=out / "train_log.jsonl", **fit_kwargs)
-    pred = model.predict(ds)
+    pred_all = model.predict(full_ds)
+    pred = pred_all[_rows]
     model.save(out / "model")
 
-    part = np.full(len(ds), "", dtype=object)
-    part[split.train], part[split.val], part[split.test] = "train", "val", "test"
-    y = ds.target(t_idx)
-    frame = pd.DataFrame({"smiles": ds.smiles, "index": np.arange(len(ds)), "split": part,
-                          "y_true": y, "prediction": pred})
+    part = np.full(len(full_ds), "", dtype=object)
+    part[full_split.train], part[full_split.val], part[full_split.test] = "train", "val", "test"
+    frame = pd.DataFrame({"smiles": full_ds.smiles, "index": np.arange(len(full_ds)), "split": part,
+                          "y_true": full_ds.target(t_idx), "prediction": pred_all})
     frame = frame[frame["split"] != ""]
     atomic_write_text(out / "predictions.csv", frame.to_csv(index=False))
+    y = ds.target(t_idx)
 
     metrics = {}
     for name, idx in (("train", split.train), ("val", split.val), ("test", split.test)):
@@ -165,8 +176,8 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     config = {
         "cliffkit_version": __version__,
         "command": "train",
-        "dataset": {"name": ds.name, "checksum": ds.checksum, "n_samples": len(ds),
-                    "source_sha256": ds.source_sha256},
+        "dataset": {"name": full_ds.name, "checksum": full_ds.checksum, "n_samples": len(full_ds),
+                    "source_sha256": full_ds.source_sha256, "n_labelled": len(ds)},
         "split": {"path": str(split_path), "sha256": sha256_file(split_path),
                   "method": split.method},
         "target": target_name,

@@ -414,6 +414,25 @@ def evaluate(
     _check_dataset(split_result, dataset)
     target = _resolve_target(split_result, dataset, target)
     full = _full_predictions(split_result, predictions)
+    view_notes: list[str] = []
+    if not dataset.labelled(target).all():
+        # Multi-target data: score this target on the test molecules that have its value.
+        from ..split import labelled_view
+
+        has = dataset.labelled(target)
+        n_out = int((~has[split_result.test]).sum())
+        if partner_predictions is not None:
+            pp_all = np.asarray(partner_predictions, dtype=np.float64).reshape(-1)
+            if pp_all.shape[0] == split_result.test.shape[0]:
+                partner_predictions = pp_all[has[split_result.test]]
+        if reference_graph is not None and n_out:
+            reference_graph = None  # its rows follow the full test set; search again
+        dataset, split_result, rows = labelled_view(split_result, dataset, target)
+        full = full[rows]
+        if n_out:
+            view_notes.append(
+                f"{n_out} of {n_out + split_result.test.shape[0]} test molecules have no {target} "
+                "value and are not scored for it")
     _check_test_predictions(split_result, full)
 
     labels = split_result.labels[target]
@@ -436,7 +455,12 @@ def evaluate(
     model = stratum_metrics(yt, yp, strata, masks=masks, **kw)
 
     pairs: dict[str, Any] = {"model": {}, "reference": {}}
-    notes: list[str] = []
+    notes: list[str] = list(view_notes)
+    same = labels.identical_partner(test) if hasattr(labels, "identical_partner") else np.zeros(0, bool)
+    notes.append(
+        f"{int(same.sum())} of {test.shape[0]} test cases have a cliff partner at Tanimoto "
+        "similarity 1.0 (identical fingerprints: salts/parents, stereoisomers, isotopologues)"
+        + ("; no fingerprint model can separate these" if same.any() else ""))
 
     ref_res, ref_pred = None, None
     params: dict[str, Any] = {"n_bootstrap": int(n_bootstrap), "random_state": model["params"]["random_state"],

@@ -13,6 +13,7 @@ from ._random import RandomSplit
 from ._result import FORMAT, VERSION, SplitResult, load_split, to_chemprop_splits
 from ._scaffold import ScaffoldSplit, murcko_scaffolds
 from ._summary import format_summary, summarize_split
+from ._target import labelled_view
 
 __all__ = [
     "FORMAT",
@@ -24,6 +25,7 @@ __all__ = [
     "SplitResult",
     "TargetLabels",
     "get_splitter",
+    "labelled_view",
     "list_splitters",
     "load_split",
     "match_controls",

@@ -264,7 +264,7 @@ def _achieved_shares(labels, names, val, test, requested) -> dict[str, Any]:
             lab = labels[name].strata[rows]
             per[name] = labels[name].cliff_share(rows)
             any_cliff |= lab == "cliff"
-            any_sup |= lab != "unsupported"
+            any_sup |= (lab != "unsupported") & (lab != "unlabelled")
         out[sub] = per
         out[f"{sub}_any"] = float(any_cliff.sum() / any_sup.sum()) if any_sup.any() else float("nan")
     return out
