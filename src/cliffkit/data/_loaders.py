@@ -342,28 +342,52 @@ def _detect_smiles_col(table: Table) -> str:
     )
 
 
+_CENSORED = r"^\s*(?:[<>]=?|[≤≥~])\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$"
+
+
+def _numeric_profile(table: Table, col: str) -> tuple[float, int, int, list[str]]:
+    """(share of numeric cells, non-empty cells, censored cells, censored examples)."""
+    cells = table.frame[col].dropna().astype(str).str.strip()
+    cells = cells[cells != ""]
+    if len(cells) == 0:
+        return 0.0, 0, 0, []
+    share = float(pd.to_numeric(cells, errors="coerce").notna().mean())
+    cens = cells[cells.str.match(_CENSORED)]
+    return share, int(len(cells)), int(len(cens)), cens.head(3).tolist()
+
+
 def _detect_target_col(table: Table, exclude: set[str]) -> list[str]:
-    numeric = []
+    numeric, near = [], []
     for c in table.columns:
         if c in exclude:
             continue
-        cells = table.frame[c].dropna().astype(str).str.strip()
-        cells = cells[cells != ""]
-        if len(cells) == 0:
+        share, n, n_cens, ex = _numeric_profile(table, c)
+        if n == 0:
             continue
-        share = pd.to_numeric(cells, errors="coerce").notna().mean()
         if share >= 0.9:
             numeric.append(c)
+        elif n_cens and share + n_cens / n >= 0.9:
+            near.append(f"{c!r} ({n_cens:,} of {n:,} values are censored, e.g. "
+                        f"{', '.join(map(repr, ex))})")
+    why = (
+        f"; not taken as numeric because of censored values: {'; '.join(near[:5])}"
+        + (f" and {len(near) - 5} more" if len(near) > 5 else "")
+        + " (cliffkit regresses on exact values: pass the column with --target-col to drop "
+        "the censored rows, or replace them)"
+        if near else ""
+    )
     if len(numeric) == 1:
         return numeric
     if not numeric:
         raise MissingColumnError(
-            f"No numeric target column found in {table.path}; pass target_cols / --target-col; "
-            f"available columns: {', '.join(repr(c) for c in table.columns[:30])}."
+            f"No numeric target column found in {table.path}{why}; pass target_cols / "
+            f"--target-col; available columns: {', '.join(repr(c) for c in table.columns[:30])}"
+            + (f" and {len(table.columns) - 30} more" if len(table.columns) > 30 else "") + "."
         )
     raise MissingColumnError(
-        f"{table.path} has several numeric columns ({', '.join(repr(c) for c in numeric[:30])}); "
-        "choose the target(s) with target_cols / --target-col."
+        f"{table.path} has several numeric columns ({', '.join(repr(c) for c in numeric[:30])}"
+        + (f" and {len(numeric) - 30} more" if len(numeric) > 30 else "")
+        + "); choose the target(s) with target_cols / --target-col."
     )
 
 

@@ -663,7 +663,14 @@ def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_t
         by = report.dropped_by_reason()
         for r in sorted(by, key=lambda k: _REASON_ORDER.index(k) if k in _REASON_ORDER else 99):
             rows = [d.row for d in report.dropped if d.reason == r]
-            parts.append(f"{by[r]:,} {r} (line {_first_rows(rows)})")
+            extra = ""
+            if r == "non_numeric_target":
+                texts = [d.detail for d in report.dropped if d.reason == r]
+                cens = [t for t in texts if re.search(r"=['\"]\s*(?:[<>]=?|[≤≥~])", t)]
+                extra = f": {_first_rows(texts, 3)}" + (
+                    f"; {len(cens):,} are censored values (>, <), which are not exact numbers"
+                    if cens else "")
+            parts.append(f"{by[r]:,} {r} (line {_first_rows(rows)}{extra})")
         allmiss = (
             " (a row is dropped only when it has no value for any target)"
             if len(target_cols) > 1 and any(r.endswith("_target") for r in by) else ""
