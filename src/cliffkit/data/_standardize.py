@@ -51,7 +51,7 @@ from ._dataset import DroppedRow, LoadReport, MergedGroup
 from ._read import Table
 
 __all__ = [
-    "STANDARDIZE_MODES", "canonicalize", "parse_targets", "smiles_whitespace", "standardize",
+    "STANDARDIZE_MODES", "canonicalize", "classify_smiles", "parse_targets", "smiles_whitespace", "standardize",
     "standardize_arrays", "Standardized",
 ]
 
@@ -375,6 +375,50 @@ def _group_rows(rows: Sequence[int], n_shown: int = 3) -> str:
     return "+".join(str(r) for r in rows[:n_shown]) + f"+... ({len(rows):,} rows)"
 
 
+def classify_smiles(raw: Sequence[object], canonical: Sequence[str | None], lines: np.ndarray):
+    """Why each SMILES cell is unusable, given its canonical form from :func:`canonicalize`.
+
+    Returns
+    -------
+    has_text, valid : numpy.ndarray of bool, shape (n,)
+        The cell holds text; it gave a molecule.
+    reason, detail : numpy.ndarray of object, shape (n,)
+        ``None`` for a usable cell, else ``"missing_smiles"``, ``"invalid_smiles"`` or
+        ``"smiles_with_whitespace"`` and a short description.
+    names_ignored : list of (line, smiles, ignored text)
+        Cells read as ``SMILES name`` (``.smi`` style), whose name was ignored.
+    """
+    raw = np.asarray(list(raw), dtype=object)
+    canon = np.asarray(list(canonical), dtype=object)
+    n = raw.shape[0]
+    has_text = np.array([isinstance(s, str) and bool(s.strip()) for s in raw], dtype=bool)
+    valid = np.array([c is not None for c in canon], dtype=bool)
+    split_ws = np.zeros(n, dtype=bool)
+    names_ignored: list[tuple[int, str, str]] = []
+    for i in np.flatnonzero(has_text):
+        if not _SPACE.search(raw[i].strip()):
+            continue
+        kind, head, rest = smiles_whitespace(raw[i])
+        if kind == "split":
+            split_ws[i] = True
+        elif kind == "name" and valid[i]:
+            names_ignored.append((int(lines[i]), head, rest))
+    reason = np.full(n, None, dtype=object)
+    detail = np.full(n, "", dtype=object)
+    bad = has_text & ~valid & ~split_ws
+    if bad.any():
+        reason[bad] = "invalid_smiles"
+        detail[bad] = [repr(str(s)[:60]) for s in raw[bad]]
+    if split_ws.any():
+        reason[split_ws] = "smiles_with_whitespace"
+        detail[split_ws] = [
+            f"{str(s).strip()[:60]!r}: whitespace inside the SMILES; remove it (or put a name "
+            "in its own column)" for s in raw[split_ws]
+        ]
+    reason[~has_text] = "missing_smiles"
+    return has_text, valid, reason, detail, names_ignored
+
+
 def standardize(
     table: Table,
     smiles_col: str,
@@ -502,19 +546,7 @@ def standardize_arrays(
     if canon.shape != (n,):
         raise ValueError("canonical SMILES must align with the table rows")  # a bug, not user input
 
-    has_text = np.array([isinstance(s, str) and bool(s.strip()) for s in raw], dtype=bool)
-    # Whitespace inside a cell: a name after the SMILES (kept, announced) or a SMILES cut
-    # by whitespace (invalid: RDKit would read only the part before it).
-    spaced = np.flatnonzero([has_text[i] and bool(_SPACE.search(raw[i].strip())) for i in range(n)])
-    split_ws = np.zeros(n, dtype=bool)
-    names_ignored: list[tuple[int, str, str]] = []
-    for i in spaced:
-        kind, head, rest = smiles_whitespace(raw[i])
-        if kind == "split":
-            split_ws[i] = True
-        elif kind == "name" and canon[i] is not None:
-            names_ignored.append((int(lines[i]), head, rest))
-    valid_smiles = np.array([c is not None for c in canon], dtype=bool)
+    has_text, valid_smiles, bad_reason, bad_detail, names_ignored = classify_smiles(raw, canon, lines)
     if not valid_smiles.any():
         if not has_text.any():
             raise InvalidDataError(
@@ -528,18 +560,9 @@ def standardize_arrays(
             f"could be parsed by RDKit ({examples}); check that smiles_col / --smiles-col "
             "names the SMILES column."
         )
-    bad_smiles = has_text & ~valid_smiles & ~split_ws
-    if bad_smiles.any():
-        reason[bad_smiles] = "invalid_smiles"
-        detail[bad_smiles] = [repr(str(s)[:60]) for s in raw[bad_smiles]]
-    if split_ws.any():
-        reason[split_ws] = "smiles_with_whitespace"
-        detail[split_ws] = [
-            f"{str(s).strip()[:60]!r}: whitespace inside the SMILES; remove it (or put a name "
-            "in its own column)" for s in raw[split_ws]
-        ]
-    reason[~has_text] = "missing_smiles"
-    detail[~has_text] = ""
+    smiles_bad = bad_reason != None  # noqa: E711
+    reason[smiles_bad] = bad_reason[smiles_bad]
+    detail[smiles_bad] = bad_detail[smiles_bad]
 
     dropped_mask = reason != None  # noqa: E711
     report = LoadReport(n_read=n, standardize=standardize)
