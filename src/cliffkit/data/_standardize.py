@@ -3,7 +3,8 @@
 The policy, applied to every source:
 
 1. each SMILES cell is stripped and parsed with RDKit (its logger silenced) and written
-   back as the canonical SMILES; an empty cell is ``missing_smiles``, an unparsable one
+   back as the canonical SMILES; an empty cell (or ``NA``, ``nan``, ``-`` ...) is
+   ``missing_smiles``, an unparsable one
    (or one with no atoms) is ``invalid_smiles``. RDKit reads text after whitespace as a
    *name*, so a cell with whitespace inside is checked first: when the text around the
    whitespace is itself SMILES (``C C O``, ``CC(C) C(=O)O``: removing the whitespace,
@@ -391,8 +392,10 @@ def classify_smiles(raw: Sequence[object], canonical: Sequence[str | None], line
     raw = np.asarray(list(raw), dtype=object)
     canon = np.asarray(list(canonical), dtype=object)
     n = raw.shape[0]
-    has_text = np.array([isinstance(s, str) and bool(s.strip()) for s in raw], dtype=bool)
-    valid = np.array([c is not None for c in canon], dtype=bool)
+    # "NA", "nan", "-" ... are missing cells (as in target columns), not bad SMILES
+    has_text = np.array([isinstance(s, str) and s.strip().lower() not in _MISSING for s in raw],
+                        dtype=bool)
+    valid = np.array([c is not None for c in canon], dtype=bool) & has_text
     split_ws = np.zeros(n, dtype=bool)
     names_ignored: list[tuple[int, str, str]] = []
     for i in np.flatnonzero(has_text):
