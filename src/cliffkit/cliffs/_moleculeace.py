@@ -174,6 +174,36 @@ def _check(smiles, y_nM=None):
     return smiles, y
 
 
+def _warn_units(y: np.ndarray, potency_fold: float) -> None:
+    """Warn when nM potencies look like -log10 values (pKi, pIC50) or cannot form a cliff.
+
+    Potencies in nM of a ChEMBL target span orders of magnitude; pKi/pIC50 values lie
+    between about 1 and 14 and span a few units, so their max/min fold is small and a
+    ``potency_fold`` difference (10x) is rare or impossible: passing them as nM silently
+    finds (almost) no cliffs.
+    """
+    import warnings
+
+    from ..errors import DataWarning
+
+    if y.size < 2:
+        return
+    lo, hi = float(y.min()), float(y.max())
+    fold = hi / lo
+    looks_p = lo >= 1.0 and hi <= 14.0
+    if fold <= potency_fold or looks_p:
+        why = (f"their largest fold difference is {fold:.3g} <= potency_fold={potency_fold:g}, "
+               "so no pair can be a cliff" if fold <= potency_fold
+               else f"all lie between {lo:.3g} and {hi:.3g}, the range of -log10 potencies")
+        warnings.warn(
+            f"moleculeace_cliffs: the {y.size} y_nM values look like -log10 potencies (pKi, "
+            f"pIC50), not nM: {why}. Pass nM values (MoleculeACE's exp_mean [nM]); from "
+            "p-values: nM = 10**(9 - p); from MoleculeACE's y = -log10(nM): nM = 10**(-y).",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
 class _Blocks:
     """The three similarity ingredients, computed once, queried per row block."""
 
@@ -293,6 +323,7 @@ def moleculeace_cliffs(
                                    "n_jobs": n_jobs, "show_progress": show_progress},
                     "moleculeace_cliffs")
     smiles, y = _check(smiles, y_nM)
+    _warn_units(y, potency_fold)
     blocks = _Blocks(smiles, n_jobs)
     n = blocks.n
     cliff_mol = np.zeros(n, dtype=bool)

@@ -483,6 +483,7 @@ def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, confli
             f"Column {cols['cliff']!r} of {path} must be 0 or 1 on every row; line {bad} is not."
         )
     split = frame[cols["split"]].astype(str).str.strip().to_numpy(dtype=object)
+    mismatch = _check_potency_units(table, cols, exp_nm, path)
     name = "moleculeace:" + path.stem
     return _build(
         std, table.lines, name=name,
@@ -492,11 +493,62 @@ def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, confli
             "exp_nM": exp_nm[std.keep],
             "cliff_mol": cliff[std.keep].astype(np.int64),
             "moleculeace_split": split[std.keep].astype(str),
+            "y_exp_mismatch_lines": mismatch,
             "description": f"MoleculeACE activity-cliff benchmark set {path.stem}",
             "licence": "MIT (MoleculeACE); bioactivities from ChEMBL (CC BY-SA 3.0)",
             "citation": "van Tilborg, Alenicheva & Grisoni, J. Chem. Inf. Model. 62, 5938 (2022)",
         },
     )
+
+
+#: |y - (-log10(exp_mean [nM]))| above this counts as a disagreement (MoleculeACE stores
+#: y = -log10(nM) to full float precision; 0.01 log units is a 2.3% potency difference).
+POTENCY_TOL = 0.01
+
+
+def _check_potency_units(table: Table, cols: dict, exp_nm: np.ndarray, path: Path) -> list[int]:
+    """Cross-check ``y`` against -log10(``exp_mean [nM]``) row by row; warn on disagreement.
+
+    Returns the file lines of the disagreeing rows (both values present and finite).
+    """
+    y = pd.to_numeric(table.frame[cols["y"]], errors="coerce").to_numpy(dtype=np.float64)
+    both = np.isfinite(y) & np.isfinite(exp_nm) & (exp_nm > 0)
+    expected = np.full(y.shape, np.nan)
+    expected[both] = -np.log10(exp_nm[both])
+    off = both & (np.abs(y - expected) > POTENCY_TOL)
+    bad_exp = np.isfinite(exp_nm) & (exp_nm <= 0)
+    lines = [int(x) for x in table.lines[off]]
+    if off.any():
+        d = y[off] - expected[off]
+        hint = ""
+        if np.allclose(y[off], -expected[off], atol=POTENCY_TOL):
+            hint = " (there y = +log10(nM): the sign is flipped)"
+        elif np.allclose(d, 9.0, atol=POTENCY_TOL):
+            hint = " (there y = 9 - log10(nM), a pKi/pIC50 in molar units, not -log10(nM))"
+        elif np.allclose(d, -3.0, atol=POTENCY_TOL) or np.allclose(d, 3.0, atol=POTENCY_TOL):
+            hint = " (there y is off by 3 log units: µM vs nM)"
+        from ._standardize import _first_rows
+
+        warnings.warn(
+            f"{path}: y disagrees with -log10(exp_mean [nM]) by more than {POTENCY_TOL:g} on "
+            f"{int(off.sum()):,} of {int(both.sum()):,} rows (line {_first_rows(lines)}; e.g. "
+            f"y={y[off][0]:.4g} but -log10({exp_nm[off][0]:.4g} nM)={expected[off][0]:.4g})"
+            f"{hint}. cliffkit uses y as given; fix the units or signs of one column. The lines "
+            "are in Dataset.meta['y_exp_mismatch_lines'].",
+            DataWarning,
+            stacklevel=external_stacklevel(),
+        )
+    if bad_exp.any():
+        from ._standardize import _first_rows
+
+        warnings.warn(
+            f"{path}: exp_mean [nM] is zero or negative on {int(bad_exp.sum()):,} rows (line "
+            f"{_first_rows(table.lines[bad_exp].tolist())}); potencies in nM must be positive "
+            "(were -log10 values written there?).",
+            DataWarning,
+            stacklevel=external_stacklevel(),
+        )
+    return lines
 
 
 # --------------------------------------------------------------------------- QM9
