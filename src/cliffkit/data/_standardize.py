@@ -128,9 +128,12 @@ def _standardizer(mode: str):
         chooser = rdMolStandardize.LargestFragmentChooser()
         return chooser.choose
     if mode == "parent":
+        from rdkit import Chem
+
         def parent(mol):
             m = rdMolStandardize.ChargeParent(mol)
-            m = rdMolStandardize.IsotopeParent(m, skipStandardize=True)
+            # deuterium becomes explicit [H] atoms: make them implicit again
+            m = Chem.RemoveHs(rdMolStandardize.IsotopeParent(m, skipStandardize=True))
             return rdMolStandardize.StereoParent(m, skipStandardize=True)
         return parent
     raise ValueError(f"unknown standardize mode {mode!r}")  # validated by the callers
