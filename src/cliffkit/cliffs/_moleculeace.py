@@ -71,11 +71,11 @@ class MoleculeACECliffs:
 
 
 def _to_mols(smiles):
-    from rdkit import Chem
+    from ..data import mol_from_smiles
 
     mols, bad = [], []
     for i, s in enumerate(smiles):
-        mol = Chem.MolFromSmiles(s) if isinstance(s, str) else None
+        mol = mol_from_smiles(s)  # None for whitespace inside a SMILES too
         if mol is None:
             bad.append(i)
         mols.append(mol)

@@ -52,7 +52,7 @@ from ._dataset import DroppedRow, LoadReport, MergedGroup
 from ._read import Table
 
 __all__ = [
-    "STANDARDIZE_MODES", "canonicalize", "classify_smiles", "parse_targets", "smiles_whitespace", "standardize",
+    "STANDARDIZE_MODES", "canonicalize", "classify_smiles", "mol_from_smiles", "parse_targets", "smiles_whitespace", "standardize",
     "standardize_arrays", "Standardized",
 ]
 
@@ -115,6 +115,28 @@ def smiles_whitespace(cell: str) -> tuple[str | None, str, str]:
         if _parses("".join(words)) or any(_parses(w) for w in words[1:]):
             return "split", text, rest
         return ("name" if _parses(words[0]) else "split"), words[0], rest
+
+
+def mol_from_smiles(text: object):
+    """RDKit ``Mol`` of one SMILES string for the array APIs, or None.
+
+    None when ``text`` is not a string, is empty, does not parse, or holds whitespace
+    inside: RDKit would read only the part before the whitespace (``"C C O"`` would be
+    methane), so such a string is refused rather than silently changed.
+
+    Examples
+    --------
+    >>> mol_from_smiles("CCO").GetNumAtoms(), mol_from_smiles("C C O")
+    (3, None)
+    """
+    if not isinstance(text, str):
+        return None
+    t = text.strip()
+    if not t or _SPACE.search(t):
+        return None
+    from rdkit import Chem
+
+    return Chem.MolFromSmiles(t)
 
 
 @functools.lru_cache(maxsize=4)
