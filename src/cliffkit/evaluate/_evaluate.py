@@ -459,7 +459,8 @@ def evaluate(
     same = labels.identical_partner(test) if hasattr(labels, "identical_partner") else np.zeros(0, bool)
     notes.append(
         f"{int(same.sum())} of {test.shape[0]} test cases have a cliff partner at Tanimoto "
-        "similarity 1.0 (identical fingerprints: salts/parents, stereoisomers, isotopologues)"
+        "similarity 1.0 (identical fingerprints, e.g. salts/parents, stereoisomers, isotopologues, "
+        "homologues longer than the fingerprint radius)"
         + ("; no fingerprint model can separate these" if same.any() else ""))
 
     ref_res, ref_pred = None, None

@@ -92,9 +92,10 @@ class TargetLabels:
     def identical_partner(self, rows: np.ndarray) -> np.ndarray:
         """Mask over ``rows``: the partner has Tanimoto similarity 1.0 (identical fingerprints).
 
-        Salts and their parents, stereoisomers and isotopologues share an ECFP; a model that
-        sees only the fingerprint must predict the same value for both, so these cases
-        cannot be separated by any fingerprint model.
+        Salts and their parents (with ``standardize="keep"``), stereoisomers, isotopologues
+        and homologues whose difference lies beyond the fingerprint radius share an ECFP; a
+        model that sees only the fingerprint must predict the same value for both, so these
+        cases cannot be separated by any fingerprint model.
         """
         rows = np.asarray(rows, dtype=np.int64)
         ps = self.partner_similarity[rows]

@@ -115,7 +115,7 @@ def format_summary(res, subset: str = "test") -> str:
         lines.append(
             f"  partner at similarity 1.0 (identical fingerprints): test {ni['test']:,} | val "
             f"{ni['val']:,}" + ("; no fingerprint model can separate these (salts/parents, "
-                                "stereoisomers, isotopologues; see --standardize)"
+                                "stereoisomers, isotopologues, long homologues; see --standardize)"
                                 if ni["test"] or ni["val"] else "")
         )
         lines.append(f"  similarity to train ({subset}; q10 / q50 / q90):")
