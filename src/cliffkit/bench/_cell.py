@@ -96,9 +96,7 @@ def compute_split(spec: SplitSpec):
 def _train_severity(split_path: str, dataset: str, target: str, subsample, subsample_seed):
     """Train-only severity for a split (shared by the cells of one split in a process)."""
     from ..loss import cliff_severity
-    from ..split import load_split
-
-    from ..split import labelled_view
+    from ..split import labelled_view, load_split
 
     ds = load_task(dataset, target, subsample, subsample_seed)
     split = load_split(split_path, dataset=ds)
