@@ -224,6 +224,7 @@ def test_identical_fingerprint_partners_are_counted(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ev = evaluate(res, ds.y[:, 0] * 0, dataset=ds, n_bootstrap=0, reference=False)
+    assert ev.params["n_identical_partner"] == expected
     assert any(n.startswith(f"{expected} of {res.test.size} test cases have a cliff partner at "
                             "Tanimoto similarity 1.0") and "no fingerprint model can separate" in n
                for n in ev.notes)
