@@ -602,7 +602,7 @@ def standardize_arrays(
         summary = ", ".join(f"{v} {k}" for k, v in counts.items())
         raise InvalidDataError(
             f"No usable row in {path}: all {n} rows were dropped ({summary}); "
-            f"check the target column(s) {', '.join(map(repr, target_cols))}."
+            f"check the target column(s) {_first_rows(map(repr, target_cols))}."
         )
     if cell_reason is not None:
         for j in range(cell_reason.shape[1]):
@@ -734,9 +734,12 @@ def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_t
         )
     if report.masked:
         parts = []
-        for name, count in report.masked_by_target().items():
+        by_target = report.masked_by_target()
+        for name, count in list(by_target.items())[:_N_SHOWN]:
             rows = [d.row for d in report.masked if d.target == name]
             parts.append(f"{name!r}: {count:,} (line {_first_rows(rows)})")
+        if len(by_target) > _N_SHOWN:
+            parts.append(f"and {len(by_target) - _N_SHOWN} more targets")
         warnings.warn(
             f"{label}: {len(report.masked):,} target cells are empty or not a finite number "
             f"while the row has a value for another target: {'; '.join(parts)}. Those "
