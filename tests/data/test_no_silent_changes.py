@@ -312,3 +312,21 @@ def test_target_refused_for_censored_values_says_so(tmp_path):
     with pytest.warns(DataWarning, match=r"2 are censored values"):
         ds = load_dataset(path, target_cols="IC50")
     assert len(ds) == 8
+
+
+def test_column_lists_in_errors_are_capped(tmp_path):
+    cols = [f"c{i}" for i in range(100)]
+    text = "smiles," + ",".join(cols) + "\nCCO," + ",".join("1" for _ in cols) + "\n"
+    path = write(tmp_path, text)
+    with pytest.raises(MissingColumnError) as exc:
+        load_dataset(path, target_cols="nope")
+    assert "and 71 more" in str(exc.value) and "'c99'" not in str(exc.value)
+    with pytest.raises(MissingColumnError, match=r"several numeric columns .* and 70 more\)"):
+        load_dataset(path)
+
+
+def test_unknown_name_lists_are_capped():
+    from cliffkit.errors import unknown_name
+
+    msg = str(unknown_name("thing", "x", [f"n{i:03d}" for i in range(100)]))
+    assert "n029" in msg and "n030" not in msg and "and 70 more" in msg
