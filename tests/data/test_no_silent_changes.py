@@ -79,16 +79,17 @@ def test_one_missing_target_no_longer_drops_the_row(two_targets):
     assert not ds.complete
 
 
-def test_each_target_is_labelled_on_its_own_molecules(two_targets):
+@pytest.mark.parametrize("method", ["random", "cliff"])
+def test_each_target_is_labelled_on_its_own_molecules(two_targets, method):
     from cliffkit.similarity import compute_fingerprints
-    from cliffkit.split import RandomSplit
+    from cliffkit.split import get_splitter
     from cliffkit.split._label import label_targets
 
     path, _, _ = two_targets
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = load_dataset(path, target_cols=["logS", "logP"])
-        res = RandomSplit(random_state=0).make_split(ds)
+        res = get_splitter(method, random_state=0).make_split(ds)
     has = ds.labelled("logP")
     lab_s, lab_p = res.labels["logS"], res.labels["logP"]
     assert lab_s.n_unlabelled(res.test) == 0
