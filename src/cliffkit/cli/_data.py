@@ -204,6 +204,10 @@ def _render_describe(summary: dict[str, Any]) -> None:
         )
         more = ", ..." if entry["count"] > len(entry["first_rows"]) else ""
         counts.add_row(f"dropped: {reason}", f"{entry['count']:,}", ex + more)
+    for target, entry in summary.get("masked", {}).items():
+        more = ", ..." if entry["count"] > len(entry["first_rows"]) else ""
+        counts.add_row(f"no {target} value (row kept for other targets)", f"{entry['count']:,}",
+                       ", ".join(map(str, entry["first_rows"])) + more)
     groups = summary["n_merged_groups"]
     first = ", ".join("+".join(map(str, c["rows"])) + ("+..." if c.get("n_rows", 0) > len(c["rows"]) else "")
                       for c in summary["conflicts"])

@@ -24,7 +24,8 @@ def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
     -------
     dict
         ``name, source, source_sha256, n_read, dropped {reason: {count, first_rows}},
-        n_dropped, n_merged_groups, n_merged_rows, n_conflicts, conflicts (first groups, each
+        n_dropped, n_masked, masked {target: {count, first_rows}} (cells without a value in
+        rows kept for another target), n_merged_groups, n_merged_rows, n_conflicts, conflicts (first groups, each
         with its first rows and ``n_rows``), n_multi_fragment, standardize, n_final, targets
         [{name, unit, count, n_missing, n_masked_rows, mean, std, min, median, max}]``:
         ``count`` molecules have the target's value, ``n_missing`` do not (multi-target
@@ -80,6 +81,11 @@ def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
         "n_read": rep.n_read,
         "n_dropped": rep.n_dropped,
         "dropped": dropped,
+        "n_masked": len(rep.masked),
+        "masked": {
+            t: {"count": c, "first_rows": [d.row for d in rep.masked if d.target == t][:n_rows_shown]}
+            for t, c in rep.masked_by_target().items()
+        },
         "n_merged_groups": len(rep.merged),
         "n_merged_rows": rep.n_merged_rows,
         "merged_first_rows": [g.rows[:n_rows_shown] + ([f"... ({len(g.rows):,} rows)"]
