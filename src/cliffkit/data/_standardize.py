@@ -611,7 +611,7 @@ def standardize_arrays(
                     row=int(lines[i]), reason=str(cell_reason[i, j]),
                     detail=str(cell_detail[i, j]) if cell_detail is not None else "",
                     target=names[j]))
-    multi = [int(lines[i]) for i in kept if "." in str(raw[i])]
+    multi = [int(lines[i]) for i in kept if "." in str(raw[i]).split()[0]]  # the SMILES, not a name
     report.n_multi_fragment = len(multi)
 
     codes, uniques = pd.factorize(pd.Series(canon[kept], dtype=object), sort=False)
