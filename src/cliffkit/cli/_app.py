@@ -1,12 +1,54 @@
-"""The click group that every command module registers on."""
+"""The click group that every command module registers on, and the output options
+(``--quiet``, ``--verbose``) that every command shares."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
-STATE = {"debug": False}
+STATE = {"debug": False, "quiet": False, "verbose": False}
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def reset_state() -> None:
+    """Forget the flags of an earlier call (``main`` runs several times in one process)."""
+    STATE.update(debug=False, quiet=False, verbose=False)
+
+
+def _store(key: str):
+    def callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            STATE[key] = True
+
+    return callback
+
+
+def output_options(func: Callable) -> Callable:
+    """Add ``--quiet`` and ``--verbose`` to a command (read them with :func:`say`, ``STATE``)."""
+    func = click.option(
+        "--verbose", "-v", is_flag=True, expose_value=False, callback=_store("verbose"),
+        help="Also print every parameter of the splitter / model (their Python repr).",
+    )(func)
+    func = click.option(
+        "--quiet", "-q", is_flag=True, expose_value=False, callback=_store("quiet"),
+        help="Print nothing but warnings and errors (files are still written; --json output "
+             "is still printed).",
+    )(func)
+    return func
+
+
+def say(message: str = "", *, err: bool = False) -> None:
+    """``click.echo`` unless ``--quiet`` was given."""
+    if not STATE["quiet"]:
+        click.echo(message, err=err)
+
+
+def verbose(message: str) -> None:
+    """Print ``message`` only with ``--verbose`` (and without ``--quiet``)."""
+    if STATE["verbose"] and not STATE["quiet"]:
+        click.echo(message)
 
 
 @click.group(
@@ -14,7 +56,19 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
     context_settings=CONTEXT_SETTINGS,
     help=(
         "Find where molecular property models fail: property cliffs, "
-        "CliffSplit evaluation and CliffLoss training."
+        "CliffSplit evaluation and CliffLoss training.\n\n"
+        "A typical session with your own file (columns SMILES and pKi):\n\n"
+        "\b\n"
+        "  cliffkit describe my.csv --smiles-col SMILES --target-col pKi --unit pKi\n"
+        "  cliffkit split my.csv --smiles-col SMILES --target-col pKi --unit pKi -o split.json\n"
+        "  cliffkit train --split split.json --backbone lgbm -o runs/lgbm\n"
+        "  cliffkit evaluate split.json runs/lgbm/predictions.csv\n"
+        "  cliffkit predict runs/lgbm new.csv -o predicted.csv\n"
+        "  cliffkit report runs/ -o report/\n\n"
+        "Options: --target-col picks the COLUMNS of a file to load (or the targets of a "
+        "registered dataset to keep); --target picks which loaded target a command labels, "
+        "trains on or scores. The split file remembers the data file and its columns, so "
+        "later commands need only --split."
     ),
 )
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._app import app
+from ._app import app, output_options, say
 from ._data import dataset_options, load_from_cli
 
 
@@ -35,6 +35,7 @@ from ._data import dataset_options, load_from_cli
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output file: .parquet (default) or .csv, written atomically.")
+@output_options
 def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
               data_dir: str | None, k: int | None, min_similarity: float, radius: int,
               n_bits: int, backend: str, n_jobs: int | None, cache_dir: str | None,
@@ -56,7 +57,9 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
             f"got {output!r}."
         )
     show = None if not no_progress else False
-    ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
+    # the neighbours depend on the molecules only: a file needs no target column
+    ds = load_from_cli(dataset, smiles_col, target_cols or None, data_dir,
+                       molecules_only=not target_cols)
     k_eff = default_k(len(ds)) if k is None else k
     t0 = time.perf_counter()
     kwargs = {"k": k_eff, "min_similarity": min_similarity, "backend": backend,
@@ -77,7 +80,7 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
             frame.to_parquet(fh, index=False)
     deg = graph.degree()
     where = " (from cache)" if graph.params.get("cached") else ""
-    click.echo(
+    say(
         f"wrote {len(frame)} pairs for {graph.n_query} molecules to {output}{where} "
         f"(k={k_eff}, min_sim={min_similarity}, {int((deg > 0).sum())} with a neighbour, "
         f"mean degree {deg.mean():.2f}, {time.perf_counter() - t0:.1f} s)",

@@ -7,8 +7,8 @@ import warnings
 
 import click
 
-from ._app import app
-from ._data import dataset_options, load_from_cli
+from ._app import STATE, app, output_options, say, verbose
+from ._data import data_record, dataset_options, load_from_cli
 
 _METHODS = ("cliff", "random", "scaffold")
 
@@ -24,7 +24,8 @@ _METHODS = ("cliff", "random", "scaffold")
               help="Splitter: cliff (CliffSplit: supported, cliff-exposed test set), random, or "
                    "scaffold (Bemis-Murcko groups, shuffled by seed).")
 @click.option("--target", "targets", multiple=True, metavar="T",
-              help="Target to label (repeat for several; default: every target of the dataset).")
+              help="Which of the loaded targets to label (repeat for several; default: every "
+                   "target loaded). --target-col chooses the file's columns to load.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (random_state).")
 @click.option("--test-size", type=float, default=0.1, show_default=True,
               help="Fraction of molecules in the test set.")
@@ -52,10 +53,10 @@ _METHODS = ("cliff", "random", "scaffold")
                    "splits refer to.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=True,
               help="Split file to write (JSON).")
-@click.option("--quiet", is_flag=True, help="Print nothing but warnings and errors.")
+@output_options
 def split_command(dataset, smiles_col, target_cols, data_dir, method, targets, seed, test_size,
                   val_size, cliff_share, k, min_similarity, cliff_quantile, smooth_quantile, delta,
-                  n_jobs, chemprop_splits, chemprop_data, output, quiet):
+                  n_jobs, chemprop_splits, chemprop_data, output):
     from ..errors import CliffkitWarning
     from ..split import format_summary, get_splitter, to_chemprop_splits
 
@@ -75,15 +76,16 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, targets, s
             click.echo(f"cliffkit: warning: {w.message}", err=True)
         else:  # pragma: no cover - foreign warnings keep their normal route
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    result.dataset.update(data_record(dataset, ds))  # later commands reload the data from it
     result.save(output)
     if chemprop_splits:
         to_chemprop_splits(result, chemprop_splits, data_path=chemprop_data, dataset=ds)
-    if not quiet:
-        click.echo(f"{splitter!r}")
-        click.echo(format_summary(result))
-        click.echo("")
-        click.echo(f"wrote {output}")
+    verbose(f"{splitter!r}")
+    if not STATE["quiet"]:
+        say(format_summary(result))
+        say("")
+        say(f"wrote {output}")
         if chemprop_splits:
             extra = f" and {chemprop_data}" if chemprop_data else ""
-            click.echo(f"wrote {chemprop_splits}{extra}")
+            say(f"wrote {chemprop_splits}{extra}")
     return 0

@@ -618,11 +618,11 @@ def read_predictions(
             if clash.size:
                 i = clash[0]
                 raise PredictionsError(
-                    f"Predictions file {path}: 'index' and 'smiles' disagree on {clash.size} "
-                    f"rows (line {lines[i]}: index {rows[i]} is "
+                    f"Predictions file {path}: these predictions do not match this split's "
+                    f"data: 'index' and 'smiles' disagree on {clash.size} of {len(rows)} rows "
+                    f"(line {lines[i]}: in the split, row {rows[i]} is "
                     f"{split_result.smiles[rows[i]]}, not {frame[cols['smiles']].iloc[i]}); "
-                    "'index' must be the dataset row (after duplicates were merged); drop "
-                    "one of the two columns."
+                    "score them with the split file of the data they were made for."
                 )
     elif "smiles" in cols:
         rows = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines)
