@@ -6,7 +6,7 @@ import contextlib
 
 import click
 
-from ._app import app
+from ._app import app, output_options, say
 
 
 @app.command("bench", help="Run an experiment grid (resumable): splits x backbones x losses x seeds.")
@@ -81,6 +81,10 @@ def bench(config: str, out_dir: str, executor: str, n_jobs: int, address: str | 
     return 0
 
 
+#: Shipped grids whose training budgets are capped (their verdicts are labelled so).
+_CAPPED_GRIDS = ("demo", "smoke")
+
+
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
     """``kill PID`` stops a grid like Ctrl-C: finished cells kept, workers stopped."""
@@ -117,12 +121,18 @@ def _only_datasets(grid, names: str):
     return dataclasses.replace(grid, datasets=[d for d in grid.datasets if d.name in wanted])
 
 
-@app.command("report", help="Build report.md and a self-contained report.html from bench results.")
-@click.argument("results", type=click.Path(file_okay=False))
+@app.command(
+    "report",
+    help="Build report.md and a self-contained report.html from RESULTS: a 'cliffkit bench' "
+    "results folder, or a folder of 'cliffkit train' run folders and/or 'cliffkit evaluate -o' "
+    "JSON files (each run is scored on its split's test molecules).",
+)
+@click.argument("results", type=click.Path(file_okay=False, exists=True))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for report.md, report.html and images/*.png.")
 @click.option("--title", default=None, help="Report title (default: from the grid config).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures (tables and claims only).")
+@output_options
 def report(results: str, out_dir: str, title: str | None, no_figures: bool) -> int:
     import platform
     from pathlib import Path
@@ -132,7 +142,14 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool) -> i
 
     # only the cells of the grid in config.json: a folder reused after an edit also holds
     # cells made under the old settings, which would mix settings in one table
-    table = load_results(results, grid_only=True)
+    if (Path(results) / "cells").is_dir():
+        table = load_results(results, grid_only=True)
+    else:
+        from ..bench._runs import load_runs
+
+        table = load_runs(results, out_dir)
+        say(f"{table.attrs['n_runs']} train runs and {table.attrs['n_evaluations']} evaluation "
+            f"files found under {results}", err=True)
     meta = {"results": str(Path(results).resolve())}
     grid = table.attrs.get("grid")
     grid_name = None
@@ -151,8 +168,18 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool) -> i
     if "started" in table and table["started"].notna().any():
         meta["run"] = (f"{table['started'].dropna().min()} to {table['finished'].dropna().max()} "
                        f"(UTC), {table['seconds'].fillna(0).sum() / 3600:.2f} cell-hours")
-    rep = build_report(table, title=title or f"cliffkit bench report: {grid_name or Path(results).name}",
-                       meta=meta, figures=not no_figures)
+    from ..report._bench_report import _task
+
+    tasks = sorted({_task(d, t) for d, t in zip(table["dataset"], table["target"], strict=False)})
+    default_title = (f"cliffkit bench report: {grid_name}" if grid_name
+                     else f"cliffkit report: {', '.join(tasks[:4])}" + (" …" if len(tasks) > 4 else ""))
+    # the shipped demo and smoke grids cap epochs far short of convergence
+    capped = grid_name in _CAPPED_GRIDS
+    if capped:
+        meta["budget"] = (f"capped (the '{grid_name}' grid stops training early to fit its time "
+                          "budget): the numbers show the workflow, not findings")
+    rep = build_report(table, title=title or default_title, meta=meta, figures=not no_figures,
+                       capped=capped)
     paths = write_report(rep, out_dir)
-    click.echo(f"Report: {paths['html']} (markdown: {paths['markdown']})")
+    say(f"Report: {paths['html']} (markdown: {paths['markdown']})")
     return 0
