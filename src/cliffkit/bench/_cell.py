@@ -26,14 +26,17 @@ __all__ = ["backbone_signature", "build_backbone", "compute_split", "load_task",
 
 
 @functools.lru_cache(maxsize=8)
-def _load_full(name: str):
+def _load_full(name: str, smiles_col: str | None = None, target: str | None = None):
     from ..data import load_dataset
 
-    return load_dataset(name)
+    if smiles_col is None and target is None:
+        return load_dataset(name)
+    return load_dataset(name, smiles_col=smiles_col, target_cols=[target] if target else None)
 
 
 @functools.lru_cache(maxsize=8)
-def load_task(dataset: str, target: str, subsample: int | None = None, subsample_seed: int = 0):
+def load_task(dataset: str, target: str, subsample: int | None = None, subsample_seed: int = 0,
+              smiles_col: str | None = None):
     """One target of ``dataset`` as a single-target :class:`~cliffkit.data.Dataset`.
 
     With ``subsample``, a seeded random subset of the molecules (sorted row order;
@@ -42,7 +45,8 @@ def load_task(dataset: str, target: str, subsample: int | None = None, subsample
     """
     from ..data import Dataset
 
-    full = _load_full(dataset)
+    # a user file (smiles_col given) is read with its SMILES column and this target column
+    full = _load_full(dataset, smiles_col, target if smiles_col else None)
     n = len(full)
     idx = np.arange(n)
     if subsample is not None and subsample < n:
@@ -83,7 +87,7 @@ def compute_split(spec: SplitSpec):
     """Split the task of ``spec`` with its method, parameters and seed; returns a SplitResult."""
     from .. import split as split_mod
 
-    ds = load_task(spec.dataset, spec.target, spec.subsample, spec.subsample_seed)
+    ds = load_task(spec.dataset, spec.target, spec.subsample, spec.subsample_seed, spec.smiles_col)
     params = dict(spec.params)
     params.setdefault("random_state", spec.seed)
     if hasattr(split_mod, "make_split"):
@@ -93,12 +97,13 @@ def compute_split(spec: SplitSpec):
 
 
 @functools.lru_cache(maxsize=4)
-def _train_severity(split_path: str, dataset: str, target: str, subsample, subsample_seed):
+def _train_severity(split_path: str, dataset: str, target: str, subsample, subsample_seed,
+                    smiles_col=None):
     """Train-only severity for a split (shared by the cells of one split in a process)."""
     from ..loss import cliff_severity
     from ..split import labelled_view, load_split
 
-    ds = load_task(dataset, target, subsample, subsample_seed)
+    ds = load_task(dataset, target, subsample, subsample_seed, smiles_col)
     split = load_split(split_path, dataset=ds)
     ds, split, _ = labelled_view(split, ds, target)  # this target's own molecules
     return cliff_severity(ds, train_idx=np.asarray(split.train), target=target)
@@ -139,7 +144,7 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
 
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
-    ds = load_task(cell.dataset, cell.target, cell.subsample, cell.subsample_seed)
+    ds = load_task(cell.dataset, cell.target, cell.subsample, cell.subsample_seed, cell.smiles_col)
     split = load_split(split_path, dataset=ds)
     target = cell.target
     from ..split import labelled_view
@@ -155,7 +160,7 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     severity = None
     if cell.loss not in _NO_SEVERITY:
         severity = _train_severity(str(split_path), cell.dataset, target, cell.subsample,
-                                   cell.subsample_seed)
+                                   cell.subsample_seed, cell.smiles_col)
     val_strata = np.asarray(labels.strata)[va]
     loss_kwargs = dict(cell.loss_params)
     loss_kwargs.setdefault("random_state", cell.seed)

@@ -75,7 +75,7 @@ _TOP_KEYS = {
     "evaluation": dict,
 }
 _REQUIRED = ("seeds", "splits", "backbones", "losses", "datasets")
-_DATASET_KEYS = {"name", "targets", "subsample", "subsample_seed"}
+_DATASET_KEYS = {"name", "targets", "subsample", "subsample_seed", "smiles_col", "unit"}
 _EVALUATION_KEYS = {"n_bootstrap"}
 
 
@@ -101,14 +101,22 @@ class DatasetSpec:
     targets: tuple[str, ...] = ()
     subsample: int | None = None
     subsample_seed: int = 0
+    smiles_col: str | None = None  # a user file's SMILES column (targets are its columns)
+    unit: str | None = None  # a user file's target unit, for the report
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "name": self.name,
             "targets": list(self.targets),
             "subsample": self.subsample,
             "subsample_seed": self.subsample_seed,
         }
+        # only when set, so that the configs (and cell keys) of registered data keep their bytes
+        if self.smiles_col is not None:
+            out["smiles_col"] = self.smiles_col
+        if self.unit is not None:
+            out["unit"] = self.unit
+        return out
 
 
 @dataclass
@@ -122,9 +130,10 @@ class SplitSpec:
     method: str
     params: dict
     seed: int
+    smiles_col: str | None = None
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "dataset": self.dataset,
             "target": self.target,
             "subsample": self.subsample,
@@ -133,6 +142,9 @@ class SplitSpec:
             "params": self.params,
             "seed": self.seed,
         }
+        if self.smiles_col is not None:
+            out["smiles_col"] = self.smiles_col
+        return out
 
     @property
     def key(self) -> str:
@@ -157,9 +169,10 @@ class Cell:
     loss_params: dict
     seed: int
     evaluation: dict = field(default_factory=dict)
+    smiles_col: str | None = None
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "format": CELL_FORMAT,
             "dataset": self.dataset,
             "target": self.target,
@@ -174,6 +187,9 @@ class Cell:
             "seed": self.seed,
             "evaluation": self.evaluation,
         }
+        if self.smiles_col is not None:  # absent for registered data: their keys are unchanged
+            out["smiles_col"] = self.smiles_col
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> Cell:
@@ -206,6 +222,7 @@ class Cell:
             method=self.split,
             params=self.split_params,
             seed=self.seed,
+            smiles_col=self.smiles_col,
         )
 
 
@@ -288,6 +305,7 @@ class GridConfig:
                             loss_params=copy.deepcopy(self.loss_params.get(loss, {})),
                             seed=int(seed),
                             evaluation=dict(self.evaluation),
+                            smiles_col=ds.smiles_col,
                         )
                     )
         return out
@@ -425,7 +443,7 @@ def dataset_names() -> list[str]:
     return sorted(names)
 
 
-def _dataset_targets(name: str) -> list[str] | None:
+def _dataset_targets(name: str, smiles_col: str | None = None) -> list[str] | None:
     """Targets a dataset offers, from its registry entry when possible, else by loading it."""
     try:
         from cliffkit.data import list_datasets, load_dataset
@@ -437,7 +455,7 @@ def _dataset_targets(name: str) -> list[str] | None:
                 targets = getattr(info, attr, None)
                 if targets:
                     return [getattr(t, "name", t) for t in targets]
-    return list(load_dataset(name).target_names)
+    return list(load_dataset(name, smiles_col=smiles_col).target_names)
 
 
 def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
@@ -498,8 +516,20 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         targets = entry.get("targets", [])
         if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
             raise ConfigError(f"{dwhere}: 'targets' must be a list of target names; got {targets!r}.")
-        if check_names:
-            offered = _dataset_targets(name)
+        smiles_col = entry.get("smiles_col")
+        if smiles_col is not None and (not isinstance(smiles_col, str) or not smiles_col):
+            raise ConfigError(f"{dwhere}: 'smiles_col' must be a column name; got {smiles_col!r}.")
+        if smiles_col is not None and not is_path:
+            raise ConfigError(f"{dwhere}: 'smiles_col' applies to a file; {name!r} is a "
+                              "registered dataset (drop it).")
+        unit = entry.get("unit")
+        if unit is not None and not isinstance(unit, str):
+            raise ConfigError(f"{dwhere}: 'unit' must be a string (e.g. \"pKi\"); got {unit!r}.")
+        if check_names and is_path and smiles_col is not None and targets:
+            offered = None  # the file's columns are checked when the cells load it
+        elif check_names:
+            offered = _dataset_targets(name, smiles_col)
+        if check_names and offered is not None:
             if offered is not None:
                 for t in targets:
                     if t not in offered:
@@ -518,7 +548,7 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         if not isinstance(sub_seed, int) or isinstance(sub_seed, bool) or sub_seed < 0:
             raise ConfigError(f"{dwhere}: 'subsample_seed' must be a non-negative int; got {sub_seed!r}.")
         datasets.append(DatasetSpec(name=name, targets=tuple(targets), subsample=subsample,
-                                    subsample_seed=sub_seed))
+                                    subsample_seed=sub_seed, smiles_col=smiles_col, unit=unit))
     if len({(d.name, d.subsample, d.subsample_seed) for d in datasets}) != len(datasets):
         raise ConfigError(f"{where}: a dataset is listed twice with the same subsample.")
 
