@@ -528,6 +528,7 @@ def _load_predictions(ok, splits=("cliff",)):
             continue
         df["dataset"], df["target"], df["backbone"] = rec.dataset, rec.target, rec.backbone
         df["loss"], df["seed"], df["split"] = rec.loss, rec.seed, rec.split
+        df["unit"] = getattr(rec, "unit", "") or ""
         frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else None
 
