@@ -9,7 +9,14 @@
 
 from __future__ import annotations
 
-from ._evaluate import PREDICTION_COLUMNS, Evaluation, evaluate, read_predictions
+from ._evaluate import (
+    PREDICTION_COLUMNS,
+    SPLIT_CHECKSUM_COLUMN,
+    Evaluation,
+    check_trained_on,
+    evaluate,
+    read_predictions,
+)
 from ._metrics import (
     CONTRASTS,
     STRATA_ORDER,
@@ -25,6 +32,8 @@ from ._reference import reference_predictions
 __all__ = [
     "Evaluation",
     "PREDICTION_COLUMNS",
+    "SPLIT_CHECKSUM_COLUMN",
+    "check_trained_on",
     "evaluate",
     "read_predictions",
     "CONTRASTS",

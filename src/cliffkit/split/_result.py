@@ -71,6 +71,25 @@ class SplitResult:
     def n_samples(self) -> int:
         return int(self.smiles.shape[0])
 
+    @property
+    def checksum(self) -> str:
+        """Identity of the assignment: sha256 (hex) of the dataset checksum and the
+        train / val / test indices.
+
+        Two splits with the same checksum hold out exactly the same molecules of the same
+        data; ``cliffkit train`` writes it into its predictions file (``split_checksum``)
+        so that :func:`~cliffkit.evaluate.read_predictions` refuses predictions scored on
+        another split.
+        """
+        import hashlib
+
+        h = hashlib.sha256(str(self.dataset.get("checksum", "")).encode())
+        for name in _SUBSETS:
+            idx = np.ascontiguousarray(getattr(self, name), dtype="<i8")
+            h.update(f"\0{name}:{idx.size}\0".encode())
+            h.update(idx.tobytes())
+        return h.hexdigest()
+
     def subset(self, name: str) -> np.ndarray:
         """Indices of ``"train"``, ``"val"`` or ``"test"``."""
         if name not in _SUBSETS:
