@@ -18,7 +18,7 @@ from ..errors import (
     SplitFileError,
     unknown_name,
 )
-from ..utils import to_jsonable
+from ..utils import format_table, to_jsonable
 from ._metrics import Estimate, pair_metrics, stratum_metrics
 from ._reference import reference_predictions
 
@@ -195,19 +195,18 @@ class Evaluation:
             f"molecules; {boot}.",
             "",
         ]
-        head = f"{'group':<26}{'n':>6}  {'MAE [' + ci + ']':<28}{'RMSE':>8}{'R²':>8}"
         has_ref = self.reference is not None
+        header = ["group", "n", f"MAE [{ci}]", "RMSE", "R²"]
         if has_ref:
-            head += f"  {'reference MAE [' + ci + ']':<28}"
-        lines.append(head)
-        lines.append("-" * len(head))
+            header.append(f"reference MAE [{ci}]")
+        rows = []
         for group, g in self.model["groups"].items():
-            line = (f"{_GROUP_TITLES.get(group, group):<26}{g['n']:>6}  "
-                    f"{g['mae'].format(digits):<28}{_fmt(g['rmse'].value, digits):>8}"
-                    f"{_fmt(g['r2'].value, digits):>8}")
+            row = [_GROUP_TITLES.get(group, group), g["n"], g["mae"].format(digits),
+                   _fmt(g["rmse"].value, digits), _fmt(g["r2"].value, digits)]
             if has_ref:
-                line += f"  {self.reference['groups'][group]['mae'].format(digits):<28}"
-            lines.append(line)
+                row.append(self.reference["groups"][group]["mae"].format(digits))
+            rows.append(row)
+        lines.extend(format_table(header, rows, align="lrlrr" + ("l" if has_ref else "")))
         lines.append("")
         for name, c in self.model["contrasts"].items():
             if not (np.isfinite(c["gap"].value) or np.isfinite(c["ratio"].value)):
@@ -238,10 +237,38 @@ class Evaluation:
             lines.append(f"MoleculeACE cliff RMSE (cliff_mol == 1, n={m['n']}): "
                          f"{m['cliff_rmse'].format(digits)}; reference "
                          f"{m['reference_cliff_rmse'].format(digits)}")
-        if self.notes:
+        why = sorted(_missing_interval_notes(self))
+        notes = list(self.notes)
+        if why:
+            notes.append(
+                "[—: ...] marks an interval that cannot be estimated: "
+                + "; ".join(_why_no_interval(w) for w in why)
+            )
+        if notes:
             lines.append("")
-            lines.extend(f"note: {n}" for n in self.notes)
+            lines.extend(f"note: {n}" for n in notes)
         return "\n".join(lines)
+
+
+def _estimates(obj):
+    if isinstance(obj, Estimate):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _estimates(v)
+
+
+def _why_no_interval(note: str) -> str:
+    if note == "n < 2":
+        return "'n < 2': a group of one case has no sampling spread to resample"
+    return (f"'{note}': too few finite bootstrap resamples for a percentile interval "
+            "(raise --n-bootstrap / n_bootstrap)")
+
+
+def _missing_interval_notes(ev: Evaluation) -> set[str]:
+    """The ``note`` of every estimate of ``ev`` printed without an interval."""
+    return {e.note for part in (ev.model, ev.reference, ev.pairs, ev.moleculeace)
+            for e in _estimates(part or {}) if e.note}
 
 
 def _fmt(x: float, digits: int) -> str:

@@ -30,6 +30,7 @@ from ..errors import InvalidParameterError, ShapeMismatchError
 __all__ = [
     "Estimate",
     "bootstrap_ci",
+    "min_resamples",
     "regression_metrics",
     "stratum_metrics",
     "pair_metrics",
@@ -56,23 +57,64 @@ _CHUNK_ELEMENTS = 2_000_000  # resample indices held in memory at once
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with its bootstrap confidence interval (NaN when undefined)."""
+    """A point estimate with its bootstrap confidence interval (NaN when undefined).
+
+    ``note`` says why the interval is missing although intervals were asked for
+    (``"n < 2"``: one case has no sampling spread; ``"< 40 resamples"``: too few finite
+    resamples to place the percentiles); it is empty otherwise.
+    """
 
     value: float
     low: float = float("nan")
     high: float = float("nan")
+    note: str = ""
 
-    def to_dict(self) -> dict[str, float | None]:
-        """JSON-ready: ``{"value", "low", "high"}`` with NaN written as None."""
-        return {k: _finite_or_none(getattr(self, k)) for k in ("value", "low", "high")}
+    def to_dict(self) -> dict[str, float | str | None]:
+        """JSON-ready: ``{"value", "low", "high"}`` with NaN written as None, plus
+        ``"note"`` when the interval is missing for a reason."""
+        out: dict[str, float | str | None] = {
+            k: _finite_or_none(getattr(self, k)) for k in ("value", "low", "high")}
+        if self.note:
+            out["note"] = self.note
+        return out
 
     def format(self, digits: int = 3) -> str:
-        """``0.512 [0.471, 0.556]``."""
+        """``0.512 [0.471, 0.556]``; ``0.055 [—: n < 2]`` when no interval can be estimated.
+
+        >>> Estimate(0.055, note="n < 2").format()
+        '0.055 [—: n < 2]'
+        """
         if not np.isfinite(self.value):
             return "—"
         if not (np.isfinite(self.low) and np.isfinite(self.high)):
-            return f"{self.value:.{digits}f}"
+            return f"{self.value:.{digits}f}" + (f" [—: {self.note}]" if self.note else "")
         return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+
+
+def min_resamples(confidence: float) -> int:
+    """Fewest finite bootstrap resamples from which a ``confidence`` interval is given.
+
+    A percentile interval at level ``c`` cuts ``α = (1 − c) / 2`` from each tail; with
+    fewer than ``1 / α`` resamples (40 at 95%) a tail holds no resample at all and the
+    bound is just the extreme value.
+
+    >>> min_resamples(0.95)
+    40
+    """
+    alpha = (1.0 - float(confidence)) / 2.0
+    return int(np.ceil(1.0 / alpha - 1e-9))
+
+
+def _estimate(point: float, samples: np.ndarray, confidence: float, n: int) -> Estimate:
+    """``point`` with the percentile interval of ``samples``, or a note why there is none."""
+    if samples.size == 0 or not np.isfinite(point):  # intervals off, or no point value
+        return Estimate(float(point))
+    if n < 2:
+        return Estimate(float(point), note="n < 2")
+    k = min_resamples(confidence)
+    if int(np.isfinite(samples).sum()) < k:
+        return Estimate(float(point), note=f"< {k} resamples")
+    return Estimate(float(point), *_interval(samples, confidence))
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -225,8 +267,8 @@ def bootstrap_ci(y_true, y_pred, *, metric: str = "mae", n_bootstrap: int = 1000
     _check_bootstrap(n_bootstrap, confidence)
     yt, yp = _check_pair(y_true, y_pred)
     rng = _group_rng(_base_seed(random_state), "bootstrap_ci")
-    boot = _resample(yt, yp, n_bootstrap, rng)[metric]
-    return Estimate(_metrics(yt, yp)[metric], *_interval(boot, confidence))
+    boot = _resample(yt, yp, n_bootstrap, rng)[metric] if n_bootstrap else np.zeros(0)
+    return _estimate(_metrics(yt, yp)[metric], boot, confidence, int(yt.shape[0]))
 
 
 def _group_masks(strata, masks, n: int) -> dict[str, np.ndarray]:
@@ -309,8 +351,10 @@ def stratum_metrics(
         point = _metrics(gt, gp)
         boot = _resample(gt, gp, n_bootstrap, _group_rng(seed, name))
         boots[name] = boot
-        out_groups[name] = {"n": int(mask.sum())} | {
-            k: Estimate(point[k], *_interval(boot[k], confidence)) for k in ("mae", "rmse", "r2")
+        n_g = int(mask.sum())
+        out_groups[name] = {"n": n_g} | {
+            k: _estimate(point[k], boot[k] if n_bootstrap else np.zeros(0), confidence, n_g)
+            for k in ("mae", "rmse", "r2")
         }
     contrasts: dict[str, dict[str, Any]] = {}
     for cname, (num, den) in CONTRASTS.items():
@@ -321,11 +365,14 @@ def stratum_metrics(
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = a / b if b > 0 else np.nan
             ratio_boot = np.where(bb > 0, ba / bb, np.nan)
+        n_min = min(out_groups[num]["n"], out_groups[den]["n"])
+        off = not n_bootstrap
         contrasts[cname] = {
             "numerator": num,
             "denominator": den,
-            "gap": Estimate(a - b, *_interval(ba - bb, confidence)),
-            "ratio": Estimate(float(ratio), *_interval(ratio_boot, confidence)),
+            "gap": _estimate(a - b, np.zeros(0) if off else ba - bb, confidence, n_min),
+            "ratio": _estimate(float(ratio), np.zeros(0) if off else ratio_boot, confidence,
+                               n_min),
         }
     return {
         "groups": out_groups,
@@ -420,7 +467,7 @@ def pair_metrics(
         boot = np.concatenate([
             _nanmean_rows(v[idx], ok[idx]) for idx in idx_chunks
         ])
-        out[key] = Estimate(point, *_interval(boot, confidence))
+        out[key] = _estimate(point, boot, confidence, int(ok.sum()))
     return out
 
 
