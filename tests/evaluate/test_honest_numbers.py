@@ -10,9 +10,8 @@ import pytest
 
 from cliffkit.data import Dataset
 from cliffkit.evaluate import Estimate, bootstrap_ci, evaluate, min_resamples, stratum_metrics
-from cliffkit.utils import format_table
-
 from cliffkit.split import SplitResult, TargetLabels
+from cliffkit.utils import format_table
 
 SMILES = ["C", "CC", "CCC", "CCCC", "CCCCC", "CCO", "CCN", "c1ccccc1"]
 Y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 2.5, 1.0, 0.0])
