@@ -272,7 +272,9 @@ def _missing_interval_notes(ev: Evaluation) -> set[str]:
 
 
 def _fmt(x: float, digits: int) -> str:
-    return "—" if not np.isfinite(x) else f"{x:.{digits}f}"
+    if np.isnan(x):
+        return "—"
+    return ("inf" if x > 0 else "-inf") if np.isinf(x) else f"{x:.{digits}f}"
 
 
 def _resolve_target(split_result, dataset, target) -> str:
@@ -306,7 +308,13 @@ def _check_dataset(split_result, dataset) -> None:
 def _full_predictions(split_result, predictions) -> np.ndarray:
     """Predictions over every dataset row (NaN where not given)."""
     n, test = split_result.n_samples, split_result.test
-    p = np.asarray(predictions, dtype=np.float64).reshape(-1)
+    try:
+        p = np.asarray(predictions, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise PredictionsError(
+            f"predictions must be numbers (an array of float) or the path of a predictions "
+            f"file; got {type(predictions).__name__} ({' '.join(str(exc).split())[:80]})."
+        ) from None
     if p.shape[0] == n:
         return p.copy()
     if p.shape[0] == test.shape[0]:

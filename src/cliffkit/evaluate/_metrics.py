@@ -84,8 +84,10 @@ class Estimate:
         >>> Estimate(0.055, note="n < 2").format()
         '0.055 [—: n < 2]'
         """
-        if not np.isfinite(self.value):
+        if np.isnan(self.value):
             return "—"
+        if np.isinf(self.value):
+            return "inf" if self.value > 0 else "-inf"
         if not (np.isfinite(self.low) and np.isfinite(self.high)):
             return f"{self.value:.{digits}f}" + (f" [—: {self.note}]" if self.note else "")
         return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
@@ -144,14 +146,19 @@ def _metrics(yt: np.ndarray, yp: np.ndarray) -> dict[str, float]:
     n = yt.shape[0]
     if n == 0:
         return {"mae": np.nan, "rmse": np.nan, "r2": np.nan}
-    err = yp - yt
-    sse = float(np.sum(err**2))
-    sst = float(np.sum((yt - yt.mean()) ** 2))
-    return {
-        "mae": float(np.mean(np.abs(err))),
-        "rmse": float(np.sqrt(sse / n)),
-        "r2": 1.0 - sse / sst if (n >= 2 and sst > 0) else np.nan,
-    }
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd values give inf, not a warning
+        err = yp - yt
+        sse = float(np.sum(err**2))
+        sst = float(np.sum((yt - yt.mean()) ** 2))
+        rmse = float(np.sqrt(sse / n))
+        if np.isinf(rmse):  # the squares overflowed: scale by the largest error
+            scale = float(np.max(np.abs(err)))
+            rmse = scale * float(np.sqrt(np.mean((err / scale) ** 2))) if scale < np.inf else scale
+        return {
+            "mae": float(np.mean(np.abs(err))),
+            "rmse": rmse,
+            "r2": 1.0 - sse / sst if (n >= 2 and sst > 0) else np.nan,
+        }
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
@@ -216,20 +223,27 @@ def _resample(yt: np.ndarray, yp: np.ndarray, n_bootstrap: int,
     out = {k: np.full(n_bootstrap, np.nan) for k in ("mae", "rmse", "r2")}
     if n == 0 or n_bootstrap == 0:
         return out
-    ae = np.abs(yp - yt)
-    se = (yp - yt) ** 2
+    with np.errstate(over="ignore"):
+        ae = np.abs(yp - yt)
+        se = (yp - yt) ** 2
     step = max(1, _CHUNK_ELEMENTS // n)
     for start in range(0, n_bootstrap, step):
         stop = min(n_bootstrap, start + step)
         idx = rng.integers(0, n, size=(stop - start, n))
+        _resample_chunk(out, start, stop, idx, ae, se, yt)
+    return out
+
+
+def _resample_chunk(out, start, stop, idx, ae, se, yt) -> None:
+    with np.errstate(over="ignore", invalid="ignore"):
+        n = yt.shape[0]
         out["mae"][start:stop] = ae[idx].mean(axis=1)
         sse = se[idx].sum(axis=1)
         out["rmse"][start:stop] = np.sqrt(sse / n)
         ys = yt[idx]
         sst = ((ys - ys.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore"):
             out["r2"][start:stop] = np.where(sst > 0, 1.0 - sse / sst, np.nan)
-    return out
 
 
 def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
