@@ -574,7 +574,7 @@ def read_predictions(
     are present they must agree), and a
     prediction column: ``pred_col`` if given, else the first of ``prediction``,
     ``pred``, ``y_pred`` or the target name. Rows for molecules outside the split are
-    ignored. Predictions for training molecules are kept (pair metrics use them).
+    ignored, with a :class:`DataWarning` that counts them. Predictions for training molecules are kept (pair metrics use them).
 
     The file must come from a model trained on *this* split: when it has a
     ``split_checksum`` column (written by ``cliffkit train``) it must match
@@ -662,6 +662,18 @@ def read_predictions(
         )
     _check_split_identity(frame, cols, rows, split_result, path)
     known = rows >= 0
+    if not known.all():
+        import warnings
+
+        from ..errors import DataWarning
+
+        outside = np.flatnonzero(~known)
+        warnings.warn(
+            f"Predictions file {path}: {outside.size} of {known.size} rows name molecules that "
+            f"are not in the split's dataset (lines {_show(lines[outside].tolist())}); they "
+            "were ignored.",
+            DataWarning, stacklevel=2,
+        )
     rows_k, vals_k, lines_k = rows[known], values[known], lines[known]
     order = np.argsort(rows_k, kind="stable")
     dup = rows_k[order][1:][np.diff(rows_k[order]) == 0]
