@@ -488,7 +488,8 @@ def evaluate(
 
     ref_res, ref_pred = None, None
     params: dict[str, Any] = {"n_bootstrap": int(n_bootstrap), "random_state": model["params"]["random_state"],
-                              "confidence": float(confidence), "bootstrap": model["params"]["method"]}
+                              "confidence": float(confidence), "bootstrap": model["params"]["method"],
+                              "split_checksum": split_result.checksum}
     if reference:
         sp = split_result.params
         k = int(sp.get("k_used") or sp.get("k") or 24)
