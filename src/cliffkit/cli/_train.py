@@ -3,7 +3,7 @@
 ``train`` writes into ``-o RUN``::
 
     RUN/model/            the backbone (config.json + model.pt or model.txt)
-    RUN/predictions.csv   smiles, index, split, y_true, prediction for every dataset row
+    RUN/predictions.csv   smiles, index, split, y_true, prediction, split_checksum per dataset row
     RUN/config.json       dataset + checksum, split file + sha256, backbone, loss, seed, metrics
     RUN/train_log.jsonl   one JSON line per epoch (or block of boosting rounds)
 """
@@ -84,6 +84,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
 
     from .. import __version__
     from ..errors import InvalidParameterError
+    from ..evaluate import SPLIT_CHECKSUM_COLUMN
     from ..models import get_backbone_class
     from ..split import load_split
     from ..utils import atomic_write_text, sha256_file
@@ -162,7 +163,9 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     part = np.full(len(full_ds), "", dtype=object)
     part[full_split.train], part[full_split.val], part[full_split.test] = "train", "val", "test"
     frame = pd.DataFrame({"smiles": full_ds.smiles, "index": np.arange(len(full_ds)), "split": part,
-                          "y_true": full_ds.target(t_idx), "prediction": pred_all})
+                          "y_true": full_ds.target(t_idx), "prediction": pred_all,
+                          # identity of the training split: 'evaluate' refuses another split
+                          SPLIT_CHECKSUM_COLUMN: full_split.checksum[:16]})
     frame = frame[frame["split"] != ""]
     atomic_write_text(out / "predictions.csv", frame.to_csv(index=False))
     y = ds.target(t_idx)
@@ -180,7 +183,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
                     "source_sha256": full_ds.source_sha256, "n_labelled": len(ds),
                     "standardize": full_ds.report.standardize},
         "split": {"path": str(split_path), "sha256": sha256_file(split_path),
-                  "method": split.method},
+                  "checksum": full_split.checksum, "method": full_split.method},
         "target": target_name,
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),
