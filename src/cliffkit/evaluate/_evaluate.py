@@ -887,6 +887,12 @@ def _rows_from_smiles(col, split_result, path, lines: np.ndarray) -> np.ndarray:
                 f"(lines {_show(lines[bad].tolist())}: {_show([raw[i] for i in bad], 3)}); "
                 "fix them or identify molecules by 'index'."
             )
+        from ..data._standardize import _warn_smiles, classify_smiles
+
+        # "CCO ethanol" (.smi style) is matched as CCO, and said so: never a silent change
+        names = classify_smiles([raw[i] for i in todo], canon, lines[todo])[4]
+        if names:
+            _warn_smiles(f"Predictions file {path}", names, [], "keep", 0)
         for i, c in zip(todo, canon, strict=True):
             rows[i] = lookup.get(c, -1)
     return rows
