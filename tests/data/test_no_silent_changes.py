@@ -358,3 +358,22 @@ def test_predictions_file_smiles_with_names_are_matched_and_announced(tmp_path):
     bad_path = write(tmp_path, "smiles,prediction\nC C O,1\n", "bad.csv")
     with pytest.raises(CliffkitError, match="C C O"):
         read_predictions(bad_path, res)
+
+
+def test_array_path_accepts_missing_values_of_some_targets(two_targets):
+    from cliffkit.split import RandomSplit
+
+    path, logs, logp = two_targets
+    smiles = pd.read_csv(path)["smiles"].tolist()
+    y = np.column_stack([logs, logp])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = RandomSplit(random_state=0).make_split(smiles, y)
+        ds = load_dataset(path, target_cols=["logS", "logP"])
+        ref = RandomSplit(random_state=0).make_split(ds)
+    assert (res.test == ref.test).all()
+    assert (res.labels["y0"].strata == ref.labels["logS"].strata).all()
+    assert (res.labels["y1"].strata == ref.labels["logP"].strata).all()
+    assert res.labels["y1"].n_unlabelled(res.test) > 0 == res.labels["y0"].n_unlabelled(res.test)
+    with pytest.raises(InvalidParameterError, match=r"infinite values at rows \[0\]"):
+        RandomSplit().make_split(smiles, np.where(np.arange(600)[:, None] == 0, np.inf, y))
