@@ -187,7 +187,9 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
                   random_state=cell.seed, **_partner_kwarg(evaluate, partner_pred, te))
     timing["evaluate_s"] = time.perf_counter() - t0
     metrics = evaluation_to_metrics(ev)
-    metrics.update(n_train=int(tr.size), n_val=int(va.size), n_test=int(te.size))
+    metrics.update(n_train=int(tr.size), n_val=int(va.size), n_test=int(te.size),
+                   # test cases whose partner has an identical fingerprint (similarity 1.0)
+                   n_identical_partner=ev.params.get("n_identical_partner"))
 
     y_ref = _reference_predictions(ev, te.size)
     predictions = pd.DataFrame({
