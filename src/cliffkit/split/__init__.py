@@ -11,7 +11,7 @@
 from ._base import BaseSplitter, get_splitter, list_splitters, register_splitter
 from ._cliff import CliffSplit
 from ._label import TargetLabels, match_controls
-from ._predefined import PredefinedSplit, read_index_file
+from ._predefined import PredefinedSplit, carve_validation, read_index_file
 from ._random import RandomSplit
 from ._result import FORMAT, VERSION, SplitResult, load_split, to_chemprop_splits
 from ._scaffold import ScaffoldSplit, murcko_scaffolds
@@ -33,6 +33,7 @@ __all__ = [
     "ScaffoldSplit",
     "SplitResult",
     "TargetLabels",
+    "carve_validation",
     "get_splitter",
     "list_splitters",
     "load_split",

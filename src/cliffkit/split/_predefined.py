@@ -34,7 +34,7 @@ from ..errors import InvalidDataError, InvalidParameterError
 from ..utils import Interval
 from ._base import COMMON_CONSTRAINTS, BaseSplitter, register_splitter
 
-__all__ = ["PredefinedSplit", "dataset_source_path", "file_rows", "read_index_file",
+__all__ = ["PredefinedSplit", "carve_validation", "dataset_source_path", "file_rows", "read_index_file",
            "SPLIT_VALUES"]
 
 #: Accepted values of a split column (lower-cased, stripped) and the set each names.
@@ -483,3 +483,43 @@ def _coerce_ds(ds: Any):
     return (np.asarray(ds.smiles, dtype=object), np.asarray(ds.y, dtype=np.float64),
             list(ds.target_names), {"name": ds.name, "checksum": ds.checksum})
 
+
+
+def carve_validation(train: Any, fraction: float = 0.1,
+                     random_state: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Move a seeded random ``fraction`` of the training rows to a validation set.
+
+    What ``cliffkit train`` does with a split file that has no validation set (a
+    predefined split such as MoleculeACE's): early stopping and the choice of ``C``
+    need held-out molecules, and they may only come from training.
+
+    Parameters
+    ----------
+    train : array-like of int, shape (n_train,)
+        Training rows.
+    fraction : float in (0, 1), default=0.1
+        Share of the training rows moved (rounded up).
+    random_state : int, optional, default=0
+
+    Returns
+    -------
+    train, val : numpy.ndarray of int64
+        Sorted, disjoint; together the input rows.
+
+    Examples
+    --------
+    >>> tr, va = carve_validation(range(10), 0.2, random_state=0)
+    >>> len(tr), len(va), sorted(set(tr) | set(va)) == list(range(10))
+    (8, 2, True)
+    """
+    train = np.asarray(list(train) if not isinstance(train, np.ndarray) else train, dtype=np.int64)
+    if not 0 < fraction < 1:
+        raise InvalidParameterError(f"carve_validation: fraction must be in (0, 1); got {fraction!r}.")
+    n_val = int(np.ceil(fraction * train.size))
+    if train.size - n_val < 2 or n_val < 1:
+        raise InvalidParameterError(
+            f"carve_validation: {train.size} training rows are too few to move {fraction:.0%} "
+            "to validation; give the split a validation set."
+        )
+    perm = np.random.default_rng(random_state).permutation(train)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
