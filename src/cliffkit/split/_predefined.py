@@ -183,11 +183,21 @@ class PredefinedSplit(BaseSplitter):
 
     Examples
     --------
+    ESOL has 1,128 rows, 11 pairs of which are one molecule after standardisation; a split
+    that puts the two rows of a pair on both sides is refused:
+
     >>> from cliffkit.data import load_dataset
     >>> from cliffkit.split import PredefinedSplit
     >>> ds = load_dataset("esol")
-    >>> res = PredefinedSplit(train_idx=range(0, 1000), test_idx=range(1000, len(ds)),
-    ...                       val_size=0.1).make_split(ds)  # doctest: +SKIP
+    >>> PredefinedSplit(train_idx=range(1000), test_idx=range(1000, 1128)).make_split(ds)
+    Traceback (most recent call last):
+    ...
+    cliffkit.errors.InvalidDataError: index files <array>, <array>: 2 molecule(s) are in two sets after standardisation, e.g. lines 452 (train) and 1021 (test) are both 'Clc1ccc(C(c2ccc(Cl)cc2)C(Cl)Cl)cc1'; a test molecule must not also be in train: put duplicates in one set or remove them.
+    >>> rows = ds.meta["source_row"] - 2  # the file row of each molecule (no blank lines)
+    >>> res = PredefinedSplit(train_idx=rows[rows % 10 != 0], test_idx=rows[rows % 10 == 0],
+    ...                       val_size=0.1, random_state=0).make_split(ds)
+    >>> res.train.size, res.val.size, res.test.size
+    (904, 101, 112)
     """
 
     _parameter_constraints = {
