@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import InvalidDataError, InvalidParameterError
 from ..utils import Interval
-from ._base import COMMON_CONSTRAINTS, BaseSplitter, register_splitter
+from ._base import COMMON_CONSTRAINTS, BaseSplitter, _coerce, register_splitter
 
 __all__ = ["PredefinedSplit", "carve_validation", "dataset_source_path", "file_rows", "read_index_file",
            "SPLIT_VALUES"]
@@ -283,7 +283,7 @@ class PredefinedSplit(BaseSplitter):
         self._validate_params()
         self._assignment, self._given_info = self._resolve(dataset)
         try:
-            return self._run(*_coerce_ds(dataset), groups=None)
+            return self._run(*_coerce(dataset, None)[:4], groups=None)
         finally:
             del self._assignment, self._given_info
 
@@ -487,12 +487,6 @@ def _to_dataset_rows(ds: Any, where: str, per_row: np.ndarray, lines: np.ndarray
     info = {"source": where, "dropped_rows": dropped,
             "counts": {s: int((out == s).sum()) for s in _SETS}}
     return out.astype(str), info
-
-
-def _coerce_ds(ds: Any):
-    return (np.asarray(ds.smiles, dtype=object), np.asarray(ds.y, dtype=np.float64),
-            list(ds.target_names), {"name": ds.name, "checksum": ds.checksum})
-
 
 
 def carve_validation(train: Any, fraction: float = 0.1,
