@@ -195,3 +195,24 @@ def test_exactly_one_source(tmp_path):
         PredefinedSplit().make_split(ds)
     with pytest.raises(InvalidParameterError, match="exactly one source"):
         PredefinedSplit(split_col="split", train_idx=[0]).make_split(ds)
+
+
+def test_chemprop_export_of_file_rows_reads_back(tmp_path):
+    """to_chemprop_splits without data_path indexes the user's own file rows (merged
+    duplicates share their molecule's set, dropped rows none); reading that file back as a
+    predefined split of the same file gives the same sets."""
+    rows = BASE + [("OCC", 1.1, "train"), ("not_a_smiles", 1.0, "test"), ("CCCCCN", 0.9, "test")]
+    with pytest.warns(Warning):
+        ds = load_dataset(_csv(tmp_path, rows))
+    res = PredefinedSplit(split_col="split").make_split(ds)
+    sp = tmp_path / "splits.json"
+    with pytest.warns(Warning):  # the dropped row is in no set of the export
+        to_chemprop_splits(res, sp, dataset=ds)
+    doc = json.loads(sp.read_text())[0]
+    dropped = 7  # 0-based file row of "not_a_smiles"
+    doc["test"] = sorted(doc["test"] + [dropped])  # a chemprop file lists every row
+    sp.write_text(json.dumps([doc]))
+    back = PredefinedSplit(chemprop_splits=str(sp)).make_split(ds)
+    for s in ("train", "val", "test"):
+        np.testing.assert_array_equal(back.subset(s), res.subset(s))
+    assert back.info["given"]["dropped_rows"]["test"] == 1
