@@ -18,6 +18,9 @@ import click
 from ._app import app
 from ._data import dataset_options, load_from_cli
 
+#: Share of the training molecules held out for validation when a split file has none.
+VAL_FRACTION = 0.1
+
 
 def _loss_choices() -> list[str]:
     try:
@@ -53,9 +56,10 @@ def _parse_params(items: tuple[str, ...]) -> dict:
 @click.argument("dataset", metavar="DATASET")
 @dataset_options
 @click.option("--split", "split_path", type=click.Path(dir_okay=False), required=True,
-              help="Split file from 'cliffkit split' (its dataset checksum must match).")
+              help="Split file from 'cliffkit split' (its dataset checksum must match). Without "
+                   "a validation set, 10% of training (seeded by --seed) is held out.")
 @click.option("--backbone", default="gin", show_default=True,
-              help="Backbone name: mlp, lgbm, gin, dmpnn, schnet (see cliffkit.models).")
+              help="Backbone name: mlp, lgbm, svm, gin, dmpnn, schnet (see cliffkit.models).")
 @click.option("--target", default=None,
               help="Target to train on (default: the dataset's only target).")
 @click.option("--loss", "loss_name", type=click.Choice(_loss_choices()), default="plain",
@@ -94,11 +98,26 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     t_idx = ds.target_index(target)  # UnknownNameError lists the targets
     target_name = ds.target_names[t_idx]
     split = load_split(split_path, dataset=ds)  # SplitFileError on checksum mismatch
-    if len(split.val) == 0:
-        raise InvalidParameterError(
-            f"Split file {split_path} has no validation molecules; early stopping needs them "
-            "(make the split with --val-size > 0)."
-        )
+    # Multi-target data: train and score on this target's own molecules only.
+    from ..split import labelled_view
+
+    full_ds, full_split = ds, split
+    ds, split, _rows = labelled_view(full_split, full_ds, t_idx)
+    if len(ds) < len(full_ds):
+        click.echo(
+            f"cliffkit: note: target {target_name!r} has a value for {len(ds):,} of "
+            f"{len(full_ds):,} molecules; training and scoring use those (the others are "
+            "predicted, with an empty y_true).", err=True)
+    tr_idx, va_idx, carved = split.train, split.val, None
+    if len(va_idx) == 0:  # e.g. a predefined split: validation comes out of training
+        from ..split import carve_validation
+
+        tr_idx, va_idx = carve_validation(split.train, VAL_FRACTION, random_state=seed)
+        carved = {"fraction": VAL_FRACTION, "n": int(len(va_idx)), "seed": seed}
+        if not quiet:
+            click.echo(f"split file {split_path} has no validation set: {len(va_idx)} training "
+                       f"molecules ({VAL_FRACTION:.0%}, seed {seed}) are held out for early "
+                       "stopping", err=True)
     bb_params = _parse_params(params)
     names = klass._param_names()
     unknown = sorted(set(bb_params) - set(names))
@@ -120,26 +139,21 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         bb_params["show_progress"] = (not quiet) and sys.stderr.isatty()
     model = klass(**bb_params)
 
-    # Multi-target data: train and score on this target's own molecules only.
-    from ..split import labelled_view
-
-    full_ds, full_split = ds, split
-    ds, split, _rows = labelled_view(full_split, full_ds, t_idx)
-    if len(ds) < len(full_ds):
-        click.echo(
-            f"cliffkit: note: target {target_name!r} has a value for {len(ds):,} of "
-            f"{len(full_ds):,} molecules; training and scoring use those (the others are "
-            "predicted, with an empty y_true).", err=True)
-    train, val = ds.subset(split.train), ds.subset(split.val)
+    train, val = ds.subset(tr_idx), ds.subset(va_idx)
     y_train = train.target(t_idx)
     fit_kwargs = {}
     spec = None
     if loss_name != "plain" or beta:
         from ..loss import cliff_severity, make_loss
 
-        severity = cliff_severity(ds, train_idx=split.train, target=t_idx)
+        severity = cliff_severity(ds, train_idx=tr_idx, target=t_idx)
         extra = {}
         if loss_name == "cliff-adaptive":
+            if carved is not None:
+                raise InvalidParameterError(
+                    f"Loss 'cliff-adaptive' needs a labelled validation set, which split file "
+                    f"{split_path} lacks; re-run 'cliffkit split' with --val-size > 0."
+                )
             if target_name not in split.labels:
                 raise InvalidParameterError(
                     f"Loss 'cliff-adaptive' needs validation strata for target "
@@ -156,12 +170,14 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     model.fit(train, val, target=t_idx, log_path=out / "train_log.jsonl", **fit_kwargs)
-    pred_all = model.predict(full_ds)
+    pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
     pred = pred_all[_rows]
     model.save(out / "model")
 
     part = np.full(len(full_ds), "", dtype=object)
-    part[full_split.train], part[full_split.val], part[full_split.test] = "train", "val", "test"
+    part[full_split.train], part[full_split.val] = "train", "val"
+    part[_rows[va_idx]] = "val"  # a carved validation set comes out of training
+    part[full_split.test] = "test"
     frame = pd.DataFrame({"smiles": full_ds.smiles, "index": np.arange(len(full_ds)), "split": part,
                           "y_true": full_ds.target(t_idx), "prediction": pred_all,
                           # identity of the training split: 'evaluate' refuses another split
@@ -171,7 +187,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     y = ds.target(t_idx)
 
     metrics = {}
-    for name, idx in (("train", split.train), ("val", split.val), ("test", split.test)):
+    for name, idx in (("train", tr_idx), ("val", va_idx), ("test", split.test)):
         if len(idx):
             err = pred[idx] - y[idx]
             metrics[name] = {"mae": float(np.mean(np.abs(err))),
@@ -183,7 +199,8 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
                     "source_sha256": full_ds.source_sha256, "n_labelled": len(ds),
                     "standardize": full_ds.report.standardize},
         "split": {"path": str(split_path), "sha256": sha256_file(split_path),
-                  "checksum": full_split.checksum, "method": full_split.method},
+                  "checksum": full_split.checksum, "method": full_split.method,
+                  "val_carved": carved},
         "target": target_name,
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),
