@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from cliffkit.data import load_dataset
-from cliffkit.errors import DataWarning, InvalidDataError, InvalidParameterError, MissingColumnError
+from cliffkit.errors import (
+    CliffkitError,
+    DataWarning,
+    InvalidDataError,
+    InvalidParameterError,
+    MissingColumnError,
+)
 
 
 def write(tmp_path, text, name="data.csv"):
@@ -331,3 +337,43 @@ def test_unknown_name_lists_are_capped():
 
     msg = str(unknown_name("thing", "x", [f"n{i:03d}" for i in range(100)]))
     assert "n029" in msg and "n030" not in msg and "and 70 more" in msg
+
+
+def test_predictions_file_smiles_with_names_are_matched_and_announced(tmp_path):
+    from cliffkit.evaluate import read_predictions
+    from cliffkit.split import RandomSplit
+
+    smiles = [("C" * n) + "O" for n in range(1, 13)]
+    ds_path = write(tmp_path, "smiles,y\n" + "".join(f"{s},{i}\n" for i, s in enumerate(smiles)))
+    ds = load_dataset(ds_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = RandomSplit(test_size=0.25, val_size=0.0, min_similarity=0.2,
+                          random_state=0).make_split(ds)
+    lines = "".join(f"{ds.smiles[i]} mol{i},{i / 10}\n" for i in range(len(ds)))
+    pred_path = write(tmp_path, "smiles,prediction\n" + lines, "preds.csv")
+    with pytest.warns(DataWarning, match=r"read as a name and ignored \(line 2: 'mol0' after 'CO'"):
+        full = read_predictions(pred_path, res)
+    np.testing.assert_allclose(full, np.arange(len(ds)) / 10)
+    bad_path = write(tmp_path, "smiles,prediction\nC C O,1\n", "bad.csv")
+    with pytest.raises(CliffkitError, match="C C O"):
+        read_predictions(bad_path, res)
+
+
+def test_array_path_accepts_missing_values_of_some_targets(two_targets):
+    from cliffkit.split import RandomSplit
+
+    path, logs, logp = two_targets
+    smiles = pd.read_csv(path)["smiles"].tolist()
+    y = np.column_stack([logs, logp])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = RandomSplit(random_state=0).make_split(smiles, y)
+        ds = load_dataset(path, target_cols=["logS", "logP"])
+        ref = RandomSplit(random_state=0).make_split(ds)
+    assert (res.test == ref.test).all()
+    assert (res.labels["y0"].strata == ref.labels["logS"].strata).all()
+    assert (res.labels["y1"].strata == ref.labels["logP"].strata).all()
+    assert res.labels["y1"].n_unlabelled(res.test) > 0 == res.labels["y0"].n_unlabelled(res.test)
+    with pytest.raises(InvalidParameterError, match=r"infinite values at rows \[0\]"):
+        RandomSplit().make_split(smiles, np.where(np.arange(600)[:, None] == 0, np.inf, y))

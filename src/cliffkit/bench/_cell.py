@@ -192,7 +192,13 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
                   random_state=cell.seed, **_partner_kwarg(evaluate, partner_pred, te))
     timing["evaluate_s"] = time.perf_counter() - t0
     metrics = evaluation_to_metrics(ev)
-    metrics.update(n_train=int(tr.size), n_val=int(va.size), n_test=int(te.size))
+    metrics.update(n_train=int(tr.size), n_val=int(va.size), n_test=int(te.size),
+                   # test cases whose partner has an identical fingerprint (similarity 1.0)
+                   n_identical_partner=ev.params.get("n_identical_partner"))
+    if "cliff_mol" in ds.meta:  # a MoleculeACE set: its own metrics on the same test set
+        from ..cliffs import moleculeace_metrics
+
+        metrics["moleculeace"] = moleculeace_metrics(y_all[te], y_pred, ds.meta["cliff_mol"][te])
 
     y_ref = _reference_predictions(ev, te.size)
     predictions = pd.DataFrame({
@@ -207,6 +213,8 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
         "partner": partner,
         "partner_y_true": np.where(has_partner, y_all[np.maximum(partner, 0)], np.nan),
         "partner_y_pred": partner_pred,
+        # identity of the split: 'cliffkit evaluate' refuses this file with another split
+        "split_checksum": split.checksum[:16],
     })
     history = getattr(spec, "history", []) or []
     extra: dict[str, Any] = {

@@ -115,7 +115,7 @@ def _fmt_time(seconds: float) -> str:
 @app.command("bench", help=_BENCH_HELP)
 @click.argument("data", metavar="[DATA_FILE]", required=False)
 @click.option("--config", "config", default=None, metavar="NAME|FILE",
-              help="A shipped grid (smoke, demo, quick, paper) or a .toml/.json grid file.")
+              help="A shipped grid (smoke, demo, quick, paper, moleculeace) or a .toml/.json grid file.")
 @click.option("--smiles-col", default=None, metavar="COL",
               help="With DATA_FILE: its SMILES column (default: a column named 'smiles').")
 @click.option("--target-col", "target_cols", multiple=True, metavar="COL",

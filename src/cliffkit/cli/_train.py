@@ -3,7 +3,7 @@
 ``train`` writes into ``-o RUN``::
 
     RUN/model/            the backbone (config.json + model.pt or model.txt)
-    RUN/predictions.csv   smiles, index, split, y_true, prediction for every dataset row
+    RUN/predictions.csv   smiles, index, split, y_true, prediction, split_checksum per dataset row
     RUN/config.json       dataset + checksum, split file + sha256, backbone, loss, seed, metrics
     RUN/train_log.jsonl   one JSON line per epoch (or block of boosting rounds)
 """
@@ -17,6 +17,9 @@ import click
 
 from ._app import STATE, app, output_options, say, verbose
 from ._data import dataset_options, load_for_split
+
+#: Share of the training molecules held out for validation when a split file has none.
+VAL_FRACTION = 0.1
 
 
 def _loss_choices() -> list[str]:
@@ -53,13 +56,14 @@ def _parse_params(items: tuple[str, ...]) -> dict:
 @click.argument("dataset_arg", metavar="[DATASET]", required=False)
 @click.option("--split", "split_path", type=click.Path(dir_okay=False), required=True,
               help="Split file from 'cliffkit split'; the data it was made from (file, columns, "
-                   "unit) is reloaded from what it records.")
+                   "unit) is reloaded from what it records. Without a validation set, 10% of "
+                   "training (seeded by --seed) is held out.")
 @click.option("--dataset", "dataset", default=None, metavar="DATASET|FILE",
               help="Data the split was made from, if not where the split file says (overrides "
                    "the recorded path; the checksum must match).")
 @dataset_options
 @click.option("--backbone", default="gin", show_default=True,
-              help="Backbone name: mlp, lgbm, gin, dmpnn, schnet (see cliffkit.models).")
+              help="Backbone name: mlp, lgbm, svm, gin, dmpnn, schnet (see cliffkit.models).")
 @click.option("--target", default=None,
               help="Which loaded target to train on (default: the only one). --target-col "
                    "chooses the file's columns to load.")
@@ -89,6 +93,7 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
 
     from .. import __version__
     from ..errors import InvalidParameterError
+    from ..evaluate import SPLIT_CHECKSUM_COLUMN
     from ..models import get_backbone_class
     from ..split import load_split
     from ..utils import atomic_write_text, sha256_file
@@ -101,11 +106,26 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
     t_idx = ds.target_index(target)  # UnknownNameError lists the targets
     target_name = ds.target_names[t_idx]
     split = load_split(split_path, dataset=ds)  # SplitFileError on checksum mismatch
-    if len(split.val) == 0:
-        raise InvalidParameterError(
-            f"Split file {split_path} has no validation molecules; early stopping needs them "
-            "(make the split with --val-size > 0)."
-        )
+    # Multi-target data: train and score on this target's own molecules only.
+    from ..split import labelled_view
+
+    full_ds, full_split = ds, split
+    ds, split, _rows = labelled_view(full_split, full_ds, t_idx)
+    if len(ds) < len(full_ds):
+        click.echo(
+            f"cliffkit: note: target {target_name!r} has a value for {len(ds):,} of "
+            f"{len(full_ds):,} molecules; training and scoring use those (the others are "
+            "predicted, with an empty y_true).", err=True)
+    tr_idx, va_idx, carved = split.train, split.val, None
+    if len(va_idx) == 0:  # e.g. a predefined split: validation comes out of training
+        from ..split import carve_validation
+
+        tr_idx, va_idx = carve_validation(split.train, VAL_FRACTION, random_state=seed)
+        carved = {"fraction": VAL_FRACTION, "n": int(len(va_idx)), "seed": seed}
+        if not quiet:
+            click.echo(f"split file {split_path} has no validation set: {len(va_idx)} training "
+                       f"molecules ({VAL_FRACTION:.0%}, seed {seed}) are held out for early "
+                       "stopping", err=True)
     bb_params = _parse_params(params)
     names = klass._param_names()
     unknown = sorted(set(bb_params) - set(names))
@@ -127,26 +147,21 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
         bb_params["show_progress"] = (not quiet) and sys.stderr.isatty()
     model = klass(**bb_params)
 
-    # Multi-target data: train and score on this target's own molecules only.
-    from ..split import labelled_view
-
-    full_ds, full_split = ds, split
-    ds, split, _rows = labelled_view(full_split, full_ds, t_idx)
-    if len(ds) < len(full_ds):
-        click.echo(
-            f"cliffkit: note: target {target_name!r} has a value for {len(ds):,} of "
-            f"{len(full_ds):,} molecules; training and scoring use those (the others are "
-            "predicted, with an empty y_true).", err=True)
-    train, val = ds.subset(split.train), ds.subset(split.val)
+    train, val = ds.subset(tr_idx), ds.subset(va_idx)
     y_train = train.target(t_idx)
     fit_kwargs = {}
     spec = None
     if loss_name != "plain" or beta:
         from ..loss import cliff_severity, make_loss
 
-        severity = cliff_severity(ds, train_idx=split.train, target=t_idx)
+        severity = cliff_severity(ds, train_idx=tr_idx, target=t_idx)
         extra = {}
         if loss_name == "cliff-adaptive":
+            if carved is not None:
+                raise InvalidParameterError(
+                    f"Loss 'cliff-adaptive' needs a labelled validation set, which split file "
+                    f"{split_path} lacks; re-run 'cliffkit split' with --val-size > 0."
+                )
             if target_name not in split.labels:
                 raise InvalidParameterError(
                     f"Loss 'cliff-adaptive' needs validation strata for target "
@@ -163,20 +178,24 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     model.fit(train, val, target=t_idx, log_path=out / "train_log.jsonl", **fit_kwargs)
-    pred_all = model.predict(full_ds)
+    pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
     pred = pred_all[_rows]
     model.save(out / "model")
 
     part = np.full(len(full_ds), "", dtype=object)
-    part[full_split.train], part[full_split.val], part[full_split.test] = "train", "val", "test"
+    part[full_split.train], part[full_split.val] = "train", "val"
+    part[_rows[va_idx]] = "val"  # a carved validation set comes out of training
+    part[full_split.test] = "test"
     frame = pd.DataFrame({"smiles": full_ds.smiles, "index": np.arange(len(full_ds)), "split": part,
-                          "y_true": full_ds.target(t_idx), "prediction": pred_all})
+                          "y_true": full_ds.target(t_idx), "prediction": pred_all,
+                          # identity of the training split: 'evaluate' refuses another split
+                          SPLIT_CHECKSUM_COLUMN: full_split.checksum[:16]})
     frame = frame[frame["split"] != ""]
     atomic_write_text(out / "predictions.csv", frame.to_csv(index=False))
     y = ds.target(t_idx)
 
     metrics = {}
-    for name, idx in (("train", split.train), ("val", split.val), ("test", split.test)):
+    for name, idx in (("train", tr_idx), ("val", va_idx), ("test", split.test)):
         if len(idx):
             err = pred[idx] - y[idx]
             metrics[name] = {"mae": float(np.mean(np.abs(err))),
@@ -191,7 +210,8 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
                     **{k: v for k, v in full_split.dataset.items()
                        if k in ("path", "path_as_given", "smiles_col", "target_cols", "units")}},
         "split": {"path": str(split_path), "abspath": str(Path(split_path).resolve()),
-                  "sha256": sha256_file(split_path), "method": split.method,
+                  "sha256": sha256_file(split_path), "checksum": full_split.checksum,
+                  "method": full_split.method, "val_carved": carved,
                   "min_similarity": sp.get("min_similarity"), "radius": sp.get("radius", 2),
                   "n_bits": sp.get("n_bits", 2048)},
         "target": target_name,

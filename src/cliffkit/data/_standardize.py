@@ -120,9 +120,10 @@ def smiles_whitespace(cell: str) -> tuple[str | None, str, str]:
 def mol_from_smiles(text: object):
     """RDKit ``Mol`` of one SMILES string for the array APIs, or None.
 
-    None when ``text`` is not a string, is empty, does not parse, or holds whitespace
-    inside: RDKit would read only the part before the whitespace (``"C C O"`` would be
-    methane), so such a string is refused rather than silently changed.
+    None when ``text`` is not a string, does not parse, or holds whitespace inside:
+    RDKit would read only the part before the whitespace (``"C C O"`` would be methane),
+    so such a string is refused rather than silently changed. Surrounding whitespace is
+    stripped; an empty string gives RDKit's empty molecule, as ``Chem.MolFromSmiles``.
 
     Examples
     --------
@@ -132,7 +133,7 @@ def mol_from_smiles(text: object):
     if not isinstance(text, str):
         return None
     t = text.strip()
-    if not t or _SPACE.search(t):
+    if _SPACE.search(t):
         return None
     from rdkit import Chem
 
