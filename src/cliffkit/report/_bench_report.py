@@ -548,7 +548,7 @@ def _figures(report: Report, ok) -> None:
         if not plain.empty and "cliff_mae" in plain:
             report.add_image(_plots.plot_strata_mae(plain), "MAE per stratum",
                              caption=f"{split_name}, plain loss; bars are means over seeds, whiskers "
-                                     "one std.", filename="strata_mae")
+                                     "one std (none with one seed).", filename="strata_mae")
         else:
             report.add_message("MAE per stratum: no finished cells.", level="not-measured")
         if preds is not None and {"max_similarity", "y_pred", "y_true"} <= set(preds.columns):
@@ -562,7 +562,8 @@ def _figures(report: Report, ok) -> None:
                                level="not-measured")
         if main_split["loss"].nunique() > 1 and "gap" in main_split:
             report.add_image(_plots.plot_gap_by_loss(main_split), "Gap under each loss",
-                             caption=f"{split_name}: MAE(cliff) − MAE(smooth), mean ± std over seeds.",
+                             caption=f"{split_name}: MAE(cliff) − MAE(smooth), mean ± std over seeds "
+                                     "(no whiskers with one seed).",
                              filename="gap_by_loss")
         else:
             report.add_message("Gap under plain and CliffLoss: only one loss in these results.",

@@ -23,6 +23,11 @@ _LOSS_COLORS = {"plain": "#1f77b4", "cliff": "#ff7f0e", "cliff-adaptive": "#2ca0
                 "cliff-pair": "#9467bd", "random-weights": "#8c564b", "lds": "#e377c2"}
 
 
+def _whiskers(std):
+    """Error bars of one std over seeds; none at all where there is one seed (no std)."""
+    return None if not np.isfinite(std).any() else np.nan_to_num(std, nan=0.0)
+
+
 def _loss_sorted(losses) -> list[str]:
     return sorted(losses, key=lambda s: (s != "plain", s))
 
@@ -101,8 +106,8 @@ def plot_strata_mae(table, strata=("cliff", "smooth", "unsupported")) -> bytes:
         for j, s in enumerate(drawn):
             g = sub.groupby("backbone")[f"{s}_mae"]
             mean = g.mean().reindex(backbones).to_numpy(dtype=float)
-            std = g.std(ddof=1).reindex(backbones).fillna(0).to_numpy(dtype=float)
-            ax.bar(x + (j - (len(drawn) - 1) / 2) * width, mean, width, yerr=std,
+            std = g.std(ddof=1).reindex(backbones).to_numpy(dtype=float)  # NaN: one seed
+            ax.bar(x + (j - (len(drawn) - 1) / 2) * width, mean, width, yerr=_whiskers(std),
                    label=s, color=_COLORS.get(s), capsize=2)
         ax.set_xticks(x, backbones)
         ax.set_xlim(-0.6, len(backbones) - 0.4)
@@ -166,8 +171,9 @@ def plot_gap_by_loss(table) -> bytes:
         for j, lo in enumerate(losses):
             g = sub[sub["loss"] == lo].groupby("backbone")["gap"]
             mean = g.mean().reindex(backbones).to_numpy(dtype=float)
-            std = g.std(ddof=1).reindex(backbones).fillna(0).to_numpy(dtype=float)
-            ax.bar(x + (j - (len(losses) - 1) / 2) * width, mean, width, yerr=std, label=lo,
+            std = g.std(ddof=1).reindex(backbones).to_numpy(dtype=float)  # NaN: one seed
+            ax.bar(x + (j - (len(losses) - 1) / 2) * width, mean, width, yerr=_whiskers(std),
+                   label=lo,
                    color=_LOSS_COLORS.get(lo), capsize=2)
         ax.axhline(0, color="k", lw=0.6)
         ax.set_xticks(x, backbones)
