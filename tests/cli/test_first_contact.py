@@ -85,6 +85,14 @@ def test_train_from_another_folder_and_moved_file(user_file, tmp_path, monkeypat
                      str(tmp_path / "w.csv"), "--quiet"]) == 0
     finally:
         (root / "gone.csv").rename(data)
+    # a report from an 'evaluate -o' file alone (issue 15, item 2)
+    evals = tmp_path / "evals"
+    assert main(["evaluate", str(split), str(run / "predictions.csv"), "--n-bootstrap", "0",
+                 "-o", str(evals / "lgbm.json"), "--quiet"]) == 0
+    assert main(["report", str(evals), "-o", str(tmp_path / "rep"), "--no-figures",
+                 "--quiet"]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "| lgbm | 1 |" in md and "assay/pKi" in md and "Paper claims" not in md
 
 
 def test_unit_refused_for_registered_dataset(capsys):

@@ -56,6 +56,18 @@ def find_runs(folder: str | os.PathLike) -> tuple[list[Path], list[Path]]:
     return runs, evals
 
 
+def _input_path(inputs: dict, key: str, eval_file: Path) -> Path | None:
+    """An input file of an evaluation: absolute path, else as given from here or from the
+    evaluation file's folder."""
+    for cand in (inputs.get(f"{key}_abspath"), inputs.get(key)):
+        if not cand:
+            continue
+        for p in (Path(cand), eval_file.parent / cand):
+            if p.is_file():
+                return p
+    return None
+
+
 def _load_split_data(split, split_path: Path):
     """The dataset a split was made from, as the split file records it."""
     from ..data import load_dataset
@@ -224,11 +236,14 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
     for path in evals:
         doc = _read_json(path)
         inputs = doc.get("inputs", {})
-        pred = Path(inputs.get("predictions_file", ""))
+        pred = _input_path(inputs, "predictions_file", path) or Path("")
         cfg = _read_json(pred.parent / "config.json") if pred.name else None
         cfg = cfg if isinstance(cfg, dict) else {}
-        split_doc = _read_json(Path(inputs.get("split_file", ""))) if inputs.get("split_file") else None
+        split_file = _input_path(inputs, "split_file", path)
+        split_doc = _read_json(split_file) if split_file else None
         sd = (split_doc or {}).get("dataset", {}) if isinstance(split_doc, dict) else {}
+        if not cfg.get("unit") and sd.get("units"):
+            cfg["unit"] = sd["units"][0]
         name = cfg.get("dataset", {}).get("name") or sd.get("name") or doc.get("dataset") or "?"
         rows.append(_row(
             "evaluate", path.relative_to(root).as_posix(), doc, dataset=_task_name(name),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import click
 
@@ -79,6 +80,8 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     doc = ev.to_dict()
     doc["inputs"] = {"split_file": str(split_file), "predictions_file": str(predictions_file)}
+    doc["inputs"].update(split_file_abspath=str(Path(split_file).resolve()),
+                         predictions_file_abspath=str(Path(predictions_file).resolve()))
     text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
     if output:
         atomic_write_text(output, text)
