@@ -172,7 +172,33 @@ def _check(smiles, y_nM=None):
             f"{bad.size} are not, e.g. at positions {bad[:3].tolist()} "
             f"(values {y[bad[:3]].tolist()}); pass exp_mean [nM], not -log10 values."
         )
+    _refuse_repeats(smiles)
     return smiles, y
+
+
+def _refuse_repeats(smiles) -> None:
+    """Refuse a SMILES string given twice: its replicates would be each other's cliff partner.
+
+    MoleculeACE's rule compares rows, so two measurements of one molecule (similarity 1.0)
+    more than ``potency_fold`` apart would be labelled an activity cliff. Replicates must be
+    merged first, as ``load_dataset`` does (geometric mean of the nM values).
+    """
+    first: dict[str, int] = {}
+    repeats: list[tuple[int, int]] = []
+    for i, s in enumerate(smiles):
+        if isinstance(s, str):
+            j = first.setdefault(s, i)
+            if j != i:
+                repeats.append((j, i))
+    if repeats:
+        shown = ", ".join(f"{i}={j}" for j, i in repeats[:5])
+        more = f" and {len(repeats) - 5} more" if len(repeats) > 5 else ""
+        raise InvalidDataError(
+            f"moleculeace_cliffs: {len(repeats)} SMILES repeat an earlier one (position=first "
+            f"position: {shown}{more}); MoleculeACE's rule needs one row per molecule, or "
+            "replicates become each other's cliff partner. Merge replicates first "
+            "(cliffkit.load_dataset merges them)."
+        )
 
 
 def _warn_units(y: np.ndarray, potency_fold: float) -> None:
