@@ -195,11 +195,16 @@ def plot_lambda_trajectories(table) -> bytes:
             split = getattr(rec, "split", "")
             label = f"{_panel_title(rec.dataset, rec.target)} {split} s{rec.seed}"
             ax.plot(np.arange(1, len(traj) + 1), traj, marker=".", label=label)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch / round block")
         ax.set_ylabel("λ (CliffLoss weight, unitless)")
         ax.set_title(bb, fontsize=10)
         if len(sub) <= 8:
-            ax.legend(fontsize=7, title="task, split, seed", title_fontsize=7)
+            # below the axes, so that it never covers a trajectory
+            ax.legend(fontsize=7, title="task, split, seed", title_fontsize=7,
+                      loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     return _png(fig)
 
 
