@@ -53,19 +53,23 @@ def _mean_std(values) -> tuple[float, float, int]:
 
 
 def _ms(sub, col: str, ci: bool = True) -> str:
-    """``mean ± std [ci_lo, ci_hi]`` over the rows of ``sub`` (seeds)."""
+    """``mean ± std [t-interval of the mean]`` over the rows of ``sub`` (seeds).
+
+    The bracket is the 95% Student-t interval of the seed mean
+    (:func:`cliffkit.evaluate.t_interval`), "—" with fewer than two seeds: an interval for
+    the number printed, not an average of per-seed intervals.
+    """
     if col not in sub:
         return "–"
     m, s, n = _mean_std(sub[col])
     if n == 0:
         return "–"
     text = _fmt(m) if n == 1 else f"{_fmt(m)} ± {_fmt(s)}"
-    lo, hi = f"{col}_lo", f"{col}_hi"
-    if ci and lo in sub and hi in sub:
-        mlo, _, nlo = _mean_std(sub[lo])
-        mhi, _, nhi = _mean_std(sub[hi])
-        if nlo and nhi:
-            text += f" [{_fmt(mlo)}, {_fmt(mhi)}]"
+    if ci:
+        from ..evaluate import t_interval
+
+        e = t_interval([_num(v) for v in sub[col]])
+        text += f" [{_fmt(e.low)}, {_fmt(e.high)}]" if math.isfinite(e.low) else " [—]"
     return text
 
 
@@ -147,8 +151,9 @@ def _overview(report: Report, table) -> None:
                 f"(median {table['seconds'].median():.1f} s per cell)."
             )
         report.add_message(
-            "Numbers are mean ± std over seeds; the brackets hold the per-seed bootstrap 95% CI "
-            "(test molecules resampled), averaged over seeds. Strata: cliff = supported test "
+            "Numbers are mean ± std over seeds; the brackets hold the 95% Student-t interval of "
+            "the seed mean ('—' with one seed; the claims section adds hierarchical bootstrap "
+            "intervals over seeds and molecules). Strata: cliff = supported test "
             "molecules with high severity, smooth = supported with low severity, unsupported = no "
             "training neighbour at the similarity threshold. Gap = MAE(cliff) − MAE(smooth); "
             "ratio = MAE(cliff) / MAE(smooth). The reference predictor (similarity-weighted mean of "
@@ -170,8 +175,11 @@ def _results_tables(report: Report, ok) -> None:
                                _ms(sub, "unsupported_mae"),
                                _fmt(_mean_std(sub["cliff_n"])[0], 0) if "cliff_n" in sub else "–",
                                _fmt(_mean_std(sub["smooth_n"])[0], 0) if "smooth_n" in sub else "–"])
-                rows_b.append([_task(ds, tg), bb, lo, _ms(sub, "gap"), _ms(sub, "ratio"),
+                rows_b.append([_task(ds, tg), bb, lo, _ms(sub, "gap"),
+                               _ms(sub, "noise_floor_gap", ci=False), _ms(sub, "ratio"),
                                _ms(sub, "ref_ratio", ci=False),
+                               _ms(sub, "label_free_gap", ci=False),
+                               _ms(sub, "label_free_auc", ci=False),
                                _ms(sub, "matched_similarity_ratio", ci=False),
                                _ms(sub, "matched_similarity_z_ratio", ci=False),
                                _ms(sub, "pair_diff_mae", ci=False),
@@ -183,14 +191,21 @@ def _results_tables(report: Report, ok) -> None:
             )
             report.add_table(
                 rows_b, f"{split} split: gap, ratio and pair-level errors",
-                columns=["task", "backbone", "loss", "gap", "ratio", "reference ratio",
+                columns=["task", "backbone", "loss", "gap", "noise-floor gap", "ratio",
+                         "reference ratio", "label-free gap", "roughness AUC",
                          "ratio, matched on similarity", "ratio, matched on similarity and |z|",
                          "pair Δ-error", "direction accuracy"],
-                note="Matched ratios compare cliff cases with smooth controls paired 1:1 on "
+                note="noise-floor gap: the gap a perfect model shows under the dataset's label "
+                     "noise (cliffkit.evaluate.noise_floor; '–' where noise_sd is unknown). "
+                     "label-free gap: MAE of the roughest 20% minus the calmest 50% of test "
+                     "molecules by train-only roughness; roughness AUC: how well that score "
+                     "finds the cliff cases. "
+                     "Matched ratios compare cliff cases with smooth controls paired 1:1 on "
                      "similarity to train (and on label extremeness |z|), so that novelty or "
                      "extreme labels cannot explain the gap. pair Δ-error = mean "
                      "|(ŷ_i − ŷ_p) − (y_i − y_p)| over cliff cases i with training partner p; "
-                     "direction accuracy = share of pairs with the right sign of ŷ_i − ŷ_p.",
+                     "direction accuracy = share of pairs with the right sign of ŷ_i − ŷ_p "
+                     "(both predicted by the model; a constant predictor scores 0).",
             )
 
 
