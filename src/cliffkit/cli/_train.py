@@ -168,7 +168,9 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         "dataset": {"name": ds.name, "checksum": ds.checksum, "n_samples": len(ds),
                     "source_sha256": ds.source_sha256},
         "split": {"path": str(split_path), "sha256": sha256_file(split_path),
-                  "method": split.method},
+                  "method": split.method,
+                  "k": int(split.params.get("k_used") or split.params.get("k") or 24),
+                  "min_similarity": float(split.params.get("min_similarity", 0.35))},
         "target": target_name,
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),
@@ -262,8 +264,44 @@ def predict_command(run, file, smiles_col, output, quiet):
             "fix or remove them."
         )
     frame["prediction"] = model.predict(canon)
+    rough_note = _add_roughness(run, frame, canon)
     atomic_write_text(output, frame.to_csv(index=False))
     if not quiet:
         click.echo(f"{model!r}")
         click.echo(f"predicted {len(frame)} molecules ({model.target_}); wrote {output}")
+        click.echo(rough_note)
     return 0
+
+
+def _add_roughness(run, frame, canon: list[str]) -> str:
+    """Add the train-only roughness of each molecule (cliffkit.evaluate._roughness).
+
+    Training molecules and labels come from RUN/predictions.csv (rows with split ==
+    "train"); k and the similarity threshold from RUN/config.json. Returns a line to print.
+    """
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from ..evaluate._roughness import roughness_scores
+    from ..similarity import compute_fingerprints, find_neighbors
+
+    preds = run / "predictions.csv"
+    if not preds.is_file():
+        return "roughness: not computed (RUN/predictions.csv with the training labels is missing)"
+    table = pd.read_csv(preds)
+    if not {"smiles", "split", "y_true"} <= set(table.columns):
+        return "roughness: not computed (RUN/predictions.csv lacks smiles, split or y_true)"
+    train = table[table["split"] == "train"]
+    cfg = {}
+    if (run / "config.json").is_file():
+        cfg = json.loads((run / "config.json").read_text()).get("split", {})
+    k, tau = int(cfg.get("k", 24)), float(cfg.get("min_similarity", 0.35))
+    graph = find_neighbors(compute_fingerprints(canon), compute_fingerprints(train["smiles"].tolist()),
+                           k=k, min_similarity=tau)
+    frame["roughness"] = roughness_scores(graph, train["y_true"].to_numpy(dtype=float))
+    n = int(np.isfinite(frame["roughness"]).sum())
+    return (f"roughness (similarity-weighted SD of the training neighbours' labels, Tanimoto >= "
+            f"{tau:g}, top {k}): {n} of {len(frame)} molecules have >= 2 training neighbours; "
+            "empty where they do not")
