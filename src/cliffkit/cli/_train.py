@@ -3,7 +3,7 @@
 ``train`` writes into ``-o RUN``::
 
     RUN/model/            the backbone (config.json + model.pt or model.txt)
-    RUN/predictions.csv   smiles, index, split, y_true, prediction for every dataset row
+    RUN/predictions.csv   smiles, index, split, y_true, prediction, split_checksum per dataset row
     RUN/config.json       dataset + checksum, split file + sha256, backbone, loss, seed, metrics
     RUN/train_log.jsonl   one JSON line per epoch (or block of boosting rounds)
 """
@@ -84,6 +84,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
 
     from .. import __version__
     from ..errors import InvalidParameterError
+    from ..evaluate import SPLIT_CHECKSUM_COLUMN
     from ..models import get_backbone_class
     from ..split import load_split
     from ..utils import atomic_write_text, sha256_file
@@ -152,7 +153,9 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     part[split.train], part[split.val], part[split.test] = "train", "val", "test"
     y = ds.target(t_idx)
     frame = pd.DataFrame({"smiles": ds.smiles, "index": np.arange(len(ds)), "split": part,
-                          "y_true": y, "prediction": pred})
+                          "y_true": y, "prediction": pred,
+                          # identity of the training split: 'evaluate' refuses another split
+                          SPLIT_CHECKSUM_COLUMN: split.checksum[:16]})
     frame = frame[frame["split"] != ""]
     atomic_write_text(out / "predictions.csv", frame.to_csv(index=False))
 
@@ -168,7 +171,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         "dataset": {"name": ds.name, "checksum": ds.checksum, "n_samples": len(ds),
                     "source_sha256": ds.source_sha256},
         "split": {"path": str(split_path), "sha256": sha256_file(split_path),
-                  "method": split.method,
+                  "checksum": split.checksum, "method": split.method,
                   "k": int(split.params.get("k_used") or split.params.get("k") or 24),
                   "min_similarity": float(split.params.get("min_similarity", 0.35))},
         "target": target_name,
