@@ -227,7 +227,14 @@ def hierarchical_bootstrap(
     point = float(statistic(_mae_by_group(arrays).mean(axis=0)))
     if n_seeds < 2 or n_bootstrap == 0:
         return Estimate(point)
-    rng = np.random.default_rng(int(random_state))
+    means = _bootstrap_means(arrays, n_bootstrap, int(random_state))
+    return _percentile(point, statistic(means), n_bootstrap, confidence)
+
+
+def _bootstrap_means(arrays, n_bootstrap: int, random_state: int) -> np.ndarray:
+    """Seed means of resampled group MAEs, shape (n_bootstrap, n_arms, n_groups)."""
+    n_seeds, n_groups, n_arms = len(arrays), len(arrays[0]), arrays[0][0].shape[0]
+    rng = np.random.default_rng(random_state)
     seed_idx = rng.integers(0, n_seeds, size=(n_bootstrap, n_seeds))
     acc = np.zeros((n_bootstrap, n_arms, n_groups))
     for s in range(n_seeds):
@@ -249,7 +256,11 @@ def hierarchical_bootstrap(
                 vals[:, start:stop] = e[:, idx].mean(axis=-1)
             for a in range(n_arms):
                 acc[:, a, g] += np.bincount(owner, weights=vals[a], minlength=n_bootstrap)
-    boot = np.asarray(statistic(acc / n_seeds), dtype=np.float64)
+    return acc / n_seeds
+
+
+def _percentile(point: float, boot, n_bootstrap: int, confidence: float) -> Estimate:
+    boot = np.asarray(boot, dtype=np.float64)
     boot = boot[np.isfinite(boot)]
     if boot.size < max(10, n_bootstrap // 2):
         return Estimate(point)
@@ -375,9 +386,16 @@ def _estimates(cell: CellData, ep: Endpoint, n_bootstrap: int, random_state: int
     M = cell.mae
     arms = M.shape[1]
     out: dict[str, Any] = {}
-    boot = lambda stat: (hierarchical_bootstrap(  # noqa: E731
-        cell.errors, stat, n_bootstrap=n_bootstrap, random_state=random_state,
-        confidence=confidence) if cell.errors is not None else Estimate(float(stat(M.mean(axis=0)))))
+    means = None
+    if cell.errors is not None and len(cell.errors) >= 2 and n_bootstrap > 0:
+        arrays = [[np.atleast_2d(np.asarray(e, dtype=np.float64)) for e in errs]
+                  for errs in cell.errors]
+        means = _bootstrap_means(arrays, n_bootstrap, random_state)
+
+    def boot(stat):  # one set of resamples per cell, every statistic computed on it
+        point = float(stat(M.mean(axis=0)))
+        return Estimate(point) if means is None else _percentile(point, stat(means), n_bootstrap,
+                                                                 confidence)
     out["endpoint"] = boot(ep.estimate)
     for name in ("cliff", "smooth", "overall"):
         g = _G[name]

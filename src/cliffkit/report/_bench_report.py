@@ -349,7 +349,7 @@ def _figures(report: Report, ok) -> None:
 def build_report(table, *, title: str | None = None, meta: dict | None = None,
                  claims: dict | None = None, figures: bool = True,
                  claims_file: str | None = None, command: str | None = None,
-                 n_bootstrap: int = 2000) -> Report:
+                 n_bootstrap: int = 1000) -> Report:
     """Build the bench report from a results table.
 
     Parameters
@@ -365,7 +365,7 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
         Pre-registered claims (TOML, layout of ``report/claims/paper.toml``, the default).
     command : str, optional
         The command that reproduces the report, printed under the claims section.
-    n_bootstrap : int, default=2000
+    n_bootstrap : int, default=1000
         Resamples of the hierarchical bootstrap in the claims section.
     figures : bool, default=True
         Draw the PNG figures (reads the predictions files).

@@ -172,7 +172,7 @@ def _key_text(key: dict) -> str:
 
 
 def claims_section(report, table, *, spec: dict | None = None,
-                   command: str | None = None, n_bootstrap: int = 2000) -> None:
+                   command: str | None = None, n_bootstrap: int = 1000) -> None:
     """Add the "Paper claims" section: one subsection per claim of ``spec`` (:func:`load_claims`)."""
     from ..evaluate import ENDPOINTS, evaluate_claim
 
