@@ -509,6 +509,7 @@ def _flatten_metrics(metrics: dict | None, row: dict, prefix: str = "") -> None:
                     if k.endswith(("gap", "gap_ci", "ratio", "ratio_ci", "_auc", "noise_sd"))},
                    prefix, row)
     _flatten_block(metrics.get("pairs"), f"{prefix}pair_", row)
+    _flatten_block(metrics.get("moleculeace"), f"{prefix}moleculeace_", row)
 
 
 @functools.lru_cache(maxsize=256)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._claims import claims_section, load_claims
+from ._moleculeace import moleculeace_section
 from ._report import Report
 
 __all__ = ["PAPER_CLAIMS", "build_report"]
@@ -380,6 +381,7 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
         table[col] = table[col].fillna("?").astype(str)
     ok = table[table["status"] == "ok"]
     _overview(report, table)
+    moleculeace_section(report, ok)
     spec = load_claims(claims_file)
     for c in spec["claims"]:
         c["threshold"] = float((claims or {}).get(c["id"], c["threshold"]))
