@@ -215,3 +215,51 @@ def test_claim_rejects_unknown_endpoint_and_test():
     with pytest.raises(InvalidParameterError, match="unknown test"):
         evaluate_claim({"id": "x", "endpoint": "gap", "threshold": 0, "test": "z"}, [])
     assert evaluate_claim({"id": "x", "endpoint": "gap", "threshold": 0}, []).verdict == "not measured"
+
+
+def test_gap_reduction_needs_a_positive_plain_gap():
+    # plain gap negative in every seed (cliff MAE below smooth MAE); the loss arm's gap more
+    # negative still: the contrast (1 - t)*gap_A - gap_B is positive, yet 1 - gap_B/gap_A is
+    # undefined (negative denominator). Such a cell must never "hold".
+    jitter = np.array([1.0, 1.01, 0.99, 1.02, 0.98])[:, None]
+    base = np.array([[0.5, 0.40, 0.60]] * 5) * jitter
+    treat = np.array([[0.5, 0.20, 0.60]] * 5) * jitter
+    cell = CellData({"c": 1}, list(range(5)), np.stack([base, treat], axis=1))
+    res = evaluate_claim({"id": "g", "endpoint": "gap_reduction", "threshold": 0.3}, [cell],
+                         n_bootstrap=200)
+    assert np.isnan(res.cells[0]["estimates"]["endpoint"].value)
+    assert res.verdict == "does not hold" and res.cells[0]["p"] > 0.5
+
+
+def test_gap_reduction_blocked_by_smooth_worsening():
+    # the gap shrinks by 50%, but only because smooth MAE rises 25%: fails the default margin
+    jitter = np.array([1.0, 1.01, 0.99, 1.02, 0.98])[:, None]
+    base = np.array([[0.5, 0.80, 0.40]] * 5) * jitter
+    treat = np.array([[0.5, 0.70, 0.50]] * 5) * jitter
+    cell = CellData({"c": 1}, list(range(5)), np.stack([base, treat], axis=1))
+    claim = {"id": "g", "endpoint": "gap_reduction", "threshold": 0.3}
+    res = evaluate_claim(claim, [cell], n_bootstrap=200)
+    assert res.cells[0]["estimates"]["endpoint"].value == pytest.approx(0.5)
+    assert res.verdict == "does not hold"
+    claim["smooth_margin"] = None
+    assert evaluate_claim(claim, [cell], n_bootstrap=200).verdict == "holds"
+
+
+def test_quantifier_all_is_an_intersection_union_test():
+    # 15 cells, each with a real effect at raw p of about 0.01: "every cell" holds (each raw
+    # p <= alpha); Holm would have raised the adjusted p to about 0.15 and rejected it.
+    rng = np.random.default_rng(3)
+    cells = []
+    for i in range(15):
+        d = np.array([0.10, 0.02, 0.12, 0.05, 0.08])  # t ≈ 4.0, one-sided p ≈ 0.008
+        base = np.array([[1.0, 1.2, 0.9]] * 5) * rng.uniform(0.99, 1.01, (5, 1))
+        treat = base.copy()
+        treat[:, 0] = base[:, 0] - d
+        cells.append(CellData({"c": i}, list(range(5)), np.stack([base, treat], axis=1)))
+    p_raw = one_sided_t(np.array([0.10, 0.02, 0.12, 0.05, 0.08]))
+    assert 0.005 < p_raw < 0.02
+    claim = {"id": "all", "endpoint": "overall_mae_reduction", "threshold": 0.0,
+             "quantifier": "all"}
+    res = evaluate_claim(claim, cells, intervals=False)
+    assert res.verdict == "holds" and res.n_hold == 15
+    assert max(holm([c["p"] for c in res.cells])) > 0.05  # what Holm would have done

@@ -16,17 +16,20 @@ seed, the same split, the same test molecules.
 - primary ``overall_mae_reduction`` = 1 − m̄_B(overall) / m̄_A(overall);
 - secondary ``gap`` = m̄(cliff) − m̄(smooth) and ``ratio`` = m̄(cliff) / m̄(smooth) (a ratio of
   means over seeds, never a mean of per-seed ratios), and ``gap_reduction`` =
-  1 − gap_B / gap_A (both gaps as above). A gap reduction is *unstable* when the
-  baseline's gap CI includes 0 (a small or negative denominator).
+  1 − gap_B / gap_A (both gaps as above), with the same smooth non-inferiority margin. A gap
+  reduction is *unstable* when the baseline's gap CI includes 0 (a small or negative
+  denominator); an unstable cell never passes.
 
 **Tests.** A claim "endpoint ≥ threshold" is turned into a per-seed linear contrast
 ``d_s`` that is positive on average exactly when the ratio-of-means endpoint passes the
 threshold (e.g. reduction ≥ t ⇔ mean_s[(1 − t)·A_s − B_s] ≥ 0), and tested one-sided with
 Student's t across seeds (``scipy.stats.ttest_1samp``, ``alternative="greater"``, df =
 n − 1). The smooth non-inferiority condition is a second one-sided t-test; a cell passes
-only when both do (intersection-union test: its p-value is the larger of the two).
-Across the cells a claim ranges over, p-values are Holm-adjusted (Holm 1979, Scand. J.
-Statist. 6:65-70).
+only when both do (intersection-union test: its p-value is the larger of the two). A gap
+reduction adds a third one-sided test, baseline gap > 0, to the same intersection-union test.
+For a claim about *some* cell (quantifier ``any``) the p-values are Holm-adjusted across the
+cells it ranges over (Holm 1979, Scand. J. Statist. 6:65-70); a claim about *every* cell
+(``all``) is itself an intersection-union test, at level alpha when each raw p <= alpha.
 
 **Intervals.** :func:`hierarchical_bootstrap`: resample seeds with replacement, then,
 independently for each drawn seed, the test molecules of each group with replacement
@@ -307,6 +310,10 @@ def _reduction(group: str) -> Endpoint:
     )
 
 
+#: Two-arm endpoints that carry the smooth non-inferiority margin by default: a cliff-MAE or
+#: gap "reduction" bought by making smooth predictions worse does not count.
+_MARGIN_ENDPOINTS = ("cliff_mae_reduction", "gap_reduction")
+
 #: The endpoints, by name.
 ENDPOINTS: dict[str, Endpoint] = {
     "cliff_mae_reduction": _reduction("cliff"),
@@ -435,9 +442,9 @@ def evaluate_claim(
         ``endpoint`` (a key of :data:`ENDPOINTS`), ``threshold`` (float), ``test``
         (``"t"``: one-sided t across seeds on the endpoint's contrast), ``quantifier``
         (``"any"``: holds when at least one cell passes after Holm correction; ``"all"``:
-        when every cell does), ``alpha`` (default 0.05), ``min_seeds`` (default 5),
-        ``smooth_margin`` (two-arm endpoints on cliff MAE: non-inferiority margin on the
-        smooth MAE, default 0.02; None to skip).
+        when every cell passes unadjusted, an intersection-union test), ``alpha`` (default
+        0.05), ``min_seeds`` (default 5), ``smooth_margin`` (cliff MAE and gap reductions:
+        non-inferiority margin on the smooth MAE, default 0.02; None to skip).
     cells : sequence of CellData
         Every cell the claim ranges over (the family for the correction).
     n_bootstrap, random_state, confidence
@@ -476,18 +483,27 @@ def evaluate_claim(
     thr = float(claim["threshold"])
     alpha = float(claim.get("alpha", 0.05))
     min_seeds = int(claim.get("min_seeds", 5))
-    margin = claim.get("smooth_margin", 0.02 if name == "cliff_mae_reduction" else None)
+    margin = claim.get("smooth_margin", 0.02 if name in _MARGIN_ENDPOINTS else None)
     rows: list[dict[str, Any]] = []
     p_all = _pvalues([ep.contrast(c.mae, thr) for c in cells])
     p_ni_all = np.full(len(cells), np.nan)
     if margin is not None and ep.arms == 2:
         s = _G["smooth"]
         p_ni_all = _pvalues([(1.0 + float(margin)) * c.mae[:, 0, s] - c.mae[:, 1, s] for c in cells])
+    # A gap reduction is defined only for a positive baseline gap: the contrast's inequality
+    # flips when gap_A <= 0, so "baseline gap > 0" is a third condition of the
+    # intersection-union test (a cell with an undefined estimate can never pass).
+    p_gap_all = np.full(len(cells), np.nan)
+    if ep.name == "gap_reduction":
+        p_gap_all = _pvalues([_gap(c.mae, 0) for c in cells])
     for i, cell in enumerate(cells):
         M = cell.mae
         p, p_ni = float(p_all[i]), float(p_ni_all[i])
         if margin is not None and ep.arms == 2:
             p = max(p, p_ni) if np.isfinite(p) and np.isfinite(p_ni) else float("nan")
+        if ep.name == "gap_reduction":
+            p_gap = float(p_gap_all[i])
+            p = max(p, p_gap) if np.isfinite(p) and np.isfinite(p_gap) else float("nan")
         if intervals:
             est = _estimates(cell, ep, n_bootstrap, random_state + i, confidence)
         else:
@@ -500,10 +516,14 @@ def evaluate_claim(
                      "p": p, "p_noninferiority": p_ni, "estimates": est, "unstable": unstable})
     if not rows:
         return ClaimResult(claim, "not measured", reason="no cells in these results")
-    adj = holm([r["p"] for r in rows])
+    # "any": at least one cell, so the family needs Holm. "all": every cell must pass, an
+    # intersection-union test whose level is already alpha with each raw p <= alpha (Berger
+    # 1982, Technometrics 24:295-300): adjusting it would only make it needlessly strict.
+    adj = holm([r["p"] for r in rows]) if quant == "any" else np.array([r["p"] for r in rows])
     for r, pa in zip(rows, adj, strict=True):
         r["p_holm"] = float(pa)
-        r["passes"] = bool(np.isfinite(pa) and pa <= alpha and r["n_seeds"] >= min_seeds)
+        r["passes"] = bool(np.isfinite(pa) and pa <= alpha and r["n_seeds"] >= min_seeds
+                           and not r["unstable"])
     n_hold = sum(r["passes"] for r in rows)
     few = [r for r in rows if r["n_seeds"] < min_seeds]
     if few:
@@ -513,7 +533,8 @@ def evaluate_claim(
     else:
         ok = n_hold >= 1 if quant == "any" else n_hold == len(rows)
         verdict = "holds" if ok else "does not hold"
-        reason = f"{n_hold} of {len(rows)} cells pass at Holm-adjusted α = {alpha:g}"
+        how = "Holm-adjusted" if quant == "any" else "unadjusted (every cell must pass)"
+        reason = f"{n_hold} of {len(rows)} cells pass at {how} α = {alpha:g}"
     finite = [r for r in rows if np.isfinite(r["estimates"]["endpoint"].value)]
     best = max(finite, key=lambda r: r["estimates"]["endpoint"].value) if finite else None
     return ClaimResult(claim, verdict, rows, best, len(rows), n_hold, reason)

@@ -67,7 +67,8 @@ def load_claims(path: str | Path | None = None) -> dict[str, Any]:
             raise ConfigError(f"Claims file {where}: claim {c['id']!r} has unknown keys "
                               f"{', '.join(sorted(extra))}; allowed: {', '.join(sorted(_KEYS))}.")
         for k, v in defaults.items():
-            if k == "smooth_margin" and c["endpoint"] != "cliff_mae_reduction":
+            if k == "smooth_margin" and c["endpoint"] not in ("cliff_mae_reduction",
+                                                                 "gap_reduction"):
                 continue
             c.setdefault(k, v)
     return {"claims": claims, "path": where, "sha256": sha256_bytes(raw), **defaults}
