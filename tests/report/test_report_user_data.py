@@ -71,12 +71,13 @@ def test_paper_claims_only_for_paper_datasets_and_capped_label():
     table = pd.DataFrame(qm9 + _user_rows([0, 1, 2], 30))
     rep = build_report(table, figures=False, capped=True)
     claims = _section(rep, "Paper claims")
-    q = _section(rep, "QM9")
-    (msg,) = [m for m in q.items if m.kind == "message"]
-    assert msg.text.startswith("The ratio is ≥ 1.15 for 1 of 1 (target, backbone) pairs.")
-    assert msg.text.endswith("weak evidence: models trained under a capped budget (demo)")
+    (msg,) = [m for m in _section(rep, "Training budget").items if m.kind == "message"]
+    assert msg.level == "warning" and "capped budget" in msg.text and "weak evidence" in msg.text
     # the user's file is not part of the paper's claims ...
     assert "my_assay" not in repr(claims)
-    # ... but has its own summary
-    assert _section(rep, "my_assay/pKi")
-
+    # ... but has its own summary, its verdicts labelled as from a capped budget
+    (row,) = _tables(_section(rep, "my_assay/pKi"))[0].rows
+    assert row[-1].endswith("weak evidence: models trained under a capped budget (demo)")
+    # without QM9/Lipophilicity/ESOL/FreeSolv rows there is no paper-claims section at all
+    rep = build_report(pd.DataFrame(_user_rows([0, 1, 2], 30)), figures=False, capped=True)
+    assert not [s for s in rep.iter_items("section") if s.title.startswith("Paper claims")]

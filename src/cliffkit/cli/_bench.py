@@ -321,8 +321,11 @@ def _only_datasets(grid, names: str):
               help="Folder for report.md, report.html and images/*.png.")
 @click.option("--title", default=None, help="Report title (default: from the grid config).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures (tables and claims only).")
+@click.option("--claims", "claims_file", default=None, type=click.Path(dir_okay=False),
+              help="Pre-registered claims (TOML; default: the shipped report/claims/paper.toml).")
 @output_options
-def report(results: str, out_dir: str, title: str | None, no_figures: bool) -> int:
+def report(results: str, out_dir: str, title: str | None, no_figures: bool,
+           claims_file: str | None) -> int:
     import platform
     from pathlib import Path
 
@@ -369,8 +372,9 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool) -> i
     if capped:
         meta["budget"] = (f"capped (the '{grid_name}' grid stops training early to fit its time "
                           "budget): the numbers show the workflow, not findings")
+    command = f"cliffkit report {results} -o {out_dir}" + (f" --claims {claims_file}" if claims_file else "")
     rep = build_report(table, title=title or default_title, meta=meta, figures=not no_figures,
-                       capped=capped)
+                       claims_file=claims_file, command=command, capped=capped)
     paths = write_report(rep, out_dir)
     say(f"Report: {paths['html']} (markdown: {paths['markdown']})")
     return 0

@@ -212,8 +212,9 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
         "split": {"path": str(split_path), "abspath": str(Path(split_path).resolve()),
                   "sha256": sha256_file(split_path), "checksum": full_split.checksum,
                   "method": full_split.method, "val_carved": carved,
-                  "min_similarity": sp.get("min_similarity"), "radius": sp.get("radius", 2),
-                  "n_bits": sp.get("n_bits", 2048)},
+                  "k": int(full_split.params.get("k_used") or full_split.params.get("k") or 24),
+                  "min_similarity": float(full_split.params.get("min_similarity", 0.35)),
+                  "radius": sp.get("radius", 2), "n_bits": sp.get("n_bits", 2048)},
         "target": target_name,
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),
@@ -347,6 +348,7 @@ def predict_command(run, file, smiles_col, output):
     frame[reason_col] = [
         "" if r is None else (r if not d else f"{r}: {d}") for r, d in zip(reason, detail, strict=True)
     ]
+    rough_note = _add_roughness(run, frame, canon, ok)
     atomic_write_text(output, frame.to_csv(index=False, float_format="%.10g"))
     bad = np.flatnonzero(~valid)
     if bad.size:
@@ -366,6 +368,7 @@ def predict_command(run, file, smiles_col, output):
         say(f"{n_in:,} of {ok.size:,} have a training neighbour with Tanimoto similarity >= "
             f"{domain[2]:g} (in_domain = yes); predictions outside the domain rest on no "
             "close training analogue.")
+    say(rough_note)
     return 0
 
 
@@ -420,3 +423,43 @@ def _domain(run, cfg: dict, smiles: list[str]):
     sim[has] = graph.similarities[first]
     near[has] = train[graph.indices[first]]
     return sim, near, float(tau)
+
+
+def _add_roughness(run, frame, canon, ok) -> str:
+    """Add the train-only roughness of each molecule (cliffkit.evaluate._roughness).
+
+    Training molecules and labels come from RUN/predictions.csv (rows with split ==
+    "train"); k and the similarity threshold from RUN/config.json. Only the rows ``ok``
+    (usable SMILES ``canon[i]``) get a value. Returns a line to print.
+    """
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from ..evaluate._roughness import roughness_scores
+    from ..similarity import compute_fingerprints, find_neighbors
+
+    preds = run / "predictions.csv"
+    if not preds.is_file():
+        return "roughness: not computed (RUN/predictions.csv with the training labels is missing)"
+    table = pd.read_csv(preds)
+    if not {"smiles", "split", "y_true"} <= set(table.columns):
+        return "roughness: not computed (RUN/predictions.csv lacks smiles, split or y_true)"
+    train = table[table["split"] == "train"]
+    cfg = {}
+    if (run / "config.json").is_file():
+        cfg = json.loads((run / "config.json").read_text()).get("split", {})
+    k, tau = int(cfg.get("k", 24)), float(cfg.get("min_similarity", 0.35))
+    train = train[np.isfinite(train["y_true"].to_numpy(dtype=float))]
+    rough = np.full(len(frame), np.nan)
+    if len(ok) and len(train):
+        graph = find_neighbors(compute_fingerprints([canon[i] for i in ok]),
+                               compute_fingerprints(train["smiles"].tolist()),
+                               k=k, min_similarity=tau)
+        rough[ok] = roughness_scores(graph, train["y_true"].to_numpy(dtype=float))
+    frame["roughness"] = rough
+    n = int(np.isfinite(frame["roughness"]).sum())
+    return (f"roughness (similarity-weighted SD of the training neighbours' labels, Tanimoto >= "
+            f"{tau:g}, top {k}): {n} of {len(frame)} molecules have >= 2 training neighbours; "
+            "empty where they do not")
