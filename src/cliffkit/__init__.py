@@ -23,11 +23,12 @@ _LAZY = {
     "ScaffoldSplit": "cliffkit.split",
     "CliffLoss": "cliffkit.loss",
     "evaluate": "cliffkit.evaluate",
+    "run_experiment": "cliffkit.experiment",
     "Report": "cliffkit.report",
 }
 _SUBPACKAGES = {
     "data", "similarity", "cliffs", "split", "loss", "models", "train",
-    "evaluate", "report", "bench", "cli", "errors", "utils",
+    "evaluate", "experiment", "report", "bench", "cli", "errors", "utils",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -7,6 +7,7 @@ import warnings
 
 import click
 
+from ..similarity._defaults import MIN_SIMILARITY
 from ._app import app
 from ._data import dataset_options, load_from_cli
 
@@ -34,7 +35,7 @@ _METHODS = ("cliff", "random", "scaffold")
               help="Requested share of cliff cases among held-out molecules (cliff method only).")
 @click.option("-k", "k", type=int, default=None,
               help="Neighbours per molecule (default: max(4, min(24, floor(sqrt(n_train))))).")
-@click.option("--min-sim", "min_similarity", type=float, default=0.35, show_default=True,
+@click.option("--min-sim", "min_similarity", type=float, default=MIN_SIMILARITY, show_default=True,
               help="Support threshold: Tanimoto similarity a training neighbour needs.")
 @click.option("--cliff-quantile", type=float, default=0.8, show_default=True,
               help="Cliff: severity above this quantile of supported training severities.")

@@ -20,10 +20,8 @@ from ._data import dataset_options, load_from_cli
 
 
 def _loss_choices() -> list[str]:
-    try:
-        from ..loss import list_losses
-    except ImportError:  # pragma: no cover - loss package missing
-        return ["plain"]
+    from ..loss import list_losses
+
     return list(list_losses())
 
 
@@ -84,6 +82,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
 
     from .. import __version__
     from ..errors import InvalidParameterError
+    from ..experiment import fit
     from ..models import get_backbone_class
     from ..split import load_split
     from ..utils import atomic_write_text, sha256_file
@@ -119,32 +118,11 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         bb_params["show_progress"] = (not quiet) and sys.stderr.isatty()
     model = klass(**bb_params)
 
-    train, val = ds.subset(split.train), ds.subset(split.val)
-    y_train = train.target(t_idx)
-    fit_kwargs = {}
-    spec = None
-    if loss_name != "plain" or beta:
-        from ..loss import cliff_severity, make_loss
-
-        severity = cliff_severity(ds, train_idx=split.train, target=t_idx)
-        extra = {}
-        if loss_name == "cliff-adaptive":
-            if target_name not in split.labels:
-                raise InvalidParameterError(
-                    f"Loss 'cliff-adaptive' needs validation strata for target "
-                    f"{target_name!r}, which split file {split_path} does not label; "
-                    f"re-run 'cliffkit split --target {target_name}'."
-                )
-            strata = split.strata(target_name, "val")
-            extra = dict(y_val=val.target(t_idx), val_cliff_mask=strata == "cliff",
-                         val_smooth_mask=strata == "smooth")
-        spec = make_loss(loss_name, y_train, severity=severity, lam=lam, beta=beta,
-                         random_state=seed, **extra)
-        fit_kwargs = spec.fit_kwargs(model)
-
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    model.fit(train, val, target=t_idx, log_path=out / "train_log.jsonl", **fit_kwargs)
+    model, spec = fit(ds, split, model, loss_name, target=t_idx, seed=seed,
+                      loss_params={"lam": lam, "beta": beta},
+                      log_path=out / "train_log.jsonl")
     pred = model.predict(ds)
     model.save(out / "model")
 
@@ -173,10 +151,9 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),
                      "params": json.loads(json.dumps(model.get_params(), default=str))},
-        "loss": {"name": loss_name, "lam": lam, "beta": beta,
-                 "repr": repr(spec) if spec is not None else "plain",
-                 "lambda_history": json.loads(json.dumps(spec.history, default=float))
-                 if spec is not None else []},
+        "loss": {"name": loss_name, "lam": lam, "beta": beta, "repr": repr(spec),
+                 "severity_params": spec.severity_params,
+                 "lambda_history": json.loads(json.dumps(spec.history, default=float))},
         "seed": seed,
         "best_epoch": getattr(model, "best_epoch_", None),
         "n_epochs": len(getattr(model, "history_", [])),

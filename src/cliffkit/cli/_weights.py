@@ -43,8 +43,8 @@ def weights(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
     import pandas as pd
 
     from ..errors import InvalidParameterError, unknown_name
-    from ..loss import list_losses, make_loss
-    from ..loss._weights import cliff_severity
+    from ..experiment import build_loss
+    from ..loss import list_losses
     from ..split import load_split
     from ..utils import atomic_write
 
@@ -64,10 +64,7 @@ def weights(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
     t = ds.target_index(target)
     y = ds.y[:, t]
     train = np.asarray(split.train, dtype=np.int64)
-    sev = None
-    if key in ("cliff", "random-weights"):
-        sev = cliff_severity(ds, y, train)
-    spec = make_loss(key, y[train], severity=sev, lam=lam, random_state=seed)
+    spec = build_loss(key, ds, split, target=t, seed=seed, lam=lam)
     w = spec.sample_weight(mean_one=not raw)
     if all_rows:
         full = np.ones(len(ds), dtype=np.float64)

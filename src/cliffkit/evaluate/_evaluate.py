@@ -18,6 +18,7 @@ from ..errors import (
     SplitFileError,
     unknown_name,
 )
+from ..similarity import default_k
 from ..utils import to_jsonable
 from ._metrics import Estimate, pair_metrics, stratum_metrics
 from ._reference import reference_predictions
@@ -307,6 +308,15 @@ _GRAPH_MEMO: dict[str, Any] = {}  # a few test->train graphs, reused within a pr
 _DISK_CACHE_MIN_PAIRS = 20_000_000  # test x train pairs from which graphs go to the disk cache
 
 
+def _similarity_params(split_result) -> dict[str, Any]:
+    """The split's own similarity parameters (a SplitResult, or any object with ``params``)."""
+    if hasattr(split_result, "similarity_params"):
+        return split_result.similarity_params
+    from ..split import SplitResult
+
+    return SplitResult.similarity_params.fget(split_result)
+
+
 def _reference_graph(split_result, dataset, k: int, show_progress):
     """Top-k training neighbours of each test molecule (any similarity), cached.
 
@@ -321,9 +331,8 @@ def _reference_graph(split_result, dataset, k: int, show_progress):
     from ..similarity import compute_fingerprints, find_neighbors
     from ..utils import sha256_bytes
 
-    params = split_result.params
-    radius = int(params.get("radius", 2))
-    n_bits = int(params.get("n_bits", 2048))
+    sim = _similarity_params(split_result)
+    radius, n_bits = sim["radius"], sim["n_bits"]
     test, train = split_result.test, split_result.train
     k = min(k, train.shape[0])
     key = cache_key("reference-graph-v1", dataset.checksum, radius, n_bits, k,
@@ -442,9 +451,9 @@ def evaluate(
     params: dict[str, Any] = {"n_bootstrap": int(n_bootstrap), "random_state": model["params"]["random_state"],
                               "confidence": float(confidence), "bootstrap": model["params"]["method"]}
     if reference:
-        sp = split_result.params
-        k = int(sp.get("k_used") or sp.get("k") or 24)
-        tau = float(sp.get("min_similarity", 0.35))
+        sim = _similarity_params(split_result)
+        k = int(sim["k"] or default_k(split_result.train.shape[0]))
+        tau = sim["min_similarity"]
         graph = reference_graph if reference_graph is not None else _reference_graph(
             split_result, dataset, k, show_progress)
         if graph.indptr.shape[0] - 1 != test.shape[0]:

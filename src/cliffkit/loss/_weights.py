@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError
+from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
 from ..utils import Interval, Options, check_random_state, validate_params
 
 __all__ = [
@@ -42,10 +43,10 @@ def cliff_severity(
     *,
     target: str | int | None = None,
     k: int | None = None,
-    min_similarity: float = 0.35,
+    min_similarity: float = MIN_SIMILARITY,
     m: int | None = None,
-    radius: int = 2,
-    n_bits: int = 2048,
+    radius: int = RADIUS,
+    n_bits: int = N_BITS,
     fingerprints: np.ndarray | None = None,
     return_pairs: bool = False,
     pair_quantile: float = 0.8,

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidSmilesError
+from ..similarity import N_BITS, RADIUS
 
 __all__ = [
     "ATOM_FIELD_SIZES",
@@ -167,7 +168,7 @@ def _cached(kind: str, smiles: Sequence[str], params: tuple, build):
     return value
 
 
-def ecfp_features(smiles: Sequence[str], *, radius: int = 2, n_bits: int = 2048) -> np.ndarray:
+def ecfp_features(smiles: Sequence[str], *, radius: int = RADIUS, n_bits: int = N_BITS) -> np.ndarray:
     """Unpacked ECFP (Morgan) bits, shape ``(n_samples, n_bits)``, dtype uint8.
 
     Uses :func:`cliffkit.similarity.compute_fingerprints` when available (same bits as

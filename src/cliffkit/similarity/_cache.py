@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._defaults import MIN_SIMILARITY, N_BITS, RADIUS
 from ._fingerprints import compute_fingerprints
 from ._graph import NeighborGraph
 from ._search import find_neighbors
@@ -55,9 +56,9 @@ def cached_neighbors(
     ref_smiles: Sequence[str] | None = None,
     *,
     k: int = 24,
-    min_similarity: float = 0.35,
-    radius: int = 2,
-    n_bits: int = 2048,
+    min_similarity: float = MIN_SIMILARITY,
+    radius: int = RADIUS,
+    n_bits: int = N_BITS,
     cache_dir: str | os.PathLike | None = None,
     backend: str = "auto",
     n_jobs: int | None = None,

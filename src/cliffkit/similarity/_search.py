@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError
 from ..utils import Interval, Options, validate_params
+from ._defaults import MIN_SIMILARITY
 from ._fingerprints import resolve_n_jobs
 from ._graph import NeighborGraph
 
@@ -296,7 +297,7 @@ def find_neighbors(
     ref_fps: np.ndarray | None = None,
     *,
     k: int = 24,
-    min_similarity: float = 0.35,
+    min_similarity: float = MIN_SIMILARITY,
     exclude_self: bool | None = None,
     backend: str = "auto",
     block_size: int | None = None,

@@ -71,6 +71,45 @@ class SplitResult:
     def n_samples(self) -> int:
         return int(self.smiles.shape[0])
 
+    @property
+    def similarity_params(self) -> dict[str, Any]:
+        """The similarity parameters this split was labelled with, for every consumer.
+
+        Training (CliffLoss severities and cliff pairs), ``cliffkit weights``, the bench
+        and the evaluation's reference predictor read them from here, so a split made at
+        ``min_similarity=0.5`` is trained and scored at 0.5, not at a default.
+
+        Returns
+        -------
+        dict
+            ``k`` (the neighbourhood size the split used: ``params["k_used"]``, else
+            ``params["k"]``; None means :func:`cliffkit.similarity.default_k` of the
+            training set), ``min_similarity``, ``radius``, ``n_bits`` and ``m`` (strongest
+            pairs per severity, ``info["m"]``; None means
+            :func:`cliffkit.cliffs.default_m` of ``k``). Missing entries (a split file from
+            another tool) fall back to the defaults in :mod:`cliffkit.similarity`.
+
+        Examples
+        --------
+        >>> from cliffkit.split import RandomSplit
+        >>> smiles = ["CCO", "CCCO", "CCCCO", "CCN", "CCCN", "CCCCN", "c1ccccc1", "c1ccccc1O"]
+        >>> res = RandomSplit(min_similarity=0.5, val_size=0.0).make_split(smiles, list(range(8)))
+        >>> res.similarity_params["min_similarity"], res.similarity_params["n_bits"]
+        (0.5, 2048)
+        """
+        from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
+
+        p = self.params
+        k = p.get("k_used", p.get("k"))
+        m = (getattr(self, "info", None) or {}).get("m")
+        return {
+            "k": None if k is None else int(k),
+            "min_similarity": float(p.get("min_similarity", MIN_SIMILARITY)),
+            "radius": int(p.get("radius", RADIUS)),
+            "n_bits": int(p.get("n_bits", N_BITS)),
+            "m": None if m is None else int(m),
+        }
+
     def subset(self, name: str) -> np.ndarray:
         """Indices of ``"train"``, ``"val"`` or ``"test"``."""
         if name not in _SUBSETS:
