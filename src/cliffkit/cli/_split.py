@@ -8,10 +8,8 @@ import warnings
 import click
 
 from ..similarity._defaults import MIN_SIMILARITY
-from ._app import app
+from ._app import RegistryChoice, app
 from ._data import dataset_options, load_from_cli
-
-_METHODS = ("cliff", "random", "scaffold")
 
 
 @app.command(
@@ -21,7 +19,8 @@ _METHODS = ("cliff", "random", "scaffold")
 )
 @click.argument("dataset", metavar="DATASET")
 @dataset_options
-@click.option("--method", type=click.Choice(_METHODS), default="cliff", show_default=True,
+@click.option("--method", type=RegistryChoice("cliffkit.split:list_splitters"), default="cliff",
+              show_default=True,
               help="Splitter: cliff (CliffSplit: supported, cliff-exposed test set), random, or "
                    "scaffold (Bemis-Murcko groups, shuffled by seed).")
 @click.option("--target", "targets", multiple=True, metavar="T",

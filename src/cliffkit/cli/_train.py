@@ -15,14 +15,8 @@ import sys
 
 import click
 
-from ._app import app
+from ._app import RegistryChoice, app
 from ._data import dataset_options, load_from_cli
-
-
-def _loss_choices() -> list[str]:
-    from ..loss import list_losses
-
-    return list(list_losses())
 
 
 def _parse_params(items: tuple[str, ...]) -> dict:
@@ -52,12 +46,12 @@ def _parse_params(items: tuple[str, ...]) -> dict:
 @dataset_options
 @click.option("--split", "split_path", type=click.Path(dir_okay=False), required=True,
               help="Split file from 'cliffkit split' (its dataset checksum must match).")
-@click.option("--backbone", default="gin", show_default=True,
-              help="Backbone name: mlp, lgbm, gin, dmpnn, schnet (see cliffkit.models).")
+@click.option("--backbone", type=RegistryChoice("cliffkit.models:list_backbones"), default="gin",
+              show_default=True, help="Backbone from the cliffkit.models registry.")
 @click.option("--target", default=None,
               help="Target to train on (default: the dataset's only target).")
-@click.option("--loss", "loss_name", type=click.Choice(_loss_choices()), default="plain",
-              show_default=True, help="Training loss from the cliffkit.loss registry.")
+@click.option("--loss", "loss_name", type=RegistryChoice("cliffkit.loss:list_losses"),
+              default="plain", show_default=True, help="Training loss from the cliffkit.loss registry.")
 @click.option("--lam", type=float, default=0.1, show_default=True,
               help="CliffLoss lambda (start value for cliff-adaptive).")
 @click.option("--beta", type=float, default=None,

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CliffkitWarning, InvalidParameterError, ShapeMismatchError, unknown_name
-from ..utils import Interval, Options, validate_params
+from ..errors import CliffkitWarning, InvalidParameterError, ShapeMismatchError
+from ..utils import Interval, Options, Registry, normalize_name, validate_params
 from ._adaptive import AdaptiveLambda
 from ._weights import (
     cliff_pairs_from_severity,
@@ -29,22 +29,18 @@ from ._weights import (
 __all__ = ["LossSpec", "make_loss", "make_loss_for_split", "list_losses", "LOSSES", "register_loss",
            "train_cliffs", "needs_cliffs"]
 
-LOSSES: dict[str, Callable[..., LossSpec]] = {}
+#: The loss registry: name -> builder ``fn(ctx) -> LossSpec``.
+LOSSES: Registry[Callable[..., LossSpec]] = Registry("loss")
 
 
 def register_loss(name: str):
-    """Decorator: register a LossSpec builder under a lowercase, dashed ``name``."""
-
-    def deco(fn):
-        LOSSES[name] = fn
-        return fn
-
-    return deco
+    """Decorator: register a LossSpec builder under ``name`` (normalised: lowercase, dashes)."""
+    return LOSSES.register(name)
 
 
 def list_losses() -> list[str]:
     """Registered loss names (the CLI's ``--loss`` choices)."""
-    return list(LOSSES)
+    return LOSSES.list()
 
 
 @dataclass
@@ -493,10 +489,8 @@ def needs_cliffs(name: str, beta: float | None = None) -> bool:
 
 
 def _key(name: str) -> str:
-    key = str(name).lower().replace("_", "-")
-    if key not in LOSSES:
-        raise unknown_name("loss", str(name), LOSSES)
-    return key
+    LOSSES.get(name)  # UnknownNameError with a did-you-mean
+    return normalize_name(name)
 
 
 def make_loss_for_split(

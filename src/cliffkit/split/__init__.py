@@ -6,7 +6,7 @@
 - :class:`SplitResult`, :func:`load_split`, :func:`to_chemprop_splits`: versioned split files.
 """
 
-from ._base import BaseSplitter, get_splitter, list_splitters, register_splitter
+from ._base import SPLITTERS, BaseSplitter, get_splitter, list_splitters, register_splitter
 from ._cliff import CliffSplit
 from ._label import TargetLabels, match_controls
 from ._random import RandomSplit
@@ -16,6 +16,7 @@ from ._summary import format_summary, summarize_split
 
 __all__ = [
     "FORMAT",
+    "SPLITTERS",
     "VERSION",
     "BaseSplitter",
     "CliffSplit",

@@ -16,37 +16,36 @@ from ..errors import (
     SplitWarning,
     unknown_name,
 )
-from ..utils import Interval, check_random_state, validate_params
+from ..utils import Interval, Registry, check_random_state, validate_params
 from ._label import label_targets
 from ._result import SplitResult
 
-__all__ = ["BaseSplitter", "get_splitter", "list_splitters", "register_splitter"]
+__all__ = ["SPLITTERS", "BaseSplitter", "get_splitter", "list_splitters", "register_splitter"]
 
-_REGISTRY: dict[str, type[BaseSplitter]] = {}
+#: The splitter registry (``cliffkit split --method`` and the bench's ``splits``).
+SPLITTERS: Registry[type[BaseSplitter]] = Registry(
+    "splitter", on_register=lambda key, cls: setattr(cls, "name", key))
 
 
 def register_splitter(name: str):
     """Class decorator: make a splitter available as ``get_splitter(name)`` and in the CLI."""
-
-    def deco(cls):
-        _REGISTRY[name] = cls
-        cls.name = name
-        return cls
-
-    return deco
+    return SPLITTERS.register(name)
 
 
 def list_splitters() -> list[str]:
     """Registry keys, sorted."""
-    return sorted(_REGISTRY)
+    return sorted(SPLITTERS.list())
 
 
 def get_splitter(name: str, **params: Any) -> BaseSplitter:
-    """Build a registered splitter (``"cliff"``, ``"random"``, ``"scaffold"``) from its key."""
-    key = str(name).lower().replace("_", "-")
-    if key not in _REGISTRY:
-        raise unknown_name("splitter", name, _REGISTRY)
-    return _REGISTRY[key](**params)
+    """Build a registered splitter (``"cliff"``, ``"random"``, ``"scaffold"``) from its key.
+
+    Raises
+    ------
+    UnknownNameError
+        ``name`` is not registered.
+    """
+    return SPLITTERS.get(name)(**params)
 
 
 # Parameters every splitter shares (labelling against the final training set).

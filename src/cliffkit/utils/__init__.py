@@ -1,8 +1,9 @@
-"""Small shared helpers: atomic file writes, parameter validation, seeding, hashing."""
+"""Small shared helpers: atomic file writes, parameter validation, seeding, hashing, registries."""
 
 from ._atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from ._hashing import sha256_bytes, sha256_file
 from ._json import to_jsonable
+from ._registry import Registry, normalize_name
 from ._validation import (
     Interval,
     Options,
@@ -17,6 +18,8 @@ __all__ = [
     "sha256_bytes",
     "sha256_file",
     "to_jsonable",
+    "Registry",
+    "normalize_name",
     "Interval",
     "Options",
     "check_random_state",
