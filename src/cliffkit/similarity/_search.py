@@ -356,6 +356,7 @@ def find_neighbors(
 
     Examples
     --------
+    >>> from cliffkit.similarity import compute_fingerprints
     >>> fps = compute_fingerprints(["CCO", "CCCO", "CCN", "c1ccccc1"])
     >>> g = find_neighbors(fps, k=2, min_similarity=0.0)
     >>> g.row(0)[0].tolist()

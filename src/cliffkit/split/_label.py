@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cliffs import assign_strata, compute_severity, severity_quantiles
+from ..cliffs import assign_strata, get_cliff_definition, severity_quantiles
 from ._graph import CSRGraph, from_edges, knn_against, restrict_rows
 
 __all__ = ["TargetLabels", "train_graphs", "label_targets", "match_controls"]
@@ -230,6 +230,7 @@ def label_targets(
     full_graph: Any | None = None,
     search_k: int | None = None,
     n_jobs: int | None = None,
+    cliff_definition: str = "cliffkit",
 ) -> tuple[dict[str, TargetLabels], dict[str, Any]]:
     """Label every held-out molecule against the final training set, per target.
 
@@ -245,6 +246,8 @@ def label_targets(
         As in :class:`~cliffkit.split.CliffSplit`.
     random_state : int, optional
         Seeds the visiting order of the matching.
+    cliff_definition : str, default="cliffkit"
+        Entry of :data:`cliffkit.cliffs.CLIFF_DEFINITIONS` that scores severities.
 
     Returns
     -------
@@ -253,6 +256,7 @@ def label_targets(
         Graph statistics (rows searched again, m).
     """
     n = fps.shape[0]
+    rule = get_cliff_definition(cliff_definition)
     heldout = np.concatenate(heldout_sets) if heldout_sets else np.zeros(0, np.int64)
     g_tt, g_ht, stats = train_graphs(fps, train, heldout, k=k, min_similarity=min_similarity,
                                      full_graph=full_graph, search_k=search_k, n_jobs=n_jobs)
@@ -267,8 +271,8 @@ def label_targets(
     m_used = None
     for t, name in enumerate(target_names):
         yt = y[:, t]
-        tr = compute_severity(g_tt, yt[train])
-        ho = compute_severity(g_ht, yt[heldout], yt[train], m=tr.m, scale=tr.scale, delta=delta)
+        tr = rule.severity(g_tt, yt[train])
+        ho = rule.severity(g_ht, yt[heldout], yt[train], m=tr.m, scale=tr.scale, delta=delta)
         m_used = tr.m
         st = assign_strata(ho, tr, cliff_quantile=cliff_quantile,
                            smooth_quantile=smooth_quantile, delta=delta)

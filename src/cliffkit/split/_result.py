@@ -86,7 +86,8 @@ class SplitResult:
             ``params["k"]``; None means :func:`cliffkit.similarity.default_k` of the
             training set), ``min_similarity``, ``radius``, ``n_bits`` and ``m`` (strongest
             pairs per severity, ``info["m"]``; None means
-            :func:`cliffkit.cliffs.default_m` of ``k``). Missing entries (a split file from
+            :func:`cliffkit.cliffs.default_m` of ``k``), and ``cliff_definition`` (the
+            entry of :data:`cliffkit.cliffs.CLIFF_DEFINITIONS`). Missing entries (a split file from
             another tool) fall back to the defaults in :mod:`cliffkit.similarity`.
 
         Examples
@@ -108,6 +109,7 @@ class SplitResult:
             "radius": int(p.get("radius", RADIUS)),
             "n_bits": int(p.get("n_bits", N_BITS)),
             "m": None if m is None else int(m),
+            "cliff_definition": str(p.get("cliff_definition", "cliffkit")),
         }
 
     def subset(self, name: str) -> np.ndarray:

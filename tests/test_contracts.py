@@ -1,0 +1,145 @@
+"""Contract tests parametrised over every registry entry.
+
+A new splitter, backbone, loss or cliff definition is tested here as soon as it is
+registered: parameters (strict constraints, get/set, clone, repr, bad values),
+determinism and output shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cliffkit.cliffs import get_cliff_definition, list_cliff_definitions
+from cliffkit.errors import CliffkitError, InvalidParameterError, UnknownNameError
+from cliffkit.loss import LossSpec, list_losses, make_loss
+from cliffkit.models import get_backbone_class, list_backbones
+from cliffkit.split import get_splitter, list_splitters
+from cliffkit.utils import Registry
+
+pytestmark = pytest.mark.filterwarnings("ignore::cliffkit.errors.SplitWarning")
+
+SMILES = ["CCO", "CCCO", "CCCCO", "CCCCCO", "CCN", "CCCN", "CCCCN", "CCCCCN",
+          "c1ccccc1", "c1ccccc1O", "c1ccccc1N", "c1ccccc1C", "c1ccncc1", "c1ccncc1O",
+          "OCC(O)CO", "CC(=O)O", "CC(=O)N", "CC(=O)OC", "CCOC(=O)C", "CCCC(=O)O"]
+Y = np.linspace(0.0, 3.0, len(SMILES)) ** 2
+
+
+# ------------------------------------------------------------------ Registry
+def test_registry_normalises_suggests_and_refuses_a_second_object():
+    reg = Registry("thing")
+
+    @reg.register("Two_Words")
+    def a():
+        return 1
+
+    assert reg.get(" two-words ") is a and "TWO_WORDS" in reg and reg.list() == ["two-words"]
+    with pytest.raises(UnknownNameError, match="Did you mean 'two-words'"):
+        reg.get("two-word")
+
+    def b():
+        return 2
+
+    with pytest.raises(InvalidParameterError, match="already registered"):
+        reg.register("two-words", b)
+    reg.register("two-words", b, overwrite=True)
+    assert reg.get("two-words") is b
+
+
+def test_registry_imports_a_builtin_on_first_use():
+    reg = Registry("module", builtins={"json-mod": "json"})
+    assert reg.list() == ["json-mod"]
+    with pytest.raises(UnknownNameError):  # json registers nothing in this registry
+        reg.get("json-mod")
+
+
+# ---------------------------------------------------------------- splitters
+@pytest.mark.parametrize("name", list_splitters())
+def test_splitter_contract(name):
+    sp = get_splitter(name, test_size=0.2, val_size=0.1, random_state=0)
+    cls = type(sp)
+    assert set(cls._parameter_constraints) == set(cls._param_names())
+    clone = cls(**sp.get_params())
+    assert repr(clone) == repr(sp) and clone.get_params() == sp.get_params()
+    assert sp.set_params(random_state=1) is sp and sp.random_state == 1
+    with pytest.raises(CliffkitError):
+        sp.set_params(no_such_parameter=1)
+    with pytest.raises(InvalidParameterError):
+        get_splitter(name, test_size=1.5).make_split(SMILES, Y)
+    a = get_splitter(name, test_size=0.2, val_size=0.1, random_state=0).make_split(SMILES, Y)
+    b = get_splitter(name, test_size=0.2, val_size=0.1, random_state=0).make_split(SMILES, Y)
+    assert a.to_json() == b.to_json()  # byte-identical split files
+    assert sorted(np.concatenate([a.train, a.val, a.test]).tolist()) == list(range(len(SMILES)))
+    assert a.similarity_params["min_similarity"] == sp.min_similarity
+
+
+# ---------------------------------------------------------------- backbones
+@pytest.mark.parametrize("name", list_backbones())
+def test_backbone_parameter_contract(name):
+    cls = get_backbone_class(name)
+    assert cls.name == name
+    assert set(cls._parameter_constraints) == set(cls._param_names())
+    model = cls()
+    clone = cls(**model.get_params())
+    assert repr(clone) == repr(model)
+    with pytest.raises(InvalidParameterError):
+        model.set_params(no_such_parameter=1)
+
+
+# ------------------------------------------------------------------- losses
+@pytest.mark.parametrize("name", list_losses())
+def test_loss_contract(name):
+    from cliffkit.cliffs import compute_severity
+    from cliffkit.similarity import compute_fingerprints, find_neighbors
+
+    graph = find_neighbors(compute_fingerprints(SMILES), k=4, min_similarity=0.2)
+    sev = compute_severity(graph, Y)
+    extra = {}
+    if name == "cliff-adaptive":
+        extra = dict(y_val=Y[:4], val_cliff_mask=np.array([1, 0, 1, 0], bool),
+                     val_smooth_mask=np.array([0, 1, 0, 1], bool))
+    pairs = np.array([[0, 1], [2, 3]])
+    spec = make_loss(name, Y, severity=sev, pairs=pairs, random_state=0, **extra)
+    again = make_loss(name, Y, severity=sev, pairs=pairs, random_state=0, **extra)
+    assert isinstance(spec, LossSpec) and repr(spec).startswith(f"LossSpec({name!r}")
+    w = spec.sample_weight(mean_one=True)
+    assert w.shape == (len(SMILES),) and np.all(np.isfinite(w)) and np.all(w > 0)
+    assert w.mean() == pytest.approx(1.0)
+    np.testing.assert_array_equal(w, again.sample_weight(mean_one=True))
+    with pytest.raises(InvalidParameterError):
+        make_loss(name, Y, severity=sev, pairs=pairs, lam=-1.0, **extra)
+
+
+# -------------------------------------------------------- cliff definitions
+@pytest.mark.parametrize("name", list_cliff_definitions())
+def test_cliff_definition_contract(name):
+    from cliffkit.similarity import compute_fingerprints, find_neighbors
+
+    rule = get_cliff_definition(name)
+    assert rule.name == name and repr(rule).endswith(")")
+    graph = find_neighbors(compute_fingerprints(SMILES), k=4, min_similarity=0.2)
+    sev = rule.severity(graph, Y)
+    assert sev.severity.shape == (len(SMILES),)
+    assert np.all(np.isfinite(sev.severity)) and np.all(sev.severity >= 0)
+    assert np.all(sev.severity[~sev.supported] == 0)
+    ok = sev.partner >= 0
+    assert np.all(ok == sev.supported) and np.all(sev.partner[ok] < len(SMILES))
+    np.testing.assert_array_equal(sev.severity, rule.severity(graph, Y).severity)
+    pairs = rule.pairs(graph, Y, quantile=0.5, scale=sev.scale)
+    assert pairs.dtype == np.int64 and pairs.ndim == 2 and pairs.shape[1] == 2
+    assert np.all(pairs[:, 0] < pairs[:, 1]) and np.all(pairs < len(SMILES))
+    with pytest.raises(UnknownNameError):
+        get_cliff_definition(name + "x")
+
+
+def test_moleculeace_rule_marks_ten_fold_pairs_above_0_9():
+    """Hand-worked: two neighbours at similarity 0.95 and 0.5, |Δy| 1.2 and 3."""
+    from cliffkit.similarity import NeighborGraph
+
+    g = NeighborGraph(indptr=np.array([0, 2, 3, 4]), indices=np.array([1, 2, 0, 0]),
+                      similarities=np.array([0.95, 0.5, 0.95, 0.5]), n_reference=3,
+                      params={"k": 2, "min_similarity": 0.0})
+    y = np.array([0.0, 1.2, 3.0])
+    rule = get_cliff_definition("moleculeace")
+    assert rule.severity(g, y).severity.tolist() == [1.0, 1.0, 0.0]
+    assert rule.pairs(g, y).tolist() == [[0, 1]]
