@@ -72,12 +72,12 @@ def load_task(dataset: str, target: str, subsample: int | None = None, subsample
 
 def compute_split(spec: SplitSpec):
     """Split the task of ``spec`` with its method, parameters and seed; returns a SplitResult."""
-    from .. import split as split_mod
+    from ..split import get_splitter
 
     ds = load_task(spec.dataset, spec.target, spec.subsample, spec.subsample_seed)
     params = dict(spec.params)
     params.setdefault("random_state", spec.seed)
-    return split_mod.get_splitter(spec.method, **params).make_split(ds)
+    return get_splitter(spec.method, **params).make_split(ds)
 
 
 def build_backbone(cell: Cell) -> Any:

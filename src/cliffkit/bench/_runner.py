@@ -94,7 +94,7 @@ def _now() -> str:
 
 
 def _environment() -> dict:
-    from .. import __version__
+    from .._version import __version__
 
     return {
         "cliffkit": __version__,

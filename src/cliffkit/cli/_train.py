@@ -74,7 +74,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     import numpy as np
     import pandas as pd
 
-    from .. import __version__
+    from .._version import __version__
     from ..errors import InvalidParameterError
     from ..experiment import fit
     from ..models import get_backbone_class

@@ -43,13 +43,8 @@ def build_loss(loss: str, dataset: Any, split: Any, *, target: str | int | None 
     Returns
     -------
     LossSpec
-
-    Raises
-    ------
-    UnknownNameError
-        An unknown loss or target.
-    InvalidParameterError
-        A bad loss parameter, or ``cliff-adaptive`` on a split without validation strata.
+        From :func:`cliffkit.loss.make_loss_for_split`, which raises
+        ``UnknownNameError`` (loss or target) and ``InvalidParameterError``.
     """
     from ..loss import make_loss_for_split
 

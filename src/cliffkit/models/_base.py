@@ -176,7 +176,7 @@ class Backbone:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self._save_weights(path)
-        from .. import __version__
+        from .._version import __version__
 
         config = {
             "format": _FORMAT,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils import cache_dir
 from ._defaults import MIN_SIMILARITY, N_BITS, RADIUS
 from ._fingerprints import compute_fingerprints
 from ._graph import NeighborGraph
@@ -21,13 +22,8 @@ _CACHE_VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    """``$CLIFFKIT_CACHE_DIR/neighbors`` if set, else the user cache dir (platformdirs)."""
-    env = os.environ.get("CLIFFKIT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser() / "neighbors"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("cliffkit")) / "neighbors"
+    """``neighbors`` in the cache folder (:func:`cliffkit.utils.cache_dir`)."""
+    return cache_dir("neighbors")
 
 
 def _hash_smiles(h, smiles: Sequence[str]) -> None:

@@ -163,7 +163,7 @@ def _json_safe(obj: Any) -> Any:
 
 
 def _to_doc(res: SplitResult) -> dict[str, Any]:
-    from .. import __version__
+    from .._version import __version__
 
     targets = {}
     for name in res.target_names:
