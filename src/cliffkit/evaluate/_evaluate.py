@@ -325,10 +325,8 @@ def _reference_graph(split_result, dataset, k: int, show_progress):
     folder (``CLIFFKIT_CACHE_DIR``), keyed by the data checksum, the split's indices and
     the fingerprint and k settings.
     """
-    from types import SimpleNamespace
-
     from ..data._cache import cache_key, read_cache, write_cache
-    from ..similarity import compute_fingerprints, find_neighbors
+    from ..similarity import NeighborGraph, compute_fingerprints, find_neighbors
     from ..utils import sha256_bytes
 
     sim = _similarity_params(split_result)
@@ -343,7 +341,8 @@ def _reference_graph(split_result, dataset, k: int, show_progress):
     on_disk = test.shape[0] * train.shape[0] >= _DISK_CACHE_MIN_PAIRS
     arrays = read_cache("reference-graph", key) if on_disk else None
     if arrays is not None and {"indptr", "indices", "similarities"} <= set(arrays):
-        graph = SimpleNamespace(**{n: arrays[n] for n in ("indptr", "indices", "similarities")})
+        graph = NeighborGraph(arrays["indptr"], arrays["indices"], arrays["similarities"],
+                              n_reference=train.shape[0], params={"k": k, "min_similarity": 0.0})
     else:
         rows = np.concatenate([test, train])
         fps = compute_fingerprints(list(dataset.smiles[rows]), radius=radius, n_bits=n_bits)

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..cliffs import assign_strata, get_cliff_definition, severity_quantiles
-from ._graph import CSRGraph, from_edges, knn_against, restrict_rows
+from ..similarity import NeighborGraph
+from ._graph import from_edges, knn_against, restrict_rows
 
 __all__ = ["TargetLabels", "train_graphs", "label_targets", "match_controls"]
 
@@ -84,7 +85,7 @@ class TargetLabels:
         return float((lab == "cliff").sum() / sup) if sup else float("nan")
 
 
-def _splice(base: CSRGraph, replace_rows: np.ndarray, fresh: CSRGraph) -> CSRGraph:
+def _splice(base: NeighborGraph, replace_rows: np.ndarray, fresh: NeighborGraph) -> NeighborGraph:
     """Replace rows ``replace_rows`` of ``base`` by the rows of ``fresh`` (same order)."""
     if replace_rows.size == 0:
         return base
@@ -112,7 +113,7 @@ def train_graphs(
     full_graph: Any | None = None,
     search_k: int | None = None,
     n_jobs: int | None = None,
-) -> tuple[CSRGraph, CSRGraph, dict[str, int]]:
+) -> tuple[NeighborGraph, NeighborGraph, dict[str, int]]:
     """Exact train–train and held-out–train neighbour graphs.
 
     With ``full_graph`` (all molecules, top ``search_k``), rows are restricted to training
@@ -122,7 +123,7 @@ def train_graphs(
 
     Returns
     -------
-    train_graph, heldout_graph : CSRGraph
+    train_graph, heldout_graph : NeighborGraph
         Reference indices are positions in ``train``.
     stats : dict
         How many rows were searched again.
