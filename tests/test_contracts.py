@@ -82,8 +82,25 @@ def test_backbone_parameter_contract(name):
     model = cls()
     clone = cls(**model.get_params())
     assert repr(clone) == repr(model)
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(CliffkitError, match="no_such_parameter"):
         model.set_params(no_such_parameter=1)
+
+
+@pytest.mark.parametrize("cls", ["trainer", "adaptive"])
+def test_trainer_and_controller_share_the_parameter_base(cls):
+    from cliffkit.loss import AdaptiveLambda
+    from cliffkit.train import Trainer
+    from cliffkit.utils import Params
+
+    klass = {"trainer": Trainer, "adaptive": AdaptiveLambda}[cls]
+    obj = klass()
+    assert isinstance(obj, Params)
+    assert set(klass._parameter_constraints) == set(klass._param_names())
+    assert repr(klass(**obj.get_params())) == repr(obj)
+    with pytest.raises(CliffkitError):
+        obj.set_params(no_such_parameter=1)
+    with pytest.raises(InvalidParameterError):
+        klass(**{**obj.get_params(), next(iter(obj.get_params())): -5})._validate_params()
 
 
 # ------------------------------------------------------------------- losses

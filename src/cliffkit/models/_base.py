@@ -25,7 +25,6 @@ A backbone is an sklearn-like estimator on molecules::
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidDataError, InvalidParameterError, ShapeMismatchError
-from ..utils import atomic_write_text, to_jsonable, validate_params
+from ..utils import Params, atomic_write_text, to_jsonable
 
 __all__ = ["Backbone", "load_backbone", "CONFIG_FILE"]
 
@@ -51,7 +50,7 @@ def _smiles_of(data: Any) -> list[str]:
     return [str(s) for s in data]
 
 
-class Backbone:
+class Backbone(Params):
     """Base class of the backbones (see the module docstring for the contract).
 
     Subclasses define ``__init__`` with explicit keyword parameters (stored unchanged),
@@ -60,35 +59,6 @@ class Backbone:
     """
 
     name: ClassVar[str] = ""
-    _parameter_constraints: ClassVar[dict] = {}
-
-    # --------------------------------------------------------------- params
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters, as given."""
-        return {k: getattr(self, k) for k in self._param_names()}
-
-    def set_params(self, **params: Any) -> Backbone:
-        names = self._param_names()
-        for k, v in params.items():
-            if k not in names:
-                raise InvalidParameterError(
-                    f"{type(self).__name__} has no parameter {k!r}; accepted: {', '.join(names)}."
-                )
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
-    def _validate_params(self) -> None:
-        validate_params(self._parameter_constraints, self.get_params(), type(self).__name__)
 
     # ------------------------------------------------------------------ fit
     def fit(

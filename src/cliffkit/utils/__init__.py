@@ -3,6 +3,7 @@
 from ._atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from ._hashing import sha256_bytes, sha256_file
 from ._json import to_jsonable
+from ._params import Params
 from ._paths import cache_dir
 from ._registry import Registry, normalize_name
 from ._validation import (
@@ -20,6 +21,7 @@ __all__ = [
     "sha256_file",
     "to_jsonable",
     "cache_dir",
+    "Params",
     "Registry",
     "normalize_name",
     "Interval",
