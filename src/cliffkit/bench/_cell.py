@@ -133,6 +133,8 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
         "partner": partner,
         "partner_y_true": np.where(has_partner, y_all[np.maximum(partner, 0)], np.nan),
         "partner_y_pred": res.partner_pred,
+        # identity of the split: 'cliffkit evaluate' refuses this file with another split
+        "split_checksum": split.checksum[:16],
     })
     history = spec.history
     extra: dict[str, Any] = {

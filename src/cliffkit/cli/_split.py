@@ -46,7 +46,10 @@ from ._data import dataset_options, load_from_cli
 @click.option("--n-jobs", type=int, default=None,
               help="Processes for fingerprints and neighbour search (default: all cores).")
 @click.option("--chemprop-splits", "chemprop_splits", type=click.Path(dir_okay=False), default=None,
-              help="Also write chemprop's splits.json (for 'chemprop train --splits-file').")
+              help="Also write chemprop's splits.json (for 'chemprop train --splits-file'). "
+                   "Without --chemprop-data its indices are the data rows of your FILE (rows "
+                   "of a merged molecule share its set); a registered dataset needs "
+                   "--chemprop-data.")
 @click.option("--chemprop-data", "chemprop_data", type=click.Path(dir_okay=False), default=None,
               help="Also write the CSV (smiles + targets, dataset row order) that the chemprop "
                    "splits refer to.")
@@ -58,8 +61,18 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, targets, s
                   n_jobs, chemprop_splits, chemprop_data, output, quiet):
     from ..errors import CliffkitWarning
     from ..split import format_summary, get_splitter, to_chemprop_splits
+    from ..split._result import source_row_molecule
 
+    if chemprop_data and not chemprop_splits:
+        from ..errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            "--chemprop-data writes the CSV that the --chemprop-splits file refers to; give "
+            "--chemprop-splits too."
+        )
     ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
+    if chemprop_splits and not chemprop_data:
+        source_row_molecule(ds)  # refuse now, before the split, when no file fits
     params = dict(test_size=test_size, val_size=val_size, k=k, min_similarity=min_similarity,
                   cliff_quantile=cliff_quantile, smooth_quantile=smooth_quantile, delta=delta,
                   targets=list(targets) or None, random_state=seed, n_jobs=n_jobs,
@@ -77,7 +90,11 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, targets, s
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     result.save(output)
     if chemprop_splits:
-        to_chemprop_splits(result, chemprop_splits, data_path=chemprop_data, dataset=ds)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CliffkitWarning)
+            to_chemprop_splits(result, chemprop_splits, data_path=chemprop_data, dataset=ds)
+        for w in caught:
+            click.echo(f"cliffkit: warning: {w.message}", err=True)
     if not quiet:
         click.echo(f"{splitter!r}")
         click.echo(format_summary(result))

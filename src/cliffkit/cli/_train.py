@@ -3,7 +3,7 @@
 ``train`` writes into ``-o RUN``::
 
     RUN/model/            the backbone (config.json + model.pt or model.txt)
-    RUN/predictions.csv   smiles, index, split, y_true, prediction for every dataset row
+    RUN/predictions.csv   smiles, index, split, y_true, prediction, split_checksum per dataset row
     RUN/config.json       dataset + checksum, split file + sha256, backbone, loss, seed, metrics
     RUN/train_log.jsonl   one JSON line per epoch (or block of boosting rounds)
 """
@@ -76,6 +76,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
 
     from .._version import __version__
     from ..errors import InvalidParameterError
+    from ..evaluate import SPLIT_CHECKSUM_COLUMN
     from ..experiment import fit
     from ..models import get_backbone_class
     from ..split import load_split
@@ -124,7 +125,9 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     part[split.train], part[split.val], part[split.test] = "train", "val", "test"
     y = ds.target(t_idx)
     frame = pd.DataFrame({"smiles": ds.smiles, "index": np.arange(len(ds)), "split": part,
-                          "y_true": y, "prediction": pred})
+                          "y_true": y, "prediction": pred,
+                          # identity of the training split: 'evaluate' refuses another split
+                          SPLIT_CHECKSUM_COLUMN: split.checksum[:16]})
     frame = frame[frame["split"] != ""]
     atomic_write_text(out / "predictions.csv", frame.to_csv(index=False))
 
@@ -140,7 +143,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         "dataset": {"name": ds.name, "checksum": ds.checksum, "n_samples": len(ds),
                     "source_sha256": ds.source_sha256},
         "split": {"path": str(split_path), "sha256": sha256_file(split_path),
-                  "method": split.method},
+                  "checksum": split.checksum, "method": split.method},
         "target": target_name,
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..cliffs import STRATA
+from ..utils import format_table
 
 __all__ = ["summarize_split", "format_summary"]
 
@@ -96,11 +97,9 @@ def format_summary(res, subset: str = "test") -> str:
             f"target {name}: |dy| scale (P95 train pairs) {_f(t['scale'], '.4g')}; cliff: {unit} > "
             f"{_f(t['cliff_threshold'], '.4g')}; smooth: {unit} <= {_f(t['smooth_threshold'], '.4g')}"
         )
-        lines.append(f"  {'subset':<7}" + "".join(f"{x:>14}" for x in (*STRATA, "cliff share")))
-        for sub in ("test", "val"):
-            c = t["counts"][sub]
-            lines.append(f"  {sub:<7}" + "".join(f"{c[x]:>14,}" for x in STRATA)
-                         + f"{_f(t['share'][sub]):>14}")
+        rows = [[sub, *(f"{t['counts'][sub][x]:,}" for x in STRATA), _f(t["share"][sub])]
+                for sub in ("test", "val")]
+        lines.extend(format_table(["subset", *STRATA, "cliff share"], rows, indent="  ", gap=3))
         lines.append(f"  similarity to train ({subset}; q10 / q50 / q90):")
         for st, q in t["similarity"].items():
             if q is not None:

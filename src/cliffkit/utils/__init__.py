@@ -6,6 +6,7 @@ from ._json import to_jsonable
 from ._params import Params
 from ._paths import cache_dir
 from ._registry import Registry, normalize_name
+from ._table import format_table
 from ._validation import (
     Interval,
     Options,
@@ -24,6 +25,7 @@ __all__ = [
     "Params",
     "Registry",
     "normalize_name",
+    "format_table",
     "Interval",
     "Options",
     "check_random_state",
