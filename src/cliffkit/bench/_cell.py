@@ -188,15 +188,17 @@ def _est(value: Any) -> tuple[float | None, list | None]:
 
 
 def _block(group: dict) -> dict:
+    """Every metric of an evaluation group, under its own name (no list of names here):
+    ``n`` as is, each estimate as ``name`` and ``name_ci``."""
     out: dict[str, Any] = {}
-    if "n" in group:
-        out["n"] = group["n"]
-    for m in ("mae", "rmse", "r2"):
-        if m in group:
-            v, ci = _est(group[m])
-            out[m] = v
-            if ci is not None:
-                out[f"{m}_ci"] = ci
+    for m, value in group.items():
+        if m == "n":
+            out["n"] = value
+            continue
+        v, ci = _est(value)
+        out[m] = v
+        if ci is not None:
+            out[f"{m}_ci"] = ci
     return out
 
 

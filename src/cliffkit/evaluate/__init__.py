@@ -19,6 +19,7 @@ from ._evaluate import (
 )
 from ._metrics import (
     CONTRASTS,
+    METRICS,
     STRATA_ORDER,
     Estimate,
     bootstrap_ci,
@@ -38,6 +39,7 @@ __all__ = [
     "evaluate",
     "read_predictions",
     "CONTRASTS",
+    "METRICS",
     "STRATA_ORDER",
     "Estimate",
     "bootstrap_ci",
