@@ -60,13 +60,19 @@ def build_backbone(backbone: Any, params: dict[str, Any] | None = None, *, seed:
     Raises
     ------
     UnknownNameError
-        An unknown backbone name.
+        An unknown backbone name, or a parameter the backbone does not have.
     InvalidParameterError
-        ``params`` with a parameter the backbone does not have.
+        ``params`` given with a backbone instance.
     """
+    from ..errors import InvalidParameterError
     from ..models import get_backbone
 
     if not isinstance(backbone, str):
+        if params:
+            raise InvalidParameterError(
+                "build_backbone: pass parameters with a backbone name, not with a built "
+                f"{type(backbone).__name__} (set them on it with set_params)."
+            )
         return backbone
     params = dict(params or {})
     model = get_backbone(backbone, **params)
