@@ -60,7 +60,9 @@ def build_backbone(backbone: Any, params: dict[str, Any] | None = None, *, seed:
     Raises
     ------
     UnknownNameError
-        An unknown backbone name, or a parameter the backbone does not have.
+        An unknown backbone name.
+    TypeError
+        A parameter the backbone's constructor does not take.
     InvalidParameterError
         ``params`` given with a backbone instance.
     """
