@@ -29,3 +29,21 @@ def test_docstring_examples_run(name):
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     result = doctest.testmod(module, optionflags=flags, verbose=False, report=True)
     assert result.failed == 0, f"{result.failed} docstring example(s) of {name} failed"
+
+
+CORE_API = [
+    "cliffkit.data:load_dataset", "cliffkit.split:get_splitter", "cliffkit.split:load_split",
+    "cliffkit.loss:make_loss", "cliffkit.loss:make_loss_for_split", "cliffkit.loss:train_cliffs",
+    "cliffkit.loss:cliff_severity", "cliffkit.models:get_backbone", "cliffkit.evaluate:evaluate",
+    "cliffkit.evaluate:read_predictions", "cliffkit.cliffs:compute_severity",
+    "cliffkit.experiment:run_experiment", "cliffkit.experiment:fit",
+    "cliffkit.experiment:build_loss",
+]
+
+
+@pytest.mark.parametrize("name", CORE_API)
+def test_core_api_docstrings_are_numpydoc_with_raises(name):
+    module, attr = name.split(":")
+    doc = getattr(importlib.import_module(module), attr).__doc__ or ""
+    for section in ("Raises\n", "Returns\n"):
+        assert section in doc.replace(" ", ""), f"{name} has no {section.strip()} section"

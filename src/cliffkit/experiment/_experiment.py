@@ -43,8 +43,12 @@ def build_loss(loss: str, dataset: Any, split: Any, *, target: str | int | None 
     Returns
     -------
     LossSpec
-        From :func:`cliffkit.loss.make_loss_for_split`, which raises
-        ``UnknownNameError`` (loss or target) and ``InvalidParameterError``.
+
+    Raises
+    ------
+    UnknownNameError, InvalidParameterError
+        From :func:`cliffkit.loss.make_loss_for_split` (an unknown loss or target, a bad
+        loss parameter).
     """
     from ..loss import make_loss_for_split
 

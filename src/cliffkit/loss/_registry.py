@@ -263,6 +263,10 @@ def make_loss(
         LightGBM/sklearn). False keeps raw weights and a plain mean (for comparison only:
         λ then also scales the effective learning rate).
 
+    Returns
+    -------
+    LossSpec
+
     Raises
     ------
     InvalidParameterError

@@ -90,6 +90,15 @@ def cliff_severity(
         holds positions inside the training set).
     pairs : ndarray of int64, shape (n_pairs, 2)
         Only with ``return_pairs=True``; positions inside the training set.
+
+    Raises
+    ------
+    InvalidParameterError
+        No labels, or non-finite training labels.
+    ShapeMismatchError
+        As many labels as molecules are needed.
+    UnknownNameError
+        An unknown ``cliff_definition``.
     """
     from ..cliffs import get_cliff_definition
     from ..similarity import compute_fingerprints, default_k, find_neighbors

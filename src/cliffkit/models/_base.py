@@ -99,6 +99,18 @@ class Backbone(Params):
         Returns
         -------
         self
+
+        Raises
+        ------
+        InvalidParameterError
+            A parameter outside its constraint, ``train``/``val`` not Datasets, negative
+            or all-zero weights, or a loss argument this backbone cannot use.
+        ShapeMismatchError
+            ``sample_weight`` not of length n_train.
+        InvalidDataError
+            Non-finite training or validation targets.
+        TrainingDivergedError
+            A non-finite loss or prediction during training (torch backbones).
         """
         self._validate_params()
         y_tr = _target_values(train, target, "train")
@@ -125,7 +137,21 @@ class Backbone(Params):
     def predict(self, data: Any) -> np.ndarray:
         """Predictions in the target's units, float64 array of shape ``(n_samples,)``.
 
-        ``data`` is a :class:`~cliffkit.data.Dataset` or a sequence of SMILES.
+        Parameters
+        ----------
+        data : Dataset or sequence of str
+            Molecules, shape (n_samples,).
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (n_samples,)
+
+        Raises
+        ------
+        InvalidParameterError
+            The backbone is not fitted.
+        InvalidSmilesError
+            A SMILES RDKit cannot parse (featurisation).
         """
         self._check_fitted()
         smiles = _smiles_of(data)

@@ -55,6 +55,17 @@ def get_backbone_class(name: str) -> type:
 def get_backbone(name: str, **params: Any):
     """A new, unfitted backbone ``name`` with ``params`` (e.g. ``hidden_channels=128``).
 
+    Returns
+    -------
+    Backbone
+
+    Raises
+    ------
+    UnknownNameError
+        ``name`` is not registered.
+    TypeError
+        A parameter the backbone's constructor does not take.
+
     Examples
     --------
     >>> get_backbone("lgbm", n_estimators=50)  # doctest: +ELLIPSIS

@@ -39,6 +39,17 @@ def list_splitters() -> list[str]:
 def get_splitter(name: str, **params: Any) -> BaseSplitter:
     """Build a registered splitter (``"cliff"``, ``"random"``, ``"scaffold"``) from its key.
 
+    Parameters
+    ----------
+    name : str
+        A name of :func:`list_splitters`.
+    **params
+        Its constructor parameters (validated when it splits).
+
+    Returns
+    -------
+    BaseSplitter
+
     Raises
     ------
     UnknownNameError

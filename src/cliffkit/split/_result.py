@@ -343,6 +343,10 @@ def load_split(path: str | os.PathLike, dataset=None) -> SplitResult:
     dataset : Dataset, optional
         When given, its content checksum must match the one recorded in the file.
 
+    Returns
+    -------
+    SplitResult
+
     Raises
     ------
     SplitFileError
