@@ -119,6 +119,10 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     ev, spec, model = res.evaluation, res.loss, res.model
     metrics = evaluation_to_metrics(ev)
     metrics.update(n_train=int(split.train.size), n_val=int(split.val.size), n_test=int(te.size))
+    if "cliff_mol" in ds.meta:  # a MoleculeACE set: its own metrics on the same test set
+        from ..cliffs import moleculeace_metrics
+
+        metrics["moleculeace"] = moleculeace_metrics(y_all[te], res.y_pred, ds.meta["cliff_mol"][te])
 
     partner, has_partner = res.partner, res.partner >= 0
     predictions = pd.DataFrame({

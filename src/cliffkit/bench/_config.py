@@ -413,6 +413,29 @@ def _dataset_targets(name: str) -> list[str] | None:
     return list(load_dataset(name).target_names)
 
 
+def _expand_datasets(entries: list, where: str) -> list:
+    """Replace a ``name = "moleculeace:*"`` entry by one entry per MoleculeACE set found
+    under ``CLIFFKIT_DATA_DIR/moleculeace`` (its other keys copied to each)."""
+    out = []
+    for entry in entries:
+        name = entry.get("name") if isinstance(entry, dict) else entry
+        if name != "moleculeace:*":
+            out.append(entry)
+            continue
+        from ..data import moleculeace_sets
+
+        found = moleculeace_sets()
+        if not found:
+            raise ConfigError(
+                f"{where}: 'moleculeace:*' found no MoleculeACE set (no CHEMBL*.csv in "
+                "$CLIFFKIT_DATA_DIR/moleculeace); copy the sets there from the MoleculeACE "
+                "package or repository (MoleculeACE/Data/benchmark_data) and set CLIFFKIT_DATA_DIR."
+            )
+        base = dict(entry) if isinstance(entry, dict) else {}
+        out.extend({**base, "name": n} for n in found)
+    return out
+
+
 def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
     where = f"config {source}"
     _check_keys(data, _TOP_KEYS, where)
@@ -454,7 +477,7 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
     if not data["datasets"]:
         raise ConfigError(f"{where}: 'datasets' must list at least one [[datasets]] table.")
     known_d = dataset_names() if check_names else None
-    for i, entry in enumerate(data["datasets"]):
+    for i, entry in enumerate(_expand_datasets(data["datasets"], where)):
         dwhere = f"{where} datasets[{i}]"
         if isinstance(entry, str):
             entry = {"name": entry}

@@ -15,6 +15,7 @@ import sys
 
 import click
 
+from ..experiment import VAL_FRACTION
 from ._app import RegistryChoice, app
 from ._data import dataset_options, load_from_cli
 
@@ -45,7 +46,8 @@ def _parse_params(items: tuple[str, ...]) -> dict:
 @click.argument("dataset", metavar="DATASET")
 @dataset_options
 @click.option("--split", "split_path", type=click.Path(dir_okay=False), required=True,
-              help="Split file from 'cliffkit split' (its dataset checksum must match).")
+              help="Split file from 'cliffkit split' (its dataset checksum must match). Without "
+                   "a validation set, 10% of training (seeded by --seed) is held out.")
 @click.option("--backbone", type=RegistryChoice("cliffkit.models:list_backbones"), default="gin",
               show_default=True, help="Backbone from the cliffkit.models registry.")
 @click.option("--target", default=None,
@@ -77,7 +79,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     from .._version import __version__
     from ..errors import InvalidParameterError
     from ..evaluate import SPLIT_CHECKSUM_COLUMN
-    from ..experiment import fit
+    from ..experiment import fit, with_validation
     from ..models import get_backbone_class
     from ..split import load_split
     from ..utils import atomic_write_text, sha256_file
@@ -87,11 +89,13 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     t_idx = ds.target_index(target)  # UnknownNameError lists the targets
     target_name = ds.target_names[t_idx]
     split = load_split(split_path, dataset=ds)  # SplitFileError on checksum mismatch
-    if len(split.val) == 0:
-        raise InvalidParameterError(
-            f"Split file {split_path} has no validation molecules; early stopping needs them "
-            "(make the split with --val-size > 0)."
-        )
+    fit_split, carved = with_validation(split, seed=seed)  # the rows that fit and stop
+    tr_idx, va_idx = fit_split.train, fit_split.val
+    if carved is not None:  # e.g. a predefined split: validation comes out of training
+        if not quiet:
+            click.echo(f"split file {split_path} has no validation set: {len(va_idx)} training "
+                       f"molecules ({VAL_FRACTION:.0%}, seed {seed}) are held out for early "
+                       "stopping", err=True)
     bb_params = _parse_params(params)
     names = klass._param_names()
     unknown = sorted(set(bb_params) - set(names))
@@ -113,16 +117,21 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         bb_params["show_progress"] = (not quiet) and sys.stderr.isatty()
     model = klass(**bb_params)
 
+    if carved is not None and loss_name == "cliff-adaptive":
+        raise InvalidParameterError(
+            f"Loss 'cliff-adaptive' needs a labelled validation set, which split file "
+            f"{split_path} lacks; re-run 'cliffkit split' with --val-size > 0."
+        )
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    model, spec = fit(ds, split, model, loss_name, target=t_idx, seed=seed,
+    model, spec = fit(ds, fit_split, model, loss_name, target=t_idx, seed=seed,
                       loss_params={"lam": lam, "beta": beta},
                       log_path=out / "train_log.jsonl")
     pred = model.predict(ds)
     model.save(out / "model")
 
     part = np.full(len(ds), "", dtype=object)
-    part[split.train], part[split.val], part[split.test] = "train", "val", "test"
+    part[tr_idx], part[va_idx], part[split.test] = "train", "val", "test"
     y = ds.target(t_idx)
     frame = pd.DataFrame({"smiles": ds.smiles, "index": np.arange(len(ds)), "split": part,
                           "y_true": y, "prediction": pred,
@@ -132,7 +141,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     atomic_write_text(out / "predictions.csv", frame.to_csv(index=False))
 
     metrics = {}
-    for name, idx in (("train", split.train), ("val", split.val), ("test", split.test)):
+    for name, idx in (("train", tr_idx), ("val", va_idx), ("test", split.test)):
         if len(idx):
             err = pred[idx] - y[idx]
             metrics[name] = {"mae": float(np.mean(np.abs(err))),
@@ -143,7 +152,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         "dataset": {"name": ds.name, "checksum": ds.checksum, "n_samples": len(ds),
                     "source_sha256": ds.source_sha256},
         "split": {"path": str(split_path), "sha256": sha256_file(split_path),
-                  "checksum": split.checksum, "method": split.method},
+                  "checksum": split.checksum, "method": split.method, "val_carved": carved},
         "target": target_name,
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),

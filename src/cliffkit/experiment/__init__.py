@@ -10,13 +10,15 @@ else assembles a loss from a split.
 """
 
 from ._experiment import (
+    VAL_FRACTION,
     ExperimentResult,
     build_backbone,
     build_loss,
     fit,
     predict_test,
     run_experiment,
+    with_validation,
 )
 
-__all__ = ["ExperimentResult", "build_backbone", "build_loss", "fit", "predict_test",
-           "run_experiment"]
+__all__ = ["VAL_FRACTION", "ExperimentResult", "build_backbone", "build_loss", "fit",
+           "predict_test", "run_experiment", "with_validation"]

@@ -15,8 +15,41 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ExperimentResult", "build_backbone", "build_loss", "fit", "predict_test",
-           "run_experiment"]
+__all__ = ["VAL_FRACTION", "ExperimentResult", "build_backbone", "build_loss", "fit",
+           "predict_test", "run_experiment", "with_validation"]
+
+#: Share of the training rows held out for early stopping when a split has no validation set.
+VAL_FRACTION = 0.1
+
+
+def with_validation(split: Any, *, seed: int = 0, fraction: float = VAL_FRACTION):
+    """The split to fit on: ``split`` itself, or, when it has no validation set, a copy
+    whose validation set is ``fraction`` of its training rows (seeded).
+
+    The copy keeps the split's parameters (so the loss still reads the split's own
+    similarity parameters) and its test set; the carved rows are neither trained on nor
+    labelled (no strata: ``cliff-adaptive`` needs a labelled validation set).
+
+    Returns
+    -------
+    split : SplitResult
+    carved : dict or None
+        ``{"fraction", "n", "seed"}`` when validation rows were carved out.
+
+    Raises
+    ------
+    InvalidParameterError
+        Too few training rows to carve a validation set from.
+    """
+    if len(split.val):
+        return split, None
+    import dataclasses
+
+    from ..split import carve_validation
+
+    tr, va = carve_validation(split.train, fraction, random_state=seed)
+    carved = {"fraction": fraction, "n": int(len(va)), "seed": seed}
+    return dataclasses.replace(split, train=np.sort(tr), val=np.sort(va)), carved
 
 
 def build_loss(loss: str, dataset: Any, split: Any, *, target: str | int | None = None,

@@ -17,6 +17,7 @@ __all__ = ["BACKBONES", "register_backbone", "get_backbone", "list_backbones",
 _BUILTIN = {
     "mlp": "cliffkit.models._mlp",
     "lgbm": "cliffkit.models._lgbm",
+    "svm": "cliffkit.models._svm",
     "gin": "cliffkit.models._gin",
     "dmpnn": "cliffkit.models._dmpnn",
     "schnet": "cliffkit.models._schnet",
