@@ -32,7 +32,8 @@ def with_validation(split: Any, *, seed: int = 0, fraction: float = VAL_FRACTION
 
     Returns
     -------
-    split : SplitResult
+    split : SplitResult or a view of it
+        With ``train`` and ``val`` the rows to fit and to stop on.
     carved : dict or None
         ``{"fraction", "n", "seed"}`` when validation rows were carved out.
 
@@ -43,13 +44,37 @@ def with_validation(split: Any, *, seed: int = 0, fraction: float = VAL_FRACTION
     """
     if len(split.val):
         return split, None
-    import dataclasses
-
     from ..split import carve_validation
 
     tr, va = carve_validation(split.train, fraction, random_state=seed)
     carved = {"fraction": fraction, "n": int(len(va)), "seed": seed}
-    return dataclasses.replace(split, train=np.sort(tr), val=np.sort(va)), carved
+    return _CarvedSplit(split, tr, va), carved
+
+
+class _CarvedSplit:
+    """A split whose validation set was carved out of its training rows.
+
+    ``train`` and ``val`` are the rows to fit and to stop on; everything else (parameters,
+    labels, test set) is the original split's. The carved rows have no strata.
+    """
+
+    def __init__(self, base: Any, train: np.ndarray, val: np.ndarray) -> None:
+        self._base = base
+        self.train = np.asarray(train, dtype=np.int64)
+        self.val = np.asarray(val, dtype=np.int64)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+    def strata(self, target: str | None = None, subset: str = "test") -> np.ndarray:
+        if subset == "val":
+            from ..errors import InvalidParameterError
+
+            raise InvalidParameterError(
+                "The validation rows were carved out of training and have no strata; "
+                "make the split with a validation set (--val-size > 0)."
+            )
+        return self._base.strata(target, subset)
 
 
 def build_loss(loss: str, dataset: Any, split: Any, *, target: str | int | None = None,
