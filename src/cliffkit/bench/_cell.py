@@ -101,12 +101,13 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     import pandas as pd
 
     from ..experiment import run_experiment
-    from ..split import load_split
+    from ..split import labelled_view, load_split
 
     t0 = time.perf_counter()
     ds = load_task(cell.dataset, cell.target, cell.subsample, cell.subsample_seed)
     split = load_split(split_path, dataset=ds)
     target = cell.target
+    ds, split, _ = labelled_view(split, ds, target)  # multi-target data: its own molecules
     labels = split.labels[target]
     te = np.asarray(split.test, dtype=np.int64)
     y_all = ds.target(target)
@@ -118,7 +119,9 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     timing = {"load_s": load_s, **res.timing}
     ev, spec, model = res.evaluation, res.loss, res.model
     metrics = evaluation_to_metrics(ev)
-    metrics.update(n_train=int(split.train.size), n_val=int(split.val.size), n_test=int(te.size))
+    metrics.update(n_train=int(split.train.size), n_val=int(split.val.size), n_test=int(te.size),
+                   # test cases whose partner has an identical fingerprint (similarity 1.0)
+                   n_identical_partner=ev.params.get("n_identical_partner"))
     if "cliff_mol" in ds.meta:  # a MoleculeACE set: its own metrics on the same test set
         from ..cliffs import moleculeace_metrics
 

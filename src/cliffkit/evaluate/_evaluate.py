@@ -470,6 +470,26 @@ def evaluate(
     if isinstance(predictions, str | os.PathLike):
         predictions = read_predictions(predictions, split_result, target=target)
     full = _full_predictions(split_result, predictions)
+    split_checksum = split_result.checksum  # of the split as given (before any labelled view)
+    view_notes: list[str] = []
+    if not dataset.labelled(target).all():
+        # Multi-target data: score this target on the test molecules that have its value.
+        from ..split import labelled_view
+
+        has = dataset.labelled(target)
+        n_out = int((~has[split_result.test]).sum())
+        if partner_predictions is not None:
+            pp_all = np.asarray(partner_predictions, dtype=np.float64).reshape(-1)
+            if pp_all.shape[0] == split_result.test.shape[0]:
+                partner_predictions = pp_all[has[split_result.test]]
+        if reference_graph is not None and n_out:
+            reference_graph = None  # its rows follow the full test set; search again
+        dataset, split_result, rows = labelled_view(split_result, dataset, target)
+        full = full[rows]
+        if n_out:
+            view_notes.append(
+                f"{n_out} of {n_out + split_result.test.shape[0]} test molecules have no {target} "
+                "value and are not scored for it")
     _check_test_predictions(split_result, full)
 
     labels = split_result.labels[target]
@@ -492,12 +512,19 @@ def evaluate(
     model = stratum_metrics(yt, yp, strata, masks=masks, **kw)
 
     pairs: dict[str, Any] = {"model": {}, "reference": {}}
-    notes: list[str] = []
+    notes: list[str] = list(view_notes)
+    same = labels.identical_partner(test) if hasattr(labels, "identical_partner") else np.zeros(0, bool)
+    notes.append(
+        f"{int(same.sum())} of {test.shape[0]} test cases have a cliff partner at Tanimoto "
+        "similarity 1.0 (identical fingerprints, e.g. salts/parents, stereoisomers, isotopologues, "
+        "homologues longer than the fingerprint radius)"
+        + ("; no fingerprint model can separate these" if same.any() else ""))
 
     ref_res, ref_pred = None, None
     params: dict[str, Any] = {"n_bootstrap": int(n_bootstrap), "random_state": model["params"]["random_state"],
                               "confidence": float(confidence), "bootstrap": model["params"]["method"],
-                              "split_checksum": split_result.checksum}
+                              "n_identical_partner": int(same.sum()),
+                              "split_checksum": split_checksum}
     if reference:
         sim = _similarity_params(split_result)
         k = int(sim["k"] or default_k(split_result.train.shape[0]))
@@ -868,6 +895,12 @@ def _rows_from_smiles(col, split_result, path, lines: np.ndarray) -> np.ndarray:
                 f"(lines {_show(lines[bad].tolist())}: {_show([raw[i] for i in bad], 3)}); "
                 "fix them or identify molecules by 'index'."
             )
+        from ..data._standardize import _warn_smiles, classify_smiles
+
+        # "CCO ethanol" (.smi style) is matched as CCO, and said so: never a silent change
+        names = classify_smiles([raw[i] for i in todo], canon, lines[todo])[4]
+        if names:
+            _warn_smiles(f"Predictions file {path}", names, [], "keep", 0)
         for i, c in zip(todo, canon, strict=True):
             rows[i] = lookup.get(c, -1)
     return rows
