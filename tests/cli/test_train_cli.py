@@ -66,7 +66,7 @@ def test_predict_round_trip(small_run, capsys):
     out = root / "preds.csv"
     assert main(["predict", str(run), str(new), "-o", str(out), "--quiet"]) == 0
     got = pd.read_csv(out)
-    assert list(got.columns) == ["name", "SMILES", "prediction", "reason"]
+    assert list(got.columns) == ["name", "SMILES", "prediction", "reason", "roughness"]
     assert got["reason"].isna().all()  # every row was read
     # same numbers as the run's own predictions for a molecule of the dataset
     preds = pd.read_csv(run / "predictions.csv")
@@ -75,6 +75,29 @@ def test_predict_round_trip(small_run, capsys):
     pd.DataFrame({"smiles": [first["smiles"]]}).to_csv(one, index=False)
     assert main(["predict", str(run), str(one), "-o", str(out), "--quiet"]) == 0
     assert pd.read_csv(out)["prediction"][0] == pytest.approx(first["prediction"], rel=1e-5)
+
+
+def test_predict_reports_train_only_roughness(small_run, capsys):
+    """The roughness of a new molecule: weighted SD of its training neighbours' labels."""
+    from cliffkit.evaluate._roughness import roughness_scores
+    from cliffkit.similarity import compute_fingerprints, find_neighbors
+
+    root, data, split, run = small_run
+    preds = pd.read_csv(run / "predictions.csv")
+    train = preds[preds["split"] == "train"]
+    test = preds[preds["split"] == "test"].head(20)
+    new = root / "new20.csv"
+    test[["smiles"]].to_csv(new, index=False)
+    out = root / "preds20.csv"
+    assert main(["predict", str(run), str(new), "-o", str(out)]) == 0
+    assert "roughness (similarity-weighted SD" in capsys.readouterr().out
+    got = pd.read_csv(out)["roughness"].to_numpy()
+    cfg = json.loads((run / "config.json").read_text())["split"]
+    g = find_neighbors(compute_fingerprints(test["smiles"].tolist()),
+                       compute_fingerprints(train["smiles"].tolist()), k=cfg["k"],
+                       min_similarity=cfg["min_similarity"])
+    want = roughness_scores(g, train["y_true"].to_numpy())
+    np.testing.assert_allclose(got, want, equal_nan=True)
 
 
 def test_predict_bad_smiles(small_run, capsys):

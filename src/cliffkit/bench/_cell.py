@@ -246,6 +246,17 @@ def _metrics_from_dict(d: dict) -> dict:
                 if ci is not None:
                     p[f"{dst}_ci"] = ci
         metrics["pairs"] = p
+    noise = d.get("noise") or {}
+    if isinstance(noise, dict) and noise:
+        metrics["noise_sd"] = (noise.get("noise_sd") or {}).get("sd")
+        floor = noise.get("floor") or {}
+        v, ci = _est(floor.get("gap"))
+        metrics["noise_floor_gap"] = v
+        if ci is not None:
+            metrics["noise_floor_gap_ci"] = ci
+    lf = d.get("label_free")
+    if isinstance(lf, dict) and lf:
+        metrics["label_free_auc"] = lf.get("auc")
     ref = d.get("reference")
     if isinstance(ref, dict) and ref:
         metrics["reference"] = _metrics_from_dict(ref)

@@ -42,7 +42,8 @@ def _flatten_metrics(metrics: dict | None, row: dict, prefix: str = "") -> None:
     for stratum, block in (metrics.get("strata") or {}).items():
         _flatten_block(block, f"{prefix}{stratum}_", row)
     _flatten_block({k: v for k, v in metrics.items()
-                    if k.endswith(("gap", "gap_ci", "ratio", "ratio_ci"))}, prefix, row)
+                    if k.endswith(("gap", "gap_ci", "ratio", "ratio_ci", "_auc", "noise_sd"))},
+                   prefix, row)
     _flatten_block(metrics.get("pairs"), f"{prefix}pair_", row)
     _flatten_block(metrics.get("moleculeace"), f"{prefix}moleculeace_", row)
 

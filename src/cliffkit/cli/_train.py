@@ -81,6 +81,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     from ..evaluate import SPLIT_CHECKSUM_COLUMN
     from ..experiment import fit, with_validation
     from ..models import get_backbone_class
+    from ..similarity import default_k
     from ..split import labelled_view, load_split
     from ..utils import atomic_write_text, sha256_file
 
@@ -165,7 +166,9 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
                     "standardize": full_ds.report.standardize},
         "split": {"path": str(split_path), "sha256": sha256_file(split_path),
                   "checksum": full_split.checksum, "method": full_split.method,
-                  "val_carved": carved},
+                  "val_carved": carved,
+                  "k": int(full_split.similarity_params["k"] or default_k(len(full_split.train))),
+                  "min_similarity": full_split.similarity_params["min_similarity"]},
         "target": target_name,
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),
@@ -262,6 +265,7 @@ def predict_command(run, file, smiles_col, output, quiet):
     frame[reason_col] = [
         "" if r is None else (r if not d else f"{r}: {d}") for r, d in zip(reason, detail, strict=True)
     ]
+    rough_note = _add_roughness(run, frame, canon, ok)
     atomic_write_text(output, frame.to_csv(index=False, float_format="%.10g"))
     bad = np.flatnonzero(~valid)
     if bad.size:
@@ -279,4 +283,45 @@ def predict_command(run, file, smiles_col, output, quiet):
         click.echo(f"{model!r}")
         click.echo(f"predicted {ok.size:,} of {len(raw):,} molecules ({model.target_}); "
                    f"wrote {output}")
+        click.echo(rough_note)
     return 0
+
+
+def _add_roughness(run, frame, canon, ok) -> str:
+    """Add the train-only roughness of each molecule (cliffkit.evaluate._roughness).
+
+    Training molecules and labels come from RUN/predictions.csv (rows with split ==
+    "train"); k and the similarity threshold from RUN/config.json. Only the rows ``ok``
+    (usable SMILES ``canon[i]``) get a value. Returns a line to print.
+    """
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from ..evaluate._roughness import roughness_scores
+    from ..similarity import MIN_SIMILARITY, compute_fingerprints, find_neighbors
+
+    preds = run / "predictions.csv"
+    if not preds.is_file():
+        return "roughness: not computed (RUN/predictions.csv with the training labels is missing)"
+    table = pd.read_csv(preds)
+    if not {"smiles", "split", "y_true"} <= set(table.columns):
+        return "roughness: not computed (RUN/predictions.csv lacks smiles, split or y_true)"
+    train = table[table["split"] == "train"]
+    cfg = {}
+    if (run / "config.json").is_file():
+        cfg = json.loads((run / "config.json").read_text()).get("split", {})
+    k, tau = int(cfg.get("k", 24)), float(cfg.get("min_similarity", MIN_SIMILARITY))
+    train = train[np.isfinite(train["y_true"].to_numpy(dtype=float))]
+    rough = np.full(len(frame), np.nan)
+    if len(ok) and len(train):
+        graph = find_neighbors(compute_fingerprints([canon[i] for i in ok]),
+                               compute_fingerprints(train["smiles"].tolist()),
+                               k=k, min_similarity=tau)
+        rough[ok] = roughness_scores(graph, train["y_true"].to_numpy(dtype=float))
+    frame["roughness"] = rough
+    n = int(np.isfinite(frame["roughness"]).sum())
+    return (f"roughness (similarity-weighted SD of the training neighbours' labels, Tanimoto >= "
+            f"{tau:g}, top {k}): {n} of {len(frame)} molecules have >= 2 training neighbours; "
+            "empty where they do not")

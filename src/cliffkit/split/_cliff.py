@@ -245,6 +245,15 @@ class CliffSplit(BaseSplitter):
             "_search_k": search_k,
             "search_k": search_k,
             "provisional_cliff_candidates": int(any_cliff.sum()),
+            # the full data's cliff molecules (severity on the all-molecule graph) that stay in
+            # training: a mitigation trained on this split sees fewer cliffs than in deployment
+            "train_cliff_depletion": {
+                "full_data_cliff": int(any_cliff.sum()),
+                "in_train": int(any_cliff[train].sum()),
+                "share_in_train": (float(any_cliff[train].sum() / any_cliff.sum())
+                                   if any_cliff.any() else None),
+                "train_fraction": float(train.size / n) if n else None,
+            },
             "provisional_cliff_test": int(c_test),
             "provisional_cliff_val": int(c_val),
             "calibration": calibration,
