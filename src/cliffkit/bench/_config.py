@@ -54,14 +54,6 @@ __all__ = [
 #: Bump when the meaning of a cell changes, so old results are not reused.
 CELL_FORMAT = 1
 
-# Used only while the splitter registry is not importable.
-_FALLBACK_SPLITS = ("cliff", "random", "scaffold", "predefined")
-
-# Used only while a registry is not importable (the package is being built in pieces).
-_FALLBACK_BACKBONES = ("mlp", "lgbm", "gin", "dmpnn", "schnet")
-_FALLBACK_LOSSES = ("plain", "cliff", "cliff-adaptive", "cliff-pair", "random-weights", "lds")
-_FALLBACK_DATASETS = ("esol", "freesolv", "lipophilicity", "qm9")
-
 _TOP_KEYS = {
     "name": str,
     "description": str,
@@ -401,66 +393,41 @@ def _check_list_of_str(value: Any, key: str, where: str) -> list[str]:
     return list(value)
 
 
-def _registry_keys(module: str, funcs: tuple[str, ...], registries: tuple[str, ...],
-                   fallback: tuple[str, ...]) -> list[str]:
-    """Sorted keys of a registry in ``cliffkit.<module>``: the first listing function
-    found, else the first registry mapping, else ``fallback`` (also when the import fails)."""
-    try:
-        mod = importlib.import_module(f"cliffkit.{module}")
-    except ImportError:
-        return list(fallback)
-    for attr in funcs:
-        fn = getattr(mod, attr, None)
-        if callable(fn):
-            return sorted(fn())
-    for attr in registries:
-        reg = getattr(mod, attr, None)
-        if reg is not None:
-            return sorted(reg)
-    return list(fallback)
+def split_names() -> list[str]:
+    """Splitter registry keys (from :mod:`cliffkit.split`)."""
+    from ..split import list_splitters
+
+    return list_splitters()
 
 
 def backbone_names() -> list[str]:
     """Backbone registry keys (from :mod:`cliffkit.models`)."""
-    return _registry_keys("models", ("list_backbones", "available_backbones"), ("BACKBONES",),
-                          _FALLBACK_BACKBONES)
+    from ..models import list_backbones
 
-
-def split_names() -> list[str]:
-    """Splitter registry keys (from :mod:`cliffkit.split`)."""
-    return _registry_keys("split", ("list_splitters",), (), _FALLBACK_SPLITS)
+    return sorted(list_backbones())
 
 
 def loss_names() -> list[str]:
     """Loss registry keys (from :mod:`cliffkit.loss`)."""
-    return _registry_keys("loss", ("list_losses", "available_losses"), ("LOSSES", "LOSS_NAMES"),
-                          _FALLBACK_LOSSES)
+    from ..loss import list_losses
+
+    return sorted(list_losses())
 
 
 def dataset_names() -> list[str]:
     """Registered dataset names (from :func:`cliffkit.data.list_datasets`)."""
-    try:
-        from cliffkit.data import list_datasets
-    except ImportError:
-        return list(_FALLBACK_DATASETS)
-    names = []
-    for info in list_datasets():
-        names.append(getattr(info, "name", info if isinstance(info, str) else str(info)))
-    return sorted(names)
+    from ..data import list_datasets
+
+    return sorted(info.name for info in list_datasets())
 
 
 def _dataset_targets(name: str, smiles_col: str | None = None) -> list[str] | None:
     """Targets a dataset offers, from its registry entry when possible, else by loading it."""
-    try:
-        from cliffkit.data import list_datasets, load_dataset
-    except ImportError:
-        return None
+    from ..data import list_datasets, load_dataset
+
     for info in list_datasets():
-        if getattr(info, "name", None) == name:
-            for attr in ("target_names", "targets"):
-                targets = getattr(info, attr, None)
-                if targets:
-                    return [getattr(t, "name", t) for t in targets]
+        if info.name == name:
+            return list(info.target_names)
     return list(load_dataset(name, smiles_col=smiles_col).target_names)
 
 
@@ -473,7 +440,7 @@ def _expand_datasets(entries: list, where: str) -> list:
         if name != "moleculeace:*":
             out.append(entry)
             continue
-        from cliffkit.data import moleculeace_sets
+        from ..data import moleculeace_sets
 
         found = moleculeace_sets()
         if not found:
@@ -632,69 +599,36 @@ def _check_constructor_params(config: GridConfig, where: str) -> None:
     parameters, so that a misspelled parameter fails now rather than in a cell."""
     import inspect
 
-    try:
-        from cliffkit.loss import make_loss
-    except ImportError:
-        make_loss = None
-    if make_loss is not None:
-        accepted = [p for p in inspect.signature(make_loss).parameters if p not in _LOSS_DATA_ARGS]
-        for name, params in config.loss_params.items():
-            for key in params:
-                if key not in accepted:
-                    raise _fail_unknown(f"parameter of loss {name!r}", key, accepted,
-                                        f"{where} table [loss_params.{name}]")
-    try:
-        from cliffkit.split import get_splitter
-    except ImportError:
-        get_splitter = None
-    if get_splitter is not None:
-        for name, params in config.split_params.items():
-            try:
-                get_splitter(name, **params)
-            except TypeError as exc:
-                raise ConfigError(f"{where}: [split_params.{name}]: {exc}") from exc
-            except ValueError as exc:
-                raise ConfigError(f"{where}: [split_params.{name}]: {exc}") from exc
+    from ..loss import make_loss
+    from ..split import get_splitter
+
+    accepted = [p for p in inspect.signature(make_loss).parameters if p not in _LOSS_DATA_ARGS]
+    for name, params in config.loss_params.items():
+        for key in params:
+            if key not in accepted:
+                raise _fail_unknown(f"parameter of loss {name!r}", key, accepted,
+                                    f"{where} table [loss_params.{name}]")
+    for name, params in config.split_params.items():
+        try:
+            get_splitter(name, **params)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: [split_params.{name}]: {exc}") from exc
     _check_backbone_params(config, where)
 
 
 def _check_backbone_params(config: GridConfig, where: str) -> None:
-    try:
-        from cliffkit.models import get_backbone
-    except ImportError:
-        return
-    import inspect
+    from ..models import get_backbone, get_backbone_class
 
-    try:
-        from cliffkit.models import get_backbone_class
-    except ImportError:
-        get_backbone_class = None
     for name in config.backbones:
         params = config.backbone_params.get(name, {})
         if not params:
             continue
-        if get_backbone_class is not None:
-            cls = get_backbone_class(name)
-            accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-            for key in params:
-                if key not in accepted:
-                    raise _fail_unknown(f"parameter of backbone {name!r}", key, accepted,
-                                        f"{where} table [backbone_params.{name}]")
+        accepted = get_backbone_class(name)._param_names()
+        for key in params:
+            if key not in accepted:
+                raise _fail_unknown(f"parameter of backbone {name!r}", key, accepted,
+                                    f"{where} table [backbone_params.{name}]")
         try:
             get_backbone(name, **params)
-        except TypeError as exc:
-            accepted = ""
-            try:
-                from cliffkit.models import get_backbone as gb
-
-                model = gb(name)
-                sig = inspect.signature(type(model).__init__)
-                accepted = ", ".join(p for p in sig.parameters if p != "self")
-            except Exception:  # noqa: BLE001 - only for a nicer message
-                pass
-            raise ConfigError(
-                f"{where}: [backbone_params.{name}] is not accepted by backbone {name!r}: {exc}."
-                + (f" Accepted parameters: {accepted}." if accepted else "")
-            ) from exc
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: [backbone_params.{name}]: {exc}") from exc

@@ -28,11 +28,7 @@ _COMMAND_MODULES = [
 ]
 
 for _name in _COMMAND_MODULES:
-    try:
-        importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _exc:  # pragma: no cover - only while a module is missing
-        if _exc.name != f"{__name__}.{_name}":
-            raise
+    importlib.import_module(f"{__name__}.{_name}")
 
 __all__ = ["app", "main"]
 

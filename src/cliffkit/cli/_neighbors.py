@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..similarity._defaults import MIN_SIMILARITY, N_BITS, RADIUS
 from ._app import app, output_options, say
 from ._data import dataset_options, load_from_cli
 
@@ -20,10 +21,10 @@ from ._data import dataset_options, load_from_cli
 @dataset_options
 @click.option("-k", "k", type=int, default=None,
               help="Neighbours per molecule (default: max(4, min(24, floor(sqrt(n))))).")
-@click.option("--min-sim", "min_similarity", type=float, default=0.35, show_default=True,
+@click.option("--min-sim", "min_similarity", type=float, default=MIN_SIMILARITY, show_default=True,
               help="Keep neighbours with Tanimoto similarity >= this value, in [0, 1].")
-@click.option("--radius", type=int, default=2, show_default=True, help="Morgan radius.")
-@click.option("--n-bits", type=int, default=2048, show_default=True,
+@click.option("--radius", type=int, default=RADIUS, show_default=True, help="Morgan radius.")
+@click.option("--n-bits", type=int, default=N_BITS, show_default=True,
               help="Fingerprint length in bits (a multiple of 8).")
 @click.option("--backend", type=click.Choice(["auto", "torch", "numpy"]), default="auto",
               show_default=True, help="Search backend; all give identical results.")

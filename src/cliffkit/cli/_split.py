@@ -7,14 +7,9 @@ import warnings
 
 import click
 
-from ._app import STATE, app, output_options, say, verbose
+from ..similarity._defaults import MIN_SIMILARITY
+from ._app import STATE, RegistryChoice, app, output_options, say, verbose
 from ._data import data_record, dataset_options, load_from_cli
-
-
-def _methods() -> list[str]:
-    from ..split import list_splitters
-
-    return list_splitters()
 
 
 @app.command(
@@ -24,7 +19,8 @@ def _methods() -> list[str]:
 )
 @click.argument("dataset", metavar="DATASET")
 @dataset_options
-@click.option("--method", type=click.Choice(_methods()), default="cliff", show_default=True,
+@click.option("--method", type=RegistryChoice("cliffkit.split:list_splitters"), default="cliff",
+              show_default=True,
               help="Splitter: cliff (CliffSplit: supported, cliff-exposed test set), random, "
                    "scaffold (Bemis-Murcko groups, shuffled by seed), or predefined (a given "
                    "split: --split-col, --from-chemprop or --train-idx/--test-idx).")
@@ -55,7 +51,7 @@ def _methods() -> list[str]:
               help="Requested share of cliff cases among held-out molecules (cliff method only).")
 @click.option("-k", "k", type=int, default=None,
               help="Neighbours per molecule (default: max(4, min(24, floor(sqrt(n_train))))).")
-@click.option("--min-sim", "min_similarity", type=float, default=0.35, show_default=True,
+@click.option("--min-sim", "min_similarity", type=float, default=MIN_SIMILARITY, show_default=True,
               help="Support threshold: Tanimoto similarity a training neighbour needs.")
 @click.option("--cliff-quantile", type=float, default=0.8, show_default=True,
               help="Cliff: severity above this quantile of supported training severities.")

@@ -15,19 +15,9 @@ import sys
 
 import click
 
-from ._app import STATE, app, output_options, say, verbose
+from ..experiment import VAL_FRACTION
+from ._app import STATE, RegistryChoice, app, output_options, say, verbose
 from ._data import dataset_options, load_for_split
-
-#: Share of the training molecules held out for validation when a split file has none.
-VAL_FRACTION = 0.1
-
-
-def _loss_choices() -> list[str]:
-    try:
-        from ..loss import list_losses
-    except ImportError:  # pragma: no cover - loss package missing
-        return ["plain"]
-    return list(list_losses())
 
 
 def _parse_params(items: tuple[str, ...]) -> dict:
@@ -62,13 +52,13 @@ def _parse_params(items: tuple[str, ...]) -> dict:
               help="Data the split was made from, if not where the split file says (overrides "
                    "the recorded path; the checksum must match).")
 @dataset_options
-@click.option("--backbone", default="gin", show_default=True,
-              help="Backbone name: mlp, lgbm, svm, gin, dmpnn, schnet (see cliffkit.models).")
+@click.option("--backbone", type=RegistryChoice("cliffkit.models:list_backbones"), default="gin",
+              show_default=True, help="Backbone from the cliffkit.models registry.")
 @click.option("--target", default=None,
               help="Which loaded target to train on (default: the only one). --target-col "
                    "chooses the file's columns to load.")
-@click.option("--loss", "loss_name", type=click.Choice(_loss_choices()), default="plain",
-              show_default=True, help="Training loss from the cliffkit.loss registry.")
+@click.option("--loss", "loss_name", type=RegistryChoice("cliffkit.loss:list_losses"),
+              default="plain", show_default=True, help="Training loss from the cliffkit.loss registry.")
 @click.option("--lam", type=float, default=0.1, show_default=True,
               help="CliffLoss lambda (start value for cliff-adaptive).")
 @click.option("--beta", type=float, default=None,
@@ -91,11 +81,13 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
     import numpy as np
     import pandas as pd
 
-    from .. import __version__
+    from .._version import __version__
     from ..errors import InvalidParameterError
     from ..evaluate import SPLIT_CHECKSUM_COLUMN
+    from ..experiment import fit, with_validation
     from ..models import get_backbone_class
-    from ..split import load_split
+    from ..similarity import default_k
+    from ..split import labelled_view, load_split
     from ..utils import atomic_write_text, sha256_file
 
     quiet = STATE["quiet"]
@@ -107,8 +99,6 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
     target_name = ds.target_names[t_idx]
     split = load_split(split_path, dataset=ds)  # SplitFileError on checksum mismatch
     # Multi-target data: train and score on this target's own molecules only.
-    from ..split import labelled_view
-
     full_ds, full_split = ds, split
     ds, split, _rows = labelled_view(full_split, full_ds, t_idx)
     if len(ds) < len(full_ds):
@@ -116,12 +106,9 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
             f"cliffkit: note: target {target_name!r} has a value for {len(ds):,} of "
             f"{len(full_ds):,} molecules; training and scoring use those (the others are "
             "predicted, with an empty y_true).", err=True)
-    tr_idx, va_idx, carved = split.train, split.val, None
-    if len(va_idx) == 0:  # e.g. a predefined split: validation comes out of training
-        from ..split import carve_validation
-
-        tr_idx, va_idx = carve_validation(split.train, VAL_FRACTION, random_state=seed)
-        carved = {"fraction": VAL_FRACTION, "n": int(len(va_idx)), "seed": seed}
+    fit_split, carved = with_validation(split, seed=seed)  # the rows that fit and stop
+    tr_idx, va_idx = fit_split.train, fit_split.val
+    if carved is not None:  # e.g. a predefined split: validation comes out of training
         if not quiet:
             click.echo(f"split file {split_path} has no validation set: {len(va_idx)} training "
                        f"molecules ({VAL_FRACTION:.0%}, seed {seed}) are held out for early "
@@ -147,37 +134,16 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
         bb_params["show_progress"] = (not quiet) and sys.stderr.isatty()
     model = klass(**bb_params)
 
-    train, val = ds.subset(tr_idx), ds.subset(va_idx)
-    y_train = train.target(t_idx)
-    fit_kwargs = {}
-    spec = None
-    if loss_name != "plain" or beta:
-        from ..loss import cliff_severity, make_loss
-
-        severity = cliff_severity(ds, train_idx=tr_idx, target=t_idx)
-        extra = {}
-        if loss_name == "cliff-adaptive":
-            if carved is not None:
-                raise InvalidParameterError(
-                    f"Loss 'cliff-adaptive' needs a labelled validation set, which split file "
-                    f"{split_path} lacks; re-run 'cliffkit split' with --val-size > 0."
-                )
-            if target_name not in split.labels:
-                raise InvalidParameterError(
-                    f"Loss 'cliff-adaptive' needs validation strata for target "
-                    f"{target_name!r}, which split file {split_path} does not label; "
-                    f"re-run 'cliffkit split --target {target_name}'."
-                )
-            strata = split.strata(target_name, "val")
-            extra = dict(y_val=val.target(t_idx), val_cliff_mask=strata == "cliff",
-                         val_smooth_mask=strata == "smooth")
-        spec = make_loss(loss_name, y_train, severity=severity, lam=lam, beta=beta,
-                         random_state=seed, **extra)
-        fit_kwargs = spec.fit_kwargs(model)
-
+    if carved is not None and loss_name == "cliff-adaptive":
+        raise InvalidParameterError(
+            f"Loss 'cliff-adaptive' needs a labelled validation set, which split file "
+            f"{split_path} lacks; re-run 'cliffkit split' with --val-size > 0."
+        )
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    model.fit(train, val, target=t_idx, log_path=out / "train_log.jsonl", **fit_kwargs)
+    model, spec = fit(ds, fit_split, model, loss_name, target=t_idx, seed=seed,
+                      loss_params={"lam": lam, "beta": beta},
+                      log_path=out / "train_log.jsonl")
     pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
     pred = pred_all[_rows]
     model.save(out / "model")
@@ -212,17 +178,17 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
         "split": {"path": str(split_path), "abspath": str(Path(split_path).resolve()),
                   "sha256": sha256_file(split_path), "checksum": full_split.checksum,
                   "method": full_split.method, "val_carved": carved,
-                  "k": int(full_split.params.get("k_used") or full_split.params.get("k") or 24),
-                  "min_similarity": float(full_split.params.get("min_similarity", 0.35)),
-                  "radius": sp.get("radius", 2), "n_bits": sp.get("n_bits", 2048)},
+                  "k": int(full_split.similarity_params["k"] or default_k(len(full_split.train))),
+                  "min_similarity": full_split.similarity_params["min_similarity"],
+                  "radius": full_split.similarity_params.get("radius", sp.get("radius", 2)),
+                  "n_bits": full_split.similarity_params.get("n_bits", sp.get("n_bits", 2048))},
         "target": target_name,
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),
                      "params": json.loads(json.dumps(model.get_params(), default=str))},
-        "loss": {"name": loss_name, "lam": lam, "beta": beta,
-                 "repr": repr(spec) if spec is not None else "plain",
-                 "lambda_history": json.loads(json.dumps(spec.history, default=float))
-                 if spec is not None else []},
+        "loss": {"name": loss_name, "lam": lam, "beta": beta, "repr": repr(spec),
+                 "severity_params": spec.severity_params,
+                 "lambda_history": json.loads(json.dumps(spec.history, default=float))},
         "seed": seed,
         "best_epoch": getattr(model, "best_epoch_", None),
         "n_epochs": len(getattr(model, "history_", [])),
@@ -438,7 +404,7 @@ def _add_roughness(run, frame, canon, ok) -> str:
     import pandas as pd
 
     from ..evaluate._roughness import roughness_scores
-    from ..similarity import compute_fingerprints, find_neighbors
+    from ..similarity import MIN_SIMILARITY, compute_fingerprints, find_neighbors
 
     preds = run / "predictions.csv"
     if not preds.is_file():
@@ -450,7 +416,7 @@ def _add_roughness(run, frame, canon, ok) -> str:
     cfg = {}
     if (run / "config.json").is_file():
         cfg = json.loads((run / "config.json").read_text()).get("split", {})
-    k, tau = int(cfg.get("k", 24)), float(cfg.get("min_similarity", 0.35))
+    k, tau = int(cfg.get("k", 24)), float(cfg.get("min_similarity", MIN_SIMILARITY))
     train = train[np.isfinite(train["y_true"].to_numpy(dtype=float))]
     rough = np.full(len(frame), np.nan)
     if len(ok) and len(train):

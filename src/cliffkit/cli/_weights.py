@@ -49,8 +49,8 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
     import pandas as pd
 
     from ..errors import InvalidParameterError, unknown_name
-    from ..loss import list_losses, make_loss
-    from ..loss._weights import cliff_severity
+    from ..experiment import build_loss
+    from ..loss import list_losses
     from ..split import load_split
     from ..utils import atomic_write
 
@@ -78,10 +78,7 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
                    f"{n_all:,} molecules; weights cover those.", err=True)
     y = ds.y[:, t]
     train = np.asarray(split.train, dtype=np.int64)
-    sev = None
-    if key in ("cliff", "random-weights"):
-        sev = cliff_severity(ds, y, train)
-    spec = make_loss(key, y[train], severity=sev, lam=lam, random_state=seed)
+    spec = build_loss(key, ds, split, target=t, seed=seed, lam=lam)
     w = spec.sample_weight(mean_one=not raw)
     if all_rows:
         full = np.ones(len(ds), dtype=np.float64)

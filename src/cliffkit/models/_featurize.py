@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidSmilesError
+from ..similarity import N_BITS, RADIUS
 
 __all__ = [
     "ATOM_FIELD_SIZES",
@@ -169,36 +170,21 @@ def _cached(kind: str, smiles: Sequence[str], params: tuple, build):
     return value
 
 
-def ecfp_features(smiles: Sequence[str], *, radius: int = 2, n_bits: int = 2048) -> np.ndarray:
+def ecfp_features(smiles: Sequence[str], *, radius: int = RADIUS, n_bits: int = N_BITS) -> np.ndarray:
     """Unpacked ECFP (Morgan) bits, shape ``(n_samples, n_bits)``, dtype uint8.
 
-    Uses :func:`cliffkit.similarity.compute_fingerprints` when available (same bits as
-    RDKit's ``rdFingerprintGenerator`` Morgan generator), cached in-process.
+    The bits of :func:`cliffkit.similarity.compute_fingerprints` (RDKit's
+    ``rdFingerprintGenerator`` Morgan generator), cached in-process.
     """
     smiles = [str(s) for s in smiles]
 
     def build():
-        try:
-            from ..similarity import compute_fingerprints
-        except ImportError:
-            compute_fingerprints = None
-        if compute_fingerprints is not None:
-            packed = compute_fingerprints(smiles, radius=radius, n_bits=n_bits)
-            return np.unpackbits(np.asarray(packed, dtype=np.uint8), axis=1)[:, :n_bits]
-        return _ecfp_rdkit(smiles, radius, n_bits)
+        from ..similarity import compute_fingerprints
+
+        packed = compute_fingerprints(smiles, radius=radius, n_bits=n_bits)
+        return np.unpackbits(np.asarray(packed, dtype=np.uint8), axis=1)[:, :n_bits]
 
     return _cached("ecfp", smiles, (radius, n_bits), build)
-
-
-def _ecfp_rdkit(smiles: Sequence[str], radius: int, n_bits: int) -> np.ndarray:
-    from rdkit.Chem import rdFingerprintGenerator
-
-    gen = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
-    mols = _parse(smiles)
-    out = np.zeros((len(mols), n_bits), dtype=np.uint8)
-    for i, m in enumerate(mols):
-        out[i] = gen.GetFingerprintAsNumPy(m)
-    return out
 
 
 def one_hot_atoms(x):

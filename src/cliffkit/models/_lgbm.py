@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidParameterError
+from ..similarity import N_BITS, RADIUS
 from ..utils import Interval, Options, atomic_write_text
 from ._base import Backbone
 from ._featurize import ecfp_features
@@ -87,7 +88,7 @@ class LGBMBackbone(Backbone):
                  colsample_bytree: float = 0.3, subsample: float = 1.0,
                  reg_lambda: float = 1.0, objective: str = "mse",
                  early_stopping_rounds: int = 100, rounds_per_block: int = 50,
-                 radius: int = 2, n_bits: int = 2048, n_jobs: int | None = None,
+                 radius: int = RADIUS, n_bits: int = N_BITS, n_jobs: int | None = None,
                  random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from ..similarity import MIN_SIMILARITY
+
 __all__ = [
     "plot_error_vs_similarity",
     "plot_gap_by_loss",
@@ -118,7 +120,7 @@ def plot_strata_mae(table, strata=("cliff", "smooth", "unsupported")) -> bytes:
     return _png(fig)
 
 
-def plot_error_vs_similarity(preds, bins=(0.0, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 1.0001)) -> bytes:
+def plot_error_vs_similarity(preds, bins=(0.0, MIN_SIMILARITY, 0.45, 0.55, 0.65, 0.75, 0.85, 1.0001)) -> bytes:
     """Mean |error| against the max Tanimoto similarity to train, one line per backbone.
 
     ``preds`` holds one row per test molecule with ``dataset, target, backbone,
@@ -143,7 +145,8 @@ def plot_error_vs_similarity(preds, bins=(0.0, 0.35, 0.45, 0.55, 0.65, 0.75, 0.8
             means = [np.nanmean(err[which == b]) if np.any((which == b) & np.isfinite(err)) else np.nan
                      for b in range(len(centers))]
             ax.plot(centers, means, ls="--", color="k", label="reference predictor")
-        ax.axvline(0.35, color="grey", lw=0.8, ls=":", label="support threshold (0.35)")
+        ax.axvline(MIN_SIMILARITY, color="grey", lw=0.8, ls=":",
+                   label=f"support threshold ({MIN_SIMILARITY:g})")
         ax.set_xlabel("max Tanimoto similarity to train (ECFP4)")
         ax.set_ylabel(_with_unit("mean |error|", _unit(sub)))
         ax.set_xlim(min(0.3, float(np.nanmin(sim)) - 0.05) if sim.size else 0.3, 1.0)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import InvalidSmilesError
 from ..utils import Interval, validate_params
+from ._defaults import N_BITS, RADIUS
 
 __all__ = ["compute_fingerprints", "unpack_fingerprints", "resolve_n_jobs"]
 
@@ -64,8 +65,8 @@ def _fingerprint_chunk(args: tuple[int, list, int, int]) -> tuple[int, np.ndarra
 def compute_fingerprints(
     smiles: Sequence[str],
     *,
-    radius: int = 2,
-    n_bits: int = 2048,
+    radius: int = RADIUS,
+    n_bits: int = N_BITS,
     n_jobs: int | None = None,
 ) -> np.ndarray:
     """Morgan fingerprints of SMILES strings as a packed bit matrix.

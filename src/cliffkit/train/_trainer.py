@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError, TrainingDivergedError
-from ..utils import Interval, Options, validate_params
+from ..utils import Interval, Options, Params
 
 __all__ = ["Trainer", "TrainResult", "seeded", "resolve_device"]
 
@@ -114,7 +114,7 @@ def _is_seed(v: Any) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
 
 
-class Trainer:
+class Trainer(Params):
     """AdamW + ReduceLROnPlateau + early stopping on validation MAE (see module doc).
 
     Parameters
@@ -179,12 +179,6 @@ class Trainer:
         self.show_progress = show_progress
         self.eval_batch_size = eval_batch_size
 
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self._parameter_constraints}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"Trainer({args})"
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -214,7 +208,7 @@ class Trainer:
         """
         import torch
 
-        validate_params(self._parameter_constraints, self.get_params(), "Trainer")
+        self._validate_params()
         y_train = _check_1d(y_train, len(train_inputs), "y_train")
         y_val = _check_1d(y_val, len(val_inputs), "y_val")
         if len(y_val) == 0:
