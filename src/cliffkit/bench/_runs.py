@@ -110,7 +110,7 @@ def _split_path(cfg: dict, run: Path) -> Path | None:
 def _row(kind: str, key: str, ev_doc: dict, *, dataset: str, target: str, split: str,
          backbone: str, loss: str, seed: Any, unit: str, extra: dict) -> dict:
     from ._cell import _metrics_from_dict
-    from ._runner import _flatten_metrics
+    from ._results import _flatten_metrics
 
     row: dict[str, Any] = {
         "key": key, "status": "ok", "dataset": dataset, "target": target, "subsample": None,
