@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InvalidParameterError
 from ..similarity import N_BITS, RADIUS
-from ..utils import Interval, Options, atomic_write_text
+from ..utils import Interval, Options, atomic_write_text, is_seed
 from ._base import Backbone
 from ._featurize import ecfp_features
 from ._registry import register_backbone
@@ -30,13 +30,6 @@ MODEL_FILE = "model.txt"
 
 _OBJECTIVES = {"mse": "regression", "l2": "regression", "l1": "regression_l1",
                "huber": "huber"}
-
-
-def _is_seed(v: Any) -> bool:
-    """an int ≥ 0"""
-    import numbers
-
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
 
 
 @register_backbone("lgbm")
@@ -80,7 +73,7 @@ class LGBMBackbone(Backbone):
         "radius": [Interval(int, 0, None)],
         "n_bits": [Interval(int, 8, None)],
         "n_jobs": [Interval(int, 1, None), None],
-        "random_state": [_is_seed],
+        "random_state": [is_seed],
     }
 
     def __init__(self, n_estimators: int = 2000, learning_rate: float = 0.05,

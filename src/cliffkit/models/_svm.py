@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidParameterError
-from ..utils import Interval, atomic_write_bytes, atomic_write_text
+from ..utils import Interval, atomic_write_bytes, atomic_write_text, is_seed
 from ._base import Backbone
 from ._featurize import ecfp_features
 from ._registry import register_backbone
@@ -103,13 +103,6 @@ def _positive_floats(v: Any) -> bool:
             and all(isinstance(c, int | float) and not isinstance(c, bool) and c > 0 for c in v))
 
 
-def _is_seed(v: Any) -> bool:
-    """an int ≥ 0"""
-    import numbers
-
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
-
-
 @register_backbone("svm")
 class SVMBackbone(Backbone):
     """``svm``: :class:`sklearn.svm.SVR` on a precomputed Tanimoto kernel over ECFP4-1024.
@@ -147,7 +140,7 @@ class SVMBackbone(Backbone):
         "n_bits": [Interval(int, 8, None)],
         "adaptive_rounds": [Interval(int, 1, None)],
         "cache_size": [Interval(float, 0.0, None, closed="neither")],
-        "random_state": [_is_seed],
+        "random_state": [is_seed],
     }
 
     def __init__(self, C: float | None = None,
