@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import InvalidParameterError
 from ..similarity import N_BITS, RADIUS
 from ..utils import Interval, Options, atomic_write_text, is_seed
-from ._base import Backbone
+from ._base import Backbone, apply_epoch_callback
 from ._featurize import ecfp_features
 from ._registry import register_backbone
 
@@ -207,23 +207,12 @@ class LGBMBackbone(Backbone):
                       "val_mae": float(np.mean(np.abs(val_pred - y_va))),
                       "best_val_mae": best_mae}
             out = callback(block, np.asarray(val_pred, dtype=np.float64))
-            if out:
-                if out.get("sample_weight") is not None:
-                    weight = np.asarray(out["sample_weight"], dtype=np.float64)
-                    if weight.shape != (len(y_tr),) or not np.all(np.isfinite(weight)):
-                        raise InvalidParameterError(
-                            f"epoch_callback returned sample_weight of shape {weight.shape}; "
-                            f"expected ({len(y_tr)},) finite values."
-                        )
-                for k, v in out.items():
-                    if k not in ("sample_weight", "stop") and k not in record and \
-                            isinstance(v, int | float | str | bool | np.generic | None):
-                        record[k] = v.item() if isinstance(v, np.generic) else v
-                history.append(record)
-                if out.get("stop"):
-                    break
-            else:
-                history.append(record)
+            new_weight, stop = apply_epoch_callback(out, record, len(y_tr))
+            if new_weight is not None:
+                weight = new_weight
+            history.append(record)
+            if stop:
+                break
         booster.best_iteration = best_iter
         return booster, best_iter
 
