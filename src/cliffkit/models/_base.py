@@ -294,3 +294,44 @@ def _labelled_rows(data: Any, target: Any, which: str, sample_weight: Any, pairs
 
 def _target_name(data: Any, target: Any) -> str:
     return data.target_names[data.target_index(target)]
+
+
+def apply_epoch_callback(out: dict[str, Any] | None, record: dict[str, Any],
+                         n_train: int) -> tuple[np.ndarray | None, bool]:
+    """Read what an ``epoch_callback`` returned, for backbones that fit in rounds.
+
+    Parameters
+    ----------
+    out : dict or None
+        The callback's return value: optional ``sample_weight`` (new training weights,
+        shape (n_train,)), optional ``stop`` (bool), and scalars to log.
+    record : dict
+        This round's history record; scalar entries of ``out`` not already in it are added.
+    n_train : int
+        Number of training rows.
+
+    Returns
+    -------
+    (numpy.ndarray or None, bool)
+        The new sample weights (None: keep the current ones) and whether to stop.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``sample_weight`` of another shape or with non-finite values.
+    """
+    if not out:
+        return None, False
+    weight = None
+    if out.get("sample_weight") is not None:
+        weight = np.asarray(out["sample_weight"], dtype=np.float64)
+        if weight.shape != (n_train,) or not np.all(np.isfinite(weight)):
+            raise InvalidParameterError(
+                f"epoch_callback returned sample_weight of shape {weight.shape}; "
+                f"expected ({n_train},) finite values."
+            )
+    for k, v in out.items():
+        if k not in ("sample_weight", "stop") and k not in record and \
+                isinstance(v, int | float | str | bool | np.generic | None):
+            record[k] = v.item() if isinstance(v, np.generic) else v
+    return weight, bool(out.get("stop"))

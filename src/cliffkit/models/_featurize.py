@@ -42,6 +42,7 @@ import numpy as np
 
 from ..errors import InvalidSmilesError
 from ..similarity import N_BITS, RADIUS
+from ..utils import head_list
 
 __all__ = [
     "ATOM_FIELD_SIZES",
@@ -93,10 +94,9 @@ def _parse(smiles: Sequence[str]) -> list:
         RDLogger.EnableLog("rdApp.*")
     bad = [i for i, m in enumerate(mols) if m is None]
     if bad:
-        shown = ", ".join(f"{i} ({smiles[i]!r})" for i in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        shown = head_list(bad, fmt=lambda i: f"{i} ({smiles[i]!r})")
         raise InvalidSmilesError(
-            f"{len(bad)} SMILES could not be parsed by RDKit, at positions {shown}{more}; "
+            f"{len(bad)} SMILES could not be parsed by RDKit, at positions {shown}; "
             "fix or remove them."
         )
     return mols

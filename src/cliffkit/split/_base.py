@@ -15,7 +15,7 @@ from ..errors import (
     SplitWarning,
     unknown_name,
 )
-from ..utils import Interval, Params, Registry, check_random_state
+from ..utils import Interval, Params, Registry, check_random_state, head_list
 from ._label import label_targets
 from ._result import SplitResult
 
@@ -307,10 +307,9 @@ def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str]):
     canon = cached_canonicalize(smiles, show_progress=False)
     bad = [i for i, c in enumerate(canon) if c is None]
     if bad:
-        shown = ", ".join(f"{i} ({str(smiles[i])[:30]!r})" for i in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        shown = head_list(bad, fmt=lambda i: f"{i} ({str(smiles[i])[:30]!r})")
         raise InvalidSmilesError(
-            f"X holds {len(bad)} SMILES that RDKit cannot parse (positions {shown}{more}); "
+            f"X holds {len(bad)} SMILES that RDKit cannot parse (positions {shown}); "
             "fix or drop those rows (y with them)."
         )
     y_raw = arr if arr is not None else np.zeros((n, 0))

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError, TrainingDivergedError
-from ..utils import Interval, Options, Params
+from ..utils import Interval, Options, Params, is_seed
 
 __all__ = ["Trainer", "TrainResult", "seeded", "resolve_device"]
 
@@ -109,11 +109,6 @@ class TrainResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _is_seed(v: Any) -> bool:
-    """an int ≥ 0"""
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
-
-
 class Trainer(Params):
     """AdamW + ReduceLROnPlateau + early stopping on validation MAE (see module doc).
 
@@ -153,7 +148,7 @@ class Trainer(Params):
         "criterion": [Options("mse", "l1")],
         "grad_clip": [Interval(float, 0.0, None, closed="neither"), None],
         "device": [str, None],
-        "random_state": [_is_seed],
+        "random_state": [is_seed],
         "show_progress": ["boolean", None],
         "eval_batch_size": [Interval(int, 1, None)],
     }

@@ -11,6 +11,8 @@ from ._validation import (
     Interval,
     Options,
     check_random_state,
+    head_list,
+    is_seed,
     validate_params,
 )
 
@@ -29,5 +31,7 @@ __all__ = [
     "Interval",
     "Options",
     "check_random_state",
+    "head_list",
+    "is_seed",
     "validate_params",
 ]
