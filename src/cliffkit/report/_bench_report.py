@@ -530,7 +530,8 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
                     "demo grid): weak evidence, shown to demonstrate the workflow.",
                     level="warning")
         claims_section(report, ok[paper[ok.index]], spec=spec, command=command,
-                       n_bootstrap=n_bootstrap)
+                       n_bootstrap=n_bootstrap,
+                       caveats=lambda rows: _caveats(rows, capped=capped))
     if (~paper).any():
         _dataset_summary(report, ok[~paper[ok.index]], capped=capped)
     _results_tables(report, ok)
