@@ -39,12 +39,13 @@ def _csv_list(value: str | None, what: str, cast=str) -> list | None:
     return out
 
 
-#: Rough seconds per cell (fixed part, and per 1,000 molecules) on 2 idle CPU cores; a
+#: Rough seconds per cell (fixed part, and per 1,000 molecules at the default epochs) with one
+#: thread per cell (lgbm, mlp, gin: from the demo grid of 2026-11-29, 10-16 s a cell); a
 #: guide only: the progress bar shows the measured ETA once cells finish, and finished cells
 #: of the results folder (median seconds per backbone) replace these when there are some.
 _SECONDS_FIXED = {"lgbm": 4.0, "mlp": 5.0, "gin": 15.0, "dmpnn": 20.0, "schnet": 60.0,
                   "chemprop": 20.0}
-_SECONDS_PER_1K = {"lgbm": 10.0, "mlp": 20.0, "gin": 120.0, "dmpnn": 150.0, "schnet": 600.0,
+_SECONDS_PER_1K = {"lgbm": 2.0, "mlp": 20.0, "gin": 120.0, "dmpnn": 150.0, "schnet": 600.0,
                    "chemprop": 150.0}
 
 
@@ -66,8 +67,31 @@ def _measured_seconds(out_dir: str) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def _estimate(grid, out_dir: str) -> tuple[float, str]:
-    """(seconds, how) for the cells of ``grid`` not finished in ``out_dir``."""
+def _epoch_share(grid, backbone: str) -> float:
+    """The grid's epoch cap for ``backbone`` as a share of its default epochs (1.0 if none).
+
+    The per-molecule times above are for a backbone trained to its default budget; a grid
+    that caps ``epochs`` (the demo) costs about that share of it.
+    """
+    import inspect
+
+    cap = (grid.backbone_params or {}).get(backbone, {}).get("epochs")
+    if not isinstance(cap, int | float) or cap <= 0:
+        return 1.0
+    try:
+        from ..models import get_backbone_class
+
+        default = inspect.signature(get_backbone_class(backbone)).parameters["epochs"].default
+    except (KeyError, ValueError, TypeError, ImportError):
+        return 1.0
+    if not isinstance(default, int | float) or default <= 0:
+        return 1.0
+    return min(1.0, float(cap) / float(default))
+
+
+def _estimate(grid, out_dir: str, n_jobs: int = 2) -> tuple[float, str]:
+    """(wall seconds, how) for the cells of ``grid`` not finished in ``out_dir``, run
+    ``n_jobs`` at a time."""
     from pathlib import Path
 
     from ..bench import cell_status
@@ -97,7 +121,9 @@ def _estimate(grid, out_dir: str) -> tuple[float, str]:
     total = sum(measured[c.backbone] if c.backbone in measured else
                 _SECONDS_FIXED.get(c.backbone, 20.0)
                 + _SECONDS_PER_1K.get(c.backbone, 120.0) * sizes.get(c.dataset, 1000) / 1000
+                * _epoch_share(grid, c.backbone)
                 for c in cells)
+    total /= max(1, n_jobs)
     how = f"{len(cells)} cells to run"
     if measured:
         how += ", timed from the finished cells of this folder where possible"
@@ -226,13 +252,13 @@ def bench(data: str | None, config: str | None, smiles_col: str | None,
                    f"{len(grid.split_specs())} splits")
         for cell in cells:
             click.echo(f"  {cell.key}")
-        seconds, how = _estimate(grid, out_dir)
-        click.echo(f"  rough estimate for the {how}: {_fmt_time(seconds)} on 2 CPU cores")
+        seconds, how = _estimate(grid, out_dir, n_jobs)
+        click.echo(f"  rough estimate for the {how}: {_fmt_time(seconds)} with --n-jobs {n_jobs}")
         return 0
-    seconds, how = _estimate(grid, out_dir)
+    seconds, how = _estimate(grid, out_dir, n_jobs)
     say(f"grid {grid.name!r}: {len(cells)} cells ({how}); rough estimate {_fmt_time(seconds)} "
-        "on 2 CPU cores (from typical per-backbone times; the progress bar shows the "
-        "measured ETA)")
+        f"with --n-jobs {n_jobs} (from typical per-backbone times on idle CPU cores, scaled by "
+        "the grid's epoch caps; the progress bar shows the measured ETA)")
     with _sigterm_as_interrupt():
         summary = run_grid(grid, out_dir, executor=ex, show_progress=not no_progress,
                            retry_failed=not skip_failed, record_config=full_grid)
