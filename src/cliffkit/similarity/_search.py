@@ -480,6 +480,45 @@ def find_neighbors(
     return NeighborGraph(indptr, refs, sims, n_r, params)
 
 
+def _common_bits(wq: np.ndarray, wr: np.ndarray, qi: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Exact common-bit counts (float64) of the pairs ``(wq[qi], wr[ri])`` of packed words.
+
+    Batches of 4,096 pairs into reused buffers: small working sets stay in cache and
+    no large temporary arrays are allocated.
+    """
+    m, step = len(qi), 4096
+    out = np.empty(m, dtype=np.float64)
+    if m == 0:
+        return out
+    width = wq.shape[1]
+    bq = np.empty((min(m, step), width), dtype=np.uint64)
+    br = np.empty_like(bq)
+    cnt = np.empty(bq.shape, dtype=np.uint8)
+    for s in range(0, m, step):
+        e = min(m, s + step)
+        n = e - s
+        np.take(wq, qi[s:e], axis=0, out=bq[:n])
+        np.take(wr, ri[s:e], axis=0, out=br[:n])
+        np.bitwise_and(bq[:n], br[:n], out=bq[:n])
+        np.bitwise_count(bq[:n], out=cnt[:n])
+        out[s:e] = cnt[:n].sum(axis=1, dtype=np.int64)
+    return out
+
+
+def _chunks(b: np.ndarray) -> list[tuple[int, int]]:
+    """Reference chunks of the popcount-sorted ``b``: at most 4,096 wide and of a narrow
+    popcount range (``b_hi <= b_lo + max(1, b_lo // 16)``), since one integer bound per
+    row and chunk is computed from the chunk's lowest popcount."""
+    out = []
+    s, n = 0, len(b)
+    while s < n:
+        limit = b[s] + max(1, int(b[s]) // 16)
+        e = min(n, s + _BR, int(np.searchsorted(b, limit, side="right")))
+        out.append((s, e))
+        s = e
+    return out
+
+
 class _Engine:
     """State shared by the blocks of one search (read-only once built)."""
 
@@ -513,8 +552,7 @@ class _Engine:
         if not self.counter.exact:
             self.wq = _words(q_fps)[self.q_order]
             self.wr = self.wq if same else _words(r_fps)[self.r_order]
-        bounds = list(range(0, n_r, _BR)) + [n_r]
-        self.chunks = [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
+        self.chunks = _chunks(self.b)
         self.b_lo = np.array([self.b[s] for s, _ in self.chunks], dtype=np.int64)
         self.b_hi = np.array([self.b[e - 1] for _, e in self.chunks], dtype=np.int64)
         self.n_r = n_r
@@ -612,9 +650,7 @@ class _Engine:
                 ub = self.counter.decode(raw)
                 ok = (ub >= 1) & (ub * (1.0 + ti) >= ti * (ai + bj) - 1e-9)
                 ii, jj, ai, bj, ti = ii[ok], jj[ok], ai[ok], bj[ok], ti[ok]
-            c = np.bitwise_count(
-                np.take(self.wq, q0 + ii, axis=0) & np.take(self.wr, r0 + jj, axis=0)
-            ).sum(axis=1, dtype=np.int64).astype(np.float64)
+            c = _common_bits(self.wq, self.wr, q0 + ii, r0 + jj)
         den = ai + bj - c
         s = np.divide(c, den, out=np.zeros_like(c), where=den > 0)
         ok = (s >= ti) & (c > 0)
