@@ -767,11 +767,14 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
 
 
 def _finish(out_rows, out_refs, out_sims):
+    """Concatenate block outputs and put rows in query order.
+
+    Each block lists whole rows, already sorted by (-similarity, reference index), so
+    a stable sort on the query index alone keeps every row's order.
+    """
     rows = np.concatenate(out_rows)
-    refs = np.concatenate(out_refs)
-    sims = np.concatenate(out_sims)
-    order = np.lexsort((refs, -sims, rows))
-    return rows[order], refs[order], sims[order]
+    order = np.argsort(rows, kind="stable")
+    return rows[order], np.concatenate(out_refs)[order], np.concatenate(out_sims)[order]
 
 
 class _ShardStore:
