@@ -385,12 +385,18 @@ def test_checkpoint_shards_resume_and_refuse_other_data(tmp_path, qm9_smiles):
         find_neighbors(fps, k=10, checkpoint_dir=folder)
 
 
-def test_large_fingerprints_use_exact_float32_bounds():
-    # > 256 bits per molecule: the bound can exceed 256, so it runs in float32
+@pytest.mark.parametrize(
+    ("n", "n_bits", "density"),
+    [(200, 4096, 0.3),  # bounds above 256: bfloat16 output rounds, thresholds get slack
+     (30, 1 << 17, 0.6)],  # bucket counts above 256: float32 products
+)
+def test_large_fingerprints_stay_exact(n, n_bits, density):
     rng = np.random.default_rng(5)
-    bits = (rng.random((200, 4096)) < 0.3).astype(np.uint8)
+    bits = (rng.random((n, n_bits)) < density).astype(np.uint8)
+    bits[3] = bits[4]
+    bits[7, ::2] = 0  # near-duplicate with a different popcount
     fps = np.packbits(bits, axis=1)
-    g = find_neighbors(fps, k=7, min_similarity=0.0)
+    g = find_neighbors(fps, k=7, min_similarity=0.0, block_size=16)
     for i, (idx, sims) in enumerate(_dense_topk(tanimoto_matrix(fps), 7, 0.0, exclude_self=True)):
         np.testing.assert_array_equal(g.row(i)[0], idx)
         np.testing.assert_array_equal(g.row(i)[1], sims)

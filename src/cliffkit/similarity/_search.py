@@ -179,8 +179,8 @@ def _bucket_map(weight: np.ndarray, n_buckets: int) -> np.ndarray:
 
 
 def _project(fps: np.ndarray, order: np.ndarray, bucket: np.ndarray, n_buckets: int):
-    """Bucket counts of ``fps[order]``: uint8 array of shape (n, n_buckets)."""
-    out = np.zeros((len(order), n_buckets), dtype=np.uint8)
+    """Bucket counts of ``fps[order]``: uint16 array of shape (n, n_buckets)."""
+    out = np.zeros((len(order), n_buckets), dtype=np.uint16)
     for s, rows, cols in _set_bits(fps, order):
         b = bucket[cols]
         keep = b >= 0
@@ -196,36 +196,56 @@ class _SketchCounter:
     """Upper bounds of the common-bit counts by a dense product of bucket counts.
 
     ``x_q . x_r >= c`` for the bucket counts ``x`` (see the module docstring); the
-    bound is exact when every bucket holds one bit (``self.exact``). When the
-    bound can exceed 256 it runs in float32 (exact integers), else in bfloat16
-    in and out (integers up to 256 are exact in bfloat16); the bfloat16 tile is
-    read as int16 bit patterns, which order non-negative values like the numbers.
+    bound is exact when every bucket holds one bit (``self.exact``). Bucket counts up
+    to 256 are exact in bfloat16, so the product runs in bfloat16 in and out
+    (accumulated in float32, rounded once); larger counts use float32 throughout. The
+    bfloat16 tile is read as int16 bit patterns, which order non-negative values like
+    the numbers. Products above 256 are rounded to bfloat16 (8 significant bits):
+    rounding is monotone, so ``bound >= theta`` implies ``round(bound) >=
+    round(theta)``; thresholds are lowered by 2**-6 relative for safety and bounds read
+    back are raised likewise (:meth:`upper`), so no pair that can pass is lost.
     """
+
+    _SLACK = 2.0**-6
 
     def __init__(self, xq: np.ndarray, xr: np.ndarray, exact: bool, a_max: int, b_max: int):
         import torch
 
         self.torch = torch
         self.exact = exact
-        bound = min(a_max * int(xr.max(initial=0)), b_max * int(xq.max(initial=0)))
-        self.bf16 = bound <= 256
+        x_max = max(int(xq.max(initial=0)), int(xr.max(initial=0)))
+        self.bf16 = x_max <= 256
+        # can a product exceed 256 (then bf16 output rounds)?
+        self.rounded = self.bf16 and min(a_max * int(xr.max(initial=0)),
+                                         b_max * int(xq.max(initial=0))) > 256
+        if self.rounded:
+            self.exact = False  # read-back values are rounded: rescore exactly
         dt = torch.bfloat16 if self.bf16 else torch.float32
-        self.q = torch.from_numpy(xq).to(dt)
-        self.r = self.q if xr is xq else torch.from_numpy(xr).to(dt)
+        self.q = torch.from_numpy(xq.astype(np.float32)).to(dt)
+        self.r = self.q if xr is xq else torch.from_numpy(xr.astype(np.float32)).to(dt)
         self.dtype = np.int16 if self.bf16 else np.float32
 
     def encode(self, values: np.ndarray) -> np.ndarray:
         """Integer thresholds in the tile's representation (huge values stay huge)."""
+        v = np.minimum(values, 1 << 30).astype(np.float32)
         if not self.bf16:
-            return np.minimum(values, 1 << 24).astype(np.float32)
-        v = np.minimum(values, 256).astype(np.float32)
-        enc = (v.view(np.uint32) >> 16).astype(np.int16)
-        return np.where(values > 256, np.int16(32767), enc)
+            return v
+        if self.rounded:
+            v = (v * (1.0 - self._SLACK)).astype(np.float32)
+        bits = v.view(np.uint32)
+        # round to the nearest bfloat16 (ties to even): monotone
+        bits = (bits + np.uint32(0x7FFF) + ((bits >> 16) & np.uint32(1))) >> 16
+        return bits.astype(np.int16)
 
     def decode(self, raw: np.ndarray) -> np.ndarray:
         if not self.bf16:
             return raw.astype(np.float64)
         return (raw.astype(np.uint16).astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+
+    def upper(self, raw: np.ndarray) -> np.ndarray:
+        """A value >= the bound before rounding."""
+        v = self.decode(raw)
+        return v * (1.0 + self._SLACK) + 1.0 if self.rounded else v
 
     def counts(self, q0: int, q1: int, r0: int, r1: int, bufs: dict) -> np.ndarray:
         """Bound tile of sorted queries ``q0:q1`` and references ``r0:r1`` (buffers reused)."""
@@ -560,7 +580,7 @@ class _Engine:
     # -------------------------------------------------------------- one block
     def block(self, q0: int, q1: int, stats: dict):
         """Top-k of sorted queries ``q0:q1`` -> (query, ref, sim) in original indices."""
-        k, a_blk, b = self.k, self.a[q0:q1], self.b
+        k, a_blk = self.k, self.a[q0:q1]
         nb = q1 - q0
         t = np.full(nb, self.tau)
         ps = np.full((nb, k), -1.0)  # pool similarities, sorted per row; -1: empty
@@ -647,7 +667,7 @@ class _Engine:
             c = self.counter.decode(raw)
         else:
             if check:  # the bound with the pair's own popcount
-                ub = self.counter.decode(raw)
+                ub = self.counter.upper(raw)
                 ok = (ub >= 1) & (ub * (1.0 + ti) >= ti * (ai + bj) - 1e-9)
                 ii, jj, ai, bj, ti = ii[ok], jj[ok], ai[ok], bj[ok], ti[ok]
             c = _common_bits(self.wq, self.wr, q0 + ii, r0 + jj)
