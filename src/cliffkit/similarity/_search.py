@@ -221,9 +221,16 @@ class _SketchCounter:
         if self.rounded:
             self.exact = False  # read-back values are rounded: rescore exactly
         dt = torch.bfloat16 if self.bf16 else torch.float32
-        self.q = torch.from_numpy(xq.astype(np.float32)).to(dt)
-        self.r = self.q if xr is xq else torch.from_numpy(xr.astype(np.float32)).to(dt)
+        self.q = self._tensor(xq, dt)
+        self.r = self.q if xr is xq else self._tensor(xr, dt)
         self.dtype = np.int16 if self.bf16 else np.float32
+
+    def _tensor(self, x: np.ndarray, dt):
+        """``x`` as a torch tensor of ``dt``, converted in row chunks (bounded memory)."""
+        out = self.torch.empty(x.shape, dtype=dt)
+        for s in range(0, len(x), 65536):
+            out[s : s + 65536] = self.torch.from_numpy(x[s : s + 65536].astype(np.float32))
+        return out
 
     def encode(self, values: np.ndarray) -> np.ndarray:
         """Integer thresholds in the tile's representation (huge values stay huge)."""
