@@ -255,8 +255,8 @@ def make_drug_like(n: int, n_jobs: int, cache: Path) -> np.ndarray:
     """N drug-like fingerprints, all distinct (cached as .npy; see the docstring).
 
     Enumerated offline: the bundled Lipophilicity, ESOL, FreeSolv and two MoleculeACE
-    sets (about 7,000 distinct parents) and every single substitution of one hydrogen by
-    one of 16 substituents (C, N, O, F, Cl, Br, ethyl, methoxy, CF3, nitrile, amide,
+    sets (about 7,000 distinct parents, taken in a seeded order until enough are made)
+    and every single substitution of one hydrogen by one of 16 substituents (C, N, O, F, Cl, Br, ethyl, methoxy, CF3, nitrile, amide,
     methylsulfonyl, phenyl, cyclopropyl, dimethylamino, carboxyl); duplicate
     fingerprints dropped; a seeded random subset of N.
     """
@@ -276,11 +276,16 @@ def make_drug_like(n: int, n_jobs: int, cache: Path) -> np.ndarray:
         parents = sorted(set(np.concatenate([load_dataset(x).smiles for x in names]).tolist()))
     tasks = [parents[i : i + 32] for i in range(0, len(parents), 32)]
     parts = []
+    order = np.random.default_rng(0).permutation(len(tasks))  # parents in seeded order
     with mp.get_context("fork").Pool(n_jobs) as pool:
-        for i, part in enumerate(pool.imap(_enumerate_worker, tasks)):
+        for i, part in enumerate(pool.imap(_enumerate_worker, [tasks[j] for j in order])):
             parts.append(part)
+            made = sum(len(p) for p in parts)
             if i % 20 == 0:
-                print(f"  {sum(len(p) for p in parts):,} substituted molecules", flush=True)
+                print(f"  {made:,} substituted molecules", flush=True)
+            if made >= 1.15 * n and len(np.unique(np.concatenate(parts), axis=0)) >= n:
+                pool.terminate()  # enough distinct fingerprints
+                break
     fps = np.unique(np.concatenate(parts), axis=0)
     rng = np.random.default_rng(0)
     fps = fps[np.sort(rng.choice(len(fps), size=min(n, len(fps)), replace=False))]
