@@ -66,6 +66,8 @@ _CONSTRAINTS = {
 }
 
 _BR = 4096  # reference chunk width
+_SEED_SPAN = 4096  # references of the first chunk that seed the thresholds
+_SEED_FACTOR = 4  # seed with the 4k largest bounds (a higher k-th similarity than k)
 _BIG_REF = np.iinfo(np.int64).max
 _CHECKPOINT_VERSION = 1
 # cost model of _plan: seconds per pair, measured on the 2-core AMD EPYC (Zen 4) of the
@@ -161,8 +163,9 @@ def _bucket_map(weight: np.ndarray, n_buckets: int) -> np.ndarray:
     """Bucket of every bit (-1: never shared), balancing ``weight`` greedily.
 
     Bits are taken in decreasing weight (the number of query-reference pairs they
-    join) and each goes to the bucket of least total weight so far (LPT
-    scheduling), so frequent bits get buckets of their own and rare bits share.
+    join), each to the bucket of least total weight so far (LPT scheduling; above
+    16,384 used bits, by rounds of ``n_buckets`` bits: the heaviest of a round to the
+    lightest bucket, and so on). Frequent bits get buckets of their own; rare bits share.
     """
     used = np.flatnonzero(weight > 0)
     out = np.full(len(weight), -1, dtype=np.int64)
@@ -170,11 +173,19 @@ def _bucket_map(weight: np.ndarray, n_buckets: int) -> np.ndarray:
         out[used] = np.arange(len(used))
         return out
     order = used[np.argsort(-weight[used], kind="stable")]
-    heap = [(0.0, b) for b in range(n_buckets)]
-    for bit in order:
-        load, b = heapq.heappop(heap)
-        out[bit] = b
-        heapq.heappush(heap, (load + float(weight[bit]), b))
+    if len(order) <= 16384:  # exact LPT: each bit to the bucket of least load so far
+        heap = [(0.0, b) for b in range(n_buckets)]
+        for bit in order:
+            load, b = heapq.heappop(heap)
+            out[bit] = b
+            heapq.heappush(heap, (load + float(weight[bit]), b))
+        return out
+    load = np.zeros(n_buckets)
+    for s in range(0, len(order), n_buckets):
+        bits = order[s : s + n_buckets]
+        target = np.argsort(load, kind="stable")[: len(bits)]
+        out[bits] = target
+        load[target] += weight[bits]
     return out
 
 
@@ -621,9 +632,8 @@ class _Engine:
                 seeded = True
                 # seed: the k largest bounds of each row, scored exactly, give real
                 # k-th similarities, hence thresholds, even at min_similarity = 0
-                # (from the first 512 references of the chunk: cheap, and good enough)
-                span = min(width, 512)
-                kk = min(k, span)
+                span = min(width, _SEED_SPAN)
+                kk = min(_SEED_FACTOR * k, span)
                 if kk < span:
                     cols = np.argpartition(tile[:, :span], span - kk, axis=1)[:, span - kk:]
                 else:
