@@ -74,7 +74,7 @@ def test_round_trip_to_dict():
     ("over", "match"),
     [
         ({"backbone": ["mlp"]}, r"Unknown key 'backbone'.*Did you mean 'backbones'"),
-        ({"splits": ["clif"]}, r"split method 'clif'.*cliff, random, scaffold.*Did you mean 'cliff'"),
+        ({"splits": ["clif"]}, r"split method 'clif'.*cliff, predefined, random, scaffold.*Did you mean 'cliff'"),
         ({"seeds": [0, 0]}, r"'seeds' lists a seed twice"),
         ({"seeds": []}, r"'seeds' must be a non-empty list"),
         ({"losses": "plain"}, r"'losses' must be a list"),

@@ -117,3 +117,13 @@ def test_bad_split_and_checksum_exit_2(files, capsys):
     assert "checksum" in _error_line(capsys)
     assert main(["evaluate", "split.json", "preds.csv", "--n-bootstrap", "-5"]) == 2
     assert "--n-bootstrap" in _error_line(capsys)
+
+
+def test_rows_outside_the_split_are_counted_not_silently_dropped(files, capsys):
+    pd.DataFrame({"smiles": ["CCCCC", "CCO", "CCN", "c1ccccc1", "CCCl", "OCCO"],
+                  "prediction": [4.0, 2.0, 2.0, 1.0, 9.0, 9.0]}).to_csv("extra.csv", index=False)
+    assert main(["evaluate", "split.json", "extra.csv", "--n-bootstrap", "0",
+                 "--no-reference"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cliffkit: warning: ")
+    assert "2 of 6 rows name molecules that are not in the split's dataset (lines 6, 7)" in err[0]

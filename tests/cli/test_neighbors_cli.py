@@ -78,3 +78,15 @@ def test_neighbors_checkpoint_dir_resumes_and_refuses_other_data(small_csv, tmp_
     err = capsys.readouterr().err.strip()
     assert err.startswith("cliffkit: error: checkpoint folder") and "\n" not in err
     assert "holds shards of another search" in err
+
+
+def test_neighbor_indices_after_merging_are_flagged(tmp_path, capsys):
+    pd.DataFrame({"smiles": ["CCO", "OCC", "CCN", "CCC", "CCCC", "xx"],
+                  "y": [1.0, 1.1, 2.0, 3.0, 4.0, 5.0]}).to_csv(tmp_path / "m.csv", index=False)
+    assert main(["neighbors", str(tmp_path / "m.csv"), "-k", "2", "--no-cache",
+                 "-o", str(tmp_path / "nn.csv")]) == 0
+    err = capsys.readouterr().err
+    assert ("(4 molecules: 6 rows read, 1 duplicate rows merged, 1 dropped), not rows of"
+            in err)
+    frame = pd.read_csv(tmp_path / "nn.csv")
+    assert set(frame["query"]) <= {0, 1, 2, 3}

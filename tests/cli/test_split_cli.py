@@ -78,3 +78,81 @@ def test_no_cliffs_warns_with_quantiles(tmp_path, capsys):
     assert rc == 0
     assert "cliffkit: warning: Target 'y': the test set holds no cliff cases" in cap.err
     assert "training severity quantiles" in cap.err
+
+
+def test_chemprop_splits_index_the_users_rows(lipo_csv, tmp_path, capsys):
+    """Issue 14, item 7: after duplicates are merged, the index file fits the user's CSV.
+
+    The file repeats 40 molecules (20 in another spelling), holds a bad SMILES and a row
+    without a target. Checked independently: read the CSV as chemprop does (pandas),
+    canonicalise with RDKit, and compare each indexed row with the split file's SMILES.
+    """
+    import numpy as np
+    import pandas as pd
+    from rdkit import Chem
+
+    df = pd.read_csv(lipo_csv)
+    rng = np.random.default_rng(3)
+    rep = df.iloc[rng.choice(len(df), 40, replace=False)].copy()
+    rep.iloc[::2, 0] = [Chem.MolToSmiles(Chem.MolFromSmiles(s), doRandom=True, canonical=False)
+                        for s in rep["smiles"].iloc[::2]]
+    bad = pd.DataFrame({"smiles": ["C1CC", "CCO"], "exp": [1.0, None]})
+    user = pd.concat([df, rep, bad]).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    path = tmp_path / "user.csv"
+    user.to_csv(path, index=False)
+    out, cp = tmp_path / "split.json", tmp_path / "cp.json"
+    rc = main(["split", str(path), "--method", "random", "--seed", "0", "-o", str(out),
+               "--chemprop-splits", str(cp), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "40 rows that repeat a molecule are in that molecule's set" in err
+    assert "2 rows cliffkit dropped" in err
+
+    chem = pd.read_csv(path)  # what chemprop reads
+    canon = [None if (m := Chem.MolFromSmiles(s)) is None else Chem.MolToSmiles(m)
+             for s in chem["smiles"]]
+    usable = [c is not None and np.isfinite(v) for c, v in zip(canon, chem["exp"], strict=True)]
+    doc, idx = json.loads(out.read_text()), json.loads(cp.read_text())[0]
+    seen = []
+    for sub in ("train", "val", "test"):
+        mols = set(doc["smiles"][sub])
+        rows = idx[sub]
+        assert all(canon[r] in mols for r in rows)  # no index points at another molecule
+        # every usable row of the set's molecules is in the set
+        assert sorted(rows) == [i for i, c in enumerate(canon) if c in mols and usable[i]]
+        seen += rows
+    assert sorted(seen) == [i for i, u in enumerate(usable) if u]
+    assert len(seen) == len(user) - 2 == 290
+
+
+def test_chemprop_splits_refused_without_a_file_that_fits(tmp_path, capsys):
+    rc = main(["split", "esol", "--method", "random", "-o", str(tmp_path / "s.json"),
+               "--chemprop-splits", str(tmp_path / "cp.json")])
+    err = [e for e in capsys.readouterr().err.strip().splitlines() if "error" in e]
+    assert rc == 2 and len(err) == 1 and "--chemprop-data" in err[0]
+    assert err[0].startswith("cliffkit: error: Dataset 'esol' was not loaded from a file")
+    assert not (tmp_path / "s.json").exists()
+    rc = main(["split", "esol", "-o", str(tmp_path / "s.json"),
+               "--chemprop-data", str(tmp_path / "d.csv")])
+    assert rc == 2 and "give --chemprop-splits too" in capsys.readouterr().err
+
+
+def test_chemprop_splits_from_arrays_index_the_arrays(tmp_path):
+    import warnings
+
+    from cliffkit.errors import DataWarning, SplitFileError
+    from cliffkit.split import RandomSplit, to_chemprop_splits
+
+    smiles = ["CCO", "CCN", "OCC", "CCC", "CCCC", "CCCCO", "c1ccccc1", "CC(C)O", "NCC"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        res = RandomSplit(random_state=0, test_size=0.3, val_size=0.0).make_split(smiles)
+        to_chemprop_splits(res, tmp_path / "cp.json")
+    idx = json.loads((tmp_path / "cp.json").read_text())[0]
+    assert sorted(idx["train"] + idx["val"] + idx["test"]) == list(range(9))
+    side = {i: s for s in ("train", "val", "test") for i in idx[s]}
+    assert side[0] == side[2] and side[1] == side[8]  # CCO = OCC, CCN = NCC
+    named = RandomSplit(random_state=0).make_split(
+        __import__("cliffkit").data.load_dataset("esol"))
+    with pytest.raises(SplitFileError, match="pass dataset="):
+        to_chemprop_splits(named, tmp_path / "x.json")

@@ -34,10 +34,19 @@ def small_run(tmp_path_factory, data_dir):
 def test_train_writes_run(small_run):
     root, data, split, run = small_run
     preds = pd.read_csv(run / "predictions.csv")
-    assert list(preds.columns) == ["smiles", "index", "split", "y_true", "prediction"]
+    assert list(preds.columns) == ["smiles", "index", "split", "y_true", "prediction",
+                                   "split_checksum"]
     assert len(preds) == 200 and set(preds["split"]) == {"train", "val", "test"}
     sp = json.loads(split.read_text())
-    assert sp is not None
+    # the split's identity, recomputed here from the file's indices
+    import hashlib
+
+    h = hashlib.sha256(sp["dataset"]["checksum"].encode())
+    for name in ("train", "val", "test"):
+        idx = np.asarray(sp[name], dtype="<i8")
+        h.update(f"\0{name}:{idx.size}\0".encode())
+        h.update(idx.tobytes())
+    assert set(preds["split_checksum"].astype(str)) == {h.hexdigest()[:16]}
     config = json.loads((run / "config.json").read_text())
     assert config["backbone"]["name"] == "mlp"
     assert config["backbone"]["params"]["hidden_channels"] == 32
@@ -137,3 +146,74 @@ def test_epochs_rejected_for_lgbm(small_run, capsys):
                "-o", str(root / "r6")])
     assert rc == 2
     assert "n_estimators" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_predictions_of_another_split(small_run, capsys):
+    """Issue 14, item 1: a run trained on split A scored with random.json (another split).
+
+    The run's predictions cover every molecule, so without the check 'evaluate' would
+    score molecules that the run trained on as test molecules. The right answer is a
+    refusal naming how many of random.json's test molecules were in the run's training
+    and validation sets (counted here from the two split files).
+    """
+    root, data, split, run = small_run
+    other = root / "random.json"
+    assert main(["split", str(data), "--method", "random", "--seed", "1", "-o", str(other),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    a, b = json.loads(split.read_text()), json.loads(other.read_text())
+    test_b = set(b["test"])
+    n_train = len(test_b & set(a["train"]))
+    n_val = len(test_b & set(a["val"]))
+    assert n_train + n_val > 0
+    assert main(["evaluate", str(other), str(run / "predictions.csv"), "--n-bootstrap", "0",
+                 "--no-reference", "--dataset", str(data)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cliffkit: error: ")
+    assert (f"{n_train + n_val} of this split's {len(test_b)} test molecules were in that "
+            f"run's training ({n_train}) or validation ({n_val}) set") in err[0]
+
+    # without the checksum column, the 'split' column alone still catches it
+    preds = pd.read_csv(run / "predictions.csv").drop(columns="split_checksum")
+    preds.to_csv(root / "no_checksum.csv", index=False)
+    assert main(["evaluate", str(other), str(root / "no_checksum.csv"), "--n-bootstrap", "0",
+                 "--no-reference", "--dataset", str(data)]) == 2
+    assert f"training ({n_train}) or validation ({n_val})" in capsys.readouterr().err
+
+    # the run's own split is accepted, and its MAE is the run's test MAE
+    assert main(["evaluate", str(split), str(run / "predictions.csv"), "--n-bootstrap", "0",
+                 "--no-reference", "--json", "--dataset", str(data)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    full = pd.read_csv(run / "predictions.csv")
+    test = full[full["split"] == "test"]
+    want = float(np.mean(np.abs(test["prediction"] - test["y_true"])))
+    assert doc["groups"]["overall"]["mae"]["value"] == pytest.approx(want, rel=1e-12)
+    assert doc["n_test"] == len(a["test"])
+
+
+def test_python_evaluate_refuses_another_split(small_run):
+    """The same check in the library: a path, or ``trained_on=``."""
+    from cliffkit.data import load_dataset
+    from cliffkit.errors import PredictionsError
+    from cliffkit.evaluate import evaluate
+    from cliffkit.split import load_split
+
+    root, data, split, run = small_run
+    other = root / "random_py.json"
+    assert main(["split", str(data), "--method", "random", "--seed", "2", "-o", str(other),
+                 "--quiet"]) == 0
+    ds = load_dataset(str(data))
+    sa, sb = load_split(split, dataset=ds), load_split(other, dataset=ds)
+    n_train = int(np.isin(sb.test, sa.train).sum())
+    n_val = int(np.isin(sb.test, sa.val).sum())
+    with pytest.raises(PredictionsError, match=rf"training \({n_train}\) or validation \({n_val}\)"):
+        evaluate(sb, str(run / "predictions.csv"), dataset=ds, n_bootstrap=0, reference=False)
+    full = pd.read_csv(run / "predictions.csv")["prediction"].to_numpy()
+    with pytest.raises(PredictionsError, match=rf"training \({n_train}\) or validation \({n_val}\)"):
+        evaluate(sb, full, dataset=ds, n_bootstrap=0, reference=False, trained_on=sa)
+    with pytest.raises(PredictionsError, match="another split"):
+        evaluate(sb, full, dataset=ds, n_bootstrap=0, reference=False,
+                 trained_on=sa.checksum[:16])
+    ev = evaluate(sa, str(run / "predictions.csv"), dataset=ds, n_bootstrap=0,
+                  reference=False, trained_on=sa)
+    assert ev.n_test == sa.test.size

@@ -16,7 +16,7 @@ SPLITTERS = {"cliff": CliffSplit, "random": RandomSplit, "scaffold": ScaffoldSpl
 
 
 def test_registry():
-    assert list_splitters() == ["cliff", "random", "scaffold"]
+    assert list_splitters() == ["cliff", "predefined", "random", "scaffold"]
     assert isinstance(get_splitter("cliff", test_size=0.2), CliffSplit)
     with pytest.raises(UnknownNameError, match="Unknown splitter 'scafold'.*Did you mean 'scaffold'"):
         get_splitter("scafold")

@@ -184,6 +184,10 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     timing["evaluate_s"] = time.perf_counter() - t0
     metrics = evaluation_to_metrics(ev)
     metrics.update(n_train=int(tr.size), n_val=int(va.size), n_test=int(te.size))
+    if "cliff_mol" in ds.meta:  # a MoleculeACE set: its own metrics on the same test set
+        from ..cliffs import moleculeace_metrics
+
+        metrics["moleculeace"] = moleculeace_metrics(y_all[te], y_pred, ds.meta["cliff_mol"][te])
 
     y_ref = _reference_predictions(ev, te.size)
     predictions = pd.DataFrame({
@@ -198,6 +202,8 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
         "partner": partner,
         "partner_y_true": np.where(has_partner, y_all[np.maximum(partner, 0)], np.nan),
         "partner_y_pred": partner_pred,
+        # identity of the split: 'cliffkit evaluate' refuses this file with another split
+        "split_checksum": split.checksum[:16],
     })
     history = getattr(spec, "history", []) or []
     extra: dict[str, Any] = {

@@ -54,7 +54,8 @@ __all__ = [
 #: Bump when the meaning of a cell changes, so old results are not reused.
 CELL_FORMAT = 1
 
-SPLIT_METHODS = ("cliff", "random", "scaffold")
+# Used only while the splitter registry is not importable.
+_FALLBACK_SPLITS = ("cliff", "random", "scaffold", "predefined")
 
 # Used only while a registry is not importable (the package is being built in pieces).
 _FALLBACK_BACKBONES = ("mlp", "lgbm", "gin", "dmpnn", "schnet")
@@ -407,6 +408,11 @@ def backbone_names() -> list[str]:
                           _FALLBACK_BACKBONES)
 
 
+def split_names() -> list[str]:
+    """Splitter registry keys (from :mod:`cliffkit.split`)."""
+    return _registry_keys("split", ("list_splitters",), (), _FALLBACK_SPLITS)
+
+
 def loss_names() -> list[str]:
     """Loss registry keys (from :mod:`cliffkit.loss`)."""
     return _registry_keys("loss", ("list_losses", "available_losses"), ("LOSSES", "LOSS_NAMES"),
@@ -440,6 +446,29 @@ def _dataset_targets(name: str) -> list[str] | None:
     return list(load_dataset(name).target_names)
 
 
+def _expand_datasets(entries: list, where: str) -> list:
+    """Replace a ``name = "moleculeace:*"`` entry by one entry per MoleculeACE set found
+    under ``CLIFFKIT_DATA_DIR/moleculeace`` (its other keys copied to each)."""
+    out = []
+    for entry in entries:
+        name = entry.get("name") if isinstance(entry, dict) else entry
+        if name != "moleculeace:*":
+            out.append(entry)
+            continue
+        from cliffkit.data import moleculeace_sets
+
+        found = moleculeace_sets()
+        if not found:
+            raise ConfigError(
+                f"{where}: 'moleculeace:*' found no MoleculeACE set (no CHEMBL*.csv in "
+                "$CLIFFKIT_DATA_DIR/moleculeace); copy the sets there from the MoleculeACE "
+                "package or repository (MoleculeACE/Data/benchmark_data) and set CLIFFKIT_DATA_DIR."
+            )
+        base = dict(entry) if isinstance(entry, dict) else {}
+        out.extend({**base, "name": n} for n in found)
+    return out
+
+
 def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
     where = f"config {source}"
     _check_keys(data, _TOP_KEYS, where)
@@ -460,9 +489,10 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         raise ConfigError(f"{where}: 'seeds' lists a seed twice: {seeds!r}.")
 
     splits = _check_list_of_str(data["splits"], "splits", where)
+    known_s = split_names()
     for s in splits:
-        if s not in SPLIT_METHODS:
-            raise _fail_unknown("split method", s, SPLIT_METHODS, f"{where} key 'splits'")
+        if s not in known_s:
+            raise _fail_unknown("split method", s, known_s, f"{where} key 'splits'")
     backbones = _check_list_of_str(data["backbones"], "backbones", where)
     losses = _check_list_of_str(data["losses"], "losses", where)
     if check_names:
@@ -480,7 +510,7 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
     if not data["datasets"]:
         raise ConfigError(f"{where}: 'datasets' must list at least one [[datasets]] table.")
     known_d = dataset_names() if check_names else None
-    for i, entry in enumerate(data["datasets"]):
+    for i, entry in enumerate(_expand_datasets(data["datasets"], where)):
         dwhere = f"{where} datasets[{i}]"
         if isinstance(entry, str):
             entry = {"name": entry}

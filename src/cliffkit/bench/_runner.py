@@ -508,6 +508,7 @@ def _flatten_metrics(metrics: dict | None, row: dict, prefix: str = "") -> None:
     _flatten_block({k: v for k, v in metrics.items()
                     if k.endswith(("gap", "gap_ci", "ratio", "ratio_ci"))}, prefix, row)
     _flatten_block(metrics.get("pairs"), f"{prefix}pair_", row)
+    _flatten_block(metrics.get("moleculeace"), f"{prefix}moleculeace_", row)
 
 
 @functools.lru_cache(maxsize=256)

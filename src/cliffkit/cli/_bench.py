@@ -11,7 +11,7 @@ from ._app import app
 
 @app.command("bench", help="Run an experiment grid (resumable): splits x backbones x losses x seeds.")
 @click.option("--config", "config", required=True, metavar="NAME|FILE",
-              help="A shipped grid (smoke, demo, quick, paper) or a .toml/.json grid file.")
+              help="A shipped grid (smoke, demo, quick, paper, moleculeace) or a .toml/.json grid file.")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Results folder; rerunning with the same folder skips finished cells.")
 @click.option("--executor", default="local", show_default=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import click
 
@@ -63,7 +64,7 @@ def _load_for_split(split, dataset, smiles_col, target_cols, data_dir):
 def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, seed,
                  no_reference, dataset, smiles_col, target_cols, data_dir, as_json,
                  output) -> None:
-    from ..errors import InvalidParameterError
+    from ..errors import CliffkitWarning, InvalidParameterError
     from ..evaluate import evaluate, read_predictions
     from ..split import load_split
     from ..utils import atomic_write_text
@@ -83,9 +84,16 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
         raise unknown_name("target (the split has several; pass --target)", "None",
                            split.target_names)
     tname = target or split.target_names[0]
-    preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname)
-    ev = evaluate(split, preds, dataset=ds, target=tname, n_bootstrap=n_bootstrap,
-                  random_state=seed, reference=not no_reference, show_progress=None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CliffkitWarning)
+        preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname)
+        ev = evaluate(split, preds, dataset=ds, target=tname, n_bootstrap=n_bootstrap,
+                      random_state=seed, reference=not no_reference, show_progress=None)
+    for w in caught:
+        if issubclass(w.category, CliffkitWarning):
+            click.echo(f"cliffkit: warning: {w.message}", err=True)
+        else:  # foreign warnings keep their normal route
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     doc = ev.to_dict()
     doc["inputs"] = {"split_file": str(split_file), "predictions_file": str(predictions_file)}
     text = json.dumps(doc, indent=1, allow_nan=False) + "\n"

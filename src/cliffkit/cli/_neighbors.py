@@ -80,6 +80,15 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
             frame.to_csv(fh, index=False, float_format="%.17g")
         else:
             frame.to_parquet(fh, index=False)
+    rep = getattr(ds, "report", None)
+    if rep is not None and (rep.n_merged_rows or rep.n_dropped):
+        click.echo(
+            f"cliffkit: warning: 'query' and 'neighbor' in {output} are rows of the loaded "
+            f"dataset ({len(ds)} molecules: {rep.n_read} rows read, {rep.n_merged_rows} "
+            f"duplicate rows merged, {rep.n_dropped} dropped), not rows of {dataset}; match on "
+            "query_smiles / neighbor_smiles.",
+            err=True,
+        )
     deg = graph.degree()
     where = " (from cache)" if graph.params.get("cached") else ""
     click.echo(

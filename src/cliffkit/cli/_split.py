@@ -10,7 +10,11 @@ import click
 from ._app import app
 from ._data import dataset_options, load_from_cli
 
-_METHODS = ("cliff", "random", "scaffold")
+
+def _methods() -> list[str]:
+    from ..split import list_splitters
+
+    return list_splitters()
 
 
 @app.command(
@@ -20,16 +24,32 @@ _METHODS = ("cliff", "random", "scaffold")
 )
 @click.argument("dataset", metavar="DATASET")
 @dataset_options
-@click.option("--method", type=click.Choice(_METHODS), default="cliff", show_default=True,
-              help="Splitter: cliff (CliffSplit: supported, cliff-exposed test set), random, or "
-                   "scaffold (Bemis-Murcko groups, shuffled by seed).")
+@click.option("--method", type=click.Choice(_methods()), default="cliff", show_default=True,
+              help="Splitter: cliff (CliffSplit: supported, cliff-exposed test set), random, "
+                   "scaffold (Bemis-Murcko groups, shuffled by seed), or predefined (a given "
+                   "split: --split-col, --from-chemprop or --train-idx/--test-idx).")
+@click.option("--split-col", default=None, metavar="COL",
+              help="predefined: column of DATA's file holding train/val/test (or valid), e.g. "
+                   "MoleculeACE's 'split'.")
+@click.option("--from-chemprop", "from_chemprop", type=click.Path(dir_okay=False), default=None,
+              help="predefined: chemprop splits.json (0-based rows of DATA's file).")
+@click.option("--chemprop-fold", type=int, default=0, show_default=True,
+              help="predefined: which entry of the chemprop splits file.")
+@click.option("--train-idx", type=click.Path(dir_okay=False), default=None,
+              help="predefined: file of training rows (0-based rows of DATA's file, one per line).")
+@click.option("--val-idx", type=click.Path(dir_okay=False), default=None,
+              help="predefined: file of validation rows (optional).")
+@click.option("--test-idx", type=click.Path(dir_okay=False), default=None,
+              help="predefined: file of test rows.")
 @click.option("--target", "targets", multiple=True, metavar="T",
               help="Target to label (repeat for several; default: every target of the dataset).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (random_state).")
 @click.option("--test-size", type=float, default=0.1, show_default=True,
               help="Fraction of molecules in the test set.")
-@click.option("--val-size", type=float, default=0.1, show_default=True,
-              help="Fraction of molecules in the validation set (0 for none).")
+@click.option("--val-size", type=float, default=None,
+              help="Fraction of molecules in the validation set (0 for none; default 0.1). "
+                   "predefined: fraction of the training rows moved to validation when the "
+                   "given split has none (default 0: keep the split as given).")
 @click.option("--cliff-share", type=float, default=0.5, show_default=True,
               help="Requested share of cliff cases among held-out molecules (cliff method only).")
 @click.option("-k", "k", type=int, default=None,
@@ -46,24 +66,47 @@ _METHODS = ("cliff", "random", "scaffold")
 @click.option("--n-jobs", type=int, default=None,
               help="Processes for fingerprints and neighbour search (default: all cores).")
 @click.option("--chemprop-splits", "chemprop_splits", type=click.Path(dir_okay=False), default=None,
-              help="Also write chemprop's splits.json (for 'chemprop train --splits-file').")
+              help="Also write chemprop's splits.json (for 'chemprop train --splits-file'). "
+                   "Without --chemprop-data its indices are the data rows of your FILE (rows "
+                   "of a merged molecule share its set); a registered dataset needs "
+                   "--chemprop-data.")
 @click.option("--chemprop-data", "chemprop_data", type=click.Path(dir_okay=False), default=None,
               help="Also write the CSV (smiles + targets, dataset row order) that the chemprop "
                    "splits refer to.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=True,
               help="Split file to write (JSON).")
 @click.option("--quiet", is_flag=True, help="Print nothing but warnings and errors.")
-def split_command(dataset, smiles_col, target_cols, data_dir, method, targets, seed, test_size,
+def split_command(dataset, smiles_col, target_cols, data_dir, method, split_col, from_chemprop,
+                  chemprop_fold, train_idx, val_idx, test_idx, targets, seed, test_size,
                   val_size, cliff_share, k, min_similarity, cliff_quantile, smooth_quantile, delta,
                   n_jobs, chemprop_splits, chemprop_data, output, quiet):
-    from ..errors import CliffkitWarning
+    from ..errors import CliffkitWarning, InvalidParameterError
     from ..split import format_summary, get_splitter, to_chemprop_splits
+    from ..split._result import source_row_molecule
 
+    given = {"--split-col": split_col, "--from-chemprop": from_chemprop, "--train-idx": train_idx,
+             "--val-idx": val_idx, "--test-idx": test_idx}
+    used = [k for k, v in given.items() if v is not None]
+    if used and method != "predefined":
+        raise InvalidParameterError(f"{used[0]} applies to --method predefined only; got --method {method}.")
+    if chemprop_data and not chemprop_splits:
+        raise InvalidParameterError(
+            "--chemprop-data writes the CSV that the --chemprop-splits file refers to; give "
+            "--chemprop-splits too."
+        )
     ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
-    params = dict(test_size=test_size, val_size=val_size, k=k, min_similarity=min_similarity,
+    if chemprop_splits and not chemprop_data:
+        source_row_molecule(ds)  # refuse now, before the split, when no file fits
+    params = dict(k=k, min_similarity=min_similarity,
                   cliff_quantile=cliff_quantile, smooth_quantile=smooth_quantile, delta=delta,
                   targets=list(targets) or None, random_state=seed, n_jobs=n_jobs,
                   show_progress=sys.stderr.isatty())
+    if method == "predefined":
+        params.update(split_col=split_col, chemprop_splits=from_chemprop,
+                      chemprop_fold=chemprop_fold, train_idx=train_idx, val_idx=val_idx,
+                      test_idx=test_idx, val_size=0.0 if val_size is None else val_size)
+    else:
+        params.update(test_size=test_size, val_size=0.1 if val_size is None else val_size)
     if method == "cliff":
         params["cliff_share"] = cliff_share
     splitter = get_splitter(method, **params)
@@ -77,10 +120,28 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, targets, s
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     result.save(output)
     if chemprop_splits:
-        to_chemprop_splits(result, chemprop_splits, data_path=chemprop_data, dataset=ds)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CliffkitWarning)
+            to_chemprop_splits(result, chemprop_splits, data_path=chemprop_data, dataset=ds)
+        for w in caught:
+            click.echo(f"cliffkit: warning: {w.message}", err=True)
     if not quiet:
         click.echo(f"{splitter!r}")
         click.echo(format_summary(result))
+        if method == "predefined":
+            from ..split import compare_with_cliffsplit, format_comparison
+
+            given_info = result.info.get("given", {})
+            dropped = given_info.get("dropped_rows", {})
+            if any(dropped.values()):
+                click.echo("rows of the split the loader dropped (see 'cliffkit describe'): "
+                           + ", ".join(f"{s} {n}" for s, n in dropped.items()))
+            carved = result.info.get("val_carved")
+            if carved:
+                click.echo(f"validation: {carved['n']} training rows moved to val "
+                           f"(val_size {carved['fraction']}, seed {carved['seed']})")
+            click.echo("")
+            click.echo(format_comparison(compare_with_cliffsplit(result, ds)))
         click.echo("")
         click.echo(f"wrote {output}")
         if chemprop_splits:

@@ -3,7 +3,7 @@
 ``train`` writes into ``-o RUN``::
 
     RUN/model/            the backbone (config.json + model.pt or model.txt)
-    RUN/predictions.csv   smiles, index, split, y_true, prediction for every dataset row
+    RUN/predictions.csv   smiles, index, split, y_true, prediction, split_checksum per dataset row
     RUN/config.json       dataset + checksum, split file + sha256, backbone, loss, seed, metrics
     RUN/train_log.jsonl   one JSON line per epoch (or block of boosting rounds)
 """
@@ -17,6 +17,9 @@ import click
 
 from ._app import app
 from ._data import dataset_options, load_from_cli
+
+#: Share of the training molecules held out for validation when a split file has none.
+VAL_FRACTION = 0.1
 
 
 def _loss_choices() -> list[str]:
@@ -53,9 +56,10 @@ def _parse_params(items: tuple[str, ...]) -> dict:
 @click.argument("dataset", metavar="DATASET")
 @dataset_options
 @click.option("--split", "split_path", type=click.Path(dir_okay=False), required=True,
-              help="Split file from 'cliffkit split' (its dataset checksum must match).")
+              help="Split file from 'cliffkit split' (its dataset checksum must match). Without "
+                   "a validation set, 10% of training (seeded by --seed) is held out.")
 @click.option("--backbone", default="gin", show_default=True,
-              help="Backbone name: mlp, lgbm, gin, dmpnn, schnet (see cliffkit.models).")
+              help="Backbone name: mlp, lgbm, svm, gin, dmpnn, schnet (see cliffkit.models).")
 @click.option("--target", default=None,
               help="Target to train on (default: the dataset's only target).")
 @click.option("--loss", "loss_name", type=click.Choice(_loss_choices()), default="plain",
@@ -84,6 +88,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
 
     from .. import __version__
     from ..errors import InvalidParameterError
+    from ..evaluate import SPLIT_CHECKSUM_COLUMN
     from ..models import get_backbone_class
     from ..split import load_split
     from ..utils import atomic_write_text, sha256_file
@@ -93,11 +98,16 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     t_idx = ds.target_index(target)  # UnknownNameError lists the targets
     target_name = ds.target_names[t_idx]
     split = load_split(split_path, dataset=ds)  # SplitFileError on checksum mismatch
-    if len(split.val) == 0:
-        raise InvalidParameterError(
-            f"Split file {split_path} has no validation molecules; early stopping needs them "
-            "(make the split with --val-size > 0)."
-        )
+    tr_idx, va_idx, carved = split.train, split.val, None
+    if len(va_idx) == 0:  # e.g. a predefined split: validation comes out of training
+        from ..split import carve_validation
+
+        tr_idx, va_idx = carve_validation(split.train, VAL_FRACTION, random_state=seed)
+        carved = {"fraction": VAL_FRACTION, "n": int(len(va_idx)), "seed": seed}
+        if not quiet:
+            click.echo(f"split file {split_path} has no validation set: {len(va_idx)} training "
+                       f"molecules ({VAL_FRACTION:.0%}, seed {seed}) are held out for early "
+                       "stopping", err=True)
     bb_params = _parse_params(params)
     names = klass._param_names()
     unknown = sorted(set(bb_params) - set(names))
@@ -119,16 +129,21 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         bb_params["show_progress"] = (not quiet) and sys.stderr.isatty()
     model = klass(**bb_params)
 
-    train, val = ds.subset(split.train), ds.subset(split.val)
+    train, val = ds.subset(tr_idx), ds.subset(va_idx)
     y_train = train.target(t_idx)
     fit_kwargs = {}
     spec = None
     if loss_name != "plain" or beta:
         from ..loss import cliff_severity, make_loss
 
-        severity = cliff_severity(ds, train_idx=split.train, target=t_idx)
+        severity = cliff_severity(ds, train_idx=tr_idx, target=t_idx)
         extra = {}
         if loss_name == "cliff-adaptive":
+            if carved is not None:
+                raise InvalidParameterError(
+                    f"Loss 'cliff-adaptive' needs a labelled validation set, which split file "
+                    f"{split_path} lacks; re-run 'cliffkit split' with --val-size > 0."
+                )
             if target_name not in split.labels:
                 raise InvalidParameterError(
                     f"Loss 'cliff-adaptive' needs validation strata for target "
@@ -149,15 +164,17 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     model.save(out / "model")
 
     part = np.full(len(ds), "", dtype=object)
-    part[split.train], part[split.val], part[split.test] = "train", "val", "test"
+    part[tr_idx], part[va_idx], part[split.test] = "train", "val", "test"
     y = ds.target(t_idx)
     frame = pd.DataFrame({"smiles": ds.smiles, "index": np.arange(len(ds)), "split": part,
-                          "y_true": y, "prediction": pred})
+                          "y_true": y, "prediction": pred,
+                          # identity of the training split: 'evaluate' refuses another split
+                          SPLIT_CHECKSUM_COLUMN: split.checksum[:16]})
     frame = frame[frame["split"] != ""]
     atomic_write_text(out / "predictions.csv", frame.to_csv(index=False))
 
     metrics = {}
-    for name, idx in (("train", split.train), ("val", split.val), ("test", split.test)):
+    for name, idx in (("train", tr_idx), ("val", va_idx), ("test", split.test)):
         if len(idx):
             err = pred[idx] - y[idx]
             metrics[name] = {"mae": float(np.mean(np.abs(err))),
@@ -168,7 +185,7 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         "dataset": {"name": ds.name, "checksum": ds.checksum, "n_samples": len(ds),
                     "source_sha256": ds.source_sha256},
         "split": {"path": str(split_path), "sha256": sha256_file(split_path),
-                  "method": split.method},
+                  "checksum": split.checksum, "method": split.method, "val_carved": carved},
         "target": target_name,
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),

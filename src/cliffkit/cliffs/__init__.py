@@ -28,6 +28,7 @@ __all__ = [
     "default_m",
     "moleculeace_cliffs",
     "moleculeace_cliff_rmse",
+    "moleculeace_metrics",
     "moleculeace_similarity",
     "MoleculeACECliffs",
     "severity_quantiles",
@@ -36,7 +37,8 @@ __all__ = [
 ]
 
 
-_LAZY = {"moleculeace_cliffs", "moleculeace_cliff_rmse", "moleculeace_similarity", "MoleculeACECliffs"}
+_LAZY = {"moleculeace_cliffs", "moleculeace_cliff_rmse", "moleculeace_metrics", "moleculeace_similarity",
+         "MoleculeACECliffs"}
 
 
 def __getattr__(name: str) -> Any:

@@ -36,6 +36,7 @@ __all__ = [
     "MoleculeACECliffs",
     "moleculeace_cliffs",
     "moleculeace_cliff_rmse",
+    "moleculeace_metrics",
     "moleculeace_similarity",
 ]
 
@@ -347,3 +348,30 @@ def moleculeace_cliff_rmse(y_true, y_pred, cliff_mol) -> float:
     if not cm.any():
         return float("nan")
     return float(np.sqrt(np.mean((yt[cm] - yp[cm]) ** 2)))
+
+
+def moleculeace_metrics(y_true, y_pred, cliff_mol) -> dict[str, float | int]:
+    """MoleculeACE's two test metrics (van Tilborg et al., JCIM 2022): RMSE over the test
+    set and RMSE over its ``cliff_mol == 1`` molecules.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of float, shape (n_test,)
+    cliff_mol : array-like of bool or {0, 1}, shape (n_test,)
+
+    Returns
+    -------
+    dict
+        ``{"rmse", "cliff_rmse", "n", "n_cliff"}`` (``cliff_rmse`` NaN without cliff molecules).
+
+    Examples
+    --------
+    >>> moleculeace_metrics([0.0, 1.0], [0.0, 0.0], [0, 1])
+    {'rmse': 0.7071067811865476, 'cliff_rmse': 1.0, 'n': 2, 'n_cliff': 1}
+    """
+    yt = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    yp = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    cliff = moleculeace_cliff_rmse(yt, yp, cliff_mol)
+    return {"rmse": float(np.sqrt(np.mean((yt - yp) ** 2))) if yt.size else float("nan"),
+            "cliff_rmse": cliff, "n": int(yt.size),
+            "n_cliff": int(np.asarray(cliff_mol).astype(bool).sum())}

@@ -11,7 +11,7 @@ See ``docs/data.md`` for provenance, licences, units and the standardisation pol
 from ._cache import cache_dir
 from ._dataset import Dataset, DroppedRow, LoadReport, MergedGroup
 from ._describe import describe_dataset
-from ._loaders import FILES_DIR, HARTREE_TO_EV, LOADER_VERSION, load_dataset
+from ._loaders import FILES_DIR, HARTREE_TO_EV, LOADER_VERSION, load_dataset, moleculeace_sets
 from ._read import read_table
 from ._registry import DatasetInfo, TargetSpec, get_dataset_info, list_datasets, register_dataset
 from ._standardize import canonicalize
@@ -32,6 +32,7 @@ __all__ = [
     "get_dataset_info",
     "list_datasets",
     "load_dataset",
+    "moleculeace_sets",
     "read_table",
     "register_dataset",
 ]

@@ -396,6 +396,28 @@ def _find_moleculeace(spec: str, data_dir: Path | None) -> Path:
     )
 
 
+def moleculeace_sets(data_dir: str | os.PathLike | None = None) -> list[str]:
+    """Names of the MoleculeACE sets present: every ``CHEMBL*.csv`` in ``<data_dir>/moleculeace``.
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Default: ``CLIFFKIT_DATA_DIR``.
+
+    Returns
+    -------
+    list of str
+        Sorted dataset names (``"moleculeace:CHEMBL234_Ki"``, ...); empty when none is there.
+        MoleculeACE ships 30 sets (``MoleculeACE/Data/benchmark_data`` in its repository,
+        github.com/molML/MoleculeACE, or the ``MoleculeACE`` package on PyPI); copy them
+        into ``<data_dir>/moleculeace/``.
+    """
+    base = Path(data_dir).expanduser() if data_dir is not None else data_dir_from_env()
+    if base is None or not (base / "moleculeace").is_dir():
+        return []
+    return sorted(f"moleculeace:{p.stem}" for p in (base / "moleculeace").glob("CHEMBL*.csv"))
+
+
 def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, conflict_tol, n_jobs) -> Dataset:
     path = _find_moleculeace(spec, data_dir)
     table = read_table(path, what="MoleculeACE file")

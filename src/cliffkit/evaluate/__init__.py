@@ -9,12 +9,20 @@
 
 from __future__ import annotations
 
-from ._evaluate import PREDICTION_COLUMNS, Evaluation, evaluate, read_predictions
+from ._evaluate import (
+    PREDICTION_COLUMNS,
+    SPLIT_CHECKSUM_COLUMN,
+    Evaluation,
+    check_trained_on,
+    evaluate,
+    read_predictions,
+)
 from ._metrics import (
     CONTRASTS,
     STRATA_ORDER,
     Estimate,
     bootstrap_ci,
+    min_resamples,
     pair_metrics,
     paired_test,
     regression_metrics,
@@ -25,12 +33,15 @@ from ._reference import reference_predictions
 __all__ = [
     "Evaluation",
     "PREDICTION_COLUMNS",
+    "SPLIT_CHECKSUM_COLUMN",
+    "check_trained_on",
     "evaluate",
     "read_predictions",
     "CONTRASTS",
     "STRATA_ORDER",
     "Estimate",
     "bootstrap_ci",
+    "min_resamples",
     "pair_metrics",
     "paired_test",
     "reference_predictions",

@@ -18,11 +18,12 @@ from ..errors import (
     SplitFileError,
     unknown_name,
 )
-from ..utils import to_jsonable
+from ..utils import format_table, to_jsonable
 from ._metrics import Estimate, pair_metrics, stratum_metrics
 from ._reference import reference_predictions
 
-__all__ = ["Evaluation", "evaluate", "read_predictions", "PREDICTION_COLUMNS"]
+__all__ = ["Evaluation", "evaluate", "read_predictions", "check_trained_on", "PREDICTION_COLUMNS",
+           "SPLIT_CHECKSUM_COLUMN"]
 
 #: Column names tried, in order, for the predictions (after ``--pred-col``).
 PREDICTION_COLUMNS = ("prediction", "pred", "y_pred")
@@ -194,19 +195,18 @@ class Evaluation:
             f"molecules; {boot}.",
             "",
         ]
-        head = f"{'group':<26}{'n':>6}  {'MAE [' + ci + ']':<28}{'RMSE':>8}{'R²':>8}"
         has_ref = self.reference is not None
+        header = ["group", "n", f"MAE [{ci}]", "RMSE", "R²"]
         if has_ref:
-            head += f"  {'reference MAE [' + ci + ']':<28}"
-        lines.append(head)
-        lines.append("-" * len(head))
+            header.append(f"reference MAE [{ci}]")
+        rows = []
         for group, g in self.model["groups"].items():
-            line = (f"{_GROUP_TITLES.get(group, group):<26}{g['n']:>6}  "
-                    f"{g['mae'].format(digits):<28}{_fmt(g['rmse'].value, digits):>8}"
-                    f"{_fmt(g['r2'].value, digits):>8}")
+            row = [_GROUP_TITLES.get(group, group), g["n"], g["mae"].format(digits),
+                   _fmt(g["rmse"].value, digits), _fmt(g["r2"].value, digits)]
             if has_ref:
-                line += f"  {self.reference['groups'][group]['mae'].format(digits):<28}"
-            lines.append(line)
+                row.append(self.reference["groups"][group]["mae"].format(digits))
+            rows.append(row)
+        lines.extend(format_table(header, rows, align="lrlrr" + ("l" if has_ref else "")))
         lines.append("")
         for name, c in self.model["contrasts"].items():
             if not (np.isfinite(c["gap"].value) or np.isfinite(c["ratio"].value)):
@@ -237,14 +237,44 @@ class Evaluation:
             lines.append(f"MoleculeACE cliff RMSE (cliff_mol == 1, n={m['n']}): "
                          f"{m['cliff_rmse'].format(digits)}; reference "
                          f"{m['reference_cliff_rmse'].format(digits)}")
-        if self.notes:
+        why = sorted(_missing_interval_notes(self))
+        notes = list(self.notes)
+        if why:
+            notes.append(
+                "[—: ...] marks an interval that cannot be estimated: "
+                + "; ".join(_why_no_interval(w) for w in why)
+            )
+        if notes:
             lines.append("")
-            lines.extend(f"note: {n}" for n in self.notes)
+            lines.extend(f"note: {n}" for n in notes)
         return "\n".join(lines)
 
 
+def _estimates(obj):
+    if isinstance(obj, Estimate):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _estimates(v)
+
+
+def _why_no_interval(note: str) -> str:
+    if note == "n < 2":
+        return "'n < 2': a group of one case has no sampling spread to resample"
+    return (f"'{note}': too few finite bootstrap resamples for a percentile interval "
+            "(raise --n-bootstrap / n_bootstrap)")
+
+
+def _missing_interval_notes(ev: Evaluation) -> set[str]:
+    """The ``note`` of every estimate of ``ev`` printed without an interval."""
+    return {e.note for part in (ev.model, ev.reference, ev.pairs, ev.moleculeace)
+            for e in _estimates(part or {}) if e.note}
+
+
 def _fmt(x: float, digits: int) -> str:
-    return "—" if not np.isfinite(x) else f"{x:.{digits}f}"
+    if np.isnan(x):
+        return "—"
+    return ("inf" if x > 0 else "-inf") if np.isinf(x) else f"{x:.{digits}f}"
 
 
 def _resolve_target(split_result, dataset, target) -> str:
@@ -278,7 +308,13 @@ def _check_dataset(split_result, dataset) -> None:
 def _full_predictions(split_result, predictions) -> np.ndarray:
     """Predictions over every dataset row (NaN where not given)."""
     n, test = split_result.n_samples, split_result.test
-    p = np.asarray(predictions, dtype=np.float64).reshape(-1)
+    try:
+        p = np.asarray(predictions, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise PredictionsError(
+            f"predictions must be numbers (an array of float) or the path of a predictions "
+            f"file; got {type(predictions).__name__} ({' '.join(str(exc).split())[:80]})."
+        ) from None
     if p.shape[0] == n:
         return p.copy()
     if p.shape[0] == test.shape[0]:
@@ -364,6 +400,7 @@ def evaluate(
     reference_fallback: str = "nearest",
     reference_graph=None,
     partner_predictions=None,
+    trained_on=None,
     show_progress: bool | None = False,
 ) -> Evaluation:
     """Score predictions on a split's test molecules, per stratum, with bootstrap CIs.
@@ -372,10 +409,12 @@ def evaluate(
     ----------
     split_result : SplitResult
         The split (from :meth:`CliffSplit.make_split` or :func:`~cliffkit.split.load_split`).
-    predictions : array-like of float
+    predictions : array-like of float, or path of a predictions file
         One value per test molecule, in the order of ``split_result.test``, or one per
         dataset row (NaN where unknown). Predictions for training molecules, when given,
-        are used for the pair metric with the partner's *predicted* value.
+        are used for the pair metric with the partner's *predicted* value. A path (str or
+        :class:`os.PathLike`) is read with :func:`read_predictions`, which also checks
+        that the file comes from a model trained on this split.
     dataset : Dataset
         The data the split was made from (its checksum must match); gives the labels.
     target : str, optional
@@ -396,6 +435,10 @@ def evaluate(
     partner_predictions : array-like of float, shape (n_test,), optional
         The model's prediction for each test case's cliff partner (NaN where none), an
         alternative to passing predictions for every dataset row.
+    trained_on : SplitResult or str, optional
+        The split the model was trained on (or its :attr:`SplitResult.checksum`). When it
+        is not ``split_result``, scoring is refused: test molecules the model saw in
+        training would be scored as if held out.
     show_progress : bool, optional
 
     Returns
@@ -405,7 +448,8 @@ def evaluate(
     Raises
     ------
     PredictionsError
-        A test molecule has no finite prediction.
+        A test molecule has no finite prediction, or the model was trained on another
+        split (``trained_on``, or the predictions file's ``split_checksum``/``split``).
     SplitFileError
         The dataset is not the one the split was made for.
     """
@@ -413,6 +457,10 @@ def evaluate(
         raise InvalidParameterError(f"The 'reference' parameter of evaluate must be a bool; got {reference!r}.")
     _check_dataset(split_result, dataset)
     target = _resolve_target(split_result, dataset, target)
+    if trained_on is not None:
+        check_trained_on(split_result, trained_on)
+    if isinstance(predictions, str | os.PathLike):
+        predictions = read_predictions(predictions, split_result, target=target)
     full = _full_predictions(split_result, predictions)
     _check_test_predictions(split_result, full)
 
@@ -440,7 +488,8 @@ def evaluate(
 
     ref_res, ref_pred = None, None
     params: dict[str, Any] = {"n_bootstrap": int(n_bootstrap), "random_state": model["params"]["random_state"],
-                              "confidence": float(confidence), "bootstrap": model["params"]["method"]}
+                              "confidence": float(confidence), "bootstrap": model["params"]["method"],
+                              "split_checksum": split_result.checksum}
     if reference:
         sp = split_result.params
         k = int(sp.get("k_used") or sp.get("k") or 24)
@@ -526,7 +575,12 @@ def read_predictions(
     are present they must agree), and a
     prediction column: ``pred_col`` if given, else the first of ``prediction``,
     ``pred``, ``y_pred`` or the target name. Rows for molecules outside the split are
-    ignored. Predictions for training molecules are kept (pair metrics use them).
+    ignored, with a :class:`DataWarning` that counts them. Predictions for training molecules are kept (pair metrics use them).
+
+    The file must come from a model trained on *this* split: when it has a
+    ``split_checksum`` column (written by ``cliffkit train``) it must match
+    :attr:`SplitResult.checksum`, and when it has a ``split`` column no molecule that
+    this split holds out for testing may be marked ``train`` or ``val``.
 
     Parameters
     ----------
@@ -545,7 +599,9 @@ def read_predictions(
     ------
     PredictionsError
         Test molecules without a prediction, NaN/inf predictions for test molecules,
-        unparsable SMILES, out-of-range indices, or one molecule predicted twice.
+        unparsable SMILES, out-of-range indices, one molecule predicted twice, or
+        predictions of a model trained on another split (the message counts this split's
+        test molecules that the model saw in training or validation).
     MissingColumnError
         No identifier or prediction column.
     """
@@ -605,7 +661,20 @@ def read_predictions(
             f"Predictions file {path} needs a 'smiles' or an 'index' column to identify "
             f"molecules; columns are: {', '.join(map(str, frame.columns))}."
         )
+    _check_split_identity(frame, cols, rows, split_result, path)
     known = rows >= 0
+    if not known.all():
+        import warnings
+
+        from ..errors import DataWarning
+
+        outside = np.flatnonzero(~known)
+        warnings.warn(
+            f"Predictions file {path}: {outside.size} of {known.size} rows name molecules that "
+            f"are not in the split's dataset (lines {_show(lines[outside].tolist())}); they "
+            "were ignored.",
+            DataWarning, stacklevel=2,
+        )
     rows_k, vals_k, lines_k = rows[known], values[known], lines[known]
     order = np.argsort(rows_k, kind="stable")
     dup = rows_k[order][1:][np.diff(rows_k[order]) == 0]
@@ -637,6 +706,122 @@ def read_predictions(
             f"{_show(split_result.smiles[bad].tolist(), 3)}); predict every test molecule."
         )
     return full
+
+
+#: Column of a predictions file that names the split the model was trained on.
+SPLIT_CHECKSUM_COLUMN = "split_checksum"
+_CHECKSUM_CHARS = 16  # hex characters of SplitResult.checksum written per row
+_PART_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val",
+               "validation": "val", "test": "test"}
+
+
+def _overlap_text(counts: dict[str, int] | None, n_test: int) -> str:
+    if counts is None:
+        return "which molecules that run held out is unknown (the file has no 'split' column)"
+    n_bad = counts["train"] + counts["val"]
+    return (f"{n_bad} of this split's {n_test} test molecules were in that run's training "
+            f"({counts['train']}) or validation ({counts['val']}) set")
+
+
+def _check_split_identity(frame, cols, rows: np.ndarray, split_result, path) -> None:
+    """Refuse a predictions file made by a run trained on another split.
+
+    Two signals, both written by ``cliffkit train``: the ``split_checksum`` column
+    (:attr:`SplitResult.checksum` of the training split) and the ``split`` column (the
+    set each molecule was in). A test molecule of ``split_result`` that the file marks as
+    ``train`` or ``val`` was seen in training, so scoring it as "test" understates the
+    error.
+    """
+    n = split_result.n_samples
+    is_test = np.zeros(n, dtype=bool)
+    is_test[split_result.test] = True
+    hit = (rows >= 0) & is_test[np.maximum(rows, 0)]
+    counts = None
+    if "split" in cols:
+        part = frame[cols["split"]].astype(str).str.strip().str.lower().map(_PART_NAMES)
+        part = part.fillna("").to_numpy(dtype=object)
+        counts = {sub: int((hit & (part == sub)).sum()) for sub in ("train", "val")}
+    want = split_result.checksum
+    n_test = int(split_result.test.size)
+    if SPLIT_CHECKSUM_COLUMN in cols:
+        raw = frame[cols[SPLIT_CHECKSUM_COLUMN]].astype(str).str.strip().str.lower()
+        given = sorted({v for v in raw if v and v not in ("nan", "none")})
+        if len(given) > 1:
+            raise PredictionsError(
+                f"Predictions file {path} mixes rows of {len(given)} runs trained on different "
+                f"splits ({SPLIT_CHECKSUM_COLUMN} {_show(given, 3)}); keep the rows of one run."
+            )
+        if given and not (len(given[0]) >= 8 and want.startswith(given[0])):
+            raise PredictionsError(
+                f"Predictions file {path} was written by a run trained on another split "
+                f"({SPLIT_CHECKSUM_COLUMN} {given[0][:_CHECKSUM_CHARS]} in the file, "
+                f"{want[:_CHECKSUM_CHARS]} for this split): {_overlap_text(counts, n_test)}; "
+                "scoring them as test molecules would understate the error. Evaluate with the "
+                "split file the run was trained on (named in its config.json) or retrain on "
+                "this split."
+            )
+    if counts is not None and counts["train"] + counts["val"]:
+        raise PredictionsError(
+            f"Predictions file {path}: its 'split' column marks molecules that this split "
+            f"holds out as training data: {_overlap_text(counts, n_test)}; scoring them as "
+            "test molecules would understate the error. Evaluate with the split file the "
+            "model was trained on."
+        )
+
+
+def check_trained_on(split_result, trained_on) -> None:
+    """Refuse to score a model trained on another split than ``split_result``.
+
+    Parameters
+    ----------
+    split_result : SplitResult
+        The split whose test molecules are scored.
+    trained_on : SplitResult or str
+        The split the model was trained on, or its :attr:`SplitResult.checksum` (the
+        full hex digest or at least its first 8 characters, as in the
+        ``split_checksum`` column of ``cliffkit train``'s predictions file).
+
+    Raises
+    ------
+    PredictionsError
+        The splits differ; with a SplitResult the message counts this split's test
+        molecules that were in the other split's training or validation set.
+    InvalidParameterError
+        ``trained_on`` is neither.
+    """
+    want = split_result.checksum
+    n_test = int(split_result.test.size)
+    if isinstance(trained_on, str):
+        got = trained_on.strip().lower()
+        if len(got) < 8 or not want.startswith(got):
+            raise PredictionsError(
+                f"The predictions come from a model trained on another split (checksum "
+                f"{got[:_CHECKSUM_CHARS]}, this split {want[:_CHECKSUM_CHARS]}); evaluate "
+                "with the split the model was trained on."
+            )
+        return
+    if not all(hasattr(trained_on, a) for a in ("train", "val", "test", "checksum", "dataset")):
+        raise InvalidParameterError(
+            "The 'trained_on' parameter of evaluate must be a SplitResult or its checksum "
+            f"(str); got {type(trained_on).__name__}."
+        )
+    if trained_on.checksum == want:
+        return
+    a, b = split_result.dataset.get("checksum"), trained_on.dataset.get("checksum")
+    if a and b and a != b:
+        raise PredictionsError(
+            f"The model was trained on a split of other data (dataset checksum {str(b)[:12]}…, "
+            f"this split's {str(a)[:12]}…); evaluate with the split it was trained on."
+        )
+    test = split_result.test
+    counts = {"train": int(np.isin(test, trained_on.train).sum()),
+              "val": int(np.isin(test, trained_on.val).sum())}
+    raise PredictionsError(
+        f"The predictions come from a model trained on another split (checksum "
+        f"{trained_on.checksum[:_CHECKSUM_CHARS]}, this split {want[:_CHECKSUM_CHARS]}): "
+        f"{_overlap_text(counts, n_test)}; scoring them as test molecules would understate "
+        "the error. Evaluate with the split the model was trained on."
+    )
 
 
 def _source_lines(table, n: int) -> np.ndarray:

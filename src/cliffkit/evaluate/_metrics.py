@@ -30,6 +30,7 @@ from ..errors import InvalidParameterError, ShapeMismatchError
 __all__ = [
     "Estimate",
     "bootstrap_ci",
+    "min_resamples",
     "regression_metrics",
     "stratum_metrics",
     "pair_metrics",
@@ -56,23 +57,66 @@ _CHUNK_ELEMENTS = 2_000_000  # resample indices held in memory at once
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with its bootstrap confidence interval (NaN when undefined)."""
+    """A point estimate with its bootstrap confidence interval (NaN when undefined).
+
+    ``note`` says why the interval is missing although intervals were asked for
+    (``"n < 2"``: one case has no sampling spread; ``"< 40 resamples"``: too few finite
+    resamples to place the percentiles); it is empty otherwise.
+    """
 
     value: float
     low: float = float("nan")
     high: float = float("nan")
+    note: str = ""
 
-    def to_dict(self) -> dict[str, float | None]:
-        """JSON-ready: ``{"value", "low", "high"}`` with NaN written as None."""
-        return {k: _finite_or_none(getattr(self, k)) for k in ("value", "low", "high")}
+    def to_dict(self) -> dict[str, float | str | None]:
+        """JSON-ready: ``{"value", "low", "high"}`` with NaN written as None, plus
+        ``"note"`` when the interval is missing for a reason."""
+        out: dict[str, float | str | None] = {
+            k: _finite_or_none(getattr(self, k)) for k in ("value", "low", "high")}
+        if self.note:
+            out["note"] = self.note
+        return out
 
     def format(self, digits: int = 3) -> str:
-        """``0.512 [0.471, 0.556]``."""
-        if not np.isfinite(self.value):
+        """``0.512 [0.471, 0.556]``; ``0.055 [—: n < 2]`` when no interval can be estimated.
+
+        >>> Estimate(0.055, note="n < 2").format()
+        '0.055 [—: n < 2]'
+        """
+        if np.isnan(self.value):
             return "—"
+        if np.isinf(self.value):
+            return "inf" if self.value > 0 else "-inf"
         if not (np.isfinite(self.low) and np.isfinite(self.high)):
-            return f"{self.value:.{digits}f}"
+            return f"{self.value:.{digits}f}" + (f" [—: {self.note}]" if self.note else "")
         return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+
+
+def min_resamples(confidence: float) -> int:
+    """Fewest finite bootstrap resamples from which a ``confidence`` interval is given.
+
+    A percentile interval at level ``c`` cuts ``α = (1 − c) / 2`` from each tail; with
+    fewer than ``1 / α`` resamples (40 at 95%) a tail holds no resample at all and the
+    bound is just the extreme value.
+
+    >>> min_resamples(0.95)
+    40
+    """
+    alpha = (1.0 - float(confidence)) / 2.0
+    return int(np.ceil(1.0 / alpha - 1e-9))
+
+
+def _estimate(point: float, samples: np.ndarray, confidence: float, n: int) -> Estimate:
+    """``point`` with the percentile interval of ``samples``, or a note why there is none."""
+    if samples.size == 0 or not np.isfinite(point):  # intervals off, or no point value
+        return Estimate(float(point))
+    if n < 2:
+        return Estimate(float(point), note="n < 2")
+    k = min_resamples(confidence)
+    if int(np.isfinite(samples).sum()) < k:
+        return Estimate(float(point), note=f"< {k} resamples")
+    return Estimate(float(point), *_interval(samples, confidence))
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -102,14 +146,19 @@ def _metrics(yt: np.ndarray, yp: np.ndarray) -> dict[str, float]:
     n = yt.shape[0]
     if n == 0:
         return {"mae": np.nan, "rmse": np.nan, "r2": np.nan}
-    err = yp - yt
-    sse = float(np.sum(err**2))
-    sst = float(np.sum((yt - yt.mean()) ** 2))
-    return {
-        "mae": float(np.mean(np.abs(err))),
-        "rmse": float(np.sqrt(sse / n)),
-        "r2": 1.0 - sse / sst if (n >= 2 and sst > 0) else np.nan,
-    }
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd values give inf, not a warning
+        err = yp - yt
+        sse = float(np.sum(err**2))
+        sst = float(np.sum((yt - yt.mean()) ** 2))
+        rmse = float(np.sqrt(sse / n))
+        if np.isinf(rmse):  # the squares overflowed: scale by the largest error
+            scale = float(np.max(np.abs(err)))
+            rmse = scale * float(np.sqrt(np.mean((err / scale) ** 2))) if scale < np.inf else scale
+        return {
+            "mae": float(np.mean(np.abs(err))),
+            "rmse": rmse,
+            "r2": 1.0 - sse / sst if (n >= 2 and sst > 0) else np.nan,
+        }
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
@@ -174,20 +223,27 @@ def _resample(yt: np.ndarray, yp: np.ndarray, n_bootstrap: int,
     out = {k: np.full(n_bootstrap, np.nan) for k in ("mae", "rmse", "r2")}
     if n == 0 or n_bootstrap == 0:
         return out
-    ae = np.abs(yp - yt)
-    se = (yp - yt) ** 2
+    with np.errstate(over="ignore"):
+        ae = np.abs(yp - yt)
+        se = (yp - yt) ** 2
     step = max(1, _CHUNK_ELEMENTS // n)
     for start in range(0, n_bootstrap, step):
         stop = min(n_bootstrap, start + step)
         idx = rng.integers(0, n, size=(stop - start, n))
+        _resample_chunk(out, start, stop, idx, ae, se, yt)
+    return out
+
+
+def _resample_chunk(out, start, stop, idx, ae, se, yt) -> None:
+    with np.errstate(over="ignore", invalid="ignore"):
+        n = yt.shape[0]
         out["mae"][start:stop] = ae[idx].mean(axis=1)
         sse = se[idx].sum(axis=1)
         out["rmse"][start:stop] = np.sqrt(sse / n)
         ys = yt[idx]
         sst = ((ys - ys.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore"):
             out["r2"][start:stop] = np.where(sst > 0, 1.0 - sse / sst, np.nan)
-    return out
 
 
 def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -225,8 +281,8 @@ def bootstrap_ci(y_true, y_pred, *, metric: str = "mae", n_bootstrap: int = 1000
     _check_bootstrap(n_bootstrap, confidence)
     yt, yp = _check_pair(y_true, y_pred)
     rng = _group_rng(_base_seed(random_state), "bootstrap_ci")
-    boot = _resample(yt, yp, n_bootstrap, rng)[metric]
-    return Estimate(_metrics(yt, yp)[metric], *_interval(boot, confidence))
+    boot = _resample(yt, yp, n_bootstrap, rng)[metric] if n_bootstrap else np.zeros(0)
+    return _estimate(_metrics(yt, yp)[metric], boot, confidence, int(yt.shape[0]))
 
 
 def _group_masks(strata, masks, n: int) -> dict[str, np.ndarray]:
@@ -309,8 +365,10 @@ def stratum_metrics(
         point = _metrics(gt, gp)
         boot = _resample(gt, gp, n_bootstrap, _group_rng(seed, name))
         boots[name] = boot
-        out_groups[name] = {"n": int(mask.sum())} | {
-            k: Estimate(point[k], *_interval(boot[k], confidence)) for k in ("mae", "rmse", "r2")
+        n_g = int(mask.sum())
+        out_groups[name] = {"n": n_g} | {
+            k: _estimate(point[k], boot[k] if n_bootstrap else np.zeros(0), confidence, n_g)
+            for k in ("mae", "rmse", "r2")
         }
     contrasts: dict[str, dict[str, Any]] = {}
     for cname, (num, den) in CONTRASTS.items():
@@ -321,11 +379,14 @@ def stratum_metrics(
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = a / b if b > 0 else np.nan
             ratio_boot = np.where(bb > 0, ba / bb, np.nan)
+        n_min = min(out_groups[num]["n"], out_groups[den]["n"])
+        off = not n_bootstrap
         contrasts[cname] = {
             "numerator": num,
             "denominator": den,
-            "gap": Estimate(a - b, *_interval(ba - bb, confidence)),
-            "ratio": Estimate(float(ratio), *_interval(ratio_boot, confidence)),
+            "gap": _estimate(a - b, np.zeros(0) if off else ba - bb, confidence, n_min),
+            "ratio": _estimate(float(ratio), np.zeros(0) if off else ratio_boot, confidence,
+                               n_min),
         }
     return {
         "groups": out_groups,
@@ -420,7 +481,7 @@ def pair_metrics(
         boot = np.concatenate([
             _nanmean_rows(v[idx], ok[idx]) for idx in idx_chunks
         ])
-        out[key] = Estimate(point, *_interval(boot, confidence))
+        out[key] = _estimate(point, boot, confidence, int(ok.sum()))
     return out
 
 

@@ -1,4 +1,4 @@
-"""Backbones behind one interface: ``mlp``, ``lgbm``, ``gin``, ``dmpnn``, ``schnet``.
+"""Backbones behind one interface: ``mlp``, ``lgbm``, ``svm``, ``gin``, ``dmpnn``, ``schnet``.
 
 - :class:`Backbone` — ``fit(train, val, *, target, sample_weight, loss, pairs,
   batch_sampler, epoch_callback)``, ``predict``, ``save``, ``load`` (contract in
@@ -42,6 +42,8 @@ _LAZY = {
     "GINBackbone": "._gin",
     "FeatureEncoder": "._gin",
     "LGBMBackbone": "._lgbm",
+    "SVMBackbone": "._svm",
+    "tanimoto_kernel": "._svm",
     "DMPNN": "._dmpnn",
     "DMPNNBackbone": "._dmpnn",
     "reverse_edge_index": "._dmpnn",

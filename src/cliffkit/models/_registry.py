@@ -21,6 +21,7 @@ BACKBONES: dict[str, type] = {}
 _BUILTIN = {
     "mlp": "cliffkit.models._mlp",
     "lgbm": "cliffkit.models._lgbm",
+    "svm": "cliffkit.models._svm",
     "gin": "cliffkit.models._gin",
     "dmpnn": "cliffkit.models._dmpnn",
     "schnet": "cliffkit.models._schnet",

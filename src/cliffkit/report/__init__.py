@@ -6,11 +6,13 @@ PNG figures and the "paper claims" section; :func:`render_markdown` and
 """
 
 from ._bench_report import PAPER_CLAIMS, build_report, paired_stats
+from ._moleculeace import PUBLISHED_SOURCE, published_moleculeace
 from ._render import render_html, render_markdown, write_report
 from ._report import Image, Message, Report, Section, Table
 
 __all__ = [
     "PAPER_CLAIMS",
+    "PUBLISHED_SOURCE",
     "Image",
     "Message",
     "Report",
@@ -18,6 +20,7 @@ __all__ = [
     "Table",
     "build_report",
     "paired_stats",
+    "published_moleculeace",
     "render_html",
     "render_markdown",
     "write_report",

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ._moleculeace import moleculeace_section
 from ._report import Report
 
 __all__ = ["PAPER_CLAIMS", "build_report"]
@@ -475,6 +476,7 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
         table[col] = table[col].fillna("?").astype(str)
     ok = table[table["status"] == "ok"]
     _overview(report, table)
+    moleculeace_section(report, ok)
     _claims(report, ok, claims)
     _results_tables(report, ok)
     _random_vs_cliff(report, ok)

@@ -121,6 +121,13 @@ class BaseSplitter:
         The validation set (``val_size``) is left out of both; use :meth:`make_split` to get
         it, or ``val_size=0`` for a two-way split.
 
+        With SMILES, the rows are checked as :func:`~cliffkit.data.load_dataset` checks a
+        file: SMILES are canonicalised with RDKit, rows of the same molecule (replicates,
+        other spellings) are merged with their labels averaged (a :class:`DataWarning`
+        counts them and names conflicting groups), and the split is made on the distinct
+        molecules. The yielded indices are positions in ``X``: every row goes to the set
+        of its molecule, so one molecule is never on both sides.
+
         Parameters
         ----------
         X : Dataset or sequence of str
@@ -130,8 +137,13 @@ class BaseSplitter:
         groups : array-like of shape (n_samples,), optional
             Group labels (used by the scaffold splitter instead of scaffolds).
         """
-        res = self._run(*_coerce(X, y), groups=groups)
-        yield res.train, res.test
+        smiles, arr, names, meta, row_mol = _coerce(X, y)
+        res = self._run(smiles, arr, names, meta, groups=_molecule_groups(groups, row_mol))
+        if row_mol is None:
+            yield res.train, res.test
+        else:  # every input row goes where its molecule went
+            yield (np.flatnonzero(np.isin(row_mol, res.train)),
+                   np.flatnonzero(np.isin(row_mol, res.test)))
 
     def make_split(self, dataset: Any, y: Any = None, *, groups: Any = None) -> SplitResult:
         """Split a dataset into train / validation / test and label the held-out strata.
@@ -147,8 +159,22 @@ class BaseSplitter:
         Returns
         -------
         SplitResult
+            With SMILES that repeat a molecule, the result indexes the distinct molecules
+            (``SplitResult.smiles``, canonical) and ``info["input_molecule"][i]`` is the
+            molecule of input row ``i`` (a :class:`DataWarning` says so).
+
+        Raises
+        ------
+        InvalidSmilesError
+            A SMILES cannot be parsed (arrays are not filtered silently).
+        InvalidParameterError
+            Rows of one molecule carry different ``groups``.
         """
-        return self._run(*_coerce(dataset, y), groups=groups)
+        smiles, arr, names, meta, row_mol = _coerce(dataset, y)
+        res = self._run(smiles, arr, names, meta, groups=_molecule_groups(groups, row_mol))
+        if row_mol is not None:
+            res.info["input_molecule"] = row_mol.tolist()
+        return res
 
     # -------------------------------------------------------------- pipeline
     def _sizes(self, n: int) -> tuple[int, int, int]:
@@ -270,15 +296,89 @@ def _achieved_shares(labels, names, val, test, requested) -> dict[str, Any]:
     return out
 
 
-def _coerce(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray | None, list[str], dict]:
-    """(smiles, y (n, t) or None, target names, dataset meta) from a Dataset or SMILES."""
+def _molecule_groups(groups: Any, row_mol: np.ndarray | None) -> Any:
+    """Group labels per molecule from labels per input row (one label per molecule)."""
+    if groups is None or row_mol is None:
+        return groups
+    g = np.asarray(groups, dtype=object)
+    if g.shape != row_mol.shape:
+        raise ShapeMismatchError(f"groups must have shape ({row_mol.shape[0]},); got {g.shape}.")
+    n_mol = int(row_mol.max()) + 1
+    first = np.full(n_mol, -1, dtype=np.int64)
+    first[row_mol[::-1]] = np.arange(row_mol.shape[0])[::-1]
+    per_mol = g[first]
+    clash = np.flatnonzero(g != per_mol[row_mol])
+    if clash.size:
+        i = int(clash[0])
+        j = int(first[row_mol[i]])
+        raise InvalidParameterError(
+            f"groups: rows {j} and {i} are the same molecule but carry different groups "
+            f"({g[j]!r} and {g[i]!r}); {clash.size} rows disagree. Give every row of a "
+            "molecule the same group, or merge the rows first."
+        )
+    return per_mol
+
+
+def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str]):
+    """Canonicalise and merge repeated molecules exactly as ``load_dataset`` does.
+
+    Returns (canonical unique SMILES, merged y or None, row -> molecule or None when every
+    row is its own molecule).
+    """
+    from ..data._standardize import cached_canonicalize, standardize_arrays
+    from ..errors import DataWarning, InvalidSmilesError
+
+    n = smiles.shape[0]
+    canon = cached_canonicalize(smiles, show_progress=False)
+    bad = [i for i, c in enumerate(canon) if c is None]
+    if bad:
+        shown = ", ".join(f"{i} ({str(smiles[i])[:30]!r})" for i in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise InvalidSmilesError(
+            f"X holds {len(bad)} SMILES that RDKit cannot parse (positions {shown}{more}); "
+            "fix or drop those rows (y with them)."
+        )
+    y_raw = arr if arr is not None else np.zeros((n, 0))
+    std = standardize_arrays(
+        smiles.copy(), np.array(y_raw, dtype=np.float64, copy=True),
+        np.arange(n, dtype=np.int64), np.full(n, None, dtype=object), np.full(n, "", dtype=object),
+        path="X", smiles_col="X", target_cols=names or ["y"], canonical=canon,
+        label="X (positions are 0-based)", warn=True,
+    )
+    uniq = np.asarray(std.smiles, dtype=object)
+    lookup = {s: i for i, s in enumerate(uniq.tolist())}
+    row_mol = np.fromiter((lookup[c] for c in canon), dtype=np.int64, count=n)
+    y_out = std.y if arr is not None else None
+    if uniq.shape[0] == n:
+        return uniq, y_out, None
+    n_dup = n - uniq.shape[0]
+    warnings.warn(
+        f"X holds {n} rows but {uniq.shape[0]} distinct molecules: {n_dup} rows repeat a "
+        f"molecule ({len(std.report.merged)} groups, e.g. positions "
+        f"{'+'.join(map(str, std.report.merged[0].rows[:5]))}) and were merged with their "
+        "labels averaged, as load_dataset does. split() yields positions in X with every row "
+        "on its molecule's side; a SplitResult indexes the distinct molecules "
+        "(info['input_molecule'] maps each row of X to its molecule).",
+        DataWarning, stacklevel=4,
+    )
+    return uniq, y_out, row_mol
+
+
+def _coerce(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray | None, list[str], dict, np.ndarray | None]:
+    """(smiles, y (n, t) or None, target names, dataset meta, row -> molecule or None).
+
+    A Dataset is used as is (its molecules are already distinct). SMILES are
+    canonicalised and repeated molecules merged as :func:`~cliffkit.data.load_dataset`
+    does; the last element maps each input row to its molecule (None when no row repeats
+    a molecule).
+    """
     if hasattr(X, "smiles") and hasattr(X, "y") and hasattr(X, "target_names"):
         if y is not None:
             raise InvalidParameterError(
                 "Pass y only with SMILES; a Dataset carries its own targets (got both)."
             )
         return (np.asarray(X.smiles, dtype=object), np.asarray(X.y, dtype=np.float64),
-                list(X.target_names), {"name": X.name, "checksum": X.checksum})
+                list(X.target_names), {"name": X.name, "checksum": X.checksum}, None)
     if isinstance(X, str) or not hasattr(X, "__len__"):
         raise InvalidParameterError(
             f"X must be a Dataset or a sequence of SMILES strings; got {type(X).__name__}."
@@ -303,7 +403,8 @@ def _coerce(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray | None, list[str], d
         names = ["y"] if arr.shape[1] == 1 else [f"y{j}" for j in range(arr.shape[1])]
     from ..utils import sha256_bytes
 
+    smiles, arr, row_mol = _merge_rows(smiles, arr, names)
     blob = "\n".join(smiles.tolist()).encode() + b"\0"
     if arr is not None:
         blob += np.ascontiguousarray(arr, dtype="<f8").tobytes()
-    return smiles, arr, names, {"name": "", "checksum": sha256_bytes(blob)}
+    return smiles, arr, names, {"name": "", "checksum": sha256_bytes(blob)}, row_mol

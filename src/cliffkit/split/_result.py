@@ -14,7 +14,8 @@ from ..errors import SplitFileError
 from ..utils import atomic_write_text, to_jsonable
 from ._label import TargetLabels
 
-__all__ = ["SplitResult", "load_split", "to_chemprop_splits", "FORMAT", "VERSION"]
+__all__ = ["SplitResult", "load_split", "source_row_molecule", "to_chemprop_splits", "FORMAT",
+           "VERSION"]
 
 FORMAT = "cliffkit-split"
 VERSION = 1
@@ -70,6 +71,25 @@ class SplitResult:
     @property
     def n_samples(self) -> int:
         return int(self.smiles.shape[0])
+
+    @property
+    def checksum(self) -> str:
+        """Identity of the assignment: sha256 (hex) of the dataset checksum and the
+        train / val / test indices.
+
+        Two splits with the same checksum hold out exactly the same molecules of the same
+        data; ``cliffkit train`` writes it into its predictions file (``split_checksum``)
+        so that :func:`~cliffkit.evaluate.read_predictions` refuses predictions scored on
+        another split.
+        """
+        import hashlib
+
+        h = hashlib.sha256(str(self.dataset.get("checksum", "")).encode())
+        for name in _SUBSETS:
+            idx = np.ascontiguousarray(getattr(self, name), dtype="<i8")
+            h.update(f"\0{name}:{idx.size}\0".encode())
+            h.update(idx.tobytes())
+        return h.hexdigest()
 
     def subset(self, name: str) -> np.ndarray:
         """Indices of ``"train"``, ``"val"`` or ``"test"``."""
@@ -314,12 +334,80 @@ def load_split(path: str | os.PathLike, dataset=None) -> SplitResult:
     return res
 
 
+def source_row_molecule(dataset) -> tuple[np.ndarray, str]:
+    """Molecule of every data row of the file ``dataset`` was loaded from.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Loaded from a table file by :func:`~cliffkit.data.load_dataset` (it records the
+        file line of each molecule's first row, the merged duplicates and the dropped rows).
+
+    Returns
+    -------
+    row_molecule : numpy.ndarray of int64, shape (n_file_rows,)
+        For each data row of the file (0-based, the header is not a row, blank lines are
+        skipped as pandas and chemprop skip them), the dataset row of its molecule, or -1
+        for a row that was dropped (invalid SMILES, missing target ...).
+    path : str
+        The file.
+
+    Raises
+    ------
+    SplitFileError
+        The dataset was not loaded from a file the user has (a registered dataset read
+        from the package), or its load report does not account for every row.
+    """
+    source = str(getattr(dataset, "source", "") or "")
+    meta = dataset.meta if isinstance(getattr(dataset, "meta", None), dict) else {}
+    first = meta.get("source_row")
+    report = getattr(dataset, "report", None)
+    if first is None or report is None or not source or not Path(source).is_file():
+        raise SplitFileError(
+            f"Dataset {dataset.name!r} was not loaded from a file of yours, so chemprop split "
+            "indices would refer to rows of a file you do not have; write that file too with "
+            "data_path= / --chemprop-data (smiles + targets, one row per molecule)."
+        )
+    lookup = {smi: i for i, smi in enumerate(np.asarray(dataset.smiles).tolist())}
+    line_mol: dict[int, int] = {int(line): i for i, line in enumerate(np.asarray(first).tolist())}
+    for group in report.merged:
+        mol = lookup.get(group.smiles)
+        if mol is None:
+            continue
+        for line in group.rows:
+            line_mol[int(line)] = mol
+    for row in report.dropped:
+        line_mol.setdefault(int(row.row), -1)
+    if len(line_mol) != int(report.n_read):
+        raise SplitFileError(
+            f"The load report of {source} accounts for {len(line_mol)} of its {report.n_read} "
+            "rows, so its rows cannot be matched to molecules; use data_path= / --chemprop-data."
+        )
+    lines = sorted(line_mol)
+    return np.array([line_mol[line] for line in lines], dtype=np.int64), source
+
+
 def to_chemprop_splits(result: SplitResult, path: str | os.PathLike, *,
                        data_path: str | os.PathLike | None = None, dataset=None) -> Path:
     """Write chemprop v2's ``--splits-file`` JSON: ``[{"train": [...], "val": [...], "test": [...]}]``.
 
-    Indices are dataset rows, so chemprop must read a CSV with the same rows in the same
-    order; pass ``data_path`` and ``dataset`` to write that CSV (``smiles`` + target columns).
+    chemprop's indices are rows of the CSV it reads, so they must fit that file:
+
+    - With ``data_path`` (and ``dataset``): the indices are dataset rows and the CSV they
+      refer to (``smiles`` + target columns, one row per molecule) is written there.
+    - Without ``data_path``, with a ``dataset`` loaded from the user's file: the indices
+      are that file's data rows (0-based, header excluded). Every row whose molecule was
+      kept goes to that molecule's set, so replicate rows merged by cliffkit stay
+      together; rows cliffkit dropped are in no set (a :class:`DataWarning` counts both).
+    - Without either, for a split made from SMILES arrays: the indices are positions in
+      those arrays (every row on its molecule's side).
+
+    Raises
+    ------
+    SplitFileError
+        The dataset is not the one the split was made for, or no file exists that the
+        indices could refer to (a registered dataset without ``data_path``; a split of a
+        named dataset without ``dataset``).
     """
     if data_path is not None and dataset is None:
         raise SplitFileError("to_chemprop_splits needs the dataset to write data_path; pass dataset=.")
@@ -329,7 +417,47 @@ def to_chemprop_splits(result: SplitResult, path: str | os.PathLike, *,
             f"The split was made for dataset {result.dataset.get('name')!r} (checksum {want[:12]}…), "
             f"not for {dataset.name!r}; export it with the dataset it was made from."
         )
-    doc = [{s: result.subset(s).tolist() for s in _SUBSETS}]
+    if data_path is not None:
+        doc = [{s: result.subset(s).tolist() for s in _SUBSETS}]
+    else:
+        if dataset is not None:
+            row_mol, where = source_row_molecule(dataset)
+        elif not result.dataset.get("name"):  # made from SMILES arrays
+            row_mol = np.asarray(result.info.get("input_molecule", np.arange(result.n_samples)),
+                                 dtype=np.int64)
+            where = "the SMILES arrays the split was made from"
+        else:
+            raise SplitFileError(
+                f"The split of dataset {result.dataset.get('name')!r} indexes its molecules, "
+                "not the rows of a file; pass dataset= (the indices then refer to the rows of "
+                "its source file) or data_path= (to write the file they refer to)."
+            )
+        if row_mol.size and row_mol.max() >= result.n_samples:
+            raise SplitFileError(f"The rows of {where} do not fit this split; pass data_path=.")
+        doc = [{s: np.flatnonzero(np.isin(row_mol, result.subset(s))).tolist() for s in _SUBSETS}]
+        n_dropped = int((row_mol < 0).sum())
+        n_repeat = int(row_mol.size - n_dropped - np.unique(row_mol[row_mol >= 0]).size)
+        if n_dropped or n_repeat:
+            import warnings
+
+            from ..errors import DataWarning
+
+            parts = []
+            if n_repeat:
+                parts.append(f"{n_repeat} rows that repeat a molecule are in that molecule's set")
+            if n_dropped:
+                shown = ", ".join(str(i) for i in np.flatnonzero(row_mol < 0)[:5])
+                more = ", ..." if n_dropped > 5 else ""
+                parts.append(
+                    f"{n_dropped} rows cliffkit dropped (rows {shown}{more}; see "
+                    "'cliffkit describe') are in no set, but chemprop still reads them: remove "
+                    "them or write a clean file with --chemprop-data"
+                )
+            warnings.warn(
+                f"chemprop splits {path} index the {row_mol.size} data rows of {where} "
+                f"(0-based, header excluded): {'; '.join(parts)}.",
+                DataWarning, stacklevel=2,
+            )
     out = atomic_write_text(path, json.dumps(doc) + "\n")
     if data_path is not None:
         import pandas as pd

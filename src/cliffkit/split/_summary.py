@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 
 from ..cliffs import STRATA
+from ..utils import format_table
 
-__all__ = ["summarize_split", "format_summary"]
+__all__ = ["summarize_split", "format_summary", "exposure", "compare_with_cliffsplit",
+           "format_comparison"]
 
 _QS = (0.1, 0.5, 0.9)
 
@@ -96,11 +98,9 @@ def format_summary(res, subset: str = "test") -> str:
             f"target {name}: |dy| scale (P95 train pairs) {_f(t['scale'], '.4g')}; cliff: {unit} > "
             f"{_f(t['cliff_threshold'], '.4g')}; smooth: {unit} <= {_f(t['smooth_threshold'], '.4g')}"
         )
-        lines.append(f"  {'subset':<7}" + "".join(f"{x:>14}" for x in (*STRATA, "cliff share")))
-        for sub in ("test", "val"):
-            c = t["counts"][sub]
-            lines.append(f"  {sub:<7}" + "".join(f"{c[x]:>14,}" for x in STRATA)
-                         + f"{_f(t['share'][sub]):>14}")
+        rows = [[sub, *(f"{t['counts'][sub][x]:,}" for x in STRATA), _f(t["share"][sub])]
+                for sub in ("test", "val")]
+        lines.extend(format_table(["subset", *STRATA, "cliff share"], rows, indent="  ", gap=3))
         lines.append(f"  similarity to train ({subset}; q10 / q50 / q90):")
         for st, q in t["similarity"].items():
             if q is not None:
@@ -125,4 +125,80 @@ def format_summary(res, subset: str = "test") -> str:
         lines.append("")
         lines.append(f"achieved cliff share ({subset}, cliff for at least one target): {_f(got)} "
                      f"(requested {req:.3f})")
+    return "\n".join(lines)
+
+
+def exposure(res, subset: str = "test") -> dict[str, dict[str, float]]:
+    """How cliff-exposed and how supported a held-out set is, per target.
+
+    Returns
+    -------
+    dict
+        Per target: ``n`` (molecules in ``subset``), ``supported`` (fraction with a training
+        neighbour at ``min_similarity``), ``cliff_share`` (cliff cases among supported),
+        ``cliff``/``smooth`` counts, ``median_similarity`` (to the nearest training molecule).
+    """
+    rows = res.subset(subset)
+    out = {}
+    for name in res.target_names:
+        lab = res.labels[name]
+        st = lab.strata[rows]
+        sup = st != "unsupported"
+        out[name] = {
+            "n": int(rows.size),
+            "supported": float(sup.mean()) if rows.size else float("nan"),
+            "cliff_share": float((st == "cliff").sum() / sup.sum()) if sup.any() else float("nan"),
+            "cliff": int((st == "cliff").sum()),
+            "smooth": int((st == "smooth").sum()),
+            "median_similarity": float(np.median(lab.max_similarity[rows])) if rows.size else float("nan"),
+        }
+    return out
+
+
+def compare_with_cliffsplit(res, dataset, subset: str = "test") -> dict[str, Any]:
+    """Exposure of ``res`` beside a :class:`~cliffkit.split.CliffSplit` of the same data.
+
+    The CliffSplit uses the same test and validation fractions, labelling parameters and
+    seed as ``res`` (its default ``cliff_share`` of 0.5), so the two rows answer "how
+    cliff-exposed is this test set compared with one built to be?".
+
+    Returns
+    -------
+    dict
+        ``{"given": exposure(res), "cliffsplit": exposure(cliff split), "cliffsplit_params": {...}}``.
+    """
+    import warnings
+
+    from ._cliff import CliffSplit
+
+    n = res.n_samples
+    p = res.params
+    params = dict(
+        test_size=max(res.test.size / n, 1.0 / n), val_size=res.val.size / n,
+        k=p.get("k"), min_similarity=p.get("min_similarity", 0.35),
+        radius=p.get("radius", 2), n_bits=p.get("n_bits", 2048),
+        cliff_quantile=p.get("cliff_quantile", 0.8), smooth_quantile=p.get("smooth_quantile", 0.5),
+        delta=p.get("delta"), targets=list(res.target_names),
+        random_state=p.get("random_state", 0) if isinstance(p.get("random_state", 0), int) else 0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = CliffSplit(**params).make_split(dataset)
+    return {"given": exposure(res, subset), "cliffsplit": exposure(ref, subset),
+            "cliffsplit_params": params}
+
+
+def format_comparison(cmp: dict[str, Any], subset: str = "test") -> str:
+    """Plain-text table of :func:`compare_with_cliffsplit`."""
+    lines = [f"{subset} set exposure, given split vs CliffSplit on the same data "
+             "(same sizes, thresholds and seed):"]
+    head = f"  {'target':<10}{'split':<12}{'n':>7}{'supported':>11}{'cliff share':>13}" \
+           f"{'cliff':>7}{'smooth':>8}{'median sim':>12}"
+    lines.append(head)
+    for name in cmp["given"]:
+        for label, key in (("given", "given"), ("CliffSplit", "cliffsplit")):
+            e = cmp[key][name]
+            lines.append(f"  {name:<10}{label:<12}{e['n']:>7,}{_f(e['supported']):>11}"
+                         f"{_f(e['cliff_share']):>13}{e['cliff']:>7,}{e['smooth']:>8,}"
+                         f"{_f(e['median_similarity']):>12}")
     return "\n".join(lines)

@@ -1,14 +1,16 @@
 """Atomic file writes: write to a temporary file in the same folder, then rename.
 
 An interrupted run never leaves a half-written output: the target either holds
-its old content (or does not exist) or the complete new content.
+its old content (or does not exist) or the complete new content. The temporary file
+is created with mode ``0o666`` filtered by the process umask, so the final file gets
+the permissions of any newly created file (``tempfile.mkstemp`` would force ``0o600``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -33,7 +35,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Ite
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode == "w":
         open_kwargs.setdefault("encoding", "utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, mode, **open_kwargs) as fh:
             yield fh
@@ -44,6 +46,18 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Ite
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new, exclusive temporary file next to ``path``, mode 0o666 minus the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file next to {path}")
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -1,0 +1,64 @@
+"""Plain-text tables whose columns never touch, whatever the width of a value."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["format_table"]
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[object]], *,
+                 align: str | None = None, gap: int = 2, indent: str = "") -> list[str]:
+    """Lay out ``rows`` under ``header``, each column as wide as its widest cell.
+
+    Parameters
+    ----------
+    header : sequence of str
+        Column titles.
+    rows : sequence of sequences
+        Cells (converted with :class:`str`); every row has ``len(header)`` cells.
+    align : str, optional
+        One character per column, ``"l"`` (left) or ``"r"`` (right); default: the first
+        column left, the others right.
+    gap : int, default=2
+        Spaces between columns (at least 1), so that two cells are never joined, e.g. an
+        RMSE of ``0.157`` and an R² of ``-5140.521``.
+    indent : str, default=""
+        Prefix of every line.
+
+    Returns
+    -------
+    list of str
+        The header line, a rule of dashes, then one line per row (trailing spaces cut).
+
+    Raises
+    ------
+    ValueError
+        A row has the wrong number of cells, or ``align``/``gap`` is malformed (a bug).
+
+    Examples
+    --------
+    >>> print("\\n".join(format_table(["group", "RMSE", "R²"], [["cliff", 0.157, -5140.521]])))
+    group   RMSE         R²
+    -----------------------
+    cliff  0.157  -5140.521
+    """
+    ncol = len(header)
+    align = align or ("l" + "r" * (ncol - 1))
+    if len(align) != ncol or set(align) - {"l", "r"} or gap < 1:
+        raise ValueError(f"format_table: bad align {align!r} or gap {gap!r} for {ncol} columns")
+    cells = [[str(c) for c in header]]
+    for row in rows:
+        if len(row) != ncol:
+            raise ValueError(f"format_table: a row has {len(row)} cells, the header {ncol}")
+        cells.append([str(c) for c in row])
+    width = [max(len(r[j]) for r in cells) for j in range(ncol)]
+    sep = " " * gap
+
+    def line(r: list[str]) -> str:
+        parts = [c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(r, width, align, strict=True)]
+        return (indent + sep.join(parts)).rstrip()
+
+    out = [line(cells[0]), indent + "-" * (sum(width) + gap * (ncol - 1))]
+    out += [line(r) for r in cells[1:]]
+    return out
