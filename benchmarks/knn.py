@@ -1,6 +1,6 @@
 """Exact Tanimoto top-k neighbours: cliffkit against RDKit, FPSim2 and USearch, in one run.
 
-Usage::
+Usage (the baselines come with ``pip install -e ".[knn-bench]"``: FPSim2, USearch)::
 
     CLIFFKIT_DATA_DIR=../shared/data .venv/bin/python benchmarks/knn.py [--n-jobs 2]
         [--n-sample 1000] [--quick] [--million 1000000] [--write-docs docs/benchmarks.md]
