@@ -343,9 +343,11 @@ def bench_million(n: int, n_jobs: int, seconds: float, n_queries: int) -> dict:
     g = find_neighbors(fps[q], fps, k=K + 1, min_similarity=0.35, exclude_self=False,
                        n_jobs=n_jobs)
     dt = time.perf_counter() - t0
+    setup = float(g.params.get("setup_seconds", 0.0))
     out["sample"] = {
-        "queries": n_queries, "seconds": round(dt, 1), "load_start": load0,
-        "load_end": _load(), "extrapolated_all_s": round(dt * len(fps) / n_queries),
+        "queries": n_queries, "seconds": round(dt, 1), "setup_s": round(setup, 1),
+        "load_start": load0, "load_end": _load(),
+        "extrapolated_all_s": round(setup + (dt - setup) * len(fps) / n_queries),
         "sketch": g.params.get("sketch"), "pass_fraction": g.params.get("pass_fraction"),
         "pairs_bounded": g.params.get("pairs_bounded"),
         "peak_rss_gb_parent": round(_peak_rss_gb(), 3),
@@ -598,8 +600,9 @@ def render(rec: dict, n_q: int) -> str:
             f"resumable shards ran {fr['seconds_run']} s (load {fr['load_start']}/"
             f"{fr['load_end']}; {fr['shards_done']} shards of {fr['shard_rows']} rows "
             f"finished) with **peak RSS {fr['peak_rss_gb']} GB**. Time per query measured on "
-            f"{s['queries']:,} random queries against all {m['n']:,}: {s['seconds']} s "
-            f"(load {s['load_start']}/{s['load_end']}; {s['sketch']}), so the whole run is "
+            f"{s['queries']:,} random queries against all {m['n']:,}: {s['seconds']} s, of "
+            f"which {s['setup_s']} s setup (load {s['load_start']}/{s['load_end']}; "
+            f"{s['sketch']}, measured pass fractions {s['pass_fraction']}), so the whole run is "
             f"**estimated at {s['extrapolated_all_s']:,} s** on this machine at that load "
             f"(an extrapolation, not a measurement of the whole run).",
         ]

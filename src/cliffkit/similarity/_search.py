@@ -751,8 +751,10 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
         old_threads = torch.get_num_threads()
         torch.set_num_threads(1)  # parallel over blocks instead
     try:
+        t0 = time.perf_counter()
         engine = _Engine(q_fps, r_fps, same, k, min_similarity, exclude_self, backend, bq,
                          info)
+        info["setup_seconds"] = round(time.perf_counter() - t0, 3)
         blocks = [(s, min(n_q, s + bq)) for s in range(0, n_q, bq)]
         store = None
         if checkpoint_dir is not None:
