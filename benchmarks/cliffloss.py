@@ -465,6 +465,8 @@ def _load_rows(paths) -> list[dict]:
 
 
 def summarize(args) -> int:
+    from cliffkit.evaluate import ENDPOINTS, CellData, evaluate_claim
+
     rows = _load_rows(args.path)
     by: dict = {}
     for r in rows:
@@ -478,15 +480,35 @@ def summarize(args) -> int:
         if not plain:
             continue
         ep = sorted({r["n_epochs"] for r in rows if r["backbone"] == bb})
-        lines.append(f"\n**{bb}** — test set of the CliffSplit; mean ± sd over seeds "
-                     f"(n per row); epochs run: {ep[0]}–{ep[-1]}. Gap = MAE_cliff − MAE_smooth; "
-                     "reduction = 1 − gap/gap(plain), per seed then averaged; p = paired t-test "
-                     "of the gap vs plain; win = share of seeds with a smaller gap than plain.\n")
+        lines.append(f"\n**{bb}** — test set of one CliffSplit; mean ± sd over model seeds "
+                     f"(n per row); epochs run: {ep[0]}–{ep[-1]}. Endpoints as in "
+                     "cliffkit.evaluate.ENDPOINTS (one definition, shared with the report): "
+                     "gap = mean MAE_cliff − mean MAE_smooth; gap reduction = 1 − gap/gap(plain) "
+                     "(ratio of means over seeds); p = one-sided t across seeds of the gap "
+                     "reduction > 0, Holm over this table's variants. The seeds are model seeds "
+                     "on one split, so no row is a claim (claims need >= 5 split seeds).\n")
         lines.append("| variant | n | MAE | ΔMAE vs plain | MAE cliff | MAE smooth | gap | ratio "
-                     "| gap red. vs plain | p | win | gap red. vs random-weights | vs lds |")
+                     "| gap red. vs plain | p (Holm) | win | gap red. vs random-weights | vs lds |")
         lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         rand = by.get((bb, "random-weights"), {})
         lds = by.get((bb, "lds"), {})
+
+        def cell(base, runs, ss, key):
+            m = [[[d[s]["test"][k] for k in ("mae", "mae_cliff", "mae_smooth")]
+                  for d in (base, runs)] for s in ss]
+            return CellData(key, list(ss), np.asarray(m, dtype=float))
+
+        table_rows, cells = [], []
+        for v in order:
+            runs = by.get((bb, v))
+            if not runs or v == "plain":
+                continue
+            seeds = sorted(set(runs) & set(plain))
+            if seeds:
+                cells.append(cell(plain, runs, seeds, {"variant": v}))
+        res = evaluate_claim({"id": bb, "endpoint": "gap_reduction", "threshold": 0.0,
+                              "min_seeds": 1}, cells, intervals=False)
+        holm_p = {r["key"]["variant"]: r["p_holm"] for r in res.cells}
         for v in order:
             runs = by.get((bb, v))
             if not runs:
@@ -499,26 +521,27 @@ def summarize(args) -> int:
                 return np.array([d[s]["test"][k] for s in ss])
 
             mae, gap = g(runs, "mae"), g(runs, "gap")
-            pm, pg = g(plain, "mae"), g(plain, "gap")
-            red = 1 - gap / pg
-            dmae = mae / pm - 1
-            pt = _paired(gap, pg) if v != "plain" else {"t_pvalue": float("nan"), "win_rate": float("nan")}
+            c = cell(plain, runs, seeds, {"variant": v})
+            red = float(ENDPOINTS["gap_reduction"].estimate(c.mae.mean(axis=0)))
+            dmae = -float(ENDPOINTS["overall_mae_reduction"].estimate(c.mae.mean(axis=0)))
+            win = float(np.mean(gap < g(plain, "gap"))) if v != "plain" else float("nan")
 
             def vs(base, seeds=seeds, runs=runs):
                 ss = [s for s in seeds if s in base]
                 if not ss:
                     return "–"
-                bg = np.array([base[s]["test"]["gap"] for s in ss])
-                gg = np.array([runs[s]["test"]["gap"] for s in ss])
-                return f"{np.mean(1 - gg / bg):+.1%}"
+                m = cell(base, runs, ss, {}).mae.mean(axis=0)
+                return f"{float(ENDPOINTS['gap_reduction'].estimate(m)):+.1%}"
 
-            lines.append(
-                f"| {v} | {len(seeds)} | {mae.mean():.4f} ± {_sd(mae):.4f} | {dmae.mean():+.1%} "
+            table_rows.append(
+                f"| {v} | {len(seeds)} | {mae.mean():.4f} ± {_sd(mae):.4f} | {dmae:+.1%} "
                 f"| {g(runs, 'mae_cliff').mean():.4f} | {g(runs, 'mae_smooth').mean():.4f} "
-                f"| {gap.mean():.4f} ± {_sd(gap):.4f} | {g(runs, 'ratio').mean():.3f} "
-                f"| {red.mean():+.1%} | {pt['t_pvalue']:.3g} | {pt['win_rate']:.2f} "
+                f"| {gap.mean():.4f} ± {_sd(gap):.4f} "
+                f"| {float(ENDPOINTS['ratio'].estimate(c.mae.mean(axis=0)[1:])):.3f} "
+                f"| {red:+.1%} | {holm_p.get(v, float('nan')):.3g} | {win:.2f} "
                 f"| {vs(rand)} | {vs(lds)} |"
             )
+        lines.extend(table_rows)
         traj = [r["lambda_trajectory"] for r in by.get((bb, "cliff-adaptive"), {}).values()
                 if r.get("lambda_trajectory")]
         if traj:

@@ -106,8 +106,9 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UnknownNameErr
     choices = sorted(choices)
     close = difflib.get_close_matches(str(name), choices, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
+    shown = ", ".join(choices[:30]) + (f" and {len(choices) - 30} more" if len(choices) > 30 else "")
     return UnknownNameError(
-        f"Unknown {kind} {name!r}; choose one of: {', '.join(choices)}.{hint}"
+        f"Unknown {kind} {name!r}; choose one of: {shown}.{hint}"
     )
 
 

@@ -66,7 +66,8 @@ def test_predict_round_trip(small_run, capsys):
     out = root / "preds.csv"
     assert main(["predict", str(run), str(new), "-o", str(out), "--quiet"]) == 0
     got = pd.read_csv(out)
-    assert list(got.columns) == ["name", "SMILES", "prediction"]
+    assert list(got.columns) == ["name", "SMILES", "prediction", "reason", "roughness"]
+    assert got["reason"].isna().all()  # every row was read
     # same numbers as the run's own predictions for a molecule of the dataset
     preds = pd.read_csv(run / "predictions.csv")
     first = preds.iloc[0]
@@ -76,14 +77,84 @@ def test_predict_round_trip(small_run, capsys):
     assert pd.read_csv(out)["prediction"][0] == pytest.approx(first["prediction"], rel=1e-5)
 
 
+def test_predict_reports_train_only_roughness(small_run, capsys):
+    """The roughness of a new molecule: weighted SD of its training neighbours' labels."""
+    from cliffkit.evaluate._roughness import roughness_scores
+    from cliffkit.similarity import compute_fingerprints, find_neighbors
+
+    root, data, split, run = small_run
+    preds = pd.read_csv(run / "predictions.csv")
+    train = preds[preds["split"] == "train"]
+    test = preds[preds["split"] == "test"].head(20)
+    new = root / "new20.csv"
+    test[["smiles"]].to_csv(new, index=False)
+    out = root / "preds20.csv"
+    assert main(["predict", str(run), str(new), "-o", str(out)]) == 0
+    assert "roughness (similarity-weighted SD" in capsys.readouterr().out
+    got = pd.read_csv(out)["roughness"].to_numpy()
+    cfg = json.loads((run / "config.json").read_text())["split"]
+    g = find_neighbors(compute_fingerprints(test["smiles"].tolist()),
+                       compute_fingerprints(train["smiles"].tolist()), k=cfg["k"],
+                       min_similarity=cfg["min_similarity"])
+    want = roughness_scores(g, train["y_true"].to_numpy())
+    np.testing.assert_allclose(got, want, equal_nan=True)
+
+
 def test_predict_bad_smiles(small_run, capsys):
+    """Issue 14, item 8: one bad SMILES no longer aborts the file; it is reported and
+    written with an empty prediction and the reason."""
     root, data, split, run = small_run
     bad = root / "bad.csv"
     pd.DataFrame({"smiles": ["CCO", "C1CC"]}).to_csv(bad, index=False)
-    assert main(["predict", str(run), str(bad), "-o", str(root / "x.csv")]) == 2
+    out = root / "x.csv"
+    assert main(["predict", str(run), str(bad), "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert err.startswith("cliffkit: error:") and "row 3 ('C1CC')" in err
+    assert err.startswith("cliffkit: warning:") and "1 of 2 rows could not be read" in err
+    assert "1 invalid_smiles (line 3)" in err
+    got = pd.read_csv(out)
+    assert np.isfinite(got["prediction"][0]) and np.isnan(got["prediction"][1])
+    assert got["reason"][1].startswith("invalid_smiles")
+
+
+def test_predict_empty_na_and_whitespace_smiles(small_run, capsys):
+    """Empty and NA cells, and a SMILES cut by whitespace, never give a traceback."""
+    root, data, split, run = small_run
+    f = root / "holes.csv"
+    f.write_text("name,smiles\na,CCO\nb,\nc,NA\nd,C C O\ne,CCO ethanol\n")
+    out = root / "holes_pred.csv"
+    assert main(["predict", str(run), str(f), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "3 of 5 rows could not be read" in err
+    assert "2 missing_smiles (line 3, 4)" in err and "1 smiles_with_whitespace (line 5)" in err
+    assert "read as a name and ignored (line 6: 'ethanol' after 'CCO')" in err
+    got = pd.read_csv(out, keep_default_na=False)
+    pred = pd.to_numeric(got["prediction"], errors="coerce")
+    assert pred.notna().tolist() == [True, False, False, False, True]
+    assert pred[0] == pytest.approx(pred[4])  # 'CCO ethanol' is ethanol
+    assert got["reason"].tolist()[:2] == ["", "missing_smiles"]
+
+
+def test_predict_all_invalid_is_one_line_error(small_run, capsys):
+    root, data, split, run = small_run
+    f = root / "none.csv"
+    f.write_text("smiles\nC1CC\n\nXX\n")
+    assert main(["predict", str(run), str(f), "-o", str(root / "n.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cliffkit: error:") and "line 2: 'C1CC'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_predict_semicolon_file_same_message_as_describe(small_run, capsys):
+    root, data, split, run = small_run
+    f = root / "semi.csv"
+    f.write_text("smiles;name\nCCO;a\nCCN;b\n")
+    assert main(["predict", str(run), str(f), "-o", str(root / "s.csv")]) == 2
+    err_predict = capsys.readouterr().err
+    assert main(["describe", str(f)]) == 2
+    err_describe = capsys.readouterr().err
+    assert "semicolon-separated" in err_predict and err_predict == err_describe
+    assert len(err_predict.strip().splitlines()) == 1
 
 
 def test_unknown_backbone(small_run, capsys):

@@ -97,9 +97,9 @@ def test_similarity_parts_match_rdkit_and_levenshtein(data_dir):
 
 def test_hand_worked_toy():
     # decanol vs decylamine: SMILES similarity 1 - 1/11 >= 0.9; 100-fold apart -> cliff.
-    smi = ["CCCCCCCCCCO", "CCCCCCCCCCN", "c1ccccc1", "c1ccccc1"]
+    smi = ["CCCCCCCCCCO", "CCCCCCCCCCN", "CCCCCCCCCCCCc1ccccc1", "CCCCCCCCCCCCCc1ccccc1"]
     res = moleculeace_cliffs(smi, [1.0, 100.0, 1.0, 10.0], return_pairs=True)
-    # benzene twice: identical (sim 1) but exactly 10-fold: not > 10, so no cliff
+    # dodecyl- vs tridecylbenzene: similar (SMILES 1 - 1/21) but exactly 10-fold: not > 10, no cliff
     assert res.cliff_mol.tolist() == [True, True, False, False]
     assert res.pairs.tolist() == [[0, 1]]
     assert res.fold_change.tolist() == [100.0]
@@ -109,6 +109,12 @@ def test_hand_worked_toy():
                             [False, False, False, True], [False, False, True, False]]
     # blocks of one row give the same answer
     assert moleculeace_cliffs(smi, [1, 100, 1, 10.1], block_size=1).tolist() == [True] * 4
+
+
+def test_repeated_smiles_refused():
+    # two rows of one molecule would be each other's "cliff" at similarity 1.0
+    with pytest.raises(InvalidDataError, match=r"1 SMILES repeat an earlier one \(position=first position: 2=0\)"):
+        moleculeace_cliffs(["c1ccccc1", "CCO", "c1ccccc1"], [1.0, 5.0, 100.0])
 
 
 def test_generic_skeleton_keeps_isotopes():

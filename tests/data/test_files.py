@@ -43,24 +43,36 @@ def test_drops_and_merges_with_line_numbers(tmp_path):
     with pytest.warns(DataWarning) as rec:
         ds = load_dataset(path, target_cols=["logP", "pka"], id_col="name")
     msg = " ".join(str(w.message) for w in rec)
-    assert "dropped 5 of 8 rows" in msg
-    assert "1 invalid_smiles (line 3)" in msg and "1 missing_target (line 4)" in msg
-    assert "1 non_numeric_target (line 6)" in msg and "1 missing_smiles (line 7)" in msg
-    assert "1 non_finite_target (line 8)" in msg
+    # A row is dropped only when its SMILES is unusable or no target has a value; a cell
+    # missing for one target masks that target only (issue 14, item 3).
+    assert "dropped 2 of 8 rows" in msg
+    assert "1 invalid_smiles (line 3)" in msg and "1 missing_smiles (line 7)" in msg
+    assert "3 target cells are empty or not a finite number" in msg
+    assert "'logP': 2 (line 4, 6)" in msg and "'pka': 1 (line 8)" in msg
     rep = ds.report
     assert rep.n_read == 8
-    assert {(d.row, d.reason) for d in rep.dropped} == {
-        (3, "invalid_smiles"), (4, "missing_target"), (6, "non_numeric_target"),
-        (7, "missing_smiles"), (8, "non_finite_target"),
+    assert {(d.row, d.reason) for d in rep.dropped} == {(3, "invalid_smiles"), (7, "missing_smiles")}
+    assert {(d.row, d.reason, d.target) for d in rep.masked} == {
+        (4, "missing_target", "logP"), (6, "non_numeric_target", "logP"),
+        (8, "non_finite_target", "pka"),
     }
-    assert [d.detail for d in rep.dropped if d.row == 6] == ["logP='abc'"]
-    assert list(ds.smiles) == ["CCO", "Cc1ccccc1"]
-    np.testing.assert_allclose(ds.y, [[-0.2, 16.0], [2.7, 40.0]])
-    assert list(ds.ids) == ["ethanol", "toluene"]
+    assert [d.detail for d in rep.masked if d.row == 6] == ["logP='abc'"]
+    assert list(ds.smiles) == ["CCO", "O", "CCN", "c1ccccc1", "Cc1ccccc1"]
+    np.testing.assert_allclose(
+        ds.y, [[-0.2, 16.0], [np.nan, 15.7], [np.nan, 10.0], [2.1, np.nan], [2.7, 40.0]])
+    assert ds.labelled("logP").sum() == 3 and ds.labelled("pka").sum() == 4
+    assert list(ds.ids) == ["ethanol", "water", "x", "benzene", "toluene"]
     assert [(g.rows, g.values) for g in rep.merged] == [([2, 5], [[-0.3, 16.0], [-0.1, 16.0]])]
-    assert rep.n_final == len(ds) == 2
+    assert rep.n_final == len(ds) == 5
     assert ds.target_names == ["logP", "pka"] and ds.units == ["", ""]
-    assert list(ds.meta["source_row"]) == [2, 9]
+    assert list(ds.meta["source_row"]) == [2, 4, 6, 8, 9]
+
+
+def test_single_target_rows_without_value_are_dropped(tmp_path):
+    path = write(tmp_path, "smiles,y\nCCO,1\nCCN,\nCCC,abc\nCCCC,4\n")
+    with pytest.warns(DataWarning, match=r"dropped 2 of 4 rows: 1 non_numeric_target \(line 4"):
+        ds = load_dataset(path, target_cols="y")
+    assert list(ds.smiles) == ["CCO", "CCCC"] and not ds.report.masked
 
 
 def test_conflict_tolerance_is_in_target_standard_deviations(tmp_path):

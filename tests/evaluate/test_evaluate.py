@@ -246,3 +246,41 @@ def test_reference_graph_from_smiles_is_memoised(split, ds):
     a = evaluate(split, PRED, dataset=ds, n_bootstrap=20)
     b = evaluate(split, PRED, dataset=ds, n_bootstrap=20, reference_graph=g)
     assert a.to_dict() == b.to_dict()
+
+
+@pytest.mark.slow
+def test_real_evaluation_has_baseline_noise_floor_and_label_free_strata():
+    """ESOL CliffSplit: every pair metric beside reference and training-mean baseline; the
+    direction metric separates the model from the trivial baseline; noise floor from the
+    merged replicates; label-free strata with their AUC."""
+    import json
+    import warnings
+
+    from sklearn.linear_model import Ridge
+
+    from cliffkit.data import load_dataset
+    from cliffkit.similarity import compute_fingerprints
+    from cliffkit.split import CliffSplit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load_dataset("esol")
+        res = CliffSplit(random_state=0).make_split(data)
+    x = np.unpackbits(compute_fingerprints(data.smiles.tolist()), axis=1)
+    y = data.target(None)
+    pred = Ridge(alpha=10.0).fit(x[res.train], y[res.train]).predict(x)
+    ev = evaluate(res, pred, dataset=data, n_bootstrap=200, n_noise_sim=50)
+    model, base = ev.pairs["model"]["cliff"], ev.pairs["baseline"]["cliff"]
+    assert base["direction_pred"].value == 0.0  # a constant predicts no direction
+    assert model["direction_pred"].value > 0.5
+    assert np.isfinite(ev.pairs["reference"]["cliff"]["direction_pred"].value)
+    assert ev.baseline["groups"]["overall"]["mae"].value > ev.mae().value
+    assert ev.noise["noise_sd"]["dof"] > 0 and ev.noise["floor"]["gap"].value < ev.gap().value
+    assert 0.5 < ev.label_free["auc"] <= 1.0
+    assert ev.roughness.shape == (res.test.size,)
+    g = ev.model["groups"]
+    assert g["roughest"]["n"] == round(0.2 * ev.label_free["n_scored"])
+    assert "label_free" in ev.model["contrasts"]
+    text = ev.summary()
+    assert "noise floor" in text and "label-free" in text and "baseline" in text
+    json.dumps(ev.to_dict())

@@ -51,6 +51,8 @@ def test_bench_end_to_end(tmp_path, data_dir):
         record = json.loads((out / "cells" / f"{rec.key}.json").read_text())
         split = load_split(out / record["split"], dataset=ds)
         assert preds["index"].tolist() == split.test.tolist() and rec.n_test == len(split.test)
+        # issue 14: test cases whose partner has an identical fingerprint, recomputed
+        assert rec.n_identical_partner == int(split.labels["expt"].identical_partner(split.test).sum())
         # predictions file holds the real labels of the rows it names
         np.testing.assert_allclose(preds["y_true"], ds.target("expt")[preds["index"]])
         # the recorded MAE is the MAE of the predictions file (independent recomputation)

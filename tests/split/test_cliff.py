@@ -69,7 +69,7 @@ def test_input_errors():
         CliffSplit(min_similarity=0.2).make_split(SMILES)
     with pytest.raises(ShapeMismatchError, match=r"y must have shape \(20,\)"):
         CliffSplit().make_split(SMILES, Y[:5])
-    with pytest.raises(InvalidParameterError, match="non-finite values"):
+    with pytest.raises(InvalidParameterError, match=r"no value for any target \(NaN\) at rows \[3\]"):
         CliffSplit().make_split(SMILES, np.where(np.arange(20) == 3, np.nan, 1.0))
     with pytest.raises(InvalidParameterError, match="X must be a Dataset or a sequence of SMILES"):
         CliffSplit().make_split("CCO", [1.0])

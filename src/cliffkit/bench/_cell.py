@@ -96,10 +96,11 @@ def compute_split(spec: SplitSpec):
 def _train_severity(split_path: str, dataset: str, target: str, subsample, subsample_seed):
     """Train-only severity for a split (shared by the cells of one split in a process)."""
     from ..loss import cliff_severity
-    from ..split import load_split
+    from ..split import labelled_view, load_split
 
     ds = load_task(dataset, target, subsample, subsample_seed)
     split = load_split(split_path, dataset=ds)
+    ds, split, _ = labelled_view(split, ds, target)  # this target's own molecules
     return cliff_severity(ds, train_idx=np.asarray(split.train), target=target)
 
 
@@ -141,6 +142,9 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     ds = load_task(cell.dataset, cell.target, cell.subsample, cell.subsample_seed)
     split = load_split(split_path, dataset=ds)
     target = cell.target
+    from ..split import labelled_view
+
+    ds, split, _ = labelled_view(split, ds, target)  # multi-target data: its own molecules
     labels = split.labels[target]
     tr, va, te = (np.asarray(a, dtype=np.int64) for a in (split.train, split.val, split.test))
     train, val, test = ds.subset(tr), ds.subset(va), ds.subset(te)
@@ -183,7 +187,9 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
                   random_state=cell.seed, **_partner_kwarg(evaluate, partner_pred, te))
     timing["evaluate_s"] = time.perf_counter() - t0
     metrics = evaluation_to_metrics(ev)
-    metrics.update(n_train=int(tr.size), n_val=int(va.size), n_test=int(te.size))
+    metrics.update(n_train=int(tr.size), n_val=int(va.size), n_test=int(te.size),
+                   # test cases whose partner has an identical fingerprint (similarity 1.0)
+                   n_identical_partner=ev.params.get("n_identical_partner"))
     if "cliff_mol" in ds.meta:  # a MoleculeACE set: its own metrics on the same test set
         from ..cliffs import moleculeace_metrics
 
@@ -315,6 +321,17 @@ def _metrics_from_dict(d: dict) -> dict:
                 if ci is not None:
                     p[f"{dst}_ci"] = ci
         metrics["pairs"] = p
+    noise = d.get("noise") or {}
+    if isinstance(noise, dict) and noise:
+        metrics["noise_sd"] = (noise.get("noise_sd") or {}).get("sd")
+        floor = noise.get("floor") or {}
+        v, ci = _est(floor.get("gap"))
+        metrics["noise_floor_gap"] = v
+        if ci is not None:
+            metrics["noise_floor_gap_ci"] = ci
+    lf = d.get("label_free")
+    if isinstance(lf, dict) and lf:
+        metrics["label_free_auc"] = lf.get("auc")
     ref = d.get("reference")
     if isinstance(ref, dict) and ref:
         metrics["reference"] = _metrics_from_dict(ref)

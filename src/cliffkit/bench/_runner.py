@@ -499,14 +499,15 @@ def _flatten_block(block: dict | None, prefix: str, row: dict) -> None:
 def _flatten_metrics(metrics: dict | None, row: dict, prefix: str = "") -> None:
     if not metrics:
         return
-    for key in ("n_train", "n_val", "n_test"):
+    for key in ("n_train", "n_val", "n_test", "n_identical_partner"):
         if key in metrics:
             row[f"{prefix}{key}"] = metrics[key]
     _flatten_block(metrics.get("overall"), prefix, row)
     for stratum, block in (metrics.get("strata") or {}).items():
         _flatten_block(block, f"{prefix}{stratum}_", row)
     _flatten_block({k: v for k, v in metrics.items()
-                    if k.endswith(("gap", "gap_ci", "ratio", "ratio_ci"))}, prefix, row)
+                    if k.endswith(("gap", "gap_ci", "ratio", "ratio_ci", "_auc", "noise_sd"))},
+                   prefix, row)
     _flatten_block(metrics.get("pairs"), f"{prefix}pair_", row)
     _flatten_block(metrics.get("moleculeace"), f"{prefix}moleculeace_", row)
 
@@ -544,7 +545,8 @@ def load_results(out_dir: str | os.PathLike, *, grid_only: bool = False) -> Any:
     predictions_path, lambda_trajectory`` (a list or None), ``warnings`` (the cell's and
     its split's, a list), ``started, finished`` (UTC, ISO 8601), ``machine`` (platform,
     cores and GPU of the run that wrote the cell), then the metrics: ``n_train, n_val, n_test,
-    mae, mae_lo, mae_hi, rmse, r2``; per stratum ``{cliff,smooth,matched_smooth,
+    n_identical_partner`` (test cases whose partner has similarity 1.0), ``mae, mae_lo,
+    mae_hi, rmse, r2``; per stratum ``{cliff,smooth,matched_smooth,
     intermediate,unsupported}_{n,mae,mae_lo,mae_hi,...}``; ``gap, gap_lo, gap_hi,
     ratio, ratio_lo, ratio_hi``; ``pair_n, pair_diff_mae, pair_direction_accuracy``;
     and the reference predictor's as ``ref_*`` with the same names.

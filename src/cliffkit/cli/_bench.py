@@ -123,7 +123,10 @@ def _only_datasets(grid, names: str):
               help="Folder for report.md, report.html and images/*.png.")
 @click.option("--title", default=None, help="Report title (default: from the grid config).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures (tables and claims only).")
-def report(results: str, out_dir: str, title: str | None, no_figures: bool) -> int:
+@click.option("--claims", "claims_file", default=None, type=click.Path(dir_okay=False),
+              help="Pre-registered claims (TOML; default: the shipped report/claims/paper.toml).")
+def report(results: str, out_dir: str, title: str | None, no_figures: bool,
+           claims_file: str | None) -> int:
     import platform
     from pathlib import Path
 
@@ -151,8 +154,9 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool) -> i
     if "started" in table and table["started"].notna().any():
         meta["run"] = (f"{table['started'].dropna().min()} to {table['finished'].dropna().max()} "
                        f"(UTC), {table['seconds'].fillna(0).sum() / 3600:.2f} cell-hours")
+    command = f"cliffkit report {results} -o {out_dir}" + (f" --claims {claims_file}" if claims_file else "")
     rep = build_report(table, title=title or f"cliffkit bench report: {grid_name or Path(results).name}",
-                       meta=meta, figures=not no_figures)
+                       meta=meta, figures=not no_figures, claims_file=claims_file, command=command)
     paths = write_report(rep, out_dir)
     click.echo(f"Report: {paths['html']} (markdown: {paths['markdown']})")
     return 0

@@ -40,13 +40,40 @@ DATASET_HELP = (
 )
 
 
-def dataset_options(func: Callable) -> Callable:
-    """Add ``--smiles-col``, ``--target-col`` (repeatable) and ``--data-dir`` to a command.
+_STANDARDIZE_KEY = "cliffkit.standardize"
 
-    The command receives them as ``smiles_col`` (str or None), ``target_cols`` (tuple of
-    str, empty when not given) and ``data_dir`` (str or None); pass them on to
-    :func:`load_from_cli`.
+
+def _remember_standardize(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[_STANDARDIZE_KEY] = value
+
+
+def _standardize_choice() -> str:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(_STANDARDIZE_KEY, "keep") if ctx is not None else "keep"
+
+
+def dataset_options(func: Callable) -> Callable:
+    """Add ``--smiles-col``, ``--target-col`` (repeatable), ``--data-dir`` and ``--standardize``.
+
+    The command receives the first three as ``smiles_col`` (str or None), ``target_cols``
+    (tuple of str, empty when not given) and ``data_dir`` (str or None); pass them on to
+    :func:`load_from_cli`. ``--standardize`` is not passed: :func:`load_from_cli` reads it
+    from the click context, so every command that loads data offers it.
     """
+    func = click.option(
+        "--standardize",
+        type=click.Choice(["keep", "fragment", "parent"]),
+        default="keep",
+        show_default=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_standardize,
+        help="What a molecule is: keep every fragment, charge, isotope and stereocentre as "
+        "written; 'fragment' keeps the largest fragment (drops counter-ions); 'parent' takes "
+        "RDKit's charge parent without isotopes and stereo (rdMolStandardize). Molecules that "
+        "coincide afterwards are merged as duplicates.",
+    )(func)
     func = click.option(
         "--data-dir",
         "data_dir",
@@ -108,6 +135,7 @@ def load_from_cli(
             target_cols=targets,
             data_dir=data_dir,
             show_progress=show_progress,
+            standardize=_standardize_choice(),
         )
     for w in caught:
         if issubclass(w.category, CliffkitWarning):
@@ -176,8 +204,13 @@ def _render_describe(summary: dict[str, Any]) -> None:
         )
         more = ", ..." if entry["count"] > len(entry["first_rows"]) else ""
         counts.add_row(f"dropped: {reason}", f"{entry['count']:,}", ex + more)
+    for target, entry in summary.get("masked", {}).items():
+        more = ", ..." if entry["count"] > len(entry["first_rows"]) else ""
+        counts.add_row(f"no {target} value (row kept for other targets)", f"{entry['count']:,}",
+                       ", ".join(map(str, entry["first_rows"])) + more)
     groups = summary["n_merged_groups"]
-    first = ", ".join("+".join(map(str, c["rows"])) for c in summary["conflicts"])
+    first = ", ".join("+".join(map(str, c["rows"])) + ("+..." if c.get("n_rows", 0) > len(c["rows"]) else "")
+                      for c in summary["conflicts"])
     merged_first = ", ".join("+".join(map(str, rows)) for rows in summary["merged_first_rows"])
     counts.add_row(
         f"merged duplicates ({groups:,} groups)", f"{summary['n_merged_rows']:,}",
@@ -187,14 +220,17 @@ def _render_describe(summary: dict[str, Any]) -> None:
         "  of which conflicting groups", f"{summary['n_conflicts']:,}",
         first + (", ..." if summary["n_conflicts"] > len(summary["conflicts"]) else ""),
     )
+    if summary.get("n_multi_fragment"):
+        counts.add_row(f"multi-fragment SMILES (standardize={summary.get('standardize', 'keep')})",
+                       f"{summary['n_multi_fragment']:,}", "salts/mixtures; see --standardize")
     counts.add_row("[bold]final molecules[/bold]", f"[bold]{summary['n_final']:,}[/bold]", "")
     console.print(counts)
     stats = Table(title="targets", title_justify="left")
-    for col in ("target", "unit", "count", "mean", "std", "min", "median", "max"):
+    for col in ("target", "unit", "count", "missing", "mean", "std", "min", "median", "max"):
         stats.add_column(col, justify="left" if col in ("target", "unit") else "right")
     for t in summary["targets"]:
         stats.add_row(
-            t["name"], t["unit"] or "-", f"{t['count']:,}",
+            t["name"], t["unit"] or "-", f"{t['count']:,}", f"{t.get('n_missing', 0):,}",
             *(_fmt(t[k]) for k in ("mean", "std", "min", "median", "max")),
         )
     console.print(stats)

@@ -61,9 +61,12 @@ def _load_for_split(split, dataset, smiles_col, target_cols, data_dir):
               help="Print the full evaluation as JSON instead of the table.")
 @click.option("-o", "--output", "output", default=None, type=click.Path(dir_okay=False),
               help="Also write the evaluation as JSON to this file.")
+@click.option("--noise-sd", "noise_sd", default=None, type=float, metavar="SD",
+              help="Label noise SD in target units for the noise floor (default: from "
+                   "replicates merged as duplicates, else a literature value for the assay).")
 def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, seed,
                  no_reference, dataset, smiles_col, target_cols, data_dir, as_json,
-                 output) -> None:
+                 output, noise_sd) -> None:
     from ..errors import CliffkitWarning, InvalidParameterError
     from ..evaluate import evaluate, read_predictions
     from ..split import load_split
@@ -75,6 +78,8 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
         )
     if seed < 0:
         raise InvalidParameterError(f"--seed must be 0 or more; got {seed}.")
+    if noise_sd is not None and not (noise_sd >= 0 and noise_sd != float("inf")):
+        raise InvalidParameterError(f"--noise-sd must be a finite number >= 0; got {noise_sd}.")
     split = load_split(split_file)
     ds = _load_for_split(split, dataset, smiles_col, target_cols, data_dir)
     split = load_split(split_file, dataset=ds)  # checks the checksum
@@ -88,7 +93,8 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
         warnings.simplefilter("always", CliffkitWarning)
         preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname)
         ev = evaluate(split, preds, dataset=ds, target=tname, n_bootstrap=n_bootstrap,
-                      random_state=seed, reference=not no_reference, show_progress=None)
+                      random_state=seed, reference=not no_reference, show_progress=None,
+                      noise_sd="auto" if noise_sd is None else noise_sd)
     for w in caught:
         if issubclass(w.category, CliffkitWarning):
             click.echo(f"cliffkit: warning: {w.message}", err=True)

@@ -98,6 +98,16 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     t_idx = ds.target_index(target)  # UnknownNameError lists the targets
     target_name = ds.target_names[t_idx]
     split = load_split(split_path, dataset=ds)  # SplitFileError on checksum mismatch
+    # Multi-target data: train and score on this target's own molecules only.
+    from ..split import labelled_view
+
+    full_ds, full_split = ds, split
+    ds, split, _rows = labelled_view(full_split, full_ds, t_idx)
+    if len(ds) < len(full_ds):
+        click.echo(
+            f"cliffkit: note: target {target_name!r} has a value for {len(ds):,} of "
+            f"{len(full_ds):,} molecules; training and scoring use those (the others are "
+            "predicted, with an empty y_true).", err=True)
     tr_idx, va_idx, carved = split.train, split.val, None
     if len(va_idx) == 0:  # e.g. a predefined split: validation comes out of training
         from ..split import carve_validation
@@ -160,18 +170,21 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     model.fit(train, val, target=t_idx, log_path=out / "train_log.jsonl", **fit_kwargs)
-    pred = model.predict(ds)
+    pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
+    pred = pred_all[_rows]
     model.save(out / "model")
 
-    part = np.full(len(ds), "", dtype=object)
-    part[tr_idx], part[va_idx], part[split.test] = "train", "val", "test"
-    y = ds.target(t_idx)
-    frame = pd.DataFrame({"smiles": ds.smiles, "index": np.arange(len(ds)), "split": part,
-                          "y_true": y, "prediction": pred,
+    part = np.full(len(full_ds), "", dtype=object)
+    part[full_split.train], part[full_split.val] = "train", "val"
+    part[_rows[va_idx]] = "val"  # a carved validation set comes out of training
+    part[full_split.test] = "test"
+    frame = pd.DataFrame({"smiles": full_ds.smiles, "index": np.arange(len(full_ds)), "split": part,
+                          "y_true": full_ds.target(t_idx), "prediction": pred_all,
                           # identity of the training split: 'evaluate' refuses another split
-                          SPLIT_CHECKSUM_COLUMN: split.checksum[:16]})
+                          SPLIT_CHECKSUM_COLUMN: full_split.checksum[:16]})
     frame = frame[frame["split"] != ""]
     atomic_write_text(out / "predictions.csv", frame.to_csv(index=False))
+    y = ds.target(t_idx)
 
     metrics = {}
     for name, idx in (("train", tr_idx), ("val", va_idx), ("test", split.test)):
@@ -182,10 +195,14 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
     config = {
         "cliffkit_version": __version__,
         "command": "train",
-        "dataset": {"name": ds.name, "checksum": ds.checksum, "n_samples": len(ds),
-                    "source_sha256": ds.source_sha256},
+        "dataset": {"name": full_ds.name, "checksum": full_ds.checksum, "n_samples": len(full_ds),
+                    "source_sha256": full_ds.source_sha256, "n_labelled": len(ds),
+                    "standardize": full_ds.report.standardize},
         "split": {"path": str(split_path), "sha256": sha256_file(split_path),
-                  "checksum": split.checksum, "method": split.method, "val_carved": carved},
+                  "checksum": full_split.checksum, "method": full_split.method,
+                  "val_carved": carved,
+                  "k": int(full_split.params.get("k_used") or full_split.params.get("k") or 24),
+                  "min_similarity": float(full_split.params.get("min_similarity", 0.35))},
         "target": target_name,
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),
@@ -225,62 +242,121 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
 def predict_command(run, file, smiles_col, output, quiet):
     from pathlib import Path
 
-    import pandas as pd
-    from rdkit import Chem, RDLogger
+    import numpy as np
 
-    from ..errors import InvalidDataError, InvalidSmilesError, MissingColumnError
+    from ..data import read_table
+    from ..data._loaders import _detect_smiles_col
+    from ..data._read import resolve_column
+    from ..data._standardize import _first_rows, _warn_smiles, canonicalize, classify_smiles
+    from ..errors import InvalidDataError, InvalidSmilesError
     from ..models import Backbone
     from ..utils import atomic_write_text
 
     run = Path(run)
     model_dir = run / "model" if (run / "model").is_dir() else run
     model = Backbone.load(model_dir)
-    path = Path(file)
-    if not path.is_file():
-        raise InvalidDataError(f"Input file {file} does not exist.")
-    suffix = "".join(path.suffixes).lower()
-    try:
-        if suffix.endswith(".parquet"):
-            frame = pd.read_parquet(path)
-        else:
-            sep = "\t" if suffix.endswith((".tsv", ".tsv.gz", ".txt")) else ","
-            frame = pd.read_csv(path, sep=sep)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a data error
-        raise InvalidDataError(f"Cannot read {file}: {exc}") from exc
-    if smiles_col is None:
-        found = [c for c in frame.columns if str(c).lower() == "smiles"]
-        if not found:
-            raise MissingColumnError(
-                f"{file} has no 'smiles' column (columns: {', '.join(map(str, frame.columns))}); "
-                "name it with --smiles-col."
-            )
-        smiles_col = found[0]
-    elif smiles_col not in frame.columns:
-        raise MissingColumnError(
-            f"{file} has no column {smiles_col!r} (columns: "
-            f"{', '.join(map(str, frame.columns))}); fix --smiles-col."
-        )
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        canon = []
-        bad = []
-        for i, s in enumerate(frame[smiles_col].astype(str).tolist()):
-            mol = Chem.MolFromSmiles(s)
-            if mol is None:
-                bad.append(f"row {i + 2} ({s!r})")
-            else:
-                canon.append(Chem.MolToSmiles(mol))
-    finally:
-        RDLogger.EnableLog("rdApp.*")
-    if bad:
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    mode = "keep"
+    cfg = run / "config.json"
+    if cfg.is_file():  # molecules are standardised as they were for training
+        try:
+            mode = json.loads(cfg.read_text(encoding="utf-8")).get("dataset", {}).get(
+                "standardize", "keep") or "keep"
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            mode = "keep"
+    # The loaders' reader: encodings, delimiters (';'), blank lines, gzip, Parquet.
+    table = read_table(file, what="input file")
+    col = (resolve_column(table, smiles_col, role="SMILES") if smiles_col
+           else _detect_smiles_col(table))
+    raw = table.frame[col].to_numpy(dtype=object)
+    canon = canonicalize(raw, show_progress=False, standardize=mode)
+    has_text, valid, reason, detail, names = classify_smiles(raw, canon, table.lines)
+    if not valid.any():
+        ex = ", ".join(f"line {int(table.lines[i])}: {str(raw[i])[:30]!r}"
+                       for i in np.flatnonzero(has_text)[:3])
         raise InvalidSmilesError(
-            f"{file}: {len(bad)} SMILES could not be parsed: {', '.join(bad[:5])}{more}; "
-            "fix or remove them."
+            f"None of the {len(raw):,} rows of {file} has a usable SMILES in column {col!r}"
+            + (f" ({ex})" if ex else " (the column is empty)")
+            + "; check that --smiles-col names the SMILES column."
         )
-    frame["prediction"] = model.predict(canon)
-    atomic_write_text(output, frame.to_csv(index=False))
+    with_warn = []
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warn_smiles(str(file), names, [], mode, 0)
+    with_warn.extend(str(w.message) for w in caught)
+    ok = np.flatnonzero(valid)
+    pred = np.full(len(raw), np.nan)
+    pred[ok] = model.predict([canon[i] for i in ok])
+    frame = table.frame.copy()
+    out_col = "prediction"
+    reason_col = "reason" if "reason" not in frame.columns else "prediction_reason"
+    if out_col in frame.columns:
+        raise InvalidDataError(
+            f"{file} already has a column 'prediction'; rename it so the output does not "
+            "overwrite it."
+        )
+    frame[out_col] = pred
+    frame[reason_col] = [
+        "" if r is None else (r if not d else f"{r}: {d}") for r, d in zip(reason, detail, strict=True)
+    ]
+    rough_note = _add_roughness(run, frame, canon, ok)
+    atomic_write_text(output, frame.to_csv(index=False, float_format="%.10g"))
+    bad = np.flatnonzero(~valid)
+    if bad.size:
+        by: dict[str, list[int]] = {}
+        for i in bad:
+            by.setdefault(str(reason[i]), []).append(int(table.lines[i]))
+        parts = "; ".join(f"{len(v):,} {k} (line {_first_rows(v)})" for k, v in by.items())
+        with_warn.append(
+            f"{file}: {bad.size:,} of {len(raw):,} rows could not be read and were not "
+            f"predicted: {parts}; they are in {output} with an empty prediction and the "
+            f"reason in column {reason_col!r}.")
+    for msg in with_warn:
+        click.echo("cliffkit: warning: " + " ".join(msg.split()), err=True)
     if not quiet:
         click.echo(f"{model!r}")
-        click.echo(f"predicted {len(frame)} molecules ({model.target_}); wrote {output}")
+        click.echo(f"predicted {ok.size:,} of {len(raw):,} molecules ({model.target_}); "
+                   f"wrote {output}")
+        click.echo(rough_note)
     return 0
+
+
+def _add_roughness(run, frame, canon, ok) -> str:
+    """Add the train-only roughness of each molecule (cliffkit.evaluate._roughness).
+
+    Training molecules and labels come from RUN/predictions.csv (rows with split ==
+    "train"); k and the similarity threshold from RUN/config.json. Only the rows ``ok``
+    (usable SMILES ``canon[i]``) get a value. Returns a line to print.
+    """
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from ..evaluate._roughness import roughness_scores
+    from ..similarity import compute_fingerprints, find_neighbors
+
+    preds = run / "predictions.csv"
+    if not preds.is_file():
+        return "roughness: not computed (RUN/predictions.csv with the training labels is missing)"
+    table = pd.read_csv(preds)
+    if not {"smiles", "split", "y_true"} <= set(table.columns):
+        return "roughness: not computed (RUN/predictions.csv lacks smiles, split or y_true)"
+    train = table[table["split"] == "train"]
+    cfg = {}
+    if (run / "config.json").is_file():
+        cfg = json.loads((run / "config.json").read_text()).get("split", {})
+    k, tau = int(cfg.get("k", 24)), float(cfg.get("min_similarity", 0.35))
+    train = train[np.isfinite(train["y_true"].to_numpy(dtype=float))]
+    rough = np.full(len(frame), np.nan)
+    if len(ok) and len(train):
+        graph = find_neighbors(compute_fingerprints([canon[i] for i in ok]),
+                               compute_fingerprints(train["smiles"].tolist()),
+                               k=k, min_similarity=tau)
+        rough[ok] = roughness_scores(graph, train["y_true"].to_numpy(dtype=float))
+    frame["roughness"] = rough
+    n = int(np.isfinite(frame["roughness"]).sum())
+    return (f"roughness (similarity-weighted SD of the training neighbours' labels, Tanimoto >= "
+            f"{tau:g}, top {k}): {n} of {len(frame)} molecules have >= 2 training neighbours; "
+            "empty where they do not")

@@ -62,6 +62,13 @@ def weights(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
     ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
     split = load_split(split_path, dataset=ds)
     t = ds.target_index(target)
+    from ..split import labelled_view
+
+    n_all = len(ds)
+    ds, split, _ = labelled_view(split, ds, t)  # weights for this target's own molecules
+    if len(ds) < n_all:
+        click.echo(f"cliffkit: note: target {ds.target_names[t]!r} has a value for {len(ds):,} of "
+                   f"{n_all:,} molecules; weights cover those.", err=True)
     y = ds.y[:, t]
     train = np.asarray(split.train, dtype=np.int64)
     sev = None

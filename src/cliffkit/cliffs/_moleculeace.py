@@ -72,11 +72,11 @@ class MoleculeACECliffs:
 
 
 def _to_mols(smiles):
-    from rdkit import Chem
+    from ..data import mol_from_smiles
 
     mols, bad = [], []
     for i, s in enumerate(smiles):
-        mol = Chem.MolFromSmiles(s) if isinstance(s, str) else None
+        mol = mol_from_smiles(s)  # None for whitespace inside a SMILES too
         if mol is None:
             bad.append(i)
         mols.append(mol)
@@ -172,7 +172,63 @@ def _check(smiles, y_nM=None):
             f"{bad.size} are not, e.g. at positions {bad[:3].tolist()} "
             f"(values {y[bad[:3]].tolist()}); pass exp_mean [nM], not -log10 values."
         )
+    _refuse_repeats(smiles)
     return smiles, y
+
+
+def _refuse_repeats(smiles) -> None:
+    """Refuse a SMILES string given twice: its replicates would be each other's cliff partner.
+
+    MoleculeACE's rule compares rows, so two measurements of one molecule (similarity 1.0)
+    more than ``potency_fold`` apart would be labelled an activity cliff. Replicates must be
+    merged first, as ``load_dataset`` does (geometric mean of the nM values).
+    """
+    first: dict[str, int] = {}
+    repeats: list[tuple[int, int]] = []
+    for i, s in enumerate(smiles):
+        if isinstance(s, str):
+            j = first.setdefault(s, i)
+            if j != i:
+                repeats.append((j, i))
+    if repeats:
+        shown = ", ".join(f"{i}={j}" for j, i in repeats[:5])
+        more = f" and {len(repeats) - 5} more" if len(repeats) > 5 else ""
+        raise InvalidDataError(
+            f"moleculeace_cliffs: {len(repeats)} SMILES repeat an earlier one (position=first "
+            f"position: {shown}{more}); MoleculeACE's rule needs one row per molecule, or "
+            "replicates become each other's cliff partner. Merge replicates first "
+            "(cliffkit.load_dataset merges them)."
+        )
+
+
+def _warn_units(y: np.ndarray, potency_fold: float) -> None:
+    """Warn when nM potencies look like -log10 values (pKi, pIC50) or cannot form a cliff.
+
+    Potencies in nM of a ChEMBL target span orders of magnitude; pKi/pIC50 values lie
+    between about 1 and 14 and span a few units, so their max/min fold is small and a
+    ``potency_fold`` difference (10x) is rare or impossible: passing them as nM silently
+    finds (almost) no cliffs.
+    """
+    import warnings
+
+    from ..errors import DataWarning
+
+    if y.size < 2:
+        return
+    lo, hi = float(y.min()), float(y.max())
+    fold = hi / lo
+    looks_p = lo >= 1.0 and hi <= 14.0
+    if fold <= potency_fold or looks_p:
+        why = (f"their largest fold difference is {fold:.3g} <= potency_fold={potency_fold:g}, "
+               "so no pair can be a cliff" if fold <= potency_fold
+               else f"all lie between {lo:.3g} and {hi:.3g}, the range of -log10 potencies")
+        warnings.warn(
+            f"moleculeace_cliffs: the {y.size} y_nM values look like -log10 potencies (pKi, "
+            f"pIC50), not nM: {why}. Pass nM values (MoleculeACE's exp_mean [nM]); from "
+            "p-values: nM = 10**(9 - p); from MoleculeACE's y = -log10(nM): nM = 10**(-y).",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 class _Blocks:
@@ -294,6 +350,7 @@ def moleculeace_cliffs(
                                    "n_jobs": n_jobs, "show_progress": show_progress},
                     "moleculeace_cliffs")
     smiles, y = _check(smiles, y_nM)
+    _warn_units(y, potency_fold)
     blocks = _Blocks(smiles, n_jobs)
     n = blocks.n
     cliff_mol = np.zeros(n, dtype=bool)

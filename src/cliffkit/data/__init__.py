@@ -14,7 +14,7 @@ from ._describe import describe_dataset
 from ._loaders import FILES_DIR, HARTREE_TO_EV, LOADER_VERSION, load_dataset, moleculeace_sets
 from ._read import read_table
 from ._registry import DatasetInfo, TargetSpec, get_dataset_info, list_datasets, register_dataset
-from ._standardize import canonicalize
+from ._standardize import STANDARDIZE_MODES, canonicalize, mol_from_smiles
 
 __all__ = [
     "Dataset",
@@ -27,11 +27,13 @@ __all__ = [
     "MergedGroup",
     "TargetSpec",
     "cache_dir",
+    "STANDARDIZE_MODES",
     "canonicalize",
     "describe_dataset",
     "get_dataset_info",
     "list_datasets",
     "load_dataset",
+    "mol_from_smiles",
     "moleculeace_sets",
     "read_table",
     "register_dataset",

@@ -18,6 +18,7 @@ class DroppedRow:
     row: int  # 1-based line number in the source file (header is line 1)
     reason: str  # "invalid_smiles", "missing_target", "non_numeric_target", ...
     detail: str = ""
+    target: str = ""  # for a masked cell (see LoadReport.masked): the target left empty
 
 
 @dataclass
@@ -37,6 +38,12 @@ class LoadReport:
     n_read: int = 0
     dropped: list[DroppedRow] = field(default_factory=list)
     merged: list[MergedGroup] = field(default_factory=list)
+    #: Cells of a multi-target source that hold no usable value while the row has a value
+    #: for another target: the row is kept and that target is NaN (masked) for it.
+    masked: list[DroppedRow] = field(default_factory=list)
+    #: Rows whose SMILES has several fragments (salts, mixtures), and what standardisation did.
+    n_multi_fragment: int = 0
+    standardize: str = "keep"
 
     @property
     def n_dropped(self) -> int:
@@ -50,6 +57,13 @@ class LoadReport:
     @property
     def n_conflicts(self) -> int:
         return sum(g.conflicting for g in self.merged)
+
+    def masked_by_target(self) -> dict[str, int]:
+        """Masked cells per target (rows kept for the other targets)."""
+        out: dict[str, int] = {}
+        for d in self.masked:
+            out[d.target] = out.get(d.target, 0) + 1
+        return out
 
     def dropped_by_reason(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -68,6 +82,9 @@ class LoadReport:
             "n_read": self.n_read,
             "dropped": [asdict(d) for d in self.dropped],
             "merged": [asdict(g) for g in self.merged],
+            "masked": [asdict(d) for d in self.masked],
+            "n_multi_fragment": self.n_multi_fragment,
+            "standardize": self.standardize,
         }
 
     @classmethod
@@ -76,6 +93,9 @@ class LoadReport:
             n_read=int(data.get("n_read", 0)),
             dropped=[DroppedRow(**d) for d in data.get("dropped", [])],
             merged=[MergedGroup(**g) for g in data.get("merged", [])],
+            masked=[DroppedRow(**d) for d in data.get("masked", [])],
+            n_multi_fragment=int(data.get("n_multi_fragment", 0)),
+            standardize=str(data.get("standardize", "keep")),
         )
 
 
@@ -90,7 +110,10 @@ class Dataset:
     smiles : numpy.ndarray of str, shape (n_samples,)
         RDKit canonical SMILES, unique.
     y : numpy.ndarray of float64, shape (n_samples, n_targets)
-        Targets, finite, in the units of :attr:`units`.
+        Targets in the units of :attr:`units`. Finite, except that a multi-target
+        source may leave a target NaN for a molecule that has a value for another
+        target (the cell was empty or unusable; see ``report.masked``). Every consumer
+        uses, per target, only the molecules that have its value (:meth:`labelled`).
     target_names, units : list of str, length n_targets
     source : str
         Where the data came from (a path, or ``package:cliffkit/data/files/esol.csv``).
@@ -165,6 +188,15 @@ class Dataset:
     def target(self, target: str | int | None = None) -> np.ndarray:
         """The values of one target, shape (n_samples,)."""
         return self.y[:, self.target_index(target)]
+
+    def labelled(self, target: str | int | None = None) -> np.ndarray:
+        """Boolean mask, shape (n_samples,): molecules that have a value for ``target``."""
+        return np.isfinite(self.target(target))
+
+    @property
+    def complete(self) -> bool:
+        """True when every molecule has a value for every target (no masked cell)."""
+        return bool(np.isfinite(self.y).all())
 
     def unit(self, target: str | int | None = None) -> str:
         return self.units[self.target_index(target)]

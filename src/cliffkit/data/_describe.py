@@ -24,9 +24,13 @@ def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
     -------
     dict
         ``name, source, source_sha256, n_read, dropped {reason: {count, first_rows}},
-        n_dropped, n_merged_groups, n_merged_rows, n_conflicts, conflicts (first groups),
-        n_final, targets [{name, unit, count, mean, std, min, median, max}]``. ``std`` uses
-        ``ddof=1``; row numbers are 1-based file lines (header = line 1).
+        n_dropped, n_masked, masked {target: {count, first_rows}} (cells without a value in
+        rows kept for another target), n_merged_groups, n_merged_rows, n_conflicts, conflicts (first groups, each
+        with its first rows and ``n_rows``), n_multi_fragment, standardize, n_final, targets
+        [{name, unit, count, n_missing, n_masked_rows, mean, std, min, median, max}]``:
+        ``count`` molecules have the target's value, ``n_missing`` do not (multi-target
+        files); the statistics use the ``count`` values. ``std`` uses ``ddof=1``; row
+        numbers are 1-based file lines (header = line 1).
     """
     rep = ds.report
     dropped: dict[str, dict[str, Any]] = {}
@@ -37,23 +41,28 @@ def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
             entry["first_rows"].append(d.row)
             entry["examples"].append(d.detail)
     conflicts = [
-        {"smiles": g.smiles, "rows": g.rows, "values": g.values}
+        {"smiles": g.smiles, "rows": g.rows[:n_rows_shown], "n_rows": len(g.rows),
+         "values": g.values[:n_rows_shown]}
         for g in rep.merged
         if g.conflicting
     ][:n_rows_shown]
     targets = []
+    masked = rep.masked_by_target()
     for j, (name, unit) in enumerate(zip(ds.target_names, ds.units, strict=True)):
         col = ds.y[:, j]
+        col = col[np.isfinite(col)]  # a multi-target molecule may lack this target
         targets.append(
             {
                 "name": name,
                 "unit": unit,
                 "count": int(col.size),
-                "mean": float(np.mean(col)),
+                "n_missing": int(len(ds) - col.size),
+                "n_masked_rows": int(masked.get(name, 0)),
+                "mean": float(np.mean(col)) if col.size else float("nan"),
                 "std": float(np.std(col, ddof=1)) if col.size > 1 else 0.0,
-                "min": float(np.min(col)),
-                "median": float(np.median(col)),
-                "max": float(np.max(col)),
+                "min": float(np.min(col)) if col.size else float("nan"),
+                "median": float(np.median(col)) if col.size else float("nan"),
+                "max": float(np.max(col)) if col.size else float("nan"),
             }
         )
     extra: dict[str, Any] = {}
@@ -72,9 +81,18 @@ def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
         "n_read": rep.n_read,
         "n_dropped": rep.n_dropped,
         "dropped": dropped,
+        "n_masked": len(rep.masked),
+        "masked": {
+            t: {"count": c, "first_rows": [d.row for d in rep.masked if d.target == t][:n_rows_shown]}
+            for t, c in rep.masked_by_target().items()
+        },
         "n_merged_groups": len(rep.merged),
         "n_merged_rows": rep.n_merged_rows,
-        "merged_first_rows": [g.rows for g in rep.merged[:n_rows_shown]],
+        "merged_first_rows": [g.rows[:n_rows_shown] + ([f"... ({len(g.rows):,} rows)"]
+                                                       if len(g.rows) > n_rows_shown else [])
+                              for g in rep.merged[:n_rows_shown]],
+        "n_multi_fragment": rep.n_multi_fragment,
+        "standardize": rep.standardize,
         "n_conflicts": rep.n_conflicts,
         "conflicts": conflicts,
         "n_final": len(ds),

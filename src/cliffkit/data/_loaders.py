@@ -28,10 +28,11 @@ from ._registry import DatasetInfo, TargetSpec, get_dataset_info, register_datas
 from ._standardize import (
     Standardized,
     canonicalize,
+    check_mode,
     external_stacklevel,
-    standardize,
     standardize_arrays,
 )
+from ._standardize import standardize as _standardize
 
 __all__ = ["load_dataset", "FILES_DIR", "LOADER_VERSION", "HARTREE_TO_EV", "data_dir_from_env"]
 
@@ -54,6 +55,7 @@ _PARAMS = {
     "conflict_tol": [Interval(float, 0, None)],
     "id_col": [str, None],
     "n_jobs": [Interval(int, 1, None), None],
+    "standardize": [str],
 }
 
 
@@ -73,6 +75,7 @@ def load_dataset(
     conflict_tol: float = 0.1,
     id_col: str | None = None,
     n_jobs: int | None = None,
+    standardize: str = "keep",
 ) -> Dataset:
     """Load a registered dataset, a MoleculeACE set or a table file as a :class:`Dataset`.
 
@@ -99,12 +102,22 @@ def load_dataset(
         Identifier column of a file (kept in ``Dataset.ids``).
     n_jobs : int, optional
         Processes for the RDKit pass (default: 2 for large files, else 1).
+    standardize : {"keep", "fragment", "parent"}, default "keep"
+        What a molecule is: ``"keep"`` every fragment, charge, isotope and stereocentre as
+        written (the default: a salt and its parent, or two stereoisomers, are different
+        substances whose measured values may differ, and cliffkit changes no molecule
+        unasked); ``"fragment"`` the largest fragment (salts lose their counter-ions);
+        ``"parent"`` RDKit's charge parent without isotopes and stereochemistry. All use
+        RDKit's ``rdMolStandardize``; molecules that coincide afterwards are merged as
+        duplicates. Multi-fragment SMILES are counted in a warning in every mode.
 
     Returns
     -------
     Dataset
-        Canonical, unique SMILES with finite targets; ``report`` tells what was dropped
-        or merged, with 1-based file line numbers (the header is line 1).
+        Canonical, unique SMILES; ``report`` tells what was dropped, masked or merged,
+        with 1-based file line numbers (the header is line 1). Targets are finite except
+        that a multi-target file keeps a molecule with a value for only some targets
+        (NaN for the others, see ``report.masked`` and :meth:`Dataset.labelled`).
 
     Raises
     ------
@@ -118,7 +131,8 @@ def load_dataset(
     Warns
     -----
     DataWarning
-        When some rows were dropped or duplicates had conflicting values.
+        When some rows were dropped, target cells masked, names after SMILES ignored,
+        multi-fragment SMILES found, or duplicates had conflicting values.
 
     Examples
     --------
@@ -131,12 +145,13 @@ def load_dataset(
         {
             "name_or_path": name_or_path, "smiles_col": smiles_col, "target_cols": target_cols,
             "data_dir": data_dir, "show_progress": show_progress, "conflict_tol": conflict_tol,
-            "id_col": id_col, "n_jobs": n_jobs,
+            "id_col": id_col, "n_jobs": n_jobs, "standardize": standardize,
         },
         "load_dataset",
     )
     targets = _as_list(target_cols)
-    opts = {"show_progress": show_progress, "conflict_tol": float(conflict_tol), "n_jobs": n_jobs}
+    opts = {"show_progress": show_progress, "conflict_tol": float(conflict_tol), "n_jobs": n_jobs,
+            "standardize": check_mode(standardize)}
     ddir = Path(data_dir).expanduser() if data_dir is not None else None
 
     if isinstance(name_or_path, os.PathLike):
@@ -157,6 +172,16 @@ def load_dataset(
         ) from None
     _no_file_options(info.name, smiles_col, id_col)
     if info.loader is not None:
+        import inspect
+
+        params = inspect.signature(info.loader).parameters
+        if "standardize" not in params and not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            mode = opts.pop("standardize")
+            if mode != "keep":
+                raise InvalidParameterError(
+                    f"The loader of dataset {info.name!r} does not support standardize={mode!r}; "
+                    "load it with standardize='keep'."
+                )
         ds = info.loader(info, data_dir=ddir, **opts)
     else:
         ds = _load_bundled(info, **opts)
@@ -224,11 +249,20 @@ def _select_targets(ds: Dataset, targets: list[str] | None) -> Dataset:
     meta = dict(ds.meta)
     if "target_columns" in meta:
         meta["target_columns"] = [meta["target_columns"][i] for i in idx]
-    return Dataset(
+    out = Dataset(
         name=ds.name, smiles=ds.smiles, y=ds.y[:, idx],
         target_names=[ds.target_names[i] for i in idx], units=[ds.units[i] for i in idx],
         source=ds.source, source_sha256=ds.source_sha256, report=ds.report, ids=ds.ids, meta=meta,
     )
+    has_any = np.isfinite(out.y).any(axis=1)
+    if not has_any.all():
+        warnings.warn(
+            f"{ds.name}: {int((~has_any).sum()):,} molecules have no value for the selected "
+            f"target(s) {', '.join(out.target_names)} and were left out.",
+            DataWarning, stacklevel=external_stacklevel(),
+        )
+        out = out.subset(np.flatnonzero(has_any))
+    return out
 
 
 def _build(
@@ -270,7 +304,7 @@ def _info_meta(info: DatasetInfo) -> dict:
 # --------------------------------------------------------------------------- bundled
 
 
-def _load_bundled(info: DatasetInfo, *, show_progress, conflict_tol, n_jobs) -> Dataset:
+def _load_bundled(info: DatasetInfo, *, show_progress, conflict_tol, n_jobs, standardize) -> Dataset:
     path = FILES_DIR / str(info.file)
     table = read_table(path, what=f"bundled file of dataset {info.name!r}")
     if info.sha256 and table.sha256 != info.sha256:
@@ -280,9 +314,10 @@ def _load_bundled(info: DatasetInfo, *, show_progress, conflict_tol, n_jobs) -> 
         )
     cols = [resolve_column(table, s.column, role="target") for s in info.targets]
     smiles_col = resolve_column(table, info.smiles_col, role="SMILES")
-    std = standardize(
+    std = _standardize(
         table, smiles_col, cols, conflict_tol=conflict_tol, n_jobs=n_jobs,
         show_progress=show_progress, label=f"dataset {info.name!r} ({path.name})",
+        standardize=standardize, target_names=[s.name for s in info.targets],
     )
     ids = table.frame[info.id_col].to_numpy(dtype=object) if info.id_col else None
     return _build(
@@ -307,32 +342,57 @@ def _detect_smiles_col(table: Table) -> str:
     )
 
 
+_CENSORED = r"^\s*(?:[<>]=?|[≤≥~])\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$"
+
+
+def _numeric_profile(table: Table, col: str) -> tuple[float, int, int, list[str]]:
+    """(share of numeric cells, non-empty cells, censored cells, censored examples)."""
+    cells = table.frame[col].dropna().astype(str).str.strip()
+    cells = cells[cells != ""]
+    if len(cells) == 0:
+        return 0.0, 0, 0, []
+    share = float(pd.to_numeric(cells, errors="coerce").notna().mean())
+    cens = cells[cells.str.match(_CENSORED)]
+    return share, int(len(cells)), int(len(cens)), cens.head(3).tolist()
+
+
 def _detect_target_col(table: Table, exclude: set[str]) -> list[str]:
-    numeric = []
+    numeric, near = [], []
     for c in table.columns:
         if c in exclude:
             continue
-        cells = table.frame[c].dropna().astype(str).str.strip()
-        cells = cells[cells != ""]
-        if len(cells) == 0:
+        share, n, n_cens, ex = _numeric_profile(table, c)
+        if n == 0:
             continue
-        share = pd.to_numeric(cells, errors="coerce").notna().mean()
         if share >= 0.9:
             numeric.append(c)
+        elif n_cens and share + n_cens / n >= 0.9:
+            near.append(f"{c!r} ({n_cens:,} of {n:,} values are censored, e.g. "
+                        f"{', '.join(map(repr, ex))})")
+    why = (
+        f"; not taken as numeric because of censored values: {'; '.join(near[:5])}"
+        + (f" and {len(near) - 5} more" if len(near) > 5 else "")
+        + " (cliffkit regresses on exact values: pass the column with --target-col to drop "
+        "the censored rows, or replace them)"
+        if near else ""
+    )
     if len(numeric) == 1:
         return numeric
     if not numeric:
         raise MissingColumnError(
-            f"No numeric target column found in {table.path}; pass target_cols / --target-col; "
-            f"available columns: {', '.join(repr(c) for c in table.columns[:30])}."
+            f"No numeric target column found in {table.path}{why}; pass target_cols / "
+            f"--target-col; available columns: {', '.join(repr(c) for c in table.columns[:30])}"
+            + (f" and {len(table.columns) - 30} more" if len(table.columns) > 30 else "") + "."
         )
     raise MissingColumnError(
-        f"{table.path} has several numeric columns ({', '.join(repr(c) for c in numeric[:30])}); "
-        "choose the target(s) with target_cols / --target-col."
+        f"{table.path} has several numeric columns ({', '.join(repr(c) for c in numeric[:30])}"
+        + (f" and {len(numeric) - 30} more" if len(numeric) > 30 else "")
+        + "); choose the target(s) with target_cols / --target-col."
     )
 
 
-def _load_file(path: Path, smiles_col, targets, id_col, *, show_progress, conflict_tol, n_jobs) -> Dataset:
+def _load_file(path: Path, smiles_col, targets, id_col, *, show_progress, conflict_tol, n_jobs,
+               standardize) -> Dataset:
     table = read_table(path)
     smiles_col = (
         resolve_column(table, smiles_col, role="SMILES") if smiles_col else _detect_smiles_col(table)
@@ -350,8 +410,9 @@ def _load_file(path: Path, smiles_col, targets, id_col, *, show_progress, confli
         )
     if len(set(cols)) != len(cols):
         raise InvalidParameterError(f"Target columns of {table.path} repeat a column: {cols!r}.")
-    std = standardize(
+    std = _standardize(
         table, smiles_col, cols, conflict_tol=conflict_tol, n_jobs=n_jobs, show_progress=show_progress,
+        standardize=standardize,
     )
     specs = [TargetSpec(column=c, name=c, unit="") for c in cols]
     ids = table.frame[id_col].to_numpy(dtype=object) if id_col else None
@@ -418,14 +479,15 @@ def moleculeace_sets(data_dir: str | os.PathLike | None = None) -> list[str]:
     return sorted(f"moleculeace:{p.stem}" for p in (base / "moleculeace").glob("CHEMBL*.csv"))
 
 
-def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, conflict_tol, n_jobs) -> Dataset:
+def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, conflict_tol, n_jobs,
+                      standardize) -> Dataset:
     path = _find_moleculeace(spec, data_dir)
     table = read_table(path, what="MoleculeACE file")
     smiles_col = resolve_column(table, "smiles", role="SMILES")
     cols = {k: resolve_column(table, v, role="MoleculeACE") for k, v in _MACE_COLUMNS.items()}
-    std = standardize(
+    std = _standardize(
         table, smiles_col, [cols["y"]], conflict_tol=conflict_tol, n_jobs=n_jobs,
-        show_progress=show_progress,
+        show_progress=show_progress, standardize=standardize,
     )
     if std.report.merged:
         warnings.warn(
@@ -443,6 +505,7 @@ def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, confli
             f"Column {cols['cliff']!r} of {path} must be 0 or 1 on every row; line {bad} is not."
         )
     split = frame[cols["split"]].astype(str).str.strip().to_numpy(dtype=object)
+    mismatch = _check_potency_units(table, cols, exp_nm, path)
     name = "moleculeace:" + path.stem
     return _build(
         std, table.lines, name=name,
@@ -452,11 +515,62 @@ def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, confli
             "exp_nM": exp_nm[std.keep],
             "cliff_mol": cliff[std.keep].astype(np.int64),
             "moleculeace_split": split[std.keep].astype(str),
+            "y_exp_mismatch_lines": mismatch,
             "description": f"MoleculeACE activity-cliff benchmark set {path.stem}",
             "licence": "MIT (MoleculeACE); bioactivities from ChEMBL (CC BY-SA 3.0)",
             "citation": "van Tilborg, Alenicheva & Grisoni, J. Chem. Inf. Model. 62, 5938 (2022)",
         },
     )
+
+
+#: |y - (-log10(exp_mean [nM]))| above this counts as a disagreement (MoleculeACE stores
+#: y = -log10(nM) to full float precision; 0.01 log units is a 2.3% potency difference).
+POTENCY_TOL = 0.01
+
+
+def _check_potency_units(table: Table, cols: dict, exp_nm: np.ndarray, path: Path) -> list[int]:
+    """Cross-check ``y`` against -log10(``exp_mean [nM]``) row by row; warn on disagreement.
+
+    Returns the file lines of the disagreeing rows (both values present and finite).
+    """
+    y = pd.to_numeric(table.frame[cols["y"]], errors="coerce").to_numpy(dtype=np.float64)
+    both = np.isfinite(y) & np.isfinite(exp_nm) & (exp_nm > 0)
+    expected = np.full(y.shape, np.nan)
+    expected[both] = -np.log10(exp_nm[both])
+    off = both & (np.abs(y - expected) > POTENCY_TOL)
+    bad_exp = np.isfinite(exp_nm) & (exp_nm <= 0)
+    lines = [int(x) for x in table.lines[off]]
+    if off.any():
+        d = y[off] - expected[off]
+        hint = ""
+        if np.allclose(y[off], -expected[off], atol=POTENCY_TOL):
+            hint = " (there y = +log10(nM): the sign is flipped)"
+        elif np.allclose(d, 9.0, atol=POTENCY_TOL):
+            hint = " (there y = 9 - log10(nM), a pKi/pIC50 in molar units, not -log10(nM))"
+        elif np.allclose(d, -3.0, atol=POTENCY_TOL) or np.allclose(d, 3.0, atol=POTENCY_TOL):
+            hint = " (there y is off by 3 log units: µM vs nM)"
+        from ._standardize import _first_rows
+
+        warnings.warn(
+            f"{path}: y disagrees with -log10(exp_mean [nM]) by more than {POTENCY_TOL:g} on "
+            f"{int(off.sum()):,} of {int(both.sum()):,} rows (line {_first_rows(lines)}; e.g. "
+            f"y={y[off][0]:.4g} but -log10({exp_nm[off][0]:.4g} nM)={expected[off][0]:.4g})"
+            f"{hint}. cliffkit uses y as given; fix the units or signs of one column. The lines "
+            "are in Dataset.meta['y_exp_mismatch_lines'].",
+            DataWarning,
+            stacklevel=external_stacklevel(),
+        )
+    if bad_exp.any():
+        from ._standardize import _first_rows
+
+        warnings.warn(
+            f"{path}: exp_mean [nM] is zero or negative on {int(bad_exp.sum()):,} rows (line "
+            f"{_first_rows(table.lines[bad_exp].tolist())}); potencies in nM must be positive "
+            "(were -log10 values written there?).",
+            DataWarning,
+            stacklevel=external_stacklevel(),
+        )
+    return lines
 
 
 # --------------------------------------------------------------------------- QM9
@@ -550,14 +664,16 @@ def _read_qm9_frame(kind: str, paths: list[Path]) -> pd.DataFrame:
     return frame
 
 
-def _load_qm9(info: DatasetInfo, *, data_dir, show_progress, conflict_tol, n_jobs) -> Dataset:
+def _load_qm9(info: DatasetInfo, *, data_dir, show_progress, conflict_tol, n_jobs,
+              standardize="keep") -> Dataset:
     import rdkit
 
     kind, paths = _qm9_sources(data_dir)
     shas = [sha256_file(p) for p in paths]
     sha = shas[0] if len(shas) == 1 else cache_key(*shas)
     source = str(paths[0].resolve()) if kind == "file" else f"qm9pack:{paths[0].parent}"
-    key = cache_key("qm9", sha, rdkit.__version__, LOADER_VERSION, conflict_tol)
+    key = cache_key("qm9", sha, rdkit.__version__, LOADER_VERSION, conflict_tol,
+                    *([] if standardize == "keep" else [standardize]))
     cached = read_cache("qm9", key)
     if cached is not None:
         try:
@@ -574,20 +690,27 @@ def _load_qm9(info: DatasetInfo, *, data_dir, show_progress, conflict_tol, n_job
     reason = np.full(n, None, dtype=object)
     detail = np.full(n, "", dtype=object)
     bad = ~np.isfinite(y_raw)
+    all_bad = bad.all(axis=1)  # a row is dropped only when it has no target at all
+    cell_reason = np.where(bad & ~all_bad[:, None], "missing_target", None).astype(object)
+    cell_detail = np.full(bad.shape, "", dtype=object)
     for j in reversed(range(len(QM9_TARGETS))):
-        reason[bad[:, j]] = "missing_target"
-        detail[bad[:, j]] = f"{QM9_TARGETS[j].column} is empty or not a number"
+        reason[bad[:, j] & all_bad] = "missing_target"
+        detail[bad[:, j] & all_bad] = f"{QM9_TARGETS[j].column} is empty or not a number"
+        cell_detail[bad[:, j] & ~all_bad, j] = f"{QM9_TARGETS[j].column} is empty or not a number"
     lines = np.arange(n, dtype=np.int64) + 2
     raw = frame["smiles"].to_numpy(dtype=object)
     # The whole result is cached below, so skip the per-SMILES cache.
     canonical = canonicalize(
         raw, n_jobs=n_jobs if n_jobs is not None else 2, show_progress=show_progress,
-        desc="QM9: parsing SMILES",
+        desc="QM9: parsing SMILES", standardize=standardize,
     )
     std = standardize_arrays(
         raw, np.where(bad, np.nan, y_raw), lines, reason, detail, canonical=canonical,
         path=source, smiles_col="smiles", target_cols=[t.column for t in QM9_TARGETS],
-        conflict_tol=conflict_tol, label="QM9",
+        conflict_tol=conflict_tol, label="QM9", standardize=standardize,
+        cell_reason=cell_reason if (bad & ~all_bad[:, None]).any() else None,
+        cell_detail=cell_detail,
+        target_names=[t.name for t in QM9_TARGETS],
     )
     qm9_index = pd.to_numeric(frame["index"], errors="coerce").to_numpy()
     ids = frame["mol_id"].astype(str).to_numpy(dtype=object) if "mol_id" in frame else None

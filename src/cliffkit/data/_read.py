@@ -58,8 +58,42 @@ def _decompress(raw: bytes, path: str) -> bytes:
         raise _fail(path, f"it looks gzip-compressed but is corrupt ({exc}).") from None
 
 
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian)", "UTF-32BE"),
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian)", "UTF-32LE"),
+    (b"\xfe\xff", "UTF-16 (big-endian)", "UTF-16BE"),
+    (b"\xff\xfe", "UTF-16 (little-endian)", "UTF-16LE"),
+)
+
+
+def _utf16_without_bom(head: bytes) -> tuple[str, str] | None:
+    """UTF-16 text without a byte-order mark: NUL on every other byte of ASCII text."""
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "UTF-16 (little-endian)", "UTF-16LE"
+    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "UTF-16 (big-endian)", "UTF-16BE"
+    return None
+
+
+def _encoding_fix(name: str, codec: str) -> str:
+    return (
+        f"the file is {name} text, not UTF-8; save it as UTF-8 (Excel: 'CSV UTF-8'; or "
+        f"iconv -f {codec} -t UTF-8 IN > OUT)."
+    )
+
+
 def _decode(data: bytes, path: str) -> str:
-    if b"\x00" in data[:65536]:
+    head = data[:65536]
+    for bom, name, codec in _BOMS:
+        if head.startswith(bom):
+            raise _fail(path, _encoding_fix(name, codec))
+    utf16 = _utf16_without_bom(head[:4096])
+    if utf16 is not None:
+        raise _fail(path, _encoding_fix(*utf16))
+    if b"\x00" in head:
         raise _fail(
             path, "it holds binary data (NUL bytes), not CSV/TSV text; pass a CSV, TSV or Parquet file."
         )
@@ -67,10 +101,21 @@ def _decode(data: bytes, path: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        try:  # the usual other encoding of spreadsheet exports on Windows
+            char = bytes([byte]).decode("cp1252")
+            data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise _fail(
+                path,
+                f"byte 0x{byte:02x} on line {line} is not valid UTF-8 and the file is not "
+                "Windows-1252 either; save the file as UTF-8 text.",
+            ) from None
         raise _fail(
             path,
-            f"byte 0x{data[exc.start]:02x} on line {line} is not valid UTF-8; "
-            "save the file as UTF-8 text.",
+            f"byte 0x{byte:02x} on line {line} is not valid UTF-8; the file looks like "
+            f"Windows-1252 / Latin-1 text (that byte is {char!r} there): "
+            + _encoding_fix("Windows-1252", "CP1252").split("; ", 1)[1],
         ) from None
     return text
 
@@ -240,7 +285,7 @@ def resolve_column(table: Table, column: str, *, role: str) -> str:
         return folded[0]
     close = difflib.get_close_matches(str(column), cols, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    shown = ", ".join(repr(c) for c in cols[:30]) + (" ..." if len(cols) > 30 else "")
+    shown = ", ".join(repr(c) for c in cols[:30]) + (f" and {len(cols) - 30} more" if len(cols) > 30 else "")
     raise MissingColumnError(
         f"{role[:1].upper() + role[1:]} column {column!r} is not in {table.path}; available columns: {shown}.{hint}"
     )

@@ -1,26 +1,44 @@
-"""Standardisation: RDKit canonical SMILES, numeric targets, drops and merges.
+"""Standardisation: RDKit canonical SMILES, numeric targets, drops, masks and merges.
 
 The policy, applied to every source:
 
-1. each SMILES is parsed with RDKit (its logger silenced) and written back as the
-   canonical SMILES; an empty cell is ``missing_smiles``, an unparsable one (or one
-   with no atoms) is ``invalid_smiles``;
-2. each target cell must be a finite number; an empty cell (or ``nan``/``NA``) is
+1. each SMILES cell is stripped and parsed with RDKit (its logger silenced) and written
+   back as the canonical SMILES; an empty cell (or ``NA``, ``nan``, ``-`` ...) is
+   ``missing_smiles``, an unparsable one
+   (or one with no atoms) is ``invalid_smiles``. RDKit reads text after whitespace as a
+   *name*, so a cell with whitespace inside is checked first: when the text around the
+   whitespace is itself SMILES (``C C O``, ``CC(C) C(=O)O``: removing the whitespace,
+   or a later word alone, parses) the row is ``smiles_with_whitespace`` (invalid); when
+   the first word is a SMILES and the rest is not (``CCO ethanol``, ``.smi`` style) the
+   rest is ignored as a name and a warning says so;
+2. ``standardize`` chooses what a molecule is (see :data:`STANDARDIZE_MODES`):
+   ``"keep"`` (default) keeps every fragment, charge, isotope and stereocentre as written;
+   ``"fragment"`` keeps the largest fragment (RDKit ``rdMolStandardize.LargestFragmentChooser``);
+   ``"parent"`` takes RDKit's charge parent (largest fragment, neutralised) without
+   isotopes and stereochemistry (``ChargeParent``, ``IsotopeParent``, ``StereoParent``).
+   Multi-fragment SMILES (salts, mixtures) are counted and announced in every mode;
+3. each target cell must be a finite number; an empty cell (or ``nan``/``NA``) is
    ``missing_target``, text is ``non_numeric_target``, ``inf`` is ``non_finite_target``;
-3. a row with any problem is dropped (the first reason is recorded);
-4. rows with the same canonical SMILES are merged into one (targets averaged, the
-   first row's id and metadata kept); a group is *conflicting* when, for some target,
-   ``max - min > conflict_tol * std(target)``.
+4. a row is dropped when its SMILES is unusable or when *no* target has a usable value
+   (the first reason is recorded). With several targets, a row that has a value for some
+   targets is kept and the others are NaN for it (masked, listed in ``LoadReport.masked``):
+   each target keeps every molecule that has its value;
+5. rows with the same canonical SMILES are merged into one (each target averaged over the
+   rows that have it, the first row's id and metadata kept); a group is *conflicting*
+   when, for some target, ``max - min > conflict_tol * std(target)``.
 
-Dropped rows and conflicting merges are also announced with a :class:`~cliffkit.errors.DataWarning`
-that lists the first row numbers; everything is kept in ``Dataset.report``.
+Dropped rows, masked cells, ignored names, multi-fragment SMILES and conflicting merges
+are also announced with a :class:`~cliffkit.errors.DataWarning` that lists the first row
+numbers (and how many more); everything is kept in ``Dataset.report``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -33,35 +51,161 @@ from ..errors import DataWarning, InvalidDataError, InvalidSmilesError
 from ._dataset import DroppedRow, LoadReport, MergedGroup
 from ._read import Table
 
-__all__ = ["canonicalize", "parse_targets", "standardize", "standardize_arrays", "Standardized"]
+__all__ = [
+    "STANDARDIZE_MODES", "canonicalize", "classify_smiles", "mol_from_smiles", "parse_targets", "smiles_whitespace", "standardize",
+    "standardize_arrays", "Standardized",
+]
+
+#: What ``standardize=`` may be (see the module docstring); ``"keep"`` is the default
+#: because a salt and its parent, or two stereoisomers, are different substances with
+#: possibly different measured values: cliffkit never changes a molecule unasked.
+STANDARDIZE_MODES = ("keep", "fragment", "parent")
 
 _MISSING = {"", "nan", "na", "n/a", "null", "none", "-", "?"}
 _CHUNK = 2000
 _PARALLEL_MIN = 20000  # below this many SMILES, one process is faster than starting a pool
 _REASON_ORDER = (
-    "missing_smiles", "invalid_smiles", "non_numeric_target", "missing_target", "non_finite_target",
+    "missing_smiles", "invalid_smiles", "smiles_with_whitespace", "non_numeric_target",
+    "missing_target", "non_finite_target",
 )
 _N_SHOWN = 5
 _CACHE_MIN = 1000  # cache canonical SMILES of sources this large (see cached_canonicalize)
 #: Bump when canonicalisation changes; it invalidates cached canonical SMILES.
-CANON_VERSION = "1"
+CANON_VERSION = "2"
+_SPACE = re.compile(r"\s+")
 
 
-def _canon_chunk(chunk: Sequence[object]) -> list[str | None]:
+def _parses(text: str) -> bool:
+    from rdkit import Chem
+
+    try:
+        mol = Chem.MolFromSmiles(text)
+    except Exception:  # noqa: BLE001 - RDKit raises on a few pathological inputs
+        return False
+    return mol is not None and mol.GetNumAtoms() > 0
+
+
+def smiles_whitespace(cell: str) -> tuple[str | None, str, str]:
+    """Classify whitespace inside a (stripped) SMILES cell.
+
+    Returns
+    -------
+    kind, smiles, rest : (None | "name" | "split", str, str)
+        ``None``: no whitespace inside. ``"name"``: the first word is a SMILES and the
+        rest is not SMILES (``.smi`` style ``CCO ethanol``; ``rest`` is ignored).
+        ``"split"``: the SMILES itself holds whitespace (``C C O``): removing it, or a
+        later word on its own, parses, so reading only the first word would silently
+        change the molecule.
+
+    Examples
+    --------
+    >>> smiles_whitespace("CCO ethanol")
+    ('name', 'CCO', 'ethanol')
+    >>> smiles_whitespace("C C O")[0]
+    'split'
+    """
+    from rdkit import rdBase
+
+    text = cell.strip()
+    words = _SPACE.split(text)
+    if len(words) < 2:
+        return None, text, ""
+    rest = text[len(words[0]):].strip()
+    with rdBase.BlockLogs():
+        if _parses("".join(words)) or any(_parses(w) for w in words[1:]):
+            return "split", text, rest
+        return ("name" if _parses(words[0]) else "split"), words[0], rest
+
+
+def mol_from_smiles(text: object):
+    """RDKit ``Mol`` of one SMILES string for the array APIs, or None.
+
+    None when ``text`` is not a string, does not parse, or holds whitespace inside:
+    RDKit would read only the part before the whitespace (``"C C O"`` would be methane),
+    so such a string is refused rather than silently changed. Surrounding whitespace is
+    stripped; an empty string gives RDKit's empty molecule, as ``Chem.MolFromSmiles``.
+
+    Examples
+    --------
+    >>> mol_from_smiles("CCO").GetNumAtoms(), mol_from_smiles("C C O")
+    (3, None)
+    """
+    if not isinstance(text, str):
+        return None
+    t = text.strip()
+    if _SPACE.search(t):
+        return None
+    from rdkit import Chem
+
+    return Chem.MolFromSmiles(t)
+
+
+@functools.lru_cache(maxsize=4)
+def _standardizer(mode: str):
+    """``mol -> mol`` for a :data:`STANDARDIZE_MODES` entry (RDKit rdMolStandardize)."""
+    if mode == "keep":
+        return None
+    from rdkit.Chem.MolStandardize import rdMolStandardize
+
+    if mode == "fragment":
+        chooser = rdMolStandardize.LargestFragmentChooser()
+        return chooser.choose
+    if mode == "parent":
+        from rdkit import Chem
+
+        def parent(mol):
+            m = rdMolStandardize.ChargeParent(mol)
+            # deuterium becomes explicit [H] atoms: make them implicit again
+            m = Chem.RemoveHs(rdMolStandardize.IsotopeParent(m, skipStandardize=True))
+            return rdMolStandardize.StereoParent(m, skipStandardize=True)
+        return parent
+    raise ValueError(f"unknown standardize mode {mode!r}")  # validated by the callers
+
+
+def check_mode(mode: object, where: str = "load_dataset") -> str:
+    """Return ``mode`` if it is one of :data:`STANDARDIZE_MODES`, else raise.
+
+    Raises
+    ------
+    InvalidParameterError
+    """
+    from ..errors import InvalidParameterError
+
+    if not isinstance(mode, str) or mode.strip().lower() not in STANDARDIZE_MODES:
+        raise InvalidParameterError(
+            f"The 'standardize' parameter of {where} must be one of "
+            f"{', '.join(map(repr, STANDARDIZE_MODES))}; got {mode!r}."
+        )
+    return mode.strip().lower()
+
+
+def _canon_chunk(chunk: Sequence[object], mode: str = "keep") -> list[str | None]:
     """Canonical SMILES of each item, ``None`` where RDKit cannot parse it (worker function)."""
     from rdkit import Chem, rdBase
 
+    fix = _standardizer(mode)
     out: list[str | None] = []
     with rdBase.BlockLogs():
         for s in chunk:
             if not isinstance(s, str) or not s.strip():
                 out.append(None)
                 continue
+            text = s.strip()
+            if _SPACE.search(text):
+                kind, text, _ = smiles_whitespace(text)
+                if kind == "split":
+                    out.append(None)
+                    continue
             try:
-                mol = Chem.MolFromSmiles(s.strip())
+                mol = Chem.MolFromSmiles(text)
                 if mol is None or mol.GetNumAtoms() == 0:
                     out.append(None)
                     continue
+                if fix is not None:
+                    mol = fix(mol)
+                    if mol is None or mol.GetNumAtoms() == 0:
+                        out.append(None)
+                        continue
                 out.append(Chem.MolToSmiles(mol))
             except Exception:  # RDKit raises on a few pathological inputs; treat as invalid
                 out.append(None)
@@ -80,13 +224,19 @@ def canonicalize(
     n_jobs: int | None = None,
     show_progress: bool | None = None,
     desc: str = "Parsing SMILES",
+    standardize: str = "keep",
 ) -> list[str | None]:
     """RDKit canonical SMILES of each input, ``None`` for invalid or empty ones.
+
+    A cell with whitespace inside the SMILES (``"C C O"``) is invalid; a SMILES followed
+    by a name (``"CCO ethanol"``) gives the SMILES (see :func:`smiles_whitespace`).
 
     Parameters
     ----------
     smiles : sequence of str
         Raw SMILES (non-strings count as missing).
+    standardize : {"keep", "fragment", "parent"}
+        See :data:`STANDARDIZE_MODES` and the module docstring.
     n_jobs : int, optional
         Worker processes. None uses up to 2 processes for 20,000 SMILES or more and
         one below that; 1 never starts a pool.
@@ -110,15 +260,16 @@ def canonicalize(
     out: list[str | None] = []
     with tqdm(total=n, desc=desc, unit="mol", disable=not _progress_enabled(show_progress),
               leave=False, dynamic_ncols=True) as bar:
+        work = functools.partial(_canon_chunk, mode=standardize)
         if n_jobs == 1 or len(chunks) <= 1:
             for chunk in chunks:
-                out.extend(_canon_chunk(chunk))
+                out.extend(work(chunk))
                 bar.update(len(chunk))
         else:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
             ctx = multiprocessing.get_context(method)
             with ctx.Pool(processes=min(n_jobs, len(chunks))) as pool:
-                for res in pool.imap(_canon_chunk, chunks):
+                for res in pool.imap(work, chunks):
                     out.extend(res)
                     bar.update(len(res))
     return out
@@ -130,6 +281,7 @@ def cached_canonicalize(
     n_jobs: int | None = None,
     show_progress: bool | None = None,
     min_rows: int = _CACHE_MIN,
+    standardize: str = "keep",
 ) -> list[str | None]:
     """:func:`canonicalize`, remembered on disk for inputs of ``min_rows`` or more.
 
@@ -137,7 +289,8 @@ def cached_canonicalize(
     :data:`CANON_VERSION`, so a cached answer is the answer RDKit would give.
     """
     if len(smiles) < min_rows:
-        return canonicalize(smiles, n_jobs=n_jobs, show_progress=show_progress)
+        return canonicalize(smiles, n_jobs=n_jobs, show_progress=show_progress,
+                            standardize=standardize)
     import json
 
     import rdkit
@@ -146,7 +299,7 @@ def cached_canonicalize(
 
     items = [s if isinstance(s, str) else None for s in smiles]
     digest = hashlib.sha256(json.dumps(items).encode("utf-8", "surrogatepass")).hexdigest()
-    key = cache_key("canonical-smiles", digest, rdkit.__version__, CANON_VERSION)
+    key = cache_key("canonical-smiles", digest, rdkit.__version__, CANON_VERSION, standardize)
     hit = read_cache("smiles", key)
     if hit is not None:
         try:
@@ -154,7 +307,7 @@ def cached_canonicalize(
             return [c if v else None for c, v in zip(canon, hit["valid"].tolist(), strict=True)]
         except (KeyError, ValueError, UnicodeDecodeError):
             pass  # stale or damaged entry: recompute
-    out = canonicalize(smiles, n_jobs=n_jobs, show_progress=show_progress)
+    out = canonicalize(smiles, n_jobs=n_jobs, show_progress=show_progress, standardize=standardize)
     write_cache(
         "smiles",
         key,
@@ -233,10 +386,66 @@ class Standardized:
     report: LoadReport
 
 
-def _first_rows(rows: Sequence[int]) -> str:
+def _first_rows(rows: Sequence[object], n_shown: int = _N_SHOWN) -> str:
+    """The first ``n_shown`` items, then how many more (every list in a message is capped)."""
     rows = list(rows)
-    shown = ", ".join(str(r) for r in rows[:_N_SHOWN])
-    return shown + (", ..." if len(rows) > _N_SHOWN else "")
+    shown = ", ".join(str(r) for r in rows[:n_shown])
+    extra = len(rows) - n_shown
+    return shown + (f" and {extra:,} more" if extra > 0 else "")
+
+
+def _group_rows(rows: Sequence[int], n_shown: int = 3) -> str:
+    """``2+5+9`` for a small group; ``2+5+9+... (1,000 rows)`` for a large one."""
+    rows = list(rows)
+    if len(rows) <= n_shown + 1:
+        return "+".join(str(r) for r in rows)
+    return "+".join(str(r) for r in rows[:n_shown]) + f"+... ({len(rows):,} rows)"
+
+
+def classify_smiles(raw: Sequence[object], canonical: Sequence[str | None], lines: np.ndarray):
+    """Why each SMILES cell is unusable, given its canonical form from :func:`canonicalize`.
+
+    Returns
+    -------
+    has_text, valid : numpy.ndarray of bool, shape (n,)
+        The cell holds text; it gave a molecule.
+    reason, detail : numpy.ndarray of object, shape (n,)
+        ``None`` for a usable cell, else ``"missing_smiles"``, ``"invalid_smiles"`` or
+        ``"smiles_with_whitespace"`` and a short description.
+    names_ignored : list of (line, smiles, ignored text)
+        Cells read as ``SMILES name`` (``.smi`` style), whose name was ignored.
+    """
+    raw = np.asarray(list(raw), dtype=object)
+    canon = np.asarray(list(canonical), dtype=object)
+    n = raw.shape[0]
+    # "NA", "nan", "-" ... are missing cells (as in target columns), not bad SMILES
+    has_text = np.array([isinstance(s, str) and s.strip().lower() not in _MISSING for s in raw],
+                        dtype=bool)
+    valid = np.array([c is not None for c in canon], dtype=bool) & has_text
+    split_ws = np.zeros(n, dtype=bool)
+    names_ignored: list[tuple[int, str, str]] = []
+    for i in np.flatnonzero(has_text):
+        if not _SPACE.search(raw[i].strip()):
+            continue
+        kind, head, rest = smiles_whitespace(raw[i])
+        if kind == "split":
+            split_ws[i] = True
+        elif kind == "name" and valid[i]:
+            names_ignored.append((int(lines[i]), head, rest))
+    reason = np.full(n, None, dtype=object)
+    detail = np.full(n, "", dtype=object)
+    bad = has_text & ~valid & ~split_ws
+    if bad.any():
+        reason[bad] = "invalid_smiles"
+        detail[bad] = [repr(str(s)[:60]) for s in raw[bad]]
+    if split_ws.any():
+        reason[split_ws] = "smiles_with_whitespace"
+        detail[split_ws] = [
+            f"{str(s).strip()[:60]!r}: whitespace inside the SMILES; remove it (or put a name "
+            "in its own column)" for s in raw[split_ws]
+        ]
+    reason[~has_text] = "missing_smiles"
+    return has_text, valid, reason, detail, names_ignored
 
 
 def standardize(
@@ -250,8 +459,10 @@ def standardize(
     show_progress: bool | None = None,
     label: str | None = None,
     warn: bool = True,
+    standardize: str = "keep",
+    target_names: Sequence[str] | None = None,
 ) -> Standardized:
-    """Canonicalise, drop bad rows, merge duplicates; see the module docstring.
+    """Canonicalise, drop bad rows, mask missing targets, merge duplicates (module docstring).
 
     Parameters
     ----------
@@ -269,7 +480,11 @@ def standardize(
     label : str, optional
         Name of the source in warnings (default: the path).
     warn : bool
-        Emit :class:`DataWarning` for dropped rows and conflicting merges.
+        Emit :class:`DataWarning` for dropped rows, masked cells and conflicting merges.
+    standardize : {"keep", "fragment", "parent"}
+        See :data:`STANDARDIZE_MODES`.
+    target_names : sequence of str, optional
+        Names of the targets in messages and ``LoadReport.masked`` (default: the columns).
 
     Raises
     ------
@@ -279,14 +494,26 @@ def standardize(
         When a target column is not numeric or no row survives.
     """
     y_raw, problems, texts = parse_targets(table, target_cols)
-    reason = np.full(len(table), None, dtype=object)
-    detail = np.full(len(table), "", dtype=object)
-    for j in reversed(range(len(problems))):  # the first target's reason wins
+    n, t = len(table), len(target_cols)
+    names = list(target_names) if target_names is not None else list(target_cols)
+    bad = np.column_stack([p != None for p in problems]) if t else np.zeros((n, 0), bool)  # noqa: E711
+    all_bad = bad.all(axis=1)
+    reason = np.full(n, None, dtype=object)
+    detail = np.full(n, "", dtype=object)
+    for j in reversed(range(t)):  # the first target's reason wins
         for r in ("non_finite_target", "missing_target", "non_numeric_target"):
-            m = problems[j] == r
+            m = (problems[j] == r) & all_bad
             if m.any():
                 reason[m] = r
-                detail[m] = [f"{target_cols[j]}={t[:40]!r}" for t in texts[j][m]]
+                detail[m] = [f"{target_cols[j]}={x[:40]!r}" for x in texts[j][m]]
+    cell_reason = np.full((n, t), None, dtype=object)
+    cell_detail = np.full((n, t), "", dtype=object)
+    part = bad & ~all_bad[:, None]
+    for j in range(t):
+        m = part[:, j]
+        if m.any():
+            cell_reason[m, j] = problems[j][m]
+            cell_detail[m, j] = [f"{target_cols[j]}={x[:40]!r}" for x in texts[j][m]]
     return standardize_arrays(
         table.frame[smiles_col].to_numpy(dtype=object),
         y_raw,
@@ -302,6 +529,10 @@ def standardize(
         show_progress=show_progress,
         label=label,
         warn=warn,
+        standardize=standardize,
+        cell_reason=cell_reason if part.any() else None,
+        cell_detail=cell_detail,
+        target_names=names,
     )
 
 
@@ -321,23 +552,30 @@ def standardize_arrays(
     show_progress: bool | None = None,
     label: str | None = None,
     warn: bool = True,
+    standardize: str = "keep",
+    cell_reason: np.ndarray | None = None,
+    cell_detail: np.ndarray | None = None,
+    target_names: Sequence[str] | None = None,
 ) -> Standardized:
     """Array form of :func:`standardize`.
 
     ``raw`` are the SMILES cells, ``y_raw`` the targets (NaN where bad), ``lines`` the
-    1-based line of each row, ``reason``/``detail`` the target problem of each row
-    (``None``/``""`` when fine). Both arrays are modified in place.
+    1-based line of each row, ``reason``/``detail`` the problem that drops a row
+    (``None``/``""`` when fine). ``cell_reason``/``cell_detail`` (shape (n, t)) give the
+    problem of single target cells of rows that are kept (masked). ``reason`` and
+    ``detail`` are modified in place.
     """
     label = label or path
+    names = list(target_names) if target_names is not None else list(target_cols)
     n = raw.shape[0]
     if canonical is None:
-        canonical = cached_canonicalize(raw, n_jobs=n_jobs, show_progress=show_progress)
+        canonical = cached_canonicalize(raw, n_jobs=n_jobs, show_progress=show_progress,
+                                        standardize=standardize)
     canon = np.asarray(canonical, dtype=object)
     if canon.shape != (n,):
         raise ValueError("canonical SMILES must align with the table rows")  # a bug, not user input
 
-    has_text = np.array([isinstance(s, str) and bool(s.strip()) for s in raw], dtype=bool)
-    valid_smiles = np.array([c is not None for c in canon], dtype=bool)
+    has_text, valid_smiles, bad_reason, bad_detail, names_ignored = classify_smiles(raw, canon, lines)
     if not valid_smiles.any():
         if not has_text.any():
             raise InvalidDataError(
@@ -351,15 +589,12 @@ def standardize_arrays(
             f"could be parsed by RDKit ({examples}); check that smiles_col / --smiles-col "
             "names the SMILES column."
         )
-    bad_smiles = has_text & ~valid_smiles
-    if bad_smiles.any():
-        reason[bad_smiles] = "invalid_smiles"
-        detail[bad_smiles] = [repr(str(s)[:60]) for s in raw[bad_smiles]]
-    reason[~has_text] = "missing_smiles"
-    detail[~has_text] = ""
+    smiles_bad = bad_reason != None  # noqa: E711
+    reason[smiles_bad] = bad_reason[smiles_bad]
+    detail[smiles_bad] = bad_detail[smiles_bad]
 
     dropped_mask = reason != None  # noqa: E711
-    report = LoadReport(n_read=n)
+    report = LoadReport(n_read=n, standardize=standardize)
     for i in np.flatnonzero(dropped_mask):
         report.dropped.append(DroppedRow(row=int(lines[i]), reason=str(reason[i]), detail=str(detail[i])))
     kept = np.flatnonzero(~dropped_mask)
@@ -368,28 +603,46 @@ def standardize_arrays(
         summary = ", ".join(f"{v} {k}" for k, v in counts.items())
         raise InvalidDataError(
             f"No usable row in {path}: all {n} rows were dropped ({summary}); "
-            f"check the target column(s) {', '.join(map(repr, target_cols))}."
+            f"check the target column(s) {_first_rows(map(repr, target_cols))}."
         )
+    if cell_reason is not None:
+        for j in range(cell_reason.shape[1]):
+            for i in kept[cell_reason[kept, j] != None]:  # noqa: E711
+                report.masked.append(DroppedRow(
+                    row=int(lines[i]), reason=str(cell_reason[i, j]),
+                    detail=str(cell_detail[i, j]) if cell_detail is not None else "",
+                    target=names[j]))
+    multi = [int(lines[i]) for i in kept if "." in str(raw[i]).split()[0]]  # the SMILES, not a name
+    report.n_multi_fragment = len(multi)
 
     codes, uniques = pd.factorize(pd.Series(canon[kept], dtype=object), sort=False)
     n_out = len(uniques)
     counts = np.bincount(codes, minlength=n_out)
     y_k = y_raw[kept]
+    present = np.isfinite(y_k)
     y_out = np.empty((n_out, y_k.shape[1]))
     for j in range(y_k.shape[1]):
-        y_out[:, j] = np.bincount(codes, weights=y_k[:, j], minlength=n_out) / counts
+        # each target averaged over the rows that have it (all of them, without masking)
+        sums = np.bincount(codes, weights=np.where(present[:, j], y_k[:, j], 0.0), minlength=n_out)
+        have = np.bincount(codes, weights=present[:, j].astype(np.float64), minlength=n_out)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y_out[:, j] = np.where(have > 0, sums / np.maximum(have, 1), np.nan)
     first = np.full(n_out, -1, dtype=np.int64)
     first[codes[::-1]] = kept[::-1]
 
     if (counts > 1).any():
-        std = y_k.std(axis=0)
+        std = np.array([y_k[present[:, j], j].std() if present[:, j].any() else 0.0
+                        for j in range(y_k.shape[1])])
         tol = conflict_tol * std
         order = np.argsort(codes, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(counts)])
         for g in np.flatnonzero(counts > 1):
             members = kept[order[bounds[g] : bounds[g + 1]]]
             vals = y_raw[members]
-            spread = vals.max(axis=0) - vals.min(axis=0)
+            spread = np.zeros(vals.shape[1])
+            for j in range(vals.shape[1]):
+                v = vals[np.isfinite(vals[:, j]), j]
+                spread[j] = v.max() - v.min() if v.size else 0.0
             report.merged.append(
                 MergedGroup(
                     smiles=str(uniques[g]),
@@ -401,8 +654,42 @@ def standardize_arrays(
         report.merged.sort(key=lambda grp: grp.rows[0])
 
     if warn:
-        _warn(report, label, target_cols, conflict_tol)
+        _warn(report, label, names, conflict_tol)
+        multi_set = set(multi)
+        n_with = sum(len(g.rows) - 1 for g in report.merged if multi_set.intersection(g.rows))
+        _warn_smiles(label, names_ignored, multi, standardize, n_with)
     return Standardized(smiles=np.asarray(uniques, dtype=object), y=y_out, keep=first, report=report)
+
+
+def _warn_smiles(label: str, names_ignored: list[tuple[int, str, str]], multi: list[int],
+                 mode: str, n_merged: int) -> None:
+    if names_ignored:
+        ex = _first_rows([f"line {r}: {rest[:30]!r} after {head[:30]!r}"
+                          for r, head, rest in names_ignored], 3)
+        warnings.warn(
+            f"{label}: {len(names_ignored):,} SMILES cells hold text after the SMILES, read as "
+            f"a name and ignored ({ex}); put names in their own column to silence this.",
+            DataWarning,
+            stacklevel=external_stacklevel(),
+        )
+    if multi:
+        if mode == "keep":
+            what = (
+                "kept as written (salts/mixtures: fingerprints see the counter-ions, and a salt "
+                "and its parent can be each other's cliff partner at similarity 1.0); "
+                "standardize='fragment' / --standardize fragment keeps the largest fragment"
+            )
+        else:
+            what = (
+                f"reduced by standardize={mode!r} (RDKit rdMolStandardize); {n_merged:,} rows "
+                "were merged with a molecule that coincides with such a reduced one"
+            )
+        warnings.warn(
+            f"{label}: {len(multi):,} SMILES have several fragments (line {_first_rows(multi)}); "
+            f"{what}.",
+            DataWarning,
+            stacklevel=external_stacklevel(),
+        )
 
 
 def external_stacklevel() -> int:
@@ -428,18 +715,45 @@ def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_t
         by = report.dropped_by_reason()
         for r in sorted(by, key=lambda k: _REASON_ORDER.index(k) if k in _REASON_ORDER else 99):
             rows = [d.row for d in report.dropped if d.reason == r]
-            parts.append(f"{by[r]} {r} (line {_first_rows(rows)})")
+            extra = ""
+            if r == "non_numeric_target":
+                texts = [d.detail for d in report.dropped if d.reason == r]
+                cens = [t for t in texts if re.search(r"=['\"]\s*(?:[<>]=?|[≤≥~])", t)]
+                extra = f": {_first_rows(texts, 3)}" + (
+                    f"; {len(cens):,} are censored values (>, <), which are not exact numbers"
+                    if cens else "")
+            parts.append(f"{by[r]:,} {r} (line {_first_rows(rows)}{extra})")
+        allmiss = (
+            " (a row is dropped only when it has no value for any target)"
+            if len(target_cols) > 1 and any(r.endswith("_target") for r in by) else ""
+        )
         warnings.warn(
-            f"{label}: dropped {report.n_dropped} of {report.n_read} rows: {'; '.join(parts)}. "
-            "See Dataset.report for every row.",
+            f"{label}: dropped {report.n_dropped:,} of {report.n_read:,} rows: {'; '.join(parts)}"
+            f"{allmiss}. See Dataset.report for every row.",
+            DataWarning,
+            stacklevel=external_stacklevel(),
+        )
+    if report.masked:
+        parts = []
+        by_target = report.masked_by_target()
+        for name, count in list(by_target.items())[:_N_SHOWN]:
+            rows = [d.row for d in report.masked if d.target == name]
+            parts.append(f"{name!r}: {count:,} (line {_first_rows(rows)})")
+        if len(by_target) > _N_SHOWN:
+            parts.append(f"and {len(by_target) - _N_SHOWN} more targets")
+        warnings.warn(
+            f"{label}: {len(report.masked):,} target cells are empty or not a finite number "
+            f"while the row has a value for another target: {'; '.join(parts)}. Those "
+            "molecules are kept with that target missing (NaN): each target uses every "
+            "molecule that has its value. See Dataset.report.masked.",
             DataWarning,
             stacklevel=external_stacklevel(),
         )
     if report.n_conflicts:
         groups = [g for g in report.merged if g.conflicting]
-        rows = ["+".join(str(r) for r in g.rows) for g in groups]
+        rows = [_group_rows(g.rows) for g in groups]
         warnings.warn(
-            f"{label}: {len(groups)} groups of duplicate molecules have conflicting "
+            f"{label}: {len(groups):,} groups of duplicate molecules have conflicting "
             f"{'/'.join(target_cols) if len(target_cols) <= 3 else 'target'} values "
             f"(spread > {conflict_tol:g} std) and were averaged "
             f"(lines {_first_rows(rows)}).",

@@ -5,6 +5,8 @@
 - :func:`read_predictions`: a predictions CSV aligned to a split's test molecules.
 - Array API: :func:`regression_metrics`, :func:`stratum_metrics`, :func:`pair_metrics`,
   :func:`bootstrap_ci`, :func:`paired_test`, :func:`reference_predictions`.
+- Across seeds (``_stats``): :data:`ENDPOINTS`, :func:`evaluate_claim`,
+  :func:`hierarchical_bootstrap`, :func:`t_interval`, :func:`holm`, :func:`one_sided_t`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ from ._metrics import (
     stratum_metrics,
 )
 from ._reference import reference_predictions
+from ._stats import (
+    ENDPOINTS,
+    GROUPS,
+    CellData,
+    ClaimResult,
+    Endpoint,
+    evaluate_claim,
+    hierarchical_bootstrap,
+    holm,
+    one_sided_t,
+    t_interval,
+)
 
 __all__ = [
     "Evaluation",
@@ -47,6 +61,16 @@ __all__ = [
     "reference_predictions",
     "regression_metrics",
     "stratum_metrics",
+    "ENDPOINTS",
+    "GROUPS",
+    "CellData",
+    "ClaimResult",
+    "Endpoint",
+    "evaluate_claim",
+    "hierarchical_bootstrap",
+    "holm",
+    "one_sided_t",
+    "t_interval",
 ]
 
 

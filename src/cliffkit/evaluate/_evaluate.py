@@ -39,6 +39,8 @@ _GROUP_TITLES = {
     "matched_smooth_z": "smooth (sim+|z|-matched)",
     "intermediate": "intermediate",
     "unsupported": "unsupported",
+    "roughest": "roughest 20% (label-free)",
+    "calmest": "calmest 50% (label-free)",
 }
 
 
@@ -82,6 +84,19 @@ class Evaluation:
     moleculeace : dict or None
         For MoleculeACE data (``dataset.meta["cliff_mol"]``): MoleculeACE's cliff RMSE
         (RMSE over test molecules with ``cliff_mol == 1``) with its CI, and the count.
+    baseline : dict or None
+        :func:`~cliffkit.evaluate.stratum_metrics` of the trivial baseline that predicts
+        the training mean for every molecule (a metric that does not separate the model
+        from it cannot fail).
+    noise : dict or None
+        ``noise_sd`` (:class:`NoiseEstimate` as a dict) and ``floor``
+        (:func:`noise_floor`: the cliff/smooth gap and ratio a perfect model shows under
+        that noise), or the reason it is missing.
+    label_free : dict or None
+        ``auc`` (ROC AUC of the train-only roughness for the label-based cliff cases),
+        ``n_scored`` and the roughest-20% / calmest-50% cut points.
+    roughness : numpy.ndarray or None, shape (n_test,)
+        Train-only roughness of each test molecule (NaN with < 2 training neighbours).
     """
 
     dataset: str
@@ -95,6 +110,10 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
     reference_predictions: np.ndarray | None = field(default=None, repr=False)
     moleculeace: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None
+    noise: dict[str, Any] | None = None
+    label_free: dict[str, Any] | None = None
+    roughness: np.ndarray | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         ratio = self.ratio().value
@@ -181,6 +200,12 @@ class Evaluation:
             "pairs_by_stratum": self.pairs.get("model", {}),
             "reference": ref,
             "moleculeace": self.moleculeace,
+            "baseline": (None if self.baseline is None else
+                         {"groups": self.baseline["groups"], "contrasts": self.baseline["contrasts"],
+                          "pairs_by_stratum": self.pairs.get("baseline", {})}),
+            "noise": self.noise,
+            "label_free": self.label_free,
+            "roughness": None if self.roughness is None else self.roughness.tolist(),
             "params": self.params,
             "notes": self.notes,
         })
@@ -213,7 +238,8 @@ class Evaluation:
                 continue
             title = {"cliff_vs_smooth": "cliff vs smooth",
                      "matched_similarity": "matched on similarity",
-                     "matched_similarity_z": "matched on similarity and |z|"}.get(name, name)
+                     "matched_similarity_z": "matched on similarity and |z|",
+                     "label_free": "roughest vs calmest (label-free)"}.get(name, name)
             line = (f"{title + ':':<31} gap {c['gap'].format(digits)}   "
                     f"ratio {c['ratio'].format(digits)}")
             if has_ref and name in self.reference["contrasts"]:
@@ -223,14 +249,43 @@ class Evaluation:
             p = self.pairs.get("model", {}).get(group)
             if not p or not p["n"]:
                 continue
-            line = f"pairs vs partner ({group}, n={p['n']}): direction accuracy "
-            line += f"{p['direction_true'].format(digits)} (ŷ_i vs y_j)"
-            if p["n_with_partner_prediction"]:
-                line += (f", {p['direction_pred'].format(digits)} (ŷ_i vs ŷ_j); "
-                         f"|Δŷ−Δy| {p['diff_error_pred'].format(digits)}")
-            r = self.pairs.get("reference", {}).get(group)
-            if r and r["n"]:
-                line += f"; reference direction {r['direction_true'].format(digits)}"
+            line = f"pairs vs training partner ({group}, n={p['n']}): "
+            if not p["n_with_partner_prediction"]:
+                lines.append(line + "no partner predictions given: the predicted-difference "
+                             "metrics are not computed")
+                continue
+            cells = []
+            for who in ("model", "reference", "baseline"):
+                q = self.pairs.get(who, {}).get(group)
+                if q and q["n"]:
+                    cells.append(f"{who} direction {q['direction_pred'].format(digits)}, "
+                                 f"|Δŷ−Δy| {q['diff_error_pred'].format(digits)}")
+            lines.append(line + "; ".join(cells) + "  (direction of ŷ_i − ŷ_j vs y_i − y_j)")
+        if self.baseline is not None:
+            b = self.baseline["groups"]
+            lines.append("training-mean baseline MAE: " + ", ".join(
+                f"{g} {b[g]['mae'].format(digits)}" for g in ("overall", "cliff", "smooth") if g in b))
+        if self.noise is not None:
+            ns = self.noise.get("noise_sd") or {}
+            fl = self.noise.get("floor")
+            obs = self.gap().format(digits)
+            if fl:
+                lines.append(f"noise floor (noise_sd {_fmt(ns.get('sd') if ns.get('sd') is not None else float('nan'), digits)}, "
+                             f"{ns.get('source', '')}): a perfect model's gap "
+                             f"{fl['gap'].format(digits)}, ratio {fl['ratio'].format(digits)}; "
+                             f"observed gap {obs}")
+            else:
+                lines.append(f"noise floor: not estimated ({self.noise.get('reason', '')}); "
+                             f"observed gap {obs}")
+        if self.label_free is not None:
+            lf = self.label_free
+            c = self.model["contrasts"].get("label_free")
+            line = (f"label-free strata (train-only roughness, {lf['n_scored']} scored): AUC for "
+                    f"the cliff cases {_fmt(lf['auc'], digits)}")
+            if c is not None:
+                g = self.model["groups"]
+                line += (f"; MAE roughest 20% {g['roughest']['mae'].format(digits)}, calmest 50% "
+                         f"{g['calmest']['mae'].format(digits)}, gap {c['gap'].format(digits)}")
             lines.append(line)
         if self.moleculeace:
             m = self.moleculeace
@@ -387,6 +442,26 @@ def _reference_graph(split_result, dataset, k: int, show_progress):
     return graph
 
 
+def _support_graphs(split_result, k: int, tau: float):
+    """Train→train (self excluded) and held-out (test, then validation)→train graphs at τ_s."""
+    from ..similarity import compute_fingerprints
+    from ..split._label import train_graphs
+
+    sp = split_result.params
+    key = ("support", split_result.dataset.get("checksum"), k, tau,
+           hash(split_result.train.tobytes()), hash(split_result.test.tobytes()))
+    if key in _GRAPH_MEMO:
+        return _GRAPH_MEMO[key]
+    fps = compute_fingerprints(list(split_result.smiles), radius=int(sp.get("radius", 2)),
+                               n_bits=int(sp.get("n_bits", 2048)))
+    heldout = np.concatenate([split_result.test, split_result.val])
+    graphs = train_graphs(fps, split_result.train, heldout, k=k, min_similarity=tau)[:2]
+    if len(_GRAPH_MEMO) >= 4:
+        _GRAPH_MEMO.pop(next(iter(_GRAPH_MEMO)))
+    _GRAPH_MEMO[key] = graphs
+    return graphs
+
+
 def evaluate(
     split_result,
     predictions,
@@ -402,6 +477,10 @@ def evaluate(
     partner_predictions=None,
     trained_on=None,
     show_progress: bool | None = False,
+    noise_sd: float | str | None = "auto",
+    n_noise_sim: int = 200,
+    label_free: bool = True,
+    baseline: bool = True,
 ) -> Evaluation:
     """Score predictions on a split's test molecules, per stratum, with bootstrap CIs.
 
@@ -440,6 +519,17 @@ def evaluate(
         is not ``split_result``, scoring is refused: test molecules the model saw in
         training would be scored as if held out.
     show_progress : bool, optional
+    noise_sd : float, "auto" or None, default="auto"
+        Label noise SD for the noise floor: a value in target units, ``"auto"``
+        (:func:`estimate_noise_sd`: replicates merged as duplicates, else a literature
+        value for the assay type, else not estimated) or None (no floor).
+    n_noise_sim : int, default=200
+        Draws of the noise floor simulation (:func:`noise_floor`).
+    label_free : bool, default=True
+        Score the roughest 20% / calmest 50% of test molecules by train-only roughness
+        (:mod:`cliffkit.evaluate._roughness`) and its AUC for the cliff cases.
+    baseline : bool, default=True
+        Also score the trivial baseline (the training mean for every molecule).
 
     Returns
     -------
@@ -462,6 +552,26 @@ def evaluate(
     if isinstance(predictions, str | os.PathLike):
         predictions = read_predictions(predictions, split_result, target=target)
     full = _full_predictions(split_result, predictions)
+    split_checksum = split_result.checksum  # of the split as given (before any labelled view)
+    view_notes: list[str] = []
+    if not dataset.labelled(target).all():
+        # Multi-target data: score this target on the test molecules that have its value.
+        from ..split import labelled_view
+
+        has = dataset.labelled(target)
+        n_out = int((~has[split_result.test]).sum())
+        if partner_predictions is not None:
+            pp_all = np.asarray(partner_predictions, dtype=np.float64).reshape(-1)
+            if pp_all.shape[0] == split_result.test.shape[0]:
+                partner_predictions = pp_all[has[split_result.test]]
+        if reference_graph is not None and n_out:
+            reference_graph = None  # its rows follow the full test set; search again
+        dataset, split_result, rows = labelled_view(split_result, dataset, target)
+        full = full[rows]
+        if n_out:
+            view_notes.append(
+                f"{n_out} of {n_out + split_result.test.shape[0]} test molecules have no {target} "
+                "value and are not scored for it")
     _check_test_predictions(split_result, full)
 
     labels = split_result.labels[target]
@@ -481,19 +591,47 @@ def evaluate(
     strata = np.asarray(labels.strata)[test]
     masks = {m: np.asarray(getattr(labels, m))[test] for m in _MATCHED if hasattr(labels, m)}
     kw = {"n_bootstrap": n_bootstrap, "random_state": random_state, "confidence": confidence}
-    model = stratum_metrics(yt, yp, strata, masks=masks, **kw)
+    sp = split_result.params
+    k_sp = int(sp.get("k_used") or sp.get("k") or 24)
+    tau_sp = float(sp.get("min_similarity", 0.35))
+    graphs = None
+    if label_free or reference or (noise_sd is not None):
+        graphs = _support_graphs(split_result, k_sp, tau_sp)
+    rough, lf_info = None, None
+    if label_free and graphs is not None:
+        from ._roughness import roughness_auc, roughness_masks, roughness_scores
 
-    pairs: dict[str, Any] = {"model": {}, "reference": {}}
-    notes: list[str] = []
+        rough = roughness_scores(graphs[1], y[train])[:test.shape[0]]
+        lf_masks = roughness_masks(rough)
+        masks.update(lf_masks)
+        fin = rough[np.isfinite(rough)]
+        lf_info = {"auc": roughness_auc(rough, strata), "n_scored": int(fin.size),
+                   "roughest_cut": float(rough[lf_masks["roughest"]].min()) if lf_masks["roughest"].any() else None,
+                   "calmest_cut": float(rough[lf_masks["calmest"]].max()) if lf_masks["calmest"].any() else None,
+                   "definition": "similarity-weighted SD of the training neighbours' labels "
+                                 "(Tanimoto >= min_similarity, top-k); roughest 20% vs calmest 50%"}
+    model = stratum_metrics(yt, yp, strata, masks=masks, **kw)
+    base_res = None
+    if baseline:
+        base_pred = np.full(yt.shape[0], float(np.nanmean(y[train])))
+        base_res = stratum_metrics(yt, base_pred, strata, masks=masks, **kw)
+
+    pairs: dict[str, Any] = {"model": {}, "reference": {}, "baseline": {}}
+    notes: list[str] = list(view_notes)
+    same = labels.identical_partner(test) if hasattr(labels, "identical_partner") else np.zeros(0, bool)
+    notes.append(
+        f"{int(same.sum())} of {test.shape[0]} test cases have a cliff partner at Tanimoto "
+        "similarity 1.0 (identical fingerprints, e.g. salts/parents, stereoisomers, isotopologues, "
+        "homologues longer than the fingerprint radius)"
+        + ("; no fingerprint model can separate these" if same.any() else ""))
 
     ref_res, ref_pred = None, None
     params: dict[str, Any] = {"n_bootstrap": int(n_bootstrap), "random_state": model["params"]["random_state"],
                               "confidence": float(confidence), "bootstrap": model["params"]["method"],
-                              "split_checksum": split_result.checksum}
+                              "n_identical_partner": int(same.sum()),
+                              "split_checksum": split_checksum}
     if reference:
-        sp = split_result.params
-        k = int(sp.get("k_used") or sp.get("k") or 24)
-        tau = float(sp.get("min_similarity", 0.35))
+        k, tau = k_sp, tau_sp
         graph = reference_graph if reference_graph is not None else _reference_graph(
             split_result, dataset, k, show_progress)
         if graph.indptr.shape[0] - 1 != test.shape[0]:
@@ -509,14 +647,29 @@ def evaluate(
                                              "training neighbours (top-k, similarity >= "
                                              "min_similarity)"}
 
+    ref_partner = None
+    if ref_pred is not None and graphs is not None:
+        # the reference predictor's prediction for a training partner: its other training
+        # neighbours' weighted mean (self excluded), so both ends of a pair are predicted
+        pos = np.full(split_result.n_samples, -1, dtype=np.int64)
+        pos[train] = np.arange(train.shape[0])
+        ref_train = reference_predictions(graphs[0], y[train], min_similarity=tau_sp,
+                                          fallback="train_mean")
+        ref_partner = lambda j: ref_train[pos[j]]  # noqa: E731
     for group in ("cliff", "smooth"):
         sel = (strata == group) & (partner >= 0)
         j = partner[sel]
         pairs["model"][group] = pair_metrics(yt[sel], yp[sel], y[j], y_pred_partner=full[j],
                                              name=f"pairs:{group}", **kw)
         if ref_pred is not None:
-            pairs["reference"][group] = pair_metrics(yt[sel], ref_pred[sel], y[j],
-                                                     name=f"pairs:{group}", **kw)
+            pairs["reference"][group] = pair_metrics(
+                yt[sel], ref_pred[sel], y[j], name=f"pairs:{group}",
+                y_pred_partner=None if ref_partner is None else ref_partner(j), **kw)
+        if base_res is not None:
+            mean_tr = float(np.nanmean(y[train]))
+            pairs["baseline"][group] = pair_metrics(
+                yt[sel], np.full(sel.sum(), mean_tr), y[j], name=f"pairs:{group}",
+                y_pred_partner=np.full(sel.sum(), mean_tr), **kw)
     mace = _moleculeace_block(dataset, test, yt, yp, ref_pred, kw)
     n_cliff = model["groups"].get("cliff", {}).get("n", 0)
     if pairs["model"].get("cliff", {}).get("n") and not pairs["model"]["cliff"]["n_with_partner_prediction"]:
@@ -529,6 +682,19 @@ def evaluate(
                          "(see the CIs); pool several splits or seeds")
     if n_cliff == 0 and "cliff" in model["groups"]:
         notes.append("no cliff cases in the test set: gap and ratio are undefined")
+    noise = None
+    if noise_sd is not None:
+        from ._noise import estimate_noise_sd, noise_floor
+
+        est = estimate_noise_sd(dataset, target, None if noise_sd == "auto" else noise_sd,
+                                confidence=confidence)
+        noise = {"noise_sd": est.to_dict(), "floor": None}
+        if np.isfinite(est.sd) and graphs is not None:
+            noise["floor"] = noise_floor(split_result, dataset, est.sd, target=target,
+                                         n_sim=n_noise_sim, random_state=random_state,
+                                         confidence=confidence, graphs=graphs)
+        else:
+            noise["reason"] = est.source
 
     return Evaluation(
         dataset=str(split_result.dataset.get("name", dataset.name)),
@@ -542,6 +708,10 @@ def evaluate(
         notes=notes,
         reference_predictions=ref_pred,
         moleculeace=mace,
+        baseline=base_res,
+        noise=noise,
+        label_free=lf_info,
+        roughness=rough,
     )
 
 
@@ -860,6 +1030,12 @@ def _rows_from_smiles(col, split_result, path, lines: np.ndarray) -> np.ndarray:
                 f"(lines {_show(lines[bad].tolist())}: {_show([raw[i] for i in bad], 3)}); "
                 "fix them or identify molecules by 'index'."
             )
+        from ..data._standardize import _warn_smiles, classify_smiles
+
+        # "CCO ethanol" (.smi style) is matched as CCO, and said so: never a silent change
+        names = classify_smiles([raw[i] for i in todo], canon, lines[todo])[4]
+        if names:
+            _warn_smiles(f"Predictions file {path}", names, [], "keep", 0)
         for i, c in zip(todo, canon, strict=True):
             rows[i] = lookup.get(c, -1)
     return rows

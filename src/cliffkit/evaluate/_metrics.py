@@ -43,6 +43,7 @@ __all__ = [
 STRATA_ORDER = (
     "overall", "cliff", "smooth", "matched_cliff", "matched_smooth",
     "matched_cliff_z", "matched_smooth_z", "intermediate", "unsupported",
+    "roughest", "calmest",
 )
 
 #: Cliff/smooth contrasts: name -> (numerator group, denominator group).
@@ -50,6 +51,7 @@ CONTRASTS = {
     "cliff_vs_smooth": ("cliff", "smooth"),
     "matched_similarity": ("matched_cliff", "matched_smooth"),
     "matched_similarity_z": ("matched_cliff_z", "matched_smooth_z"),
+    "label_free": ("roughest", "calmest"),
 }
 
 _CHUNK_ELEMENTS = 2_000_000  # resample indices held in memory at once

@@ -463,6 +463,15 @@ def make_loss_for_split(
     if key not in LOSSES:
         raise unknown_name("loss", str(name), LOSSES)
     t = dataset.target_index(target)
+    if not dataset.labelled(t).all():
+        from ..errors import InvalidDataError
+
+        raise InvalidDataError(
+            f"Target {dataset.target_names[t]!r} has no value for "
+            f"{int((~dataset.labelled(t)).sum())} molecules; pass the labelled view "
+            "(dataset, split, _ = cliffkit.split.labelled_view(split, dataset, target)) so that "
+            "the loss is built on the molecules that have its value."
+        )
     y = dataset.y[:, t]
     train = np.asarray(split.train, dtype=np.int64)
     sev = pairs = None

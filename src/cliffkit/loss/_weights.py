@@ -107,9 +107,12 @@ def cliff_severity(
     idx = np.arange(len(smiles)) if train_idx is None else np.asarray(train_idx, dtype=np.int64)
     y_train = y[idx]
     if not np.all(np.isfinite(y_train)):
-        bad = idx[~np.isfinite(y_train)][:5].tolist()
+        bad_all = idx[~np.isfinite(y_train)]
+        more = f" and {bad_all.size - 5} more" if bad_all.size > 5 else ""
         raise InvalidParameterError(
-            f"cliff_severity: training labels must be finite; rows {bad} are not."
+            f"cliff_severity: training labels must be finite; rows {bad_all[:5].tolist()}{more} are "
+            "not (a multi-target molecule without this target's value: pass the labelled view, "
+            "cliffkit.split.labelled_view(split, dataset, target))."
         )
     if fingerprints is None:
         fps = compute_fingerprints(smiles[idx].tolist(), radius=radius, n_bits=n_bits)

@@ -131,6 +131,10 @@ class Backbone:
         self
         """
         self._validate_params()
+        # Training skips missing labels (multi-target data): fit on the rows with a value.
+        train, sample_weight, pairs = _labelled_rows(train, target, "train", sample_weight, pairs,
+                                                     batch_sampler, epoch_callback)
+        val, _, _ = _labelled_rows(val, target, "val", None, None, batch_sampler, epoch_callback)
         y_tr = _target_values(train, target, "train")
         y_va = _target_values(val, target, "val")
         if sample_weight is not None:
@@ -257,6 +261,39 @@ def _target_values(data: Any, target: Any, which: str) -> np.ndarray:
     if not np.all(np.isfinite(y)):
         raise InvalidDataError(f"The {which} targets hold NaN or infinite values.")
     return y
+
+
+def _labelled_rows(data: Any, target: Any, which: str, sample_weight: Any, pairs: Any,
+                   batch_sampler: Any, epoch_callback: Any):
+    """``data`` without the molecules that have no value for ``target`` (NaN label).
+
+    Per-sample weights are subset and pairs renumbered with it; a batch sampler or epoch
+    callback indexes the full set, so then the caller must subset first.
+    """
+    if not (hasattr(data, "target") and hasattr(data, "subset")):
+        return data, sample_weight, pairs
+    y = np.asarray(data.target(target), dtype=np.float64)
+    has = ~np.isnan(y)
+    if has.all():
+        return data, sample_weight, pairs
+    if batch_sampler is not None or (epoch_callback is not None and which == "val"):
+        raise InvalidDataError(
+            f"{int((~has).sum())} {which} molecules have no value for target "
+            f"{_target_name(data, target)!r}; with a batch sampler or epoch callback, restrict "
+            "the data to the labelled molecules first (cliffkit.split.labelled_view)."
+        )
+    keep = np.flatnonzero(has)
+    if sample_weight is not None:
+        sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        if sw.shape[0] == has.shape[0]:
+            sample_weight = sw[keep]
+    if pairs is not None:
+        pr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        pos = np.full(has.shape[0], -1, dtype=np.int64)
+        pos[keep] = np.arange(keep.size)
+        pr = pos[pr]
+        pairs = pr[(pr >= 0).all(axis=1)]
+    return data.subset(keep), sample_weight, pairs
 
 
 def _target_name(data: Any, target: Any) -> str:

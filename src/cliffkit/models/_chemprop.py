@@ -302,6 +302,15 @@ def fit_chemprop_split(dataset, split, *, target: str | int | None = None,
             f"The split was made for dataset {split.dataset.get('name')!r} with another "
             f"checksum than {dataset.name!r}; use the same data or recreate the split."
         )
+    if not dataset.labelled(target).all():
+        from ..errors import InvalidDataError
+
+        raise InvalidDataError(
+            f"{int((~dataset.labelled(target)).sum())} molecules of {dataset.name!r} have no value "
+            f"for target {dataset.target_names[dataset.target_index(target)]!r}; train on the "
+            "molecules that have it: dataset, split, _ = cliffkit.split.labelled_view(split, "
+            "dataset, target)."
+        )
     model = ChempropBackbone(**params)
     model._validate_params()
     chemprop_command(model.chemprop_command)

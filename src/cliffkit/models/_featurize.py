@@ -81,11 +81,13 @@ def _lookup_tables():
 
 
 def _parse(smiles: Sequence[str]) -> list:
-    from rdkit import Chem, RDLogger
+    from rdkit import RDLogger
+
+    from ..data import mol_from_smiles
 
     RDLogger.DisableLog("rdApp.*")
     try:
-        mols = [Chem.MolFromSmiles(str(s)) for s in smiles]
+        mols = [mol_from_smiles(str(s)) for s in smiles]  # refuses whitespace inside
     finally:
         RDLogger.EnableLog("rdApp.*")
     bad = [i for i, m in enumerate(mols) if m is None]

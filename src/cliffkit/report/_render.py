@@ -13,7 +13,8 @@ from ._report import Image, Message, Report, Section, Table
 __all__ = ["render_html", "render_markdown", "write_report"]
 
 _VERDICTS = {"holds": "holds", "fails": "does not hold", "not-measured": "not measured",
-             "warning": "warning"}
+             "warning": "warning", "insufficient": "insufficient seeds",
+             "exploratory": "exploratory"}
 
 
 def _md_cell(value) -> str:

@@ -26,8 +26,10 @@ from ..errors import InvalidParameterError
 
 __all__ = ["Image", "Message", "Report", "Section", "Table"]
 
-#: Message levels. "holds" / "fails" / "not-measured" are verdicts on a claim.
-LEVELS = ("info", "note", "warning", "holds", "fails", "not-measured")
+#: Message levels. "holds" / "fails" / "not-measured" / "insufficient" (too few seeds for a
+#: test) are verdicts on a claim; "exploratory" marks a number chosen after seeing the data.
+LEVELS = ("info", "note", "warning", "holds", "fails", "not-measured", "insufficient",
+          "exploratory")
 
 
 @dataclass
@@ -132,7 +134,7 @@ class Report:
         return self._stack[-1]
 
     def add_message(self, text: str, level: str = "info") -> Message:
-        """Add a paragraph. ``level`` is one of info, note, warning, holds, fails, not-measured."""
+        """Add a paragraph. ``level`` is one of :data:`LEVELS`."""
         if level not in LEVELS:
             raise InvalidParameterError(
                 f"The 'level' parameter of Report.add_message must be one of {LEVELS}; got {level!r}."

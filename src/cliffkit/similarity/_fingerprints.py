@@ -44,15 +44,16 @@ def _fingerprint_chunk(args: tuple[int, list, int, int]) -> tuple[int, np.ndarra
     from rdkit import Chem, RDLogger
     from rdkit.Chem import rdFingerprintGenerator
 
+    from ..data import mol_from_smiles
+
     start, items, radius, n_bits = args
     RDLogger.DisableLog("rdApp.*")
     gen = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
     out = np.zeros((len(items), n_bits // 8), dtype=np.uint8)
     bad: list[int] = []
     for i, item in enumerate(items):
-        mol = item if isinstance(item, Chem.Mol) else (
-            Chem.MolFromSmiles(item) if isinstance(item, str) else None
-        )
+        # whitespace inside a SMILES is refused (RDKit would read only its first part)
+        mol = item if isinstance(item, Chem.Mol) else mol_from_smiles(item)
         if mol is None:
             bad.append(i)
             continue

@@ -22,6 +22,7 @@ from ._summary import (
     format_summary,
     summarize_split,
 )
+from ._target import labelled_view
 
 __all__ = [
     "FORMAT",
@@ -35,6 +36,7 @@ __all__ = [
     "TargetLabels",
     "carve_validation",
     "get_splitter",
+    "labelled_view",
     "list_splitters",
     "load_split",
     "match_controls",

@@ -290,7 +290,7 @@ def _achieved_shares(labels, names, val, test, requested) -> dict[str, Any]:
             lab = labels[name].strata[rows]
             per[name] = labels[name].cliff_share(rows)
             any_cliff |= lab == "cliff"
-            any_sup |= lab != "unsupported"
+            any_sup |= (lab != "unsupported") & (lab != "unlabelled")
         out[sub] = per
         out[f"{sub}_any"] = float(any_cliff.sum() / any_sup.sum()) if any_sup.any() else float("nan")
     return out
@@ -397,9 +397,18 @@ def _coerce(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray | None, list[str], d
                 f"y must have shape ({smiles.shape[0]},) or ({smiles.shape[0]}, n_targets) to match "
                 f"X; got {np.asarray(y).shape}."
             )
-        if not np.isfinite(arr).all():
-            bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))[:5].tolist()
-            raise InvalidParameterError(f"y holds non-finite values (rows {bad}); drop those rows first.")
+        # As in a Dataset: NaN marks a missing value of one target of a multi-target y (each
+        # target is labelled on its own molecules); inf, or a row with no value, is refused.
+        inf = np.isinf(arr)
+        empty = np.isnan(arr).all(axis=1)
+        if inf.any() or empty.any():
+            bad = np.flatnonzero(inf.any(axis=1) | empty)
+            more = f" and {bad.size - 5} more" if bad.size > 5 else ""
+            what = "infinite values" if inf.any() else "no value for any target (NaN)"
+            raise InvalidParameterError(
+                f"y holds {what} at rows {bad[:5].tolist()}{more}; drop those rows first "
+                "(NaN is accepted only for some targets of a multi-target y)."
+            )
         names = ["y"] if arr.shape[1] == 1 else [f"y{j}" for j in range(arr.shape[1])]
     from ..utils import sha256_bytes
 

@@ -179,14 +179,28 @@ class CliffSplit(BaseSplitter):
         pools, locks = [], []
         for t in drive:
             yt = y[:, t]
-            sev = compute_severity(g_k, yt, delta=self.delta)
+            has = np.isfinite(yt)
+            if has.all():
+                g_t, rows = g_k, every
+            else:  # a target with missing values drives on its own molecules only
+                rows = np.flatnonzero(has)
+                pos = np.full(n, -1, dtype=np.int64)
+                pos[rows] = np.arange(rows.size)
+                g_t, _ = restrict_rows(graph, rows, pos, k)
+            sev = compute_severity(g_t, yt[rows], delta=self.delta)
             st = assign_strata(sev, cliff_quantile=self.cliff_quantile,
                                smooth_quantile=self.smooth_quantile, delta=self.delta)
-            flag = st.labels == "cliff"
+            flag = np.zeros(n, dtype=bool)
+            flag[rows] = st.labels == "cliff"
             any_cliff |= flag
             pools.append(order[flag[order]])
             if self.lock_partners:
-                locks.append(top_contributors(g_k, yt, sev.m))
+                lk = top_contributors(g_t, yt[rows], sev.m)
+                if rows is not every:
+                    full_lk = np.full((n, lk.shape[1]), -1, dtype=np.int64)
+                    full_lk[rows] = np.where(lk >= 0, rows[np.maximum(lk, 0)], -1)
+                    lk = full_lk
+                locks.append(lk)
             else:
                 locks.append(np.full((n, 1), -1, dtype=np.int64))
         rest = order[(supported & ~any_cliff)[order]]
@@ -230,6 +244,15 @@ class CliffSplit(BaseSplitter):
             "_search_k": search_k,
             "search_k": search_k,
             "provisional_cliff_candidates": int(any_cliff.sum()),
+            # the full data's cliff molecules (severity on the all-molecule graph) that stay in
+            # training: a mitigation trained on this split sees fewer cliffs than in deployment
+            "train_cliff_depletion": {
+                "full_data_cliff": int(any_cliff.sum()),
+                "in_train": int(any_cliff[train].sum()),
+                "share_in_train": (float(any_cliff[train].sum() / any_cliff.sum())
+                                   if any_cliff.any() else None),
+                "train_fraction": float(train.size / n) if n else None,
+            },
             "provisional_cliff_test": int(c_test),
             "provisional_cliff_val": int(c_val),
             "calibration": calibration,
@@ -252,12 +275,19 @@ class CliffSplit(BaseSplitter):
         flags = np.zeros(n, dtype=bool)
         for t in drive:
             yt = y[:, t]
-            tr = compute_severity(g_tt, yt[train])
-            ho = compute_severity(g_ht, yt[heldout], yt[train], m=tr.m, scale=tr.scale,
+            has = np.isfinite(yt)
+            tr_t, ho_t, gtt, ght = train, heldout, g_tt, g_ht
+            if not has.all():  # labelled on this target's own molecules
+                tr_t, ho_t = train[has[train]], heldout[has[heldout]]
+                gtt, ght, _ = train_graphs(ctx["fps"], tr_t, ho_t, k=ctx["k"],
+                                           min_similarity=self.min_similarity, full_graph=graph,
+                                           search_k=search_k, n_jobs=self.n_jobs)
+            tr = compute_severity(gtt, yt[tr_t])
+            ho = compute_severity(ght, yt[ho_t], yt[tr_t], m=tr.m, scale=tr.scale,
                                   delta=self.delta)
             st = assign_strata(ho, tr, cliff_quantile=self.cliff_quantile,
                                smooth_quantile=self.smooth_quantile, delta=self.delta)
-            flags[heldout] |= st.labels == "cliff"
+            flags[ho_t] |= st.labels == "cliff"
         return flags
 
     def _warn(self, res, n_val, n_test):

@@ -11,9 +11,14 @@ from typing import Any
 import numpy as np
 
 from ..cliffs import assign_strata, compute_severity, severity_quantiles
+from ..errors import InvalidDataError
 from ._graph import CSRGraph, from_edges, knn_against, restrict_rows
 
-__all__ = ["TargetLabels", "train_graphs", "label_targets", "match_controls"]
+__all__ = ["TargetLabels", "UNLABELLED", "train_graphs", "label_targets", "match_controls"]
+
+#: Stratum of a held-out molecule that has no value for the target (multi-target data
+#: with a missing cell): it is not scored for that target.
+UNLABELLED = "unlabelled"
 
 #: Caliper of the matched controls, in pooled standard deviations of each covariate.
 CALIPER = 0.25
@@ -32,7 +37,10 @@ class TargetLabels:
     ----------
     target : str
     strata : numpy.ndarray of str, shape (n_samples,)
-        ``"train"``, ``"cliff"``, ``"intermediate"``, ``"smooth"`` or ``"unsupported"``.
+        ``"train"``, ``"cliff"``, ``"intermediate"``, ``"smooth"``, ``"unsupported"``, or
+        ``"unlabelled"`` for a held-out molecule without a value for this target (each
+        target is labelled on its own molecules: against the training molecules that
+        have its value).
     severity, max_similarity, partner_similarity, partner_delta : numpy.ndarray of float64
         Severity against train (train–train scale), similarity to the most similar training
         molecule, and the partner pair's similarity and signed ``y_partner - y_i``.
@@ -77,10 +85,26 @@ class TargetLabels:
         lab = self.strata[rows]
         return {s: int((lab == s).sum()) for s in STRATA}
 
+    def n_unlabelled(self, rows: np.ndarray) -> int:
+        """Held-out molecules among ``rows`` that have no value for this target."""
+        return int((self.strata[rows] == UNLABELLED).sum())
+
+    def identical_partner(self, rows: np.ndarray) -> np.ndarray:
+        """Mask over ``rows``: the partner has Tanimoto similarity 1.0 (identical fingerprints).
+
+        Salts and their parents (with ``standardize="keep"``), stereoisomers, isotopologues
+        and homologues whose difference lies beyond the fingerprint radius share an ECFP; a
+        model that sees only the fingerprint must predict the same value for both, so these
+        cases cannot be separated by any fingerprint model.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        ps = self.partner_similarity[rows]
+        return (self.partner[rows] >= 0) & np.isfinite(ps) & (ps >= 1.0 - 1e-9)
+
     def cliff_share(self, rows: np.ndarray) -> float:
         """Share of cliff cases among the supported cases in ``rows`` (NaN if none)."""
         lab = self.strata[rows]
-        sup = int((lab != "unsupported").sum())
+        sup = int(((lab != "unsupported") & (lab != UNLABELLED)).sum())
         return float((lab == "cliff").sum() / sup) if sup else float("nan")
 
 
@@ -253,42 +277,66 @@ def label_targets(
         Graph statistics (rows searched again, m).
     """
     n = fps.shape[0]
-    heldout = np.concatenate(heldout_sets) if heldout_sets else np.zeros(0, np.int64)
-    g_tt, g_ht, stats = train_graphs(fps, train, heldout, k=k, min_similarity=min_similarity,
-                                     full_graph=full_graph, search_k=search_k, n_jobs=n_jobs)
-    max_sim = g_ht.first_similarity()
-    lonely = np.flatnonzero(g_ht.degree() == 0)
-    if lonely.size and train.size:
-        nearest = knn_against(fps, heldout[lonely], train, k=1, min_similarity=0.0,
-                              query_in_reference=False, n_jobs=n_jobs)
-        max_sim[lonely] = nearest.first_similarity()
+
+    def graphs(train_rows, sets):
+        ho = np.concatenate(sets) if sets else np.zeros(0, np.int64)
+        g_tt, g_ht, st = train_graphs(fps, train_rows, ho, k=k, min_similarity=min_similarity,
+                                      full_graph=full_graph, search_k=search_k, n_jobs=n_jobs)
+        max_sim = g_ht.first_similarity()
+        lonely = np.flatnonzero(g_ht.degree() == 0)
+        if lonely.size and train_rows.size:
+            nearest = knn_against(fps, ho[lonely], train_rows, k=1, min_similarity=0.0,
+                                  query_in_reference=False, n_jobs=n_jobs)
+            max_sim[lonely] = nearest.first_similarity()
+        return train_rows, sets, ho, g_tt, g_ht, max_sim, st
+
+    shared = graphs(train, list(heldout_sets))
+    stats = shared[-1]
+    by_mask: dict[bytes, tuple] = {}
     labels: dict[str, TargetLabels] = {}
     rng_seed = np.random.SeedSequence(0 if random_state is None else int(random_state))
     m_used = None
     for t, name in enumerate(target_names):
         yt = y[:, t]
-        tr = compute_severity(g_tt, yt[train])
-        ho = compute_severity(g_ht, yt[heldout], yt[train], m=tr.m, scale=tr.scale, delta=delta)
+        has = np.isfinite(yt)
+        if has.all():
+            tr_rows, sets, heldout, g_tt, g_ht, max_sim, _ = shared
+        else:
+            # This target is labelled on its own molecules: training molecules without its
+            # value neither support nor partner anything, held-out ones are "unlabelled".
+            key = np.packbits(has).tobytes()
+            if key not in by_mask:
+                by_mask[key] = graphs(train[has[train]], [s[has[s]] for s in heldout_sets])
+            tr_rows, sets, heldout, g_tt, g_ht, max_sim, _ = by_mask[key]
+        if tr_rows.size < 2:
+            raise InvalidDataError(
+                f"Target {name!r} has a value for only {int(tr_rows.size)} training molecules; "
+                "it cannot be labelled (choose other targets or split on this one's molecules)."
+            )
+        tr = compute_severity(g_tt, yt[tr_rows])
+        ho = compute_severity(g_ht, yt[heldout], yt[tr_rows], m=tr.m, scale=tr.scale, delta=delta)
         m_used = tr.m
         st = assign_strata(ho, tr, cliff_quantile=cliff_quantile,
                            smooth_quantile=smooth_quantile, delta=delta)
         strata = np.full(n, "train", dtype="<U12")
+        all_held = np.concatenate(heldout_sets) if heldout_sets else np.zeros(0, np.int64)
+        strata[all_held] = UNLABELLED
         strata[heldout] = st.labels
 
-        def full(values, fill=np.nan, dtype=np.float64):
+        def full(values, fill=np.nan, dtype=np.float64, rows=heldout):
             arr = np.full(n, fill, dtype=dtype)
-            arr[heldout] = values
+            arr[rows] = values
             return arr
 
         partner = np.full(n, -1, dtype=np.int64)
-        partner[heldout] = np.where(ho.partner >= 0, train[np.maximum(ho.partner, 0)], -1)
-        mu, sd = float(yt[train].mean()), float(yt[train].std())
+        partner[heldout] = np.where(ho.partner >= 0, tr_rows[np.maximum(ho.partner, 0)], -1)
+        mu, sd = float(yt[tr_rows].mean()), float(yt[tr_rows].std())
         abs_z = np.abs(yt - mu) / (sd if sd > 0 else 1.0)
         msim = full(max_sim)
         masks = {key: np.zeros(n, dtype=bool) for key in
                  ("matched_cliff", "matched_smooth", "matched_cliff_z", "matched_smooth_z")}
         rng = np.random.default_rng(rng_seed.spawn(1)[0])
-        for rows in heldout_sets:
+        for rows in sets:
             lab = strata[rows]
             cl, sm = rows[lab == "cliff"], rows[lab == "smooth"]
             for suffix, cov in (("", msim[:, None]),

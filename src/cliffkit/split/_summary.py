@@ -29,7 +29,11 @@ def summarize_split(res, subset: str = "test") -> dict[str, Any]:
     Returns
     -------
     dict
-        ``sizes``, ``cliff_share`` and, per target, ``counts`` (test and val), ``share``,
+        ``sizes``, ``cliff_share``, ``train_cliff_depletion`` (CliffSplit: how many of
+        the full data's cliff molecules, any driving target, stay in training; None for
+        other splits and older split files) and, per target, ``counts`` (test and val), ``share``,
+        ``n_unlabelled`` (held-out molecules without this target's value, not labelled),
+        ``n_identical_partner`` (held-out cases whose partner has similarity 1.0),
         ``similarity`` (quantiles 0.1/0.5/0.9 of max similarity to train per stratum),
         ``matching`` (pairs and standardised mean differences before and after).
     """
@@ -39,6 +43,7 @@ def summarize_split(res, subset: str = "test") -> dict[str, Any]:
         "dataset": res.dataset.get("name", ""),
         "sizes": {s: int(res.subset(s).size) for s in ("train", "val", "test")},
         "cliff_share": res.cliff_share,
+        "train_cliff_depletion": res.info.get("train_cliff_depletion"),
         "targets": {},
     }
     for name in res.target_names:
@@ -54,6 +59,10 @@ def summarize_split(res, subset: str = "test") -> dict[str, Any]:
         sim_of, z_of = lab.max_similarity, lab.abs_z
         out["targets"][name] = {
             "counts": {s: lab.counts(res.subset(s)) for s in ("test", "val")},
+            "n_unlabelled": {s: lab.n_unlabelled(res.subset(s)) for s in ("test", "val")},
+            "n_identical_partner": {
+                s: int(lab.identical_partner(res.subset(s)).sum()) for s in ("test", "val")
+            },
             "share": {s: lab.cliff_share(res.subset(s)) for s in ("test", "val")},
             "scale": lab.scale,
             "mode": lab.mode,
@@ -101,6 +110,17 @@ def format_summary(res, subset: str = "test") -> str:
         rows = [[sub, *(f"{t['counts'][sub][x]:,}" for x in STRATA), _f(t["share"][sub])]
                 for sub in ("test", "val")]
         lines.extend(format_table(["subset", *STRATA, "cliff share"], rows, indent="  ", gap=3))
+        nu = t["n_unlabelled"]
+        if nu["test"] or nu["val"]:
+            lines.append(f"  unlabelled (no {name} value; not scored for it): test {nu['test']:,} | "
+                         f"val {nu['val']:,}")
+        ni = t["n_identical_partner"]
+        lines.append(
+            f"  partner at similarity 1.0 (identical fingerprints): test {ni['test']:,} | val "
+            f"{ni['val']:,}" + ("; no fingerprint model can separate these (salts/parents, "
+                                "stereoisomers, isotopologues, long homologues; see --standardize)"
+                                if ni["test"] or ni["val"] else "")
+        )
         lines.append(f"  similarity to train ({subset}; q10 / q50 / q90):")
         for st, q in t["similarity"].items():
             if q is not None:
@@ -120,6 +140,14 @@ def format_summary(res, subset: str = "test") -> str:
         if not t["counts"]["test"]["cliff"]:
             q = ", ".join(f"{k} {_f(v, '.3g')}" for k, v in t["train_severity_quantiles"].items())
             lines.append(f"  no cliff cases at these thresholds; training severity quantiles: {q}")
+    dep = s.get("train_cliff_depletion")
+    if dep and dep.get("full_data_cliff"):
+        lines.append("")
+        lines.append(
+            f"training cliff depletion: {dep['in_train']:,} of the full data's "
+            f"{dep['full_data_cliff']:,} cliff molecules are in training "
+            f"({_f(dep['share_in_train'])}; training holds {_f(dep['train_fraction'])} of all "
+            "molecules): a model trained here sees fewer cliffs than in deployment")
     got = res.cliff_share.get(f"{subset}_any")
     if req is not None:
         lines.append("")

@@ -1,0 +1,252 @@
+"""The "Paper claims" section: pre-registered claims read from a TOML file, tested on a results table.
+
+The claims are data (``report/claims/paper.toml``, or any file with the same layout), not
+code: each names its cells, endpoint, threshold and test. The statistics are
+:func:`cliffkit.evaluate.evaluate_claim` (one-sided t across split seeds, Holm over the
+cells, hierarchical bootstrap and t intervals).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..utils import sha256_bytes
+
+__all__ = ["DEFAULT_CLAIMS", "load_claims", "claim_cells", "claims_section"]
+
+#: The shipped claims file (package data).
+DEFAULT_CLAIMS = "paper.toml"
+
+_KEYS = {"id", "title", "source", "endpoint", "threshold", "test", "quantifier", "per", "cells",
+         "baseline", "alpha", "min_seeds", "smooth_margin"}
+
+
+def load_claims(path: str | Path | None = None) -> dict[str, Any]:
+    """Read a claims file: ``{"claims": [...], "path": str, "sha256": str, ...defaults}``.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A TOML file; default: the shipped ``report/claims/paper.toml``.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable TOML, a claim without ``id``/``endpoint``/``threshold``/``cells``, or an
+        unknown key.
+    """
+    if path is None:
+        raw = resources.files("cliffkit.report").joinpath("claims", DEFAULT_CLAIMS).read_bytes()
+        where = f"cliffkit/report/claims/{DEFAULT_CLAIMS}"
+    else:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"Claims file {path} cannot be read ({exc.strerror}).") from exc
+        where = str(path)
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Claims file {where} is not valid TOML: {exc}; fix the file.") from exc
+    claims = doc.get("claims", [])
+    defaults = {k: doc[k] for k in ("alpha", "min_seeds", "smooth_margin") if k in doc}
+    for i, c in enumerate(claims):
+        missing = [k for k in ("id", "endpoint", "threshold", "cells") if k not in c]
+        if missing:
+            raise ConfigError(f"Claims file {where}: claim {i + 1} lacks {', '.join(missing)}; "
+                              "add it.")
+        extra = set(c) - _KEYS
+        if extra:
+            raise ConfigError(f"Claims file {where}: claim {c['id']!r} has unknown keys "
+                              f"{', '.join(sorted(extra))}; allowed: {', '.join(sorted(_KEYS))}.")
+        for k, v in defaults.items():
+            if k == "smooth_margin" and c["endpoint"] not in ("cliff_mae_reduction",
+                                                                 "gap_reduction"):
+                continue
+            c.setdefault(k, v)
+    return {"claims": claims, "path": where, "sha256": sha256_bytes(raw), **defaults}
+
+
+def _matches(series, want) -> np.ndarray:
+    vals = series.astype(str).str.lower()
+    wants = [want] if isinstance(want, str) else list(want)
+    ok = np.zeros(len(series), dtype=bool)
+    for w in wants:
+        w = str(w).lower()
+        ok |= (vals.str.startswith(w[:-1]) if w.endswith("*") else vals == w).to_numpy()
+    return ok
+
+
+def _read_preds(path) -> Any:
+    import pandas as pd
+
+    if not isinstance(path, str):
+        return None
+    try:
+        df = pd.read_csv(path, usecols=["index", "y_true", "y_pred", "stratum"])
+    except (OSError, ValueError):
+        return None
+    return df
+
+
+def claim_cells(claim: dict[str, Any], table) -> list:
+    """The :class:`~cliffkit.evaluate.CellData` of every cell a claim ranges over.
+
+    Rows of ``table`` (finished cells) are selected by ``claim["cells"]``; a cell is one
+    value of the ``per`` columns. For two-arm endpoints the baseline arm is the row with
+    ``loss == baseline`` and the same other ``per`` values and seed. Per-molecule errors
+    (for the hierarchical bootstrap) are read from ``predictions_path`` when every seed's
+    file exists and both arms cover the same test molecules; else the cell has none.
+    """
+    from ..evaluate import ENDPOINTS, CellData
+
+    ep = ENDPOINTS[claim["endpoint"]]
+    per = list(claim.get("per", ["dataset", "target", "backbone", "loss"]))
+    sel = np.ones(len(table), dtype=bool)
+    for col, want in claim["cells"].items():
+        if col not in table:
+            return []
+        sel &= _matches(table[col], want)
+    treated = table[sel]
+    cells = []
+    base_loss = claim.get("baseline", "plain")
+    for key, sub in treated.groupby(per, sort=True):
+        key = dict(zip(per, key if isinstance(key, tuple) else (key,), strict=True))
+        arms = [sub.set_index("seed")]
+        if ep.arms == 2:
+            bsel = np.ones(len(table), dtype=bool)
+            for col, v in key.items():
+                bsel &= (table[col].astype(str) == str(base_loss if col == "loss" else v)).to_numpy()
+            for col, want in claim["cells"].items():
+                if col != "loss":
+                    bsel &= _matches(table[col], want)
+            base = table[bsel].set_index("seed")
+            arms = [base, arms[0]]
+        seeds = sorted(set.intersection(*(set(a.index) for a in arms)))
+        if not seeds:
+            continue
+        mae = np.array([[[float(a.loc[s, c]) if c in a else np.nan
+                          for c in ("mae", "cliff_mae", "smooth_mae")] for a in arms] for s in seeds])
+        errors = []
+        for s in seeds:
+            frames = [_read_preds(a.loc[s, "predictions_path"]) if "predictions_path" in a else None
+                      for a in arms]
+            if any(f is None for f in frames) or any(
+                    not np.array_equal(f["index"].to_numpy(), frames[0]["index"].to_numpy())
+                    for f in frames):
+                errors = None
+                break
+            yt = frames[0]["y_true"].to_numpy(dtype=float)
+            ae = np.abs(np.vstack([f["y_pred"].to_numpy(dtype=float) for f in frames]) - yt)
+            st = frames[0]["stratum"].astype(str).to_numpy()
+            errors.append([ae, ae[:, st == "cliff"], ae[:, st == "smooth"]])
+        if errors is not None:  # the files' MAEs are the ones tested
+            mae = np.array([[[g[a].mean() if g.shape[1] else np.nan for g in e]
+                             for a in range(len(arms))] for e in errors])
+        cells.append(CellData(key, [int(s) for s in seeds], mae, errors))
+    return cells
+
+
+def _f(v: float, digits: int = 3) -> str:
+    return "—" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _ci(e, pct: bool = False) -> str:
+    if not math.isfinite(e.value):
+        return "—"
+    k = 100.0 if pct else 1.0
+    fmt = (lambda v: f"{k * v:+.1f}%") if pct else (lambda v: f"{v:.3f}")
+    if not (math.isfinite(e.low) and math.isfinite(e.high)):
+        return f"{fmt(e.value)} [—]"
+    return f"{fmt(e.value)} [{fmt(e.low)}, {fmt(e.high)}]"
+
+
+def _key_text(key: dict) -> str:
+    return ", ".join(str(v) for v in key.values())
+
+
+def claims_section(report, table, *, spec: dict | None = None,
+                   command: str | None = None, n_bootstrap: int = 1000) -> None:
+    """Add the "Paper claims" section: one subsection per claim of ``spec`` (:func:`load_claims`)."""
+    from ..evaluate import ENDPOINTS, evaluate_claim
+
+    spec = load_claims() if spec is None else spec
+    with report.section("Paper claims"):
+        report.add_message(
+            f"Pre-registered claims from {spec['path']} (sha256 {spec['sha256'][:12]}…). Each is "
+            "tested by a one-sided t-test across split seeds on the endpoint's per-seed contrast, "
+            "Holm-adjusted over the cells it ranges over; 'holds' needs the corrected test to "
+            f"pass, and every cell needs at least {spec.get('min_seeds', 5)} split seeds (else "
+            "'insufficient seeds'). Intervals: hierarchical (seeds × molecules) paired bootstrap "
+            "(boot) and Student-t across seeds (t); '—' where not estimable (fewer than 2 seeds, "
+            "or no predictions files). The best cell is exploratory: chosen after seeing the "
+            "data, it is not a test.", level="note")
+        for claim in spec["claims"]:
+            ep = ENDPOINTS[claim["endpoint"]]
+            with report.section(str(claim.get("title", claim["id"]))):
+                cells = claim_cells(claim, table)
+                res = evaluate_claim(claim, cells, n_bootstrap=n_bootstrap)
+                _claim_table(report, claim, ep, res)
+                level = {"holds": "holds", "does not hold": "fails",
+                         "insufficient seeds": "insufficient"}.get(res.verdict, "not-measured")
+                thr = claim["threshold"]
+                thr_txt = f"{100 * thr:.1f}%" if ep.percent else f"{thr:g}"
+                report.add_message(
+                    f"{claim['id']}: {ep.title} ≥ {thr_txt}, quantifier '{claim.get('quantifier', 'any')}'"
+                    f" over {res.n_cells} cells: {res.verdict} ({res.reason}).", level=level)
+                if res.best is not None and res.n_cells > 1:
+                    b = res.best
+                    report.add_message(
+                        f"Exploratory (best of {res.n_cells} cells, selected post hoc): "
+                        f"{_key_text(b['key'])}: {_ci(b['estimates']['endpoint'], ep.percent)} "
+                        f"over {b['n_seeds']} seeds, raw p = {_f(b['p'])}, Holm p = "
+                        f"{_f(b['p_holm'])}.", level="exploratory")
+        report.add_message(
+            "Every number in this section is reproduced by: "
+            f"`{command or 'cliffkit report RESULTS -o OUT'}` "
+            f"(claims file {spec['path']}, bootstrap seed 0, {n_bootstrap} resamples).",
+            level="note")
+
+
+def _claim_table(report, claim, ep, res) -> None:
+    if not res.cells:  # the verdict line says "not measured"
+        return
+    rows = []
+    for r in res.cells:
+        e = r["estimates"]
+        row = [_key_text(r["key"]), r["n_seeds"]]
+        if ep.arms == 2:
+            grp = "overall" if ep.name == "overall_mae_reduction" else "cliff"
+            row += [_ci(e[f"{grp}_0"]), _ci(e[f"{grp}_1"]),
+                    f"{_ci(e[f'{grp}_diff'])} / t {_ci(e[f'{grp}_diff_t'])}",
+                    _ci(e["endpoint"], True), _ci(e["smooth_diff"]),
+                    f"{_ci(e['gap_0'])}" + (" (unstable)" if r["unstable"] else "")]
+        else:
+            row += [_ci(e["cliff_0"]), _ci(e["smooth_0"]),
+                    f"{_ci(e['gap_0'])} / t {_ci(e['gap_0_t'])}", _ci(e["endpoint"])]
+        row += [_f(r["p"]), _f(r["p_holm"]),
+                "pass" if r["passes"] else ("too few seeds" if r["n_seeds"] < claim.get("min_seeds", 5)
+                                            else "fail")]
+        rows.append(row)
+    if ep.arms == 2:
+        grp = "overall" if ep.name == "overall_mae_reduction" else "cliff"
+        cols = ["cell", "seeds", f"{grp} MAE plain [boot]", f"{grp} MAE loss [boot]",
+                f"Δ {grp} MAE [boot] / t [t]", f"{ep.name} [boot]", "Δ smooth MAE [boot]",
+                "plain gap [boot]", "p", "Holm p", "cell"]
+    else:
+        cols = ["cell", "seeds", "MAE cliff [boot]", "MAE smooth [boot]", "gap [boot] / t [t]",
+                "ratio of means [boot]", "p", "Holm p", "cell"]
+    note = (f"p: one-sided t-test across seeds of H1 '{ep.name} ≥ {claim['threshold']}'"
+            + (f" and smooth MAE non-inferior (margin +{100 * claim['smooth_margin']:.0f}%; p is "
+               "the larger of the two)" if claim.get("smooth_margin") is not None
+               and ep.name == "cliff_mae_reduction" else "")
+            + "; Holm p: adjusted over the rows of this table. A gap reduction is unstable when "
+              "the plain gap's interval includes 0.")
+    report.add_table(rows, f"{claim['id']}: per cell", columns=cols, note=note)

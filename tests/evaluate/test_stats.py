@@ -1,0 +1,265 @@
+"""Statistics across seeds: t-intervals vs scipy, the hierarchical bootstrap vs a brute-force
+loop, Holm vs a hand-worked example, endpoints, and claims under no effect (seeded simulation)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from cliffkit.errors import InvalidParameterError
+from cliffkit.evaluate import (
+    ENDPOINTS,
+    CellData,
+    evaluate_claim,
+    hierarchical_bootstrap,
+    holm,
+    one_sided_t,
+    t_interval,
+)
+
+
+def test_t_interval_matches_scipy():
+    x = np.array([0.61, 0.55, 0.70, 0.58, 0.66])
+    e = t_interval(x, 0.95)
+    lo, hi = stats.t.interval(0.95, df=4, loc=x.mean(), scale=stats.sem(x))
+    assert e.value == pytest.approx(x.mean())
+    assert (e.low, e.high) == pytest.approx((lo, hi), rel=1e-12)
+    ci = stats.ttest_1samp(x, 0.0).confidence_interval(0.9)
+    assert (t_interval(x, 0.9).low, t_interval(x, 0.9).high) == pytest.approx((ci.low, ci.high))
+    one = t_interval([0.5])
+    assert one.value == 0.5 and np.isnan(one.low) and one.format() == "0.500"
+
+
+def test_one_sided_t_matches_scipy_and_edges():
+    d = np.array([0.02, -0.01, 0.03, 0.01, 0.04])
+    assert one_sided_t(d) == pytest.approx(stats.ttest_1samp(d, 0, alternative="greater").pvalue)
+    assert one_sided_t([0.1, 0.1, 0.1]) == 0.0 and one_sided_t([-0.1, -0.1]) == 1.0
+    assert np.isnan(one_sided_t([0.3]))
+    rows = np.array([d, -d, [0.1] * 5, [np.nan, 1, 2, 3, 4]])
+    p = one_sided_t(rows)
+    assert p[:2] == pytest.approx([one_sided_t(d), one_sided_t(-d)]) and p[2] == 0.0
+    assert np.isnan(p[3])
+
+
+def test_holm_hand_worked():
+    # sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> max(0.06, 0.04) = 0.06
+    adj = holm([0.01, 0.04, 0.03, 0.005])
+    assert adj.tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    # NaN stays out of the family (m = 2 here); values cap at 1
+    adj = holm([0.6, np.nan, 0.01])
+    assert adj[0] == pytest.approx(0.6) and np.isnan(adj[1]) and adj[2] == pytest.approx(0.02)
+    assert holm([0.7, 0.8]).tolist() == [0.8, 0.8] or holm([0.7, 0.8]).max() <= 1.0
+    assert holm([0.7, 0.8]).tolist() == pytest.approx([1.0, 1.0])
+
+
+def _brute_force(per_seed, statistic, n_boot, rng):
+    """Loop version of the two-level bootstrap: seeds, then molecules within each drawn seed."""
+    S = len(per_seed)
+    out = []
+    for _ in range(n_boot):
+        draws = rng.integers(0, S, size=S)
+        acc = np.zeros((per_seed[0][0].shape[0], len(per_seed[0])))
+        for s in draws:
+            for g, e in enumerate(per_seed[s]):
+                idx = rng.integers(0, e.shape[1], size=e.shape[1])
+                acc[:, g] += e[:, idx].mean(axis=1)
+        out.append(statistic(acc / S))
+    return np.percentile(out, [2.5, 97.5])
+
+
+def test_hierarchical_bootstrap_matches_brute_force():
+    rng = np.random.default_rng(3)
+    per_seed = []
+    for s in range(5):  # seeds differ in level (split variation) and in size
+        base = rng.exponential(0.5 + 0.1 * s, size=(1, 30 + 5 * s))
+        treated = base * rng.uniform(0.7, 1.1, size=base.shape)
+        per_seed.append([np.vstack([base, treated]), np.vstack([base, treated])[:, :10]])
+    stat = lambda m: 1 - m[..., 1, 0] / m[..., 0, 0]  # noqa: E731
+    e = hierarchical_bootstrap(per_seed, stat, n_bootstrap=4000, random_state=1)
+    lo, hi = _brute_force(per_seed, stat, 4000, np.random.default_rng(7))
+    width = hi - lo
+    assert abs(e.low - lo) < 0.08 * width and abs(e.high - hi) < 0.08 * width
+    point = stat(np.mean([[[g[a].mean() for g in p] for a in range(2)] for p in per_seed], axis=0))
+    assert e.value == pytest.approx(point)
+
+
+def test_hierarchical_bootstrap_reduces_to_seed_bootstrap():
+    # one molecule per seed: only the seed level varies -> scipy's percentile bootstrap of the mean
+    vals = np.array([0.3, 0.5, 0.45, 0.62, 0.4, 0.55])
+    per_seed = [[np.array([[v]])] for v in vals]
+    e = hierarchical_bootstrap(per_seed, lambda m: m[..., 0, 0], n_bootstrap=20000)
+    ref = stats.bootstrap((vals,), np.mean, n_resamples=20000, method="percentile",
+                          random_state=0).confidence_interval
+    assert e.low == pytest.approx(ref.low, abs=0.01) and e.high == pytest.approx(ref.high, abs=0.01)
+
+
+def test_hierarchical_bootstrap_not_estimable():
+    e = hierarchical_bootstrap([[np.ones((1, 5))]], lambda m: m[..., 0, 0])
+    assert e.value == 1.0 and np.isnan(e.low) and e.format() == "1.000"
+    assert np.isnan(hierarchical_bootstrap([], lambda m: m[..., 0, 0]).value)
+
+
+def test_endpoints_ratio_of_means_and_contrast_agree():
+    # seed MAEs (overall, cliff, smooth) of plain and loss
+    M = np.array([[[0.5, 1.0, 0.4], [0.45, 0.7, 0.44]],
+                  [[0.6, 0.8, 0.5], [0.55, 0.76, 0.5]]])
+    mean = M.mean(axis=0)
+    ratio = ENDPOINTS["ratio"].estimate(mean)
+    assert ratio == pytest.approx(0.9 / 0.45)  # ratio of means, not mean of ratios (2.25)
+    gr = ENDPOINTS["gap_reduction"].estimate(mean)
+    assert gr == pytest.approx(1 - (0.73 - 0.47) / (0.9 - 0.45))
+    for name, thr in (("gap_reduction", 0.3), ("cliff_mae_reduction", 0.1), ("ratio", 1.5)):
+        ep = ENDPOINTS[name]
+        d = ep.contrast(M, thr).mean()
+        assert (d >= 0) == (ep.estimate(mean) >= thr)
+
+
+def _null_cells(rng, n_cells=60, n_seeds=5, n_mol=60, effect=0.0):
+    """Plain and loss arms of ``n_cells`` cells with no real effect (``effect=0``).
+
+    Per seed, both arms predict the same labels with the same noise level (split-to-split
+    variation shared by both arms); the arm labels are then permuted per seed. Returns
+    CellData with per-seed group MAEs (overall, cliff, smooth).
+    """
+    st = np.arange(n_mol) % 3 == 0  # cliff cases
+    level = rng.uniform(0.3, 0.6, size=(n_cells, n_seeds, 1, 1))
+    scale = np.concatenate([np.ones_like(level), np.full_like(level, 1 - effect)], axis=2)
+    err = np.abs(rng.normal(size=(n_cells, n_seeds, 2, n_mol)) * level * scale)
+    swap = rng.random((n_cells, n_seeds)) < 0.5  # permuted labels of the loss arm
+    err[swap] = err[swap][:, ::-1]
+    mae = np.stack([err.mean(-1), err[..., st].mean(-1), err[..., ~st].mean(-1)], axis=-1)
+    return [CellData({"cell": i}, list(range(n_seeds)), mae[i]) for i in range(n_cells)]
+
+
+def test_cell_data_from_predictions():
+    y = [np.array([0.0, 1.0, 2.0, 3.0])] * 2
+    preds = [np.array([[0.5, 1.0, 2.0, 4.0], [0.0, 1.5, 2.0, 3.0]])] * 2
+    strata = [np.array(["cliff", "smooth", "cliff", "intermediate"])] * 2
+    c = CellData.from_predictions({"c": 1}, [0, 1], y, preds, strata)
+    assert c.mae.shape == (2, 2, 3)
+    assert c.mae[0, 0].tolist() == pytest.approx([1.5 / 4, 0.25, 0.0])
+    assert c.mae[0, 1].tolist() == pytest.approx([0.5 / 4, 0.0, 0.5])
+    assert c.errors[0][1].shape == (2, 2)
+
+
+@pytest.mark.parametrize("endpoint,threshold", [("overall_mae_reduction", 0.0),
+                                                ("cliff_mae_reduction", 0.0),
+                                                ("overall_mae_reduction", 0.097),
+                                                ("gap_reduction", 0.30)])
+def test_claim_on_60_null_cells_rarely_holds(endpoint, threshold):
+    """Done-when: 60 cells with no real effect -> 'does not hold' in >= 95% of simulations."""
+    rng = np.random.default_rng(2026)
+    claim = {"id": "null", "endpoint": endpoint, "threshold": threshold, "quantifier": "any"}
+    n_sim, holds, naive = (1000 if threshold == 0.0 else 200), 0, 0
+    for _ in range(n_sim):
+        cells = _null_cells(rng)
+        res = evaluate_claim(claim, cells, intervals=False)
+        holds += res.verdict == "holds"
+        # the old rule: the best cell's mean compared with the threshold, no test
+        naive += max(ENDPOINTS[endpoint].estimate(c.mae.mean(axis=0)) for c in cells) >= threshold
+    if threshold == 0.0:
+        # Holm keeps the family-wise error at <= 5% (about 4.9% for 60 independent cells):
+        # the observed rate must be consistent with that, and the claim must not hold in
+        # at least 95% of simulations up to sampling error (binomial test at 1%)
+        assert stats.binomtest(holds, n_sim, 0.05, alternative="greater").pvalue > 0.01
+    else:
+        assert holds / n_sim <= 0.05
+    if threshold == 0.0:
+        assert naive / n_sim > 0.9  # the uncorrected best-of-60 rule nearly always "holds"
+
+
+def test_claim_detects_a_real_effect():
+    rng = np.random.default_rng(1)
+    claim = {"id": "real", "endpoint": "overall_mae_reduction", "threshold": 0.0}
+    cells = _null_cells(rng, n_cells=59)
+    # a consistent 40% lower error in every seed of one cell
+    M = np.stack([np.array([[0.5, 0.8, 0.4]] * 5) * f for f in (1.0, 0.6)], axis=1)
+    M[:, 1] *= np.array([1.0, 1.02, 0.98, 1.01, 0.99])[:, None]
+    cells.append(CellData({"cell": "real"}, list(range(5)), M))
+    res = evaluate_claim(claim, cells, intervals=False)
+    assert res.verdict == "holds" and res.best["key"] == {"cell": "real"} and res.n_hold == 1
+
+
+def test_claim_insufficient_seeds_never_holds():
+    M = np.stack([np.array([[0.5, 0.8, 0.4]] * 3), np.array([[0.3, 0.5, 0.3]] * 3)], axis=1)
+    M = M * np.array([1.0, 1.01, 0.99])[:, None, None]
+    res = evaluate_claim({"id": "x", "endpoint": "overall_mae_reduction", "threshold": 0.0},
+                         [CellData({"c": 1}, [0, 1, 2], M)], n_bootstrap=0)
+    assert res.verdict == "insufficient seeds" and res.cells[0]["p"] < 0.05
+
+
+def test_noninferiority_margin_blocks_smooth_worsening():
+    # cliff MAE much lower, smooth MAE 10% worse in every seed: fails the +2% margin
+    base = np.array([[0.5, 0.8, 0.4]] * 5) * np.linspace(0.95, 1.05, 5)[:, None]
+    treat = base * np.array([1.0, 0.7, 1.10])
+    cell = CellData({"c": 1}, list(range(5)), np.stack([base, treat], axis=1))
+    claim = {"id": "x", "endpoint": "cliff_mae_reduction", "threshold": 0.0, "smooth_margin": 0.02}
+    assert evaluate_claim(claim, [cell], n_bootstrap=0).verdict == "does not hold"
+    claim["smooth_margin"] = 0.2
+    assert evaluate_claim(claim, [cell], n_bootstrap=0).verdict == "holds"
+
+
+def test_gap_reduction_flagged_unstable_when_plain_gap_ci_has_zero():
+    base = np.array([[0.5, 0.52, 0.5], [0.5, 0.45, 0.5], [0.5, 0.55, 0.5], [0.5, 0.5, 0.5],
+                     [0.5, 0.49, 0.5]])
+    cell = CellData({"c": 1}, list(range(5)), np.stack([base, base * 0.9], axis=1))
+    res = evaluate_claim({"id": "g", "endpoint": "gap_reduction", "threshold": 0.3}, [cell],
+                         n_bootstrap=0)
+    assert res.cells[0]["unstable"]
+
+
+def test_claim_rejects_unknown_endpoint_and_test():
+    with pytest.raises(InvalidParameterError, match="unknown endpoint"):
+        evaluate_claim({"id": "x", "endpoint": "best", "threshold": 0}, [])
+    with pytest.raises(InvalidParameterError, match="unknown test"):
+        evaluate_claim({"id": "x", "endpoint": "gap", "threshold": 0, "test": "z"}, [])
+    assert evaluate_claim({"id": "x", "endpoint": "gap", "threshold": 0}, []).verdict == "not measured"
+
+
+def test_gap_reduction_needs_a_positive_plain_gap():
+    # plain gap negative in every seed (cliff MAE below smooth MAE); the loss arm's gap more
+    # negative still: the contrast (1 - t)*gap_A - gap_B is positive, yet 1 - gap_B/gap_A is
+    # undefined (negative denominator). Such a cell must never "hold".
+    jitter = np.array([1.0, 1.01, 0.99, 1.02, 0.98])[:, None]
+    base = np.array([[0.5, 0.40, 0.60]] * 5) * jitter
+    treat = np.array([[0.5, 0.20, 0.60]] * 5) * jitter
+    cell = CellData({"c": 1}, list(range(5)), np.stack([base, treat], axis=1))
+    res = evaluate_claim({"id": "g", "endpoint": "gap_reduction", "threshold": 0.3}, [cell],
+                         n_bootstrap=200)
+    assert np.isnan(res.cells[0]["estimates"]["endpoint"].value)
+    assert res.verdict == "does not hold" and res.cells[0]["p"] > 0.5
+
+
+def test_gap_reduction_blocked_by_smooth_worsening():
+    # the gap shrinks by 50%, but only because smooth MAE rises 25%: fails the default margin
+    jitter = np.array([1.0, 1.01, 0.99, 1.02, 0.98])[:, None]
+    base = np.array([[0.5, 0.80, 0.40]] * 5) * jitter
+    treat = np.array([[0.5, 0.70, 0.50]] * 5) * jitter
+    cell = CellData({"c": 1}, list(range(5)), np.stack([base, treat], axis=1))
+    claim = {"id": "g", "endpoint": "gap_reduction", "threshold": 0.3}
+    res = evaluate_claim(claim, [cell], n_bootstrap=200)
+    assert res.cells[0]["estimates"]["endpoint"].value == pytest.approx(0.5)
+    assert res.verdict == "does not hold"
+    claim["smooth_margin"] = None
+    assert evaluate_claim(claim, [cell], n_bootstrap=200).verdict == "holds"
+
+
+def test_quantifier_all_is_an_intersection_union_test():
+    # 15 cells, each with a real effect at raw p of about 0.01: "every cell" holds (each raw
+    # p <= alpha); Holm would have raised the adjusted p to about 0.15 and rejected it.
+    rng = np.random.default_rng(3)
+    cells = []
+    for i in range(15):
+        d = np.array([0.10, 0.02, 0.12, 0.05, 0.08])  # t ≈ 4.0, one-sided p ≈ 0.008
+        base = np.array([[1.0, 1.2, 0.9]] * 5) * rng.uniform(0.99, 1.01, (5, 1))
+        treat = base.copy()
+        treat[:, 0] = base[:, 0] - d
+        cells.append(CellData({"c": i}, list(range(5)), np.stack([base, treat], axis=1)))
+    p_raw = one_sided_t(np.array([0.10, 0.02, 0.12, 0.05, 0.08]))
+    assert 0.005 < p_raw < 0.02
+    claim = {"id": "all", "endpoint": "overall_mae_reduction", "threshold": 0.0,
+             "quantifier": "all"}
+    res = evaluate_claim(claim, cells, intervals=False)
+    assert res.verdict == "holds" and res.n_hold == 15
+    assert max(holm([c["p"] for c in res.cells])) > 0.05  # what Holm would have done
