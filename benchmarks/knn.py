@@ -595,7 +595,7 @@ def render(rec: dict, n_q: int) -> str:
             "",
             f"**{m['n']:,} drug-like molecules** (enumerated offline: every single "
             f"substitution of one H of the bundled Lipophilicity/ESOL/FreeSolv/MoleculeACE "
-            f"molecules by one of 16 substituents, distinct fingerprints; mean {m['mean_bits']} ECFP4 bits; made in "
+            f"molecules by one of 16 substituents, distinct fingerprints; mean {m['mean_bits']} ECFP4 bits; "
             f"generated or read from cache in {m['make_s']} s), top-24 all-against-all at min-sim 0.35: the real run with "
             f"resumable shards ran {fr['seconds_run']} s (load {fr['load_start']}/"
             f"{fr['load_end']}; {fr['shards_done']} shards of {fr['shard_rows']} rows "
