@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # public name -> module that defines it
 _LAZY = {
@@ -23,11 +23,12 @@ _LAZY = {
     "ScaffoldSplit": "cliffkit.split",
     "CliffLoss": "cliffkit.loss",
     "evaluate": "cliffkit.evaluate",
+    "run_experiment": "cliffkit.experiment",
     "Report": "cliffkit.report",
 }
 _SUBPACKAGES = {
     "data", "similarity", "cliffs", "split", "loss", "models", "train",
-    "evaluate", "report", "bench", "cli", "errors", "utils",
+    "evaluate", "experiment", "report", "bench", "cli", "errors", "utils",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -66,7 +66,8 @@ def test_predict_round_trip(small_run, capsys):
     out = root / "preds.csv"
     assert main(["predict", str(run), str(new), "-o", str(out), "--quiet"]) == 0
     got = pd.read_csv(out)
-    assert list(got.columns) == ["name", "SMILES", "prediction", "reason", "roughness"]
+    assert list(got.columns) == ["name", "SMILES", "prediction", "nearest_train_similarity",
+                                 "nearest_train_smiles", "in_domain", "reason", "roughness"]
     assert got["reason"].isna().all()  # every row was read
     # same numbers as the run's own predictions for a molecule of the dataset
     preds = pd.read_csv(run / "predictions.csv")
@@ -75,6 +76,38 @@ def test_predict_round_trip(small_run, capsys):
     pd.DataFrame({"smiles": [first["smiles"]]}).to_csv(one, index=False)
     assert main(["predict", str(run), str(one), "-o", str(out), "--quiet"]) == 0
     assert pd.read_csv(out)["prediction"][0] == pytest.approx(first["prediction"], rel=1e-5)
+
+
+def test_predict_domain_matches_rdkit(small_run, capsys):
+    """Issue 15, item 5: the nearest training molecule and the domain flag, checked against
+    RDKit's own Morgan fingerprints and BulkTanimotoSimilarity."""
+    from rdkit import Chem, DataStructs
+    from rdkit.Chem import rdFingerprintGenerator
+
+    root, data, split, run = small_run
+    preds = pd.read_csv(run / "predictions.csv")
+    train = preds.loc[preds["split"] == "train", "smiles"].tolist()
+    queries = ["CCO", "c1ccccc1O", preds.loc[preds["split"] == "test", "smiles"].iloc[0],
+               train[3]]
+    new = root / "domain.csv"
+    pd.DataFrame({"smiles": queries}).to_csv(new, index=False)
+    out = root / "domain_pred.csv"
+    assert main(["predict", str(run), str(new), "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    got = pd.read_csv(out)
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    ref = [gen.GetFingerprint(Chem.MolFromSmiles(s)) for s in train]
+    tau = json.loads(split.read_text())["params"]["min_similarity"]
+    n_in = 0
+    for i, q in enumerate(queries):
+        sims = DataStructs.BulkTanimotoSimilarity(gen.GetFingerprint(Chem.MolFromSmiles(q)), ref)
+        best = max(sims)
+        assert got["nearest_train_similarity"][i] == pytest.approx(best, abs=1e-9)
+        assert sims[train.index(got["nearest_train_smiles"][i])] == pytest.approx(best)
+        assert got["in_domain"][i] == ("yes" if best >= tau else "no")
+        n_in += best >= tau
+    assert got["nearest_train_similarity"][3] == 1.0  # a training molecule finds itself
+    assert f"{n_in} of 4 have a training neighbour" in said
 
 
 def test_predict_reports_train_only_roughness(small_run, capsys):

@@ -115,7 +115,7 @@ def test_checksum_mismatch_is_a_clear_error(tmp_path, monkeypatch):
 def test_a_new_bundled_dataset_is_one_registry_entry(tmp_path, monkeypatch):
     (tmp_path / "toy.csv").write_text("name,SMILES,pIC50\na,CCO,5.0\nb,OCC,7.0\nc,c1ccccc1,6.5\n")
     monkeypatch.setattr(_loaders, "FILES_DIR", tmp_path)
-    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
+    monkeypatch.setattr(_registry.DATASETS, "_entries", dict(_registry.DATASETS._entries))
     register_dataset(DatasetInfo(
         name="toy", description="toy", targets=(TargetSpec("pIC50", "pic50", "-log10(M)"),),
         source="test", file="toy.csv", sha256=sha256_file(tmp_path / "toy.csv"),

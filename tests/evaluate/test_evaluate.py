@@ -201,7 +201,8 @@ def test_read_by_index_and_columns(tmp_path, split):
      r"1 SMILES could not be parsed .*lines 3"),
     (pd.DataFrame({"index": [4, 5, 7, 6], "smiles": ["CCCCC", "OCC", "CCN", "c1ccccc1"],
                    "pred": [1.0] * 4}),
-     r"'index' and 'smiles' disagree on 2 rows \(line 4: index 7 is c1ccccc1, not CCN\)"),
+     r"these predictions do not match this split's data: 'index' and 'smiles' disagree on 2 "
+     r"of 4 rows \(line 4: in the split, row 7 is c1ccccc1, not CCN\)"),
     (pd.DataFrame({"index": [4, 5, 6, 70], "pred": [1.0] * 4}),
      r"'index' values are not row numbers in \[0, 8\) \(lines 5\)"),
 ])

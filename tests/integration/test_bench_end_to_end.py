@@ -74,6 +74,7 @@ def test_bench_end_to_end(tmp_path, data_dir):
     report = build_report(table, title="e2e")
     paths = write_report(report, tmp_path / "rep")
     md = paths["markdown"].read_text(encoding="utf-8")
-    assert "## Paper claims" in md and "freesolv" in md
+    # FreeSolv is one of the paper's datasets: the claims, not a user-data summary (issue 15)
+    assert "## Paper claims" in md and "## Your datasets" not in md and "freesolv" in md
     assert (tmp_path / "rep" / "images" / "strata-mae.png").is_file()
     assert "data:image/png;base64," in paths["html"].read_text(encoding="utf-8")

@@ -17,7 +17,8 @@ from ._config import (
 )
 from ._executor import Executor, LocalExecutor, get_executor, list_executors, register_executor
 from ._ray import RayExecutor  # registers the "ray" executor; imports ray only when used
-from ._runner import CellResult, GridSummary, cell_status, load_results, run_grid
+from ._results import load_results
+from ._runner import CellResult, GridSummary, cell_status, run_grid
 
 __all__ = [
     "Cell",

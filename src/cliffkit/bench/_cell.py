@@ -12,7 +12,6 @@ and evaluate per stratum with bootstrap CIs and the reference predictor.
 from __future__ import annotations
 
 import functools
-import inspect
 import time
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,17 @@ __all__ = ["backbone_signature", "build_backbone", "compute_split", "load_task",
 
 
 @functools.lru_cache(maxsize=8)
-def _load_full(name: str):
+def _load_full(name: str, smiles_col: str | None = None, target: str | None = None):
     from ..data import load_dataset
 
-    return load_dataset(name)
+    if smiles_col is None and target is None:
+        return load_dataset(name)
+    return load_dataset(name, smiles_col=smiles_col, target_cols=[target] if target else None)
 
 
 @functools.lru_cache(maxsize=8)
-def load_task(dataset: str, target: str, subsample: int | None = None, subsample_seed: int = 0):
+def load_task(dataset: str, target: str, subsample: int | None = None, subsample_seed: int = 0,
+              smiles_col: str | None = None):
     """One target of ``dataset`` as a single-target :class:`~cliffkit.data.Dataset`.
 
     With ``subsample``, a seeded random subset of the molecules (sorted row order;
@@ -42,7 +44,8 @@ def load_task(dataset: str, target: str, subsample: int | None = None, subsample
     """
     from ..data import Dataset
 
-    full = _load_full(dataset)
+    # a user file (smiles_col given) is read with its SMILES column and this target column
+    full = _load_full(dataset, smiles_col, target if smiles_col else None)
     n = len(full)
     idx = np.arange(n)
     if subsample is not None and subsample < n:
@@ -71,53 +74,21 @@ def load_task(dataset: str, target: str, subsample: int | None = None, subsample
     )
 
 
-def _accepts(fn, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
-
-
 def compute_split(spec: SplitSpec):
     """Split the task of ``spec`` with its method, parameters and seed; returns a SplitResult."""
-    from .. import split as split_mod
+    from ..split import get_splitter
 
-    ds = load_task(spec.dataset, spec.target, spec.subsample, spec.subsample_seed)
+    ds = load_task(spec.dataset, spec.target, spec.subsample, spec.subsample_seed, spec.smiles_col)
     params = dict(spec.params)
     params.setdefault("random_state", spec.seed)
-    if hasattr(split_mod, "make_split"):
-        return split_mod.make_split(ds, method=spec.method, **params)
-    splitter = split_mod.get_splitter(spec.method, **params)
-    return splitter.make_split(ds)
-
-
-@functools.lru_cache(maxsize=4)
-def _train_severity(split_path: str, dataset: str, target: str, subsample, subsample_seed):
-    """Train-only severity for a split (shared by the cells of one split in a process)."""
-    from ..loss import cliff_severity
-    from ..split import labelled_view, load_split
-
-    ds = load_task(dataset, target, subsample, subsample_seed)
-    split = load_split(split_path, dataset=ds)
-    ds, split, _ = labelled_view(split, ds, target)  # this target's own molecules
-    return cliff_severity(ds, train_idx=np.asarray(split.train), target=target)
-
-
-_NO_SEVERITY = {"plain", "lds"}
+    return get_splitter(spec.method, **params).make_split(ds)
 
 
 def build_backbone(cell: Cell) -> Any:
     """The unfitted backbone a cell trains: its parameters, the cell's seed, no progress bar."""
-    from ..models import get_backbone
+    from ..experiment import build_backbone as build
 
-    params = dict(cell.backbone_params)
-    model = get_backbone(cell.backbone, **params)
-    if "random_state" not in params and "random_state" in model.get_params():
-        model.set_params(random_state=cell.seed)
-    if "show_progress" not in params and "show_progress" in model.get_params():
-        model.set_params(show_progress=False)
-    return model
+    return build(cell.backbone, cell.backbone_params, seed=cell.seed)
 
 
 def backbone_signature(cell: Cell) -> str:
@@ -130,88 +101,53 @@ def backbone_signature(cell: Cell) -> str:
 
 
 def run_cell(cell: Cell, split_path: Path) -> CellResult:
-    """Train, predict and evaluate one cell; see the module docstring."""
+    """Train, predict and evaluate one cell (:func:`cliffkit.experiment.run_experiment`)."""
     import pandas as pd
 
-    from ..evaluate import evaluate
-    from ..loss import make_loss
-    from ..split import load_split
+    from ..experiment import run_experiment
+    from ..split import labelled_view, load_split
 
-    timing: dict[str, float] = {}
     t0 = time.perf_counter()
-    ds = load_task(cell.dataset, cell.target, cell.subsample, cell.subsample_seed)
+    ds = load_task(cell.dataset, cell.target, cell.subsample, cell.subsample_seed, cell.smiles_col)
     split = load_split(split_path, dataset=ds)
     target = cell.target
-    from ..split import labelled_view
-
     ds, split, _ = labelled_view(split, ds, target)  # multi-target data: its own molecules
     labels = split.labels[target]
-    tr, va, te = (np.asarray(a, dtype=np.int64) for a in (split.train, split.val, split.test))
-    train, val, test = ds.subset(tr), ds.subset(va), ds.subset(te)
+    te = np.asarray(split.test, dtype=np.int64)
     y_all = ds.target(target)
-    timing["load_s"] = time.perf_counter() - t0
+    load_s = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    severity = None
-    if cell.loss not in _NO_SEVERITY:
-        severity = _train_severity(str(split_path), cell.dataset, target, cell.subsample,
-                                   cell.subsample_seed)
-    val_strata = np.asarray(labels.strata)[va]
-    loss_kwargs = dict(cell.loss_params)
-    loss_kwargs.setdefault("random_state", cell.seed)
-    spec = make_loss(
-        cell.loss, y_all[tr], severity=severity, y_val=y_all[va],
-        val_cliff_mask=val_strata == "cliff", val_smooth_mask=val_strata == "smooth",
-        **loss_kwargs,
-    )
-    timing["loss_s"] = time.perf_counter() - t0
-
-    model = build_backbone(cell)
-    t0 = time.perf_counter()
-    model.fit(train, val, target=target, **spec.fit_kwargs(model))
-    timing["fit_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    y_pred = np.asarray(model.predict(test), dtype=np.float64).reshape(-1)
-    partner = np.asarray(labels.partner, dtype=np.int64)[te]
-    has_partner = partner >= 0
-    partner_pred = np.full(te.shape[0], np.nan)
-    if has_partner.any():
-        uniq, inv = np.unique(partner[has_partner], return_inverse=True)
-        partner_pred[has_partner] = np.asarray(model.predict(ds.subset(uniq)), dtype=np.float64)[inv]
-    timing["predict_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    ev = evaluate(split, y_pred, target=target, dataset=ds,
-                  n_bootstrap=int(cell.evaluation.get("n_bootstrap", 1000)),
-                  random_state=cell.seed, **_partner_kwarg(evaluate, partner_pred, te))
-    timing["evaluate_s"] = time.perf_counter() - t0
+    res = run_experiment(ds, split, build_backbone(cell), cell.loss, target=target,
+                         seed=cell.seed, loss_params=cell.loss_params,
+                         n_bootstrap=int(cell.evaluation.get("n_bootstrap", 1000)))
+    timing = {"load_s": load_s, **res.timing}
+    ev, spec, model = res.evaluation, res.loss, res.model
     metrics = evaluation_to_metrics(ev)
-    metrics.update(n_train=int(tr.size), n_val=int(va.size), n_test=int(te.size),
+    metrics.update(n_train=int(split.train.size), n_val=int(split.val.size), n_test=int(te.size),
                    # test cases whose partner has an identical fingerprint (similarity 1.0)
                    n_identical_partner=ev.params.get("n_identical_partner"))
     if "cliff_mol" in ds.meta:  # a MoleculeACE set: its own metrics on the same test set
         from ..cliffs import moleculeace_metrics
 
-        metrics["moleculeace"] = moleculeace_metrics(y_all[te], y_pred, ds.meta["cliff_mol"][te])
+        metrics["moleculeace"] = moleculeace_metrics(y_all[te], res.y_pred, ds.meta["cliff_mol"][te])
 
-    y_ref = _reference_predictions(ev, te.size)
+    partner, has_partner = res.partner, res.partner >= 0
     predictions = pd.DataFrame({
         "index": te,
         "smiles": ds.smiles[te],
         "y_true": y_all[te],
-        "y_pred": y_pred,
-        "y_ref": y_ref,
+        "y_pred": res.y_pred,
+        "y_ref": _reference_predictions(ev, te.size),
         "stratum": np.asarray(labels.strata)[te],
         "max_similarity": np.asarray(labels.max_similarity, dtype=float)[te],
         "severity": np.asarray(labels.severity, dtype=float)[te],
         "partner": partner,
         "partner_y_true": np.where(has_partner, y_all[np.maximum(partner, 0)], np.nan),
-        "partner_y_pred": partner_pred,
+        "partner_y_pred": res.partner_pred,
         # identity of the split: 'cliffkit evaluate' refuses this file with another split
         "split_checksum": split.checksum[:16],
     })
-    history = getattr(spec, "history", []) or []
+    history = spec.history
     extra: dict[str, Any] = {
         "lambda_trajectory": [float(h.get("lam", np.nan)) for h in history]
         if history else None,
@@ -226,21 +162,12 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     return CellResult(metrics=metrics, predictions=predictions, extra=extra)
 
 
-def _partner_kwarg(evaluate_fn, partner_pred, te) -> dict:
-    """Pass the partners' predictions to ``evaluate`` if it takes them."""
-    if _accepts(evaluate_fn, "partner_predictions"):
-        return {"partner_predictions": partner_pred}
-    return {}
-
-
 def _reference_predictions(ev, n: int) -> np.ndarray:
-    for attr in ("reference_predictions", "y_reference", "reference_pred"):
-        value = getattr(ev, attr, None)
-        if value is not None:
-            arr = np.asarray(value, dtype=float).reshape(-1)
-            if arr.shape[0] == n:
-                return arr
-    return np.full(n, np.nan)
+    """The reference predictor's test predictions (NaN when it was not computed)."""
+    value = ev.reference_predictions
+    if value is None:
+        return np.full(n, np.nan)
+    return np.asarray(value, dtype=float).reshape(-1)
 
 
 def evaluation_to_metrics(ev: Any) -> dict:
@@ -272,15 +199,17 @@ def _est(value: Any) -> tuple[float | None, list | None]:
 
 
 def _block(group: dict) -> dict:
+    """Every metric of an evaluation group, under its own name (no list of names here):
+    ``n`` as is, each estimate as ``name`` and ``name_ci``."""
     out: dict[str, Any] = {}
-    if "n" in group:
-        out["n"] = group["n"]
-    for m in ("mae", "rmse", "r2"):
-        if m in group:
-            v, ci = _est(group[m])
-            out[m] = v
-            if ci is not None:
-                out[f"{m}_ci"] = ci
+    for m, value in group.items():
+        if m == "n":
+            out["n"] = value
+            continue
+        v, ci = _est(value)
+        out[m] = v
+        if ci is not None:
+            out[f"{m}_ci"] = ci
     return out
 
 

@@ -54,14 +54,6 @@ __all__ = [
 #: Bump when the meaning of a cell changes, so old results are not reused.
 CELL_FORMAT = 1
 
-# Used only while the splitter registry is not importable.
-_FALLBACK_SPLITS = ("cliff", "random", "scaffold", "predefined")
-
-# Used only while a registry is not importable (the package is being built in pieces).
-_FALLBACK_BACKBONES = ("mlp", "lgbm", "gin", "dmpnn", "schnet")
-_FALLBACK_LOSSES = ("plain", "cliff", "cliff-adaptive", "cliff-pair", "random-weights", "lds")
-_FALLBACK_DATASETS = ("esol", "freesolv", "lipophilicity", "qm9")
-
 _TOP_KEYS = {
     "name": str,
     "description": str,
@@ -76,7 +68,7 @@ _TOP_KEYS = {
     "evaluation": dict,
 }
 _REQUIRED = ("seeds", "splits", "backbones", "losses", "datasets")
-_DATASET_KEYS = {"name", "targets", "subsample", "subsample_seed"}
+_DATASET_KEYS = {"name", "targets", "subsample", "subsample_seed", "smiles_col", "unit"}
 _EVALUATION_KEYS = {"n_bootstrap"}
 
 
@@ -102,14 +94,22 @@ class DatasetSpec:
     targets: tuple[str, ...] = ()
     subsample: int | None = None
     subsample_seed: int = 0
+    smiles_col: str | None = None  # a user file's SMILES column (targets are its columns)
+    unit: str | None = None  # a user file's target unit, for the report
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "name": self.name,
             "targets": list(self.targets),
             "subsample": self.subsample,
             "subsample_seed": self.subsample_seed,
         }
+        # only when set, so that the configs (and cell keys) of registered data keep their bytes
+        if self.smiles_col is not None:
+            out["smiles_col"] = self.smiles_col
+        if self.unit is not None:
+            out["unit"] = self.unit
+        return out
 
 
 @dataclass
@@ -123,9 +123,10 @@ class SplitSpec:
     method: str
     params: dict
     seed: int
+    smiles_col: str | None = None
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "dataset": self.dataset,
             "target": self.target,
             "subsample": self.subsample,
@@ -134,6 +135,9 @@ class SplitSpec:
             "params": self.params,
             "seed": self.seed,
         }
+        if self.smiles_col is not None:
+            out["smiles_col"] = self.smiles_col
+        return out
 
     @property
     def key(self) -> str:
@@ -158,9 +162,10 @@ class Cell:
     loss_params: dict
     seed: int
     evaluation: dict = field(default_factory=dict)
+    smiles_col: str | None = None
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "format": CELL_FORMAT,
             "dataset": self.dataset,
             "target": self.target,
@@ -175,6 +180,9 @@ class Cell:
             "seed": self.seed,
             "evaluation": self.evaluation,
         }
+        if self.smiles_col is not None:  # absent for registered data: their keys are unchanged
+            out["smiles_col"] = self.smiles_col
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> Cell:
@@ -207,6 +215,7 @@ class Cell:
             method=self.split,
             params=self.split_params,
             seed=self.seed,
+            smiles_col=self.smiles_col,
         )
 
 
@@ -289,6 +298,7 @@ class GridConfig:
                             loss_params=copy.deepcopy(self.loss_params.get(loss, {})),
                             seed=int(seed),
                             evaluation=dict(self.evaluation),
+                            smiles_col=ds.smiles_col,
                         )
                     )
         return out
@@ -383,67 +393,42 @@ def _check_list_of_str(value: Any, key: str, where: str) -> list[str]:
     return list(value)
 
 
-def _registry_keys(module: str, funcs: tuple[str, ...], registries: tuple[str, ...],
-                   fallback: tuple[str, ...]) -> list[str]:
-    """Sorted keys of a registry in ``cliffkit.<module>``: the first listing function
-    found, else the first registry mapping, else ``fallback`` (also when the import fails)."""
-    try:
-        mod = importlib.import_module(f"cliffkit.{module}")
-    except ImportError:
-        return list(fallback)
-    for attr in funcs:
-        fn = getattr(mod, attr, None)
-        if callable(fn):
-            return sorted(fn())
-    for attr in registries:
-        reg = getattr(mod, attr, None)
-        if reg is not None:
-            return sorted(reg)
-    return list(fallback)
+def split_names() -> list[str]:
+    """Splitter registry keys (from :mod:`cliffkit.split`)."""
+    from ..split import list_splitters
+
+    return list_splitters()
 
 
 def backbone_names() -> list[str]:
     """Backbone registry keys (from :mod:`cliffkit.models`)."""
-    return _registry_keys("models", ("list_backbones", "available_backbones"), ("BACKBONES",),
-                          _FALLBACK_BACKBONES)
+    from ..models import list_backbones
 
-
-def split_names() -> list[str]:
-    """Splitter registry keys (from :mod:`cliffkit.split`)."""
-    return _registry_keys("split", ("list_splitters",), (), _FALLBACK_SPLITS)
+    return sorted(list_backbones())
 
 
 def loss_names() -> list[str]:
     """Loss registry keys (from :mod:`cliffkit.loss`)."""
-    return _registry_keys("loss", ("list_losses", "available_losses"), ("LOSSES", "LOSS_NAMES"),
-                          _FALLBACK_LOSSES)
+    from ..loss import list_losses
+
+    return sorted(list_losses())
 
 
 def dataset_names() -> list[str]:
     """Registered dataset names (from :func:`cliffkit.data.list_datasets`)."""
-    try:
-        from cliffkit.data import list_datasets
-    except ImportError:
-        return list(_FALLBACK_DATASETS)
-    names = []
-    for info in list_datasets():
-        names.append(getattr(info, "name", info if isinstance(info, str) else str(info)))
-    return sorted(names)
+    from ..data import list_datasets
+
+    return sorted(info.name for info in list_datasets())
 
 
-def _dataset_targets(name: str) -> list[str] | None:
+def _dataset_targets(name: str, smiles_col: str | None = None) -> list[str] | None:
     """Targets a dataset offers, from its registry entry when possible, else by loading it."""
-    try:
-        from cliffkit.data import list_datasets, load_dataset
-    except ImportError:
-        return None
+    from ..data import list_datasets, load_dataset
+
     for info in list_datasets():
-        if getattr(info, "name", None) == name:
-            for attr in ("target_names", "targets"):
-                targets = getattr(info, attr, None)
-                if targets:
-                    return [getattr(t, "name", t) for t in targets]
-    return list(load_dataset(name).target_names)
+        if info.name == name:
+            return list(info.target_names)
+    return list(load_dataset(name, smiles_col=smiles_col).target_names)
 
 
 def _expand_datasets(entries: list, where: str) -> list:
@@ -455,7 +440,7 @@ def _expand_datasets(entries: list, where: str) -> list:
         if name != "moleculeace:*":
             out.append(entry)
             continue
-        from cliffkit.data import moleculeace_sets
+        from ..data import moleculeace_sets
 
         found = moleculeace_sets()
         if not found:
@@ -528,8 +513,20 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         targets = entry.get("targets", [])
         if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
             raise ConfigError(f"{dwhere}: 'targets' must be a list of target names; got {targets!r}.")
-        if check_names:
-            offered = _dataset_targets(name)
+        smiles_col = entry.get("smiles_col")
+        if smiles_col is not None and (not isinstance(smiles_col, str) or not smiles_col):
+            raise ConfigError(f"{dwhere}: 'smiles_col' must be a column name; got {smiles_col!r}.")
+        if smiles_col is not None and not is_path:
+            raise ConfigError(f"{dwhere}: 'smiles_col' applies to a file; {name!r} is a "
+                              "registered dataset (drop it).")
+        unit = entry.get("unit")
+        if unit is not None and not isinstance(unit, str):
+            raise ConfigError(f"{dwhere}: 'unit' must be a string (e.g. \"pKi\"); got {unit!r}.")
+        if check_names and is_path and smiles_col is not None and targets:
+            offered = None  # the file's columns are checked when the cells load it
+        elif check_names:
+            offered = _dataset_targets(name, smiles_col)
+        if check_names and offered is not None:
             if offered is not None:
                 for t in targets:
                     if t not in offered:
@@ -548,7 +545,7 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         if not isinstance(sub_seed, int) or isinstance(sub_seed, bool) or sub_seed < 0:
             raise ConfigError(f"{dwhere}: 'subsample_seed' must be a non-negative int; got {sub_seed!r}.")
         datasets.append(DatasetSpec(name=name, targets=tuple(targets), subsample=subsample,
-                                    subsample_seed=sub_seed))
+                                    subsample_seed=sub_seed, smiles_col=smiles_col, unit=unit))
     if len({(d.name, d.subsample, d.subsample_seed) for d in datasets}) != len(datasets):
         raise ConfigError(f"{where}: a dataset is listed twice with the same subsample.")
 
@@ -602,69 +599,36 @@ def _check_constructor_params(config: GridConfig, where: str) -> None:
     parameters, so that a misspelled parameter fails now rather than in a cell."""
     import inspect
 
-    try:
-        from cliffkit.loss import make_loss
-    except ImportError:
-        make_loss = None
-    if make_loss is not None:
-        accepted = [p for p in inspect.signature(make_loss).parameters if p not in _LOSS_DATA_ARGS]
-        for name, params in config.loss_params.items():
-            for key in params:
-                if key not in accepted:
-                    raise _fail_unknown(f"parameter of loss {name!r}", key, accepted,
-                                        f"{where} table [loss_params.{name}]")
-    try:
-        from cliffkit.split import get_splitter
-    except ImportError:
-        get_splitter = None
-    if get_splitter is not None:
-        for name, params in config.split_params.items():
-            try:
-                get_splitter(name, **params)
-            except TypeError as exc:
-                raise ConfigError(f"{where}: [split_params.{name}]: {exc}") from exc
-            except ValueError as exc:
-                raise ConfigError(f"{where}: [split_params.{name}]: {exc}") from exc
+    from ..loss import make_loss
+    from ..split import get_splitter
+
+    accepted = [p for p in inspect.signature(make_loss).parameters if p not in _LOSS_DATA_ARGS]
+    for name, params in config.loss_params.items():
+        for key in params:
+            if key not in accepted:
+                raise _fail_unknown(f"parameter of loss {name!r}", key, accepted,
+                                    f"{where} table [loss_params.{name}]")
+    for name, params in config.split_params.items():
+        try:
+            get_splitter(name, **params)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: [split_params.{name}]: {exc}") from exc
     _check_backbone_params(config, where)
 
 
 def _check_backbone_params(config: GridConfig, where: str) -> None:
-    try:
-        from cliffkit.models import get_backbone
-    except ImportError:
-        return
-    import inspect
+    from ..models import get_backbone, get_backbone_class
 
-    try:
-        from cliffkit.models import get_backbone_class
-    except ImportError:
-        get_backbone_class = None
     for name in config.backbones:
         params = config.backbone_params.get(name, {})
         if not params:
             continue
-        if get_backbone_class is not None:
-            cls = get_backbone_class(name)
-            accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-            for key in params:
-                if key not in accepted:
-                    raise _fail_unknown(f"parameter of backbone {name!r}", key, accepted,
-                                        f"{where} table [backbone_params.{name}]")
+        accepted = get_backbone_class(name)._param_names()
+        for key in params:
+            if key not in accepted:
+                raise _fail_unknown(f"parameter of backbone {name!r}", key, accepted,
+                                    f"{where} table [backbone_params.{name}]")
         try:
             get_backbone(name, **params)
-        except TypeError as exc:
-            accepted = ""
-            try:
-                from cliffkit.models import get_backbone as gb
-
-                model = gb(name)
-                sig = inspect.signature(type(model).__init__)
-                accepted = ", ".join(p for p in sig.parameters if p != "self")
-            except Exception:  # noqa: BLE001 - only for a nicer message
-                pass
-            raise ConfigError(
-                f"{where}: [backbone_params.{name}] is not accepted by backbone {name!r}: {exc}."
-                + (f" Accepted parameters: {accepted}." if accepted else "")
-            ) from exc
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: [backbone_params.{name}]: {exc}") from exc

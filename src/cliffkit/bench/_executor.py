@@ -30,36 +30,30 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..errors import unknown_name
-from ..utils import Interval, validate_params
+from ..utils import Interval, Registry, validate_params
 
 __all__ = ["Executor", "LocalExecutor", "get_executor", "list_executors", "register_executor"]
 
-_EXECUTORS: dict[str, type[Executor]] = {}
+#: The executor registry (``cliffkit bench --executor``).
+EXECUTORS: Registry[type[Executor]] = Registry(
+    "executor", on_register=lambda key, cls: setattr(cls, "name", key))
 
 
 def register_executor(name: str) -> Callable[[type[Executor]], type[Executor]]:
     """Class decorator: make an :class:`Executor` available as ``--executor NAME``."""
-
-    def deco(cls: type[Executor]) -> type[Executor]:
-        _EXECUTORS[name] = cls
-        cls.name = name
-        return cls
-
-    return deco
+    return EXECUTORS.register(name)
 
 
 def list_executors() -> list[str]:
-    return sorted(_EXECUTORS)
+    """Registered executor names, sorted."""
+    return sorted(EXECUTORS.list())
 
 
 def get_executor(name: str | Executor = "local", **params: Any) -> Executor:
     """An executor by registry name (``"local"``) or an instance, returned as is."""
     if isinstance(name, Executor):
         return name
-    if name not in _EXECUTORS:
-        raise unknown_name("executor", str(name), list_executors())
-    return _EXECUTORS[name](**params)
+    return EXECUTORS.get(name)(**params)
 
 
 class Executor(ABC):
@@ -153,5 +147,4 @@ def _limit_threads(n: int) -> None:
 
 def check_executor_name(name: str) -> None:
     """Raise :class:`UnknownNameError` for an executor that is not registered."""
-    if name not in _EXECUTORS:
-        raise unknown_name("executor", name, list_executors())
+    EXECUTORS.get(name)

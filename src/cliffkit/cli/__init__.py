@@ -13,7 +13,7 @@ import sys
 import click
 
 from ..errors import CliffkitError
-from ._app import STATE, app
+from ._app import STATE, app, reset_state
 
 # Command modules, imported for their registration side effect. A module that
 # does not exist yet (work in progress) is skipped.
@@ -28,11 +28,7 @@ _COMMAND_MODULES = [
 ]
 
 for _name in _COMMAND_MODULES:
-    try:
-        importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _exc:  # pragma: no cover - only while a module is missing
-        if _exc.name != f"{__name__}.{_name}":
-            raise
+    importlib.import_module(f"{__name__}.{_name}")
 
 __all__ = ["app", "main"]
 
@@ -45,7 +41,10 @@ def _error(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return an exit code (0 success, 2 usage or input error)."""
     args = sys.argv[1:] if argv is None else list(argv)
+    reset_state()
     STATE["debug"] = "--debug" in args
+    if not [a for a in args if a != "--debug"]:  # bare 'cliffkit': the help, not an error
+        args = ["--help"]
     try:
         result = app.main(args=args, prog_name="cliffkit", standalone_mode=False)
     except click.exceptions.Exit as exc:

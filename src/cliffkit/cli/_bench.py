@@ -6,12 +6,129 @@ import contextlib
 
 import click
 
-from ._app import app
+from ._app import app, output_options, say
+
+_BENCH_HELP = """Run an experiment grid (resumable): splits x backbones x losses x seeds.
+
+\b
+Either a grid config (a shipped name or a TOML/JSON file):
+  cliffkit bench --config demo -o results/
+or your own data file, with the grid on the command line:
+  cliffkit bench my.csv --smiles-col SMILES --target-col pKi --unit pKi \\
+      --backbones lgbm,gin --losses plain,cliff --seeds 0,1,2 -o results/
+
+The same keys work in a TOML file (see docs/tutorial.md). The number of cells and a rough
+time estimate are printed before anything runs.
+"""
 
 
-@app.command("bench", help="Run an experiment grid (resumable): splits x backbones x losses x seeds.")
-@click.option("--config", "config", required=True, metavar="NAME|FILE",
+def _csv_list(value: str | None, what: str, cast=str) -> list | None:
+    from ..errors import InvalidParameterError
+
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    try:
+        out = [cast(v) for v in items]
+    except ValueError:
+        raise InvalidParameterError(
+            f"--{what} must be a comma-separated list (e.g. 0,1,2); got {value!r}."
+        ) from None
+    if not out:
+        raise InvalidParameterError(f"--{what} must name at least one value; got {value!r}.")
+    return out
+
+
+#: Rough seconds per cell (fixed part, and per 1,000 molecules) on 2 idle CPU cores; a
+#: guide only: the progress bar shows the measured ETA once cells finish, and finished cells
+#: of the results folder (median seconds per backbone) replace these when there are some.
+_SECONDS_FIXED = {"lgbm": 4.0, "mlp": 5.0, "gin": 15.0, "dmpnn": 20.0, "schnet": 60.0,
+                  "chemprop": 20.0}
+_SECONDS_PER_1K = {"lgbm": 10.0, "mlp": 20.0, "gin": 120.0, "dmpnn": 150.0, "schnet": 600.0,
+                   "chemprop": 150.0}
+
+
+def _measured_seconds(out_dir: str) -> dict[str, float]:
+    """Median seconds of finished cells per backbone in ``out_dir`` (empty if none)."""
+    import json
+    import statistics
+    from pathlib import Path
+
+    times: dict[str, list[float]] = {}
+    folder = Path(out_dir) / "cells"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if rec.get("status") == "ok" and isinstance(rec.get("seconds"), int | float):
+            times.setdefault(rec.get("cell", {}).get("backbone"), []).append(rec["seconds"])
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def _estimate(grid, out_dir: str) -> tuple[float, str]:
+    """(seconds, how) for the cells of ``grid`` not finished in ``out_dir``."""
+    from pathlib import Path
+
+    from ..bench import cell_status
+
+    cells = [c for c in grid.cells()
+             if not (Path(out_dir).is_dir() and cell_status(out_dir, c.key) == "ok")]
+    sizes = {}
+    for d in grid.datasets:
+        n = d.subsample
+        if n is None:
+            try:
+                from ..data import get_dataset_info
+
+                n = get_dataset_info(d.name).size
+            except Exception:  # noqa: BLE001 - a file: counted below
+                n = None
+        if n is None:
+            try:
+                import pandas as pd
+
+                n = sum(1 for _ in open(d.name, "rb")) - 1 if not d.name.endswith(".parquet") \
+                    else len(pd.read_parquet(d.name))
+            except OSError:
+                n = 1000
+        sizes[d.name] = max(int(n), 1)
+    measured = _measured_seconds(out_dir)
+    total = sum(measured[c.backbone] if c.backbone in measured else
+                _SECONDS_FIXED.get(c.backbone, 20.0)
+                + _SECONDS_PER_1K.get(c.backbone, 120.0) * sizes.get(c.dataset, 1000) / 1000
+                for c in cells)
+    how = f"{len(cells)} cells to run"
+    if measured:
+        how += ", timed from the finished cells of this folder where possible"
+    return total, how
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@app.command("bench", help=_BENCH_HELP)
+@click.argument("data", metavar="[DATA_FILE]", required=False)
+@click.option("--config", "config", default=None, metavar="NAME|FILE",
               help="A shipped grid (smoke, demo, quick, paper, moleculeace) or a .toml/.json grid file.")
+@click.option("--smiles-col", default=None, metavar="COL",
+              help="With DATA_FILE: its SMILES column (default: a column named 'smiles').")
+@click.option("--target-col", "target_cols", multiple=True, metavar="COL",
+              help="With DATA_FILE: its target column(s) (repeat; default: the only numeric one).")
+@click.option("--unit", default=None, metavar="UNIT",
+              help="With DATA_FILE: the unit of its targets, shown in the report.")
+@click.option("--backbones", default=None, metavar="B[,B]",
+              help="With DATA_FILE: backbones (default: lgbm,mlp).")
+@click.option("--losses", default=None, metavar="L[,L]",
+              help="With DATA_FILE: losses (default: plain,cliff).")
+@click.option("--seeds", default=None, metavar="S[,S]", help="With DATA_FILE: seeds (default: 0,1,2).")
+@click.option("--splits", default=None, metavar="M[,M]",
+              help="With DATA_FILE: split methods (default: cliff).")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Results folder; rerunning with the same folder skips finished cells.")
 @click.option("--executor", default="local", show_default=True,
@@ -32,15 +149,36 @@ from ._app import app
               help="Run only these datasets of the grid. Cells keep their keys, so parts run "
                    "on several machines can be merged into one results folder.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def bench(config: str, out_dir: str, executor: str, n_jobs: int, address: str | None,
-          cpus_per_cell: float, dry_run: bool, skip_failed: bool, only_datasets: str | None,
-          no_progress: bool) -> int:
+@output_options
+def bench(data: str | None, config: str | None, smiles_col: str | None,
+          target_cols: tuple[str, ...], unit: str | None, backbones: str | None,
+          losses: str | None, seeds: str | None, splits: str | None, out_dir: str,
+          executor: str, n_jobs: int, address: str | None, cpus_per_cell: float, dry_run: bool,
+          skip_failed: bool, only_datasets: str | None, no_progress: bool) -> int:
     from pathlib import Path
 
     from ..bench import cell_status, get_executor, load_config, run_grid
+    from ..bench._config import GridConfig
     from ..bench._executor import check_executor_name
     from ..errors import InvalidParameterError
 
+    grid_keys = {"--smiles-col": smiles_col, "--target-col": target_cols, "--unit": unit,
+                 "--backbones": backbones, "--losses": losses, "--seeds": seeds,
+                 "--splits": splits}
+    if data is None and config is None:
+        raise InvalidParameterError(
+            "cliffkit bench needs a grid: a data file (cliffkit bench my.csv --target-col pKi "
+            "-o results/) or --config NAME|FILE (e.g. --config demo).")
+    if data is not None and config is not None:
+        raise InvalidParameterError(
+            f"Give either a data file ({data!r}) or --config ({config!r}), not both; the data "
+            "file's grid is set with --backbones/--losses/--seeds/--splits.")
+    if data is None:
+        given = [k for k, v in grid_keys.items() if v]
+        if given:
+            raise InvalidParameterError(
+                f"{given[0]} applies with a data file (cliffkit bench FILE {given[0]} ...); with "
+                "--config, set it in the config file.")
     check_executor_name(executor)
     if n_jobs < 1:
         raise InvalidParameterError(f"The '--n-jobs' option of bench must be >= 1; got {n_jobs}.")
@@ -53,7 +191,26 @@ def bench(config: str, out_dir: str, executor: str, n_jobs: int, address: str | 
         ex = get_executor("ray", address=address, num_cpus=cpus_per_cell)
     else:
         ex = get_executor(executor, **({"n_jobs": n_jobs} if executor == "local" else {}))
-    grid = full_grid = load_config(config)
+    if data is not None:
+        from ._data import load_from_cli
+
+        ds = load_from_cli(data, smiles_col, target_cols, None)  # one-line errors up front
+        if "smiles_column" not in ds.meta:
+            raise InvalidParameterError(
+                f"{data!r} is a registered dataset; 'cliffkit bench DATA_FILE' takes a file. "
+                "Write a grid config for registered datasets (see --config).")
+        entry = {"name": data, "targets": list(ds.target_names),
+                 "smiles_col": ds.meta["smiles_column"]}
+        if unit:
+            entry["unit"] = unit
+        doc = {"name": Path(data).stem, "datasets": [entry],
+               "backbones": _csv_list(backbones, "backbones") or ["lgbm", "mlp"],
+               "losses": _csv_list(losses, "losses") or ["plain", "cliff"],
+               "seeds": _csv_list(seeds, "seeds", int) or [0, 1, 2],
+               "splits": _csv_list(splits, "splits") or ["cliff"]}
+        grid = full_grid = GridConfig.from_dict(doc, source=f"command line ({data})")
+    else:
+        grid = full_grid = load_config(config)
     if only_datasets is not None:
         grid = _only_datasets(grid, only_datasets)
     cells = grid.cells()
@@ -69,16 +226,52 @@ def bench(config: str, out_dir: str, executor: str, n_jobs: int, address: str | 
                    f"{len(grid.split_specs())} splits")
         for cell in cells:
             click.echo(f"  {cell.key}")
+        seconds, how = _estimate(grid, out_dir)
+        click.echo(f"  rough estimate for the {how}: {_fmt_time(seconds)} on 2 CPU cores")
         return 0
+    seconds, how = _estimate(grid, out_dir)
+    say(f"grid {grid.name!r}: {len(cells)} cells ({how}); rough estimate {_fmt_time(seconds)} "
+        "on 2 CPU cores (from typical per-backbone times; the progress bar shows the "
+        "measured ETA)")
     with _sigterm_as_interrupt():
         summary = run_grid(grid, out_dir, executor=ex, show_progress=not no_progress,
                            retry_failed=not skip_failed, record_config=full_grid)
-    click.echo(str(summary))
-    click.echo(f"Next: cliffkit report {out_dir} -o <report folder>")
+    say(str(summary))
+    say(f"Next: cliffkit report {out_dir} -o <report folder>")
     if summary.failed:
         click.echo(f"{summary.n_failed} cells failed (see {out_dir}/cells/<key>.json); "
                    f"'cliffkit report' lists them.", err=True)
     return 0
+
+
+def _units(table) -> list[str]:
+    """The unit of each row's target: from the grid config (a user file's 'unit') or the
+    dataset registry; '' when unknown."""
+    from ..data import get_dataset_info
+    from ..errors import CliffkitError
+
+    grid = table.attrs.get("grid") or {}
+    given = {d.get("name"): d.get("unit") for d in grid.get("datasets", []) if isinstance(d, dict)}
+    cache: dict[tuple, str] = {}
+    out = []
+    for ds, tg in zip(table["dataset"], table["target"], strict=False):
+        key = (ds, tg)
+        if key not in cache:
+            unit = given.get(ds) or ""
+            if not unit:
+                try:
+                    info = get_dataset_info(str(ds))
+                    names = list(info.target_names)
+                    unit = info.units[names.index(tg)] if tg in names else ""
+                except (CliffkitError, ValueError, AttributeError, IndexError):
+                    unit = ""
+            cache[key] = unit
+        out.append(cache[key])
+    return out
+
+
+#: Shipped grids whose training budgets are capped (their verdicts are labelled so).
+_CAPPED_GRIDS = ("demo", "smoke")
 
 
 @contextlib.contextmanager
@@ -117,14 +310,20 @@ def _only_datasets(grid, names: str):
     return dataclasses.replace(grid, datasets=[d for d in grid.datasets if d.name in wanted])
 
 
-@app.command("report", help="Build report.md and a self-contained report.html from bench results.")
-@click.argument("results", type=click.Path(file_okay=False))
+@app.command(
+    "report",
+    help="Build report.md and a self-contained report.html from RESULTS: a 'cliffkit bench' "
+    "results folder, or a folder of 'cliffkit train' run folders and/or 'cliffkit evaluate -o' "
+    "JSON files (each run is scored on its split's test molecules).",
+)
+@click.argument("results", type=click.Path(file_okay=False, exists=True))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for report.md, report.html and images/*.png.")
 @click.option("--title", default=None, help="Report title (default: from the grid config).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures (tables and claims only).")
 @click.option("--claims", "claims_file", default=None, type=click.Path(dir_okay=False),
               help="Pre-registered claims (TOML; default: the shipped report/claims/paper.toml).")
+@output_options
 def report(results: str, out_dir: str, title: str | None, no_figures: bool,
            claims_file: str | None) -> int:
     import platform
@@ -135,7 +334,16 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
 
     # only the cells of the grid in config.json: a folder reused after an edit also holds
     # cells made under the old settings, which would mix settings in one table
-    table = load_results(results, grid_only=True)
+    if (Path(results) / "cells").is_dir():
+        table = load_results(results, grid_only=True)
+    else:
+        from ..bench._runs import load_runs
+
+        table = load_runs(results, out_dir)
+        say(f"{table.attrs['n_runs']} train runs and {table.attrs['n_evaluations']} evaluation "
+            f"files found under {results}", err=True)
+    if "unit" not in table:
+        table["unit"] = _units(table)
     meta = {"results": str(Path(results).resolve())}
     grid = table.attrs.get("grid")
     grid_name = None
@@ -154,9 +362,19 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
     if "started" in table and table["started"].notna().any():
         meta["run"] = (f"{table['started'].dropna().min()} to {table['finished'].dropna().max()} "
                        f"(UTC), {table['seconds'].fillna(0).sum() / 3600:.2f} cell-hours")
+    from ..report._bench_report import _task
+
+    tasks = sorted({_task(d, t) for d, t in zip(table["dataset"], table["target"], strict=False)})
+    default_title = (f"cliffkit bench report: {grid_name}" if grid_name
+                     else f"cliffkit report: {', '.join(tasks[:4])}" + (" …" if len(tasks) > 4 else ""))
+    # the shipped demo and smoke grids cap epochs far short of convergence
+    capped = grid_name in _CAPPED_GRIDS
+    if capped:
+        meta["budget"] = (f"capped (the '{grid_name}' grid stops training early to fit its time "
+                          "budget): the numbers show the workflow, not findings")
     command = f"cliffkit report {results} -o {out_dir}" + (f" --claims {claims_file}" if claims_file else "")
-    rep = build_report(table, title=title or f"cliffkit bench report: {grid_name or Path(results).name}",
-                       meta=meta, figures=not no_figures, claims_file=claims_file, command=command)
+    rep = build_report(table, title=title or default_title, meta=meta, figures=not no_figures,
+                       claims_file=claims_file, command=command, capped=capped)
     paths = write_report(rep, out_dir)
-    click.echo(f"Report: {paths['html']} (markdown: {paths['markdown']})")
+    say(f"Report: {paths['html']} (markdown: {paths['markdown']})")
     return 0

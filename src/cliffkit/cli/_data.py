@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._app import app
+from ._app import STATE, app, output_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data import Dataset
@@ -41,6 +41,7 @@ DATASET_HELP = (
 
 
 _STANDARDIZE_KEY = "cliffkit.standardize"
+_UNIT_KEY = "cliffkit.unit"
 
 
 def _remember_standardize(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -48,9 +49,20 @@ def _remember_standardize(ctx: click.Context, param: click.Parameter, value: str
         ctx.meta[_STANDARDIZE_KEY] = value
 
 
-def _standardize_choice() -> str:
+def _remember_units(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> None:
+    if value:
+        ctx.meta[_UNIT_KEY] = list(value)
+
+
+def _standardize_choice() -> str | None:
+    """The --standardize given on the command line, or None when it was not given."""
     ctx = click.get_current_context(silent=True)
-    return ctx.meta.get(_STANDARDIZE_KEY, "keep") if ctx is not None else "keep"
+    return ctx.meta.get(_STANDARDIZE_KEY) if ctx is not None else None
+
+
+def _unit_choice() -> list[str] | None:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(_UNIT_KEY) if ctx is not None else None
 
 
 def dataset_options(func: Callable) -> Callable:
@@ -64,15 +76,25 @@ def dataset_options(func: Callable) -> Callable:
     func = click.option(
         "--standardize",
         type=click.Choice(["keep", "fragment", "parent"]),
-        default="keep",
-        show_default=True,
+        default=None,
         expose_value=False,
         is_eager=True,
         callback=_remember_standardize,
         help="What a molecule is: keep every fragment, charge, isotope and stereocentre as "
         "written; 'fragment' keeps the largest fragment (drops counter-ions); 'parent' takes "
         "RDKit's charge parent without isotopes and stereo (rdMolStandardize). Molecules that "
-        "coincide afterwards are merged as duplicates.",
+        "coincide afterwards are merged as duplicates. Default: keep, or the choice recorded "
+        "in the split file.",
+    )(func)
+    func = click.option(
+        "--unit",
+        "units",
+        multiple=True,
+        metavar="UNIT",
+        expose_value=False,
+        callback=_remember_units,
+        help="Unit of a file's target (e.g. pKi, 'log10(mol/L)'); once for all targets or once "
+        "per --target-col. Shown in tables and on plot axes; recorded in the split file.",
     )(func)
     func = click.option(
         "--data-dir",
@@ -86,8 +108,9 @@ def dataset_options(func: Callable) -> Callable:
         "target_cols",
         multiple=True,
         metavar="COL",
-        help="Target column of a file (repeat for several; default: the only numeric column), "
-        "or the targets of a registered dataset to keep (e.g. --target-col gap).",
+        help="Which COLUMNS of a file to load as targets (repeat for several; default: the only "
+        "numeric column), or which targets of a registered dataset to keep (e.g. --target-col "
+        "gap). Not to be confused with --target, which picks one of the loaded targets.",
     )(func)
     func = click.option(
         "--smiles-col",
@@ -106,6 +129,9 @@ def load_from_cli(
     data_dir: str | None = None,
     *,
     show_progress: bool | None = None,
+    units: Sequence[str] | None = None,
+    standardize: str | None = None,
+    molecules_only: bool = False,
 ) -> Dataset:
     """Load ``dataset`` for a command; data warnings go to stderr as one line each.
 
@@ -117,6 +143,12 @@ def load_from_cli(
         As collected by :func:`dataset_options` (an empty ``target_cols`` means None).
     show_progress : bool, optional
         Progress bar while parsing SMILES (default: only on a terminal).
+    units, standardize : optional
+        Defaults (e.g. recorded in a split file) for ``--unit`` and ``--standardize``;
+        the command line wins.
+    molecules_only : bool, default False
+        For commands that need the molecules only (``neighbors``): a file is loaded without
+        target columns (``y`` has shape (n, 0)) unless ``target_cols`` names some.
 
     Raises
     ------
@@ -127,6 +159,15 @@ def load_from_cli(
     from ..errors import CliffkitWarning
 
     targets = list(target_cols) if target_cols else None
+    if molecules_only and targets is None:
+        from ..data import get_dataset_info
+        from ..errors import UnknownNameError
+
+        try:
+            get_dataset_info(str(dataset))
+        except UnknownNameError:
+            if not str(dataset).lower().startswith("moleculeace:"):
+                targets = []  # a file: its molecules only
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CliffkitWarning)
         ds = load_dataset(
@@ -135,13 +176,109 @@ def load_from_cli(
             target_cols=targets,
             data_dir=data_dir,
             show_progress=show_progress,
-            standardize=_standardize_choice(),
+            standardize=_standardize_choice() or standardize or "keep",
         )
     for w in caught:
         if issubclass(w.category, CliffkitWarning):
             print("cliffkit: warning: " + " ".join(str(w.message).split()), file=sys.stderr)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    given = _unit_choice()
+    if given or units:
+        ds = _with_units(ds, given or list(units or []), explicit=bool(given))
+    return ds
+
+
+def _with_units(ds: Dataset, units: list[str], *, explicit: bool) -> Dataset:
+    """``ds`` with the units of its targets set (one unit for all, or one per target)."""
+    import dataclasses
+
+    from ..errors import InvalidParameterError
+
+    if "smiles_column" not in ds.meta:
+        if explicit:
+            raise InvalidParameterError(
+                f"--unit applies to a file's targets; the registered dataset {ds.name!r} has its "
+                f"units ({', '.join(ds.units)}); drop --unit."
+            )
+        return ds
+    if len(units) == 1:
+        units = units * ds.n_targets
+    if len(units) != ds.n_targets:
+        raise InvalidParameterError(
+            f"--unit was given {len(units)} times for {ds.n_targets} targets "
+            f"({', '.join(ds.target_names)}); give it once for all or once per target, in order."
+        )
+    return dataclasses.replace(ds, units=list(units))
+
+
+def data_record(dataset: str, ds: Dataset) -> dict[str, Any]:
+    """What a split file records about a user file so that later commands can reload it.
+
+    Empty for registered datasets (their split files keep their old bytes). For a file:
+    ``path`` (absolute), ``path_as_given``, ``smiles_col``, ``target_cols``, ``units`` and
+    ``standardize``.
+    """
+    if "smiles_column" not in ds.meta:
+        rec: dict[str, Any] = {}
+        if ds.report.standardize not in (None, "", "keep"):
+            rec["standardize"] = ds.report.standardize
+        return rec
+    return {"path": ds.source, "path_as_given": str(dataset),
+            "smiles_col": ds.meta["smiles_column"], "target_cols": list(ds.target_names),
+            "units": list(ds.units), "standardize": ds.report.standardize or "keep"}
+
+
+def load_for_split(split: Any, split_path: str, dataset: str | None,
+                   smiles_col: str | None = None, target_cols: Sequence[str] | None = None,
+                   data_dir: str | None = None) -> Dataset:
+    """Load the data a split file was made from (or ``dataset``, which overrides it).
+
+    A user file is reloaded from the absolute path, columns, unit and ``--standardize``
+    choice recorded in the split; command-line options win. A registered dataset is
+    loaded by its name (with the split's subset of targets if it was made on some).
+
+    Raises
+    ------
+    SplitFileError
+        The split names no data, or the recorded file does not exist any more.
+    """
+    from pathlib import Path
+
+    from ..errors import SplitFileError
+
+    rec = dict(split.dataset or {})
+    is_file = bool(rec.get("path"))
+    if dataset is None:
+        if is_file:
+            if not Path(rec["path"]).is_file():
+                raise SplitFileError(
+                    f"Split file {split_path} was made from the data file {rec['path']} (given as "
+                    f"{rec.get('path_as_given', rec['path'])!r}), which does not exist any more; "
+                    "pass --dataset FILE to say where the data is now (--dataset overrides the "
+                    "recorded path)."
+                )
+            dataset = rec["path"]
+        else:
+            dataset = rec.get("name")
+    if not dataset:
+        raise SplitFileError(
+            f"Split file {split_path} does not name its dataset; pass the data with --dataset FILE."
+        )
+    if is_file:
+        smiles_col = smiles_col or rec.get("smiles_col")
+        target_cols = target_cols or rec.get("target_cols")
+    units = rec.get("units") if is_file else None
+    std = rec.get("standardize")
+    ds = load_from_cli(dataset, smiles_col, target_cols, data_dir, units=units, standardize=std)
+    want = rec.get("checksum")
+    if (want and ds.checksum != want and not target_cols and not is_file
+            and set(split.target_names) < set(ds.target_names)):
+        # the split was made on a subset of the targets (e.g. --target-col gap)
+        sub = load_from_cli(dataset, smiles_col, list(split.target_names), data_dir,
+                            standardize=std)
+        if sub.checksum == want:
+            ds = sub
     return ds
 
 
@@ -157,6 +294,7 @@ def _fmt(v: float) -> str:
 
 @app.command("datasets", help="List the registered datasets: size, targets, units and source.")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON instead of a table.")
+@output_options
 def datasets_cmd(as_json: bool) -> None:
     from rich.table import Table
 
@@ -183,6 +321,8 @@ def datasets_cmd(as_json: bool) -> None:
         "moleculeace:<name>", "", "", "y", "-log10(nM)",
         "CLIFFKIT_DATA_DIR/moleculeace/<name>.csv (MoleculeACE 3.0.0 sets)",
     )
+    if STATE["quiet"]:
+        return
     _console().print(table)
     click.echo("Any CSV/TSV/Parquet file works too: cliffkit describe FILE --target-col COL")
 
@@ -258,6 +398,7 @@ def _render_describe(summary: dict[str, Any]) -> None:
     "--progress/--no-progress", default=None,
     help="Show a progress bar while parsing SMILES (default: only on a terminal).",
 )
+@output_options
 def describe_cmd(
     dataset: str,
     smiles_col: str | None,
@@ -273,4 +414,5 @@ def describe_cmd(
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
-        _render_describe(summary)
+        if not STATE["quiet"]:
+            _render_describe(summary)

@@ -4,31 +4,12 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import click
 
-from ._app import app
-from ._data import dataset_options, load_from_cli
-
-
-def _load_for_split(split, dataset, smiles_col, target_cols, data_dir):
-    """Load the dataset named in the split file (or given), matching its checksum."""
-    name = dataset or split.dataset.get("name")
-    if not name:
-        from ..errors import SplitFileError
-
-        raise SplitFileError(
-            "The split file does not name its dataset; pass the data with --dataset FILE."
-        )
-    ds = load_from_cli(name, smiles_col, target_cols, data_dir)
-    want = split.dataset.get("checksum")
-    if (want and ds.checksum != want and not target_cols
-            and set(split.target_names) < set(ds.target_names)):
-        # the split was made on a subset of the targets (e.g. --target-col gap)
-        ds = load_from_cli(name, smiles_col, list(split.target_names), data_dir)
-        if ds.checksum != want:  # fall back to the full table for the error message
-            ds = load_from_cli(name, smiles_col, target_cols, data_dir)
-    return ds
+from ._app import app, output_options, say
+from ._data import dataset_options, load_for_split
 
 
 @app.command(
@@ -45,7 +26,8 @@ def _load_for_split(split, dataset, smiles_col, target_cols, data_dir):
 @click.argument("split_file", metavar="SPLIT.json", type=click.Path(dir_okay=False))
 @click.argument("predictions_file", metavar="PREDICTIONS.csv", type=click.Path(dir_okay=False))
 @click.option("--target", "target", default=None, metavar="T",
-              help="Target to score (needed when the split has several).")
+              help="Which of the split's targets to score (needed when it has several). "
+                   "--target-col chooses a file's columns to load.")
 @click.option("--pred-col", "pred_col", default=None, metavar="COL",
               help="Prediction column (default: prediction, pred, y_pred or the target name).")
 @click.option("--n-bootstrap", "n_bootstrap", default=1000, show_default=True, type=int,
@@ -55,7 +37,8 @@ def _load_for_split(split, dataset, smiles_col, target_cols, data_dir):
 @click.option("--no-reference", "no_reference", is_flag=True,
               help="Skip the reference predictor (saves the test-to-train neighbour search).")
 @click.option("--dataset", "dataset", default=None, metavar="DATASET|FILE",
-              help="Data the split was made from (default: the dataset named in the split file).")
+              help="Data the split was made from (default: the file or dataset recorded in the "
+                   "split file; this overrides it).")
 @dataset_options
 @click.option("--json", "as_json", is_flag=True,
               help="Print the full evaluation as JSON instead of the table.")
@@ -64,6 +47,7 @@ def _load_for_split(split, dataset, smiles_col, target_cols, data_dir):
 @click.option("--noise-sd", "noise_sd", default=None, type=float, metavar="SD",
               help="Label noise SD in target units for the noise floor (default: from "
                    "replicates merged as duplicates, else a literature value for the assay).")
+@output_options
 def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, seed,
                  no_reference, dataset, smiles_col, target_cols, data_dir, as_json,
                  output, noise_sd) -> None:
@@ -81,7 +65,7 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
     if noise_sd is not None and not (noise_sd >= 0 and noise_sd != float("inf")):
         raise InvalidParameterError(f"--noise-sd must be a finite number >= 0; got {noise_sd}.")
     split = load_split(split_file)
-    ds = _load_for_split(split, dataset, smiles_col, target_cols, data_dir)
+    ds = load_for_split(split, split_file, dataset, smiles_col, target_cols, data_dir)
     split = load_split(split_file, dataset=ds)  # checks the checksum
     if target is None and len(split.target_names) > 1:
         from ..errors import unknown_name
@@ -102,12 +86,14 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     doc = ev.to_dict()
     doc["inputs"] = {"split_file": str(split_file), "predictions_file": str(predictions_file)}
+    doc["inputs"].update(split_file_abspath=str(Path(split_file).resolve()),
+                         predictions_file_abspath=str(Path(predictions_file).resolve()))
     text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
     if output:
         atomic_write_text(output, text)
     if as_json:
         click.echo(text, nl=False)
     else:
-        click.echo(ev.summary())
+        say(ev.summary())
         if output:
-            click.echo(f"\nWrote {output}")
+            say(f"\nWrote {output}")

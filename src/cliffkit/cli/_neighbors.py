@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._app import app
+from ..similarity._defaults import MIN_SIMILARITY, N_BITS, RADIUS
+from ._app import app, output_options, say
 from ._data import dataset_options, load_from_cli
 
 
@@ -20,10 +21,10 @@ from ._data import dataset_options, load_from_cli
 @dataset_options
 @click.option("-k", "k", type=int, default=None,
               help="Neighbours per molecule (default: max(4, min(24, floor(sqrt(n))))).")
-@click.option("--min-sim", "min_similarity", type=float, default=0.35, show_default=True,
+@click.option("--min-sim", "min_similarity", type=float, default=MIN_SIMILARITY, show_default=True,
               help="Keep neighbours with Tanimoto similarity >= this value, in [0, 1].")
-@click.option("--radius", type=int, default=2, show_default=True, help="Morgan radius.")
-@click.option("--n-bits", type=int, default=2048, show_default=True,
+@click.option("--radius", type=int, default=RADIUS, show_default=True, help="Morgan radius.")
+@click.option("--n-bits", type=int, default=N_BITS, show_default=True,
               help="Fingerprint length in bits (a multiple of 8).")
 @click.option("--backend", type=click.Choice(["auto", "torch", "numpy"]), default="auto",
               show_default=True, help="Search backend; all give identical results.")
@@ -39,6 +40,7 @@ from ._data import dataset_options, load_from_cli
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output file: .parquet (default) or .csv, written atomically.")
+@output_options
 def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
               data_dir: str | None, k: int | None, min_similarity: float, radius: int,
               n_bits: int, backend: str, n_jobs: int | None, cache_dir: str | None,
@@ -61,7 +63,9 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
             f"got {output!r}."
         )
     show = None if not no_progress else False
-    ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
+    # the neighbours depend on the molecules only: a file needs no target column
+    ds = load_from_cli(dataset, smiles_col, target_cols or None, data_dir,
+                       molecules_only=not target_cols)
     k_eff = default_k(len(ds)) if k is None else k
     t0 = time.perf_counter()
     kwargs = {"k": k_eff, "min_similarity": min_similarity, "backend": backend,
@@ -91,7 +95,7 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
         )
     deg = graph.degree()
     where = " (from cache)" if graph.params.get("cached") else ""
-    click.echo(
+    say(
         f"wrote {len(frame)} pairs for {graph.n_query} molecules to {output}{where} "
         f"(k={k_eff}, min_sim={min_similarity}, {int((deg > 0).sum())} with a neighbour, "
         f"mean degree {deg.mean():.2f}, {time.perf_counter() - t0:.1f} s)",

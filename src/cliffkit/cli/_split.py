@@ -7,14 +7,9 @@ import warnings
 
 import click
 
-from ._app import app
-from ._data import dataset_options, load_from_cli
-
-
-def _methods() -> list[str]:
-    from ..split import list_splitters
-
-    return list_splitters()
+from ..similarity._defaults import MIN_SIMILARITY
+from ._app import STATE, RegistryChoice, app, output_options, say, verbose
+from ._data import data_record, dataset_options, load_from_cli
 
 
 @app.command(
@@ -24,7 +19,8 @@ def _methods() -> list[str]:
 )
 @click.argument("dataset", metavar="DATASET")
 @dataset_options
-@click.option("--method", type=click.Choice(_methods()), default="cliff", show_default=True,
+@click.option("--method", type=RegistryChoice("cliffkit.split:list_splitters"), default="cliff",
+              show_default=True,
               help="Splitter: cliff (CliffSplit: supported, cliff-exposed test set), random, "
                    "scaffold (Bemis-Murcko groups, shuffled by seed), or predefined (a given "
                    "split: --split-col, --from-chemprop or --train-idx/--test-idx).")
@@ -42,7 +38,8 @@ def _methods() -> list[str]:
 @click.option("--test-idx", type=click.Path(dir_okay=False), default=None,
               help="predefined: file of test rows.")
 @click.option("--target", "targets", multiple=True, metavar="T",
-              help="Target to label (repeat for several; default: every target of the dataset).")
+              help="Which of the loaded targets to label (repeat for several; default: every "
+                   "target loaded). --target-col chooses the file's columns to load.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (random_state).")
 @click.option("--test-size", type=float, default=0.1, show_default=True,
               help="Fraction of molecules in the test set.")
@@ -54,7 +51,7 @@ def _methods() -> list[str]:
               help="Requested share of cliff cases among held-out molecules (cliff method only).")
 @click.option("-k", "k", type=int, default=None,
               help="Neighbours per molecule (default: max(4, min(24, floor(sqrt(n_train))))).")
-@click.option("--min-sim", "min_similarity", type=float, default=0.35, show_default=True,
+@click.option("--min-sim", "min_similarity", type=float, default=MIN_SIMILARITY, show_default=True,
               help="Support threshold: Tanimoto similarity a training neighbour needs.")
 @click.option("--cliff-quantile", type=float, default=0.8, show_default=True,
               help="Cliff: severity above this quantile of supported training severities.")
@@ -75,11 +72,11 @@ def _methods() -> list[str]:
                    "splits refer to.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=True,
               help="Split file to write (JSON).")
-@click.option("--quiet", is_flag=True, help="Print nothing but warnings and errors.")
+@output_options
 def split_command(dataset, smiles_col, target_cols, data_dir, method, split_col, from_chemprop,
                   chemprop_fold, train_idx, val_idx, test_idx, targets, seed, test_size,
                   val_size, cliff_share, k, min_similarity, cliff_quantile, smooth_quantile, delta,
-                  n_jobs, chemprop_splits, chemprop_data, output, quiet):
+                  n_jobs, chemprop_splits, chemprop_data, output):
     from ..errors import CliffkitWarning, InvalidParameterError
     from ..split import format_summary, get_splitter, to_chemprop_splits
     from ..split._result import source_row_molecule
@@ -118,6 +115,7 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, split_col,
             click.echo(f"cliffkit: warning: {w.message}", err=True)
         else:  # pragma: no cover - foreign warnings keep their normal route
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    result.dataset.update(data_record(dataset, ds))  # later commands reload the data from it
     result.save(output)
     if chemprop_splits:
         with warnings.catch_warnings(record=True) as caught:
@@ -125,26 +123,26 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, split_col,
             to_chemprop_splits(result, chemprop_splits, data_path=chemprop_data, dataset=ds)
         for w in caught:
             click.echo(f"cliffkit: warning: {w.message}", err=True)
-    if not quiet:
-        click.echo(f"{splitter!r}")
-        click.echo(format_summary(result))
+    verbose(f"{splitter!r}")
+    if not STATE["quiet"]:
+        say(format_summary(result))
         if method == "predefined":
             from ..split import compare_with_cliffsplit, format_comparison
 
             given_info = result.info.get("given", {})
             dropped = given_info.get("dropped_rows", {})
             if any(dropped.values()):
-                click.echo("rows of the split the loader dropped (see 'cliffkit describe'): "
-                           + ", ".join(f"{s} {n}" for s, n in dropped.items()))
+                say("rows of the split the loader dropped (see 'cliffkit describe'): "
+                    + ", ".join(f"{s} {n}" for s, n in dropped.items()))
             carved = result.info.get("val_carved")
             if carved:
-                click.echo(f"validation: {carved['n']} training rows moved to val "
-                           f"(val_size {carved['fraction']}, seed {carved['seed']})")
-            click.echo("")
-            click.echo(format_comparison(compare_with_cliffsplit(result, ds)))
-        click.echo("")
-        click.echo(f"wrote {output}")
+                say(f"validation: {carved['n']} training rows moved to val "
+                    f"(val_size {carved['fraction']}, seed {carved['seed']})")
+            say("")
+            say(format_comparison(compare_with_cliffsplit(result, ds)))
+        say("")
+        say(f"wrote {output}")
         if chemprop_splits:
             extra = f" and {chemprop_data}" if chemprop_data else ""
-            click.echo(f"wrote {chemprop_splits}{extra}")
+            say(f"wrote {chemprop_splits}{extra}")
     return 0

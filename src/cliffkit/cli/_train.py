@@ -15,19 +15,9 @@ import sys
 
 import click
 
-from ._app import app
-from ._data import dataset_options, load_from_cli
-
-#: Share of the training molecules held out for validation when a split file has none.
-VAL_FRACTION = 0.1
-
-
-def _loss_choices() -> list[str]:
-    try:
-        from ..loss import list_losses
-    except ImportError:  # pragma: no cover - loss package missing
-        return ["plain"]
-    return list(list_losses())
+from ..experiment import VAL_FRACTION
+from ._app import STATE, RegistryChoice, app, output_options, say, verbose
+from ._data import dataset_options, load_for_split
 
 
 def _parse_params(items: tuple[str, ...]) -> dict:
@@ -53,17 +43,22 @@ def _parse_params(items: tuple[str, ...]) -> dict:
     help="Train a backbone on the train/val sets of a split file and predict every molecule; "
     "writes the model, predictions.csv, config.json and train_log.jsonl into -o RUN.",
 )
-@click.argument("dataset", metavar="DATASET")
-@dataset_options
+@click.argument("dataset_arg", metavar="[DATASET]", required=False)
 @click.option("--split", "split_path", type=click.Path(dir_okay=False), required=True,
-              help="Split file from 'cliffkit split' (its dataset checksum must match). Without "
-                   "a validation set, 10% of training (seeded by --seed) is held out.")
-@click.option("--backbone", default="gin", show_default=True,
-              help="Backbone name: mlp, lgbm, svm, gin, dmpnn, schnet (see cliffkit.models).")
+              help="Split file from 'cliffkit split'; the data it was made from (file, columns, "
+                   "unit) is reloaded from what it records. Without a validation set, 10% of "
+                   "training (seeded by --seed) is held out.")
+@click.option("--dataset", "dataset", default=None, metavar="DATASET|FILE",
+              help="Data the split was made from, if not where the split file says (overrides "
+                   "the recorded path; the checksum must match).")
+@dataset_options
+@click.option("--backbone", type=RegistryChoice("cliffkit.models:list_backbones"), default="gin",
+              show_default=True, help="Backbone from the cliffkit.models registry.")
 @click.option("--target", default=None,
-              help="Target to train on (default: the dataset's only target).")
-@click.option("--loss", "loss_name", type=click.Choice(_loss_choices()), default="plain",
-              show_default=True, help="Training loss from the cliffkit.loss registry.")
+              help="Which loaded target to train on (default: the only one). --target-col "
+                   "chooses the file's columns to load.")
+@click.option("--loss", "loss_name", type=RegistryChoice("cliffkit.loss:list_losses"),
+              default="plain", show_default=True, help="Training loss from the cliffkit.loss registry.")
 @click.option("--lam", type=float, default=0.1, show_default=True,
               help="CliffLoss lambda (start value for cliff-adaptive).")
 @click.option("--beta", type=float, default=None,
@@ -78,29 +73,32 @@ def _parse_params(items: tuple[str, ...]) -> dict:
                    "--param hidden_channels=256.")
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False), required=True,
               help="Run folder to write.")
-@click.option("--quiet", is_flag=True, help="Print nothing but warnings and errors.")
-def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbone, target,
-                  loss_name, lam, beta, epochs, seed, device, params, output, quiet):
+@output_options
+def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, data_dir, backbone,
+                  target, loss_name, lam, beta, epochs, seed, device, params, output):
     from pathlib import Path
 
     import numpy as np
     import pandas as pd
 
-    from .. import __version__
+    from .._version import __version__
     from ..errors import InvalidParameterError
     from ..evaluate import SPLIT_CHECKSUM_COLUMN
+    from ..experiment import fit, with_validation
     from ..models import get_backbone_class
-    from ..split import load_split
+    from ..similarity import default_k
+    from ..split import labelled_view, load_split
     from ..utils import atomic_write_text, sha256_file
 
-    ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
+    quiet = STATE["quiet"]
+    recorded = load_split(split_path)
+    ds = load_for_split(recorded, split_path, dataset or dataset_arg, smiles_col, target_cols,
+                        data_dir)
     klass = get_backbone_class(backbone)  # UnknownNameError lists the choices
     t_idx = ds.target_index(target)  # UnknownNameError lists the targets
     target_name = ds.target_names[t_idx]
     split = load_split(split_path, dataset=ds)  # SplitFileError on checksum mismatch
     # Multi-target data: train and score on this target's own molecules only.
-    from ..split import labelled_view
-
     full_ds, full_split = ds, split
     ds, split, _rows = labelled_view(full_split, full_ds, t_idx)
     if len(ds) < len(full_ds):
@@ -108,12 +106,9 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
             f"cliffkit: note: target {target_name!r} has a value for {len(ds):,} of "
             f"{len(full_ds):,} molecules; training and scoring use those (the others are "
             "predicted, with an empty y_true).", err=True)
-    tr_idx, va_idx, carved = split.train, split.val, None
-    if len(va_idx) == 0:  # e.g. a predefined split: validation comes out of training
-        from ..split import carve_validation
-
-        tr_idx, va_idx = carve_validation(split.train, VAL_FRACTION, random_state=seed)
-        carved = {"fraction": VAL_FRACTION, "n": int(len(va_idx)), "seed": seed}
+    fit_split, carved = with_validation(split, seed=seed)  # the rows that fit and stop
+    tr_idx, va_idx = fit_split.train, fit_split.val
+    if carved is not None:  # e.g. a predefined split: validation comes out of training
         if not quiet:
             click.echo(f"split file {split_path} has no validation set: {len(va_idx)} training "
                        f"molecules ({VAL_FRACTION:.0%}, seed {seed}) are held out for early "
@@ -139,37 +134,16 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         bb_params["show_progress"] = (not quiet) and sys.stderr.isatty()
     model = klass(**bb_params)
 
-    train, val = ds.subset(tr_idx), ds.subset(va_idx)
-    y_train = train.target(t_idx)
-    fit_kwargs = {}
-    spec = None
-    if loss_name != "plain" or beta:
-        from ..loss import cliff_severity, make_loss
-
-        severity = cliff_severity(ds, train_idx=tr_idx, target=t_idx)
-        extra = {}
-        if loss_name == "cliff-adaptive":
-            if carved is not None:
-                raise InvalidParameterError(
-                    f"Loss 'cliff-adaptive' needs a labelled validation set, which split file "
-                    f"{split_path} lacks; re-run 'cliffkit split' with --val-size > 0."
-                )
-            if target_name not in split.labels:
-                raise InvalidParameterError(
-                    f"Loss 'cliff-adaptive' needs validation strata for target "
-                    f"{target_name!r}, which split file {split_path} does not label; "
-                    f"re-run 'cliffkit split --target {target_name}'."
-                )
-            strata = split.strata(target_name, "val")
-            extra = dict(y_val=val.target(t_idx), val_cliff_mask=strata == "cliff",
-                         val_smooth_mask=strata == "smooth")
-        spec = make_loss(loss_name, y_train, severity=severity, lam=lam, beta=beta,
-                         random_state=seed, **extra)
-        fit_kwargs = spec.fit_kwargs(model)
-
+    if carved is not None and loss_name == "cliff-adaptive":
+        raise InvalidParameterError(
+            f"Loss 'cliff-adaptive' needs a labelled validation set, which split file "
+            f"{split_path} lacks; re-run 'cliffkit split' with --val-size > 0."
+        )
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    model.fit(train, val, target=t_idx, log_path=out / "train_log.jsonl", **fit_kwargs)
+    model, spec = fit(ds, fit_split, model, loss_name, target=t_idx, seed=seed,
+                      loss_params={"lam": lam, "beta": beta},
+                      log_path=out / "train_log.jsonl")
     pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
     pred = pred_all[_rows]
     model.save(out / "model")
@@ -192,25 +166,29 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
             err = pred[idx] - y[idx]
             metrics[name] = {"mae": float(np.mean(np.abs(err))),
                              "rmse": float(np.sqrt(np.mean(err**2))), "n": int(len(idx))}
+    sp = full_split.params
     config = {
         "cliffkit_version": __version__,
         "command": "train",
         "dataset": {"name": full_ds.name, "checksum": full_ds.checksum, "n_samples": len(full_ds),
                     "source_sha256": full_ds.source_sha256, "n_labelled": len(ds),
-                    "standardize": full_ds.report.standardize},
-        "split": {"path": str(split_path), "sha256": sha256_file(split_path),
-                  "checksum": full_split.checksum, "method": full_split.method,
-                  "val_carved": carved,
-                  "k": int(full_split.params.get("k_used") or full_split.params.get("k") or 24),
-                  "min_similarity": float(full_split.params.get("min_similarity", 0.35))},
+                    "standardize": full_ds.report.standardize,
+                    **{k: v for k, v in full_split.dataset.items()
+                       if k in ("path", "path_as_given", "smiles_col", "target_cols", "units")}},
+        "split": {"path": str(split_path), "abspath": str(Path(split_path).resolve()),
+                  "sha256": sha256_file(split_path), "checksum": full_split.checksum,
+                  "method": full_split.method, "val_carved": carved,
+                  "k": int(full_split.similarity_params["k"] or default_k(len(full_split.train))),
+                  "min_similarity": full_split.similarity_params["min_similarity"],
+                  "radius": full_split.similarity_params.get("radius", sp.get("radius", 2)),
+                  "n_bits": full_split.similarity_params.get("n_bits", sp.get("n_bits", 2048))},
         "target": target_name,
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),
                      "params": json.loads(json.dumps(model.get_params(), default=str))},
-        "loss": {"name": loss_name, "lam": lam, "beta": beta,
-                 "repr": repr(spec) if spec is not None else "plain",
-                 "lambda_history": json.loads(json.dumps(spec.history, default=float))
-                 if spec is not None else []},
+        "loss": {"name": loss_name, "lam": lam, "beta": beta, "repr": repr(spec),
+                 "severity_params": spec.severity_params,
+                 "lambda_history": json.loads(json.dumps(spec.history, default=float))},
         "seed": seed,
         "best_epoch": getattr(model, "best_epoch_", None),
         "n_epochs": len(getattr(model, "history_", [])),
@@ -218,28 +196,33 @@ def train_command(dataset, smiles_col, target_cols, data_dir, split_path, backbo
         "metrics": metrics,
     }
     atomic_write_text(out / "config.json", json.dumps(config, indent=2, default=str) + "\n")
-    if not quiet:
-        click.echo(repr(model))
-        for name, m in metrics.items():
-            click.echo(f"{name:5s} n={m['n']:6d}  MAE {m['mae']:.4f}  RMSE {m['rmse']:.4f} "
-                       f"{ds.unit(t_idx)}")
-        click.echo(f"wrote {out}/ (model/, predictions.csv, config.json, train_log.jsonl)")
+    verbose(repr(model))
+    unit = ds.unit(t_idx)
+    say(f"{model.name} on {full_ds.name} / {target_name} (loss {loss_name}, seed {seed})")
+    for name, m in metrics.items():
+        say(f"{name:5s} n={m['n']:6d}  MAE {m['mae']:.4f}  RMSE {m['rmse']:.4f}"
+            + (f" {unit}" if unit else ""))
+    say(f"wrote {out}/ (model/, predictions.csv, config.json, train_log.jsonl)")
     return 0
 
 
 @app.command(
     "predict",
     help="Predict the molecules of FILE (CSV/TSV/Parquet with a SMILES column) with the model "
-    "of a run folder from 'cliffkit train'.",
+    "of a run folder from 'cliffkit train'. Next to each prediction it writes the Tanimoto "
+    "similarity to the nearest training molecule, that molecule, and whether the prediction "
+    "is inside the model's domain (similarity >= the split's support threshold).",
 )
 @click.argument("run", metavar="RUN", type=click.Path(file_okay=False))
 @click.argument("file", metavar="FILE", type=click.Path(dir_okay=False))
 @click.option("--smiles-col", default=None,
-              help="SMILES column (default: a column named 'smiles', any case).")
+              help="SMILES column (default: a column named 'smiles', any case, else the training "
+                   "file's SMILES column).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=True,
-              help="CSV to write: the input columns plus 'prediction'.")
-@click.option("--quiet", is_flag=True, help="Print nothing but warnings and errors.")
-def predict_command(run, file, smiles_col, output, quiet):
+              help="CSV to write: the input columns plus prediction, nearest_train_similarity, "
+                   "nearest_train_smiles, in_domain and reason.")
+@output_options
+def predict_command(run, file, smiles_col, output):
     from pathlib import Path
 
     import numpy as np
@@ -248,25 +231,37 @@ def predict_command(run, file, smiles_col, output, quiet):
     from ..data._loaders import _detect_smiles_col
     from ..data._read import resolve_column
     from ..data._standardize import _first_rows, _warn_smiles, canonicalize, classify_smiles
-    from ..errors import InvalidDataError, InvalidSmilesError
+    from ..errors import InvalidDataError, InvalidSmilesError, MissingColumnError
     from ..models import Backbone
     from ..utils import atomic_write_text
 
     run = Path(run)
     model_dir = run / "model" if (run / "model").is_dir() else run
     model = Backbone.load(model_dir)
-    mode = "keep"
+    cfg_doc: dict = {}
     cfg = run / "config.json"
-    if cfg.is_file():  # molecules are standardised as they were for training
+    if cfg.is_file():
         try:
-            mode = json.loads(cfg.read_text(encoding="utf-8")).get("dataset", {}).get(
-                "standardize", "keep") or "keep"
-        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-            mode = "keep"
+            cfg_doc = json.loads(cfg.read_text(encoding="utf-8"))
+            if not isinstance(cfg_doc, dict):
+                cfg_doc = {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            cfg_doc = {}
+    ds_doc = cfg_doc.get("dataset", {}) if isinstance(cfg_doc.get("dataset"), dict) else {}
+    # molecules are standardised as they were for training
+    mode = ds_doc.get("standardize", "keep") or "keep"
     # The loaders' reader: encodings, delimiters (';'), blank lines, gzip, Parquet.
     table = read_table(file, what="input file")
-    col = (resolve_column(table, smiles_col, role="SMILES") if smiles_col
-           else _detect_smiles_col(table))
+    if smiles_col:
+        col = resolve_column(table, smiles_col, role="SMILES")
+    else:
+        try:
+            col = _detect_smiles_col(table)
+        except MissingColumnError:
+            trained = ds_doc.get("smiles_col")
+            if not trained or trained not in table.columns:
+                raise
+            col = trained
     raw = table.frame[col].to_numpy(dtype=object)
     canon = canonicalize(raw, show_progress=False, standardize=mode)
     has_text, valid, reason, detail, names = classify_smiles(raw, canon, table.lines)
@@ -289,14 +284,33 @@ def predict_command(run, file, smiles_col, output, quiet):
     pred = np.full(len(raw), np.nan)
     pred[ok] = model.predict([canon[i] for i in ok])
     frame = table.frame.copy()
-    out_col = "prediction"
-    reason_col = "reason" if "reason" not in frame.columns else "prediction_reason"
-    if out_col in frame.columns:
+    new_cols = ["prediction", "nearest_train_similarity", "nearest_train_smiles", "in_domain"]
+    clash = [c for c in new_cols if c in frame.columns]
+    if clash:
         raise InvalidDataError(
-            f"{file} already has a column 'prediction'; rename it so the output does not "
+            f"{file} already has a column {clash[0]!r}; rename it so the output does not "
             "overwrite it."
         )
-    frame[out_col] = pred
+    reason_col = "reason" if "reason" not in frame.columns else "prediction_reason"
+    frame["prediction"] = pred
+    domain = _domain(run, cfg_doc, [canon[i] for i in ok])
+    n_in = None
+    if domain is not None:
+        sim, near, tau = domain
+        col_sim = np.full(len(raw), np.nan)
+        col_sim[ok] = sim
+        col_near = np.full(len(raw), "", dtype=object)
+        col_near[ok] = near
+        col_in = np.full(len(raw), "", dtype=object)
+        col_in[ok] = np.where(sim >= tau, "yes", "no")
+        frame["nearest_train_similarity"] = col_sim
+        frame["nearest_train_smiles"] = col_near
+        frame["in_domain"] = col_in
+        n_in = int((sim >= tau).sum())
+    else:
+        with_warn.append(
+            f"{run} has no config.json and predictions.csv from 'cliffkit train'; the similarity "
+            "to the training set and the domain were not computed.")
     frame[reason_col] = [
         "" if r is None else (r if not d else f"{r}: {d}") for r, d in zip(reason, detail, strict=True)
     ]
@@ -314,12 +328,67 @@ def predict_command(run, file, smiles_col, output, quiet):
             f"reason in column {reason_col!r}.")
     for msg in with_warn:
         click.echo("cliffkit: warning: " + " ".join(msg.split()), err=True)
-    if not quiet:
-        click.echo(f"{model!r}")
-        click.echo(f"predicted {ok.size:,} of {len(raw):,} molecules ({model.target_}); "
-                   f"wrote {output}")
-        click.echo(rough_note)
+    verbose(f"{model!r}")
+    say(f"predicted {ok.size:,} of {len(raw):,} molecules ({model.target_}); wrote {output}")
+    if n_in is not None:
+        say(f"{n_in:,} of {ok.size:,} have a training neighbour with Tanimoto similarity >= "
+            f"{domain[2]:g} (in_domain = yes); predictions outside the domain rest on no "
+            "close training analogue.")
+    say(rough_note)
     return 0
+
+
+def _domain(run, cfg: dict, smiles: list[str]):
+    """(nearest-train similarity, nearest-train SMILES, threshold) for ``smiles``, or None.
+
+    The training molecules are the ``train`` rows of the run's predictions.csv; the
+    fingerprint (Morgan radius, bits) and threshold are the split's (config.json, or the
+    split file itself for runs made before they were recorded there).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from ..similarity import compute_fingerprints, find_neighbors
+
+    pfile = run / "predictions.csv"
+    split_doc = cfg.get("split") if isinstance(cfg.get("split"), dict) else None
+    if not pfile.is_file() or split_doc is None:
+        return None
+    tau, radius, n_bits = (split_doc.get("min_similarity"), split_doc.get("radius"),
+                           split_doc.get("n_bits"))
+    if tau is None:
+        from pathlib import Path
+
+        from ..errors import SplitFileError
+        from ..split import load_split
+
+        for cand in (split_doc.get("abspath"), split_doc.get("path")):
+            if cand and Path(cand).is_file():
+                try:
+                    params = load_split(cand).params
+                except SplitFileError:
+                    continue
+                tau, radius, n_bits = (params.get("min_similarity"), params.get("radius"),
+                                       params.get("n_bits"))
+                break
+    if tau is None:
+        return None
+    preds = pd.read_csv(pfile, usecols=["smiles", "split"])
+    train = preds.loc[preds["split"] == "train", "smiles"].astype(str).to_numpy()
+    if train.size == 0 or not smiles:
+        return None
+    radius, n_bits = int(radius or 2), int(n_bits or 2048)
+    q = compute_fingerprints(smiles, radius=radius, n_bits=n_bits)
+    ref = compute_fingerprints(list(train), radius=radius, n_bits=n_bits)
+    graph = find_neighbors(q, ref_fps=ref, k=1, min_similarity=0.0)
+    deg = np.diff(graph.indptr)
+    sim = np.zeros(len(smiles))
+    near = np.full(len(smiles), "", dtype=object)
+    has = deg > 0
+    first = graph.indptr[:-1][has]
+    sim[has] = graph.similarities[first]
+    near[has] = train[graph.indices[first]]
+    return sim, near, float(tau)
 
 
 def _add_roughness(run, frame, canon, ok) -> str:
@@ -335,7 +404,7 @@ def _add_roughness(run, frame, canon, ok) -> str:
     import pandas as pd
 
     from ..evaluate._roughness import roughness_scores
-    from ..similarity import compute_fingerprints, find_neighbors
+    from ..similarity import MIN_SIMILARITY, compute_fingerprints, find_neighbors
 
     preds = run / "predictions.csv"
     if not preds.is_file():
@@ -347,7 +416,7 @@ def _add_roughness(run, frame, canon, ok) -> str:
     cfg = {}
     if (run / "config.json").is_file():
         cfg = json.loads((run / "config.json").read_text()).get("split", {})
-    k, tau = int(cfg.get("k", 24)), float(cfg.get("min_similarity", 0.35))
+    k, tau = int(cfg.get("k", 24)), float(cfg.get("min_similarity", MIN_SIMILARITY))
     train = train[np.isfinite(train["y_true"].to_numpy(dtype=float))]
     rough = np.full(len(frame), np.nan)
     if len(ok) and len(train):

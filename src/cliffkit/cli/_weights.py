@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._app import app
-from ._data import dataset_options, load_from_cli
+from ._app import app, output_options, say
+from ._data import dataset_options, load_for_split
 
 _STATIC = ("plain", "cliff", "random-weights", "lds")
 
@@ -17,12 +17,17 @@ _STATIC = ("plain", "cliff", "random-weights", "lds")
         "Weights are computed from training molecules and labels only."
     ),
 )
-@click.argument("dataset")
-@dataset_options
+@click.argument("dataset_arg", metavar="[DATASET]", required=False)
 @click.option("--split", "split_path", required=True, type=click.Path(dir_okay=False),
-              help="Split file (JSON) from 'cliffkit split'; its training set gets the weights.")
+              help="Split file (JSON) from 'cliffkit split'; its training set gets the weights, "
+                   "and the data is reloaded from what it records.")
+@click.option("--dataset", "dataset", default=None, metavar="DATASET|FILE",
+              help="Data the split was made from, if not where the split file says (overrides "
+                   "the recorded path).")
+@dataset_options
 @click.option("--target", default=None,
-              help="Target column (required when the dataset has several targets).")
+              help="Which loaded target to weight (needed when there are several). --target-col "
+                   "chooses the file's columns to load.")
 @click.option("--loss", "loss_name", default="cliff", show_default=True,
               help="Weighting: " + " | ".join(_STATIC) + ".")
 @click.option("--lam", type=float, default=0.1, show_default=True,
@@ -36,15 +41,16 @@ _STATIC = ("plain", "cliff", "random-weights", "lds")
                    "usable directly as chemprop's data file with --splits-file.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output CSV path (written atomically).")
-def weights(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
-            data_dir: str | None, split_path: str, target: str | None, loss_name: str, lam: float,
+@output_options
+def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smiles_col: str | None, target_cols: tuple[str, ...],
+            data_dir: str | None, target: str | None, loss_name: str, lam: float,
             seed: int, raw: bool, all_rows: bool, output: str) -> None:
     import numpy as np
     import pandas as pd
 
     from ..errors import InvalidParameterError, unknown_name
-    from ..loss import list_losses, make_loss
-    from ..loss._weights import cliff_severity
+    from ..experiment import build_loss
+    from ..loss import list_losses
     from ..split import load_split
     from ..utils import atomic_write
 
@@ -59,7 +65,8 @@ def weights(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
         )
     if lam < 0:
         raise InvalidParameterError(f"The '--lam' option of 'cliffkit weights' must be >= 0; got {lam}.")
-    ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
+    ds = load_for_split(load_split(split_path), split_path, dataset or dataset_arg, smiles_col,
+                        target_cols, data_dir)
     split = load_split(split_path, dataset=ds)
     t = ds.target_index(target)
     from ..split import labelled_view
@@ -71,10 +78,7 @@ def weights(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
                    f"{n_all:,} molecules; weights cover those.", err=True)
     y = ds.y[:, t]
     train = np.asarray(split.train, dtype=np.int64)
-    sev = None
-    if key in ("cliff", "random-weights"):
-        sev = cliff_severity(ds, y, train)
-    spec = make_loss(key, y[train], severity=sev, lam=lam, random_state=seed)
+    spec = build_loss(key, ds, split, target=t, seed=seed, lam=lam)
     w = spec.sample_weight(mean_one=not raw)
     if all_rows:
         full = np.ones(len(ds), dtype=np.float64)
@@ -84,7 +88,7 @@ def weights(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
         frame = pd.DataFrame({"smiles": ds.smiles[train], "weight": w})
     with atomic_write(output, "w") as fh:
         frame.to_csv(fh, index=False, float_format="%.10g")
-    click.echo(
+    say(
         f"wrote {len(frame)} rows to {output} (loss={key}, lam={lam}, "
         f"{'raw' if raw else 'mean-1'} weights, min {w.min():.4g}, max {w.max():.4g})",
         err=True,

@@ -6,6 +6,8 @@
 - :func:`assign_strata`: cliff / intermediate / smooth / unsupported per molecule.
 - :func:`cliff_pairs`: training cliff pairs for the pairwise loss term.
 - :func:`moleculeace_cliffs`: the MoleculeACE-compatible cliff mode.
+- :data:`CLIFF_DEFINITIONS`: what a cliff is (``cliffkit``, ``moleculeace``), read by split
+  labelling and the loss.
 """
 
 from __future__ import annotations
@@ -13,11 +15,21 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ._definitions import (
+    CLIFF_DEFINITIONS,
+    CliffDefinition,
+    get_cliff_definition,
+    list_cliff_definitions,
+)
 from ._pairs import CliffPairs, cliff_pairs, train_cliff_pairs
 from ._severity import Severity, compute_severity, default_m, severity_scale
 from ._strata import STRATA, Strata, assign_strata, severity_quantiles
 
 __all__ = [
+    "CLIFF_DEFINITIONS",
+    "CliffDefinition",
+    "get_cliff_definition",
+    "list_cliff_definitions",
     "STRATA",
     "CliffPairs",
     "Severity",

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidDataError, InvalidSmilesError, ShapeMismatchError
-from ..utils import Interval, validate_params
+from ..utils import Interval, head_list, validate_params
 
 __all__ = [
     "MoleculeACECliffs",
@@ -191,11 +191,10 @@ def _refuse_repeats(smiles) -> None:
             if j != i:
                 repeats.append((j, i))
     if repeats:
-        shown = ", ".join(f"{i}={j}" for j, i in repeats[:5])
-        more = f" and {len(repeats) - 5} more" if len(repeats) > 5 else ""
+        shown = head_list(repeats, fmt=lambda ji: f"{ji[1]}={ji[0]}")
         raise InvalidDataError(
             f"moleculeace_cliffs: {len(repeats)} SMILES repeat an earlier one (position=first "
-            f"position: {shown}{more}); MoleculeACE's rule needs one row per molecule, or "
+            f"position: {shown}); MoleculeACE's rule needs one row per molecule, or "
             "replicates become each other's cliff partner. Merge replicates first "
             "(cliffkit.load_dataset merges them)."
         )

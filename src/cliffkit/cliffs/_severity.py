@@ -217,6 +217,13 @@ def compute_severity(graph: Any, y_query: Any, y_ref: Any | None = None, *,
     Returns
     -------
     Severity
+
+    Raises
+    ------
+    InvalidParameterError
+        ``graph`` is not a neighbour graph, non-finite labels, or ``m`` not an int >= 1.
+    ShapeMismatchError
+        Labels whose length does not match the graph.
     """
     if y_ref is None:
         y_ref = y_query

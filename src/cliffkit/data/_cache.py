@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ..utils import atomic_write
+from ..utils import cache_dir as _cache_root
 
 __all__ = ["cache_dir", "cache_key", "read_cache", "write_cache", "pack_strings", "unpack_strings"]
 
@@ -25,13 +25,8 @@ log = logging.getLogger(__name__)
 
 
 def cache_dir() -> Path:
-    """The folder that holds cached datasets."""
-    env = os.environ.get("CLIFFKIT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("cliffkit", appauthor=False))
+    """The folder that holds cached datasets (:func:`cliffkit.utils.cache_dir`)."""
+    return _cache_root()
 
 
 def cache_key(*parts: object) -> str:

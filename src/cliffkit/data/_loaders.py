@@ -88,8 +88,9 @@ def load_dataset(
     smiles_col : str, optional
         SMILES column of a file; by default a column named ``smiles`` (any case).
     target_cols : str or list of str, optional
-        Target columns of a file (by default the only numeric column). For a registered
-        dataset, the targets to keep (by name, e.g. ``["homo", "gap"]``); default all.
+        Target columns of a file (by default the only numeric column); an empty list loads
+        a file's molecules only (``y`` of shape (n, 0)). For a registered dataset, the
+        targets to keep (by name, e.g. ``["homo", "gap"]``); default all.
     data_dir : path-like, optional
         Folder holding ``qm9.csv.gz`` and ``moleculeace/<name>.csv``. Overrides
         ``CLIFFKIT_DATA_DIR``.
@@ -201,7 +202,9 @@ def _as_list(target_cols: str | Sequence[str] | None) -> list[str] | None:
     if target_cols is None:
         return None
     cols = [target_cols] if isinstance(target_cols, str) else list(target_cols)
-    if not cols or not all(isinstance(c, str) and c.strip() for c in cols):
+    if not cols and not isinstance(target_cols, str):
+        return []  # the molecules only (y has shape (n, 0)); e.g. for neighbour search
+    if not all(isinstance(c, str) and c.strip() for c in cols):
         raise InvalidParameterError(
             f"The 'target_cols' parameter of load_dataset must be a column name or a non-empty "
             f"list of names; got {target_cols!r}."

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import unknown_name
+from ..utils import Registry, normalize_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._dataset import Dataset
 
-__all__ = ["TargetSpec", "DatasetInfo", "register_dataset", "get_dataset_info", "list_datasets"]
+__all__ = ["DATASETS", "TargetSpec", "DatasetInfo", "register_dataset", "get_dataset_info", "list_datasets"]
 
 
 @dataclass(frozen=True)
@@ -102,18 +103,18 @@ class DatasetInfo:
         }
 
 
-_REGISTRY: dict[str, DatasetInfo] = {}
+#: The dataset registry (names are case-insensitive).
+DATASETS: Registry[DatasetInfo] = Registry("dataset")
 
 
 def register_dataset(info: DatasetInfo, *, overwrite: bool = False) -> DatasetInfo:
     """Add ``info`` to the registry (``overwrite=True`` replaces an entry of that name)."""
-    key = info.name.lower()
-    if key in _REGISTRY and not overwrite:
+    key = normalize_name(info.name)
+    if key in DATASETS and not overwrite:
         raise ValueError(f"dataset {key!r} is already registered")
     if info.loader is None and info.file is None:
         raise ValueError(f"dataset {key!r} needs a bundled file or a loader")
-    _REGISTRY[key] = info
-    return info
+    return DATASETS.register(key, info, overwrite=True)
 
 
 def get_dataset_info(name: str) -> DatasetInfo:
@@ -124,12 +125,11 @@ def get_dataset_info(name: str) -> DatasetInfo:
     UnknownNameError
         Listing the registered names and the closest one.
     """
-    key = str(name).strip().lower()
-    if key in _REGISTRY:
-        return _REGISTRY[key]
-    raise unknown_name("dataset", str(name), [*_REGISTRY, "moleculeace:<name>"])
+    if name in DATASETS:
+        return DATASETS.get(name)
+    raise unknown_name("dataset", str(name), [*DATASETS, "moleculeace:<name>"])
 
 
 def list_datasets() -> list[DatasetInfo]:
     """Every registered dataset, in registration order."""
-    return list(_REGISTRY.values())
+    return [DATASETS.get(name) for name in DATASETS]

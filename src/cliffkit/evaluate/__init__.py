@@ -21,6 +21,7 @@ from ._evaluate import (
 )
 from ._metrics import (
     CONTRASTS,
+    METRICS,
     STRATA_ORDER,
     Estimate,
     bootstrap_ci,
@@ -52,6 +53,7 @@ __all__ = [
     "evaluate",
     "read_predictions",
     "CONTRASTS",
+    "METRICS",
     "STRATA_ORDER",
     "Estimate",
     "bootstrap_ci",

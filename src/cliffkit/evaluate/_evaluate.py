@@ -18,6 +18,7 @@ from ..errors import (
     SplitFileError,
     unknown_name,
 )
+from ..similarity import default_k
 from ..utils import format_table, to_jsonable
 from ._metrics import Estimate, pair_metrics, stratum_metrics
 from ._reference import reference_predictions
@@ -398,6 +399,15 @@ _GRAPH_MEMO: dict[str, Any] = {}  # a few test->train graphs, reused within a pr
 _DISK_CACHE_MIN_PAIRS = 20_000_000  # test x train pairs from which graphs go to the disk cache
 
 
+def _similarity_params(split_result) -> dict[str, Any]:
+    """The split's own similarity parameters (a SplitResult, or any object with ``params``)."""
+    if hasattr(split_result, "similarity_params"):
+        return split_result.similarity_params
+    from ..split import SplitResult
+
+    return SplitResult.similarity_params.fget(split_result)
+
+
 def _reference_graph(split_result, dataset, k: int, show_progress):
     """Top-k training neighbours of each test molecule (any similarity), cached.
 
@@ -406,15 +416,12 @@ def _reference_graph(split_result, dataset, k: int, show_progress):
     folder (``CLIFFKIT_CACHE_DIR``), keyed by the data checksum, the split's indices and
     the fingerprint and k settings.
     """
-    from types import SimpleNamespace
-
     from ..data._cache import cache_key, read_cache, write_cache
-    from ..similarity import compute_fingerprints, find_neighbors
+    from ..similarity import NeighborGraph, compute_fingerprints, find_neighbors
     from ..utils import sha256_bytes
 
-    params = split_result.params
-    radius = int(params.get("radius", 2))
-    n_bits = int(params.get("n_bits", 2048))
+    sim = _similarity_params(split_result)
+    radius, n_bits = sim["radius"], sim["n_bits"]
     test, train = split_result.test, split_result.train
     k = min(k, train.shape[0])
     key = cache_key("reference-graph-v1", dataset.checksum, radius, n_bits, k,
@@ -425,7 +432,8 @@ def _reference_graph(split_result, dataset, k: int, show_progress):
     on_disk = test.shape[0] * train.shape[0] >= _DISK_CACHE_MIN_PAIRS
     arrays = read_cache("reference-graph", key) if on_disk else None
     if arrays is not None and {"indptr", "indices", "similarities"} <= set(arrays):
-        graph = SimpleNamespace(**{n: arrays[n] for n in ("indptr", "indices", "similarities")})
+        graph = NeighborGraph(arrays["indptr"], arrays["indices"], arrays["similarities"],
+                              n_reference=train.shape[0], params={"k": k, "min_similarity": 0.0})
     else:
         rows = np.concatenate([test, train])
         fps = compute_fingerprints(list(dataset.smiles[rows]), radius=radius, n_bits=n_bits)
@@ -447,13 +455,13 @@ def _support_graphs(split_result, k: int, tau: float):
     from ..similarity import compute_fingerprints
     from ..split._label import train_graphs
 
-    sp = split_result.params
+    sim = _similarity_params(split_result)
     key = ("support", split_result.dataset.get("checksum"), k, tau,
            hash(split_result.train.tobytes()), hash(split_result.test.tobytes()))
     if key in _GRAPH_MEMO:
         return _GRAPH_MEMO[key]
-    fps = compute_fingerprints(list(split_result.smiles), radius=int(sp.get("radius", 2)),
-                               n_bits=int(sp.get("n_bits", 2048)))
+    fps = compute_fingerprints(list(split_result.smiles), radius=sim["radius"],
+                               n_bits=sim["n_bits"])
     heldout = np.concatenate([split_result.test, split_result.val])
     graphs = train_graphs(fps, split_result.train, heldout, k=k, min_similarity=tau)[:2]
     if len(_GRAPH_MEMO) >= 4:
@@ -591,9 +599,9 @@ def evaluate(
     strata = np.asarray(labels.strata)[test]
     masks = {m: np.asarray(getattr(labels, m))[test] for m in _MATCHED if hasattr(labels, m)}
     kw = {"n_bootstrap": n_bootstrap, "random_state": random_state, "confidence": confidence}
-    sp = split_result.params
-    k_sp = int(sp.get("k_used") or sp.get("k") or 24)
-    tau_sp = float(sp.get("min_similarity", 0.35))
+    sim = _similarity_params(split_result)  # the split's own k and threshold
+    k_sp = int(sim["k"] or default_k(split_result.train.shape[0]))
+    tau_sp = sim["min_similarity"]
     graphs = None
     if label_free or reference or (noise_sd is not None):
         graphs = _support_graphs(split_result, k_sp, tau_sp)
@@ -818,11 +826,11 @@ def read_predictions(
             if clash.size:
                 i = clash[0]
                 raise PredictionsError(
-                    f"Predictions file {path}: 'index' and 'smiles' disagree on {clash.size} "
-                    f"rows (line {lines[i]}: index {rows[i]} is "
+                    f"Predictions file {path}: these predictions do not match this split's "
+                    f"data: 'index' and 'smiles' disagree on {clash.size} of {len(rows)} rows "
+                    f"(line {lines[i]}: in the split, row {rows[i]} is "
                     f"{split_result.smiles[rows[i]]}, not {frame[cols['smiles']].iloc[i]}); "
-                    "'index' must be the dataset row (after duplicates were merged); drop "
-                    "one of the two columns."
+                    "score them with the split file of the data they were made for."
                 )
     elif "smiles" in cols:
         rows = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines)

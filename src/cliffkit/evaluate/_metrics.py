@@ -27,7 +27,12 @@ import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError
 
+#: The per-group metrics, written once: every group of :func:`stratum_metrics` carries
+#: ``n`` and these, and the bench table and the report take them under the same names.
+METRICS = ("mae", "rmse", "r2")
+
 __all__ = [
+    "METRICS",
     "Estimate",
     "bootstrap_ci",
     "min_resamples",
@@ -147,7 +152,7 @@ def _check_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
 def _metrics(yt: np.ndarray, yp: np.ndarray) -> dict[str, float]:
     n = yt.shape[0]
     if n == 0:
-        return {"mae": np.nan, "rmse": np.nan, "r2": np.nan}
+        return dict.fromkeys(METRICS, np.nan)
     with np.errstate(over="ignore", invalid="ignore"):  # absurd values give inf, not a warning
         err = yp - yt
         sse = float(np.sum(err**2))
@@ -222,7 +227,7 @@ def _resample(yt: np.ndarray, yp: np.ndarray, n_bootstrap: int,
               rng: np.random.Generator) -> dict[str, np.ndarray]:
     """MAE, RMSE and R² of ``n_bootstrap`` resamples (vectorised, in memory-bounded chunks)."""
     n = yt.shape[0]
-    out = {k: np.full(n_bootstrap, np.nan) for k in ("mae", "rmse", "r2")}
+    out = {k: np.full(n_bootstrap, np.nan) for k in METRICS}
     if n == 0 or n_bootstrap == 0:
         return out
     with np.errstate(over="ignore"):
@@ -370,7 +375,7 @@ def stratum_metrics(
         n_g = int(mask.sum())
         out_groups[name] = {"n": n_g} | {
             k: _estimate(point[k], boot[k] if n_bootstrap else np.zeros(0), confidence, n_g)
-            for k in ("mae", "rmse", "r2")
+            for k in METRICS
         }
     contrasts: dict[str, dict[str, Any]] = {}
     for cname, (num, den) in CONTRASTS.items():

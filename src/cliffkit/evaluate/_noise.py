@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError
+from ..similarity import default_k
 from ._metrics import Estimate
 
 __all__ = ["LITERATURE_NOISE_SD", "NoiseEstimate", "estimate_noise_sd", "noise_floor"]
@@ -219,15 +220,15 @@ def noise_floor(
         raise InvalidParameterError(f"noise_sd must be a finite number >= 0; got {noise_sd!r}.")
     names = list(split_result.target_names)
     target = target if target is not None else names[0]
-    sp = split_result.params
-    k = int(sp.get("k_used") or sp.get("k") or 24)
-    tau = float(sp.get("min_similarity", 0.35))
+    sim = split_result.similarity_params  # the split's own k, threshold and fingerprints
+    k = int(sim["k"] or default_k(len(split_result.train)))
+    tau = sim["min_similarity"]
     train, test = np.asarray(split_result.train), np.asarray(split_result.test)
     val = np.asarray(split_result.val)
     heldout = np.concatenate([test, val])
     if graphs is None:
-        fps = compute_fingerprints(list(split_result.smiles), radius=int(sp.get("radius", 2)),
-                                   n_bits=int(sp.get("n_bits", 2048)))
+        fps = compute_fingerprints(list(split_result.smiles), radius=sim["radius"],
+                                   n_bits=sim["n_bits"])
         graphs = train_graphs(fps, train, heldout, k=k, min_similarity=tau)[:2]
     g_tt, g_ht = graphs
     y = np.asarray(dataset.target(target), dtype=np.float64)

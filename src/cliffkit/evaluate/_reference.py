@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError
+from ..similarity import MIN_SIMILARITY
 
 __all__ = ["reference_predictions"]
 
@@ -25,7 +26,7 @@ def reference_predictions(
     graph: Any,
     y_reference,
     *,
-    min_similarity: float = 0.35,
+    min_similarity: float = MIN_SIMILARITY,
     fallback: str = "nearest",
 ) -> np.ndarray:
     r"""Predict each query molecule as the similarity-weighted mean of its neighbours' labels.

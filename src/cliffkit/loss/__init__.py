@@ -17,7 +17,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._adaptive import AdaptiveLambda
-from ._registry import LOSSES, LossSpec, list_losses, make_loss, make_loss_for_split, register_loss
+from ._registry import (
+    LOSSES,
+    LossSpec,
+    list_losses,
+    make_loss,
+    make_loss_for_split,
+    needs_cliffs,
+    register_loss,
+    train_cliffs,
+)
 from ._weights import (
     cliff_pairs_from_severity,
     cliff_severity,
@@ -46,6 +55,8 @@ __all__ = [
     "make_loss",
     "make_loss_for_split",
     "register_loss",
+    "train_cliffs",
+    "needs_cliffs",
     "cliff_pairs_from_severity",
     "cliff_severity",
     "cliff_weights",

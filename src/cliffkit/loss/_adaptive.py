@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError
-from ..utils import Interval, validate_params
+from ..utils import Interval, Params
 
 __all__ = ["AdaptiveLambda"]
 
 
-class AdaptiveLambda:
+class AdaptiveLambda(Params):
     r"""Move λ after each epoch (or block of boosting rounds) from the validation gap.
 
     After each epoch the controller takes the validation predictions and computes, on
@@ -48,6 +48,7 @@ class AdaptiveLambda:
         Validation strata from the split.
     """
 
+    _not_params = ("y_val", "cliff_mask", "smooth_mask")  # data, not parameters
     _parameter_constraints = {
         "lam0": [Interval(float, 0.0, None)],
         "min_lam": [Interval(float, 0.0, None)],
@@ -75,18 +76,11 @@ class AdaptiveLambda:
         self._validated = False
         self.reset()
 
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in (
-            "lam0", "min_lam", "max_lam", "gain", "min_step", "target_ratio", "tol")}
-
-    def __repr__(self) -> str:
-        body = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"AdaptiveLambda({body})"
 
     def _validate(self) -> None:
         if self._validated:
             return
-        validate_params(self._parameter_constraints, self.get_params(), "AdaptiveLambda")
+        self._validate_params()
         if self.min_lam > self.max_lam:
             raise InvalidParameterError(
                 f"AdaptiveLambda: min_lam ({self.min_lam}) must not exceed max_lam ({self.max_lam})."

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CliffkitWarning, InvalidParameterError, ShapeMismatchError, unknown_name
-from ..utils import Interval, Options, validate_params
+from ..errors import CliffkitWarning, InvalidParameterError, ShapeMismatchError
+from ..utils import Interval, Options, Registry, normalize_name, validate_params
 from ._adaptive import AdaptiveLambda
 from ._weights import (
     cliff_pairs_from_severity,
@@ -26,24 +26,21 @@ from ._weights import (
     to_mean_one,
 )
 
-__all__ = ["LossSpec", "make_loss", "make_loss_for_split", "list_losses", "LOSSES", "register_loss"]
+__all__ = ["LossSpec", "make_loss", "make_loss_for_split", "list_losses", "LOSSES", "register_loss",
+           "train_cliffs", "needs_cliffs"]
 
-LOSSES: dict[str, Callable[..., LossSpec]] = {}
+#: The loss registry: name -> builder ``fn(ctx) -> LossSpec``.
+LOSSES: Registry[Callable[..., LossSpec]] = Registry("loss")
 
 
 def register_loss(name: str):
-    """Decorator: register a LossSpec builder under a lowercase, dashed ``name``."""
-
-    def deco(fn):
-        LOSSES[name] = fn
-        return fn
-
-    return deco
+    """Decorator: register a LossSpec builder under ``name`` (normalised: lowercase, dashes)."""
+    return LOSSES.register(name)
 
 
 def list_losses() -> list[str]:
     """Registered loss names (the CLI's ``--loss`` choices)."""
-    return list(LOSSES)
+    return LOSSES.list()
 
 
 @dataclass
@@ -66,6 +63,9 @@ class LossSpec:
         Torch base loss and pairwise weight.
     controller : AdaptiveLambda or None
         The λ controller of ``cliff-adaptive``.
+    severity_params : dict
+        The split's similarity parameters the severities were computed with
+        (:func:`make_loss_for_split`; empty when built from arrays).
     """
 
     name: str
@@ -78,6 +78,7 @@ class LossSpec:
     delta: float = 1.0
     controller: AdaptiveLambda | None = None
     normalize: bool = True
+    severity_params: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         body = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -262,6 +263,10 @@ def make_loss(
         LightGBM/sklearn). False keeps raw weights and a plain mean (for comparison only:
         λ then also scales the effective learning rate).
 
+    Returns
+    -------
+    LossSpec
+
     Raises
     ------
     InvalidParameterError
@@ -269,9 +274,7 @@ def make_loss(
     UnknownNameError
         An unknown loss name.
     """
-    key = str(name).lower().replace("_", "-")
-    if key not in LOSSES:
-        raise unknown_name("loss", str(name), LOSSES)
+    key = _key(name)
     validate_params(
         _COMMON,
         {"lam": lam, "beta": 0.0 if beta is None else beta, "base": base, "delta": delta,
@@ -425,20 +428,90 @@ def _lds(ctx: _Ctx) -> LossSpec:
     return ctx.spec(w, {**ctx.lds_params}, beta=beta, severity=ctx.sev)
 
 
+_CLIFF_MEMO: dict[tuple, tuple[Any, np.ndarray]] = {}
+_CLIFF_MEMO_SIZE = 4
+
+
+def train_cliffs(dataset: Any, split: Any, *, target: str | int | None = None,
+                 pair_quantile: float = 0.8) -> tuple[Any, np.ndarray]:
+    """The training cliffs of a split: train-only severities and training cliff pairs.
+
+    The one definition every entry point uses (``cliffkit train``, ``cliffkit weights``,
+    the bench cell, :func:`make_loss_for_split`, the chemprop adapter): neighbours among
+    ``split.train`` only, with the split's own similarity parameters
+    (:attr:`SplitResult.similarity_params <cliffkit.split.SplitResult.similarity_params>`:
+    ``k``, ``min_similarity``, ``radius``, ``n_bits``, ``m``), and the cliff pairs of that
+    train–train graph (:func:`cliffkit.cliffs.cliff_pairs`, scaled strength above
+    ``pair_quantile``). Results are memoised in the process (the cells of one split share
+    them).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The data the split was made for.
+    split : SplitResult
+        Anything with a ``train`` index array and ``similarity_params``.
+    target : str or int, optional
+        Target of a multi-target dataset.
+    pair_quantile : float in [0, 1), default=0.8
+
+    Returns
+    -------
+    severity : Severity
+        In training order, shape (n_train,).
+    pairs : ndarray of int64, shape (n_pairs, 2)
+        Positions inside the training set.
+
+    Raises
+    ------
+    UnknownNameError
+        ``target`` is not a target of ``dataset``.
+    InvalidParameterError
+        Non-finite training labels.
+    """
+    from ..utils import sha256_bytes
+    from ._weights import cliff_severity
+
+    t = dataset.target_index(target)
+    train = np.asarray(split.train, dtype=np.int64)
+    sim = dict(split.similarity_params)
+    key = (getattr(dataset, "checksum", None) or id(dataset), t,
+           sha256_bytes(np.ascontiguousarray(train, dtype="<i8").tobytes()),
+           tuple(sorted(sim.items())), float(pair_quantile))
+    if key not in _CLIFF_MEMO:
+        while len(_CLIFF_MEMO) >= _CLIFF_MEMO_SIZE:
+            _CLIFF_MEMO.pop(next(iter(_CLIFF_MEMO)))
+        _CLIFF_MEMO[key] = cliff_severity(dataset, dataset.y[:, t], train, return_pairs=True,
+                                          pair_quantile=pair_quantile, **sim)
+    return _CLIFF_MEMO[key]
+
+
+def needs_cliffs(name: str, beta: float | None = None) -> bool:
+    """Whether loss ``name`` (with pair weight ``beta``) reads the training cliffs."""
+    key = _key(name)
+    return key not in ("plain", "lds") or (beta or 0) > 0
+
+
+def _key(name: str) -> str:
+    LOSSES.get(name)  # UnknownNameError with a did-you-mean
+    return normalize_name(name)
+
+
 def make_loss_for_split(
     name: str,
     dataset: Any,
     split: Any,
     *,
     target: str | int | None = None,
-    severity_params: dict[str, Any] | None = None,
     **params: Any,
 ) -> LossSpec:
-    """Build a loss from a dataset and a split: the one call a training script needs.
+    """Build a loss from a dataset and a split: the one place a LossSpec is assembled.
 
-    The severity and cliff pairs are computed on ``split.train`` alone
-    (:func:`cliff_severity`); ``cliff-adaptive`` also gets the validation labels and the
-    split's validation strata (``"cliff"`` / ``"smooth"``). Test rows are never read.
+    The severity and cliff pairs are :func:`train_cliffs` of the split (training
+    molecules only, at the split's own similarity parameters); ``cliff-adaptive`` also
+    gets the validation labels and the split's validation strata (``"cliff"`` /
+    ``"smooth"``). Test rows are never read. The similarity parameters used are recorded
+    in ``spec.severity_params``.
 
     Parameters
     ----------
@@ -446,22 +519,25 @@ def make_loss_for_split(
         Registry name.
     dataset : Dataset
     split : SplitResult
-        Anything with ``train`` and ``val`` index arrays and ``strata(target, subset)``.
+        Anything with ``train`` and ``val`` index arrays, ``similarity_params``,
+        ``labels`` and ``strata(target, subset)``.
     target : str or int, optional
-    severity_params : dict, optional
-        Passed to :func:`cliff_severity` (``k``, ``min_similarity``, ``m`` ...).
     **params
         Passed to :func:`make_loss` (``lam``, ``beta``, ``random_state`` ...).
 
     Returns
     -------
     LossSpec
-    """
-    from ._weights import cliff_severity
 
-    key = str(name).lower().replace("_", "-")
-    if key not in LOSSES:
-        raise unknown_name("loss", str(name), LOSSES)
+    Raises
+    ------
+    UnknownNameError
+        An unknown loss or target name.
+    InvalidParameterError
+        ``cliff-adaptive`` on a split that does not label the target's validation strata,
+        or a bad loss parameter (see :func:`make_loss`).
+    """
+    key = _key(name)
     t = dataset.target_index(target)
     if not dataset.labelled(t).all():
         from ..errors import InvalidDataError
@@ -475,13 +551,20 @@ def make_loss_for_split(
     y = dataset.y[:, t]
     train = np.asarray(split.train, dtype=np.int64)
     sev = pairs = None
-    if key != "lds" and key != "plain" or (params.get("beta") or 0) > 0:
-        sev, pairs = cliff_severity(dataset, y, train, return_pairs=True,
-                                    pair_quantile=params.get("pair_quantile", 0.8),
-                                    **(severity_params or {}))
+    if needs_cliffs(key, params.get("beta")):
+        sev, pairs = train_cliffs(dataset, split, target=t,
+                                  pair_quantile=params.get("pair_quantile", 0.8))
     if key == "cliff-adaptive":
+        tname = dataset.target_names[t]
+        if tname not in split.labels:
+            raise InvalidParameterError(
+                f"Loss 'cliff-adaptive' needs validation strata for target {tname!r}, which "
+                f"this split does not label; re-run 'cliffkit split --target {tname}'."
+            )
         val = np.asarray(split.val, dtype=np.int64)
-        strata = np.asarray(split.strata(dataset.target_names[t], subset="val"))
+        strata = np.asarray(split.strata(tname, subset="val"))
         params = {**params, "y_val": y[val], "val_cliff_mask": strata == "cliff",
                   "val_smooth_mask": strata == "smooth"}
-    return make_loss(key, y[train], severity=sev, pairs=pairs, **params)
+    spec = make_loss(key, y[train], severity=sev, pairs=pairs, **params)
+    spec.severity_params = dict(split.similarity_params) if sev is not None else {}
+    return spec

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError
+from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
 from ..utils import Interval, Options, check_random_state, validate_params
 
 __all__ = [
@@ -42,13 +43,14 @@ def cliff_severity(
     *,
     target: str | int | None = None,
     k: int | None = None,
-    min_similarity: float = 0.35,
+    min_similarity: float = MIN_SIMILARITY,
     m: int | None = None,
-    radius: int = 2,
-    n_bits: int = 2048,
+    radius: int = RADIUS,
+    n_bits: int = N_BITS,
     fingerprints: np.ndarray | None = None,
     return_pairs: bool = False,
     pair_quantile: float = 0.8,
+    cliff_definition: str = "cliffkit",
 ):
     """Train-only severity of every training molecule (a thin wrapper over :mod:`cliffkit.cliffs`).
 
@@ -77,6 +79,9 @@ def cliff_severity(
         (:func:`cliffkit.cliffs.cliff_pairs`: neighbour pairs whose scaled strength is
         above the ``pair_quantile`` of all pairs).
     pair_quantile : float, default=0.8
+    cliff_definition : str, default="cliffkit"
+        Entry of :data:`cliffkit.cliffs.CLIFF_DEFINITIONS` that scores severities and
+        pairs (the split's, via :attr:`SplitResult.similarity_params`).
 
     Returns
     -------
@@ -85,8 +90,17 @@ def cliff_severity(
         holds positions inside the training set).
     pairs : ndarray of int64, shape (n_pairs, 2)
         Only with ``return_pairs=True``; positions inside the training set.
+
+    Raises
+    ------
+    InvalidParameterError
+        No labels, or non-finite training labels.
+    ShapeMismatchError
+        As many labels as molecules are needed.
+    UnknownNameError
+        An unknown ``cliff_definition``.
     """
-    from ..cliffs import cliff_pairs, compute_severity
+    from ..cliffs import get_cliff_definition
     from ..similarity import compute_fingerprints, default_k, find_neighbors
 
     if hasattr(data, "smiles") and hasattr(data, "target"):
@@ -120,12 +134,11 @@ def cliff_severity(
         fps = np.asarray(fingerprints)[idx]
     kk = default_k(len(idx)) if k is None else int(k)
     graph = find_neighbors(fps, k=kk, min_similarity=min_similarity)
-    sev = compute_severity(graph, y_train, y_train, m=m)
+    rule = get_cliff_definition(cliff_definition)
+    sev = rule.severity(graph, y_train, y_train, m=m)
     if not return_pairs:
         return sev
-    cp = cliff_pairs(graph, y_train, quantile=pair_quantile, scale=sev.scale)
-    pairs = np.stack([np.asarray(cp.i), np.asarray(cp.j)], axis=1).astype(np.int64)
-    return sev, pairs.reshape(-1, 2)
+    return sev, rule.pairs(graph, y_train, quantile=pair_quantile, scale=sev.scale)
 
 
 def cliff_pairs_from_severity(severity: Any, *, quantile: float = 0.8) -> np.ndarray:

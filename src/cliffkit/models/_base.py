@@ -25,7 +25,6 @@ A backbone is an sklearn-like estimator on molecules::
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidDataError, InvalidParameterError, ShapeMismatchError
-from ..utils import atomic_write_text, to_jsonable, validate_params
+from ..utils import Params, atomic_write_text, to_jsonable
 
 __all__ = ["Backbone", "load_backbone", "CONFIG_FILE"]
 
@@ -51,7 +50,7 @@ def _smiles_of(data: Any) -> list[str]:
     return [str(s) for s in data]
 
 
-class Backbone:
+class Backbone(Params):
     """Base class of the backbones (see the module docstring for the contract).
 
     Subclasses define ``__init__`` with explicit keyword parameters (stored unchanged),
@@ -60,35 +59,6 @@ class Backbone:
     """
 
     name: ClassVar[str] = ""
-    _parameter_constraints: ClassVar[dict] = {}
-
-    # --------------------------------------------------------------- params
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters, as given."""
-        return {k: getattr(self, k) for k in self._param_names()}
-
-    def set_params(self, **params: Any) -> Backbone:
-        names = self._param_names()
-        for k, v in params.items():
-            if k not in names:
-                raise InvalidParameterError(
-                    f"{type(self).__name__} has no parameter {k!r}; accepted: {', '.join(names)}."
-                )
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
-    def _validate_params(self) -> None:
-        validate_params(self._parameter_constraints, self.get_params(), type(self).__name__)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -129,6 +99,18 @@ class Backbone:
         Returns
         -------
         self
+
+        Raises
+        ------
+        InvalidParameterError
+            A parameter outside its constraint, ``train``/``val`` not Datasets, negative
+            or all-zero weights, or a loss argument this backbone cannot use.
+        ShapeMismatchError
+            ``sample_weight`` not of length n_train.
+        InvalidDataError
+            Non-finite training or validation targets.
+        TrainingDivergedError
+            A non-finite loss or prediction during training (torch backbones).
         """
         self._validate_params()
         # Training skips missing labels (multi-target data): fit on the rows with a value.
@@ -159,7 +141,21 @@ class Backbone:
     def predict(self, data: Any) -> np.ndarray:
         """Predictions in the target's units, float64 array of shape ``(n_samples,)``.
 
-        ``data`` is a :class:`~cliffkit.data.Dataset` or a sequence of SMILES.
+        Parameters
+        ----------
+        data : Dataset or sequence of str
+            Molecules, shape (n_samples,).
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (n_samples,)
+
+        Raises
+        ------
+        InvalidParameterError
+            The backbone is not fitted.
+        InvalidSmilesError
+            A SMILES RDKit cannot parse (featurisation).
         """
         self._check_fitted()
         smiles = _smiles_of(data)
@@ -180,7 +176,7 @@ class Backbone:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self._save_weights(path)
-        from .. import __version__
+        from .._version import __version__
 
         config = {
             "format": _FORMAT,
@@ -298,3 +294,44 @@ def _labelled_rows(data: Any, target: Any, which: str, sample_weight: Any, pairs
 
 def _target_name(data: Any, target: Any) -> str:
     return data.target_names[data.target_index(target)]
+
+
+def apply_epoch_callback(out: dict[str, Any] | None, record: dict[str, Any],
+                         n_train: int) -> tuple[np.ndarray | None, bool]:
+    """Read what an ``epoch_callback`` returned, for backbones that fit in rounds.
+
+    Parameters
+    ----------
+    out : dict or None
+        The callback's return value: optional ``sample_weight`` (new training weights,
+        shape (n_train,)), optional ``stop`` (bool), and scalars to log.
+    record : dict
+        This round's history record; scalar entries of ``out`` not already in it are added.
+    n_train : int
+        Number of training rows.
+
+    Returns
+    -------
+    (numpy.ndarray or None, bool)
+        The new sample weights (None: keep the current ones) and whether to stop.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``sample_weight`` of another shape or with non-finite values.
+    """
+    if not out:
+        return None, False
+    weight = None
+    if out.get("sample_weight") is not None:
+        weight = np.asarray(out["sample_weight"], dtype=np.float64)
+        if weight.shape != (n_train,) or not np.all(np.isfinite(weight)):
+            raise InvalidParameterError(
+                f"epoch_callback returned sample_weight of shape {weight.shape}; "
+                f"expected ({n_train},) finite values."
+            )
+    for k, v in out.items():
+        if k not in ("sample_weight", "stop") and k not in record and \
+                isinstance(v, int | float | str | bool | np.generic | None):
+            record[k] = v.item() if isinstance(v, np.generic) else v
+    return weight, bool(out.get("stop"))

@@ -266,7 +266,9 @@ class ChempropBackbone(Backbone):
 
 
 def fit_chemprop_split(dataset, split, *, target: str | int | None = None,
-                       sample_weight: Any = None, output_dir: str | os.PathLike,
+                       sample_weight: Any = None, loss: str | None = None,
+                       loss_params: dict[str, Any] | None = None,
+                       output_dir: str | os.PathLike,
                        **params: Any) -> tuple[ChempropBackbone, np.ndarray]:
     """Train chemprop on a cliffkit split, with chemprop's own ``--splits-file``.
 
@@ -279,6 +281,13 @@ def fit_chemprop_split(dataset, split, *, target: str | int | None = None,
     target : str or int, optional
     sample_weight : array-like of shape (len(split.train),), optional
         Weights of the training molecules, in the order of ``split.train``.
+    loss : str, optional
+        Instead of ``sample_weight``: a static weighting of :mod:`cliffkit.loss`
+        (``cliff``, ``random-weights``, ``lds``), built by
+        :func:`cliffkit.loss.make_loss_for_split` from the split's own similarity
+        parameters, as ``cliffkit weights`` and ``cliffkit train`` do.
+    loss_params : dict, optional
+        Passed with ``loss`` (``lam``, ``random_state`` ...).
     output_dir : path-like
         Receives ``data.csv``, ``splits.json`` and chemprop's output folder.
     **params
@@ -311,6 +320,19 @@ def fit_chemprop_split(dataset, split, *, target: str | int | None = None,
             "molecules that have it: dataset, split, _ = cliffkit.split.labelled_view(split, "
             "dataset, target)."
         )
+    if loss is not None:
+        from ..errors import InvalidParameterError
+        from ..loss import make_loss_for_split
+
+        if sample_weight is not None:
+            raise InvalidParameterError("fit_chemprop_split takes loss= or sample_weight=, not both.")
+        spec = make_loss_for_split(loss, dataset, split, target=target, **dict(loss_params or {}))
+        if spec.adaptive or spec.uses_pairs:
+            raise InvalidParameterError(
+                f"Loss {loss!r} changes λ per epoch or adds a pairwise term, which chemprop's "
+                "static weight column cannot carry; use 'cliff', 'random-weights' or 'lds'."
+            )
+        sample_weight = spec.sample_weight()
     model = ChempropBackbone(**params)
     model._validate_params()
     chemprop_command(model.chemprop_command)

@@ -94,12 +94,9 @@ def _qm9_npz_path(data_dir: str | os.PathLike | None) -> Path | None:
 
 
 def _default_cache_dir() -> Path:
-    env = os.environ.get("CLIFFKIT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
+    from ..utils import cache_dir
 
-    return Path(platformdirs.user_cache_dir("cliffkit", appauthor=False))
+    return cache_dir()
 
 
 def _parse_qm9pack_parts(parts: Sequence[Path]) -> dict[str, np.ndarray]:

@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidSmilesError
+from ..similarity import N_BITS, RADIUS
+from ..utils import head_list
 
 __all__ = [
     "ATOM_FIELD_SIZES",
@@ -92,10 +94,9 @@ def _parse(smiles: Sequence[str]) -> list:
         RDLogger.EnableLog("rdApp.*")
     bad = [i for i, m in enumerate(mols) if m is None]
     if bad:
-        shown = ", ".join(f"{i} ({smiles[i]!r})" for i in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        shown = head_list(bad, fmt=lambda i: f"{i} ({smiles[i]!r})")
         raise InvalidSmilesError(
-            f"{len(bad)} SMILES could not be parsed by RDKit, at positions {shown}{more}; "
+            f"{len(bad)} SMILES could not be parsed by RDKit, at positions {shown}; "
             "fix or remove them."
         )
     return mols
@@ -169,36 +170,21 @@ def _cached(kind: str, smiles: Sequence[str], params: tuple, build):
     return value
 
 
-def ecfp_features(smiles: Sequence[str], *, radius: int = 2, n_bits: int = 2048) -> np.ndarray:
+def ecfp_features(smiles: Sequence[str], *, radius: int = RADIUS, n_bits: int = N_BITS) -> np.ndarray:
     """Unpacked ECFP (Morgan) bits, shape ``(n_samples, n_bits)``, dtype uint8.
 
-    Uses :func:`cliffkit.similarity.compute_fingerprints` when available (same bits as
-    RDKit's ``rdFingerprintGenerator`` Morgan generator), cached in-process.
+    The bits of :func:`cliffkit.similarity.compute_fingerprints` (RDKit's
+    ``rdFingerprintGenerator`` Morgan generator), cached in-process.
     """
     smiles = [str(s) for s in smiles]
 
     def build():
-        try:
-            from ..similarity import compute_fingerprints
-        except ImportError:
-            compute_fingerprints = None
-        if compute_fingerprints is not None:
-            packed = compute_fingerprints(smiles, radius=radius, n_bits=n_bits)
-            return np.unpackbits(np.asarray(packed, dtype=np.uint8), axis=1)[:, :n_bits]
-        return _ecfp_rdkit(smiles, radius, n_bits)
+        from ..similarity import compute_fingerprints
+
+        packed = compute_fingerprints(smiles, radius=radius, n_bits=n_bits)
+        return np.unpackbits(np.asarray(packed, dtype=np.uint8), axis=1)[:, :n_bits]
 
     return _cached("ecfp", smiles, (radius, n_bits), build)
-
-
-def _ecfp_rdkit(smiles: Sequence[str], radius: int, n_bits: int) -> np.ndarray:
-    from rdkit.Chem import rdFingerprintGenerator
-
-    gen = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
-    mols = _parse(smiles)
-    out = np.zeros((len(mols), n_bits), dtype=np.uint8)
-    for i, m in enumerate(mols):
-        out[i] = gen.GetFingerprintAsNumPy(m)
-    return out
 
 
 def one_hot_atoms(x):

@@ -18,8 +18,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidParameterError
-from ..utils import Interval, Options, atomic_write_text
-from ._base import Backbone
+from ..similarity import N_BITS, RADIUS
+from ..utils import Interval, Options, atomic_write_text, is_seed
+from ._base import Backbone, apply_epoch_callback
 from ._featurize import ecfp_features
 from ._registry import register_backbone
 
@@ -29,13 +30,6 @@ MODEL_FILE = "model.txt"
 
 _OBJECTIVES = {"mse": "regression", "l2": "regression", "l1": "regression_l1",
                "huber": "huber"}
-
-
-def _is_seed(v: Any) -> bool:
-    """an int ≥ 0"""
-    import numbers
-
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
 
 
 @register_backbone("lgbm")
@@ -79,7 +73,7 @@ class LGBMBackbone(Backbone):
         "radius": [Interval(int, 0, None)],
         "n_bits": [Interval(int, 8, None)],
         "n_jobs": [Interval(int, 1, None), None],
-        "random_state": [_is_seed],
+        "random_state": [is_seed],
     }
 
     def __init__(self, n_estimators: int = 2000, learning_rate: float = 0.05,
@@ -87,7 +81,7 @@ class LGBMBackbone(Backbone):
                  colsample_bytree: float = 0.3, subsample: float = 1.0,
                  reg_lambda: float = 1.0, objective: str = "mse",
                  early_stopping_rounds: int = 100, rounds_per_block: int = 50,
-                 radius: int = 2, n_bits: int = 2048, n_jobs: int | None = None,
+                 radius: int = RADIUS, n_bits: int = N_BITS, n_jobs: int | None = None,
                  random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -213,23 +207,12 @@ class LGBMBackbone(Backbone):
                       "val_mae": float(np.mean(np.abs(val_pred - y_va))),
                       "best_val_mae": best_mae}
             out = callback(block, np.asarray(val_pred, dtype=np.float64))
-            if out:
-                if out.get("sample_weight") is not None:
-                    weight = np.asarray(out["sample_weight"], dtype=np.float64)
-                    if weight.shape != (len(y_tr),) or not np.all(np.isfinite(weight)):
-                        raise InvalidParameterError(
-                            f"epoch_callback returned sample_weight of shape {weight.shape}; "
-                            f"expected ({len(y_tr)},) finite values."
-                        )
-                for k, v in out.items():
-                    if k not in ("sample_weight", "stop") and k not in record and \
-                            isinstance(v, int | float | str | bool | np.generic | None):
-                        record[k] = v.item() if isinstance(v, np.generic) else v
-                history.append(record)
-                if out.get("stop"):
-                    break
-            else:
-                history.append(record)
+            new_weight, stop = apply_epoch_callback(out, record, len(y_tr))
+            if new_weight is not None:
+                weight = new_weight
+            history.append(record)
+            if stop:
+                break
         booster.best_iteration = best_iter
         return booster, best_iter
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ..similarity import N_BITS, RADIUS
 from ..utils import Interval
 from ._featurize import TensorBatcher, ecfp_features
 from ._registry import register_backbone
@@ -82,7 +83,7 @@ class MLPBackbone(TorchBackbone):
     }
 
     def __init__(self, hidden_channels: int = 512, num_layers: int = 2, dropout: float = 0.2,
-                 radius: int = 2, n_bits: int = 2048, *, epochs: int = 100,
+                 radius: int = RADIUS, n_bits: int = N_BITS, *, epochs: int = 100,
                  batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-5,
                  patience: int = 15, criterion: str = "mse", device: str | None = "auto",
                  random_state: int = 0, show_progress: bool | None = None) -> None:

@@ -7,16 +7,12 @@ the names does not import torch. Third-party backbones register with
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
-from ..errors import unknown_name
+from ..utils import Registry
 
 __all__ = ["BACKBONES", "register_backbone", "get_backbone", "list_backbones",
            "get_backbone_class"]
-
-BACKBONES: dict[str, type] = {}
 
 _BUILTIN = {
     "mlp": "cliffkit.models._mlp",
@@ -28,41 +24,22 @@ _BUILTIN = {
     "chemprop": "cliffkit.models._chemprop",  # needs the chemprop extra at fit time
 }
 
+#: The backbone registry; built-ins are imported on first use.
+BACKBONES: Registry[type] = Registry(
+    "backbone", builtins=_BUILTIN, on_register=lambda key, cls: setattr(cls, "name", key))
+
 
 def register_backbone(name: str):
     """Class decorator: register a :class:`~cliffkit.models.Backbone` under ``name``.
 
-    The name is lowercase with dashes; it is also set as the class attribute ``name``.
+    The name is normalised (lowercase, dashes); it is also set as the class attribute ``name``.
     """
-
-    def deco(cls):
-        cls.name = name
-        BACKBONES[name] = cls
-        return cls
-
-    return deco
-
-
-def _available_builtins() -> list[str]:
-    out = []
-    for name, mod in _BUILTIN.items():
-        try:
-            if importlib.util.find_spec(mod) is not None:
-                out.append(name)
-        except ModuleNotFoundError:  # pragma: no cover
-            pass
-    return out
+    return BACKBONES.register(name)
 
 
 def list_backbones() -> list[str]:
     """Names accepted by :func:`get_backbone` (the CLI's ``--backbone`` choices)."""
-    names = list(_available_builtins())
-    names += [n for n in BACKBONES if n not in names]
-    return names
-
-
-def _normalise(name: str) -> str:
-    return str(name).strip().lower().replace("_", "-")
+    return BACKBONES.list()
 
 
 def get_backbone_class(name: str) -> type:
@@ -73,20 +50,22 @@ def get_backbone_class(name: str) -> type:
     UnknownNameError
         ``name`` is not registered; the message lists the accepted names.
     """
-    key = _normalise(name)
-    if key not in BACKBONES and key in _BUILTIN:
-        try:
-            importlib.import_module(_BUILTIN[key])
-        except ModuleNotFoundError as exc:
-            if exc.name != _BUILTIN[key]:
-                raise
-    if key not in BACKBONES:
-        raise unknown_name("backbone", str(name), list_backbones())
-    return BACKBONES[key]
+    return BACKBONES.get(name)
 
 
 def get_backbone(name: str, **params: Any):
     """A new, unfitted backbone ``name`` with ``params`` (e.g. ``hidden_channels=128``).
+
+    Returns
+    -------
+    Backbone
+
+    Raises
+    ------
+    UnknownNameError
+        ``name`` is not registered.
+    TypeError
+        A parameter the backbone's constructor does not take.
 
     Examples
     --------

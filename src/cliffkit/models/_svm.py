@@ -29,8 +29,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidParameterError
-from ..utils import Interval, atomic_write_bytes, atomic_write_text
-from ._base import Backbone
+from ..utils import Interval, atomic_write_bytes, atomic_write_text, is_seed
+from ._base import Backbone, apply_epoch_callback
 from ._featurize import ecfp_features
 from ._registry import register_backbone
 
@@ -103,13 +103,6 @@ def _positive_floats(v: Any) -> bool:
             and all(isinstance(c, int | float) and not isinstance(c, bool) and c > 0 for c in v))
 
 
-def _is_seed(v: Any) -> bool:
-    """an int ≥ 0"""
-    import numbers
-
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
-
-
 @register_backbone("svm")
 class SVMBackbone(Backbone):
     """``svm``: :class:`sklearn.svm.SVR` on a precomputed Tanimoto kernel over ECFP4-1024.
@@ -147,7 +140,7 @@ class SVMBackbone(Backbone):
         "n_bits": [Interval(int, 8, None)],
         "adaptive_rounds": [Interval(int, 1, None)],
         "cache_size": [Interval(float, 0.0, None, closed="neither")],
-        "random_state": [_is_seed],
+        "random_state": [is_seed],
     }
 
     def __init__(self, C: float | None = None,
@@ -212,19 +205,9 @@ class SVMBackbone(Backbone):
             stop = False
             if epoch_callback is not None and r < rounds:
                 out = epoch_callback(r, np.asarray(pred, dtype=np.float64))
-                if out:
-                    if out.get("sample_weight") is not None:
-                        weight = np.asarray(out["sample_weight"], dtype=np.float64)
-                        if weight.shape != (len(y_tr),) or not np.all(np.isfinite(weight)):
-                            raise InvalidParameterError(
-                                f"epoch_callback returned sample_weight of shape {weight.shape}; "
-                                f"expected ({len(y_tr)},) finite values."
-                            )
-                    for k, v in out.items():
-                        if k not in ("sample_weight", "stop") and k not in record and \
-                                isinstance(v, int | float | str | bool | np.generic | None):
-                            record[k] = v.item() if isinstance(v, np.generic) else v
-                    stop = bool(out.get("stop"))
+                new_weight, stop = apply_epoch_callback(out, record, len(y_tr))
+                if new_weight is not None:
+                    weight = new_weight
             history.append(record)
             if stop:
                 break

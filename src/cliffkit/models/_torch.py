@@ -9,7 +9,7 @@ A torch backbone subclasses :class:`TorchBackbone` and supplies two hooks:
 
 The trainer parameters (``epochs``, ``batch_size``, ``lr``, ``weight_decay``,
 ``patience``, ``criterion``, ``device``, ``random_state``, ``show_progress``) are
-ordinary constructor parameters of each subclass.
+ordinary constructor parameters of each subclass; their constraints are the trainer's.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..utils import Interval, Options
+from ..train import Trainer
 from ._base import Backbone
 
 __all__ = ["TorchBackbone", "TRAINER_CONSTRAINTS", "WEIGHTS_FILE"]
@@ -27,27 +27,11 @@ __all__ = ["TorchBackbone", "TRAINER_CONSTRAINTS", "WEIGHTS_FILE"]
 WEIGHTS_FILE = "model.pt"
 
 
-def _is_seed(v: Any) -> bool:
-    """an int ≥ 0"""
-    import numbers
-
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
-
-
-TRAINER_CONSTRAINTS: dict[str, list] = {
-    "epochs": [Interval(int, 1, None)],
-    "batch_size": [Interval(int, 2, None)],
-    "lr": [Interval(float, 0.0, None, closed="neither")],
-    "weight_decay": [Interval(float, 0.0, None)],
-    "patience": [Interval(int, 1, None)],
-    "criterion": [Options("mse", "l1")],
-    "device": [str, None],
-    "random_state": [_is_seed],
-    "show_progress": ["boolean", None],
-}
-
+#: The trainer parameters every torch backbone takes as constructor parameters; their
+#: constraints are the :class:`~cliffkit.train.Trainer`'s own (declared there, once).
 _TRAINER_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "patience", "criterion",
                  "device", "random_state", "show_progress")
+TRAINER_CONSTRAINTS: dict[str, list] = {k: Trainer._parameter_constraints[k] for k in _TRAINER_KEYS}
 
 
 class TorchBackbone(Backbone):
@@ -64,8 +48,6 @@ class TorchBackbone(Backbone):
 
     # trainer ------------------------------------------------------------
     def _trainer(self):
-        from ..train import Trainer
-
         return Trainer(**{k: getattr(self, k) for k in _TRAINER_KEYS if hasattr(self, k)})
 
     def _fit(self, smiles_tr, y_tr, smiles_va, y_va, *, sample_weight=None, loss=None,

@@ -172,18 +172,35 @@ def _key_text(key: dict) -> str:
     return ", ".join(str(v) for v in key.values())
 
 
+def _claim_rows(claim: dict[str, Any], table):
+    """The rows of ``table`` that a claim's ``cells`` selectors pick (its treated arm)."""
+    sel = np.ones(len(table), dtype=bool)
+    for col, want in claim["cells"].items():
+        if col not in table:
+            return table.iloc[:0]
+        sel &= _matches(table[col], want)
+    return table[sel]
+
+
 def claims_section(report, table, *, spec: dict | None = None,
-                   command: str | None = None, n_bootstrap: int = 1000) -> None:
-    """Add the "Paper claims" section: one subsection per claim of ``spec`` (:func:`load_claims`)."""
+                   command: str | None = None, n_bootstrap: int = 1000,
+                   caveats=None) -> None:
+    """Add the "Paper claims" section: one subsection per claim of ``spec`` (:func:`load_claims`).
+
+    ``caveats(rows) -> list[str]``, when given, says why a verdict drawn from those results
+    rows is weak evidence (few seeds, small strata, a capped training budget); the reasons
+    are printed at the verdict.
+    """
     from ..evaluate import ENDPOINTS, evaluate_claim
 
     spec = load_claims() if spec is None else spec
     with report.section("Paper claims"):
         report.add_message(
             f"Pre-registered claims from {spec['path']} (sha256 {spec['sha256'][:12]}…). Each is "
-            "tested by a one-sided t-test across split seeds on the endpoint's per-seed contrast, "
-            "Holm-adjusted over the cells it ranges over; 'holds' needs the corrected test to "
-            f"pass, and every cell needs at least {spec.get('min_seeds', 5)} split seeds (else "
+            "tested by a one-sided t-test across split seeds on the endpoint's per-seed contrast; "
+            "a claim about some cell (quantifier 'any') is Holm-adjusted over the cells it ranges "
+            "over, a claim about every cell ('all') needs each cell's test to pass at α; 'holds' "
+            f"needs the corrected test to pass, and every cell needs at least {spec.get('min_seeds', 5)} split seeds (else "
             "'insufficient seeds'). Intervals: hierarchical (seeds × molecules) paired bootstrap "
             "(boot) and Student-t across seeds (t); '—' where not estimable (fewer than 2 seeds, "
             "or no predictions files). The best cell is exploratory: chosen after seeing the "
@@ -198,9 +215,11 @@ def claims_section(report, table, *, spec: dict | None = None,
                          "insufficient seeds": "insufficient"}.get(res.verdict, "not-measured")
                 thr = claim["threshold"]
                 thr_txt = f"{100 * thr:.1f}%" if ep.percent else f"{thr:g}"
+                why = caveats(_claim_rows(claim, table)) if caveats is not None else []
+                weak = f" — weak evidence: {'; '.join(why)}" if why and res.n_cells else ""
                 report.add_message(
                     f"{claim['id']}: {ep.title} ≥ {thr_txt}, quantifier '{claim.get('quantifier', 'any')}'"
-                    f" over {res.n_cells} cells: {res.verdict} ({res.reason}).", level=level)
+                    f" over {res.n_cells} cells: {res.verdict} ({res.reason}){weak}.", level=level)
                 if res.best is not None and res.n_cells > 1:
                     b = res.best
                     report.add_message(

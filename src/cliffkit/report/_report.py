@@ -98,7 +98,7 @@ class Report:
     """
 
     def __init__(self, title: str, meta: dict | None = None) -> None:
-        from .. import __version__
+        from .._version import __version__
 
         self.title = title
         self.meta = dict(meta or {})

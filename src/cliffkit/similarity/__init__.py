@@ -10,12 +10,16 @@ PyTorch is imported only inside :func:`find_neighbors` (``backend="torch"``).
 """
 
 from ._cache import cached_neighbors, default_cache_dir, neighbors_cache_key
+from ._defaults import MIN_SIMILARITY, N_BITS, RADIUS
 from ._distributed import find_neighbors_distributed
 from ._fingerprints import compute_fingerprints, unpack_fingerprints
 from ._graph import NeighborGraph, default_k
 from ._search import find_neighbors, tanimoto_matrix
 
 __all__ = [
+    "MIN_SIMILARITY",
+    "N_BITS",
+    "RADIUS",
     "compute_fingerprints",
     "unpack_fingerprints",
     "find_neighbors",

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils import cache_dir
+from ._defaults import MIN_SIMILARITY, N_BITS, RADIUS
 from ._fingerprints import compute_fingerprints
 from ._graph import NeighborGraph
 from ._search import find_neighbors
@@ -20,13 +22,8 @@ _CACHE_VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    """``$CLIFFKIT_CACHE_DIR/neighbors`` if set, else the user cache dir (platformdirs)."""
-    env = os.environ.get("CLIFFKIT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser() / "neighbors"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("cliffkit")) / "neighbors"
+    """``neighbors`` in the cache folder (:func:`cliffkit.utils.cache_dir`)."""
+    return cache_dir("neighbors")
 
 
 def _hash_smiles(h, smiles: Sequence[str]) -> None:
@@ -55,9 +52,9 @@ def cached_neighbors(
     ref_smiles: Sequence[str] | None = None,
     *,
     k: int = 24,
-    min_similarity: float = 0.35,
-    radius: int = 2,
-    n_bits: int = 2048,
+    min_similarity: float = MIN_SIMILARITY,
+    radius: int = RADIUS,
+    n_bits: int = N_BITS,
     cache_dir: str | os.PathLike | None = None,
     backend: str = "auto",
     n_jobs: int | None = None,

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import require
 from ..utils import Interval, validate_params
+from ._defaults import MIN_SIMILARITY
 from ._graph import NeighborGraph
 from ._search import _CONSTRAINTS as _SEARCH_CONSTRAINTS
 from ._search import _popcount_rows, _prepare, find_neighbors
@@ -66,7 +67,7 @@ def find_neighbors_distributed(
     ref_fps: np.ndarray | None = None,
     *,
     k: int = 24,
-    min_similarity: float = 0.35,
+    min_similarity: float = MIN_SIMILARITY,
     exclude_self: bool | None = None,
     backend: str = "auto",
     block_size: int | None = None,

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import InvalidSmilesError
-from ..utils import Interval, validate_params
+from ..utils import Interval, head_list, validate_params
+from ._defaults import N_BITS, RADIUS
 
 __all__ = ["compute_fingerprints", "unpack_fingerprints", "resolve_n_jobs"]
 
@@ -64,8 +65,8 @@ def _fingerprint_chunk(args: tuple[int, list, int, int]) -> tuple[int, np.ndarra
 def compute_fingerprints(
     smiles: Sequence[str],
     *,
-    radius: int = 2,
-    n_bits: int = 2048,
+    radius: int = RADIUS,
+    n_bits: int = N_BITS,
     n_jobs: int | None = None,
 ) -> np.ndarray:
     """Morgan fingerprints of SMILES strings as a packed bit matrix.
@@ -137,10 +138,9 @@ def compute_fingerprints(
             bad.extend(start + i for i in b)
     if bad:
         bad.sort()
-        shown = ", ".join(f"{i} ({items[i]!r})" for i in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        shown = head_list(bad, fmt=lambda i: f"{i} ({items[i]!r})")
         raise InvalidSmilesError(
-            f"RDKit could not parse {len(bad)} SMILES at 0-based positions {shown}{more}; "
+            f"RDKit could not parse {len(bad)} SMILES at 0-based positions {shown}; "
             "fix or drop them (cliffkit.data.load_dataset reports and drops them for you)."
         )
     return out

@@ -94,6 +94,14 @@ class NeighborGraph:
         """Number of neighbours per query, shape (n_query,)."""
         return np.diff(self.indptr)
 
+    def first_similarity(self) -> np.ndarray:
+        """Similarity of each row's first (most similar) neighbour, shape (n_query,); 0 if none."""
+        out = np.zeros(self.n_query)
+        deg = self.degree()
+        has = deg > 0
+        out[has] = self.similarities[self.indptr[:-1][has]]
+        return out
+
     def query_indices(self) -> np.ndarray:
         """Query (row) index of every stored pair, shape (nnz,)."""
         return np.repeat(np.arange(self.n_query, dtype=np.int64), self.degree())

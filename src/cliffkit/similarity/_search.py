@@ -48,6 +48,7 @@ import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError
 from ..utils import Interval, Options, validate_params
+from ._defaults import MIN_SIMILARITY
 from ._fingerprints import resolve_n_jobs
 from ._graph import NeighborGraph
 
@@ -389,7 +390,7 @@ def find_neighbors(
     ref_fps: np.ndarray | None = None,
     *,
     k: int = 24,
-    min_similarity: float = 0.35,
+    min_similarity: float = MIN_SIMILARITY,
     exclude_self: bool | None = None,
     backend: str = "auto",
     block_size: int | None = None,
@@ -472,6 +473,7 @@ def find_neighbors(
 
     Examples
     --------
+    >>> from cliffkit.similarity import compute_fingerprints
     >>> fps = compute_fingerprints(["CCO", "CCCO", "CCN", "c1ccccc1"])
     >>> g = find_neighbors(fps, k=2, min_similarity=0.0)
     >>> g.row(0)[0].tolist()

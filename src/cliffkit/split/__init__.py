@@ -8,7 +8,7 @@
 - :class:`SplitResult`, :func:`load_split`, :func:`to_chemprop_splits`: versioned split files.
 """
 
-from ._base import BaseSplitter, get_splitter, list_splitters, register_splitter
+from ._base import SPLITTERS, BaseSplitter, get_splitter, list_splitters, register_splitter
 from ._cliff import CliffSplit
 from ._label import TargetLabels, match_controls
 from ._predefined import PredefinedSplit, carve_validation, read_index_file
@@ -26,6 +26,7 @@ from ._target import labelled_view
 
 __all__ = [
     "FORMAT",
+    "SPLITTERS",
     "VERSION",
     "BaseSplitter",
     "CliffSplit",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from collections.abc import Iterator
@@ -16,37 +15,47 @@ from ..errors import (
     SplitWarning,
     unknown_name,
 )
-from ..utils import Interval, check_random_state, validate_params
+from ..utils import Interval, Params, Registry, check_random_state, head_list
 from ._label import label_targets
 from ._result import SplitResult
 
-__all__ = ["BaseSplitter", "get_splitter", "list_splitters", "register_splitter"]
+__all__ = ["SPLITTERS", "BaseSplitter", "get_splitter", "list_splitters", "register_splitter"]
 
-_REGISTRY: dict[str, type[BaseSplitter]] = {}
+#: The splitter registry (``cliffkit split --method`` and the bench's ``splits``).
+SPLITTERS: Registry[type[BaseSplitter]] = Registry(
+    "splitter", on_register=lambda key, cls: setattr(cls, "name", key))
 
 
 def register_splitter(name: str):
     """Class decorator: make a splitter available as ``get_splitter(name)`` and in the CLI."""
-
-    def deco(cls):
-        _REGISTRY[name] = cls
-        cls.name = name
-        return cls
-
-    return deco
+    return SPLITTERS.register(name)
 
 
 def list_splitters() -> list[str]:
     """Registry keys, sorted."""
-    return sorted(_REGISTRY)
+    return sorted(SPLITTERS.list())
 
 
 def get_splitter(name: str, **params: Any) -> BaseSplitter:
-    """Build a registered splitter (``"cliff"``, ``"random"``, ``"scaffold"``) from its key."""
-    key = str(name).lower().replace("_", "-")
-    if key not in _REGISTRY:
-        raise unknown_name("splitter", name, _REGISTRY)
-    return _REGISTRY[key](**params)
+    """Build a registered splitter (``"cliff"``, ``"random"``, ``"scaffold"``) from its key.
+
+    Parameters
+    ----------
+    name : str
+        A name of :func:`list_splitters`.
+    **params
+        Its constructor parameters (validated when it splits).
+
+    Returns
+    -------
+    BaseSplitter
+
+    Raises
+    ------
+    UnknownNameError
+        ``name`` is not registered.
+    """
+    return SPLITTERS.get(name)(**params)
 
 
 # Parameters every splitter shares (labelling against the final training set).
@@ -67,44 +76,17 @@ COMMON_CONSTRAINTS: dict[str, list] = {
 }
 
 
-class BaseSplitter:
+class BaseSplitter(Params):
     """Common machinery: params, repr, input coercion, sizes, labelling, ``split``.
 
     Subclasses implement ``_assign(ctx) -> (train, val, test, info)``.
     """
 
     name = "base"
-    _parameter_constraints: dict[str, list] = {}
-
-    # ----------------------------------------------------------- sklearn bits
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind != p.VAR_KEYWORD]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Parameters as given to ``__init__``."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> BaseSplitter:
-        for key, value in params.items():
-            if key not in self._param_names():
-                raise unknown_name(f"parameter of {type(self).__name__}", key, self._param_names())
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self) -> str:
-        sig = inspect.signature(type(self).__init__)
-        parts = []
-        for name, value in self.get_params().items():
-            default = sig.parameters[name].default
-            if default is inspect.Parameter.empty or not _same(value, default):
-                parts.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(parts)})"
+    _repr_defaults = False  # sklearn's repr: only the parameters that differ from the default
 
     def _validate_params(self) -> None:
-        validate_params(self._parameter_constraints, self.get_params(), type(self).__name__)
+        super()._validate_params()
         if self.smooth_quantile > self.cliff_quantile:
             raise InvalidParameterError(
                 f"The 'smooth_quantile' parameter of {type(self).__name__} must be <= cliff_quantile="
@@ -271,13 +253,6 @@ class BaseSplitter:
             warnings.warn(m, SplitWarning, stacklevel=4)
 
 
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b) and type(a) is type(b)
-    except Exception:  # noqa: BLE001 - arrays etc.
-        return False
-
-
 def _achieved_shares(labels, names, val, test, requested) -> dict[str, Any]:
     out: dict[str, Any] = {"requested": requested}
     for sub, rows in (("val", val), ("test", test)):
@@ -332,10 +307,9 @@ def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str]):
     canon = cached_canonicalize(smiles, show_progress=False)
     bad = [i for i, c in enumerate(canon) if c is None]
     if bad:
-        shown = ", ".join(f"{i} ({str(smiles[i])[:30]!r})" for i in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        shown = head_list(bad, fmt=lambda i: f"{i} ({str(smiles[i])[:30]!r})")
         raise InvalidSmilesError(
-            f"X holds {len(bad)} SMILES that RDKit cannot parse (positions {shown}{more}); "
+            f"X holds {len(bad)} SMILES that RDKit cannot parse (positions {shown}); "
             "fix or drop those rows (y with them)."
         )
     y_raw = arr if arr is not None else np.zeros((n, 0))

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..cliffs import assign_strata, compute_severity
 from ..errors import InsufficientSupportError, InvalidParameterError
+from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
 from ..utils import Interval, Options
 from ._base import COMMON_CONSTRAINTS, BaseSplitter, register_splitter
 from ._graph import restrict_rows
@@ -106,9 +107,9 @@ class CliffSplit(BaseSplitter):
         val_size: float = 0.1,
         cliff_share: float = 0.5,
         k: int | None = None,
-        min_similarity: float = 0.35,
-        radius: int = 2,
-        n_bits: int = 2048,
+        min_similarity: float = MIN_SIMILARITY,
+        radius: int = RADIUS,
+        n_bits: int = N_BITS,
         cliff_quantile: float = 0.8,
         smooth_quantile: float = 0.5,
         delta: float | None = None,

@@ -1,54 +1,34 @@
 """CSR helpers for splitters: restrict a neighbour graph to a reference subset, transpose it.
 
-The graphs here have the layout of :class:`cliffkit.similarity.NeighborGraph` (rows sorted
-by similarity, descending) and are plain containers, so the cliff functions accept them.
+Every graph here is a :class:`cliffkit.similarity.NeighborGraph` (rows sorted by
+similarity, descending).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..similarity import NeighborGraph
+
 __all__ = ["CSRGraph", "from_edges", "restrict_rows", "transpose", "knn_against"]
 
 
-@dataclass
-class CSRGraph:
-    """Query → reference neighbours in CSR form (a minimal ``NeighborGraph``)."""
-
-    indptr: np.ndarray
-    indices: np.ndarray
-    similarities: np.ndarray
-    n_reference: int
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_query(self) -> int:
-        return int(self.indptr.shape[0] - 1)
-
-    def degree(self) -> np.ndarray:
-        return np.diff(self.indptr)
-
-    def first_similarity(self) -> np.ndarray:
-        """Similarity of each row's first (most similar) neighbour; 0 for empty rows."""
-        out = np.zeros(self.n_query)
-        deg = self.degree()
-        has = deg > 0
-        out[has] = self.similarities[self.indptr[:-1][has]]
-        return out
+#: The split's graphs are :class:`cliffkit.similarity.NeighborGraph` s (one graph type);
+#: the old name is kept for code that imported it.
+CSRGraph = NeighborGraph
 
 
 def from_edges(n_rows: int, rows: np.ndarray, cols: np.ndarray, sims: np.ndarray,
-                n_reference: int, params: dict) -> CSRGraph:
+                n_reference: int, params: dict) -> NeighborGraph:
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
-    return CSRGraph(indptr, cols.astype(np.int64), sims.astype(np.float64), int(n_reference), params)
+    return NeighborGraph(indptr, cols.astype(np.int64), sims.astype(np.float64), int(n_reference), params)
 
 
 def restrict_rows(graph: Any, rows: np.ndarray, ref_pos: np.ndarray,
-                  k: int) -> tuple[CSRGraph, np.ndarray]:
+                  k: int) -> tuple[NeighborGraph, np.ndarray]:
     """Keep rows ``rows`` of ``graph`` and only neighbours inside a reference subset.
 
     Parameters
@@ -64,7 +44,7 @@ def restrict_rows(graph: Any, rows: np.ndarray, ref_pos: np.ndarray,
 
     Returns
     -------
-    graph : CSRGraph
+    graph : NeighborGraph
         Rows in ``rows`` order, reference indices into the subset.
     n_kept : numpy.ndarray of int64
         Reference neighbours found per row before truncation to ``k`` (to tell which rows
@@ -104,7 +84,7 @@ def transpose(indptr: np.ndarray, indices: np.ndarray, n_reference: int) -> tupl
 
 def knn_against(fps: np.ndarray, query: np.ndarray, reference: np.ndarray, *, k: int,
                 min_similarity: float, query_in_reference: bool,
-                n_jobs: int | None = None) -> CSRGraph:
+                n_jobs: int | None = None) -> NeighborGraph:
     """Exact top-``k`` neighbours of ``fps[query]`` among ``fps[reference]`` (subset positions).
 
     With ``query_in_reference`` each query's own entry is removed (reference positions are

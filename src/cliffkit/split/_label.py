@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from ..cliffs import assign_strata, compute_severity, severity_quantiles
+from ..cliffs import assign_strata, get_cliff_definition, severity_quantiles
 from ..errors import InvalidDataError
-from ._graph import CSRGraph, from_edges, knn_against, restrict_rows
+from ..similarity import NeighborGraph
+from ._graph import from_edges, knn_against, restrict_rows
 
 __all__ = ["TargetLabels", "UNLABELLED", "train_graphs", "label_targets", "match_controls"]
 
@@ -108,7 +109,7 @@ class TargetLabels:
         return float((lab == "cliff").sum() / sup) if sup else float("nan")
 
 
-def _splice(base: CSRGraph, replace_rows: np.ndarray, fresh: CSRGraph) -> CSRGraph:
+def _splice(base: NeighborGraph, replace_rows: np.ndarray, fresh: NeighborGraph) -> NeighborGraph:
     """Replace rows ``replace_rows`` of ``base`` by the rows of ``fresh`` (same order)."""
     if replace_rows.size == 0:
         return base
@@ -136,7 +137,7 @@ def train_graphs(
     full_graph: Any | None = None,
     search_k: int | None = None,
     n_jobs: int | None = None,
-) -> tuple[CSRGraph, CSRGraph, dict[str, int]]:
+) -> tuple[NeighborGraph, NeighborGraph, dict[str, int]]:
     """Exact train–train and held-out–train neighbour graphs.
 
     With ``full_graph`` (all molecules, top ``search_k``), rows are restricted to training
@@ -146,7 +147,7 @@ def train_graphs(
 
     Returns
     -------
-    train_graph, heldout_graph : CSRGraph
+    train_graph, heldout_graph : NeighborGraph
         Reference indices are positions in ``train``.
     stats : dict
         How many rows were searched again.
@@ -254,6 +255,7 @@ def label_targets(
     full_graph: Any | None = None,
     search_k: int | None = None,
     n_jobs: int | None = None,
+    cliff_definition: str = "cliffkit",
 ) -> tuple[dict[str, TargetLabels], dict[str, Any]]:
     """Label every held-out molecule against the final training set, per target.
 
@@ -269,6 +271,8 @@ def label_targets(
         As in :class:`~cliffkit.split.CliffSplit`.
     random_state : int, optional
         Seeds the visiting order of the matching.
+    cliff_definition : str, default="cliffkit"
+        Entry of :data:`cliffkit.cliffs.CLIFF_DEFINITIONS` that scores severities.
 
     Returns
     -------
@@ -277,6 +281,7 @@ def label_targets(
         Graph statistics (rows searched again, m).
     """
     n = fps.shape[0]
+    rule = get_cliff_definition(cliff_definition)
 
     def graphs(train_rows, sets):
         ho = np.concatenate(sets) if sets else np.zeros(0, np.int64)
@@ -313,8 +318,8 @@ def label_targets(
                 f"Target {name!r} has a value for only {int(tr_rows.size)} training molecules; "
                 "it cannot be labelled (choose other targets or split on this one's molecules)."
             )
-        tr = compute_severity(g_tt, yt[tr_rows])
-        ho = compute_severity(g_ht, yt[heldout], yt[tr_rows], m=tr.m, scale=tr.scale, delta=delta)
+        tr = rule.severity(g_tt, yt[tr_rows])
+        ho = rule.severity(g_ht, yt[heldout], yt[tr_rows], m=tr.m, scale=tr.scale, delta=delta)
         m_used = tr.m
         st = assign_strata(ho, tr, cliff_quantile=cliff_quantile,
                            smooth_quantile=smooth_quantile, delta=delta)

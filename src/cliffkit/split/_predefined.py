@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidDataError, InvalidParameterError
+from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
 from ..utils import Interval
 from ._base import COMMON_CONSTRAINTS, BaseSplitter, _coerce, register_splitter
 
@@ -154,6 +155,11 @@ def _source_label(obj: Any) -> str:
     return str(obj) if isinstance(obj, str | os.PathLike) else "<array>"
 
 
+def _rows_like(value: Any) -> bool:
+    """a sequence of row indices"""
+    return hasattr(value, "__len__") and not isinstance(value, str | bytes | dict)
+
+
 @register_splitter("predefined")
 class PredefinedSplit(BaseSplitter):
     """A given train / (validation) / test assignment, labelled with cliff strata.
@@ -204,6 +210,11 @@ class PredefinedSplit(BaseSplitter):
         **COMMON_CONSTRAINTS,
         "val_size": [Interval(float, 0, 1, closed="left")],
         "chemprop_fold": [Interval(int, 0, None, closed="left")],
+        "split_col": [None, str],
+        "chemprop_splits": [None, str, os.PathLike],
+        "train_idx": [None, str, os.PathLike, _rows_like],
+        "val_idx": [None, str, os.PathLike, _rows_like],
+        "test_idx": [None, str, os.PathLike, _rows_like],
     }
     _parameter_constraints.pop("test_size")
 
@@ -217,9 +228,9 @@ class PredefinedSplit(BaseSplitter):
         test_idx: Any = None,
         val_size: float = 0.0,
         k: int | None = None,
-        min_similarity: float = 0.35,
-        radius: int = 2,
-        n_bits: int = 2048,
+        min_similarity: float = MIN_SIMILARITY,
+        radius: int = RADIUS,
+        n_bits: int = N_BITS,
         cliff_quantile: float = 0.8,
         smooth_quantile: float = 0.5,
         delta: float | None = None,

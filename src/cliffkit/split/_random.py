@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
 from ._base import COMMON_CONSTRAINTS, BaseSplitter, register_splitter
 
 __all__ = ["RandomSplit"]
@@ -37,9 +38,9 @@ class RandomSplit(BaseSplitter):
         test_size: float = 0.1,
         val_size: float = 0.1,
         k: int | None = None,
-        min_similarity: float = 0.35,
-        radius: int = 2,
-        n_bits: int = 2048,
+        min_similarity: float = MIN_SIMILARITY,
+        radius: int = RADIUS,
+        n_bits: int = N_BITS,
         cliff_quantile: float = 0.8,
         smooth_quantile: float = 0.5,
         delta: float | None = None,

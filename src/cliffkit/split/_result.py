@@ -73,6 +73,47 @@ class SplitResult:
         return int(self.smiles.shape[0])
 
     @property
+    def similarity_params(self) -> dict[str, Any]:
+        """The similarity parameters this split was labelled with, for every consumer.
+
+        Training (CliffLoss severities and cliff pairs), ``cliffkit weights``, the bench
+        and the evaluation's reference predictor read them from here, so a split made at
+        ``min_similarity=0.5`` is trained and scored at 0.5, not at a default.
+
+        Returns
+        -------
+        dict
+            ``k`` (the neighbourhood size the split used: ``params["k_used"]``, else
+            ``params["k"]``; None means :func:`cliffkit.similarity.default_k` of the
+            training set), ``min_similarity``, ``radius``, ``n_bits`` and ``m`` (strongest
+            pairs per severity, ``info["m"]``; None means
+            :func:`cliffkit.cliffs.default_m` of ``k``), and ``cliff_definition`` (the
+            entry of :data:`cliffkit.cliffs.CLIFF_DEFINITIONS`). Missing entries (a split file from
+            another tool) fall back to the defaults in :mod:`cliffkit.similarity`.
+
+        Examples
+        --------
+        >>> from cliffkit.split import RandomSplit
+        >>> smiles = ["CCO", "CCCO", "CCCCO", "CCN", "CCCN", "CCCCN", "c1ccccc1", "c1ccccc1O"]
+        >>> res = RandomSplit(min_similarity=0.5, val_size=0.0).make_split(smiles, list(range(8)))
+        >>> res.similarity_params["min_similarity"], res.similarity_params["n_bits"]
+        (0.5, 2048)
+        """
+        from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
+
+        p = self.params
+        k = p.get("k_used", p.get("k"))
+        m = (getattr(self, "info", None) or {}).get("m")
+        return {
+            "k": None if k is None else int(k),
+            "min_similarity": float(p.get("min_similarity", MIN_SIMILARITY)),
+            "radius": int(p.get("radius", RADIUS)),
+            "n_bits": int(p.get("n_bits", N_BITS)),
+            "m": None if m is None else int(m),
+            "cliff_definition": str(p.get("cliff_definition", "cliffkit")),
+        }
+
+    @property
     def checksum(self) -> str:
         """Identity of the assignment: sha256 (hex) of the dataset checksum and the
         train / val / test indices.
@@ -142,7 +183,7 @@ def _json_safe(obj: Any) -> Any:
 
 
 def _to_doc(res: SplitResult) -> dict[str, Any]:
-    from .. import __version__
+    from .._version import __version__
 
     targets = {}
     for name in res.target_names:
@@ -301,6 +342,10 @@ def load_split(path: str | os.PathLike, dataset=None) -> SplitResult:
     path : path-like
     dataset : Dataset, optional
         When given, its content checksum must match the one recorded in the file.
+
+    Returns
+    -------
+    SplitResult
 
     Raises
     ------

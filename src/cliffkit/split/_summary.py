@@ -203,8 +203,8 @@ def compare_with_cliffsplit(res, dataset, subset: str = "test") -> dict[str, Any
     p = res.params
     params = dict(
         test_size=max(res.test.size / n, 1.0 / n), val_size=res.val.size / n,
-        k=p.get("k"), min_similarity=p.get("min_similarity", 0.35),
-        radius=p.get("radius", 2), n_bits=p.get("n_bits", 2048),
+        k=p.get("k"), min_similarity=res.similarity_params["min_similarity"],
+        radius=res.similarity_params["radius"], n_bits=res.similarity_params["n_bits"],
         cliff_quantile=p.get("cliff_quantile", 0.8), smooth_quantile=p.get("smooth_quantile", 0.5),
         delta=p.get("delta"), targets=list(res.target_names),
         random_state=p.get("random_state", 0) if isinstance(p.get("random_state", 0), int) else 0,

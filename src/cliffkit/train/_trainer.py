@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError, TrainingDivergedError
-from ..utils import Interval, Options, validate_params
+from ..utils import Interval, Options, Params, is_seed
 
 __all__ = ["Trainer", "TrainResult", "seeded", "resolve_device"]
 
@@ -109,12 +109,7 @@ class TrainResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _is_seed(v: Any) -> bool:
-    """an int ≥ 0"""
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
-
-
-class Trainer:
+class Trainer(Params):
     """AdamW + ReduceLROnPlateau + early stopping on validation MAE (see module doc).
 
     Parameters
@@ -153,7 +148,7 @@ class Trainer:
         "criterion": [Options("mse", "l1")],
         "grad_clip": [Interval(float, 0.0, None, closed="neither"), None],
         "device": [str, None],
-        "random_state": [_is_seed],
+        "random_state": [is_seed],
         "show_progress": ["boolean", None],
         "eval_batch_size": [Interval(int, 1, None)],
     }
@@ -179,12 +174,6 @@ class Trainer:
         self.show_progress = show_progress
         self.eval_batch_size = eval_batch_size
 
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self._parameter_constraints}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"Trainer({args})"
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -214,7 +203,7 @@ class Trainer:
         """
         import torch
 
-        validate_params(self._parameter_constraints, self.get_params(), "Trainer")
+        self._validate_params()
         y_train = _check_1d(y_train, len(train_inputs), "y_train")
         y_val = _check_1d(y_val, len(val_inputs), "y_val")
         if len(y_val) == 0:

@@ -1,13 +1,18 @@
-"""Small shared helpers: atomic file writes, parameter validation, seeding, hashing."""
+"""Small shared helpers: atomic file writes, parameter validation, seeding, hashing, registries."""
 
 from ._atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from ._hashing import sha256_bytes, sha256_file
 from ._json import to_jsonable
+from ._params import Params
+from ._paths import cache_dir
+from ._registry import Registry, normalize_name
 from ._table import format_table
 from ._validation import (
     Interval,
     Options,
     check_random_state,
+    head_list,
+    is_seed,
     validate_params,
 )
 
@@ -18,9 +23,15 @@ __all__ = [
     "sha256_bytes",
     "sha256_file",
     "to_jsonable",
+    "cache_dir",
+    "Params",
+    "Registry",
+    "normalize_name",
     "format_table",
     "Interval",
     "Options",
     "check_random_state",
+    "head_list",
+    "is_seed",
     "validate_params",
 ]

@@ -155,3 +155,26 @@ def check_random_state(seed: Any) -> np.random.Generator:
     raise InvalidParameterError(
         f"random_state must be None, an int or a numpy Generator; got {seed!r}."
     )
+
+
+def is_seed(value: Any) -> bool:
+    """an int ≥ 0"""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
+
+
+def head_list(items, n: int = 5, fmt=str) -> str:
+    """The first ``n`` items joined by commas, then how many more there are.
+
+    Every list inside a message is capped this way, so a message names a few examples and
+    counts the rest instead of listing thousands of rows.
+
+    Examples
+    --------
+    >>> head_list([3, 8, 9], n=2)
+    '3, 8 and 1 more'
+    >>> head_list(["a"], fmt=repr)
+    "'a'"
+    """
+    items = list(items)
+    shown = ", ".join(fmt(x) for x in items[:n])
+    return shown + (f" and {len(items) - n} more" if len(items) > n else "")

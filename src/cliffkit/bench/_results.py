@@ -1,0 +1,166 @@
+"""Reading a results folder back: :func:`load_results` gives one row per cell.
+
+Written by :mod:`cliffkit.bench._runner` (``cells/<key>.json``, ``splits/logs``,
+``config.json``); read here and by :mod:`cliffkit.report`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ._config import GridConfig, canonical_json
+from ._runner import CELLS_DIR
+
+__all__ = ["load_results"]
+
+
+def _flatten_block(block: dict | None, prefix: str, row: dict) -> None:
+    """``{"mae": .., "mae_ci": [lo, hi], "n": ..}`` -> ``prefix_mae``, ``prefix_mae_lo`` ..."""
+    if not block:
+        return
+    for name, value in block.items():
+        col = f"{prefix}{name}"
+        if isinstance(value, list | tuple) and name.endswith("_ci") and len(value) == 2:
+            row[f"{prefix}{name[:-3]}_lo"] = value[0]
+            row[f"{prefix}{name[:-3]}_hi"] = value[1]
+        elif isinstance(value, int | float | str | bool) or value is None:
+            row[col] = value
+
+
+def _flatten_metrics(metrics: dict | None, row: dict, prefix: str = "") -> None:
+    if not metrics:
+        return
+    for key in ("n_train", "n_val", "n_test", "n_identical_partner"):
+        if key in metrics:
+            row[f"{prefix}{key}"] = metrics[key]
+    _flatten_block(metrics.get("overall"), prefix, row)
+    for stratum, block in (metrics.get("strata") or {}).items():
+        _flatten_block(block, f"{prefix}{stratum}_", row)
+    _flatten_block({k: v for k, v in metrics.items()
+                    if k.endswith(("gap", "gap_ci", "ratio", "ratio_ci", "_auc", "noise_sd"))},
+                   prefix, row)
+    _flatten_block(metrics.get("pairs"), f"{prefix}pair_", row)
+    _flatten_block(metrics.get("moleculeace"), f"{prefix}moleculeace_", row)
+
+
+@functools.lru_cache(maxsize=256)
+def _split_log(path: str) -> tuple[str, ...]:
+    try:
+        return tuple(json.loads(Path(path).read_text(encoding="utf-8")).get("warnings") or ())
+    except (OSError, ValueError):
+        return ()
+
+
+def _split_warnings(out_dir: Path, split_rel: str | None) -> list[str]:
+    if not split_rel:
+        return []
+    split_path = out_dir / split_rel
+    return [f"split: {w}" for w in _split_log(str(split_path.parent / "logs" / split_path.name))]
+
+
+def _machine_label(env: dict | None) -> str | None:
+    """One line for the machine a cell ran on: platform, cores, accelerator."""
+    if not env:
+        return None
+    label = f"{env.get('platform', '?')}, {env.get('cpu_count', '?')} cores"
+    if env.get("accelerator"):
+        label += f", {env['accelerator']}"
+    return label
+
+
+def load_results(out_dir: str | os.PathLike, *, grid_only: bool = False) -> Any:
+    """All cell records of a results folder as one flat table (pandas DataFrame).
+
+    One row per cell. Columns: ``key, status, dataset, target, subsample, split,
+    backbone, loss, seed, seconds, cpu_seconds, error_type, error_message,
+    predictions_path, lambda_trajectory`` (a list or None), ``warnings`` (the cell's and
+    its split's, a list), ``started, finished`` (UTC, ISO 8601), ``machine`` (platform,
+    cores and GPU of the run that wrote the cell), then the metrics: ``n_train, n_val, n_test,
+    n_identical_partner`` (test cases whose partner has similarity 1.0), ``mae, mae_lo,
+    mae_hi, rmse, r2``; per stratum ``{cliff,smooth,matched_smooth,
+    intermediate,unsupported}_{n,mae,mae_lo,mae_hi,...}``; ``gap, gap_lo, gap_hi,
+    ratio, ratio_lo, ratio_hi``; ``pair_n, pair_diff_mae, pair_direction_accuracy``;
+    and the reference predictor's as ``ref_*`` with the same names.
+
+    With ``grid_only=True``, only the cells of the grid in the folder's ``config.json``
+    are kept (a folder reused after a parameter edit also holds cells made under the old
+    settings), and ``table.attrs`` holds ``grid`` (the config dict, or None without a
+    readable config.json), ``grid_source`` (the config's source, e.g. its TOML file),
+    ``n_stale`` (cells left out) and ``n_missing`` (cells of the grid with no result yet).
+
+    Raises
+    ------
+    ConfigError
+        ``out_dir`` holds no cell results.
+    """
+    table = _load_cells(Path(out_dir))
+    if grid_only:
+        table = _keep_grid_cells(table, Path(out_dir))
+    return table
+
+
+def _keep_grid_cells(table: Any, out_dir: Path) -> Any:
+    try:
+        written = json.loads((out_dir / "config.json").read_text(encoding="utf-8"))
+        grid = written["config"]
+        keys = {c.key for c in GridConfig.from_dict(grid, check_names=False).cells()}
+    except (OSError, ValueError, KeyError, TypeError):
+        table.attrs.update(grid=None, grid_source="", n_stale=0, n_missing=0)
+        return table
+    stale = ~table["key"].isin(keys)
+    kept = table[~stale].reset_index(drop=True)
+    kept.attrs.update(grid=grid, grid_source=written.get("source", ""),
+                      n_stale=int(stale.sum()), n_missing=len(keys - set(table["key"])))
+    return kept
+
+
+def _load_cells(out_dir: Path) -> Any:
+    import pandas as pd
+
+    folder = out_dir / CELLS_DIR
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not files:
+        raise ConfigError(
+            f"No results in {str(out_dir)!r} (no {CELLS_DIR}/*.json); run 'cliffkit bench' first."
+        )
+    rows = []
+    for path in files:
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        cell = rec.get("cell", {})
+        row: dict[str, Any] = {
+            "key": rec.get("key", path.stem),
+            "status": rec.get("status"),
+            "dataset": cell.get("dataset"),
+            "target": cell.get("target"),
+            "subsample": cell.get("subsample"),
+            "split": cell.get("split"),
+            "backbone": cell.get("backbone"),
+            "loss": cell.get("loss"),
+            "seed": cell.get("seed"),
+            "seconds": rec.get("seconds"),
+            "cpu_seconds": rec.get("cpu_seconds"),
+            "error_type": (rec.get("error") or {}).get("type"),
+            "error_message": (rec.get("error") or {}).get("message"),
+            "predictions_path": (
+                str(out_dir / rec["predictions"]) if rec.get("predictions") else None
+            ),
+            "lambda_trajectory": (rec.get("extra") or {}).get("lambda_trajectory"),
+            "warnings": list(rec.get("warnings") or []) + _split_warnings(out_dir, rec.get("split")),
+            "cell_json": canonical_json(cell),
+            "started": rec.get("started"),
+            "finished": rec.get("finished"),
+            "machine": _machine_label(rec.get("environment")),
+        }
+        metrics = rec.get("metrics") or {}
+        _flatten_metrics(metrics, row)
+        _flatten_metrics(metrics.get("reference"), row, prefix="ref_")
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,259 @@
+"""Results tables from ``cliffkit train`` run folders and ``cliffkit evaluate --json`` files.
+
+:func:`load_runs` turns a folder of one's own runs into the same one-row-per-result
+table that :func:`cliffkit.bench.load_results` reads from a bench folder, so that
+``cliffkit report`` works on both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CliffkitWarning, ConfigError
+
+__all__ = ["find_runs", "load_runs"]
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _is_evaluation(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("format") == "cliffkit-evaluation" and "groups" in doc
+
+
+def find_runs(folder: str | os.PathLike) -> tuple[list[Path], list[Path]]:
+    """(train run folders, evaluation JSON files) under ``folder`` (searched recursively).
+
+    A run folder holds the ``config.json`` (``"command": "train"``) and
+    ``predictions.csv`` that ``cliffkit train`` writes; an evaluation file is the output
+    of ``cliffkit evaluate --json`` / ``-o``. A run that also holds an ``evaluation.json``
+    is counted once (as the run).
+    """
+    root = Path(folder)
+    runs, evals = [], []
+    for cfg in sorted(root.rglob("config.json")):
+        doc = _read_json(cfg)
+        if isinstance(doc, dict) and doc.get("command") == "train" and \
+                (cfg.parent / "predictions.csv").is_file():
+            runs.append(cfg.parent)
+    run_set = set(runs)
+    for path in sorted(root.rglob("*.json")):
+        if path.parent in run_set or path.name == "config.json":
+            continue
+        if _is_evaluation(_read_json(path)):
+            evals.append(path)
+    return runs, evals
+
+
+def _input_path(inputs: dict, key: str, eval_file: Path) -> Path | None:
+    """An input file of an evaluation: absolute path, else as given from here or from the
+    evaluation file's folder."""
+    for cand in (inputs.get(f"{key}_abspath"), inputs.get(key)):
+        if not cand:
+            continue
+        for p in (Path(cand), eval_file.parent / cand):
+            if p.is_file():
+                return p
+    return None
+
+
+def _load_split_data(split, split_path: Path):
+    """The dataset a split was made from, as the split file records it."""
+    from ..data import load_dataset
+
+    rec = split.dataset or {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CliffkitWarning)
+        if rec.get("path"):
+            if not Path(rec["path"]).is_file():
+                raise ConfigError(
+                    f"Split file {split_path} was made from {rec['path']}, which does not exist "
+                    "any more; move it back or re-run 'cliffkit evaluate --dataset FILE -o "
+                    "RUN/evaluation.json' for these runs."
+                )
+            ds = load_dataset(rec["path"], smiles_col=rec.get("smiles_col"),
+                              target_cols=rec.get("target_cols"),
+                              standardize=rec.get("standardize") or "keep")
+            if rec.get("units"):
+                ds = dataclasses.replace(ds, units=list(rec["units"]))
+        else:
+            ds = load_dataset(rec.get("name", ""), standardize=rec.get("standardize") or "keep")
+            if ds.checksum != rec.get("checksum") and set(split.target_names) < set(ds.target_names):
+                ds = load_dataset(rec.get("name", ""), target_cols=list(split.target_names),
+                                  standardize=rec.get("standardize") or "keep")
+    return ds
+
+
+def _split_path(cfg: dict, run: Path) -> Path | None:
+    sp = cfg.get("split") or {}
+    for cand in (sp.get("abspath"), sp.get("path")):
+        if cand:
+            p = Path(cand)
+            if not p.is_absolute():
+                p = run / p if (run / p).is_file() else p
+            if p.is_file():
+                return p
+    return None
+
+
+def _row(kind: str, key: str, ev_doc: dict, *, dataset: str, target: str, split: str,
+         backbone: str, loss: str, seed: Any, unit: str, extra: dict) -> dict:
+    from ._cell import _metrics_from_dict
+    from ._results import _flatten_metrics
+
+    row: dict[str, Any] = {
+        "key": key, "status": "ok", "dataset": dataset, "target": target, "subsample": None,
+        "split": split, "backbone": backbone, "loss": loss, "seed": seed, "unit": unit,
+        "source": kind, "seconds": extra.get("seconds"), "cpu_seconds": None,
+        "error_type": None, "error_message": None,
+        "predictions_path": extra.get("predictions_path"),
+        "lambda_trajectory": extra.get("lambda_trajectory"), "warnings": [],
+        "started": None, "finished": None, "machine": None,
+    }
+    metrics = _metrics_from_dict(ev_doc)
+    for name in ("train", "val", "test"):
+        if name in extra.get("n", {}):
+            metrics[f"n_{name}"] = extra["n"][name]
+    _flatten_metrics(metrics, row)
+    _flatten_metrics(metrics.get("reference"), row, prefix="ref_")
+    return row
+
+
+def _per_molecule(ev, split, ds, target: str, y_pred: np.ndarray) -> Any:
+    """The test molecules as the bench writes them (for the report's figures)."""
+    import pandas as pd
+
+    lab = split.labels[target]
+    te = split.test
+    y = ds.y[:, ds.target_index(target)]
+    partner = np.asarray(lab.partner, dtype=np.int64)[te]
+    has = partner >= 0
+    y_ref = np.full(te.size, np.nan)
+    ref = getattr(ev, "reference_predictions", None) if ev is not None else None
+    if ref is not None and np.asarray(ref).shape[0] == te.size:
+        y_ref = np.asarray(ref, dtype=float)
+    return pd.DataFrame({
+        "index": te, "smiles": ds.smiles[te], "y_true": y[te], "y_pred": y_pred[te],
+        "y_ref": y_ref, "stratum": np.asarray(lab.strata)[te],
+        "max_similarity": np.asarray(lab.max_similarity, dtype=float)[te],
+        "severity": np.asarray(lab.severity, dtype=float)[te], "partner": partner,
+        "partner_y_true": np.where(has, y[np.maximum(partner, 0)], np.nan),
+        "partner_y_pred": np.where(has, y_pred[np.maximum(partner, 0)], np.nan),
+    })
+
+
+def _task_name(name: str) -> str:
+    """A dataset's name for tables: a file's name without folders and suffixes."""
+    base = Path(str(name)).name
+    for suffix in (".gz", ".csv", ".tsv", ".parquet", ".txt"):
+        if base.lower().endswith(suffix):
+            base = base[: -len(suffix)]
+    return base or str(name)
+
+
+def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
+              n_bootstrap: int = 1000, seed: int = 0, show_progress: bool = False) -> Any:
+    """One row per ``cliffkit train`` run or ``cliffkit evaluate`` file under ``folder``.
+
+    Each run is scored on its split's test molecules with :func:`cliffkit.evaluate.evaluate`
+    (its ``evaluation.json`` is used instead when ``cliffkit evaluate -o RUN/evaluation.json``
+    wrote one); the data are reloaded from what the split file records. The per-molecule
+    test predictions are written to ``work_dir/runs/<run>.csv`` for the report's figures.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`cliffkit.bench.load_results` plus ``unit`` and ``source``
+        (``"train"`` or ``"evaluate"``); ``table.attrs["n_runs"]``, ``["n_evaluations"]``.
+
+    Raises
+    ------
+    ConfigError
+        ``folder`` holds neither runs nor evaluation files, or a split file is missing.
+    """
+    import pandas as pd
+
+    from ..evaluate import evaluate, read_predictions
+    from ..split import load_split
+    from ..utils import atomic_write_text
+
+    root = Path(folder)
+    runs, evals = find_runs(root)
+    if not runs and not evals:
+        raise ConfigError(
+            f"No results in {str(root)!r}: no bench cells (cells/*.json), no 'cliffkit train' run "
+            "folders (config.json + predictions.csv) and no 'cliffkit evaluate -o' files."
+        )
+    out = Path(work_dir) / "runs"
+    rows = []
+    for run in runs:
+        cfg = _read_json(run / "config.json")
+        split_path = _split_path(cfg, run)
+        if split_path is None:
+            raise ConfigError(
+                f"Run {run}: its split file {cfg.get('split', {}).get('path')!r} does not exist "
+                "(config.json names it); put it back or re-run 'cliffkit train'."
+            )
+        split = load_split(split_path)
+        ds = _load_split_data(split, split_path)
+        split = load_split(split_path, dataset=ds)
+        target = cfg.get("target") or split.target_names[0]
+        y_pred = read_predictions(run / "predictions.csv", split, target=target)
+        ev_doc = _read_json(run / "evaluation.json")
+        ev = None
+        if not _is_evaluation(ev_doc):
+            ev = evaluate(split, y_pred, dataset=ds, target=target, n_bootstrap=n_bootstrap,
+                          random_state=seed, show_progress=show_progress)
+            ev_doc = ev.to_dict()
+        rel = run.relative_to(root).as_posix() if run != root else run.name
+        name = rel.replace("/", "__") or "run"
+        frame = _per_molecule(ev, split, ds, target, y_pred)
+        pred_csv = out / f"{name}.csv"
+        atomic_write_text(pred_csv, frame.to_csv(index=False))
+        loss = cfg.get("loss") or {}
+        hist = loss.get("lambda_history") or []
+        rows.append(_row(
+            "train", rel, ev_doc, dataset=_task_name(cfg.get("dataset", {}).get("name", "")),
+            target=target, split=split.method or "?", backbone=(cfg.get("backbone") or {}).get("name", "?"),
+            loss=loss.get("name", "plain"), seed=cfg.get("seed"), unit=cfg.get("unit") or "",
+            extra={"seconds": cfg.get("fit_seconds"), "predictions_path": str(pred_csv),
+                   "lambda_trajectory": [float(h.get("lam", np.nan)) for h in hist
+                                         if isinstance(h, dict)] or None,
+                   "n": {k: v.get("n") for k, v in (cfg.get("metrics") or {}).items()
+                         if isinstance(v, dict)}},
+        ))
+    for path in evals:
+        doc = _read_json(path)
+        inputs = doc.get("inputs", {})
+        pred = _input_path(inputs, "predictions_file", path) or Path("")
+        cfg = _read_json(pred.parent / "config.json") if pred.name else None
+        cfg = cfg if isinstance(cfg, dict) else {}
+        split_file = _input_path(inputs, "split_file", path)
+        split_doc = _read_json(split_file) if split_file else None
+        sd = (split_doc or {}).get("dataset", {}) if isinstance(split_doc, dict) else {}
+        if not cfg.get("unit") and sd.get("units"):
+            cfg["unit"] = sd["units"][0]
+        name = cfg.get("dataset", {}).get("name") or sd.get("name") or doc.get("dataset") or "?"
+        rows.append(_row(
+            "evaluate", path.relative_to(root).as_posix(), doc, dataset=_task_name(name),
+            target=doc.get("target") or cfg.get("target") or "?",
+            split=doc.get("split_method") or "?",
+            backbone=(cfg.get("backbone") or {}).get("name") or pred.stem or path.stem,
+            loss=(cfg.get("loss") or {}).get("name", "plain"), seed=cfg.get("seed", 0),
+            unit=doc.get("unit") or cfg.get("unit") or "", extra={},
+        ))
+    table = pd.DataFrame(rows)
+    table.attrs.update(n_runs=len(runs), n_evaluations=len(evals), grid=None, grid_source="",
+                       n_stale=0, n_missing=0)
+    return table

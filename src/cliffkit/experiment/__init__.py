@@ -1,0 +1,24 @@
+"""One experiment seam (``cliffkit.experiment``): dataset + split + backbone + loss + seed.
+
+- :func:`build_loss`: the LossSpec of a loss on a split's training set, at the split's
+  own similarity parameters (``SplitResult.similarity_params``).
+- :func:`fit`, :func:`predict_test`, :func:`run_experiment`: fit with that loss, predict
+  the test set and the partners, evaluate.
+
+``cliffkit train``, ``cliffkit weights`` and the bench cell call these functions; nothing
+else assembles a loss from a split.
+"""
+
+from ._experiment import (
+    VAL_FRACTION,
+    ExperimentResult,
+    build_backbone,
+    build_loss,
+    fit,
+    predict_test,
+    run_experiment,
+    with_validation,
+)
+
+__all__ = ["VAL_FRACTION", "ExperimentResult", "build_backbone", "build_loss", "fit",
+           "predict_test", "run_experiment", "with_validation"]

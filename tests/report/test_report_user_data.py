@@ -1,0 +1,88 @@
+"""Issue 15, item 3: a report that says what it can and cannot conclude."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cliffkit.report import build_report, render_markdown
+
+
+def _row(**kw):
+    base = {"status": "ok", "subsample": None, "seconds": 1.0, "error_type": None,
+            "error_message": None, "predictions_path": None, "lambda_trajectory": None,
+            "split": "cliff"}
+    base.update(kw)
+    base.setdefault("key", f"{kw['dataset']}-{kw['backbone']}-{kw['loss']}-{kw['seed']}")
+    return base
+
+
+def _user_rows(seeds, cliff_n, dataset="/home/me/data/my_assay.csv"):
+    rows = []
+    for seed in seeds:
+        # plain: gap 0.5, ratio 2 (CI low 1.4); cliff loss: gap 0.30-0.32, smaller on every seed
+        rows.append(_row(dataset=dataset, target="pKi", backbone="lgbm", loss="plain", seed=seed,
+                         mae=0.6, cliff_mae=1.0, smooth_mae=0.5, gap=0.5, ratio=2.0,
+                         ratio_lo=1.4, ratio_hi=2.6, ref_ratio=2.5, cliff_n=cliff_n,
+                         smooth_n=40, unit="pKi"))
+        rows.append(_row(dataset=dataset, target="pKi", backbone="lgbm", loss="cliff", seed=seed,
+                         mae=0.58, cliff_mae=0.8, smooth_mae=0.5, gap=0.3 + 0.01 * seed,
+                         ratio=1.6,
+                         ratio_lo=1.1, ratio_hi=2.1, ref_ratio=2.5, cliff_n=cliff_n,
+                         smooth_n=40, unit="pKi"))
+    return rows
+
+
+def _section(rep, start):
+    return next(s for s in rep.iter_items("section") if s.title.startswith(start))
+
+
+def _tables(section):
+    return [i for i in section.items if i.kind == "table"]
+
+
+def test_user_dataset_gets_its_own_summary_not_the_paper_claims():
+    rep = build_report(pd.DataFrame(_user_rows([0, 1, 2], 30)), figures=False)
+    md = render_markdown(rep)
+    assert "Paper claims" not in md
+    assert "/home/me" not in md  # task names are dataset names
+    sec = _section(rep, "my_assay/pKi")
+    ratio_t, loss_t = _tables(sec)
+    assert "pKi" in ratio_t.title
+    (row,) = ratio_t.rows
+    assert row[0] == "lgbm" and row[1] == 3
+    assert row[-1] == "cliff error above smooth error"  # CI low 1.4 > 1, 3 seeds, 30 cases
+    assert row[6] == "0.800"  # model ratio 2.0 / reference ratio 2.5
+    (lrow,) = loss_t.rows
+    assert lrow[:5] == ["lgbm", "cliff", 3, "+38.0%", "3/3"]  # 1 - mean(0.30, 0.31, 0.32)/0.5
+    assert lrow[-1] == "smaller gap on every seed"
+
+
+def test_weak_evidence_is_labelled_at_the_verdict():
+    rep = build_report(pd.DataFrame(_user_rows([0], 12)), figures=False)
+    (row,) = _tables(_section(rep, "my_assay/pKi"))[0].rows
+    assert row[-1] == ("cliff error above smooth error — weak evidence: 1 seed (< 3); "
+                       "12 cliff cases (< 20)")
+
+
+def test_paper_claims_only_for_paper_datasets_and_capped_label():
+    qm9 = [_row(dataset="qm9", target="gap", backbone="mlp", loss="plain", seed=s, mae=0.2,
+                cliff_mae=0.26, smooth_mae=0.2, ratio=1.3, gap=0.06, ref_ratio=2.0,
+                cliff_n=50, smooth_n=50) for s in range(3)]
+    table = pd.DataFrame(qm9 + _user_rows([0, 1, 2], 30))
+    rep = build_report(table, figures=False, capped=True)
+    claims = _section(rep, "Paper claims")
+    (msg,) = [m for m in _section(rep, "Training budget").items if m.kind == "message"]
+    assert msg.level == "warning" and "capped budget" in msg.text and "weak evidence" in msg.text
+    # the user's file is not part of the paper's claims ...
+    assert "my_assay" not in repr(claims)
+    # ... whose QM9 verdict carries its caveats at the verdict itself
+    verdicts = [m.text for s in claims.items if s.kind == "section" for m in s.items
+                if m.kind == "message" and m.text.startswith("qm9_ratio")]
+    assert verdicts and verdicts[0].endswith(
+        "— weak evidence: models trained under a capped budget (demo).")
+    # ... but has its own summary, its verdicts labelled as from a capped budget
+    (row,) = _tables(_section(rep, "my_assay/pKi"))[0].rows
+    assert row[-1].endswith("weak evidence: models trained under a capped budget (demo)")
+    # without QM9/Lipophilicity/ESOL/FreeSolv rows there is no paper-claims section at all
+    rep = build_report(pd.DataFrame(_user_rows([0, 1, 2], 30)), figures=False, capped=True)
+    assert not [s for s in rep.iter_items("section") if s.title.startswith("Paper claims")]
