@@ -60,6 +60,26 @@ def test_neighbors_bad_output_suffix(small_csv, tmp_path, capsys):
     assert "must end in .parquet or .csv" in capsys.readouterr().err
 
 
+def test_neighbors_checkpoint_dir_resumes_and_refuses_other_data(small_csv, tmp_path, capsys):
+    shards = tmp_path / "shards"
+    args = ["-k", "3", "--min-sim", "0", "--no-progress", "--checkpoint-dir", str(shards)]
+    assert main(["neighbors", str(small_csv), "-o", str(tmp_path / "a.csv"), *args]) == 0
+    assert (shards / "manifest.json").is_file() and list(shards.glob("shard-*.npz"))
+    assert main(["neighbors", str(small_csv), "-o", str(tmp_path / "b.csv"), *args]) == 0
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    pd.testing.assert_frame_equal(a, b)
+    assert (a.groupby("query").size() == 3).all()  # min-sim 0: k neighbours per row
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"smiles": ["CCO", "CCN", "CCC", "CCCl"], "y": [1.0, 2, 3, 4]}).to_csv(
+        other, index=False)
+    capsys.readouterr()
+    rc = main(["neighbors", str(other), "-o", str(tmp_path / "c.csv"), *args])
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cliffkit: error: checkpoint folder") and "\n" not in err
+    assert "holds shards of another search" in err
+
+
 def test_neighbor_indices_after_merging_are_flagged(tmp_path, capsys):
     pd.DataFrame({"smiles": ["CCO", "OCC", "CCN", "CCC", "CCCC", "xx"],
                   "y": [1.0, 1.1, 2.0, 3.0, 4.0, 5.0]}).to_csv(tmp_path / "m.csv", index=False)

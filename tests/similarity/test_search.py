@@ -294,3 +294,109 @@ def test_single_query_backends_agree(qm9_smiles):
         idx = np.flatnonzero(dense >= 0.2)
         order = np.lexsort((idx, -dense[idx]))[:12]
         np.testing.assert_array_equal(g[0].indices, idx[order])
+
+
+# --------------------------------------------------------------------------- issue 19
+@pytest.mark.parametrize("tau", [0.0, 0.35])
+def test_qm9_any_threshold_matches_rdkit(tau, qm9_smiles):
+    """Bucket-bound engine (torch) and exact popcount engine (numpy) against RDKit."""
+    smiles = qm9_smiles[:2500]
+    fps = compute_fingerprints(smiles)
+    bvs = _rdkit_fps(smiles)
+    g = find_neighbors(fps, k=24, min_similarity=tau, backend="torch", block_size=300)
+    assert "buckets" in g.params["sketch"]  # the bound path, not exact counting
+    gn = find_neighbors(fps, k=24, min_similarity=tau, backend="numpy")
+    for arr in ("indptr", "indices", "similarities"):
+        np.testing.assert_array_equal(getattr(g, arr), getattr(gn, arr))
+    if tau == 0.0:
+        assert g.degree().min() == 24
+    for i in np.random.default_rng(1).choice(len(smiles), 200, replace=False):
+        idx, sims = _rdkit_topk(bvs, bvs, i, 24, tau, exclude=True)
+        np.testing.assert_array_equal(g.row(i)[1], sims)
+        np.testing.assert_array_equal(g.row(i)[0], idx)
+
+
+def test_query_against_reference_min_sim_zero(qm9_smiles, lipo_smiles):
+    ref = qm9_smiles[:1500]
+    query = lipo_smiles[:150] + qm9_smiles[1500:1650]
+    bq, br = _rdkit_fps(query), _rdkit_fps(ref)
+    g = find_neighbors(compute_fingerprints(query), compute_fingerprints(ref), k=16,
+                       min_similarity=0.0)
+    assert g.degree().tolist() == [16] * 300
+    for i in range(300):
+        idx, sims = _rdkit_topk(bq, br, i, 16, 0.0, exclude=False)
+        np.testing.assert_array_equal(g.row(i)[1], sims)
+        np.testing.assert_array_equal(g.row(i)[0], idx)
+
+
+@pytest.mark.parametrize("backend", ["torch", "numpy"])
+def test_min_sim_zero_fills_with_unrelated_by_index(backend):
+    # few molecules share bits with the salt-like ones: rows end with similarity-0
+    # references in index order (Tanimoto 0, ties by index), as RDKit's ranking gives
+    smiles = ["[Na+]", "CCO", "[Cl-]", "c1ccccc1", "CCN", "[K+]", "O=C=O"]
+    fps = compute_fingerprints(smiles)
+    dense = tanimoto_matrix(fps)
+    g = find_neighbors(fps, k=5, min_similarity=0.0, backend=backend)
+    for i, (idx, sims) in enumerate(_dense_topk(dense, 5, 0.0, exclude_self=True)):
+        np.testing.assert_array_equal(g.row(i)[0], idx)
+        np.testing.assert_array_equal(g.row(i)[1], sims)
+    assert g.row(0)[1].tolist() == [0.0] * 5 and g.row(0)[0].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_zero_molecule_reference_and_zero_bit_reference():
+    fps = compute_fingerprints(["CCO", "CCN"])
+    with pytest.warns(UserWarning, match="k=3 exceeds the 0 possible neighbours"):
+        g = find_neighbors(fps, fps[:0], k=3)
+    assert g.n_query == 2 and g.nnz == 0 and g.n_reference == 0
+    empty = np.zeros((3, fps.shape[1]), dtype=np.uint8)  # zero-bit references
+    g = find_neighbors(fps, empty, k=2, min_similarity=0.0)
+    assert g.indices.tolist() == [0, 1, 0, 1] and g.similarities.tolist() == [0.0] * 4
+    assert find_neighbors(fps, empty, k=2, min_similarity=0.01).nnz == 0
+    assert find_neighbors(empty, k=2, min_similarity=0.0).indices.tolist() == [1, 2, 0, 2, 0, 1]
+
+
+def test_checkpoint_shards_resume_and_refuse_other_data(tmp_path, qm9_smiles):
+    fps = compute_fingerprints(qm9_smiles[:1200])
+    plain = find_neighbors(fps, k=10, min_similarity=0.0, block_size=128)
+    folder = tmp_path / "shards"
+    g = find_neighbors(fps, k=10, min_similarity=0.0, block_size=128, checkpoint_dir=folder,
+                       shard_size=300)
+    shards = sorted(folder.glob("shard-*.npz"))
+    assert len(shards) == 4 and (folder / "manifest.json").is_file()  # 384-row shards
+    for arr in ("indptr", "indices", "similarities"):
+        np.testing.assert_array_equal(getattr(g, arr), getattr(plain, arr))
+    # resume: a finished shard is read back, a missing one recomputed
+    shards[1].unlink()
+    mtime = shards[0].stat().st_mtime_ns
+    g2 = find_neighbors(fps, k=10, min_similarity=0.0, block_size=128, checkpoint_dir=folder,
+                        shard_size=300)
+    assert shards[0].stat().st_mtime_ns == mtime and shards[1].is_file()
+    for arr in ("indptr", "indices", "similarities"):
+        np.testing.assert_array_equal(getattr(g2, arr), getattr(plain, arr))
+    # other data or other parameters: a one-line error naming the folder and the fix
+    with pytest.raises(InvalidParameterError, match=r"holds shards of another search \(differs in: query_sha256"):
+        find_neighbors(fps[::-1], k=10, min_similarity=0.0, block_size=128,
+                       checkpoint_dir=folder, shard_size=300)
+    with pytest.raises(InvalidParameterError, match="differs in: k"):
+        find_neighbors(fps, k=11, min_similarity=0.0, block_size=128, checkpoint_dir=folder,
+                       shard_size=300)
+    (folder / "manifest.json").write_text("{not json")
+    with pytest.raises(InvalidParameterError, match="unreadable manifest"):
+        find_neighbors(fps, k=10, checkpoint_dir=folder)
+
+
+@pytest.mark.parametrize(
+    ("n", "n_bits", "density"),
+    [(200, 4096, 0.3),  # bounds above 256: bfloat16 output rounds, thresholds get slack
+     (12, 1 << 17, 0.6)],  # bucket counts above 256: float32 products
+)
+def test_large_fingerprints_stay_exact(n, n_bits, density):
+    rng = np.random.default_rng(5)
+    bits = (rng.random((n, n_bits)) < density).astype(np.uint8)
+    bits[3] = bits[4]
+    bits[7, ::2] = 0  # near-duplicate with a different popcount
+    fps = np.packbits(bits, axis=1)
+    g = find_neighbors(fps, k=7, min_similarity=0.0, block_size=16)
+    for i, (idx, sims) in enumerate(_dense_topk(tanimoto_matrix(fps), 7, 0.0, exclude_self=True)):
+        np.testing.assert_array_equal(g.row(i)[0], idx)
+        np.testing.assert_array_equal(g.row(i)[1], sims)

@@ -33,6 +33,10 @@ from ._data import dataset_options, load_from_cli
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Cache folder (default: $CLIFFKIT_CACHE_DIR/neighbors or the user cache dir).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--checkpoint-dir", type=click.Path(file_okay=False), default=None,
+              help="Write resumable shards here (long runs; implies --no-cache). A rerun "
+                   "with the same folder skips finished shards; a folder from other data "
+                   "is refused.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output file: .parquet (default) or .csv, written atomically.")
@@ -40,7 +44,8 @@ from ._data import dataset_options, load_from_cli
 def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
               data_dir: str | None, k: int | None, min_similarity: float, radius: int,
               n_bits: int, backend: str, n_jobs: int | None, cache_dir: str | None,
-              no_cache: bool, no_progress: bool, output: str) -> None:
+              no_cache: bool, checkpoint_dir: str | None, no_progress: bool,
+              output: str) -> None:
     import time
 
     from ..errors import InvalidParameterError
@@ -65,9 +70,9 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
     t0 = time.perf_counter()
     kwargs = {"k": k_eff, "min_similarity": min_similarity, "backend": backend,
               "n_jobs": n_jobs, "show_progress": show}
-    if no_cache:
+    if no_cache or checkpoint_dir is not None:
         fps = compute_fingerprints(ds.smiles, radius=radius, n_bits=n_bits, n_jobs=n_jobs)
-        graph = find_neighbors(fps, **kwargs)
+        graph = find_neighbors(fps, checkpoint_dir=checkpoint_dir, **kwargs)
     else:
         graph = cached_neighbors(ds.smiles, radius=radius, n_bits=n_bits,
                                  cache_dir=cache_dir, **kwargs)
