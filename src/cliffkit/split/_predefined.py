@@ -34,6 +34,7 @@ from ..errors import InvalidDataError, InvalidParameterError
 from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
 from ..utils import Interval
 from ._base import COMMON_CONSTRAINTS, BaseSplitter, _coerce, register_splitter
+from ._result import line_molecules
 
 __all__ = ["PredefinedSplit", "carve_validation", "dataset_source_path", "file_rows", "read_index_file",
            "SPLIT_VALUES"]
@@ -91,18 +92,7 @@ def file_rows(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
             f"Dataset {getattr(dataset, 'name', '')!r} has no record of its source rows; a "
             "predefined split by file rows needs a dataset loaded by cliffkit.load_dataset."
         )
-    src = np.asarray(src, dtype=np.int64)
-    line_to_ds = {int(line): i for i, line in enumerate(src)}
-    for group in report.merged:
-        rows = [int(r) for r in group.rows]
-        rep = next((line_to_ds[r] for r in rows if r in line_to_ds), None)
-        if rep is not None:
-            for r in rows:
-                line_to_ds.setdefault(r, rep)
-    all_lines = set(line_to_ds) | {int(d.row) for d in report.dropped}
-    lines = np.array(sorted(all_lines), dtype=np.int64)
-    ds_row = np.array([line_to_ds.get(int(line), -1) for line in lines], dtype=np.int64)
-    return lines, ds_row
+    return line_molecules(src, report)
 
 
 def read_index_file(path: str | os.PathLike, *, what: str = "index file") -> np.ndarray:

@@ -14,7 +14,7 @@ from ..errors import SplitFileError
 from ..utils import atomic_write_text, to_jsonable
 from ._label import TargetLabels
 
-__all__ = ["SplitResult", "load_split", "source_row_molecule", "to_chemprop_splits", "FORMAT",
+__all__ = ["SplitResult", "line_molecules", "load_split", "source_row_molecule", "to_chemprop_splits", "FORMAT",
            "VERSION"]
 
 FORMAT = "cliffkit-split"
@@ -413,23 +413,46 @@ def source_row_molecule(dataset) -> tuple[np.ndarray, str]:
             "indices would refer to rows of a file you do not have; write that file too with "
             "data_path= / --chemprop-data (smiles + targets, one row per molecule)."
         )
-    lookup = {smi: i for i, smi in enumerate(np.asarray(dataset.smiles).tolist())}
-    line_mol: dict[int, int] = {int(line): i for i, line in enumerate(np.asarray(first).tolist())}
-    for group in report.merged:
-        mol = lookup.get(group.smiles)
-        if mol is None:
-            continue
-        for line in group.rows:
-            line_mol[int(line)] = mol
-    for row in report.dropped:
-        line_mol.setdefault(int(row.row), -1)
-    if len(line_mol) != int(report.n_read):
+    lines, row_molecule = line_molecules(first, report)
+    if lines.size != int(report.n_read):
         raise SplitFileError(
-            f"The load report of {source} accounts for {len(line_mol)} of its {report.n_read} "
+            f"The load report of {source} accounts for {lines.size} of its {report.n_read} "
             "rows, so its rows cannot be matched to molecules; use data_path= / --chemprop-data."
         )
-    lines = sorted(line_mol)
-    return np.array([line_mol[line] for line in lines], dtype=np.int64), source
+    return row_molecule, source
+
+
+def line_molecules(source_row, report) -> tuple[np.ndarray, np.ndarray]:
+    """File line → dataset row, for every line a load report accounts for.
+
+    Parameters
+    ----------
+    source_row : array-like of int, shape (n_molecules,)
+        File line of each molecule's first row (``Dataset.meta["source_row"]``).
+    report : LoadReport
+        Its ``merged`` groups (every line of a group maps to the group's molecule) and
+        ``dropped`` rows (mapped to -1).
+
+    Returns
+    -------
+    lines : numpy.ndarray of int64, shape (n_lines,)
+        The accounted file lines, ascending.
+    row_molecule : numpy.ndarray of int64, shape (n_lines,)
+        The dataset row of each line's molecule, -1 for a dropped line.
+    """
+    line_mol = {int(line): i for i, line in enumerate(np.asarray(source_row).tolist())}
+    for group in report.merged:
+        rows = [int(r) for r in group.rows]
+        mol = next((line_mol[r] for r in rows if r in line_mol), None)
+        if mol is not None:
+            for r in rows:
+                line_mol.setdefault(r, mol)
+    for row in report.dropped:
+        line_mol.setdefault(int(row.row), -1)
+    lines = np.array(sorted(line_mol), dtype=np.int64)
+    return lines, np.array([line_mol[int(x)] for x in lines], dtype=np.int64)
+
+
 
 
 def to_chemprop_splits(result: SplitResult, path: str | os.PathLike, *,
