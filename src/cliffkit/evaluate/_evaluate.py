@@ -315,6 +315,9 @@ def _estimates(obj):
 
 
 def _why_no_interval(note: str) -> str:
+    if note == "in-sample partner":
+        return ("'in-sample partner': the model's direction accuracy is not computed, its "
+                "predictions of the training partners are in-sample")
     if note == "n < 2":
         return "'n < 2': a group of one case has no sampling spread to resample"
     return (f"'{note}': too few finite bootstrap resamples for a percentile interval "
@@ -483,6 +486,7 @@ def evaluate(
     reference_fallback: str = "nearest",
     reference_graph=None,
     partner_predictions=None,
+    partner_out_of_fold: bool = False,
     trained_on=None,
     show_progress: bool | None = False,
     noise_sd: float | str | None = "auto",
@@ -522,6 +526,14 @@ def evaluate(
     partner_predictions : array-like of float, shape (n_test,), optional
         The model's prediction for each test case's cliff partner (NaN where none), an
         alternative to passing predictions for every dataset row.
+    partner_out_of_fold : bool, default=False
+        The partners' predictions (``partner_predictions``, or those of training rows in
+        ``predictions``) come from models that did not train on them
+        (:func:`cliffkit.experiment.out_of_fold_partner_predictions`). Only then is the
+        model's pair direction accuracy computed: the partner is a training molecule, so
+        an in-sample prediction of it lets a memoriser score close to 1 (the metric
+        cannot fail). The reference predictor's partner prediction always leaves the
+        partner out; the baseline's is the training mean.
     trained_on : SplitResult or str, optional
         The split the model was trained on (or its :attr:`SplitResult.checksum`). When it
         is not ``split_result``, scoring is refused: test molecules the model saw in
@@ -637,7 +649,8 @@ def evaluate(
     params: dict[str, Any] = {"n_bootstrap": int(n_bootstrap), "random_state": model["params"]["random_state"],
                               "confidence": float(confidence), "bootstrap": model["params"]["method"],
                               "n_identical_partner": int(same.sum()),
-                              "split_checksum": split_checksum}
+                              "split_checksum": split_checksum,
+                              "partner_out_of_fold": bool(partner_out_of_fold)}
     if reference:
         k, tau = k_sp, tau_sp
         graph = reference_graph if reference_graph is not None else _reference_graph(
@@ -668,7 +681,8 @@ def evaluate(
         sel = (strata == group) & (partner >= 0)
         j = partner[sel]
         pairs["model"][group] = pair_metrics(yt[sel], yp[sel], y[j], y_pred_partner=full[j],
-                                             name=f"pairs:{group}", **kw)
+                                             name=f"pairs:{group}",
+                                             partner_in_sample=not partner_out_of_fold, **kw)
         if ref_pred is not None:
             pairs["reference"][group] = pair_metrics(
                 yt[sel], ref_pred[sel], y[j], name=f"pairs:{group}",
@@ -680,6 +694,13 @@ def evaluate(
                 y_pred_partner=np.full(sel.sum(), mean_tr), **kw)
     mace = _moleculeace_block(dataset, test, yt, yp, ref_pred, kw)
     n_cliff = model["groups"].get("cliff", {}).get("n", 0)
+    if (pairs["model"].get("cliff", {}).get("n_with_partner_prediction")
+            and not partner_out_of_fold):
+        notes.append("the model's direction accuracy is not computed: its predictions of the "
+                     "training partners are in-sample, so a model that memorises its training "
+                     "set would score close to 1 (the metric could not fail); give out-of-fold "
+                     "partner predictions (cliffkit.experiment.out_of_fold_partner_predictions) "
+                     "with partner_out_of_fold=True")
     if pairs["model"].get("cliff", {}).get("n") and not pairs["model"]["cliff"]["n_with_partner_prediction"]:
         notes.append("no predictions for the training partners were given, so the error of the "
                      "predicted difference uses the partner's true label and equals the cliff MAE")

@@ -414,6 +414,7 @@ def pair_metrics(
     random_state=0,
     confidence: float = 0.95,
     name: str = "pairs",
+    partner_in_sample: bool = False,
 ) -> dict[str, Any]:
     """Error of the predicted difference and direction accuracy against cliff partners.
 
@@ -427,7 +428,15 @@ def pair_metrics(
       model's predictions for the training partners).
     - ``direction_true`` = share of cases with ``sign(ŷ_i − y_j) == sign(y_i − y_j)``;
       ``direction_pred`` the same with ``ŷ_i − ŷ_j``. Pairs with ``y_i == y_j`` have no
-      direction and are left out of both.
+      direction and are left out of both. A tie (a predicted difference of exactly 0)
+      counts one half, as a coin toss would: a constant predictor scores 0.5, not 0.
+    - ``direction_pred`` can only fail when ``ŷ_j`` is an *out-of-sample* prediction of
+      the partner. The partner is a training molecule, so a model's own prediction of it
+      is in-sample: a memoriser (training labels reproduced exactly, a test molecule
+      predicted with its nearest training label) then scores close to 1. Pass
+      ``partner_in_sample=True`` for such predictions: ``direction_pred`` is then not
+      computed (NaN, note "in-sample partner"); use out-of-fold partner predictions
+      (:func:`cliffkit.experiment.out_of_fold_partner_predictions`) instead.
 
     Parameters
     ----------
@@ -439,6 +448,9 @@ def pair_metrics(
         The partners' predicted values (NaN where unknown).
     n_bootstrap, random_state, confidence
         As in :func:`stratum_metrics` (cases are resampled; ``name`` seeds the stream).
+    partner_in_sample : bool, default=False
+        ``y_pred_partner`` comes from a model that trained on the partners: the direction
+        accuracy cannot fail and is not computed.
 
     Returns
     -------
@@ -465,10 +477,10 @@ def pair_metrics(
     }
     directed = true_delta != 0
     has_pred = np.isfinite(ypj)
-    per_case["direction_true"] = np.where(
-        directed, (np.sign(yp - yj) == np.sign(true_delta)).astype(float), np.nan)
+    per_case["direction_true"] = np.where(directed, _direction(yp - yj, true_delta), np.nan)
     per_case["direction_pred"] = np.where(
-        directed & has_pred, (np.sign(yp - ypj) == np.sign(true_delta)).astype(float), np.nan)
+        directed & has_pred & (not partner_in_sample),
+        _direction(yp - np.where(has_pred, ypj, 0.0), true_delta), np.nan)
     rng = _group_rng(_base_seed(random_state), name)
     n = yt.shape[0]
     out: dict[str, Any] = {"n": int(n), "n_directed": int(directed.sum()),
@@ -481,6 +493,9 @@ def pair_metrics(
     for key, values in per_case.items():
         ok = np.isfinite(values)
         point = float(values[ok].mean()) if ok.any() else float("nan")
+        if key == "direction_pred" and partner_in_sample:
+            out[key] = Estimate(float("nan"), note="in-sample partner")
+            continue
         if not idx_chunks or not ok.any():
             out[key] = Estimate(point)
             continue
@@ -490,6 +505,13 @@ def pair_metrics(
         ])
         out[key] = _estimate(point, boot, confidence, int(ok.sum()))
     return out
+
+
+def _direction(pred_delta: np.ndarray, true_delta: np.ndarray) -> np.ndarray:
+    """1 when the predicted difference has the true sign, 0.5 when it is 0 (a tie), else 0."""
+    with np.errstate(invalid="ignore"):
+        sp = np.sign(pred_delta)
+        return np.where(sp == 0, 0.5, (sp == np.sign(true_delta)).astype(float))
 
 
 def _nanmean_rows(values: np.ndarray, ok: np.ndarray) -> np.ndarray:

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["VAL_FRACTION", "ExperimentResult", "build_backbone", "build_loss", "fit",
-           "predict_test", "run_experiment", "with_validation"]
+           "out_of_fold_partner_predictions", "predict_test", "run_experiment",
+           "with_validation"]
 
 #: Share of the training rows held out for early stopping when a split has no validation set.
 VAL_FRACTION = 0.1
@@ -252,12 +253,74 @@ def predict_test(model: Any, dataset: Any, split: Any, *, target: str | None = N
     return y_pred, partner, partner_pred
 
 
+def out_of_fold_partner_predictions(
+    dataset: Any, split: Any, backbone: Any, loss: str = "plain", *,
+    target: str | None = None, n_folds: int = 5, seed: int = 0,
+    loss_params: dict[str, Any] | None = None,
+    backbone_params: dict[str, Any] | None = None,
+) -> np.ndarray:
+    """Out-of-fold predictions of each test molecule's training partner.
+
+    The partners (training molecules) are dealt into ``n_folds`` folds (seeded); for each
+    fold the backbone is fitted, with the same loss and seed, on the training set without
+    that fold and predicts the fold's partners. Every partner is thus predicted by a model
+    that never saw it, so the pair direction accuracy of
+    :func:`cliffkit.evaluate.pair_metrics` can fail (with the model's in-sample partner
+    predictions a memoriser scores close to 1). It costs ``n_folds`` extra fits.
+
+    Parameters
+    ----------
+    dataset, split, backbone, loss, target, seed, loss_params, backbone_params
+        As in :func:`run_experiment` (a backbone instance is cloned with its parameters).
+    n_folds : int, default=5
+        At least 2.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_test,)
+        In the order of ``split.test``; NaN where a test molecule has no partner.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``n_folds`` below 2.
+    """
+    from ..errors import InvalidParameterError
+
+    if not (isinstance(n_folds, int | np.integer) and n_folds >= 2):
+        raise InvalidParameterError(f"n_folds must be an int >= 2; got {n_folds!r}.")
+    tname = dataset.target_names[dataset.target_index(target)]
+    te = np.asarray(split.test, dtype=np.int64)
+    partner = np.asarray(split.labels[tname].partner, dtype=np.int64)[te]
+    has = partner >= 0
+    out = np.full(te.shape[0], np.nan)
+    if not has.any():
+        return out
+    uniq = np.unique(partner[has])
+    rng = np.random.default_rng([int(seed), 0x0F0D])
+    fold = rng.permutation(uniq.shape[0]) % int(n_folds)
+    pred = np.full(uniq.shape[0], np.nan)
+    train = np.asarray(split.train, dtype=np.int64)
+    for f in range(int(n_folds)):
+        rows = uniq[fold == f]
+        if rows.size == 0:
+            continue
+        view = _CarvedSplit(split, train[~np.isin(train, rows)], np.asarray(split.val))
+        bb = backbone if isinstance(backbone, str) else type(backbone)(**backbone.get_params())
+        model, _ = fit(dataset, view, bb, loss, target=tname, seed=seed,
+                       loss_params=loss_params, backbone_params=backbone_params)
+        pred[fold == f] = np.asarray(model.predict(dataset.subset(rows)), dtype=np.float64)
+    out[has] = pred[np.searchsorted(uniq, partner[has])]
+    return out
+
+
 def run_experiment(dataset: Any, split: Any, backbone: Any, loss: str = "plain", *,
                    target: str | None = None, seed: int = 0,
                    loss_params: dict[str, Any] | None = None,
                    backbone_params: dict[str, Any] | None = None,
                    n_bootstrap: int = 1000, evaluate: bool = True,
-                   log_path: str | Path | None = None) -> ExperimentResult:
+                   log_path: str | Path | None = None,
+                   partner_folds: int = 0) -> ExperimentResult:
     """Build the loss from the split, fit, predict the test set and evaluate it.
 
     Parameters
@@ -278,6 +341,11 @@ def run_experiment(dataset: Any, split: Any, backbone: Any, loss: str = "plain",
     evaluate : bool, default=True
         False skips :func:`cliffkit.evaluate.evaluate`.
     log_path : path, optional
+    partner_folds : int, default=0
+        With 2 or more, the partners' predictions are out-of-fold
+        (:func:`out_of_fold_partner_predictions`, that many extra fits) and the
+        evaluation reports the model's pair direction accuracy; with 0 they are the
+        fitted model's in-sample predictions and the direction accuracy is not computed.
 
     Returns
     -------
@@ -306,6 +374,12 @@ def run_experiment(dataset: Any, split: Any, backbone: Any, loss: str = "plain",
     t0 = time.perf_counter()
     y_pred, partner, partner_pred = predict_test(model, dataset, split, target=tname)
     timing["predict_s"] = time.perf_counter() - t0
+    if partner_folds:
+        t0 = time.perf_counter()
+        partner_pred = out_of_fold_partner_predictions(
+            dataset, split, backbone, loss, target=tname, n_folds=int(partner_folds), seed=seed,
+            loss_params=loss_params, backbone_params=backbone_params)
+        timing["partner_oof_s"] = time.perf_counter() - t0
     ev = None
     if evaluate:
         from ..evaluate import evaluate as evaluate_fn
@@ -313,7 +387,8 @@ def run_experiment(dataset: Any, split: Any, backbone: Any, loss: str = "plain",
         t0 = time.perf_counter()
         ev = evaluate_fn(split, y_pred, target=tname, dataset=dataset,
                          n_bootstrap=int(n_bootstrap), random_state=seed,
-                         partner_predictions=partner_pred)
+                         partner_predictions=partner_pred,
+                         partner_out_of_fold=bool(partner_folds))
         timing["evaluate_s"] = time.perf_counter() - t0
     return ExperimentResult(model=model, loss=spec, target=tname, y_pred=y_pred, partner=partner,
                             partner_pred=partner_pred, evaluation=ev, timing=timing)

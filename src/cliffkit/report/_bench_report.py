@@ -257,7 +257,9 @@ def _results_tables(report: Report, ok) -> None:
                      "extreme labels cannot explain the gap. pair Δ-error = mean "
                      "|(ŷ_i − ŷ_p) − (y_i − y_p)| over cliff cases i with training partner p; "
                      "direction accuracy = share of pairs with the right sign of ŷ_i − ŷ_p "
-                     "(both predicted by the model; a constant predictor scores 0).",
+                     "(both predicted by the model, ties count 1/2); computed only from "
+                     "out-of-fold partner predictions ('–' otherwise: an in-sample ŷ_p lets a "
+                     "memoriser score near 1), and never used in a verdict.",
             )
 
 
