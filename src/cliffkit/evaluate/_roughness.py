@@ -10,8 +10,13 @@ over the training neighbours j of i (top-k, Tanimoto s_ij ≥ τ_s, as in the sp
 similarity-weighted standard deviation of the neighbours' labels, in target units. It is
 NaN with fewer than two such neighbours. :func:`roughness_auc` measures how well it finds
 the label-based cliff cases (ROC AUC, cliff vs smooth, ``sklearn.metrics.roc_auc_score``);
-``evaluate`` scores the model on the roughest 20% and the calmest 50% of the test molecules
-by this score, beside the label-based strata.
+``evaluate`` scores the model on the roughest and the calmest test molecules by this score,
+beside the label-based strata. The cut points are the 80th and 50th percentiles of the
+*training* molecules' scores (each training molecule scored from its other training
+neighbours), so that they exist before any test label or test set is seen, as they would
+for a deployed model; the shares of test molecules above and below them are reported
+(CliffSplit's test set is rougher than its training set, so more than 20% of it can fall
+above the training 80th percentile).
 """
 
 from __future__ import annotations
@@ -67,19 +72,54 @@ def roughness_scores(graph, y_reference, *, min_neighbors: int = 2) -> np.ndarra
     return out
 
 
-def roughness_masks(scores, *, top: float = 0.2, bottom: float = 0.5) -> dict[str, np.ndarray]:
+def roughness_masks(scores, *, top: float = 0.2, bottom: float = 0.5,
+                    reference=None) -> dict[str, np.ndarray]:
     """The roughest ``top`` share and the calmest ``bottom`` share of the molecules with a score.
+
+    Parameters
+    ----------
+    scores : array-like of float, shape (n,)
+    top, bottom : float
+        Shares, with ``top + bottom <= 1``.
+    reference : array-like of float, optional
+        Scores of other molecules (the training set) whose quantiles set the cut points:
+        roughest = score ≥ the ``1 − top`` quantile of ``reference``, calmest = score ≤ its
+        ``bottom`` quantile (``numpy.quantile``, linear). Without it, the shares of
+        ``scores`` themselves (ties broken by position, stable sort).
 
     Returns
     -------
     dict
         ``{"roughest": mask, "calmest": mask}`` (boolean, shape (n,)); molecules without a
-        score are in neither. Ties at a cut are broken by position (stable sort).
+        score are in neither. With ``reference`` also ``"cuts"``: (roughest cut, calmest
+        cut), NaN when ``reference`` has no finite score.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``top``/``bottom`` out of range.
+
+    Examples
+    --------
+    >>> m = roughness_masks([0.1, 0.5, 0.9, 2.0], reference=np.arange(11) / 10)
+    >>> m["roughest"].tolist(), m["calmest"].tolist(), m["cuts"]
+    ([False, False, True, True], [True, True, False, False], (0.8, 0.5))
     """
     if not (0 < top < 1 and 0 < bottom < 1 and top + bottom <= 1):
         raise InvalidParameterError(f"top and bottom must be in (0, 1) with top + bottom <= 1; "
                                     f"got {top!r} and {bottom!r}.")
     s = np.asarray(scores, dtype=np.float64)
+    if reference is not None:
+        r = np.asarray(reference, dtype=np.float64)
+        r = r[np.isfinite(r)]
+        if r.size == 0:
+            z = np.zeros(s.shape, dtype=bool)
+            return {"roughest": z, "calmest": z.copy(), "cuts": (float("nan"), float("nan"))}
+        q_top, q_bot = (float(v) for v in np.quantile(r, [1 - top, bottom]))
+        fin = np.isfinite(s)
+        calm = fin & (s <= q_bot)
+        rough = fin & (s >= q_top) & ~calm
+        return {"roughest": rough, "calmest": calm, "cuts": (q_top, q_bot)}
     idx = np.flatnonzero(np.isfinite(s))
     order = idx[np.argsort(s[idx], kind="stable")]
     n = order.size
