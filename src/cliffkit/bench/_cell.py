@@ -125,7 +125,9 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     metrics = evaluation_to_metrics(ev)
     metrics.update(n_train=int(split.train.size), n_val=int(split.val.size), n_test=int(te.size),
                    # test cases whose partner has an identical fingerprint (similarity 1.0)
-                   n_identical_partner=ev.params.get("n_identical_partner"))
+                   n_identical_partner=ev.params.get("n_identical_partner"),
+                   # identity of the split: seeds that made the same split count once
+                   split_checksum=split.checksum[:16])
     if "cliff_mol" in ds.meta:  # a MoleculeACE set: its own metrics on the same test set
         from ..cliffs import moleculeace_metrics
 

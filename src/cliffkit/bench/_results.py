@@ -35,7 +35,7 @@ def _flatten_block(block: dict | None, prefix: str, row: dict) -> None:
 def _flatten_metrics(metrics: dict | None, row: dict, prefix: str = "") -> None:
     if not metrics:
         return
-    for key in ("n_train", "n_val", "n_test", "n_identical_partner"):
+    for key in ("n_train", "n_val", "n_test", "n_identical_partner", "split_checksum"):
         if key in metrics:
             row[f"{prefix}{key}"] = metrics[key]
     _flatten_block(metrics.get("overall"), prefix, row)

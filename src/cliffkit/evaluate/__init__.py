@@ -6,7 +6,8 @@
 - Array API: :func:`regression_metrics`, :func:`stratum_metrics`, :func:`pair_metrics`,
   :func:`bootstrap_ci`, :func:`paired_test`, :func:`reference_predictions`.
 - Across seeds (``_stats``): :data:`ENDPOINTS`, :func:`evaluate_claim`,
-  :func:`hierarchical_bootstrap`, :func:`t_interval`, :func:`holm`, :func:`one_sided_t`.
+  :func:`hierarchical_bootstrap`, :func:`t_interval`, :func:`holm`, :func:`one_sided_t`,
+  :func:`minimal_detectable_effect`, :func:`t_calibration`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ from ._stats import (
     evaluate_claim,
     hierarchical_bootstrap,
     holm,
+    minimal_detectable_effect,
     one_sided_t,
+    t_calibration,
     t_interval,
 )
 
@@ -71,7 +74,9 @@ __all__ = [
     "evaluate_claim",
     "hierarchical_bootstrap",
     "holm",
+    "minimal_detectable_effect",
     "one_sided_t",
+    "t_calibration",
     "t_interval",
 ]
 

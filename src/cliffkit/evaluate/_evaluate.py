@@ -40,8 +40,8 @@ _GROUP_TITLES = {
     "matched_smooth_z": "smooth (sim+|z|-matched)",
     "intermediate": "intermediate",
     "unsupported": "unsupported",
-    "roughest": "roughest 20% (label-free)",
-    "calmest": "calmest 50% (label-free)",
+    "roughest": "roughest (≥ train p80, label-free)",
+    "calmest": "calmest (≤ train p50, label-free)",
 }
 
 
@@ -95,7 +95,8 @@ class Evaluation:
         that noise), or the reason it is missing.
     label_free : dict or None
         ``auc`` (ROC AUC of the train-only roughness for the label-based cliff cases),
-        ``n_scored`` and the roughest-20% / calmest-50% cut points.
+        ``n_scored`` and the roughest / calmest cut points (80th and 50th percentiles of
+        the training molecules' scores) with the shares of test molecules beyond them.
     roughness : numpy.ndarray or None, shape (n_test,)
         Train-only roughness of each test molecule (NaN with < 2 training neighbours).
     """
@@ -285,7 +286,11 @@ class Evaluation:
                     f"the cliff cases {_fmt(lf['auc'], digits)}")
             if c is not None:
                 g = self.model["groups"]
-                line += (f"; MAE roughest 20% {g['roughest']['mae'].format(digits)}, calmest 50% "
+                line += (f"; cut points from the training molecules' scores (p80 "
+                         f"{_fmt(lf['roughest_cut'] if lf['roughest_cut'] is not None else float('nan'), digits)}, p50 "
+                         f"{_fmt(lf['calmest_cut'] if lf['calmest_cut'] is not None else float('nan'), digits)}); "
+                         f"MAE roughest ({g['roughest']['n']} test molecules) "
+                         f"{g['roughest']['mae'].format(digits)}, calmest ({g['calmest']['n']}) "
                          f"{g['calmest']['mae'].format(digits)}, gap {c['gap'].format(digits)}")
             lines.append(line)
         if self.moleculeace:
@@ -622,14 +627,23 @@ def evaluate(
         from ._roughness import roughness_auc, roughness_masks, roughness_scores
 
         rough = roughness_scores(graphs[1], y[train])[:test.shape[0]]
-        lf_masks = roughness_masks(rough)
+        # cut points from the TRAINING molecules' scores (each from its other training
+        # neighbours): they exist before any test label is seen
+        rough_train = roughness_scores(graphs[0], y[train])
+        lf_masks = roughness_masks(rough, reference=rough_train)
+        cut_hi, cut_lo = lf_masks.pop("cuts")
         masks.update(lf_masks)
         fin = rough[np.isfinite(rough)]
         lf_info = {"auc": roughness_auc(rough, strata), "n_scored": int(fin.size),
-                   "roughest_cut": float(rough[lf_masks["roughest"]].min()) if lf_masks["roughest"].any() else None,
-                   "calmest_cut": float(rough[lf_masks["calmest"]].max()) if lf_masks["calmest"].any() else None,
+                   "n_train_scored": int(np.isfinite(rough_train).sum()),
+                   "roughest_cut": cut_hi if np.isfinite(cut_hi) else None,
+                   "calmest_cut": cut_lo if np.isfinite(cut_lo) else None,
+                   "roughest_share": float(lf_masks["roughest"].sum() / fin.size) if fin.size else None,
+                   "calmest_share": float(lf_masks["calmest"].sum() / fin.size) if fin.size else None,
                    "definition": "similarity-weighted SD of the training neighbours' labels "
-                                 "(Tanimoto >= min_similarity, top-k); roughest 20% vs calmest 50%"}
+                                 "(Tanimoto >= min_similarity, top-k); roughest = at or above "
+                                 "the training molecules' 80th percentile, calmest = at or "
+                                 "below their median"}
     model = stratum_metrics(yt, yp, strata, masks=masks, **kw)
     base_res = None
     if baseline:

@@ -92,7 +92,7 @@ class Estimate:
         '0.055 [—: n < 2]'
         """
         if np.isnan(self.value):
-            return "—"
+            return "—" + (f" [—: {self.note}]" if self.note else "")
         if np.isinf(self.value):
             return "inf" if self.value > 0 else "-inf"
         if not (np.isfinite(self.low) and np.isfinite(self.high)):

@@ -34,9 +34,26 @@ cells it ranges over (Holm 1979, Scand. J. Statist. 6:65-70); a claim about *eve
 **Intervals.** :func:`hierarchical_bootstrap`: resample seeds with replacement, then,
 independently for each drawn seed, the test molecules of each group with replacement
 (the *same* molecule indices for every arm: paired); the statistic is computed from the
-seed means of the resampled group MAEs; percentile interval. :func:`t_interval`: mean ±
+seed means of the resampled group MAEs. A plain percentile interval of these undercovers
+at a few seeds (about 88% for a nominal 95% at 5 seeds: the seed-level resampling uses the
+plug-in variance, divided by n, and normal quantiles), so by default it is *t-calibrated*:
+each half-width about the point estimate is multiplied by
+c = t_{n−1}(1 − α/2) / z(1 − α/2) · √(n / (n − 1)) (1.58 at n = 5), the factor that turns a
+normal plug-in interval for a mean into Student's t interval (coverage by simulation:
+docs/evaluation.md, ``benchmarks/stats_coverage.py``). :func:`t_interval`: mean ±
 t·sd/√n across seeds. Both need at least two seeds; with fewer the bounds are NaN and
 print as "—".
+
+**Failed seeds and duplicate splits.** A seed whose MAE is NaN (a failed run, an empty
+stratum) is never dropped silently: :func:`t_interval` gives no value ("—", note
+"k of n seeds failed"), :func:`holm` counts a NaN p-value as 1 in the family, and
+:func:`evaluate_claim` gives such a cell p = 1 ("not shown — k of n seeds failed") and
+says so in its reason. Two seeds of one cell whose splits are identical (same split
+checksum, :attr:`CellData.split_ids`) count once, with a warning.
+
+**Wording.** A claim whose test does not pass is "not shown" (absence of evidence, not
+evidence of absence); its reason gives the *minimal detectable effect* at the cells' n and
+α (:func:`minimal_detectable_effect`).
 """
 
 from __future__ import annotations
@@ -59,8 +76,10 @@ __all__ = [
     "evaluate_claim",
     "hierarchical_bootstrap",
     "holm",
+    "minimal_detectable_effect",
     "one_sided_t",
     "t_interval",
+    "t_calibration",
 ]
 
 #: Groups whose MAE the endpoints use, in the order of the last axis of a group-MAE array.
@@ -69,14 +88,17 @@ _G = {g: i for i, g in enumerate(GROUPS)}
 _CHUNK_ELEMENTS = 2_000_000
 
 
-def t_interval(values, confidence: float = 0.95) -> Estimate:
+def t_interval(values, confidence: float = 0.95, *, nan_policy: str = "propagate") -> Estimate:
     """Mean across seeds with a Student-t interval, mean ± t_{n−1}·sd/√n.
 
     Parameters
     ----------
     values : array-like of float, shape (n_seeds,)
-        Non-finite values are left out.
     confidence : float, default=0.95
+    nan_policy : {"propagate", "omit"}, default="propagate"
+        A non-finite value is a failed seed. ``"propagate"``: no value (NaN, printed
+        "—"), with the note "k of n seeds failed". ``"omit"``: the mean and interval of
+        the others, with the note "k of n seeds left out". Never silent.
 
     Returns
     -------
@@ -84,23 +106,39 @@ def t_interval(values, confidence: float = 0.95) -> Estimate:
         NaN bounds with fewer than two finite values; a zero-width interval when they are
         all equal.
 
+    Raises
+    ------
+    InvalidParameterError
+        Unknown ``nan_policy``.
+
     Examples
     --------
     >>> e = t_interval([1.0, 2.0, 3.0])
     >>> round(e.value, 3), round(e.low, 3), round(e.high, 3)
     (2.0, -0.484, 4.484)
+    >>> t_interval([1.0, float("nan"), 3.0]).format()
+    '— [—: 1 of 3 seeds failed]'
     """
     from scipy import stats
 
+    if nan_policy not in ("propagate", "omit"):
+        raise InvalidParameterError(f"nan_policy must be 'propagate' or 'omit'; got {nan_policy!r}.")
     x = np.asarray(values, dtype=np.float64).reshape(-1)
-    x = x[np.isfinite(x)]
+    ok = np.isfinite(x)
+    note = ""
+    if not ok.all():
+        k = int((~ok).sum())
+        if nan_policy == "propagate":
+            return Estimate(float("nan"), note=f"{k} of {x.size} seeds failed")
+        note = f"{k} of {x.size} seeds left out"
+    x = x[ok]
     if x.size == 0:
-        return Estimate(float("nan"))
+        return Estimate(float("nan"), note=note)
     m = float(x.mean())
     if x.size < 2:
-        return Estimate(m)
+        return Estimate(m, note=note)
     half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-    return Estimate(m, m - half, m + half)
+    return Estimate(m, m - half, m + half, note=note)
 
 
 def one_sided_t(d):
@@ -109,14 +147,15 @@ def one_sided_t(d):
     Parameters
     ----------
     d : array-like of float, shape (n_seeds,) or (n_cells, n_seeds)
-        Per-seed contrasts; a 2-D array is tested row by row (rows with a non-finite
-        value are NaN).
+        Per-seed contrasts; a 2-D array is tested row by row. A non-finite value (a
+        failed seed) makes the result NaN: it is never left out silently
+        (:func:`evaluate_claim` turns it into p = 1).
 
     Returns
     -------
     float, or numpy.ndarray of shape (n_cells,) for 2-D input
-        NaN for fewer than two values. When every value is equal, 0.0 if they are
-        positive and 1.0 otherwise (the t statistic is undefined there).
+        NaN for fewer than two values or a non-finite one. When every value is equal,
+        0.0 if they are positive and 1.0 otherwise (the t statistic is undefined there).
 
     Examples
     --------
@@ -127,7 +166,6 @@ def one_sided_t(d):
 
     x = np.asarray(d, dtype=np.float64)
     if x.ndim == 1:
-        x = x[np.isfinite(x)]
         return float(one_sided_t(x[None, :])[0]) if x.size else float("nan")
     out = np.full(x.shape[0], np.nan)
     if x.shape[1] < 2:
@@ -144,8 +182,10 @@ def one_sided_t(d):
 def holm(pvalues) -> np.ndarray:
     """Holm's step-down adjusted p-values (family-wise error control).
 
-    ``p_adj(i) = max_{j ≤ i} min(1, (m − j + 1)·p_(j))`` over the sorted p-values; NaN
-    entries are left out of the family and stay NaN. Reject where ``p_adj ≤ α``.
+    ``p_adj(i) = max_{j ≤ i} min(1, (m − j + 1)·p_(j))`` over the sorted p-values. A NaN
+    entry (a test that could not be run: a failed seed) stays in the family as p = 1, so
+    it still counts in m and is never rejected; leaving it out would make the correction
+    milder for the others. Reject where ``p_adj ≤ α``.
 
     Parameters
     ----------
@@ -154,23 +194,87 @@ def holm(pvalues) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of float64, shape (m,)
-        In the input order.
+        In the input order (1.0 where the input was NaN).
 
     Examples
     --------
     >>> holm([0.01, 0.04, 0.03, 0.005]).round(3).tolist()
     [0.03, 0.06, 0.06, 0.02]
+    >>> holm([0.01, float("nan")]).round(3).tolist()
+    [0.02, 1.0]
     """
     p = np.asarray(pvalues, dtype=np.float64).reshape(-1)
+    p = np.where(np.isfinite(p), p, 1.0)
     out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = ok.size
+    m = p.size
     if m == 0:
         return out
-    order = ok[np.argsort(p[ok], kind="stable")]
+    order = np.argsort(p, kind="stable")
     adj = np.minimum(1.0, (m - np.arange(m)) * p[order])
     out[order] = np.maximum.accumulate(adj)
     return out
+
+
+def minimal_detectable_effect(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest mean contrast the one-sided one-sample t-test detects with ``power``.
+
+    The δ with P(T > t_{1−α, n−1} | noncentral t, df = n − 1, nc = δ·√n / sd) = power
+    (``scipy.stats.nct``), in the units of the per-seed contrast.
+
+    Parameters
+    ----------
+    sd : float
+        Standard deviation of the per-seed contrast across seeds.
+    n : int
+        Seeds.
+    alpha : float, default=0.05
+        Per-test level (for Holm over m cells, α/m is the first step's level).
+    power : float, default=0.8
+
+    Returns
+    -------
+    float
+        NaN when ``n < 2`` or ``sd`` is not finite; 0.0 when ``sd == 0``.
+
+    Examples
+    --------
+    >>> round(minimal_detectable_effect(1.0, 5), 3)
+    1.359
+    """
+    from scipy import optimize, stats
+
+    if n < 2 or not np.isfinite(sd) or sd < 0 or not (0 < alpha < 1 and 0 < power < 1):
+        return float("nan")
+    if sd == 0:
+        return 0.0
+    crit = stats.t.ppf(1 - alpha, n - 1)
+    f = lambda nc: stats.nct.sf(crit, n - 1, nc) - power  # noqa: E731
+    hi = 1.0
+    while f(hi) < 0 and hi < 1e6:
+        hi *= 2
+    nc = optimize.brentq(f, 0.0, hi, xtol=1e-10)
+    return float(nc * sd / np.sqrt(n))
+
+
+def t_calibration(n_seeds: int, confidence: float = 0.95) -> float:
+    """The factor t_{n−1}(1 − α/2) / z(1 − α/2) · √(n / (n − 1)) that widens a bootstrap interval.
+
+    A percentile bootstrap over ``n`` seeds behaves like mean ± z·sd_plugin/√n with the
+    plug-in (divide-by-n) sd; multiplying its half-widths by this factor gives Student's
+    t interval's width. NaN for fewer than 2 seeds.
+
+    Examples
+    --------
+    >>> round(t_calibration(5), 3)
+    1.584
+    """
+    from scipy import stats
+
+    if n_seeds < 2:
+        return float("nan")
+    a = (1 - confidence) / 2
+    return float(stats.t.ppf(1 - a, n_seeds - 1) / stats.norm.ppf(1 - a)
+                 * np.sqrt(n_seeds / (n_seeds - 1)))
 
 
 def _mae_by_group(per_seed) -> np.ndarray:
@@ -187,8 +291,9 @@ def hierarchical_bootstrap(
     n_bootstrap: int = 2000,
     random_state: int = 0,
     confidence: float = 0.95,
+    method: str = "t-calibrated",
 ) -> Estimate:
-    """Paired two-level (seeds × molecules) percentile bootstrap of a statistic of seed-mean MAEs.
+    """Paired two-level (seeds × molecules) bootstrap of a statistic of seed-mean MAEs.
 
     Parameters
     ----------
@@ -201,12 +306,21 @@ def hierarchical_bootstrap(
     n_bootstrap : int, default=2000
     random_state : int, default=0
     confidence : float, default=0.95
+    method : {"t-calibrated", "percentile"}, default="t-calibrated"
+        ``"percentile"``: the plain percentile interval (undercovers at few seeds: about
+        88% for 95% at 5 seeds); ``"t-calibrated"``: its half-widths about the point
+        estimate times :func:`t_calibration` of the number of seeds.
 
     Returns
     -------
     Estimate
-        The statistic of the observed seed means, with the percentile interval; NaN bounds
-        with fewer than two seeds or ``n_bootstrap == 0`` ("—").
+        The statistic of the observed seed means, with the interval; NaN bounds with fewer
+        than two seeds or ``n_bootstrap == 0`` ("—").
+
+    Raises
+    ------
+    InvalidParameterError
+        ``n_bootstrap`` not an int ≥ 0, unknown ``method``.
 
     Examples
     --------
@@ -218,6 +332,8 @@ def hierarchical_bootstrap(
     """
     if not (isinstance(n_bootstrap, int | np.integer) and n_bootstrap >= 0):
         raise InvalidParameterError(f"n_bootstrap must be an int >= 0; got {n_bootstrap!r}.")
+    if method not in _METHODS:
+        raise InvalidParameterError(f"method must be one of {', '.join(_METHODS)}; got {method!r}.")
     n_seeds = len(per_seed)
     if n_seeds == 0:
         return Estimate(float("nan"))
@@ -231,7 +347,8 @@ def hierarchical_bootstrap(
     if n_seeds < 2 or n_bootstrap == 0:
         return Estimate(point)
     means = _bootstrap_means(arrays, n_bootstrap, int(random_state))
-    return _percentile(point, statistic(means), n_bootstrap, confidence)
+    return _percentile(point, statistic(means), n_bootstrap, confidence,
+                       n_seeds if method == "t-calibrated" else 0)
 
 
 def _bootstrap_means(arrays, n_bootstrap: int, random_state: int) -> np.ndarray:
@@ -262,13 +379,21 @@ def _bootstrap_means(arrays, n_bootstrap: int, random_state: int) -> np.ndarray:
     return acc / n_seeds
 
 
-def _percentile(point: float, boot, n_bootstrap: int, confidence: float) -> Estimate:
+_METHODS = ("t-calibrated", "percentile")
+
+
+def _percentile(point: float, boot, n_bootstrap: int, confidence: float,
+                n_seeds: int = 0) -> Estimate:
+    """Percentile interval; t-calibrated about ``point`` when ``n_seeds`` >= 2."""
     boot = np.asarray(boot, dtype=np.float64)
     boot = boot[np.isfinite(boot)]
-    if boot.size < max(10, n_bootstrap // 2):
+    if boot.size < max(10, n_bootstrap // 2) or not np.isfinite(point):
         return Estimate(point)
     alpha = (1 - confidence) / 2
     lo, hi = np.percentile(boot, [100 * alpha, 100 * (1 - alpha)])
+    if n_seeds >= 2:
+        c = t_calibration(n_seeds, confidence)
+        lo, hi = point - c * max(point - lo, 0.0), point + c * max(hi - point, 0.0)
     return Estimate(point, float(lo), float(hi))
 
 
@@ -353,12 +478,16 @@ class CellData:
         Per seed, a list of 3 arrays (n_arms, n_molecules) of absolute errors (overall,
         cliff, smooth), for the hierarchical bootstrap; None when the predictions are not
         available (bootstrap intervals then print "—").
+    split_ids : list of str or None
+        Per seed, an identifier of the split (its checksum). Seeds with the same
+        identifier made the same split: :func:`evaluate_claim` counts them once and warns.
     """
 
     key: dict[str, Any]
     seeds: list[int]
     mae: np.ndarray
     errors: list | None = None
+    split_ids: list | None = None
 
     @classmethod
     def from_predictions(cls, key, seeds, y_true, preds, strata) -> CellData:
@@ -385,6 +514,7 @@ class ClaimResult:
     n_cells: int = 0
     n_hold: int = 0
     reason: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 def _estimates(cell: CellData, ep: Endpoint, n_bootstrap: int, random_state: int,
@@ -399,10 +529,12 @@ def _estimates(cell: CellData, ep: Endpoint, n_bootstrap: int, random_state: int
                   for errs in cell.errors]
         means = _bootstrap_means(arrays, n_bootstrap, random_state)
 
+    n_seeds = M.shape[0]
+
     def boot(stat):  # one set of resamples per cell, every statistic computed on it
         point = float(stat(M.mean(axis=0)))
         return Estimate(point) if means is None else _percentile(point, stat(means), n_bootstrap,
-                                                                 confidence)
+                                                                 confidence, n_seeds)
     out["endpoint"] = boot(ep.estimate)
     for name in ("cliff", "smooth", "overall"):
         g = _G[name]
@@ -456,12 +588,16 @@ def evaluate_claim(
     Returns
     -------
     ClaimResult
-        ``verdict`` is ``"holds"``, ``"does not hold"``, ``"insufficient seeds"`` (a cell
-        has fewer than ``min_seeds`` seeds: never "holds") or ``"not measured"`` (no
-        cells). ``cells`` lists per cell: n seeds, estimates with hierarchical-bootstrap
-        and t intervals, raw and Holm-adjusted p, pass/fail, ``unstable`` (gap reduction
-        whose baseline gap CI includes 0). ``best`` is the cell with the best point
-        estimate: exploratory, chosen after seeing the data.
+        ``verdict`` is ``"holds"``, ``"not shown"`` (the test did not pass: the reason
+        gives the minimal detectable effect at the cells' n and α, power 80%),
+        ``"insufficient seeds"`` (a cell has fewer than ``min_seeds`` distinct split
+        seeds: never "holds") or ``"not measured"`` (no cells). ``cells`` lists per cell:
+        n seeds (distinct splits), ``n_failed`` (seeds without a value: the cell's p is
+        then 1), ``duplicate_seeds``, estimates with hierarchical-bootstrap (t-calibrated)
+        and t intervals, raw and Holm-adjusted p, pass/fail, ``mde`` (the endpoint value
+        detectable with 80% power), ``unstable`` (gap reduction whose baseline gap CI
+        includes 0). ``best`` is the cell with the best point estimate: exploratory,
+        chosen after seeing the data. ``warnings``: duplicate splits, failed seeds.
 
     Raises
     ------
@@ -485,6 +621,19 @@ def evaluate_claim(
     min_seeds = int(claim.get("min_seeds", 5))
     margin = claim.get("smooth_margin", 0.02 if name in _MARGIN_ENDPOINTS else None)
     rows: list[dict[str, Any]] = []
+    warn: list[str] = []
+    pairs_ = [_distinct_splits(c) for c in cells]
+    cells, dups = [c for c, _ in pairs_], [d for _, d in pairs_]
+    for c, d in zip(cells, dups, strict=True):
+        if d:
+            warn.append(f"cell {_key(c.key)}: seeds " + "; ".join(
+                f"{a} and {b}" for a, b in d) + " made identical splits (same split checksum) "
+                "and count once")
+    failed = [int((~np.isfinite(c.mae).all(axis=(1, 2))).sum()) for c in cells]
+    for c, k in zip(cells, failed, strict=True):
+        if k:
+            warn.append(f"cell {_key(c.key)}: {k} of {len(c.seeds)} seeds failed (no MAE): "
+                        "not shown, counted as p = 1")
     p_all = _pvalues([ep.contrast(c.mae, thr) for c in cells])
     p_ni_all = np.full(len(cells), np.nan)
     if margin is not None and ep.arms == 2:
@@ -504,6 +653,8 @@ def evaluate_claim(
         if ep.name == "gap_reduction":
             p_gap = float(p_gap_all[i])
             p = max(p, p_gap) if np.isfinite(p) and np.isfinite(p_gap) else float("nan")
+        if failed[i]:
+            p = 1.0  # a failed seed is a test that could not be run: never a pass
         if intervals:
             est = _estimates(cell, ep, n_bootstrap, random_state + i, confidence)
         else:
@@ -513,6 +664,7 @@ def evaluate_claim(
             g0 = est["gap_0"] if np.isfinite(est["gap_0"].low) else est["gap_0_t"]
             unstable = not (np.isfinite(g0.low) and g0.low > 0)
         rows.append({"key": cell.key, "n_seeds": len(cell.seeds), "seeds": list(cell.seeds),
+                     "n_failed": failed[i], "duplicate_seeds": [list(d) for d in dups[i]],
                      "p": p, "p_noninferiority": p_ni, "estimates": est, "unstable": unstable})
     if not rows:
         return ClaimResult(claim, "not measured", reason="no cells in these results")
@@ -520,21 +672,100 @@ def evaluate_claim(
     # intersection-union test whose level is already alpha with each raw p <= alpha (Berger
     # 1982, Technometrics 24:295-300): adjusting it would only make it needlessly strict.
     adj = holm([r["p"] for r in rows]) if quant == "any" else np.array([r["p"] for r in rows])
-    for r, pa in zip(rows, adj, strict=True):
+    # the level of one cell's test: Holm's first (most lenient) step for "any"
+    a_cell = alpha / len(rows) if quant == "any" else alpha
+    for r, pa, cell in zip(rows, adj, cells, strict=True):
         r["p_holm"] = float(pa)
         r["passes"] = bool(np.isfinite(pa) and pa <= alpha and r["n_seeds"] >= min_seeds
                            and not r["unstable"])
+        r["mde"] = _mde(ep, cell.mae, thr, a_cell)
     n_hold = sum(r["passes"] for r in rows)
     few = [r for r in rows if r["n_seeds"] < min_seeds]
+    n_failed = sum(r["n_failed"] for r in rows)
+    fail_txt = (f"; {n_failed} of {sum(r['n_seeds'] for r in rows)} seeds failed in "
+                f"{sum(r['n_failed'] > 0 for r in rows)} cells (those cells count as p = 1)"
+                if n_failed else "")
     if few:
         verdict = "insufficient seeds"
-        reason = (f"{len(few)} of {len(rows)} cells have fewer than {min_seeds} seeds "
-                  f"(min {min(r['n_seeds'] for r in rows)})")
+        reason = (f"{len(few)} of {len(rows)} cells have fewer than {min_seeds} distinct split "
+                  f"seeds (min {min(r['n_seeds'] for r in rows)})") + fail_txt
     else:
         ok = n_hold >= 1 if quant == "any" else n_hold == len(rows)
-        verdict = "holds" if ok else "does not hold"
+        verdict = "holds" if ok else "not shown"
         how = "Holm-adjusted" if quant == "any" else "unadjusted (every cell must pass)"
-        reason = f"{n_hold} of {len(rows)} cells pass at {how} α = {alpha:g}"
+        reason = f"{n_hold} of {len(rows)} cells pass at {how} α = {alpha:g}" + fail_txt
+        if not ok:
+            reason += "; " + _mde_text(ep, rows, a_cell, quant)
     finite = [r for r in rows if np.isfinite(r["estimates"]["endpoint"].value)]
     best = max(finite, key=lambda r: r["estimates"]["endpoint"].value) if finite else None
-    return ClaimResult(claim, verdict, rows, best, len(rows), n_hold, reason)
+    return ClaimResult(claim, verdict, rows, best, len(rows), n_hold, reason, warn)
+
+
+def _key(key: dict) -> str:
+    return ", ".join(f"{v}" for v in key.values())
+
+
+def _distinct_splits(cell: CellData) -> tuple[CellData, list[tuple[int, int]]]:
+    """The cell with one seed per distinct split id, and the (kept, dropped) seed pairs."""
+    ids = cell.split_ids
+    if ids is None:
+        return cell, []
+    first: dict[Any, int] = {}
+    keep, dups = [], []
+    for i, sid in enumerate(ids):
+        if sid is None or (isinstance(sid, float) and not np.isfinite(sid)):
+            keep.append(i)
+            continue
+        if sid in first:
+            dups.append((int(cell.seeds[first[sid]]), int(cell.seeds[i])))
+            continue
+        first[sid] = i
+        keep.append(i)
+    if not dups:
+        return cell, []
+    errors = None if cell.errors is None else [cell.errors[i] for i in keep]
+    return CellData(cell.key, [cell.seeds[i] for i in keep], cell.mae[keep], errors,
+                    [ids[i] for i in keep]), dups
+
+
+#: For the minimal detectable effect: d(contrast)/d(endpoint) at the baseline's seed means.
+_SCALE = {
+    "cliff_mae_reduction": lambda m: m[0, _G["cliff"]],
+    "overall_mae_reduction": lambda m: m[0, _G["overall"]],
+    "smooth_mae_reduction": lambda m: m[0, _G["smooth"]],
+    "gap_reduction": lambda m: m[0, _G["cliff"]] - m[0, _G["smooth"]],
+    "ratio": lambda m: m[0, _G["smooth"]],
+    "gap": lambda m: 1.0,
+}
+
+
+def _mde(ep: Endpoint, M: np.ndarray, thr: float, alpha: float) -> float:
+    """The endpoint value that one cell's test detects with 80% power at its n and ``alpha``.
+
+    The per-seed contrast is linear in the endpoint (slope ``_SCALE``: the baseline's mean
+    MAE for a reduction, its smooth MAE for the ratio); its SD across seeds is the observed
+    one. The smooth non-inferiority condition is not part of it (it can only add to it).
+    """
+    d = ep.contrast(M, thr)
+    if not np.isfinite(d).all() or d.size < 2:
+        return float("nan")
+    delta = minimal_detectable_effect(float(np.std(d, ddof=1)), int(d.size), alpha)
+    scale = float(_SCALE.get(ep.name, lambda m: float("nan"))(M.mean(axis=0)))
+    if not (np.isfinite(scale) and scale > 0):
+        return float("nan")
+    return thr + delta / scale
+
+
+def _mde_text(ep: Endpoint, rows, alpha: float, quant: str) -> str:
+    m = np.array([r["mde"] for r in rows], dtype=np.float64)
+    m = m[np.isfinite(m)]
+    n = sorted({r["n_seeds"] for r in rows})
+    ns = f"{n[0]}" if len(n) == 1 else f"{n[0]}-{n[-1]}"
+    fmt = (lambda v: f"{100 * v:+.1f}%") if ep.percent else (lambda v: f"{v:.3g}")
+    lvl = f"α = {alpha:.2g} per cell" + (" (Holm's first step)" if quant == "any" else "")
+    if m.size == 0:
+        return f"minimal detectable effect not estimable ({ns} seeds, {lvl})"
+    what = (f"{fmt(m[0])}" if m.size == 1 else
+            f"median {fmt(float(np.median(m)))}, best cell {fmt(float(m.min()))}")
+    return (f"minimal detectable {ep.name} at {ns} seeds, {lvl}, power 80%: {what} "
+            "(smaller true effects are likely to be missed)")

@@ -129,13 +129,19 @@ def claim_cells(claim: dict[str, Any], table) -> list:
                     bsel &= _matches(table[col], want)
             base = table[bsel].set_index("seed")
             arms = [base, arms[0]]
-        seeds = sorted(set.intersection(*(set(a.index) for a in arms)))
+        # every seed of either arm: one that is missing or failed in an arm is a failed
+        # seed of the cell (NaN; evaluate_claim counts it as p = 1), never dropped silently
+        seeds = sorted(set.union(*(set(a.index) for a in arms)))
         if not seeds:
             continue
-        mae = np.array([[[float(a.loc[s, c]) if c in a else np.nan
+        mae = np.array([[[float(a.loc[s, c]) if (c in a and s in a.index) else np.nan
                           for c in ("mae", "cliff_mae", "smooth_mae")] for a in arms] for s in seeds])
+        split_ids = [_split_id(arms[-1], s) for s in seeds]
         errors = []
         for s in seeds:
+            if any(s not in a.index for a in arms):
+                errors = None
+                break
             frames = [_read_preds(a.loc[s, "predictions_path"]) if "predictions_path" in a else None
                       for a in arms]
             if any(f is None for f in frames) or any(
@@ -150,8 +156,27 @@ def claim_cells(claim: dict[str, Any], table) -> list:
         if errors is not None:  # the files' MAEs are the ones tested
             mae = np.array([[[g[a].mean() if g.shape[1] else np.nan for g in e]
                              for a in range(len(arms))] for e in errors])
-        cells.append(CellData(key, [int(s) for s in seeds], mae, errors))
+        cells.append(CellData(key, [int(s) for s in seeds], mae, errors,
+                              split_ids if any(i is not None for i in split_ids) else None))
     return cells
+
+
+def _split_id(arm, seed) -> str | None:
+    """The split checksum of one seed: the results column, else the predictions file's."""
+    if seed not in arm.index:
+        return None
+    if "split_checksum" in arm and isinstance(arm.loc[seed, "split_checksum"], str):
+        return arm.loc[seed, "split_checksum"]
+    path = arm.loc[seed, "predictions_path"] if "predictions_path" in arm else None
+    if not isinstance(path, str):
+        return None
+    import pandas as pd
+
+    try:
+        col = pd.read_csv(path, usecols=["split_checksum"], nrows=1)["split_checksum"]
+    except (OSError, ValueError):
+        return None
+    return str(col.iloc[0]) if len(col) else None
 
 
 def _f(v: float, digits: int = 3) -> str:
@@ -211,7 +236,7 @@ def claims_section(report, table, *, spec: dict | None = None,
                 cells = claim_cells(claim, table)
                 res = evaluate_claim(claim, cells, n_bootstrap=n_bootstrap)
                 _claim_table(report, claim, ep, res)
-                level = {"holds": "holds", "does not hold": "fails",
+                level = {"holds": "holds", "not shown": "fails",
                          "insufficient seeds": "insufficient"}.get(res.verdict, "not-measured")
                 thr = claim["threshold"]
                 thr_txt = f"{100 * thr:.1f}%" if ep.percent else f"{thr:g}"
@@ -220,6 +245,8 @@ def claims_section(report, table, *, spec: dict | None = None,
                 report.add_message(
                     f"{claim['id']}: {ep.title} ≥ {thr_txt}, quantifier '{claim.get('quantifier', 'any')}'"
                     f" over {res.n_cells} cells: {res.verdict} ({res.reason}){weak}.", level=level)
+                for w in res.warnings:
+                    report.add_message(f"{claim['id']}: {w}.", level="warning")
                 if res.best is not None and res.n_cells > 1:
                     b = res.best
                     report.add_message(
@@ -250,22 +277,34 @@ def _claim_table(report, claim, ep, res) -> None:
         else:
             row += [_ci(e["cliff_0"]), _ci(e["smooth_0"]),
                     f"{_ci(e['gap_0'])} / t {_ci(e['gap_0_t'])}", _ci(e["endpoint"])]
+        if r["passes"]:
+            status = "pass"
+        elif r.get("n_failed"):
+            status = f"not shown — {r['n_failed']} of {r['n_seeds']} seeds failed"
+        elif r["n_seeds"] < claim.get("min_seeds", 5):
+            status = "too few seeds"
+        else:
+            status = "not shown"
+        mde = r.get("mde", float("nan"))
         row += [_f(r["p"]), _f(r["p_holm"]),
-                "pass" if r["passes"] else ("too few seeds" if r["n_seeds"] < claim.get("min_seeds", 5)
-                                            else "fail")]
+                (f"{100 * mde:+.1f}%" if ep.percent else _f(mde)) if math.isfinite(mde) else "—",
+                status]
         rows.append(row)
     if ep.arms == 2:
         grp = "overall" if ep.name == "overall_mae_reduction" else "cliff"
         cols = ["cell", "seeds", f"{grp} MAE plain [boot]", f"{grp} MAE loss [boot]",
                 f"Δ {grp} MAE [boot] / t [t]", f"{ep.name} [boot]", "Δ smooth MAE [boot]",
-                "plain gap [boot]", "p", "Holm p", "cell"]
+                "plain gap [boot]", "p", "Holm p", "MDE", "cell"]
     else:
         cols = ["cell", "seeds", "MAE cliff [boot]", "MAE smooth [boot]", "gap [boot] / t [t]",
-                "ratio of means [boot]", "p", "Holm p", "cell"]
+                "ratio of means [boot]", "p", "Holm p", "MDE", "cell"]
     note = (f"p: one-sided t-test across seeds of H1 '{ep.name} ≥ {claim['threshold']}'"
             + (f" and smooth MAE non-inferior (margin +{100 * claim['smooth_margin']:.0f}%; p is "
                "the larger of the two)" if claim.get("smooth_margin") is not None
                and ep.name == "cliff_mae_reduction" else "")
-            + "; Holm p: adjusted over the rows of this table. A gap reduction is unstable when "
+            + "; Holm p: adjusted over the rows of this table. MDE: the endpoint value this "
+              "cell's test detects with 80% power at its seeds and per-cell α (Holm's first "
+              "step α/m for 'any'). 'not shown' is not evidence of no effect. [boot]: "
+              "hierarchical bootstrap, t-calibrated. A gap reduction is unstable when "
               "the plain gap's interval includes 0.")
     report.add_table(rows, f"{claim['id']}: per cell", columns=cols, note=note)

@@ -12,7 +12,7 @@ from ._report import Image, Message, Report, Section, Table
 
 __all__ = ["render_html", "render_markdown", "write_report"]
 
-_VERDICTS = {"holds": "holds", "fails": "does not hold", "not-measured": "not measured",
+_VERDICTS = {"holds": "holds", "fails": "not shown", "not-measured": "not measured",
              "warning": "warning", "insufficient": "insufficient seeds",
              "exploratory": "exploratory"}
 
