@@ -47,6 +47,83 @@ def test_floor_contains_oracle_gap_on_noisy_crippen_logp(esol_logp, sigma):
     assert zero["gap"].value == 0.0
 
 
+@pytest.fixture(scope="module")
+def esol_fps(esol_logp):
+    from cliffkit.similarity import compute_fingerprints
+
+    return compute_fingerprints(esol_logp[0].smiles.tolist())
+
+
+def _oracle_vs_floor(ds, logp, fps, sigma, noise_seed, **kw):
+    """Observed oracle gap and the floor on a CliffSplit made on one draw of noisy labels."""
+    from cliffkit.split import CliffSplit
+    from cliffkit.split._label import train_graphs
+
+    y = logp + np.random.default_rng(1000 + noise_seed).normal(0.0, sigma, logp.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        split = CliffSplit(random_state=noise_seed % 3).make_split(ds.smiles.tolist(), y)
+    te = split.test
+    st = np.asarray(split.labels[split.target_names[0]].strata)[te]
+    err = np.abs(logp[te] - y[te])
+    observed = err[st == "cliff"].mean() - err[st == "smooth"].mean()
+    sim = split.similarity_params
+    graphs = train_graphs(fps, split.train, np.concatenate([te, split.val]), k=int(sim["k"]),
+                          min_similarity=sim["min_similarity"])[:2]
+    floor = noise_floor(split, SimpleNamespace(target=lambda t=None: y), sigma, n_sim=100,
+                        graphs=graphs, **kw)
+    return observed, floor
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sigma", [0.25, 0.5, 1.0])
+def test_floor_is_unbiased_over_20_noise_seeds(esol_logp, esol_fps, sigma):
+    """20 draws of the label noise (each with its own CliffSplit): the mean of observed
+    oracle gap − floor is 0 within its sampling error, and the floor's range holds the
+    observed gap in most draws."""
+    ds, logp = esol_logp
+    obs, fl, inside = [], [], 0
+    for ns in range(20):
+        o, f = _oracle_vs_floor(ds, logp, esol_fps, sigma, ns)
+        obs.append(o)
+        fl.append(f["gap"].value)
+        inside += f["gap"].low <= o <= f["gap"].high
+    d = np.array(obs) - np.array(fl)
+    se = d.std(ddof=1) / np.sqrt(d.size)
+    assert abs(d.mean()) <= 2.5 * se + 0.01, (d.mean(), se)
+    assert inside >= 16
+
+
+def test_floor_range_carries_the_noise_sd_interval():
+    """With the degrees of freedom of a replicate estimate, each draw uses its own σ: the
+    range widens and reports the σ range; the point floor stays close."""
+    rng = np.random.default_rng(0)
+    n_tr, n_te = 300, 120
+    y = rng.normal(0, 1, n_tr + n_te)
+    train, test = np.arange(n_tr), np.arange(n_tr, n_tr + n_te)
+    strata = np.array(["train"] * n_tr + ["cliff", "smooth"] * (n_te // 2), dtype=object)
+    # each test molecule: 3 training neighbours
+    nb = rng.integers(0, n_tr, size=(n_te, 3))
+    g_ht = SimpleNamespace(indptr=np.arange(0, 3 * n_te + 1, 3), indices=nb.reshape(-1),
+                           similarities=np.full(3 * n_te, 0.6))
+    nbt = rng.integers(0, n_tr, size=(n_tr, 3))
+    g_tt = SimpleNamespace(indptr=np.arange(0, 3 * n_tr + 1, 3), indices=nbt.reshape(-1),
+                           similarities=np.full(3 * n_tr, 0.6))
+    split = SimpleNamespace(
+        target_names=["y"], train=train, test=test, val=np.zeros(0, dtype=np.int64),
+        smiles=np.array(["C"] * (n_tr + n_te)),
+        similarity_params={"k": 3, "min_similarity": 0.35, "radius": 2, "n_bits": 2048},
+        labels={"y": SimpleNamespace(strata=strata)})
+    data = SimpleNamespace(target=lambda t=None: y)
+    fixed = noise_floor(split, data, 0.5, n_sim=400, graphs=(g_tt, g_ht))
+    loose = noise_floor(split, data, 0.5, n_sim=400, graphs=(g_tt, g_ht), noise_sd_dof=5)
+    assert fixed["noise_sd_range"] is None and loose["noise_sd_dof"] == 5
+    lo, hi = loose["noise_sd_range"]
+    assert lo < 0.5 < hi
+    w = lambda e: e.high - e.low  # noqa: E731
+    assert w(loose["gap"]) > w(fixed["gap"]) and w(loose["ratio"]) > w(fixed["ratio"])
+
+
 def test_noise_sd_from_replicates_given_and_literature():
     from scipy import stats
 

@@ -551,7 +551,8 @@ def evaluate(
     n_noise_sim : int, default=200
         Draws of the noise floor simulation (:func:`noise_floor`).
     label_free : bool, default=True
-        Score the roughest 20% / calmest 50% of test molecules by train-only roughness
+        Score the roughest / calmest test molecules by train-only roughness (cut at the
+        80th / 50th percentiles of the training molecules' roughness)
         (:mod:`cliffkit.evaluate._roughness`) and its AUC for the cliff cases.
     baseline : bool, default=True
         Also score the trivial baseline (the training mean for every molecule).
@@ -735,7 +736,8 @@ def evaluate(
         if np.isfinite(est.sd) and graphs is not None:
             noise["floor"] = noise_floor(split_result, dataset, est.sd, target=target,
                                          n_sim=n_noise_sim, random_state=random_state,
-                                         confidence=confidence, graphs=graphs)
+                                         confidence=confidence, graphs=graphs,
+                                         noise_sd_dof=est.dof or None)
         else:
             noise["reason"] = est.source
 

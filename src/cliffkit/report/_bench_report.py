@@ -249,8 +249,9 @@ def _results_tables(report: Report, ok) -> None:
                          "pair Δ-error", "direction accuracy"],
                 note="noise-floor gap: the gap a perfect model shows under the dataset's label "
                      "noise (cliffkit.evaluate.noise_floor; '–' where noise_sd is unknown). "
-                     "label-free gap: MAE of the roughest 20% minus the calmest 50% of test "
-                     "molecules by train-only roughness; roughness AUC: how well that score "
+                     "label-free gap: MAE of the roughest minus the calmest test molecules by "
+                     "train-only roughness, cut at the training molecules' 80th and 50th "
+                     "percentiles of it; roughness AUC: how well that score "
                      "finds the cliff cases. "
                      "Matched ratios compare cliff cases with smooth controls paired 1:1 on "
                      "similarity to train (and on label extremeness |z|), so that novelty or "
