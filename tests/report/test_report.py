@@ -246,3 +246,12 @@ def test_claims_count_identical_splits_once_and_show_failed_seeds(results):
     sec = _section(rep, "CliffLoss lowers overall MAE")
     tab = next(i for i in sec.items if i.kind == "table")
     assert tab.rows[0][-1] == "not shown — 1 of 5 seeds failed"
+
+
+def test_seed_means_say_when_a_seed_has_no_value():
+    from cliffkit.report._bench_report import _ms
+
+    sub = pd.DataFrame({"mae": [0.5, np.nan, 0.7]})
+    text = _ms(sub, "mae")
+    assert text.startswith("0.600 ± 0.141") and "(1 of 3 seeds without a value)" in text
+    assert "(" not in _ms(pd.DataFrame({"mae": [0.5, 0.7]}), "mae").split("]")[-1]

@@ -73,11 +73,14 @@ def _ms(sub, col: str, ci: bool = True) -> str:
     if n == 0:
         return "–"
     text = _fmt(m) if n == 1 else f"{_fmt(m)} ± {_fmt(s)}"
+    vals = [_num(v) for v in sub[col]]
     if ci:
         from ..evaluate import t_interval
 
-        e = t_interval([_num(v) for v in sub[col]])
+        e = t_interval(vals, nan_policy="omit")
         text += f" [{_fmt(e.low)}, {_fmt(e.high)}]" if math.isfinite(e.low) else " [—]"
+    if n < len(vals):  # a seed without a value is said, never averaged away silently
+        text += f" ({len(vals) - n} of {len(vals)} seeds without a value)"
     return text
 
 
