@@ -28,21 +28,19 @@ floor is the mean simulated gap (and ratio) with the 2.5–97.5 percentiles of t
 When noise_sd comes from replicates (``noise_sd_dof``), every draw uses its own σ from the
 estimate's sampling distribution, so the range carries the noise_sd interval too.
 
-**Known bias** (measured over 20 noise draws per σ, docs/evaluation.md): the floor is
-about right at σ = 0.25–0.5 and low at σ = 1 (ESOL a little, Lipophilicity about 20%).
-Two reasons. (1) The model conditions on r_i, the residual against the *mean* of the
-neighbours, but CliffSplit's strata are chosen with the single partner's difference and
-the cliff thresholds, so the stratum label itself says more about ε_i than r_i does; the
-larger the noise share, the more this matters. (2) lv_i already holds the neighbours'
-noise, so under the Gaussian model Var(r_i) ≈ lv_i (1 + h_i)/(1 − h_i) (h_i = Σw²/(Σw)²)
-would be the consistent value; but it gives floors far *above* the observed gaps
-(``variance_from="local-gaussian"``: 0.84 vs 0.58 on Lipophilicity at σ = 1), because
-CliffSplit's test molecules differ from their cliff-depleted training neighbourhoods
-more than those neighbours differ among themselves. lv_i + σ² (the default) lies between
-and is the least biased of the variants tried ("all", "train", "local-gaussian",
-"local-calibrated": the Gaussian value scaled so that its mean matches the test
-molecules' mean r², 13% low on Lipophilicity at σ = 1 but unstable from draw to draw).
-Read the floor as a lower bound of the noise's share of the gap at large σ.
+**Known bias** (20 noise draws per σ on ESOL, 8 on Lipophilicity; docs/evaluation.md): the
+floor is about right at σ = 0.25–0.5 and at σ = 1 on ESOL, but 25% low at σ = 1 on
+Lipophilicity. Two reasons. (1) The model conditions on r_i, the residual against the
+*mean* of the neighbours, but CliffSplit's strata are chosen with the single partner's
+difference and the cliff thresholds, so the stratum label itself says more about ε_i than
+r_i does; the larger the noise share, the more this matters. (2) lv_i already holds the
+neighbours' noise, so under the Gaussian model Var(r_i) ≈ lv_i (1 + h_i)/(1 − h_i)
+(h_i = Σw²/(Σw)²) would be the consistent value; but it gives floors far *above* the
+observed gaps (``variance_from="local-gaussian"``), because CliffSplit's test molecules
+differ from their cliff-depleted training neighbourhoods more than those neighbours differ
+among themselves. lv_i + σ² (the default) lies between; the other variants ("all",
+"train", "local-gaussian", "local-calibrated") were each worse on at least one dataset
+or σ. At a large noise share, read the floor as a lower bound.
 """
 
 from __future__ import annotations
