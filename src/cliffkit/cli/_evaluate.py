@@ -47,10 +47,15 @@ from ._data import dataset_options, load_for_split
 @click.option("--noise-sd", "noise_sd", default=None, type=float, metavar="SD",
               help="Label noise SD in target units for the noise floor (default: from "
                    "replicates merged as duplicates, else a literature value for the assay).")
+@click.option("--partner-out-of-fold", "partner_oof", is_flag=True,
+              help="The file's predictions for training molecules (the cliff partners) are "
+                   "out-of-fold (cliffkit.experiment.out_of_fold_partner_predictions): only "
+                   "then is the pair direction accuracy computed, since an in-sample partner "
+                   "prediction lets a memoriser score near 1.")
 @output_options
 def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, seed,
                  no_reference, dataset, smiles_col, target_cols, data_dir, as_json,
-                 output, noise_sd) -> None:
+                 output, noise_sd, partner_oof) -> None:
     from ..errors import CliffkitWarning, InvalidParameterError
     from ..evaluate import evaluate, read_predictions
     from ..split import load_split
@@ -78,7 +83,8 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
         preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname)
         ev = evaluate(split, preds, dataset=ds, target=tname, n_bootstrap=n_bootstrap,
                       random_state=seed, reference=not no_reference, show_progress=None,
-                      noise_sd="auto" if noise_sd is None else noise_sd)
+                      noise_sd="auto" if noise_sd is None else noise_sd,
+                      partner_out_of_fold=partner_oof)
     for w in caught:
         if issubclass(w.category, CliffkitWarning):
             click.echo(f"cliffkit: warning: {w.message}", err=True)
