@@ -127,3 +127,21 @@ def test_rows_outside_the_split_are_counted_not_silently_dropped(files, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("cliffkit: warning: ")
     assert "2 of 6 rows name molecules that are not in the split's dataset (lines 6, 7)" in err[0]
+
+
+def test_evaluate_direction_only_with_out_of_fold_partners(files, capsys):
+    # predictions for the training partners too (CCCC, CC, CCC)
+    preds = {"CCCCC": 4.0, "CCO": 2.0, "CCN": 2.0, "c1ccccc1": 1.0, "CCCC": 3.0, "CC": 2.5,
+             "CCC": 2.5}
+    pd.DataFrame({"smiles": list(preds), "prediction": list(preds.values())}).to_csv(
+        "preds_all.csv", index=False)
+    rc = main(["evaluate", "split.json", "preds_all.csv", "--json", "--n-bootstrap", "0"])
+    doc = json.loads(capsys.readouterr()[0])
+    assert rc == 0 and doc["pairs"]["direction_pred"]["value"] is None
+    assert doc["pairs"]["direction_pred"]["note"] == "in-sample partner"
+    rc = main(["evaluate", "split.json", "preds_all.csv", "--json", "--n-bootstrap", "0",
+               "--partner-out-of-fold"])
+    doc = json.loads(capsys.readouterr()[0])
+    # (4 - 3) vs (5 - 4): right; (2 - 2.5) vs (1 - 3): right
+    assert rc == 0 and doc["pairs"]["direction_pred"]["value"] == pytest.approx(1.0)
+    assert doc["params"]["partner_out_of_fold"] is True
