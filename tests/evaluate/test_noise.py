@@ -99,7 +99,7 @@ def test_floor_is_unbiased_over_20_noise_seeds(esol_logp, esol_fps, sigma):
 
 def test_floor_range_carries_the_noise_sd_interval():
     """With the degrees of freedom of a replicate estimate, each draw uses its own σ: the
-    range widens and reports the σ range; the point floor stays close."""
+    gap's range widens and the σ range is reported."""
     rng = np.random.default_rng(0)
     n_tr, n_te = 300, 120
     y = rng.normal(0, 1, n_tr + n_te)
@@ -124,7 +124,8 @@ def test_floor_range_carries_the_noise_sd_interval():
     lo, hi = loose["noise_sd_range"]
     assert lo < 0.5 < hi
     w = lambda e: e.high - e.low  # noqa: E731
-    assert w(loose["gap"]) > w(fixed["gap"]) and w(loose["ratio"]) > w(fixed["ratio"])
+    # the gap scales with σ, so its range widens (the ratio is nearly scale-free)
+    assert w(loose["gap"]) > 1.05 * w(fixed["gap"])
 
 
 def test_noise_sd_from_replicates_given_and_literature():
