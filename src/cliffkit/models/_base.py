@@ -53,8 +53,9 @@ def _smiles_of(data: Any) -> list[str]:
 class Backbone(Params):
     """Base class of the backbones (see the module docstring for the contract).
 
-    Subclasses define ``__init__`` with explicit keyword parameters (stored unchanged),
-    ``_parameter_constraints``, ``_fit``, ``_predict``, ``_save_weights``,
+    Subclasses declare their parameters as fields of a
+    :func:`~cliffkit.utils.params_class` (which writes ``__init__``; values stored
+    unchanged), ``_parameter_constraints``, ``_fit``, ``_predict``, ``_save_weights``,
     ``_load_weights`` and ``_fitted_state`` / ``_set_fitted_state``.
     """
 
