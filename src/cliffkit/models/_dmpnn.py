@@ -259,17 +259,13 @@ class DMPNN(nn.Module):
             out = out / counts.unsqueeze(1).to(out.dtype)
         return out
 
-    def forward(
-        self,
-        x: Tensor,
-        edge_index: Tensor,
-        edge_attr: Tensor,
-        rev_index: Tensor,
-        batch: Tensor | None = None,
-        num_graphs: int | None = None,
-    ) -> Tensor:
-        """Predict one row per molecule, shape (n_graphs, out_channels)."""
-        return self.ffn(self.encode(x, edge_index, edge_attr, rev_index, batch, num_graphs))
+    def forward(self, *graph: Tensor | int | None) -> Tensor:
+        """Predict one row per molecule, shape (n_graphs, out_channels).
+
+        ``graph``: the arguments of :meth:`encode`, ``(x, edge_index, edge_attr, rev_index,
+        batch=None, num_graphs=None)``.
+        """
+        return self.ffn(self.encode(*graph))
 
     def __repr__(self) -> str:
         return (
@@ -326,9 +322,9 @@ class DMPNNBackbone(TorchBackbone, MPNNParams):
         Readout over a molecule's atoms.
     ffn_hidden_channels : int, default=300
     ffn_num_layers : int, default=1
-    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state,
-    show_progress :
-        Trainer settings (:class:`cliffkit.train.Trainer`).
+    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state, show_progress
+        Keyword-only trainer settings (:class:`~cliffkit.train.TrainerParams`), with
+        the defaults there.
 
     Examples
     --------

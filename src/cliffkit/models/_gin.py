@@ -147,8 +147,9 @@ class GINBackbone(TorchBackbone):
     train_eps : bool, default=False
     batch_size : int, default=64
         Batch 128 gave too few steps on the small sets (FreeSolv RMSE 2.30 vs 1.13 at 32).
-    epochs, lr, weight_decay, patience, criterion, device, random_state, show_progress :
-        Trainer settings (:class:`cliffkit.train.Trainer`).
+    epochs, lr, weight_decay, patience, criterion, device, random_state, show_progress
+        Keyword-only trainer settings (:class:`~cliffkit.train.TrainerParams`), with
+        the defaults there but ``patience=15``.
     """
 
     _parameter_constraints: ClassVar[dict] = {

@@ -70,9 +70,9 @@ class MLPBackbone(TorchBackbone):
     dropout : float, default=0.2
     radius, n_bits : int, default=2, 2048
         ECFP radius and length.
-    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state,
-    show_progress :
-        Trainer settings (:class:`cliffkit.train.Trainer`).
+    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state, show_progress
+        Keyword-only trainer settings (:class:`~cliffkit.train.TrainerParams`), with
+        the defaults there but ``weight_decay=1e-5, patience=15``.
     """
 
     _parameter_constraints: ClassVar[dict] = {

@@ -260,9 +260,9 @@ class SchNetBackbone(TorchBackbone):
         Folder with ``qm9_geometries.npz`` (default ``CLIFFKIT_DATA_DIR``, then qm9pack).
     n_jobs : int, default=2
         Processes for conformer generation.
-    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state,
-    show_progress :
-        Trainer settings (:class:`cliffkit.train.Trainer`).
+    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state, show_progress
+        Keyword-only trainer settings (:class:`~cliffkit.train.TrainerParams`), with
+        the defaults there but ``lr=5e-4``.
 
     Examples
     --------
