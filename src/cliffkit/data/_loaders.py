@@ -20,7 +20,7 @@ from ..errors import (
     UnknownNameError,
     unknown_name,
 )
-from ..utils import Interval, sha256_file, validate_params
+from ..utils import Interval, sha256_file, validated
 from ._cache import cache_key, pack_strings, read_cache, unpack_strings, write_cache
 from ._dataset import Dataset, LoadReport
 from ._read import Table, read_table, resolve_column
@@ -65,6 +65,7 @@ def data_dir_from_env() -> Path | None:
     return Path(env).expanduser() if env else None
 
 
+@validated(_PARAMS)
 def load_dataset(
     name_or_path: str | os.PathLike,
     *,
@@ -141,15 +142,6 @@ def load_dataset(
     >>> ds.target_names, ds.units
     (['logS'], ['log10(mol/L)'])
     """
-    validate_params(
-        _PARAMS,
-        {
-            "name_or_path": name_or_path, "smiles_col": smiles_col, "target_cols": target_cols,
-            "data_dir": data_dir, "show_progress": show_progress, "conflict_tol": conflict_tol,
-            "id_col": id_col, "n_jobs": n_jobs, "standardize": standardize,
-        },
-        "load_dataset",
-    )
     targets = _as_list(target_cols)
     opts = {"show_progress": show_progress, "conflict_tol": float(conflict_tol), "n_jobs": n_jobs,
             "standardize": check_mode(standardize)}

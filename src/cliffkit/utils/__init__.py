@@ -14,6 +14,7 @@ from ._validation import (
     head_list,
     is_seed,
     validate_params,
+    validated,
 )
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "head_list",
     "is_seed",
     "validate_params",
+    "validated",
 ]
