@@ -117,6 +117,42 @@ def smiles_whitespace(cell: str) -> tuple[str | None, str, str]:
         return ("name" if _parses(words[0]) else "split"), words[0], rest
 
 
+def check_parsed(parsed: Sequence, smiles: Sequence, *, what: str = "",
+                 fix: str = "fix or remove them") -> None:
+    """Refuse SMILES that RDKit could not parse, naming the first positions.
+
+    Parameters
+    ----------
+    parsed : sequence, shape (n,)
+        One result per SMILES (a Mol, canonical SMILES, ...); None where parsing failed.
+    smiles : sequence of str, shape (n,)
+        The SMILES as given.
+    what : str, optional
+        Who asks, put before the message (e.g. ``"X"``).
+    fix : str, optional
+        What the user should do.
+
+    Raises
+    ------
+    InvalidSmilesError
+        Some entry of ``parsed`` is None.
+
+    Examples
+    --------
+    >>> check_parsed(["CCO", None], ["CCO", "C1CC"], what="X")
+    Traceback (most recent call last):
+    ...
+    cliffkit.errors.InvalidSmilesError: X: RDKit could not parse 1 SMILES at 0-based positions 1 ('C1CC'); fix or remove them.
+    """
+    from ..utils import head_list
+
+    bad = [i for i, p in enumerate(parsed) if p is None]
+    if bad:
+        shown = head_list(bad, fmt=lambda i: f"{i} ({str(smiles[i])[:30]!r})")
+        raise InvalidSmilesError(f"{what + ': ' if what else ''}RDKit could not parse "
+                                 f"{len(bad)} SMILES at 0-based positions {shown}; {fix}.")
+
+
 def mol_from_smiles(text: object):
     """RDKit ``Mol`` of one SMILES string for the array APIs, or None.
 

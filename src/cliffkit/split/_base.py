@@ -16,7 +16,7 @@ from ..errors import (
     unknown_name,
 )
 from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
-from ..utils import Interval, Params, Registry, check_random_state, head_list, params_class
+from ..utils import Interval, Params, Registry, check_random_state, params_class
 from ._label import label_targets
 from ._result import SplitResult
 
@@ -334,18 +334,12 @@ def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str]):
     Returns (canonical unique SMILES, merged y or None, row -> molecule or None when every
     row is its own molecule).
     """
-    from ..data._standardize import cached_canonicalize, standardize_arrays
-    from ..errors import DataWarning, InvalidSmilesError
+    from ..data._standardize import cached_canonicalize, check_parsed, standardize_arrays
+    from ..errors import DataWarning
 
     n = smiles.shape[0]
     canon = cached_canonicalize(smiles, show_progress=False)
-    bad = [i for i, c in enumerate(canon) if c is None]
-    if bad:
-        shown = head_list(bad, fmt=lambda i: f"{i} ({str(smiles[i])[:30]!r})")
-        raise InvalidSmilesError(
-            f"X holds {len(bad)} SMILES that RDKit cannot parse (positions {shown}); "
-            "fix or drop those rows (y with them)."
-        )
+    check_parsed(canon, smiles, what="X", fix="fix or drop those rows (y with them)")
     y_raw = arr if arr is not None else np.zeros((n, 0))
     std = standardize_arrays(
         smiles.copy(), np.array(y_raw, dtype=np.float64, copy=True),
