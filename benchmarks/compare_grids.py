@@ -54,6 +54,24 @@ def _first_difference(a: bytes, b: bytes) -> str:
             f"new ...{b[lo:n + 60]!r}...")
 
 
+def _csv_difference(a: bytes, b: bytes) -> str:
+    """Which columns two CSV files share and whether those columns are equal as text."""
+    import csv
+    import io
+
+    ra = list(csv.reader(io.StringIO(a.decode())))
+    rb = list(csv.reader(io.StringIO(b.decode())))
+    ha, hb = ra[0], rb[0]
+    common = [c for c in ha if c in hb]
+    if len(ra) != len(rb):
+        return f"{len(ra) - 1} rows old, {len(rb) - 1} new"
+    unequal = [c for c in common
+               if [r[ha.index(c)] for r in ra[1:]] != [r[hb.index(c)] for r in rb[1:]]]
+    return (f"columns only new {[c for c in hb if c not in ha]}, only old "
+            f"{[c for c in ha if c not in hb]}; the {len(common)} common columns "
+            + (f"differ in {unequal}" if unequal else "are identical as text, row for row"))
+
+
 def _json_paths(x, y, path: str = "") -> list[str]:
     """Where two JSON documents differ: ``+path`` only new, ``-path`` only old, ``~path`` changed."""
     if isinstance(x, dict) and isinstance(y, dict):
@@ -88,7 +106,14 @@ def compare(old: Path, new: Path) -> tuple[list[str], list[str], list[str]]:
             same.append(rel)
         elif rel.endswith(".json"):
             where = _json_paths(json.loads(x), json.loads(y)) or ["key order or formatting"]
-            differ.append(f"{rel}: {', '.join(where[:12])}{' ...' if len(where) > 12 else ''}")
+            changed = [w for w in where if not w.startswith(("+", "-"))]
+            added = [w[1:] for w in where if w.startswith("+")]
+            removed = [w[1:] for w in where if w.startswith("-")]
+            differ.append(f"{rel}: changed values {changed or 'none'}; "
+                          f"{len(added)} fields only new {added}; "
+                          f"{len(removed)} fields only old {removed}")
+        elif rel.endswith(".csv"):
+            differ.append(f"{rel}: {_csv_difference(x, y)}")
         else:
             differ.append(f"{rel}: {_first_difference(x, y)}")
     return same, differ, alone
