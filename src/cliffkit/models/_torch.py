@@ -25,9 +25,13 @@ import numpy as np
 from ..train import Trainer, TrainerParams
 from ._base import Backbone
 
-__all__ = ["TorchBackbone", "WEIGHTS_FILE"]
+__all__ = ["TorchBackbone", "TRAINER_CONSTRAINTS", "WEIGHTS_FILE"]
 
 WEIGHTS_FILE = "model.pt"
+
+#: The trainer parameters' constraints, as declared in :class:`~cliffkit.train.TrainerParams`
+#: (the same dict; kept under this name for code written before TrainerParams).
+TRAINER_CONSTRAINTS = TrainerParams._parameter_constraints
 
 
 class TorchBackbone(Backbone, TrainerParams):
