@@ -137,11 +137,11 @@ def test_evaluate_direction_only_with_out_of_fold_partners(files, capsys):
         "preds_all.csv", index=False)
     rc = main(["evaluate", "split.json", "preds_all.csv", "--json", "--n-bootstrap", "0"])
     doc = json.loads(capsys.readouterr()[0])
-    assert rc == 0 and doc["pairs"]["direction_pred"]["value"] is None
-    assert doc["pairs"]["direction_pred"]["note"] == "in-sample partner"
+    assert rc == 0 and doc["pairs"]["direction_accuracy"]["value"] is None
+    assert doc["pairs"]["direction_accuracy"]["note"] == "in-sample partner"
     rc = main(["evaluate", "split.json", "preds_all.csv", "--json", "--n-bootstrap", "0",
                "--partner-out-of-fold"])
     doc = json.loads(capsys.readouterr()[0])
     # (4 - 3) vs (5 - 4): right; (2 - 2.5) vs (1 - 3): right
-    assert rc == 0 and doc["pairs"]["direction_pred"]["value"] == pytest.approx(1.0)
+    assert rc == 0 and doc["pairs"]["direction_accuracy"]["value"] == pytest.approx(1.0)
     assert doc["params"]["partner_out_of_fold"] is True

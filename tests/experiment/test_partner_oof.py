@@ -79,27 +79,27 @@ def test_memoriser_direction_accuracy_is_chance_out_of_fold(esol_split):
     j = partner[sel]
     old = pair_metrics(y[res.test][sel], y_pred[sel], y[j], y_pred_partner=in_sample[sel],
                        n_bootstrap=0)
-    assert old["direction_pred"].value > 0.7
+    assert old["direction_accuracy"].value > 0.7
     # the default evaluation does not compute it from in-sample partner predictions
     ev = evaluate(res, y_pred, dataset=data, partner_predictions=in_sample, n_bootstrap=0,
                   noise_sd=None, label_free=False)
-    assert np.isnan(ev.pairs["model"]["cliff"]["direction_pred"].value)
+    assert np.isnan(ev.pairs["model"]["cliff"]["direction_accuracy"].value)
     assert any("in-sample" in n for n in ev.notes) and "in-sample" in ev.summary()
     # out-of-fold partner predictions: chance
     oof = out_of_fold_partner_predictions(data, res, Memoriser(), n_folds=5, seed=0)
     assert np.isfinite(oof[partner >= 0]).all() and np.isnan(oof[partner < 0]).all()
     ev = evaluate(res, y_pred, dataset=data, partner_predictions=oof, partner_out_of_fold=True,
                   n_bootstrap=1000, noise_sd=None, label_free=False)
-    d = ev.pairs["model"]["cliff"]["direction_pred"]
+    d = ev.pairs["model"]["cliff"]["direction_accuracy"]
     assert abs(d.value - 0.5) < 0.15 and d.low < 0.5 < d.high
     # the training-mean baseline predicts no difference: ties, one half each
-    assert ev.pairs["baseline"]["cliff"]["direction_pred"].value == pytest.approx(0.5)
+    assert ev.pairs["baseline"]["cliff"]["direction_accuracy"].value == pytest.approx(0.5)
     # a model that knows the labels up to small noise is far above chance on the same pairs
     good = y + np.random.default_rng(0).normal(0, 0.1, y.shape)
     ev = evaluate(res, good[res.test], dataset=data, partner_out_of_fold=True,
                   partner_predictions=np.where(partner >= 0, good[np.maximum(partner, 0)], np.nan),
                   n_bootstrap=0, noise_sd=None, label_free=False)
-    assert ev.pairs["model"]["cliff"]["direction_pred"].value > 0.9
+    assert ev.pairs["model"]["cliff"]["direction_accuracy"].value > 0.9
 
 
 @pytest.mark.slow
@@ -116,6 +116,6 @@ def test_nearest_label_memoriser_is_a_real_model(esol_split):
     assert ev.mae().value < ev.baseline["groups"]["overall"]["mae"].value
     j = partner[sel]
     old = pair_metrics(y[res.test][sel], y_pred[sel], y[j], y_pred_partner=in_sample[sel],
-                       n_bootstrap=0)["direction_pred"].value
-    new = ev.pairs["model"]["cliff"]["direction_pred"].value
+                       n_bootstrap=0)["direction_accuracy"].value
+    new = ev.pairs["model"]["cliff"]["direction_accuracy"].value
     assert 0.5 < new < old
