@@ -1,4 +1,6 @@
-"""The loss registry: ``plain | cliff | cliff-adaptive | cliff-pair | random-weights | lds``.
+"""The loss registry: ``plain | cliff | cliff-adaptive | cliff-pair | random-weights | lds``,
+and the mitigations of issue 18 (``lds-pair``, ``plain-ensemble``, ``cliff-pair-ensemble``,
+``anchor-delta``, ``tanimoto-stack``).
 
 Each name maps to a builder that turns training labels (plus the train-only severity and
 cliff pairs, and for the adaptive variant the validation strata) into a :class:`LossSpec`:
@@ -66,6 +68,15 @@ class LossSpec:
     severity_params : dict
         The split's similarity parameters the severities were computed with
         (:func:`make_loss_for_split`; empty when built from arrays).
+    wrapper : str or None
+        Name of a model wrapper in :data:`cliffkit.models.WRAPPERS` (``ensemble``,
+        ``blend``, ``anchor-delta``) that :func:`cliffkit.experiment.fit` puts around the
+        backbone; None: the backbone as it is.
+    wrapper_params : dict
+        Its parameters.
+    weighted : bool
+        False for losses that pass no ``sample_weight`` (their weights are all 1, and
+        the backbone trains exactly as under ``plain``).
     """
 
     name: str
@@ -79,6 +90,9 @@ class LossSpec:
     controller: AdaptiveLambda | None = None
     normalize: bool = True
     severity_params: dict[str, Any] = field(default_factory=dict)
+    wrapper: str | None = None
+    wrapper_params: dict[str, Any] = field(default_factory=dict)
+    weighted: bool = True
 
     def __repr__(self) -> str:
         body = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -143,7 +157,7 @@ class LossSpec:
         """
         out: dict[str, Any] = {}
         self.reset()
-        if self.name != "plain" or self.adaptive:
+        if (self.name != "plain" and self.weighted) or self.adaptive:
             out["sample_weight"] = self.sample_weight(mean_one=self.normalize)
         if self.adaptive:
             def callback(epoch, val_pred, _spec=self):
@@ -151,6 +165,7 @@ class LossSpec:
                 w = res["sample_weight"]
                 return {"lam": res["lam"], "sample_weight": to_mean_one(w) if _spec.normalize else w}
 
+            callback.reset = self.reset  # an ensemble resets the controller per member
             out["epoch_callback"] = callback
         torch_loss = self.uses_pairs or (not self.normalize and self.name != "plain")
         if torch_loss and getattr(backbone, "batch_size", batch_size) is not None:
@@ -209,6 +224,8 @@ _COMMON = {
     "pair_quantile": [Interval(float, 0.0, 1.0, closed="left")],
     "random_state": ["random_state"],
     "normalize": ["boolean"],
+    "wrapper": [str, None],
+    "wrapper_params": [dict, None],
 }
 
 
@@ -230,6 +247,8 @@ def make_loss(
     lds_params: dict[str, Any] | None = None,
     adaptive_params: dict[str, Any] | None = None,
     normalize: bool = True,
+    wrapper: str | None = None,
+    wrapper_params: dict[str, Any] | None = None,
 ) -> LossSpec:
     """Build the :class:`LossSpec` of a registered loss.
 
@@ -262,6 +281,13 @@ def make_loss(
         Normalise the weighted loss by the sum of weights (mean-1 weights for
         LightGBM/sklearn). False keeps raw weights and a plain mean (for comparison only:
         λ then also scales the effective learning rate).
+    wrapper : str, optional
+        Put a model wrapper of :data:`cliffkit.models.WRAPPERS` around the backbone
+        (e.g. ``"ensemble"`` under ``cliff``). The losses that are wrappers
+        (``plain-ensemble``, ``anchor-delta`` ...) set their own; naming another is an error.
+    wrapper_params : dict, optional
+        The wrapper's parameters (e.g. ``{"n_members": 3}``), merged over the loss's
+        defaults; checked by the wrapper when :func:`cliffkit.experiment.fit` builds it.
 
     Returns
     -------
@@ -279,7 +305,7 @@ def make_loss(
         _COMMON,
         {"lam": lam, "beta": 0.0 if beta is None else beta, "base": base, "delta": delta,
          "pair_quantile": pair_quantile, "random_state": random_state,
-         "normalize": normalize},
+         "normalize": normalize, "wrapper": wrapper, "wrapper_params": wrapper_params},
         "make_loss",
     )
     y = np.asarray(y_train, dtype=np.float64).reshape(-1)
@@ -294,8 +320,12 @@ def make_loss(
             )
     ctx = _Ctx(key, y, sev, sev_obj, pairs, float(lam), beta, base, float(delta),
                float(pair_quantile), y_val, val_cliff_mask, val_smooth_mask, random_state,
-               dict(lds_params or {}), dict(adaptive_params or {}))
+               dict(lds_params or {}), dict(adaptive_params or {}),
+               None if wrapper is None else normalize_name(wrapper), dict(wrapper_params or {}))
     spec = LOSSES[key](ctx)
+    if spec.wrapper is None and ctx.wrapper is not None:  # any loss under a wrapper
+        spec.wrapper, spec.wrapper_params = ctx.wrapper, dict(ctx.wrapper_params)
+        spec.params.update(wrapper=spec.wrapper, wrapper_params=dict(ctx.wrapper_params))
     if not normalize:
         spec.normalize = False
         spec.params["normalize"] = False
@@ -320,6 +350,8 @@ class _Ctx:
     random_state: Any
     lds_params: dict
     adaptive_params: dict
+    wrapper: str | None = None
+    wrapper_params: dict = field(default_factory=dict)
 
     def need_severity(self) -> np.ndarray:
         if self.sev is None:
@@ -370,6 +402,19 @@ class _Ctx:
         return LossSpec(name=self.name, params=params, fixed_weight=weight, severity=severity,
                         pairs=pairs, base=self.base, beta=beta, delta=self.delta,
                         controller=controller)
+
+    def wrapped(self, spec: LossSpec, wrapper: str, defaults: dict[str, Any]) -> LossSpec:
+        """``spec`` under the model wrapper ``wrapper`` (its params: ``defaults`` updated
+        by the user's ``wrapper_params``)."""
+        if self.wrapper is not None and self.wrapper != wrapper:
+            raise InvalidParameterError(
+                f"Loss {self.name!r} is the wrapper {wrapper!r}; it cannot take "
+                f"wrapper={self.wrapper!r} (use loss 'plain' or another with wrapper=...)."
+            )
+        params = {**defaults, **self.wrapper_params}
+        spec.wrapper, spec.wrapper_params = wrapper, params
+        spec.params.update(wrapper=wrapper, wrapper_params=dict(params))
+        return spec
 
 
 @register_loss("plain")
@@ -426,6 +471,63 @@ def _lds(ctx: _Ctx) -> LossSpec:
     w = lds_weights(ctx.y, **ctx.lds_params)
     beta = ctx.beta or 0.0
     return ctx.spec(w, {**ctx.lds_params}, beta=beta, severity=ctx.sev)
+
+
+@register_loss("lds-pair")
+def _lds_pair(ctx: _Ctx) -> LossSpec:
+    """LDS weights (Yang et al., ICML 2021) plus the pairwise cliff term (β = 0.5).
+
+    The same as ``lds`` with ``beta=0.5``; torch backbones only (the pair term).
+    """
+    beta = 0.5 if ctx.beta is None else ctx.beta
+    if beta == 0:
+        raise InvalidParameterError(
+            "Loss 'lds-pair' needs beta > 0 (the pairwise term); got beta=0. Use loss 'lds' "
+            "for the weights only."
+        )
+    w = lds_weights(ctx.y, **ctx.lds_params)
+    return ctx.spec(w, {**ctx.lds_params}, beta=beta, severity=ctx.sev)
+
+
+def _unweighted(ctx: _Ctx) -> LossSpec:
+    spec = _plain(ctx)
+    spec.weighted = False  # the backbone trains exactly as under 'plain'
+    return spec
+
+
+@register_loss("plain-ensemble")
+def _plain_ensemble(ctx: _Ctx) -> LossSpec:
+    """``n_members`` (default 5) plain models with seeds seed .. seed + n - 1, mean
+    prediction: the equal-compute control (wrapper ``ensemble``)."""
+    return ctx.wrapped(_unweighted(ctx), "ensemble", {"n_members": 5})
+
+
+@register_loss("cliff-pair-ensemble")
+def _cliff_pair_ensemble(ctx: _Ctx) -> LossSpec:
+    """``cliff-pair`` (weights + pair term) under an ensemble of ``n_members`` (default 5)."""
+    return ctx.wrapped(_cliff_pair(ctx), "ensemble", {"n_members": 5})
+
+
+@register_loss("anchor-delta")
+def _anchor_delta(ctx: _Ctx) -> LossSpec:
+    """Pairwise difference learning with anchor-based prediction (wrapper ``anchor-delta``;
+    DeepDelta: Fralish et al., J Cheminform 2023; PADRE: Tynes et al., JCIM 2021). The
+    backbone trains as under ``plain`` and is blended in with a validation-chosen weight."""
+    return ctx.wrapped(_unweighted(ctx), "anchor-delta", {})
+
+
+@register_loss("tanimoto-stack")
+def _tanimoto_stack(ctx: _Ctx) -> LossSpec:
+    """The backbone blended with the Tanimoto-kernel SVR (``svm``), weight chosen on
+    validation (wrapper ``blend``)."""
+    return ctx.wrapped(_unweighted(ctx), "blend", {"other": "svm"})
+
+
+#: Losses that read no training cliffs (unless beta > 0).
+_CLIFF_FREE = {"plain", "lds", "plain-ensemble", "anchor-delta", "tanimoto-stack"}
+
+#: Wrappers that get the split's similarity parameters (unless their params name them).
+_SPLIT_SIMILARITY = {"anchor-delta": ("k", "min_similarity", "radius", "n_bits")}
 
 
 _CLIFF_MEMO: dict[tuple, tuple[Any, np.ndarray]] = {}
@@ -489,7 +591,7 @@ def train_cliffs(dataset: Any, split: Any, *, target: str | int | None = None,
 def needs_cliffs(name: str, beta: float | None = None) -> bool:
     """Whether loss ``name`` (with pair weight ``beta``) reads the training cliffs."""
     key = _key(name)
-    return key not in ("plain", "lds") or (beta or 0) > 0
+    return key not in _CLIFF_FREE or (beta or 0) > 0
 
 
 def _key(name: str) -> str:
@@ -567,4 +669,15 @@ def make_loss_for_split(
                   "val_smooth_mask": strata == "smooth"}
     spec = make_loss(key, y[train], severity=sev, pairs=pairs, **params)
     spec.severity_params = dict(split.similarity_params) if sev is not None else {}
+    keys = _SPLIT_SIMILARITY.get(spec.wrapper or "", ())
+    if keys:
+        sim = dict(split.similarity_params)
+        if "k" in keys and not sim.get("k"):
+            from ..similarity import default_k
+
+            sim["k"] = default_k(train.size)
+        for key_ in keys:
+            if sim.get(key_) is not None:
+                spec.wrapper_params.setdefault(key_, sim[key_])
+        spec.params["wrapper_params"] = dict(spec.wrapper_params)
     return spec
