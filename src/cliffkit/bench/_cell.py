@@ -117,6 +117,10 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     y_all = ds.target(target)
     load_s = time.perf_counter() - t0
 
+    # the signature the runner compares (repr of the *base* backbone): a loss that wraps the
+    # model (plain-ensemble, tanimoto-stack ...) would otherwise record the wrapper's repr and
+    # look outdated on every rerun
+    signature = backbone_signature(cell)
     res = run_experiment(ds, split, build_backbone(cell), cell.loss, target=target,
                          seed=cell.seed, loss_params=cell.loss_params,
                          n_bootstrap=int(cell.evaluation.get("n_bootstrap", 1000)))
@@ -152,7 +156,8 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
         "lambda_trajectory": [float(h.get("lam", np.nan)) for h in history]
         if history else None,
         "lambda_history": history or None,
-        "backbone": repr(model),
+        "backbone": signature,
+        "model": repr(model),
         "loss": repr(spec),
         "best_epoch": getattr(model, "best_epoch_", None),
         "n_epochs": len(getattr(model, "history_", []) or []),
