@@ -247,6 +247,10 @@ def _add_times(rows, table, recs):
         r["plain_train_s_median"] = float(np.median(tp)) if tp else None
         r["time_ratio"] = (r["train_s_median"] / r["plain_train_s_median"]
                            if tm and tp and r["plain_train_s_median"] > 0 else None)
+        cm = [float(recs[k]["cpu_seconds"]) for k in sel[sel["loss"] == r["loss"]]["key"] if k in recs]
+        cp = [float(recs[k]["cpu_seconds"]) for k in sel[sel["loss"] == "plain"]["key"] if k in recs]
+        # CPU seconds of the whole cell (fit, predict, evaluate): less sensitive to the load
+        r["cpu_ratio"] = float(np.median(cm) / np.median(cp)) if cm and cp else None
 
 
 def _add_controls(rows):
@@ -351,15 +355,15 @@ def markdown(summary) -> str:
             "within +2%; E2: overall MAE lower; strict: cliff MAE lower by more than 10%. "
             "Time: median training time ÷ plain's (same cells; loaded machine).", ""]
     head = ("| data | split | backbone | method | seeds | cliff MAE Δ | smooth Δ | overall MAE Δ | "
-            "p E1 | Holm E1 | p E2 | Holm E2 | Holm strict | time × | verdict |")
-    out += [head, "|" + "---|" * head.count("|")[:-1] if False else "|" + "|".join(["---"] * 15) + "|"]
+            "p E1 | Holm E1 | p E2 | Holm E2 | Holm strict | time × | CPU × | verdict |")
+    out += [head, "|" + "|".join(["---"] * 16) + "|"]
     for r in summary["mae_cells"]:
         out.append(
             f"| {r['dataset']} | {r['split']} | {r['backbone']} | {r['loss']} | {r['n_seeds']} | "
             f"{_pct(r['cliff_change_pct'])} | {r['smooth_change_pct']['value']:+.1f}% | "
             f"{_pct(r['overall_change_pct'])} | {_p(r['p_e1'])} | {_p(r['holm_e1'])} | "
             f"{_p(r['p_e2'])} | {_p(r['holm_e2'])} | {_p(r['holm_e1_strict'])} | "
-            f"{_f(r['time_ratio'], 2)} | {r['verdict']} |")
+            f"{_f(r['time_ratio'], 2)} | {_f(r['cpu_ratio'], 2)} | {r['verdict']} |")
     if summary["mace_cells"]:
         out += ["", "MoleculeACE (their split; seeds vary the validation hold-out and model seed; "
                 "mean over seeds; gains are % lower than plain; p: one-sided paired t on cliff "
@@ -416,6 +420,60 @@ def analyze(out: Path, json_path: Path | None, docs: Path | None) -> dict:
     return summary
 
 
+def check(out: Path, dataset: str, split: str, backbone: str, loss: str, summary: Path | None) -> None:
+    """Re-derive one table row by hand, independently of ``cliffkit.evaluate._stats``: the
+    cell JSONs and prediction CSVs read with the standard library and pandas, MAEs with
+    numpy, the tests with ``scipy.stats.ttest_1samp``; Holm from the summary's raw p-values."""
+    import pandas as pd
+    from scipy import stats
+
+    def arm(name):
+        got = {}
+        for p in sorted((out / "cells").glob("*.json")):
+            rec = json.loads(p.read_text(encoding="utf-8"))
+            c = rec.get("cell", {})
+            if (rec.get("status") == "ok" and c.get("dataset") == dataset and c.get("split") == split
+                    and c.get("backbone") == backbone and c.get("loss") == name):
+                got[c["seed"]] = pd.read_csv(out / rec["predictions"])
+        return got
+
+    a, b = arm("plain"), arm(loss)
+    seeds = sorted(set(a) & set(b))
+    per = []
+    for s in seeds:
+        fa, fb = a[s], b[s]
+        assert (fa["index"].to_numpy() == fb["index"].to_numpy()).all()
+        row = []
+        for f in (fa, fb):
+            e = (f["y_pred"] - f["y_true"]).abs()
+            row.append([e.mean(), e[f["stratum"] == "cliff"].mean(), e[f["stratum"] == "smooth"].mean()])
+        per.append(row)
+    M = np.array(per)  # seeds × arms × (overall, cliff, smooth)
+    m = M.mean(axis=0)
+    print(f"{dataset} {split} {backbone} {loss} vs plain, seeds {seeds}")
+    for i, g in enumerate(("overall", "cliff", "smooth")):
+        print(f"  {g:8s} plain {m[0, i]:.4f}  {loss} {m[1, i]:.4f}  change {100 * (m[1, i] / m[0, i] - 1):+.2f}%")
+    p_cliff = stats.ttest_1samp(M[:, 0, 1] - M[:, 1, 1], 0.0, alternative="greater").pvalue
+    p_ni = stats.ttest_1samp(1.02 * M[:, 0, 2] - M[:, 1, 2], 0.0, alternative="greater").pvalue
+    p_e2 = stats.ttest_1samp(M[:, 0, 0] - M[:, 1, 0], 0.0, alternative="greater").pvalue
+    print(f"  p cliff lower {p_cliff:.4f}, p smooth non-inferior {p_ni:.4f} -> p E1 {max(p_cliff, p_ni):.4f}; "
+          f"p E2 {p_e2:.4f}")
+    if summary and summary.is_file():
+        rows = [r for r in json.loads(summary.read_text())["mae_cells"] if r["family"] == "study"]
+        for key in ("p_e1", "p_e2"):
+            ps = np.array([r[key] for r in rows], dtype=float)
+            order = np.argsort(ps, kind="stable")
+            adj = np.empty_like(ps)
+            run = 0.0
+            for rank, i in enumerate(order):  # Holm step-down, written out
+                run = max(run, min(1.0, (len(ps) - rank) * ps[i]))
+                adj[i] = run
+            i = next(j for j, r in enumerate(rows) if (r["dataset"], r["split"], r["backbone"], r["loss"])
+                     == (dataset, split, backbone, loss))
+            print(f"  {key}: summary raw {rows[i][key]:.4f}, Holm by hand {adj[i]:.4f} "
+                  f"(summary {rows[i]['holm_' + key[2:]]:.4f}; family of {len(ps)})")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -429,12 +487,21 @@ def main(argv=None) -> int:
     a.add_argument("--out", type=Path, default=Path("benchmarks/_out/mitigation"))
     a.add_argument("--json", type=Path, default=None)
     a.add_argument("--write-docs", type=Path, default=None)
+    c = sub.add_parser("check", help="re-derive one row by hand (independent code)")
+    c.add_argument("--out", type=Path, default=Path("benchmarks/_out/mitigation"))
+    c.add_argument("--summary", type=Path, default=None)
+    c.add_argument("dataset")
+    c.add_argument("split")
+    c.add_argument("backbone")
+    c.add_argument("loss")
     args = ap.parse_args(argv)
     if args.cmd == "run":
         if "CLIFFKIT_DATA_DIR" not in os.environ:
             print("mitigation: error: set CLIFFKIT_DATA_DIR (the MoleculeACE sets)", file=sys.stderr)
             return 2
         run(args.out, args.n_jobs, args.stages.split(",") if args.stages else None)
+    elif args.cmd == "check":
+        check(args.out, args.dataset, args.split, args.backbone, args.loss, args.summary)
     else:
         analyze(args.out, args.json, args.write_docs)
     return 0
