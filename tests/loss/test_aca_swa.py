@@ -1,0 +1,201 @@
+"""Issue 18 (torch side): the ACA triplet loss of ACANet and stochastic weight averaging."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from cliffkit.errors import InvalidParameterError
+from cliffkit.loss import ACALoss, aca_triplet_loss, make_loss, triplet_mask
+from cliffkit.loss import _aca as aca_mod
+
+Y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 9.0])
+
+
+def _brute(emb: np.ndarray, y: np.ndarray, lower: float, upper: float, p: float):
+    """Every (a, p, n) by loops: the ACANet definition written out."""
+    vals = []
+    b = len(y)
+    for a, q, n in itertools.product(range(b), repeat=3):
+        if len({a, q, n}) < 3:
+            continue
+        if abs(y[a] - y[q]) < lower and abs(y[a] - y[n]) >= upper:
+            d_ap = np.sum(np.abs(emb[a] - emb[q]) ** p) ** (1 / p)
+            d_an = np.sum(np.abs(emb[a] - emb[n]) ** p) ** (1 / p)
+            vals.append(max(0.0, d_ap - d_an + abs(y[a] - y[n]) - abs(y[a] - y[q])))
+    vals = np.array(vals)
+    return (vals.mean() if vals.size else 0.0), vals.size, int((vals > 0).sum())
+
+
+@pytest.mark.parametrize("lower,upper,p", [(1.0, 1.0, 2.0), (0.3, 1.2, 2.0), (0.5, 0.5, 1.0)])
+def test_triplet_loss_matches_brute_force(lower, upper, p):
+    rng = np.random.default_rng(0)
+    # labels with exact ties at the cut-offs (0.0 / 1.0 / 0.5 apart) and a spread
+    y = np.array([0.0, 0.0, 1.0, 0.5, 2.3, -0.7, 1.5, 0.2, 3.1])
+    emb = rng.normal(size=(len(y), 4))
+    want, n_want, act_want = _brute(emb, y, lower, upper, p)
+    got, n_got, act_got = aca_triplet_loss(torch.tensor(emb), torch.tensor(y), cliff_lower=lower,
+                                           cliff_upper=upper, p=p)
+    assert n_got == n_want > 0 and act_got == act_want
+    assert float(got) == pytest.approx(want, rel=1e-10)
+    mask = triplet_mask(torch.tensor(y), lower, upper).numpy()
+    assert mask.sum() == n_want
+    for a, q, n in zip(*np.nonzero(mask), strict=True):
+        assert len({a, q, n}) == 3 and abs(y[a] - y[q]) < lower <= upper <= abs(y[a] - y[n])
+
+
+def test_triplet_loss_blocks_of_anchors_give_the_same_value(monkeypatch):
+    rng = np.random.default_rng(1)
+    y, emb = torch.tensor(rng.normal(size=20)), torch.tensor(rng.normal(size=(20, 3)))
+    whole = aca_triplet_loss(emb, y, cliff_lower=0.5, cliff_upper=1.0)
+    monkeypatch.setattr(aca_mod, "_MAX_CELLS", 20 * 20 * 3)  # blocks of 3 anchors
+    blocks = aca_triplet_loss(emb, y, cliff_lower=0.5, cliff_upper=1.0)
+    assert blocks[1:] == whole[1:]
+    assert float(blocks[0]) == pytest.approx(float(whole[0]), rel=1e-12)
+
+
+def test_no_mined_triplet_adds_nothing_and_keeps_the_graph():
+    emb = torch.randn(4, 2, requires_grad=True)
+    loss, n, act = aca_triplet_loss(emb, torch.zeros(4))  # all labels equal: no negative
+    assert (float(loss.detach()), n, act) == (0.0, 0, 0)
+    loss.backward()
+    assert torch.equal(emb.grad, torch.zeros(4, 2))
+
+
+def test_aca_loss_is_regression_plus_alpha_triplet_and_pulls_embeddings():
+    pred = torch.tensor([0.1, 0.4, 1.8], requires_grad=True)
+    y = torch.tensor([0.0, 0.5, 2.0])
+    emb = torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 0.1]], requires_grad=True)
+    mod = ACALoss(base="mse", alpha=0.3, label_scale=1.5)
+    out = mod(pred, y, embedding=emb)
+    tsm, n, _ = aca_triplet_loss(emb, y * 1.5)  # mining and margins in label units
+    assert n == 2 and float(out.detach()) == pytest.approx(float(((pred - y) ** 2).mean() + 0.3 * tsm))
+    out.backward()
+    assert emb.grad.abs().sum() > 0 and pred.grad.abs().sum() > 0
+    with pytest.raises(InvalidParameterError, match="embedding"):
+        mod(pred.detach(), y)
+    assert float(ACALoss(alpha=0.0)(pred.detach(), y)) == pytest.approx(
+        float(((pred.detach() - y) ** 2).mean()))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"aca_params": {"alpha": -1.0}}, "alpha"),
+    ({"aca_params": {"cliff_lower": 2.0, "cliff_upper": 1.0}}, "cliff_lower <= cliff_upper"),
+    ({"aca_params": {"cliff_upper": 0.0}}, "cliff_upper"),
+    ({"aca_params": {"margin": 1.0}}, "no parameter 'margin'"),
+    ({"aca_params": {"p": 0.5}}, "'p'"),
+])
+def test_aca_bad_params(kwargs, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        make_loss("aca", Y, **kwargs)
+
+
+def test_swa_bad_params_and_contradictions():
+    with pytest.raises(InvalidParameterError, match="no parameter 'start'"):
+        make_loss("swa", Y, swa_params={"start": 3})
+    with pytest.raises(InvalidParameterError, match="fraction"):
+        make_loss("swa", Y, swa_params={"fraction": 0.0})
+    with pytest.raises(InvalidParameterError, match="contradicts"):
+        make_loss("swa", Y, swa=False)
+    with pytest.raises(InvalidParameterError, match="SWA is off"):
+        make_loss("plain", Y, swa_params={"epochs": 3})
+
+
+def test_specs_record_their_parameters():
+    spec = make_loss("aca", Y, aca_params={"alpha": 0.5})
+    assert spec.params == {"alpha": 0.5, "cliff_lower": 1.0, "cliff_upper": 1.0, "p": 2.0}
+    assert spec.aca["label_scale"] == pytest.approx(float(Y.std()))
+    assert spec.sample_weight().tolist() == [1.0] * 6 and spec.swa is None
+    swa = make_loss("swa", Y)
+    assert swa.params["swa"] == {"fraction": 0.25, "epochs": None, "lr": None, "anneal_epochs": 1}
+    both = make_loss("aca", Y, swa=True, swa_params={"epochs": 2})
+    mod = both.make_module("l1")
+    assert isinstance(mod, ACALoss) and mod.swa["epochs"] == 2 and mod.base == "l1"
+
+
+@pytest.mark.parametrize("name", ["aca", "swa", "cliff-pair-swa"])
+@pytest.mark.parametrize("backbone", ["lgbm", "svm"])
+def test_backbones_without_a_torch_trainer_get_a_clear_error(name, backbone):
+    from cliffkit.cliffs import compute_severity
+    from cliffkit.models import get_backbone
+    from cliffkit.similarity import compute_fingerprints, find_neighbors
+
+    smiles = ["CCO", "CCCO", "CCCCO", "CCN", "CCCN", "c1ccccc1"]
+    sev = compute_severity(find_neighbors(compute_fingerprints(smiles), k=3, min_similarity=0.1), Y)
+    spec = make_loss(name, Y, severity=sev, pairs=np.array([[0, 1]]))
+    with pytest.raises(InvalidParameterError, match="no torch trainer") as err:
+        spec.fit_kwargs(get_backbone(backbone))
+    assert "\n" not in str(err.value)
+
+
+def test_latent_layer_is_the_input_of_each_output_layer():
+    from cliffkit.models import get_backbone, latent_layer
+
+    for name, path in [("mlp", lambda m: m.net[-1]), ("gin", lambda m: m.head[-1]),
+                       ("dmpnn", lambda m: m.dmpnn.ffn[-1])]:
+        module = get_backbone(name, hidden_channels=8, n_bits=64)._build_module() \
+            if name == "mlp" else get_backbone(name, hidden_channels=8)._build_module()
+        assert latent_layer(module) is path(module)
+
+
+# ------------------------------------------------------------ trained end to end
+@pytest.fixture(scope="module")
+def small():
+    from cliffkit.data import load_dataset
+
+    ds = load_dataset("esol")
+    return ds, ds.subset(np.arange(0, 120)), ds.subset(np.arange(120, 150)), \
+        ds.subset(np.arange(150, 170))
+
+
+def _fit(small, backbone, loss, **loss_params):
+    from cliffkit.models import get_backbone
+
+    ds, train, val, test = small
+    spec = make_loss(loss, train.y[:, 0], **loss_params)
+    params = {"epochs": 3, "device": "cpu", "show_progress": False, "random_state": 0,
+              "hidden_channels": 16}
+    if backbone == "mlp":
+        params["n_bits"] = 256
+    model = get_backbone(backbone, **params)
+    model.fit(train, val, **spec.fit_kwargs(model))
+    return model, model.predict(test), model.predict(val)
+
+
+@pytest.mark.parametrize("backbone", ["mlp", "gin"])
+def test_aca_trains_logs_triplets_and_is_deterministic(small, backbone):
+    model, a, _ = _fit(small, backbone, "aca", aca_params={"alpha": 0.5})
+    _, b, _ = _fit(small, backbone, "aca", aca_params={"alpha": 0.5})
+    np.testing.assert_array_equal(a, b)
+    assert np.all(np.isfinite(a))
+    assert all(h["triplets_mined"] > 0 for h in model.history_)
+    _, plain, _ = _fit(small, backbone, "plain")
+    assert not np.array_equal(a, plain)  # the triplet term changed training
+    _, zero, _ = _fit(small, backbone, "aca", aca_params={"alpha": 0.0})
+    np.testing.assert_allclose(zero, plain, rtol=1e-5, atol=1e-5)  # α = 0 is plain
+
+
+@pytest.mark.parametrize("backbone", ["mlp", "gin"])
+def test_swa_averages_after_early_stopping_and_is_deterministic(small, backbone):
+    model, a, val_pred = _fit(small, backbone, "swa", swa_params={"epochs": 2})
+    _, b, _ = _fit(small, backbone, "swa", swa_params={"epochs": 2})
+    np.testing.assert_array_equal(a, b)
+    phases = [h.get("phase") for h in model.history_]
+    assert phases == [None] * 3 + ["swa", "swa"]
+    last = model.train_extra_
+    assert last["swa_epochs"] == 2
+    val_y = small[2].y[:, 0]
+    # the logged validation MAE is that of the final (averaged) model
+    assert last["swa_val_mae"] == pytest.approx(float(np.mean(np.abs(val_pred - val_y))), rel=1e-6)
+    _, plain, _ = _fit(small, backbone, "plain")
+    assert not np.array_equal(a, plain)
+
+
+def test_swa_default_length_is_a_quarter_of_the_epochs_trained(small):
+    model, _, _ = _fit(small, "mlp", "swa")
+    assert model.train_extra_["swa_epochs"] == math.ceil(0.25 * 3) == 1
+    assert len(model.history_) == 4
