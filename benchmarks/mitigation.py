@@ -44,11 +44,11 @@ LOSSES = {
              "mlp": ["plain", "random-weights", "lds", "cliff", "cliff-pair"]},
     "new": {"lgbm": ["tanimoto-stack", "anchor-delta"],
             "svm": ["anchor-delta"],
-            "mlp": ["lds-pair", "tanimoto-stack", "anchor-delta", "aca", "swa"]},
+            "mlp": ["lds-pair", "tanimoto-stack", "anchor-delta", "aca", "swa", "cliff-pair-swa"]},
     "ens": {"lgbm": ["plain-ensemble"], "mlp": ["plain-ensemble", "cliff-pair-ensemble"]},
 }
 CANDIDATES = ["cliff", "cliff-pair", "anchor-delta", "tanimoto-stack", "lds-pair",
-              "cliff-pair-ensemble", "aca", "swa"]
+              "cliff-pair-ensemble", "aca", "swa", "cliff-pair-swa"]
 #: Margin of the smooth non-inferiority condition and the Lipophilicity target.
 SMOOTH_MARGIN = 0.02
 CLIFF_TARGET = 0.10
