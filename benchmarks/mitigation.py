@@ -121,9 +121,10 @@ def _now() -> str:
 def run(out: Path, n_jobs: int, only: list[str] | None) -> None:
     (out / "configs").mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).with_name("cliffkit")
-    for name, cfg in stages():
-        if only and not any(name == o or name.startswith(o + "-") for o in only):
-            continue
+    todo = stages()
+    if only:  # in the order given (a prefix takes its stages in plan order)
+        todo = [(n, c) for o in only for n, c in todo if n == o or n.startswith(o + "-")]
+    for name, cfg in todo:
         path = out / "configs" / f"{name}.json"
         path.write_text(json.dumps(cfg, indent=1) + "\n", encoding="utf-8")
         rec = {"stage": name, "start": _now(), "load_start": _uptime(), "losses": cfg["losses"]}
