@@ -391,5 +391,6 @@ def test_wrapped_loss_cell_is_not_outdated_on_rerun(tmp_path):
     rec = json.loads(next((tmp_path / "cells").glob("*.json")).read_text())
     assert rec["extra"]["backbone"] == backbone_signature(cfg.cells()[0])
     assert rec["extra"]["model"] != rec["extra"]["backbone"]  # the wrapper's own repr
+    assert isinstance(rec["extra"]["fitted"], dict)  # fitted numbers (e.g. a blend weight)
     again = run_grid(cfg, tmp_path, show_progress=False)
     assert again.n_ran == 0 and again.n_skipped == 1 and again.n_outdated == 0

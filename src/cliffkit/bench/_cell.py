@@ -158,6 +158,9 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
         "lambda_history": history or None,
         "backbone": signature,
         "model": repr(model),
+        # what the fitted model chose on validation (a blend weight, the SVR's C, the best
+        # epoch ...): public fitted attributes that are plain numbers
+        "fitted": _fitted_scalars(model),
         "loss": repr(spec),
         "best_epoch": getattr(model, "best_epoch_", None),
         "n_epochs": len(getattr(model, "history_", []) or []),
@@ -165,6 +168,16 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
         "cliff_share": getattr(split, "cliff_share", None),
     }
     return CellResult(metrics=metrics, predictions=predictions, extra=extra)
+
+
+def _fitted_scalars(model: Any) -> dict[str, float]:
+    """Fitted attributes (``name_``) of ``model`` that are ints or floats, e.g. ``weight_``."""
+    out: dict[str, float] = {}
+    for k, v in sorted(vars(model).items()):
+        if (k.endswith("_") and not k.startswith("_") and not isinstance(v, bool)
+                and isinstance(v, int | float | np.integer | np.floating)):
+            out[k] = float(v)
+    return out
 
 
 def _reference_predictions(ev, n: int) -> np.ndarray:
