@@ -527,7 +527,7 @@ def _tanimoto_stack(ctx: _Ctx) -> LossSpec:
 _CLIFF_FREE = {"plain", "lds", "plain-ensemble", "anchor-delta", "tanimoto-stack"}
 
 #: Wrappers that get the split's similarity parameters (unless their params name them).
-_SPLIT_SIMILARITY = {"anchor-delta": ("k", "min_similarity", "radius", "n_bits")}
+_SPLIT_SIMILARITY = {"anchor-delta": ("min_similarity", "radius", "n_bits")}
 
 
 _CLIFF_MEMO: dict[tuple, tuple[Any, np.ndarray]] = {}
