@@ -143,3 +143,22 @@ def test_cli_train_and_predict_a_wrapped_model(data, tmp_path, capsys):
                "--loss-param", "nmembers=2", "-o", str(tmp_path / "bad")])
     assert rc == 2
     assert "not a loss parameter" in capsys.readouterr().err
+
+
+def test_bench_config_checks_wrapper_params(tmp_path):
+    from cliffkit.bench import load_config
+    from cliffkit.errors import ConfigError
+
+    base = ('name = "w"\nseeds = [0]\nsplits = ["cliff"]\nbackbones = ["lgbm"]\n'
+            'losses = ["plain", "plain-ensemble"]\n[[datasets]]\nname = "freesolv"\n')
+    good = tmp_path / "good.toml"
+    good.write_text(base + "[loss_params.plain-ensemble]\nwrapper_params = {n_members = 3}\n")
+    cfg = load_config(good)
+    cell = next(c for c in cfg.cells() if c.loss == "plain-ensemble")
+    assert cell.loss_params == {"wrapper_params": {"n_members": 3}}
+    for bad, msg in (("wrapper_params = {n_members = 0}", "n_members"),
+                     ("wrapper_params = {members = 3}", "no parameter 'members'")):
+        path = tmp_path / "bad.toml"
+        path.write_text(base + "[loss_params.plain-ensemble]\n" + bad + "\n")
+        with pytest.raises(ConfigError, match=msg):
+            load_config(path)
