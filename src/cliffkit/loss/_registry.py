@@ -567,7 +567,7 @@ def _tanimoto_stack(ctx: _Ctx) -> LossSpec:
 _CLIFF_FREE = {"plain", "lds", "plain-ensemble", "anchor-delta", "tanimoto-stack", "aca", "swa"}
 
 #: Wrappers that get the split's similarity parameters (unless their params name them).
-_SPLIT_SIMILARITY = {"anchor-delta": ("k", "min_similarity", "radius", "n_bits")}
+_SPLIT_SIMILARITY = {"anchor-delta": ("min_similarity", "radius", "n_bits")}
 #: ACANet's defaults (Shen et al.; the ``ACANet`` class of their code): α, the mining
 #: cut-offs in label units and the order of the embedding distance.
 ACA_DEFAULTS: dict[str, float] = {"alpha": 0.1, "cliff_lower": 1.0, "cliff_upper": 1.0, "p": 2.0}
