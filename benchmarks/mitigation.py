@@ -47,6 +47,11 @@ LOSSES = {
             "mlp": ["lds-pair", "tanimoto-stack", "anchor-delta", "aca", "swa", "cliff-pair-swa"]},
     "ens": {"lgbm": ["plain-ensemble"], "mlp": ["plain-ensemble", "cliff-pair-ensemble"]},
 }
+#: mlp priority groups (probe-promising candidates first, with plain; then the torch-side
+#: candidates; then the LDS control and SWA; then the rest).
+MLP_GROUPS = [["plain", "tanimoto-stack", "anchor-delta"], ["aca", "cliff-pair"], ["lds", "swa"],
+              ["random-weights", "cliff", "lds-pair", "cliff-pair-swa"],
+              ["plain-ensemble", "cliff-pair-ensemble"]]
 CANDIDATES = ["cliff", "cliff-pair", "anchor-delta", "tanimoto-stack", "lds-pair",
               "cliff-pair-ensemble", "aca", "swa", "cliff-pair-swa"]
 #: Margin of the smooth non-inferiority condition and the Lipophilicity target.
@@ -96,15 +101,27 @@ def stages() -> list[tuple[str, dict]]:
             losses = [m for g in groups for m in LOSSES[g].get(bb, []) if _available(m)]
             if not losses:
                 continue
-            cfg = {"name": f"mitigation-{name}-{bb}", "seeds": SEEDS, "splits": [split],
-                   "backbones": [bb], "losses": losses, "datasets": datasets,
-                   "evaluation": {"n_bootstrap": 1000}}
-            for k, v in (extra or {}).items():
-                v = {b: p for b, p in v.items() if k != "backbone_params" or b == bb}
-                if v:
-                    cfg[k] = v
-            out.append((f"{name}-{'+'.join(groups)}-{bb}", cfg))
+            # mlp cells are the costliest: in small groups so that each finishes all 5 seeds
+            # before the next starts (a bench run goes seed-major within its grid)
+            parts = [[m for m in grp if m in losses] for grp in MLP_GROUPS] if bb == "mlp" else [losses]
+            parts = [p for p in parts if p]
+            if bb == "mlp" and sum(map(len, parts)) != len(losses):
+                parts.append([m for m in losses if not any(m in p for p in parts)])
+            for i, part in enumerate(parts):
+                tag = f"{name}-{'+'.join(groups)}-{bb}" + (f"-{i + 1}" if len(parts) > 1 else "")
+                out.append((tag, _cfg(name, bb, split, part, datasets, extra)))
     return out
+
+
+def _cfg(name, bb, split, losses, datasets, extra):
+    cfg = {"name": f"mitigation-{name}-{bb}", "seeds": SEEDS, "splits": [split],
+           "backbones": [bb], "losses": losses, "datasets": datasets,
+           "evaluation": {"n_bootstrap": 1000}}
+    for k, v in (extra or {}).items():
+        v = {b: p for b, p in v.items() if k != "backbone_params" or b == bb}
+        if v:
+            cfg[k] = v
+    return cfg
 
 
 def _uptime() -> str:
