@@ -135,10 +135,13 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def run(out: Path, n_jobs: int, only: list[str] | None) -> None:
+def run(out: Path, n_jobs: int, only: list[str] | None, skip: list[str] | None = None) -> None:
     (out / "configs").mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).with_name("cliffkit")
     todo = stages()
+    if skip:  # leave these losses out of this run (their cells stay unrun, keys unchanged)
+        todo = [(n, {**c, "losses": [m for m in c["losses"] if m not in skip]}) for n, c in todo]
+        todo = [(n, c) for n, c in todo if c["losses"]]
     if only:  # in the order given (a prefix takes its stages in plan order)
         todo = [(n, c) for o in only for n, c in todo if n == o or n.startswith(o + "-")]
     for name, cfg in todo:
@@ -501,6 +504,7 @@ def main(argv=None) -> int:
     r.add_argument("--stages", default=None,
                    help="comma-separated stage names or prefixes (default: all, in priority order): "
                         + ", ".join(n for n, _ in stages()))
+    r.add_argument("--skip", default=None, help="comma-separated losses to leave out of this run")
     a = sub.add_parser("analyze", help="endpoints, Holm, tables")
     a.add_argument("--out", type=Path, default=Path("benchmarks/_out/mitigation"))
     a.add_argument("--json", type=Path, default=None)
@@ -517,7 +521,8 @@ def main(argv=None) -> int:
         if "CLIFFKIT_DATA_DIR" not in os.environ:
             print("mitigation: error: set CLIFFKIT_DATA_DIR (the MoleculeACE sets)", file=sys.stderr)
             return 2
-        run(args.out, args.n_jobs, args.stages.split(",") if args.stages else None)
+        run(args.out, args.n_jobs, args.stages.split(",") if args.stages else None,
+            args.skip.split(",") if args.skip else None)
     elif args.cmd == "check":
         check(args.out, args.dataset, args.split, args.backbone, args.loss, args.summary)
     else:
