@@ -270,6 +270,9 @@ def _add_times(rows, table, recs):
                            if tm and tp and r["plain_train_s_median"] > 0 else None)
         cm = [float(recs[k]["cpu_seconds"]) for k in sel[sel["loss"] == r["loss"]]["key"] if k in recs]
         cp = [float(recs[k]["cpu_seconds"]) for k in sel[sel["loss"] == "plain"]["key"] if k in recs]
+        # validation-chosen numbers (e.g. tanimoto-stack's blend weight), per seed where recorded
+        r["chosen"] = [((recs[k].get("extra") or {}).get("fitted") or {}).get("weight_")
+                       for k in sel[sel["loss"] == r["loss"]]["key"] if k in recs]
         # CPU seconds of the whole cell (fit, predict, evaluate): less sensitive to the load
         r["cpu_ratio"] = float(np.median(cm) / np.median(cp)) if cm and cp else None
 
