@@ -422,7 +422,7 @@ def analyze(out: Path, json_path: Path | None, docs: Path | None) -> dict:
     summary = {
         "analyzed": _now(), "n_cells_ok": int(len(table)),
         "family_size": sum(r["family"] == "study" for r in rows),
-        "runs": f"{len(runs)} stage runs, " + (f"{runs[0]['start']} to {runs[-1]['end']}, load "
+        "runs": f"{len(runs)} completed stage runs logged (stages stopped to re-prioritise are not), " + (f"{runs[0]['start']} to {runs[-1]['end']}, load "
                                                f"{runs[0]['load_start']} → {runs[-1]['load_end']}"
                                                if runs else "no run log"),
         "run_log": runs, "mae_cells": rows, "mace_cells": mace, "winner": winner(rows),
