@@ -173,6 +173,9 @@ def test_aca_trains_logs_triplets_and_is_deterministic(small, backbone):
     np.testing.assert_array_equal(a, b)
     assert np.all(np.isfinite(a))
     assert all(h["triplets_mined"] > 0 for h in model.history_)
+    from cliffkit.models import latent_layer
+
+    assert not latent_layer(model.module_)._forward_pre_hooks  # the hook is gone after fit
     _, plain, _ = _fit(small, backbone, "plain")
     assert not np.array_equal(a, plain)  # the triplet term changed training
     _, zero, _ = _fit(small, backbone, "aca", aca_params={"alpha": 0.0})

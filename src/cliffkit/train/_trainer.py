@@ -370,8 +370,6 @@ class Trainer(Params):
             result_extra = self._swa_phase(model, opt, swa, run_epoch, len(history),
                                            train_inputs, val_inputs, y_val, y_mean, y_std,
                                            history, log_file, n, dev, torch)
-        if latent is not None:
-            latent.remove()
         model.eval()
         return TrainResult(history=history, best_epoch=best_epoch, best_val_mae=best_mae,
                            y_mean=y_mean, y_std=y_std, n_epochs=len(history), seconds=0.0,
@@ -380,6 +378,18 @@ class Trainer(Params):
     def _train_epoch(self, model, opt, batches, train_inputs, y_t, w_t, loss, pairs_t, pos,
                      latent, epoch, dev, torch):
         """One pass over ``batches``: (summed loss × batch size, molecules seen, log extras)."""
+        if latent is None:
+            return self._train_batches(model, opt, batches, train_inputs, y_t, w_t, loss,
+                                       pairs_t, pos, None, epoch, dev, torch)
+        latent.attach()  # the hook lives for this pass only, whatever happens in it
+        try:
+            return self._train_batches(model, opt, batches, train_inputs, y_t, w_t, loss,
+                                       pairs_t, pos, latent, epoch, dev, torch)
+        finally:
+            latent.remove()
+
+    def _train_batches(self, model, opt, batches, train_inputs, y_t, w_t, loss, pairs_t, pos,
+                       latent, epoch, dev, torch):
         model.train()
         tot_loss = 0.0
         n_seen = 0
@@ -516,7 +526,11 @@ class _LatentCapture:
 
         self.value = None
         self._model = model
-        self._handle = latent_layer(model).register_forward_pre_hook(self._hook)
+        self._layer = latent_layer(model)
+        self._handle = None
+
+    def attach(self) -> None:
+        self._handle = self._layer.register_forward_pre_hook(self._hook)
 
     def _hook(self, module, args):
         if self._model.training:
@@ -535,7 +549,10 @@ class _LatentCapture:
         return emb
 
     def remove(self) -> None:
-        self._handle.remove()
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+        self.value = None
 
 
 def _swa_config(loss: Any) -> dict[str, Any] | None:
