@@ -11,7 +11,6 @@ import torch
 
 from cliffkit.errors import InvalidParameterError
 from cliffkit.loss import ACALoss, aca_triplet_loss, make_loss, triplet_mask
-from cliffkit.loss import _aca as aca_mod
 
 Y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 9.0])
 
@@ -48,14 +47,24 @@ def test_triplet_loss_matches_brute_force(lower, upper, p):
         assert len({a, q, n}) == 3 and abs(y[a] - y[q]) < lower <= upper <= abs(y[a] - y[n])
 
 
-def test_triplet_loss_blocks_of_anchors_give_the_same_value(monkeypatch):
+def test_triplet_gradient_equals_the_dense_b_cubed_form():
+    """The sorted suffix-sum form has the value and gradient of the plain (a, p, n) sum."""
     rng = np.random.default_rng(1)
-    y, emb = torch.tensor(rng.normal(size=20)), torch.tensor(rng.normal(size=(20, 3)))
-    whole = aca_triplet_loss(emb, y, cliff_lower=0.5, cliff_upper=1.0)
-    monkeypatch.setattr(aca_mod, "_MAX_CELLS", 20 * 20 * 3)  # blocks of 3 anchors
-    blocks = aca_triplet_loss(emb, y, cliff_lower=0.5, cliff_upper=1.0)
-    assert blocks[1:] == whole[1:]
-    assert float(blocks[0]) == pytest.approx(float(whole[0]), rel=1e-12)
+    y = torch.tensor(rng.normal(size=20))
+    emb = torch.tensor(rng.normal(size=(20, 3)), requires_grad=True)
+    loss, n, act = aca_triplet_loss(emb, y, cliff_lower=0.5, cliff_upper=1.0)
+    loss.backward()
+    fast = emb.grad.clone()
+    emb.grad = None
+    d = torch.cdist(emb, emb)
+    dy = (y[:, None] - y[None, :]).abs()
+    m = triplet_mask(y, 0.5, 1.0)
+    t = torch.relu(d[:, :, None] - d[:, None, :] + dy[:, None, :] - dy[:, :, None])
+    dense = (t * m).sum() / m.sum()
+    dense.backward()
+    assert n == int(m.sum()) and act == int(((t > 0) & m).sum())
+    assert float(loss) == pytest.approx(float(dense), rel=1e-10)
+    torch.testing.assert_close(fast, emb.grad, rtol=1e-8, atol=1e-10)
 
 
 def test_no_mined_triplet_adds_nothing_and_keeps_the_graph():
