@@ -170,6 +170,8 @@ class LossSpec:
         if self.needs_torch_trainer:
             _require_torch_trainer(self, backbone, batch_size)
             torch_loss = True
+            if not self.adaptive and np.all(self.fixed_weight == 1.0):
+                out.pop("sample_weight", None)  # all ones: the plain mean, bit for bit
         if torch_loss and getattr(backbone, "batch_size", batch_size) is not None:
             out["loss"] = self.make_module(base=self.base or getattr(backbone, "criterion", None))
         if self.uses_pairs:
