@@ -210,6 +210,25 @@ def test_swa_averages_after_early_stopping_and_is_deterministic(small, backbone)
     assert first == [h["val_mae"] for h in plain_model.history_]
 
 
+def test_swa_recomputes_batchnorm_statistics_for_the_averaged_weights(small):
+    import copy
+
+    from torch.optim.swa_utils import update_bn
+
+    model, _, _ = _fit(small, "gin", "swa", swa_params={"epochs": 2})
+    module = copy.deepcopy(model.module_)
+    bns = [m for m in module.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert bns
+    stored = [bn.running_mean.clone() for bn in bns]
+    for bn in bns:  # scramble, then recompute from the training set with the final weights
+        bn.running_mean.fill_(123.0)
+    inputs = model._make_inputs(list(small[1].smiles))
+    with torch.no_grad():
+        update_bn([inputs.batch(torch.arange(len(inputs)))], module)
+    for bn, want in zip(bns, stored, strict=True):
+        torch.testing.assert_close(bn.running_mean, want, rtol=1e-5, atol=1e-6)
+
+
 def test_swa_default_length_is_a_quarter_of_the_epochs_trained(small):
     model, _, _ = _fit(small, "mlp", "swa")
     assert model.train_extra_["swa_epochs"] == math.ceil(0.25 * 3) == 1
