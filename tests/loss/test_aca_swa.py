@@ -233,3 +233,49 @@ def test_swa_default_length_is_a_quarter_of_the_epochs_trained(small):
     model, _, _ = _fit(small, "mlp", "swa")
     assert model.train_extra_["swa_epochs"] == math.ceil(0.25 * 3) == 1
     assert len(model.history_) == 4
+
+
+def test_aca_on_schnet_pools_its_per_atom_latents_per_molecule(monkeypatch):
+    """SchNet's output layer maps each atom; the embedding is their sum per molecule."""
+    from cliffkit.data import load_dataset
+    from cliffkit.models import get_backbone
+
+    ds = load_dataset("qm9")
+    idx = np.random.default_rng(0).permutation(len(ds))[:80]
+    train, val = ds.subset(idx[:64]), ds.subset(idx[64:])
+    t = ds.target_index("gap")
+    import cliffkit.loss._aca as aca_module
+
+    seen = []
+    orig = aca_module.aca_triplet_loss
+
+    def spy(embedding, y, **kw):
+        seen.append(tuple(embedding.shape))
+        return orig(embedding, y, **kw)
+
+    monkeypatch.setattr(aca_module, "aca_triplet_loss", spy)
+    spec = make_loss("aca", train.y[:, t], aca_params={"cliff_lower": 0.5, "cliff_upper": 0.5})
+    model = get_backbone("schnet", hidden_channels=16, num_filters=16, num_layers=2,
+                         num_gaussians=16, epochs=1, batch_size=32, show_progress=False,
+                         device="cpu")
+    model.fit(train, val, target="gap", **spec.fit_kwargs(model))
+    assert seen == [(32, 8), (32, 8)]  # one row per molecule (hidden_channels // 2 wide)
+    assert model.history_[0]["triplets_mined"] > 0
+
+
+@pytest.mark.parametrize("readout", ["add", "mean"])
+def test_per_atom_latents_are_pooled_with_the_models_readout(readout):
+    from types import SimpleNamespace
+
+    from cliffkit.train._trainer import _LatentCapture
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 1))
+    model.readout = readout
+    cap = _LatentCapture(model)
+    cap.value = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [9.0, 10.0]])
+    got = cap.take(2, SimpleNamespace(batch=torch.tensor([0, 0, 1, 1, 1])))
+    want = torch.tensor([[4.0, 6.0], [21.0, 24.0]])
+    torch.testing.assert_close(got, want if readout == "add" else want / torch.tensor([[2.0], [3.0]]))
+    cap.value = torch.zeros(4, 2)
+    with pytest.raises(InvalidParameterError, match="one latent embedding per molecule"):
+        cap.take(2, SimpleNamespace(batch=torch.tensor([0, 1, 1])))

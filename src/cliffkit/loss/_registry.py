@@ -613,14 +613,12 @@ def _require_torch_trainer(spec: LossSpec, backbone: Any, batch_size: int | None
     """One-line error for a loss that needs the torch training loop on a backbone without one."""
     if getattr(backbone, "batch_size", batch_size) is not None:
         return
-    if spec.aca is not None:
-        what, which = "trains the latent embeddings with a triplet term", "mlp, gin or dmpnn"
-    else:
-        what, which = "averages weights over training epochs (SWA)", "mlp, gin, dmpnn or schnet"
+    what = ("trains the latent embeddings with a triplet term" if spec.aca is not None
+            else "averages weights over training epochs (SWA)")
     raise InvalidParameterError(
         f"Loss {spec.name!r} {what}, which {type(backbone).__name__} cannot do (it has no "
-        f"torch trainer); use it with {which}, or use loss 'cliff' or 'lds' for LightGBM "
-        "and sklearn models."
+        "torch trainer); use it with mlp, gin, dmpnn or schnet, or use loss 'cliff' or "
+        "'lds' for LightGBM and sklearn models."
     )
 
 
