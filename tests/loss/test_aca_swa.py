@@ -15,12 +15,12 @@ from cliffkit.loss import ACALoss, aca_triplet_loss, make_loss, triplet_mask
 Y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 9.0])
 
 
-def _brute(emb: np.ndarray, y: np.ndarray, lower: float, upper: float, p: float):
-    """Every (a, p, n) by loops: the ACANet definition written out."""
+def _brute(emb: np.ndarray, y: np.ndarray, lower: float, upper: float, p: float, gate=None):
+    """Every (a, p, n) by loops: the ACANet definition written out (``gate``: allowed (a, n))."""
     vals = []
     b = len(y)
     for a, q, n in itertools.product(range(b), repeat=3):
-        if len({a, q, n}) < 3:
+        if len({a, q, n}) < 3 or (gate is not None and (a, n) not in gate):
             continue
         if abs(y[a] - y[q]) < lower and abs(y[a] - y[n]) >= upper:
             d_ap = np.sum(np.abs(emb[a] - emb[q]) ** p) ** (1 / p)
@@ -45,6 +45,42 @@ def test_triplet_loss_matches_brute_force(lower, upper, p):
     assert mask.sum() == n_want
     for a, q, n in zip(*np.nonzero(mask), strict=True):
         assert len({a, q, n}) == 3 and abs(y[a] - y[q]) < lower <= upper <= abs(y[a] - y[n])
+
+
+def test_gated_triplets_match_brute_force_and_the_module_reads_pair_index():
+    rng = np.random.default_rng(3)
+    y = np.array([0.0, 0.2, 1.5, -1.2, 0.4, 2.2, 0.1])
+    emb = rng.normal(size=(len(y), 3))
+    pairs = [(0, 2), (5, 1), (3, 4), (6, 0)]  # training cliff pairs, in-batch positions
+    allowed = {(i, j) for i, j in pairs} | {(j, i) for i, j in pairs}
+    want, n_want, act_want = _brute(emb, y, 1.0, 1.0, 2.0, gate=allowed)
+    gate = torch.zeros(len(y), len(y), dtype=torch.bool)
+    for i, j in allowed:
+        gate[i, j] = True
+    got, n_got, act_got = aca_triplet_loss(torch.tensor(emb), torch.tensor(y), negative_gate=gate)
+    assert n_got == n_want > 0 and act_got == act_want
+    assert float(got) == pytest.approx(want, rel=1e-10)
+    mod = ACALoss(base="l1", alpha=1.0, gate=True)
+    pi = torch.tensor(pairs).t()
+    pred = torch.zeros(len(y), dtype=torch.float64)
+    out = mod(pred, torch.tensor(y), pair_index=pi, embedding=torch.tensor(emb))
+    assert mod.last_stats["n_mined"] == n_want
+    assert float(out) == pytest.approx(np.abs(y).mean() + want, rel=1e-10)
+    mod(pred, torch.tensor(y), embedding=torch.tensor(emb))  # no pairs in the batch: no triplet
+    assert mod.last_stats["n_mined"] == 0
+
+
+def test_gated_aca_spec_carries_the_cliff_pairs_and_a_pair_sampler():
+    with pytest.raises(InvalidParameterError, match="cliff pairs"):
+        make_loss("aca", Y, aca_params={"gate": True})
+    spec = make_loss("aca", Y, pairs=np.array([[0, 5], [1, 4]]), aca_params={"gate": True})
+    assert spec.uses_pairs and spec.params["gate"] is True and spec.params["n_pairs"] == 2
+    from cliffkit.models import get_backbone
+
+    kw = spec.fit_kwargs(get_backbone("mlp"))
+    assert kw["pairs"].tolist() == [[0, 5], [1, 4]] and kw["batch_sampler"] is not None
+    assert isinstance(kw["loss"], ACALoss) and kw["loss"].gate
+    assert kw["loss"].regression.beta == 0.0  # the pairs gate the triplets; no pair term
 
 
 def test_triplet_gradient_equals_the_dense_b_cubed_form():
@@ -116,7 +152,8 @@ def test_swa_bad_params_and_contradictions():
 
 def test_specs_record_their_parameters():
     spec = make_loss("aca", Y, aca_params={"alpha": 0.5})
-    assert spec.params == {"alpha": 0.5, "cliff_lower": 1.0, "cliff_upper": 1.0, "p": 2.0}
+    assert spec.params == {"alpha": 0.5, "cliff_lower": 1.0, "cliff_upper": 1.0, "p": 2.0,
+                           "gate": False}
     assert spec.aca["label_scale"] == pytest.approx(float(Y.std()))
     assert spec.sample_weight().tolist() == [1.0] * 6 and spec.swa is None
     swa = make_loss("swa", Y)
@@ -189,6 +226,24 @@ def test_aca_trains_logs_triplets_and_is_deterministic(small, backbone):
     assert not np.array_equal(a, plain)  # the triplet term changed training
     _, zero, _ = _fit(small, backbone, "aca", aca_params={"alpha": 0.0})
     np.testing.assert_array_equal(zero, plain)  # α = 0 is plain, bit for bit
+
+
+def test_gated_aca_trains_through_the_split_seam():
+    from cliffkit.data import load_dataset
+    from cliffkit.experiment import fit
+    from cliffkit.split import get_splitter
+
+    ds = load_dataset("esol")
+    ds = ds.subset(np.arange(300))
+    split = get_splitter("random", random_state=0, test_size=0.2, val_size=0.1).make_split(ds)
+    params = {"epochs": 2, "device": "cpu", "show_progress": False, "hidden_channels": 16,
+              "n_bits": 256}
+    model, spec = fit(ds, split, "mlp", "aca", seed=0, backbone_params=params,
+                      loss_params={"aca_params": {"gate": True}})
+    assert spec.uses_pairs and spec.pairs.shape[0] > 0 and spec.severity_params
+    gated = [h["triplets_mined"] for h in model.history_]
+    model2, _ = fit(ds, split, "mlp", "aca", seed=0, backbone_params=params)
+    assert 0 < gated[0] < model2.history_[0]["triplets_mined"]
 
 
 @pytest.mark.parametrize("backbone", ["mlp", "gin"])

@@ -77,7 +77,8 @@ def triplet_mask(y: Tensor, cliff_lower: float = 1.0, cliff_upper: float = 1.0) 
 
 
 def aca_triplet_loss(embedding: Tensor, y: Tensor, *, cliff_lower: float = 1.0,
-                     cliff_upper: float = 1.0, p: float = 2.0) -> tuple[Tensor, int, int]:
+                     cliff_upper: float = 1.0, p: float = 2.0,
+                     negative_gate: Tensor | None = None) -> tuple[Tensor, int, int]:
     r"""Triplet loss with the label-difference soft margin, over the triplets mined in a batch.
 
     Parameters
@@ -91,6 +92,8 @@ def aca_triplet_loss(embedding: Tensor, y: Tensor, *, cliff_lower: float = 1.0,
     p : float, default=2.0
         Order of the :math:`L_p` distance between embeddings (Euclidean by the Gram
         matrix, the squared distance floored at 1e-12; else :func:`torch.cdist`).
+    negative_gate : BoolTensor, shape (b, b), optional
+        Also require ``negative_gate[a, n]`` of a negative (e.g. a training cliff pair).
 
     Returns
     -------
@@ -117,6 +120,8 @@ def aca_triplet_loss(embedding: Tensor, y: Tensor, *, cliff_lower: float = 1.0,
     not_self = ~torch.eye(b, dtype=torch.bool, device=emb.device)
     pos = (dy < cliff_lower) & not_self  # [a, p]
     neg = (dy >= cliff_upper) & not_self  # [a, n]; disjoint from pos as lower <= upper
+    if negative_gate is not None:
+        neg = neg & negative_gate.to(torch.bool)
     n_mined = int((pos.sum(1) * neg.sum(1)).sum())
     if n_mined == 0:
         return emb.sum() * 0.0, 0, 0
@@ -178,6 +183,11 @@ class ACALoss(nn.Module):
     label_scale : float, default=1.0
         Multiplies the targets the trainer passes (standardised) back into label units:
         the training standard deviation.
+    gate : bool, default=False
+        Ours: a negative must also be a training cliff partner of the anchor (a pair of
+        ``pair_index``, either order), so the triplets are activity cliffs rather than any
+        label gap. ACANet's optional structure gate is similar in spirit (negatives
+        structurally similar; it also asks positives to be dissimilar, which we do not).
     beta, delta, normalize :
         Of the :class:`CliffLoss` regression part (pair term, Huber δ, Σw normalisation).
 
@@ -207,10 +217,11 @@ class ACALoss(nn.Module):
 
     def __init__(self, base: str = "mse", alpha: float = 0.1, cliff_lower: float = 1.0,
                  cliff_upper: float = 1.0, p: float = 2.0, label_scale: float = 1.0,
-                 beta: float = 0.0, delta: float = 1.0, normalize: bool = True) -> None:
+                 beta: float = 0.0, delta: float = 1.0, normalize: bool = True,
+                 gate: bool = False) -> None:
         super().__init__()
         params = {"base": base, "alpha": alpha, "cliff_lower": cliff_lower,
-                  "cliff_upper": cliff_upper, "p": p, "label_scale": label_scale}
+                  "cliff_upper": cliff_upper, "p": p, "label_scale": label_scale, "gate": gate}
         validate_params(self._parameter_constraints, params, "ACALoss")
         aca_settings({"cliff_lower": cliff_lower, "cliff_upper": cliff_upper})  # lower <= upper
         self.regression = CliffLoss(base=base, beta=beta, delta=delta, normalize=normalize)
@@ -220,13 +231,14 @@ class ACALoss(nn.Module):
         self.cliff_upper = float(cliff_upper)
         self.p = float(p)
         self.label_scale = float(label_scale)
+        self.gate = bool(gate)
         #: Counts of the last call: ``n_mined``, ``n_active`` (for logs and tests).
         self.last_stats: dict[str, Any] = {}
 
     def extra_repr(self) -> str:
         return (f"base={self.base!r}, alpha={self.alpha}, cliff_lower={self.cliff_lower}, "
                 f"cliff_upper={self.cliff_upper}, p={self.p}, label_scale={self.label_scale}, "
-                f"beta={self.regression.beta}")
+                f"beta={self.regression.beta}, gate={self.gate}")
 
     def forward(self, pred: Tensor, target: Tensor, weight: Tensor | None = None,
                 pair_index: Tensor | None = None, embedding: Tensor | None = None) -> Tensor:
@@ -254,8 +266,17 @@ class ACALoss(nn.Module):
                 "cliffkit.train.Trainer, which passes them for a loss with needs_embedding."
             )
         y = target.reshape(-1) * self.label_scale
+        gate = None
+        if self.gate:
+            b = y.shape[0]
+            gate = torch.zeros(b, b, dtype=torch.bool, device=y.device)
+            if pair_index is not None and pair_index.numel() > 0:
+                pi = pair_index if pair_index.shape[0] == 2 else pair_index.t()
+                gate[pi[0], pi[1]] = True
+                gate[pi[1], pi[0]] = True
         tsm, n_mined, n_active = aca_triplet_loss(embedding, y, cliff_lower=self.cliff_lower,
-                                                  cliff_upper=self.cliff_upper, p=self.p)
+                                                  cliff_upper=self.cliff_upper, p=self.p,
+                                                  negative_gate=gate)
         self.last_stats = {"n_mined": n_mined, "n_active": n_active}
         return loss + self.alpha * tsm
 

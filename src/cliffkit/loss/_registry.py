@@ -106,7 +106,9 @@ class LossSpec:
 
     @property
     def uses_pairs(self) -> bool:
-        return self.beta > 0 and self.pairs.shape[0] > 0
+        """The trainer gets the cliff pairs: a pair term (β > 0) or the ACA cliff gate."""
+        gate = self.aca is not None and bool(self.aca.get("gate"))
+        return (self.beta > 0 or gate) and self.pairs.shape[0] > 0
 
     @property
     def lam(self) -> float | None:
@@ -292,7 +294,9 @@ def make_loss(
         λ then also scales the effective learning rate).
     aca_params : dict, optional
         ``aca`` only: ``alpha`` (0.1), ``cliff_lower`` (1.0), ``cliff_upper`` (1.0, label
-        units) and ``p`` (2.0) of :class:`~cliffkit.loss.ACALoss` (ACANet's defaults).
+        units) and ``p`` (2.0) of :class:`~cliffkit.loss.ACALoss` (ACANet's defaults), and
+        ``gate`` (False; ours): negatives only among the anchor's training cliff partners
+        (``pairs``), which the pair-aware batch sampler brings into the same batches.
     swa : bool, optional
         Stochastic weight averaging after early stopping (torch backbones); on for
         ``swa`` and ``cliff-pair-swa``, off otherwise unless True.
@@ -473,12 +477,15 @@ def _lds(ctx: _Ctx) -> LossSpec:
 
 #: ACANet's defaults (Shen et al.; the ``ACANet`` class of their code): α, the mining
 #: cut-offs in label units and the order of the embedding distance.
-ACA_DEFAULTS: dict[str, float] = {"alpha": 0.1, "cliff_lower": 1.0, "cliff_upper": 1.0, "p": 2.0}
+#: ``gate`` (ours, off by default): negatives only among the anchor's training cliff partners.
+ACA_DEFAULTS: dict[str, Any] = {"alpha": 0.1, "cliff_lower": 1.0, "cliff_upper": 1.0, "p": 2.0,
+                                "gate": False}
 ACA_CONSTRAINTS: dict[str, list] = {
     "alpha": [Interval(float, 0.0, None)],
     "cliff_lower": [Interval(float, 0.0, None, closed="neither")],
     "cliff_upper": [Interval(float, 0.0, None, closed="neither")],
     "p": [Interval(float, 1.0, None)],
+    "gate": ["boolean"],
 }
 #: Stochastic weight averaging (Izmailov et al. 2018) after early stopping: SWA epochs as a
 #: share of the epochs trained (or a fixed count), SWA learning rate (None: the trainer's
@@ -517,7 +524,7 @@ def aca_settings(params: dict[str, Any] | None = None) -> dict[str, float]:
     Examples
     --------
     >>> aca_settings({"alpha": 0.5})
-    {'alpha': 0.5, 'cliff_lower': 1.0, 'cliff_upper': 1.0, 'p': 2.0}
+    {'alpha': 0.5, 'cliff_lower': 1.0, 'cliff_upper': 1.0, 'p': 2.0, 'gate': False}
     """
     out = _settings("aca_params", params, ACA_DEFAULTS, ACA_CONSTRAINTS)
     if out["cliff_lower"] > out["cliff_upper"]:
@@ -555,6 +562,10 @@ def _aca(ctx: _Ctx) -> LossSpec:
     spec = ctx.spec(plain_weights(ctx.y.shape[0]), {k: aca[k] for k in ACA_DEFAULTS},
                     beta=beta, severity=ctx.sev)
     spec.aca = aca
+    if aca["gate"]:  # negatives among the training cliff pairs, brought into batches together
+        if beta <= 0:
+            spec.pairs = ctx.get_pairs(1.0)
+        spec.params.update(pair_quantile=ctx.pair_quantile, n_pairs=int(spec.pairs.shape[0]))
     return spec
 
 
@@ -745,7 +756,8 @@ def make_loss_for_split(
     y = dataset.y[:, t]
     train = np.asarray(split.train, dtype=np.int64)
     sev = pairs = None
-    if needs_cliffs(key, params.get("beta")):
+    gate = key == "aca" and bool((params.get("aca_params") or {}).get("gate"))
+    if needs_cliffs(key, params.get("beta")) or gate:
         sev, pairs = train_cliffs(dataset, split, target=t,
                                   pair_quantile=params.get("pair_quantile", 0.8))
     if key == "cliff-adaptive":
