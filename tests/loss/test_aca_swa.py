@@ -290,7 +290,7 @@ def test_swa_default_length_is_a_quarter_of_the_epochs_trained(small):
     assert len(model.history_) == 4
 
 
-def test_aca_on_schnet_pools_its_per_atom_latents_per_molecule(monkeypatch):
+def test_aca_on_schnet_pools_its_per_atom_latents_per_molecule(monkeypatch, data_dir):
     """SchNet's output layer maps each atom; the embedding is their sum per molecule."""
     from cliffkit.data import load_dataset
     from cliffkit.models import get_backbone
