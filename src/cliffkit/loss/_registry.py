@@ -119,7 +119,9 @@ class LossSpec:
 
     @property
     def uses_pairs(self) -> bool:
-        return self.beta > 0 and self.pairs.shape[0] > 0
+        """The trainer gets the cliff pairs: a pair term (β > 0) or the ACA cliff gate."""
+        gate = self.aca is not None and bool(self.aca.get("gate"))
+        return (self.beta > 0 or gate) and self.pairs.shape[0] > 0
 
     @property
     def lam(self) -> float | None:
@@ -184,6 +186,8 @@ class LossSpec:
         if self.needs_torch_trainer:
             _require_torch_trainer(self, backbone, batch_size)
             torch_loss = True
+            if not self.adaptive and np.all(self.fixed_weight == 1.0):
+                out.pop("sample_weight", None)  # all ones: the plain mean, bit for bit
         if torch_loss and getattr(backbone, "batch_size", batch_size) is not None:
             out["loss"] = self.make_module(base=self.base or getattr(backbone, "criterion", None))
         if self.uses_pairs:
@@ -315,7 +319,9 @@ def make_loss(
         defaults; checked by the wrapper when :func:`cliffkit.experiment.fit` builds it.
     aca_params : dict, optional
         ``aca`` only: ``alpha`` (0.1), ``cliff_lower`` (1.0), ``cliff_upper`` (1.0, label
-        units) and ``p`` (2.0) of :class:`~cliffkit.loss.ACALoss` (ACANet's defaults).
+        units) and ``p`` (2.0) of :class:`~cliffkit.loss.ACALoss` (ACANet's defaults), and
+        ``gate`` (False; ours): negatives only among the anchor's training cliff partners
+        (``pairs``), which the pair-aware batch sampler brings into the same batches.
     swa : bool, optional
         Stochastic weight averaging after early stopping (torch backbones); on for
         ``swa`` and ``cliff-pair-swa``, off otherwise unless True.
@@ -570,12 +576,15 @@ _CLIFF_FREE = {"plain", "lds", "plain-ensemble", "anchor-delta", "tanimoto-stack
 _SPLIT_SIMILARITY = {"anchor-delta": ("min_similarity", "radius", "n_bits")}
 #: ACANet's defaults (Shen et al.; the ``ACANet`` class of their code): α, the mining
 #: cut-offs in label units and the order of the embedding distance.
-ACA_DEFAULTS: dict[str, float] = {"alpha": 0.1, "cliff_lower": 1.0, "cliff_upper": 1.0, "p": 2.0}
+#: ``gate`` (ours, off by default): negatives only among the anchor's training cliff partners.
+ACA_DEFAULTS: dict[str, Any] = {"alpha": 0.1, "cliff_lower": 1.0, "cliff_upper": 1.0, "p": 2.0,
+                                "gate": False}
 ACA_CONSTRAINTS: dict[str, list] = {
     "alpha": [Interval(float, 0.0, None)],
     "cliff_lower": [Interval(float, 0.0, None, closed="neither")],
     "cliff_upper": [Interval(float, 0.0, None, closed="neither")],
     "p": [Interval(float, 1.0, None)],
+    "gate": ["boolean"],
 }
 #: Stochastic weight averaging (Izmailov et al. 2018) after early stopping: SWA epochs as a
 #: share of the epochs trained (or a fixed count), SWA learning rate (None: the trainer's
@@ -614,7 +623,7 @@ def aca_settings(params: dict[str, Any] | None = None) -> dict[str, float]:
     Examples
     --------
     >>> aca_settings({"alpha": 0.5})
-    {'alpha': 0.5, 'cliff_lower': 1.0, 'cliff_upper': 1.0, 'p': 2.0}
+    {'alpha': 0.5, 'cliff_lower': 1.0, 'cliff_upper': 1.0, 'p': 2.0, 'gate': False}
     """
     out = _settings("aca_params", params, ACA_DEFAULTS, ACA_CONSTRAINTS)
     if out["cliff_lower"] > out["cliff_upper"]:
@@ -652,6 +661,10 @@ def _aca(ctx: _Ctx) -> LossSpec:
     spec = ctx.spec(plain_weights(ctx.y.shape[0]), {k: aca[k] for k in ACA_DEFAULTS},
                     beta=beta, severity=ctx.sev)
     spec.aca = aca
+    if aca["gate"]:  # negatives among the training cliff pairs, brought into batches together
+        if beta <= 0:
+            spec.pairs = ctx.get_pairs(1.0)
+        spec.params.update(pair_quantile=ctx.pair_quantile, n_pairs=int(spec.pairs.shape[0]))
     return spec
 
 
@@ -710,14 +723,12 @@ def _require_torch_trainer(spec: LossSpec, backbone: Any, batch_size: int | None
     """One-line error for a loss that needs the torch training loop on a backbone without one."""
     if getattr(backbone, "batch_size", batch_size) is not None:
         return
-    if spec.aca is not None:
-        what, which = "trains the latent embeddings with a triplet term", "mlp, gin or dmpnn"
-    else:
-        what, which = "averages weights over training epochs (SWA)", "mlp, gin, dmpnn or schnet"
+    what = ("trains the latent embeddings with a triplet term" if spec.aca is not None
+            else "averages weights over training epochs (SWA)")
     raise InvalidParameterError(
         f"Loss {spec.name!r} {what}, which {type(backbone).__name__} cannot do (it has no "
-        f"torch trainer); use it with {which}, or use loss 'cliff' or 'lds' for LightGBM "
-        "and sklearn models."
+        "torch trainer); use it with mlp, gin, dmpnn or schnet, or use loss 'cliff' or "
+        "'lds' for LightGBM and sklearn models."
     )
 
 
@@ -844,7 +855,8 @@ def make_loss_for_split(
     y = dataset.y[:, t]
     train = np.asarray(split.train, dtype=np.int64)
     sev = pairs = None
-    if needs_cliffs(key, params.get("beta")):
+    gate = key == "aca" and bool((params.get("aca_params") or {}).get("gate"))
+    if needs_cliffs(key, params.get("beta")) or gate:
         sev, pairs = train_cliffs(dataset, split, target=t,
                                   pair_quantile=params.get("pair_quantile", 0.8))
     if key == "cliff-adaptive":

@@ -9,7 +9,7 @@ A torch backbone subclasses :class:`TorchBackbone` and supplies two hooks:
 
 The latent embedding of a molecule, which the ACA loss trains (:class:`cliffkit.loss.ACALoss`),
 is the input of the module's output layer, found by :func:`latent_layer` for every backbone
-alike (the same hook for ``mlp``, ``gin`` and ``dmpnn``; no per-backbone copies).
+alike (the same hook for ``mlp``, ``gin``, ``dmpnn`` and ``schnet``; no per-backbone copies).
 
 The trainer parameters (``epochs``, ``batch_size``, ``lr``, ``weight_decay``,
 ``patience``, ``criterion``, ``device``, ``random_state``, ``show_progress``) are
@@ -44,7 +44,9 @@ def latent_layer(module: Any) -> Any:
     The module's ``latent_layer`` attribute when it has one, else its last registered
     ``torch.nn.Linear`` with one output: the final linear map of ``mlp`` (after the last
     hidden block), ``gin`` (after the head's hidden layer) and ``dmpnn`` (after the FFN's
-    hidden layer). A forward pre-hook on it sees the embeddings, shape ``(b, d)``.
+    hidden layer). A forward pre-hook on it sees the embeddings, shape ``(b, d)``; for
+    ``schnet`` one row per atom (its output layer maps atoms), which the trainer pools per
+    molecule with the model's readout.
 
     Parameters
     ----------

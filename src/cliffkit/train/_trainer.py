@@ -24,8 +24,10 @@ loss=None, pairs=None, batch_sampler=None, epoch_callback=None, log_path=None)``
 - A ``loss`` with ``needs_embedding = True`` (:class:`cliffkit.loss.ACALoss`) is also
   given ``embedding=``: the batch's latent vectors, shape ``(b, d)``, the input of the
   model's output layer (:func:`cliffkit.models.latent_layer`, a forward pre-hook
-  registered for the fit only). The training log then has ``triplets_mined`` and
-  ``triplets_active`` (per batch, averaged over the epoch) from its ``last_stats``.
+  held for one pass; an output layer applied per atom, as SchNet's, is pooled per
+  molecule with the batch vector and the model's ``readout``). The training log then has
+  ``triplets_mined`` and ``triplets_active`` (per batch, averaged over the epoch) from its
+  ``last_stats``.
 - A ``loss`` with a ``swa`` dict (``fraction``, ``epochs``, ``lr``, ``anneal_epochs``;
   :func:`cliffkit.loss.swa_settings`) adds **stochastic weight averaging** (Izmailov et
   al. 2018, ``torch.optim.swa_utils``) after early stopping: from the restored best
@@ -388,8 +390,6 @@ class Trainer(TrainerParams):
             result_extra = self._swa_phase(model, opt, swa, run_epoch, len(history),
                                            train_inputs, val_inputs, y_val, y_mean, y_std,
                                            history, log_file, n, dev, torch)
-        if latent is not None:
-            latent.remove()
         model.eval()
         return TrainResult(history=history, best_epoch=best_epoch, best_val_mae=best_mae,
                            y_mean=y_mean, y_std=y_std, n_epochs=len(history), seconds=0.0,
@@ -398,6 +398,18 @@ class Trainer(TrainerParams):
     def _train_epoch(self, model, opt, batches, train_inputs, y_t, w_t, loss, pairs_t, pos,
                      latent, epoch, dev, torch):
         """One pass over ``batches``: (summed loss × batch size, molecules seen, log extras)."""
+        if latent is None:
+            return self._train_batches(model, opt, batches, train_inputs, y_t, w_t, loss,
+                                       pairs_t, pos, None, epoch, dev, torch)
+        latent.attach()  # the hook lives for this pass only, whatever happens in it
+        try:
+            return self._train_batches(model, opt, batches, train_inputs, y_t, w_t, loss,
+                                       pairs_t, pos, latent, epoch, dev, torch)
+        finally:
+            latent.remove()
+
+    def _train_batches(self, model, opt, batches, train_inputs, y_t, w_t, loss, pairs_t, pos,
+                       latent, epoch, dev, torch):
         model.train()
         tot_loss = 0.0
         n_seen = 0
@@ -406,7 +418,8 @@ class Trainer(TrainerParams):
             idx = torch.as_tensor(idx, dtype=torch.long).to(dev)
             if idx.numel() < 2:  # BatchNorm cannot train on one sample
                 continue
-            pred = model(train_inputs.batch(idx)).reshape(-1)
+            inputs = train_inputs.batch(idx)
+            pred = model(inputs).reshape(-1)
             target = y_t[idx]
             w = None if w_t is None else w_t[idx]
             if loss is None:
@@ -422,7 +435,7 @@ class Trainer(TrainerParams):
                     batch_loss = loss(pred, target, weight=w, pair_index=pair_index)
                 else:
                     batch_loss = loss(pred, target, weight=w, pair_index=pair_index,
-                                      embedding=latent.take(pred.shape[0]))
+                                      embedding=latent.take(pred.shape[0], inputs))
                     stats = getattr(loss, "last_stats", None) or {}
                     n_batches += 1
                     mined += int(stats.get("n_mined", 0))
@@ -534,26 +547,49 @@ class _LatentCapture:
 
         self.value = None
         self._model = model
-        self._handle = latent_layer(model).register_forward_pre_hook(self._hook)
+        self._layer = latent_layer(model)
+        self._handle = None
+
+    def attach(self) -> None:
+        self._handle = self._layer.register_forward_pre_hook(self._hook)
 
     def _hook(self, module, args):
         if self._model.training:
             self.value = args[0]
 
-    def take(self, n_rows: int):
-        """The embeddings of the last training forward pass, shape (n_rows, d)."""
+    def take(self, n_rows: int, inputs: Any = None):
+        """The embeddings of the last training forward pass, shape (n_rows, d).
+
+        An output layer applied per atom (SchNet: ŷ = readout over atoms of a linear map)
+        gives one row per atom; they are pooled per molecule with the model's ``readout``
+        (sum unless it is ``"mean"``), using the batch vector of ``inputs``: the linear
+        output layer then maps the pooled vector to the molecule's prediction.
+        """
         emb, self.value = self.value, None
+        batch = getattr(inputs, "batch", None)
+        if (emb is not None and emb.dim() == 2 and emb.shape[0] != n_rows
+                and batch is not None and batch.shape[0] == emb.shape[0]):
+            pooled = emb.new_zeros(n_rows, emb.shape[1]).index_add_(0, batch, emb)
+            if getattr(self._model, "readout", "add") == "mean":
+                import torch
+
+                counts = torch.bincount(batch, minlength=n_rows).clamp_(min=1)
+                pooled = pooled / counts.unsqueeze(1).to(pooled.dtype)
+            emb = pooled
         if emb is None or emb.dim() != 2 or emb.shape[0] != n_rows:
             got = None if emb is None else tuple(emb.shape)
             raise InvalidParameterError(
                 f"The loss needs one latent embedding per molecule ({n_rows} rows) at the input "
-                f"of {type(self._model).__name__}'s output layer; got {got} (e.g. SchNet's "
-                "output layer works per atom). Use the ACA loss with mlp, gin or dmpnn."
+                f"of {type(self._model).__name__}'s output layer; got {got}. Set the "
+                "module's 'latent_layer' attribute to a layer that sees one row per molecule."
             )
         return emb
 
     def remove(self) -> None:
-        self._handle.remove()
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+        self.value = None
 
 
 def _swa_config(loss: Any) -> dict[str, Any] | None:
