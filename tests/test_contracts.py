@@ -142,6 +142,34 @@ def test_loss_contract(name):
         make_loss(name, Y, severity=sev, pairs=pairs, lam=-1.0, **extra)
 
 
+@pytest.mark.parametrize("name", list_losses())
+def test_loss_fit_kwargs_contract(name):
+    """Every loss gives ``Backbone.fit`` arguments for a torch backbone; for LightGBM either
+    arguments or a one-line InvalidParameterError (the losses that act in the torch loop)."""
+    import inspect
+
+    from cliffkit.cliffs import compute_severity
+    from cliffkit.models import Backbone, get_backbone
+    from cliffkit.similarity import compute_fingerprints, find_neighbors
+
+    sev = compute_severity(find_neighbors(compute_fingerprints(SMILES), k=4, min_similarity=0.2), Y)
+    extra = {}
+    if name == "cliff-adaptive":
+        extra = dict(y_val=Y[:4], val_cliff_mask=np.array([1, 0, 1, 0], bool),
+                     val_smooth_mask=np.array([0, 1, 0, 1], bool))
+    spec = make_loss(name, Y, severity=sev, pairs=np.array([[0, 1], [2, 3]]), random_state=0,
+                     **extra)
+    accepted = set(inspect.signature(Backbone.fit).parameters)
+    assert set(spec.fit_kwargs(get_backbone("mlp"))) <= accepted
+    try:
+        kwargs = spec.fit_kwargs(get_backbone("lgbm"))
+    except InvalidParameterError as exc:
+        assert "\n" not in str(exc) and "torch trainer" in str(exc)
+        assert getattr(spec, "needs_torch_trainer", False) or spec.uses_pairs
+    else:
+        assert set(kwargs) <= accepted and "loss" not in kwargs
+
+
 # -------------------------------------------------------- cliff definitions
 @pytest.mark.parametrize("name", list_cliff_definitions())
 def test_cliff_definition_contract(name):

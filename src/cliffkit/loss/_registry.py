@@ -1,6 +1,6 @@
 """The loss registry: ``plain | cliff | cliff-adaptive | cliff-pair | random-weights | lds``,
 and the mitigations of issue 18 (``lds-pair``, ``plain-ensemble``, ``cliff-pair-ensemble``,
-``anchor-delta``, ``tanimoto-stack``).
+``anchor-delta``, ``tanimoto-stack``, ``aca``, ``swa``, ``cliff-pair-swa``).
 
 Each name maps to a builder that turns training labels (plus the train-only severity and
 cliff pairs, and for the adaptive variant the validation strata) into a :class:`LossSpec`:
@@ -29,7 +29,8 @@ from ._weights import (
 )
 
 __all__ = ["LossSpec", "make_loss", "make_loss_for_split", "list_losses", "LOSSES", "register_loss",
-           "train_cliffs", "needs_cliffs"]
+           "train_cliffs", "needs_cliffs", "aca_settings", "swa_settings", "ACA_DEFAULTS",
+           "SWA_DEFAULTS"]
 
 #: The loss registry: name -> builder ``fn(ctx) -> LossSpec``.
 LOSSES: Registry[Callable[..., LossSpec]] = Registry("loss")
@@ -77,6 +78,14 @@ class LossSpec:
     weighted : bool
         False for losses that pass no ``sample_weight`` (their weights are all 1, and
         the backbone trains exactly as under ``plain``).
+    aca : dict or None
+        Parameters of the ACA triplet term (``aca``: ``alpha``, ``cliff_lower``,
+        ``cliff_upper``, ``p``, ``label_scale``); the torch module is then an
+        :class:`~cliffkit.loss.ACALoss`.
+    swa : dict or None
+        Stochastic weight averaging settings (``fraction``, ``epochs``, ``lr``,
+        ``anneal_epochs``), carried by the torch module as its ``swa`` attribute, which
+        the trainer reads (:class:`cliffkit.train.Trainer`).
     """
 
     name: str
@@ -93,6 +102,8 @@ class LossSpec:
     wrapper: str | None = None
     wrapper_params: dict[str, Any] = field(default_factory=dict)
     weighted: bool = True
+    aca: dict[str, Any] | None = None
+    swa: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         body = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -108,7 +119,9 @@ class LossSpec:
 
     @property
     def uses_pairs(self) -> bool:
-        return self.beta > 0 and self.pairs.shape[0] > 0
+        """The trainer gets the cliff pairs: a pair term (β > 0) or the ACA cliff gate."""
+        gate = self.aca is not None and bool(self.aca.get("gate"))
+        return (self.beta > 0 or gate) and self.pairs.shape[0] > 0
 
     @property
     def lam(self) -> float | None:
@@ -137,6 +150,8 @@ class LossSpec:
         """
         from ._cliffloss import CliffLoss
 
+        if self.needs_torch_trainer:
+            return _torch_module(self, base)
         return CliffLoss(base=base or self.base or "l1",
                          beta=self.beta if self.uses_pairs else 0.0, delta=self.delta,
                          normalize=self.normalize)
@@ -168,6 +183,11 @@ class LossSpec:
             callback.reset = self.reset  # an ensemble resets the controller per member
             out["epoch_callback"] = callback
         torch_loss = self.uses_pairs or (not self.normalize and self.name != "plain")
+        if self.needs_torch_trainer:
+            _require_torch_trainer(self, backbone, batch_size)
+            torch_loss = True
+            if not self.adaptive and np.all(self.fixed_weight == 1.0):
+                out.pop("sample_weight", None)  # all ones: the plain mean, bit for bit
         if torch_loss and getattr(backbone, "batch_size", batch_size) is not None:
             out["loss"] = self.make_module(base=self.base or getattr(backbone, "criterion", None))
         if self.uses_pairs:
@@ -182,6 +202,11 @@ class LossSpec:
             out["pairs"] = self.pairs
             out["batch_sampler"] = self.make_batch_sampler(int(bs), random_state=rs)
         return out
+
+    @property
+    def needs_torch_trainer(self) -> bool:
+        """Whether the loss acts inside the torch training loop (ACA term, SWA)."""
+        return self.aca is not None or self.swa is not None
 
     def make_batch_sampler(self, batch_size: int, random_state: Any = None):
         """A :class:`PairBatchSampler` when the pair term is on, else None (plain shuffling)."""
@@ -249,12 +274,16 @@ def make_loss(
     normalize: bool = True,
     wrapper: str | None = None,
     wrapper_params: dict[str, Any] | None = None,
+    aca_params: dict[str, Any] | None = None,
+    swa: bool | None = None,
+    swa_params: dict[str, Any] | None = None,
 ) -> LossSpec:
     """Build the :class:`LossSpec` of a registered loss.
 
     Parameters
     ----------
-    name : {"plain", "cliff", "cliff-adaptive", "cliff-pair", "random-weights", "lds"}
+    name : {"plain", "cliff", "cliff-adaptive", "cliff-pair", "random-weights", "lds", \
+            "aca", "swa", "cliff-pair-swa"}
     y_train : array-like of shape (n_train,)
         Training labels (``lds`` uses them; the others check lengths).
     severity : Severity or array-like of shape (n_train,), optional
@@ -288,6 +317,18 @@ def make_loss(
     wrapper_params : dict, optional
         The wrapper's parameters (e.g. ``{"n_members": 3}``), merged over the loss's
         defaults; checked by the wrapper when :func:`cliffkit.experiment.fit` builds it.
+    aca_params : dict, optional
+        ``aca`` only: ``alpha`` (0.1), ``cliff_lower`` (1.0), ``cliff_upper`` (1.0, label
+        units) and ``p`` (2.0) of :class:`~cliffkit.loss.ACALoss` (ACANet's defaults), and
+        ``gate`` (False; ours): negatives only among the anchor's training cliff partners
+        (``pairs``), which the pair-aware batch sampler brings into the same batches.
+    swa : bool, optional
+        Stochastic weight averaging after early stopping (torch backbones); on for
+        ``swa`` and ``cliff-pair-swa``, off otherwise unless True.
+    swa_params : dict, optional
+        ``fraction`` (0.25: SWA epochs as a share of the epochs trained), ``epochs``
+        (a fixed count instead), ``lr`` (None: the trainer's initial lr) and
+        ``anneal_epochs`` (1); see :func:`swa_settings`.
 
     Returns
     -------
@@ -321,11 +362,13 @@ def make_loss(
     ctx = _Ctx(key, y, sev, sev_obj, pairs, float(lam), beta, base, float(delta),
                float(pair_quantile), y_val, val_cliff_mask, val_smooth_mask, random_state,
                dict(lds_params or {}), dict(adaptive_params or {}),
-               None if wrapper is None else normalize_name(wrapper), dict(wrapper_params or {}))
+               None if wrapper is None else normalize_name(wrapper), dict(wrapper_params or {}),
+               aca_params, swa, swa_params)
     spec = LOSSES[key](ctx)
     if spec.wrapper is None and ctx.wrapper is not None:  # any loss under a wrapper
         spec.wrapper, spec.wrapper_params = ctx.wrapper, dict(ctx.wrapper_params)
         spec.params.update(wrapper=spec.wrapper, wrapper_params=dict(ctx.wrapper_params))
+    _apply_swa(spec, ctx)
     if not normalize:
         spec.normalize = False
         spec.params["normalize"] = False
@@ -352,6 +395,9 @@ class _Ctx:
     adaptive_params: dict
     wrapper: str | None = None
     wrapper_params: dict = field(default_factory=dict)
+    aca_params: dict | None = None
+    swa: bool | None = None
+    swa_params: dict | None = None
 
     def need_severity(self) -> np.ndarray:
         if self.sev is None:
@@ -524,10 +570,166 @@ def _tanimoto_stack(ctx: _Ctx) -> LossSpec:
 
 
 #: Losses that read no training cliffs (unless beta > 0).
-_CLIFF_FREE = {"plain", "lds", "plain-ensemble", "anchor-delta", "tanimoto-stack"}
+_CLIFF_FREE = {"plain", "lds", "plain-ensemble", "anchor-delta", "tanimoto-stack", "aca", "swa"}
 
 #: Wrappers that get the split's similarity parameters (unless their params name them).
 _SPLIT_SIMILARITY = {"anchor-delta": ("min_similarity", "radius", "n_bits")}
+#: ACANet's defaults (Shen et al.; the ``ACANet`` class of their code): α, the mining
+#: cut-offs in label units and the order of the embedding distance.
+#: ``gate`` (ours, off by default): negatives only among the anchor's training cliff partners.
+ACA_DEFAULTS: dict[str, Any] = {"alpha": 0.1, "cliff_lower": 1.0, "cliff_upper": 1.0, "p": 2.0,
+                                "gate": False}
+ACA_CONSTRAINTS: dict[str, list] = {
+    "alpha": [Interval(float, 0.0, None)],
+    "cliff_lower": [Interval(float, 0.0, None, closed="neither")],
+    "cliff_upper": [Interval(float, 0.0, None, closed="neither")],
+    "p": [Interval(float, 1.0, None)],
+    "gate": ["boolean"],
+}
+#: Stochastic weight averaging (Izmailov et al. 2018) after early stopping: SWA epochs as a
+#: share of the epochs trained (or a fixed count), SWA learning rate (None: the trainer's
+#: initial lr) and the epochs of the cosine anneal to it (torch.optim.swa_utils.SWALR).
+SWA_DEFAULTS: dict[str, Any] = {"fraction": 0.25, "epochs": None, "lr": None, "anneal_epochs": 1}
+SWA_CONSTRAINTS: dict[str, list] = {
+    "fraction": [Interval(float, 0.0, None, closed="neither")],
+    "epochs": [Interval(int, 1, None), None],
+    "lr": [Interval(float, 0.0, None, closed="neither"), None],
+    "anneal_epochs": [Interval(int, 1, None)],
+}
+
+
+def _settings(kind: str, given: dict[str, Any] | None, defaults: dict[str, Any],
+              constraints: dict[str, list]) -> dict[str, Any]:
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise InvalidParameterError(
+            f"{kind} has no parameter {unknown[0]!r}; accepted: {', '.join(defaults)}."
+        )
+    out = {**defaults, **given}
+    validate_params(constraints, out, kind)
+    return {k: (float(v) if isinstance(defaults[k], float) and v is not None else v)
+            for k, v in out.items()}
+
+
+def aca_settings(params: dict[str, Any] | None = None) -> dict[str, float]:
+    """The ACA parameters: :data:`ACA_DEFAULTS` updated with ``params``, validated.
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown key, α < 0, a cut-off <= 0, ``cliff_lower > cliff_upper`` or ``p < 1``.
+
+    Examples
+    --------
+    >>> aca_settings({"alpha": 0.5})
+    {'alpha': 0.5, 'cliff_lower': 1.0, 'cliff_upper': 1.0, 'p': 2.0, 'gate': False}
+    """
+    out = _settings("aca_params", params, ACA_DEFAULTS, ACA_CONSTRAINTS)
+    if out["cliff_lower"] > out["cliff_upper"]:
+        raise InvalidParameterError(
+            f"The ACA cut-offs need cliff_lower <= cliff_upper (a positive is closer in label "
+            f"than a negative); got cliff_lower={out['cliff_lower']}, "
+            f"cliff_upper={out['cliff_upper']}."
+        )
+    return out
+
+
+def swa_settings(params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The SWA settings: :data:`SWA_DEFAULTS` updated with ``params``, validated.
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown key or a value out of range.
+
+    Examples
+    --------
+    >>> swa_settings({"epochs": 10})
+    {'fraction': 0.25, 'epochs': 10, 'lr': None, 'anneal_epochs': 1}
+    """
+    return _settings("swa_params", params, SWA_DEFAULTS, SWA_CONSTRAINTS)
+
+
+@register_loss("aca")
+def _aca(ctx: _Ctx) -> LossSpec:
+    """ACANet's activity-cliff-awareness loss: regression + α · online triplet loss."""
+    aca = aca_settings(ctx.aca_params)
+    std = float(ctx.y.std()) if ctx.y.size else 1.0
+    aca["label_scale"] = std if np.isfinite(std) and std >= 1e-12 else 1.0  # = the trainer's
+    beta = ctx.beta or 0.0
+    spec = ctx.spec(plain_weights(ctx.y.shape[0]), {k: aca[k] for k in ACA_DEFAULTS},
+                    beta=beta, severity=ctx.sev)
+    spec.aca = aca
+    if aca["gate"]:  # negatives among the training cliff pairs, brought into batches together
+        if beta <= 0:
+            spec.pairs = ctx.get_pairs(1.0)
+        spec.params.update(pair_quantile=ctx.pair_quantile, n_pairs=int(spec.pairs.shape[0]))
+    return spec
+
+
+@register_loss("swa")
+def _swa(ctx: _Ctx) -> LossSpec:
+    """The plain loss with stochastic weight averaging (:func:`_apply_swa` adds it)."""
+    return _plain(ctx)
+
+
+@register_loss("cliff-pair-swa")
+def _cliff_pair_swa(ctx: _Ctx) -> LossSpec:
+    """``cliff-pair`` with stochastic weight averaging."""
+    return _cliff_pair(ctx)
+
+
+_SWA_NAMES = ("swa", "cliff-pair-swa")
+
+
+def _apply_swa(spec: LossSpec, ctx: _Ctx) -> None:
+    """Turn SWA on for the ``*swa`` names or ``swa=True``; refuse contradictions."""
+    on = ctx.name in _SWA_NAMES if ctx.swa is None else bool(ctx.swa)
+    if ctx.name in _SWA_NAMES and not on:
+        raise InvalidParameterError(
+            f"Loss {ctx.name!r} is weight averaging; swa=False contradicts it (use loss "
+            f"{ctx.name.removesuffix('swa').rstrip('-') or 'plain'!r})."
+        )
+    if not on:
+        if ctx.swa_params:
+            raise InvalidParameterError(
+                f"swa_params were given but SWA is off for loss {ctx.name!r}; pass swa=True "
+                "(or use loss 'swa' / 'cliff-pair-swa')."
+            )
+        return
+    spec.swa = swa_settings(ctx.swa_params)
+    spec.params["swa"] = dict(spec.swa)
+
+
+def _torch_module(spec: LossSpec, base: str | None):
+    """The torch loss of a spec that acts in the training loop (ACA term and/or SWA)."""
+    from ._cliffloss import CliffLoss
+
+    base = base or spec.base or "l1"
+    beta = spec.beta if spec.uses_pairs else 0.0
+    if spec.aca is not None:
+        from ._aca import ACALoss
+
+        module = ACALoss(base=base, beta=beta, delta=spec.delta, normalize=spec.normalize,
+                         **spec.aca)
+    else:
+        module = CliffLoss(base=base, beta=beta, delta=spec.delta, normalize=spec.normalize)
+    module.swa = None if spec.swa is None else dict(spec.swa)
+    return module
+
+
+def _require_torch_trainer(spec: LossSpec, backbone: Any, batch_size: int | None) -> None:
+    """One-line error for a loss that needs the torch training loop on a backbone without one."""
+    if getattr(backbone, "batch_size", batch_size) is not None:
+        return
+    what = ("trains the latent embeddings with a triplet term" if spec.aca is not None
+            else "averages weights over training epochs (SWA)")
+    raise InvalidParameterError(
+        f"Loss {spec.name!r} {what}, which {type(backbone).__name__} cannot do (it has no "
+        "torch trainer); use it with mlp, gin, dmpnn or schnet, or use loss 'cliff' or "
+        "'lds' for LightGBM and sklearn models."
+    )
 
 
 _CLIFF_MEMO: dict[tuple, tuple[Any, np.ndarray]] = {}
@@ -653,7 +855,8 @@ def make_loss_for_split(
     y = dataset.y[:, t]
     train = np.asarray(split.train, dtype=np.int64)
     sev = pairs = None
-    if needs_cliffs(key, params.get("beta")):
+    gate = key == "aca" and bool((params.get("aca_params") or {}).get("gate"))
+    if needs_cliffs(key, params.get("beta")) or gate:
         sev, pairs = train_cliffs(dataset, split, target=t,
                                   pair_quantile=params.get("pair_quantile", 0.8))
     if key == "cliff-adaptive":

@@ -30,6 +30,7 @@ from ._registry import (
 
 _LAZY = {
     "TorchBackbone": "._torch",
+    "latent_layer": "._torch",
     "ATOM_FIELD_SIZES": "._featurize",
     "BOND_FIELD_SIZES": "._featurize",
     "ATOM_FEATURE_DIM": "._featurize",
