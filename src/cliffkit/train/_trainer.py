@@ -30,7 +30,8 @@ loss=None, pairs=None, batch_sampler=None, epoch_callback=None, log_path=None)``
   (adaptive λ), ``"stop": True`` ends training, and every other JSON-able scalar is
   written to the training log (e.g. ``{"lam": 0.3}``).
 - Early stopping on validation MAE (``patience`` epochs), ReduceLROnPlateau on it, and the
-  best checkpoint restored at the end. A non-finite loss or prediction raises
+  best checkpoint restored at the end. A non-finite loss or prediction, or a loss that
+  explodes (``EXPLODED_LOSS_FACTOR``, ``EXPLODED_BATCH_LOSS``), raises
   :class:`~cliffkit.errors.TrainingDivergedError`.
 - The training log has one JSON line per epoch: ``epoch, train_loss, val_mae, val_rmse,
   lr, best_val_mae, seconds, mol_per_s`` plus the callback's values.
@@ -60,6 +61,13 @@ from ..errors import InvalidParameterError, ShapeMismatchError, TrainingDiverged
 from ..utils import Interval, Options, Params, is_seed
 
 __all__ = ["Trainer", "TrainResult", "seeded", "resolve_device"]
+
+#: A finite loss that has exploded: an epoch's mean training loss above this many times the
+#: lowest epoch mean so far, or a batch loss above ``EXPLODED_BATCH_LOSS`` (the loss is on
+#: standardised targets, where an untrained model starts near 1). Either raises
+#: :class:`~cliffkit.errors.TrainingDivergedError`, like a NaN: the run is not a result.
+EXPLODED_LOSS_FACTOR = 1e3
+EXPLODED_BATCH_LOSS = 1e6
 
 
 def resolve_device(device: Any = "auto"):
@@ -197,7 +205,9 @@ class Trainer(Params):
         Raises
         ------
         TrainingDivergedError
-            The training loss or a validation prediction became NaN or infinite.
+            The training loss or a validation prediction became NaN or infinite, or the
+            loss exploded (an epoch mean over ``EXPLODED_LOSS_FACTOR`` times the lowest
+            so far, or a batch loss over ``EXPLODED_BATCH_LOSS``).
         ShapeMismatchError
             Targets, weights or pairs do not match the inputs.
         """
@@ -309,20 +319,31 @@ class Trainer(Params):
                         pair_index = loc[(loc >= 0).all(dim=1)].t().contiguous()
                         pos[idx] = -1
                     batch_loss = loss(pred, target, weight=w, pair_index=pair_index)
-                if not torch.isfinite(batch_loss):
+                loss_value = float(batch_loss.detach())
+                if not math.isfinite(loss_value) or loss_value > EXPLODED_BATCH_LOSS:
                     raise TrainingDivergedError(
-                        f"Training diverged at epoch {epoch}: the loss became "
-                        f"{float(batch_loss.detach())}; lower the learning rate (lr={self.lr}) or "
-                        "check the targets and weights. The run is not a result."
+                        f"Training diverged at epoch {epoch}: the loss became {loss_value:.6g}"
+                        f"{' (exploded)' if math.isfinite(loss_value) else ''}; lower the "
+                        f"learning rate (lr={self.lr}) or check the targets and weights. The run "
+                        "is not a result."
                     )
                 opt.zero_grad(set_to_none=True)
                 batch_loss.backward()
                 if self.grad_clip is not None:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
                 opt.step()
-                tot_loss += float(batch_loss.detach()) * idx.numel()
+                tot_loss += loss_value * idx.numel()
                 n_seen += idx.numel()
             t_train = time.perf_counter() - t_ep
+            epoch_loss = tot_loss / max(n_seen, 1)
+            lowest = min((h["train_loss"] for h in history), default=math.inf)
+            if 0 < lowest < math.inf and epoch_loss > EXPLODED_LOSS_FACTOR * lowest:
+                raise TrainingDivergedError(
+                    f"Training diverged at epoch {epoch}: the mean training loss exploded to "
+                    f"{epoch_loss:.6g}, over {EXPLODED_LOSS_FACTOR:g} times its lowest epoch "
+                    f"mean ({lowest:.6g}); lower the learning rate (lr={self.lr}). The run is "
+                    "not a result."
+                )
             val_pred = self._predict(model, val_inputs, y_mean, y_std, torch)
             if not np.all(np.isfinite(val_pred)):
                 raise TrainingDivergedError(
@@ -338,7 +359,7 @@ class Trainer(Params):
                 best_state = copy.deepcopy(model.state_dict())
             record: dict[str, Any] = {
                 "epoch": epoch,
-                "train_loss": tot_loss / max(n_seen, 1),
+                "train_loss": epoch_loss,
                 "val_mae": val_mae,
                 "val_rmse": val_rmse,
                 "lr": float(opt.param_groups[0]["lr"]),
