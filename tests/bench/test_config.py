@@ -145,3 +145,15 @@ def test_shipped_configs_are_valid():
     assert next(d for d in paper.datasets if d.name == "qm9").subsample is None
     smoke = load_config("smoke")
     assert len(smoke.cells()) <= 8
+
+
+def test_qm9_full_config_is_the_issue_20_grid():
+    full = load_config("qm9-full")
+    (qm9,) = full.datasets
+    assert qm9.name == "qm9" and qm9.subsample is None  # every molecule
+    assert qm9.targets == ("homo", "lumo", "gap")
+    assert full.splits == ["cliff", "random"] and full.seeds == [0, 1, 2]
+    assert full.backbones == ["lgbm", "mlp"]  # svm does not scale (its kernel: 87.5 GB)
+    assert full.losses == ["plain", "cliff", "lds"]
+    assert full.backbone_params == {}  # the default budgets
+    assert len(full.cells()) == 108 and len(full.split_specs()) == 18
