@@ -68,13 +68,16 @@ def main(argv: list[str] | None = None) -> int:
 
     grid = load_config(args.config)
     cells = [c for c in grid.cells()
-             if (c.dataset, c.target, c.split, c.backbone, c.loss, c.seed)
-             == ("qm9", args.target, args.split, args.backbone if args.svm_train is None
-                 else "lgbm", args.loss, args.seed)]
+             if (c.dataset, c.target, c.split, c.loss, c.seed)
+             == ("qm9", args.target, args.split, args.loss, args.seed)]
     if not cells:
         print(f"no such cell in {args.config}", file=sys.stderr)
         return 2
     cell = cells[0]
+    if args.svm_train is None and cell.backbone != args.backbone:
+        # a backbone outside the config (a GNN timed on CPU): the same cell, its defaults
+        cell.backbone = args.backbone
+        cell.backbone_params = dict(grid.backbone_params.get(args.backbone, {}))
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     split_path = work / f"{cell.split_spec.key}.json"
