@@ -25,7 +25,8 @@ A diverged cell (NaN or an exploding loss) is recorded as failed with its reason
 runner, never as a number. One JSON line describing the run (device, budget, cells run,
 failed, not started, seconds) is appended to ``<out>/gnn_runs.jsonl``.
 
-CPU check on a small subsample (what the tests run; a couple of minutes on 2 cores)::
+CPU check on a small subsample (the test runs the same on 400 molecules; 143 s for this
+one at load 12 on the 2-core machine)::
 
     CLIFFKIT_DATA_DIR=../shared/data .venv/bin/python benchmarks/qm9_gnn_grid.py \\
         --subsample 2000 --epochs gin=1,dmpnn=1,schnet=1 --targets gap --seeds 0 \\
@@ -35,7 +36,14 @@ On a GPU lease (15 minutes, of which a few go to start-up), the claim cells firs
 
     CLIFFKIT_DATA_DIR=../shared/data .venv/bin/python benchmarks/qm9_gnn_grid.py \\
         --splits-from docs/results/qm9-full --epochs gin=20,dmpnn=10,schnet=3 \\
-        --batch-size 128 --budget-s 540 -o docs/results/qm9-full-gnn
+        --targets gap --seeds 0 --splits cliff --batch-size 128 --budget-s 540 \\
+        -o docs/results/qm9-full-gnn
+
+(one target, one seed, CliffSplit: each backbone's plain cell, then its cliff and lds
+cells, as far as the budget goes; at the H100's measured 10.5 s per gin epoch and 56 s per
+schnet epoch these caps are about 3.5 and 3 minutes a cell; dmpnn's full-QM9 epoch time is
+not measured yet, so its cap is a guess). A run without the filters and caps is the whole
+GNN grid at the default budgets: about 100 GPU-hours (docs/benchmarks.md, "Full QM9").
 """
 
 from __future__ import annotations
