@@ -82,12 +82,12 @@ def test_hand_worked_evaluation(split, ds):
     # pairs of the cliff cases: (i=4, j=3) and (i=6, j=2)
     pc = ev.pairs["model"]["cliff"]
     assert pc["n"] == 2 and pc["n_with_partner_prediction"] == 2
-    assert pc["diff_error_true"].value == pytest.approx(1.0)      # = cliff MAE
+    assert pc["diff_mae_true"].value == pytest.approx(1.0)      # = cliff MAE
     # |(4 - 3) - (5 - 4)| = 0 and |(2 - 2.5) - (1 - 3)| = 1.5
-    assert pc["diff_error_pred"].value == pytest.approx(0.75)
+    assert pc["diff_mae"].value == pytest.approx(0.75)
     # sign(4 - 4) = 0 is not +1 (wrong); sign(2 - 3) = sign(1 - 3) (right)
-    assert pc["direction_true"].value == pytest.approx(0.5)
-    assert pc["direction_pred"].value == pytest.approx(1.0)
+    assert pc["direction_accuracy_true"].value == pytest.approx(0.5)
+    assert pc["direction_accuracy"].value == pytest.approx(1.0)
     # reference: (0.8*4 + 0.4*3)/1.2, 2.0 (y of train row 1), 3.0, nearest row 0 -> 1.0
     ref = ev.reference["groups"]
     errs = np.abs(np.array([4.4 / 1.2, 2.0, 3.0, 1.0]) - Y[TEST])
@@ -104,7 +104,7 @@ def test_partner_predictions_argument(split, ds):
     ev = evaluate(split, PRED[TEST], dataset=ds, n_bootstrap=50, reference=False,
                   partner_predictions=partner_pred)
     full = evaluate(split, PRED, dataset=ds, n_bootstrap=50, reference=False)
-    assert ev.pairs["model"]["cliff"]["diff_error_pred"].value == pytest.approx(0.75)
+    assert ev.pairs["model"]["cliff"]["diff_mae"].value == pytest.approx(0.75)
     assert ev.to_dict()["pairs"] == full.to_dict()["pairs"]
     with pytest.raises(ShapeMismatchError, match="partner_predictions"):
         evaluate(split, PRED, dataset=ds, reference=False, partner_predictions=[1.0])
@@ -272,9 +272,9 @@ def test_real_evaluation_has_baseline_noise_floor_and_label_free_strata():
     pred = Ridge(alpha=10.0).fit(x[res.train], y[res.train]).predict(x)
     ev = evaluate(res, pred, dataset=data, n_bootstrap=200, n_noise_sim=50)
     model, base = ev.pairs["model"]["cliff"], ev.pairs["baseline"]["cliff"]
-    assert base["direction_pred"].value == 0.0  # a constant predicts no direction
-    assert model["direction_pred"].value > 0.5
-    assert np.isfinite(ev.pairs["reference"]["cliff"]["direction_pred"].value)
+    assert base["direction_accuracy"].value == 0.0  # a constant predicts no direction
+    assert model["direction_accuracy"].value > 0.5
+    assert np.isfinite(ev.pairs["reference"]["cliff"]["direction_accuracy"].value)
     assert ev.baseline["groups"]["overall"]["mae"].value > ev.mae().value
     assert ev.noise["noise_sd"]["dof"] > 0 and ev.noise["floor"]["gap"].value < ev.gap().value
     assert 0.5 < ev.label_free["auc"] <= 1.0

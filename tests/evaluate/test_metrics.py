@@ -153,23 +153,23 @@ def test_pair_metrics_hand_worked():
     ypj = np.array([3.0, 2.5, 2.0, np.nan, 1.0])
     r = pair_metrics(y, yp, yj, y_pred_partner=ypj, n_bootstrap=200, random_state=0)
     # |(ŷi - yj) - (yi - yj)| = |ŷi - yi|
-    assert r["diff_error_true"].value == pytest.approx(np.mean([1, 1, 0.5, 0.5, 0.5]))
+    assert r["diff_mae_true"].value == pytest.approx(np.mean([1, 1, 0.5, 0.5, 0.5]))
     # |(ŷi - ŷj) - (yi - yj)|: 0, 1.5, 0.5, (no ŷj), 1.5
-    assert r["diff_error_pred"].value == pytest.approx(np.mean([0.0, 1.5, 0.5, 1.5]))
+    assert r["diff_mae"].value == pytest.approx(np.mean([0.0, 1.5, 0.5, 1.5]))
     # direction vs y_j: sign(ŷi-yj) vs sign(yi-yj): 0 vs +, - vs -, 0 vs +; case 4 has
     # yi == yj (no direction); - vs -  -> 2 of 4
     assert r["n_directed"] == 4
-    assert r["direction_true"].value == pytest.approx(0.5)
+    assert r["direction_accuracy_true"].value == pytest.approx(0.5)
     # direction vs ŷ_j: + vs +, - vs -, 0 vs +, (none), - vs - -> 3 of 4
-    assert r["direction_pred"].value == pytest.approx(0.75)
+    assert r["direction_accuracy"].value == pytest.approx(0.75)
     assert r["n_with_partner_prediction"] == 4
     assert r["mean_abs_delta"].value == pytest.approx(np.mean([1, 2, 0.5, 0, 2]))
-    for k in ("diff_error_true", "diff_error_pred", "direction_true", "direction_pred"):
+    for k in ("diff_mae_true", "diff_mae", "direction_accuracy_true", "direction_accuracy"):
         assert r[k].low <= r[k].value <= r[k].high
     none = pair_metrics(y, yp, yj, n_bootstrap=10)
-    assert none["n_with_partner_prediction"] == 0 and np.isnan(none["diff_error_pred"].value)
+    assert none["n_with_partner_prediction"] == 0 and np.isnan(none["diff_mae"].value)
     empty = pair_metrics([], [], [], n_bootstrap=10)
-    assert empty["n"] == 0 and np.isnan(empty["direction_true"].value)
+    assert empty["n"] == 0 and np.isnan(empty["direction_accuracy_true"].value)
 
 
 def test_paired_test_against_scipy():

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..evaluate import PAIR_SUMMARY, current_pair_names
 from ._config import Cell, SplitSpec
 from ._runner import CellResult
 
@@ -240,16 +241,9 @@ def _metrics_from_dict(d: dict) -> dict:
                 metrics[f"{name}_{key}_ci"] = ci
     pairs = d.get("pairs") or d.get("pair_metrics") or {}
     if pairs:
-        p: dict[str, Any] = {"n": pairs.get("n")}
-        for src, dst in (("diff_error_pred", "diff_mae"), ("diff_error_true", "diff_mae_true"),
-                         ("direction_pred", "direction_accuracy"),
-                         ("direction_true", "direction_accuracy_true")):
-            if src in pairs:
-                v, ci = _est(pairs[src])
-                p[dst] = v
-                if ci is not None:
-                    p[f"{dst}_ci"] = ci
-        metrics["pairs"] = p
+        pairs = current_pair_names(pairs)  # evaluation files of older versions
+        metrics["pairs"] = _block({"n": pairs.get("n"),
+                                   **{m: pairs[m] for m in PAIR_SUMMARY if m in pairs}})
     noise = d.get("noise") or {}
     if isinstance(noise, dict) and noise:
         metrics["noise_sd"] = (noise.get("noise_sd") or {}).get("sd")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidDataError, InvalidSmilesError, ShapeMismatchError
+from ..errors import InvalidDataError, ShapeMismatchError
 from ..utils import Interval, head_list, validate_params
 
 __all__ = [
@@ -72,7 +72,7 @@ class MoleculeACECliffs:
 
 
 def _to_mols(smiles):
-    from ..data import mol_from_smiles
+    from ..data import check_parsed, mol_from_smiles
 
     mols, bad = [], []
     for i, s in enumerate(smiles):
@@ -80,12 +80,7 @@ def _to_mols(smiles):
         if mol is None:
             bad.append(i)
         mols.append(mol)
-    if bad:
-        shown = ", ".join(f"{i} ({smiles[i]!r})" for i in bad[:3])
-        raise InvalidSmilesError(
-            f"moleculeace_cliffs: {len(bad)} SMILES could not be parsed by RDKit, "
-            f"e.g. at positions {shown}; fix or remove them."
-        )
+    check_parsed(mols, smiles, what="moleculeace_cliffs")
     return mols
 
 

@@ -14,7 +14,7 @@ from ._describe import describe_dataset
 from ._loaders import FILES_DIR, HARTREE_TO_EV, LOADER_VERSION, load_dataset, moleculeace_sets
 from ._read import read_table
 from ._registry import DatasetInfo, TargetSpec, get_dataset_info, list_datasets, register_dataset
-from ._standardize import STANDARDIZE_MODES, canonicalize, mol_from_smiles
+from ._standardize import STANDARDIZE_MODES, canonicalize, check_parsed, mol_from_smiles
 
 __all__ = [
     "Dataset",
@@ -29,6 +29,7 @@ __all__ = [
     "cache_dir",
     "STANDARDIZE_MODES",
     "canonicalize",
+    "check_parsed",
     "describe_dataset",
     "get_dataset_info",
     "list_datasets",

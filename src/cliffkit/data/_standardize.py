@@ -43,6 +43,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -115,6 +116,42 @@ def smiles_whitespace(cell: str) -> tuple[str | None, str, str]:
         if _parses("".join(words)) or any(_parses(w) for w in words[1:]):
             return "split", text, rest
         return ("name" if _parses(words[0]) else "split"), words[0], rest
+
+
+def check_parsed(parsed: Sequence, smiles: Sequence, *, what: str = "",
+                 fix: str = "fix or remove them") -> None:
+    """Refuse SMILES that RDKit could not parse, naming the first positions.
+
+    Parameters
+    ----------
+    parsed : sequence, shape (n,)
+        One result per SMILES (a Mol, canonical SMILES, ...); None where parsing failed.
+    smiles : sequence of str, shape (n,)
+        The SMILES as given.
+    what : str, optional
+        Who asks, put before the message (e.g. ``"X"``).
+    fix : str, optional
+        What the user should do.
+
+    Raises
+    ------
+    InvalidSmilesError
+        Some entry of ``parsed`` is None.
+
+    Examples
+    --------
+    >>> check_parsed(["CCO", None], ["CCO", "C1CC"], what="X")
+    Traceback (most recent call last):
+    ...
+    cliffkit.errors.InvalidSmilesError: X: RDKit could not parse 1 SMILES at 0-based positions 1 ('C1CC'); fix or remove them.
+    """
+    from ..utils import head_list
+
+    bad = [i for i, p in enumerate(parsed) if p is None]
+    if bad:
+        shown = head_list(bad, fmt=lambda i: f"{i} ({str(smiles[i])[:30]!r})")
+        raise InvalidSmilesError(f"{what + ': ' if what else ''}RDKit could not parse "
+                                 f"{len(bad)} SMILES at 0-based positions {shown}; {fix}.")
 
 
 def mol_from_smiles(text: object):
@@ -448,20 +485,8 @@ def classify_smiles(raw: Sequence[object], canonical: Sequence[str | None], line
     return has_text, valid, reason, detail, names_ignored
 
 
-def standardize(
-    table: Table,
-    smiles_col: str,
-    target_cols: Sequence[str],
-    *,
-    canonical: Sequence[str | None] | None = None,
-    conflict_tol: float = 0.1,
-    n_jobs: int | None = None,
-    show_progress: bool | None = None,
-    label: str | None = None,
-    warn: bool = True,
-    standardize: str = "keep",
-    target_names: Sequence[str] | None = None,
-) -> Standardized:
+def standardize(table: Table, smiles_col: str, target_cols: Sequence[str],
+                **options: Any) -> Standardized:
     """Canonicalise, drop bad rows, mask missing targets, merge duplicates (module docstring).
 
     Parameters
@@ -470,21 +495,9 @@ def standardize(
         The source, read by :func:`read_table`.
     smiles_col, target_cols : str, sequence of str
         Existing columns of ``table``.
-    canonical : sequence, optional
-        Canonical SMILES already computed for every row (skips the RDKit pass).
-    conflict_tol : float
-        A merged group conflicts when its spread exceeds ``conflict_tol`` times the
-        target's standard deviation (over all kept rows).
-    n_jobs, show_progress
-        See :func:`canonicalize`.
-    label : str, optional
-        Name of the source in warnings (default: the path).
-    warn : bool
-        Emit :class:`DataWarning` for dropped rows, masked cells and conflicting merges.
-    standardize : {"keep", "fragment", "parent"}
-        See :data:`STANDARDIZE_MODES`.
-    target_names : sequence of str, optional
-        Names of the targets in messages and ``LoadReport.masked`` (default: the columns).
+    **options
+        The keyword options of :func:`standardize_arrays`: ``canonical, conflict_tol,
+        n_jobs, show_progress, label, warn, standardize, target_names``.
 
     Raises
     ------
@@ -495,7 +508,6 @@ def standardize(
     """
     y_raw, problems, texts = parse_targets(table, target_cols)
     n, t = len(table), len(target_cols)
-    names = list(target_names) if target_names is not None else list(target_cols)
     bad = np.column_stack([p != None for p in problems]) if t else np.zeros((n, 0), bool)  # noqa: E711
     all_bad = bad.all(axis=1)
     reason = np.full(n, None, dtype=object)
@@ -523,16 +535,9 @@ def standardize(
         path=table.path,
         smiles_col=smiles_col,
         target_cols=target_cols,
-        canonical=canonical,
-        conflict_tol=conflict_tol,
-        n_jobs=n_jobs,
-        show_progress=show_progress,
-        label=label,
-        warn=warn,
-        standardize=standardize,
         cell_reason=cell_reason if part.any() else None,
         cell_detail=cell_detail,
-        target_names=names,
+        **options,
     )
 
 
@@ -564,6 +569,24 @@ def standardize_arrays(
     (``None``/``""`` when fine). ``cell_reason``/``cell_detail`` (shape (n, t)) give the
     problem of single target cells of rows that are kept (masked). ``reason`` and
     ``detail`` are modified in place.
+
+    Parameters
+    ----------
+    canonical : sequence, optional
+        Canonical SMILES already computed for every row (skips the RDKit pass).
+    conflict_tol : float
+        A merged group conflicts when its spread exceeds ``conflict_tol`` times the
+        target's standard deviation (over all kept rows).
+    n_jobs, show_progress
+        See :func:`canonicalize`.
+    label : str, optional
+        Name of the source in warnings (default: the path).
+    warn : bool
+        Emit :class:`DataWarning` for dropped rows, masked cells and conflicting merges.
+    standardize : {"keep", "fragment", "parent"}
+        See :data:`STANDARDIZE_MODES`.
+    target_names : sequence of str, optional
+        Names of the targets in messages and ``LoadReport.masked`` (default: the columns).
     """
     label = label or path
     names = list(target_names) if target_names is not None else list(target_cols)

@@ -259,8 +259,8 @@ class Evaluation:
             for who in ("model", "reference", "baseline"):
                 q = self.pairs.get(who, {}).get(group)
                 if q and q["n"]:
-                    cells.append(f"{who} direction {q['direction_pred'].format(digits)}, "
-                                 f"|Δŷ−Δy| {q['diff_error_pred'].format(digits)}")
+                    cells.append(f"{who} direction {q['direction_accuracy'].format(digits)}, "
+                                 f"|Δŷ−Δy| {q['diff_mae'].format(digits)}")
             lines.append(line + "; ".join(cells) + "  (direction of ŷ_i − ŷ_j vs y_i − y_j)")
         if self.baseline is not None:
             b = self.baseline["groups"]

@@ -42,6 +42,8 @@ __all__ = [
     "paired_test",
     "STRATA_ORDER",
     "CONTRASTS",
+    "PAIR_SUMMARY",
+    "current_pair_names",
 ]
 
 #: Groups reported by :func:`stratum_metrics`, in display order.
@@ -404,6 +406,46 @@ def stratum_metrics(
     }
 
 
+#: The pair metrics a one-line summary of a result carries (the bench cell: ``pairs``),
+#: under the names :func:`pair_metrics` gives them.
+PAIR_SUMMARY = ("diff_mae", "diff_mae_true", "direction_accuracy", "direction_accuracy_true")
+
+#: Names the pair metrics had in files written before they took the bench's names
+#: (evaluation.json of ``cliffkit train``/``evaluate`` runs): old name -> name today.
+_OLD_PAIR_NAMES = {"diff_error_pred": "diff_mae", "diff_error_true": "diff_mae_true",
+                   "direction_pred": "direction_accuracy",
+                   "direction_true": "direction_accuracy_true"}
+
+
+def current_pair_names(pairs: dict) -> dict:
+    """A pair-metrics dict read from a file, with any old metric names replaced by today's.
+
+    Parameters
+    ----------
+    pairs : dict
+        ``{metric name: value}`` as :func:`pair_metrics` returns it, or as an older
+        cliffkit wrote it (``diff_error_pred``, ``diff_error_true``, ``direction_pred``,
+        ``direction_true``).
+
+    Returns
+    -------
+    dict
+        The same values in the same order; where a file has both names, today's wins.
+
+    Examples
+    --------
+    >>> current_pair_names({"n": 3, "diff_error_pred": 0.5, "direction_pred": 1.0})
+    {'n': 3, 'diff_mae': 0.5, 'direction_accuracy': 1.0}
+    """
+    out: dict = {}
+    for key, value in pairs.items():
+        new = _OLD_PAIR_NAMES.get(key, key)
+        if new != key and new in pairs:
+            continue
+        out[new] = value
+    return out
+
+
 def pair_metrics(
     y_true,
     y_pred,
@@ -419,14 +461,14 @@ def pair_metrics(
 
     For a case ``i`` with training partner ``j``:
 
-    - ``diff_error_true`` = ``|(ŷ_i − y_j) − (y_i − y_j)|``, the error of the predicted
+    - ``diff_mae_true`` = ``|(ŷ_i − y_j) − (y_i − y_j)|``, the error of the predicted
       difference when the partner's *true* label is used. It equals ``|ŷ_i − y_i|``, so
       its mean is the group's MAE; it is reported for completeness.
-    - ``diff_error_pred`` = ``|(ŷ_i − ŷ_j) − (y_i − y_j)|``, the error of the difference
+    - ``diff_mae`` = ``|(ŷ_i − ŷ_j) − (y_i − y_j)|``, the error of the difference
       the model predicts between the two molecules (needs ``y_pred_partner``, the
       model's predictions for the training partners).
-    - ``direction_true`` = share of cases with ``sign(ŷ_i − y_j) == sign(y_i − y_j)``;
-      ``direction_pred`` the same with ``ŷ_i − ŷ_j``. Pairs with ``y_i == y_j`` have no
+    - ``direction_accuracy_true`` = share of cases with ``sign(ŷ_i − y_j) == sign(y_i − y_j)``;
+      ``direction_accuracy`` the same with ``ŷ_i − ŷ_j``. Pairs with ``y_i == y_j`` have no
       direction and are left out of both.
 
     Parameters
@@ -444,8 +486,8 @@ def pair_metrics(
     -------
     dict
         ``{"n": int, "n_directed": int, "n_with_partner_prediction": int,
-        "mean_abs_delta": Estimate, "diff_error_true": Estimate, "diff_error_pred":
-        Estimate, "direction_true": Estimate, "direction_pred": Estimate}``.
+        "mean_abs_delta": Estimate, "diff_mae_true": Estimate, "diff_mae":
+        Estimate, "direction_accuracy_true": Estimate, "direction_accuracy": Estimate}``.
     """
     _check_bootstrap(n_bootstrap, confidence)
     yt, yp = _check_pair(y_true, y_pred)
@@ -460,14 +502,14 @@ def pair_metrics(
     true_delta = yt - yj
     per_case = {
         "mean_abs_delta": np.abs(true_delta),
-        "diff_error_true": np.abs((yp - yj) - true_delta),
-        "diff_error_pred": np.abs((yp - ypj) - true_delta),
+        "diff_mae_true": np.abs((yp - yj) - true_delta),
+        "diff_mae": np.abs((yp - ypj) - true_delta),
     }
     directed = true_delta != 0
     has_pred = np.isfinite(ypj)
-    per_case["direction_true"] = np.where(
+    per_case["direction_accuracy_true"] = np.where(
         directed, (np.sign(yp - yj) == np.sign(true_delta)).astype(float), np.nan)
-    per_case["direction_pred"] = np.where(
+    per_case["direction_accuracy"] = np.where(
         directed & has_pred, (np.sign(yp - ypj) == np.sign(true_delta)).astype(float), np.nan)
     rng = _group_rng(_base_seed(random_state), name)
     n = yt.shape[0]

@@ -42,6 +42,29 @@ _FORMAT = "cliffkit-backbone"
 _VERSION = 1
 
 
+def refuse_pair_training(name: str, loss: Any, batch_sampler: Any, pairs: Any = None) -> None:
+    """Check the fit arguments of a backbone that fits on all rows at once (lgbm, svm).
+
+    Such a backbone takes per-sample weights but no pairwise loss term, and no batches.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``loss.beta > 0``, a ``batch_sampler``, or ``pairs`` (when given here).
+    """
+    if loss is not None and float(getattr(loss, "beta", 0.0) or 0.0) > 0:
+        raise InvalidParameterError(
+            f"The {name} backbone cannot use a pairwise loss term (beta > 0); use beta=0 "
+            "(per-sample weights only) or a torch backbone."
+        )
+    if pairs is not None or batch_sampler is not None:
+        what = "pairs and batch_sampler are" if pairs is not None else "batch_sampler is"
+        raise InvalidParameterError(
+            f"The {name} backbone fits on all rows at once; {what} not supported (use loss "
+            "'cliff' or 'cliff-adaptive')."
+        )
+
+
 def _smiles_of(data: Any) -> list[str]:
     if hasattr(data, "smiles"):
         return [str(s) for s in np.asarray(data.smiles).tolist()]
@@ -53,8 +76,9 @@ def _smiles_of(data: Any) -> list[str]:
 class Backbone(Params):
     """Base class of the backbones (see the module docstring for the contract).
 
-    Subclasses define ``__init__`` with explicit keyword parameters (stored unchanged),
-    ``_parameter_constraints``, ``_fit``, ``_predict``, ``_save_weights``,
+    Subclasses declare their parameters as fields of a
+    :func:`~cliffkit.utils.params_class` (which writes ``__init__``; values stored
+    unchanged), ``_parameter_constraints``, ``_fit``, ``_predict``, ``_save_weights``,
     ``_load_weights`` and ``_fitted_state`` / ``_set_fitted_state``.
     """
 
@@ -297,32 +321,39 @@ def _target_name(data: Any, target: Any) -> str:
 
 
 def apply_epoch_callback(out: dict[str, Any] | None, record: dict[str, Any],
+                         history: list[dict[str, Any]], weight: np.ndarray | None,
                          n_train: int) -> tuple[np.ndarray | None, bool]:
-    """Read what an ``epoch_callback`` returned, for backbones that fit in rounds.
+    """End a round of a backbone that fits in rounds: read what ``epoch_callback`` returned.
 
     Parameters
     ----------
     out : dict or None
-        The callback's return value: optional ``sample_weight`` (new training weights,
-        shape (n_train,)), optional ``stop`` (bool), and scalars to log.
+        The callback's return value (None: no callback ran): optional ``sample_weight``
+        (new training weights, shape (n_train,)), optional ``stop`` (bool), and scalars to log.
     record : dict
-        This round's history record; scalar entries of ``out`` not already in it are added.
+        This round's history record; scalar entries of ``out`` not already in it are added,
+        and it is appended to ``history``.
+    history : list of dict
+        The training log so far.
+    weight : numpy.ndarray or None
+        The sample weights of this round.
     n_train : int
         Number of training rows.
 
     Returns
     -------
     (numpy.ndarray or None, bool)
-        The new sample weights (None: keep the current ones) and whether to stop.
+        The sample weights of the next round (the callback's, else ``weight``) and
+        whether to stop.
 
     Raises
     ------
     InvalidParameterError
         ``sample_weight`` of another shape or with non-finite values.
     """
+    history.append(record)
     if not out:
-        return None, False
-    weight = None
+        return weight, False
     if out.get("sample_weight") is not None:
         weight = np.asarray(out["sample_weight"], dtype=np.float64)
         if weight.shape != (n_train,) or not np.all(np.isfinite(weight)):

@@ -26,14 +26,16 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import KW_ONLY
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import CliffkitError, InvalidParameterError, require
-from ..utils import Interval, Options, atomic_write_bytes, atomic_write_text
+from ..utils import Interval, Options, atomic_write_bytes, atomic_write_text, params_class
 from ._base import Backbone
+from ._mpnn_params import MPNNParams
 from ._registry import register_backbone
 
 __all__ = ["ChempropBackbone", "ChempropError", "chemprop_command", "fit_chemprop_split"]
@@ -89,7 +91,8 @@ def _normalised_weights(sample_weight: Any, n: int) -> np.ndarray:
 
 
 @register_backbone("chemprop")
-class ChempropBackbone(Backbone):
+@params_class
+class ChempropBackbone(Backbone, MPNNParams):
     """``chemprop``: chemprop 2.x (D-MPNN) trained through its CLI.
 
     Parameters
@@ -123,11 +126,8 @@ class ChempropBackbone(Backbone):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "hidden_channels": [Interval(int, 1, None)],
-        "num_layers": [Interval(int, 1, None)],
-        "dropout": [Interval(float, 0.0, 1.0, closed="left")],
+        **MPNNParams._parameter_constraints,
         "aggr": [Options("mean", "sum", "norm")],
-        "ffn_hidden_channels": [Interval(int, 1, None)],
         "ffn_num_layers": [Interval(int, 1, None)],
         "epochs": [Interval(int, 1, None)],
         "batch_size": [Interval(int, 1, None)],
@@ -141,29 +141,17 @@ class ChempropBackbone(Backbone):
         "show_progress": ["boolean", None],
     }
 
-    def __init__(self, hidden_channels: int = 300, num_layers: int = 3, dropout: float = 0.0,
-                 aggr: str = "mean", ffn_hidden_channels: int = 300, ffn_num_layers: int = 1,
-                 *, epochs: int = 50, batch_size: int = 64, patience: int | None = None,
-                 criterion: str = "mse", accelerator: str = "cpu", num_workers: int = 0,
-                 random_state: int = 0, chemprop_command: str | None = None,
-                 extra_args: list[str] | None = None,
-                 show_progress: bool | None = None) -> None:
-        self.hidden_channels = hidden_channels
-        self.num_layers = num_layers
-        self.dropout = dropout
-        self.aggr = aggr
-        self.ffn_hidden_channels = ffn_hidden_channels
-        self.ffn_num_layers = ffn_num_layers
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.patience = patience
-        self.criterion = criterion
-        self.accelerator = accelerator
-        self.num_workers = num_workers
-        self.random_state = random_state
-        self.chemprop_command = chemprop_command
-        self.extra_args = extra_args
-        self.show_progress = show_progress
+    _: KW_ONLY
+    epochs: int = 50
+    batch_size: int = 64
+    patience: int | None = None
+    criterion: str = "mse"
+    accelerator: str = "cpu"
+    num_workers: int = 0
+    random_state: int = 0
+    chemprop_command: str | None = None
+    extra_args: list[str] | None = None
+    show_progress: bool | None = None
 
     # ----------------------------------------------------------- commands
     def _train_args(self) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from ..utils import Interval, Options
+from ..utils import Interval, Options, params_class
 from ._featurize import (
     ATOM_FEATURE_DIM,
     BOND_FEATURE_DIM,
@@ -23,8 +23,9 @@ from ._featurize import (
     one_hot_atoms,
     one_hot_bonds,
 )
+from ._mpnn_params import MPNNParams
 from ._registry import register_backbone
-from ._torch import TRAINER_CONSTRAINTS, TorchBackbone
+from ._torch import TorchBackbone
 
 __all__ = ["DMPNN", "DMPNNBackbone", "reverse_edge_index"]
 
@@ -258,17 +259,13 @@ class DMPNN(nn.Module):
             out = out / counts.unsqueeze(1).to(out.dtype)
         return out
 
-    def forward(
-        self,
-        x: Tensor,
-        edge_index: Tensor,
-        edge_attr: Tensor,
-        rev_index: Tensor,
-        batch: Tensor | None = None,
-        num_graphs: int | None = None,
-    ) -> Tensor:
-        """Predict one row per molecule, shape (n_graphs, out_channels)."""
-        return self.ffn(self.encode(x, edge_index, edge_attr, rev_index, batch, num_graphs))
+    def forward(self, *graph: Tensor | int | None) -> Tensor:
+        """Predict one row per molecule, shape (n_graphs, out_channels).
+
+        ``graph``: the arguments of :meth:`encode`, ``(x, edge_index, edge_attr, rev_index,
+        batch=None, num_graphs=None)``.
+        """
+        return self.ffn(self.encode(*graph))
 
     def __repr__(self) -> str:
         return (
@@ -306,7 +303,8 @@ class _DMPNNOnGraphs(nn.Module):
 
 
 @register_backbone("dmpnn")
-class DMPNNBackbone(TorchBackbone):
+@params_class
+class DMPNNBackbone(TorchBackbone, MPNNParams):
     """``dmpnn``: chemprop-style directed message passing (:class:`DMPNN`).
 
     Atom and bond features are the one-hot encodings of :class:`PackedGraphs` (featurised
@@ -324,9 +322,9 @@ class DMPNNBackbone(TorchBackbone):
         Readout over a molecule's atoms.
     ffn_hidden_channels : int, default=300
     ffn_num_layers : int, default=1
-    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state,
-    show_progress :
-        Trainer settings (:class:`cliffkit.train.Trainer`).
+    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state, show_progress
+        Keyword-only trainer settings (:class:`~cliffkit.train.TrainerParams`), with
+        the defaults there.
 
     Examples
     --------
@@ -336,46 +334,14 @@ class DMPNNBackbone(TorchBackbone):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        **TRAINER_CONSTRAINTS,
-        "hidden_channels": [Interval(int, 1, None)],
-        "num_layers": [Interval(int, 1, None)],
-        "dropout": [Interval(float, 0.0, 1.0, closed="left")],
+        **TorchBackbone._parameter_constraints,
+        **MPNNParams._parameter_constraints,
         "aggr": [Options("mean", "sum")],
-        "ffn_hidden_channels": [Interval(int, 1, None)],
         "ffn_num_layers": [Interval(int, 0, None)],
     }
-
-    def __init__(self, hidden_channels: int = 300, num_layers: int = 3, dropout: float = 0.0,
-                 aggr: str = "mean", ffn_hidden_channels: int = 300, ffn_num_layers: int = 1,
-                 *, epochs: int = 100, batch_size: int = 64, lr: float = 1e-3,
-                 weight_decay: float = 0.0, patience: int = 20, criterion: str = "mse",
-                 device: str | None = "auto", random_state: int = 0,
-                 show_progress: bool | None = None) -> None:
-        self.hidden_channels = hidden_channels
-        self.num_layers = num_layers
-        self.dropout = dropout
-        self.aggr = aggr
-        self.ffn_hidden_channels = ffn_hidden_channels
-        self.ffn_num_layers = ffn_num_layers
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.criterion = criterion
-        self.device = device
-        self.random_state = random_state
-        self.show_progress = show_progress
 
     def _make_inputs(self, smiles: list[str]) -> PackedGraphs:
         return PackedGraphs.from_smiles(smiles)
 
     def _build_module(self) -> _DMPNNOnGraphs:
-        return _DMPNNOnGraphs(
-            hidden_channels=self.hidden_channels,
-            num_layers=self.num_layers,
-            dropout=self.dropout,
-            aggr=self.aggr,
-            ffn_hidden_channels=self.ffn_hidden_channels,
-            ffn_num_layers=self.ffn_num_layers,
-        )
+        return _DMPNNOnGraphs(**self.mpnn_params())

@@ -40,9 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidSmilesError
 from ..similarity import N_BITS, RADIUS
-from ..utils import head_list
 
 __all__ = [
     "ATOM_FIELD_SIZES",
@@ -85,20 +83,14 @@ def _lookup_tables():
 def _parse(smiles: Sequence[str]) -> list:
     from rdkit import RDLogger
 
-    from ..data import mol_from_smiles
+    from ..data import check_parsed, mol_from_smiles
 
     RDLogger.DisableLog("rdApp.*")
     try:
         mols = [mol_from_smiles(str(s)) for s in smiles]  # refuses whitespace inside
     finally:
         RDLogger.EnableLog("rdApp.*")
-    bad = [i for i, m in enumerate(mols) if m is None]
-    if bad:
-        shown = head_list(bad, fmt=lambda i: f"{i} ({smiles[i]!r})")
-        raise InvalidSmilesError(
-            f"{len(bad)} SMILES could not be parsed by RDKit, at positions {shown}; "
-            "fix or remove them."
-        )
+    check_parsed(mols, smiles)
     return mols
 
 

@@ -2,15 +2,16 @@ r"""``gin``: GINE (Hu et al., 2020) with atom and bond features, on PyTorch Geom
 
 from __future__ import annotations
 
+from dataclasses import field
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from ..utils import Interval, Options
+from ..utils import Interval, Options, params_class
 from ._featurize import ATOM_FIELD_SIZES, BOND_FIELD_SIZES, PackedGraphs
 from ._registry import register_backbone
-from ._torch import TRAINER_CONSTRAINTS, TorchBackbone
+from ._torch import TorchBackbone
 
 __all__ = ["FeatureEncoder", "GIN", "GINBackbone"]
 
@@ -128,6 +129,7 @@ class GIN(nn.Module):
 
 
 @register_backbone("gin")
+@params_class
 class GINBackbone(TorchBackbone):
     """``gin``: :class:`GIN` (GINE convolutions) on RDKit molecular graphs.
 
@@ -145,12 +147,13 @@ class GINBackbone(TorchBackbone):
     train_eps : bool, default=False
     batch_size : int, default=64
         Batch 128 gave too few steps on the small sets (FreeSolv RMSE 2.30 vs 1.13 at 32).
-    epochs, lr, weight_decay, patience, criterion, device, random_state, show_progress :
-        Trainer settings (:class:`cliffkit.train.Trainer`).
+    epochs, lr, weight_decay, patience, criterion, device, random_state, show_progress
+        Keyword-only trainer settings (:class:`~cliffkit.train.TrainerParams`), with
+        the defaults there but ``patience=15``.
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        **TRAINER_CONSTRAINTS,
+        **TorchBackbone._parameter_constraints,
         "hidden_channels": [Interval(int, 1, None)],
         "num_layers": [Interval(int, 1, None)],
         "dropout": [Interval(float, 0.0, 1.0, closed="left")],
@@ -158,25 +161,12 @@ class GINBackbone(TorchBackbone):
         "train_eps": ["boolean"],
     }
 
-    def __init__(self, hidden_channels: int = 128, num_layers: int = 4, dropout: float = 0.1,
-                 pool: str = "mean", train_eps: bool = False, *, epochs: int = 100,
-                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
-                 patience: int = 15, criterion: str = "mse", device: str | None = "auto",
-                 random_state: int = 0, show_progress: bool | None = None) -> None:
-        self.hidden_channels = hidden_channels
-        self.num_layers = num_layers
-        self.dropout = dropout
-        self.pool = pool
-        self.train_eps = train_eps
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.criterion = criterion
-        self.device = device
-        self.random_state = random_state
-        self.show_progress = show_progress
+    hidden_channels: int = 128
+    num_layers: int = 4
+    dropout: float = 0.1
+    pool: str = "mean"
+    train_eps: bool = False
+    patience: int = field(default=15, kw_only=True)
 
     def _make_inputs(self, smiles: list[str]) -> PackedGraphs:
         return PackedGraphs.from_smiles(smiles)

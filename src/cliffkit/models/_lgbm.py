@@ -19,8 +19,8 @@ import numpy as np
 
 from ..errors import InvalidParameterError
 from ..similarity import N_BITS, RADIUS
-from ..utils import Interval, Options, atomic_write_text, is_seed
-from ._base import Backbone, apply_epoch_callback
+from ..utils import Interval, Options, atomic_write_text, is_seed, params_class
+from ._base import Backbone, apply_epoch_callback, refuse_pair_training
 from ._featurize import ecfp_features
 from ._registry import register_backbone
 
@@ -33,6 +33,7 @@ _OBJECTIVES = {"mse": "regression", "l2": "regression", "l1": "regression_l1",
 
 
 @register_backbone("lgbm")
+@params_class
 class LGBMBackbone(Backbone):
     """``lgbm``: LightGBM regression on ECFP bits.
 
@@ -76,27 +77,20 @@ class LGBMBackbone(Backbone):
         "random_state": [is_seed],
     }
 
-    def __init__(self, n_estimators: int = 2000, learning_rate: float = 0.05,
-                 num_leaves: int = 63, min_child_samples: int = 10,
-                 colsample_bytree: float = 0.3, subsample: float = 1.0,
-                 reg_lambda: float = 1.0, objective: str = "mse",
-                 early_stopping_rounds: int = 100, rounds_per_block: int = 50,
-                 radius: int = RADIUS, n_bits: int = N_BITS, n_jobs: int | None = None,
-                 random_state: int = 0) -> None:
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.colsample_bytree = colsample_bytree
-        self.subsample = subsample
-        self.reg_lambda = reg_lambda
-        self.objective = objective
-        self.early_stopping_rounds = early_stopping_rounds
-        self.rounds_per_block = rounds_per_block
-        self.radius = radius
-        self.n_bits = n_bits
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    n_estimators: int = 2000
+    learning_rate: float = 0.05
+    num_leaves: int = 63
+    min_child_samples: int = 10
+    colsample_bytree: float = 0.3
+    subsample: float = 1.0
+    reg_lambda: float = 1.0
+    objective: str = "mse"
+    early_stopping_rounds: int = 100
+    rounds_per_block: int = 50
+    radius: int = RADIUS
+    n_bits: int = N_BITS
+    n_jobs: int | None = None
+    random_state: int = 0
 
     def _features(self, smiles: list[str]) -> np.ndarray:
         return ecfp_features(smiles, radius=self.radius, n_bits=self.n_bits).astype(np.float32)
@@ -105,11 +99,6 @@ class LGBMBackbone(Backbone):
         objective = self.objective
         params: dict[str, Any] = {}
         if loss is not None:
-            if float(getattr(loss, "beta", 0.0) or 0.0) > 0:
-                raise InvalidParameterError(
-                    "The lgbm backbone cannot use a pairwise loss term (beta > 0); use "
-                    "beta=0 (per-sample weights only) or a torch backbone."
-                )
             base = str(getattr(loss, "base", objective)).lower()
             if base not in _OBJECTIVES:
                 raise InvalidParameterError(
@@ -141,11 +130,8 @@ class LGBMBackbone(Backbone):
              pairs=None, batch_sampler=None, epoch_callback=None, log_path=None) -> None:
         import lightgbm as lgb
 
+        refuse_pair_training("lgbm", loss, batch_sampler)
         params = self._lgb_params(loss)
-        if batch_sampler is not None:
-            raise InvalidParameterError(
-                "The lgbm backbone trains on all rows at once; batch_sampler is not supported."
-            )
         t0 = time.perf_counter()
         X_tr = self._features(smiles_tr)
         X_va = self._features(smiles_va)
@@ -207,10 +193,7 @@ class LGBMBackbone(Backbone):
                       "val_mae": float(np.mean(np.abs(val_pred - y_va))),
                       "best_val_mae": best_mae}
             out = callback(block, np.asarray(val_pred, dtype=np.float64))
-            new_weight, stop = apply_epoch_callback(out, record, len(y_tr))
-            if new_weight is not None:
-                weight = new_weight
-            history.append(record)
+            weight, stop = apply_epoch_callback(out, record, history, weight, len(y_tr))
             if stop:
                 break
         booster.best_iteration = best_iter

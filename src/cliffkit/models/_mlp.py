@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import field
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from ..similarity import N_BITS, RADIUS
-from ..utils import Interval
+from ..utils import Interval, params_class
 from ._featurize import TensorBatcher, ecfp_features
 from ._registry import register_backbone
-from ._torch import TRAINER_CONSTRAINTS, TorchBackbone
+from ._torch import TorchBackbone
 
 __all__ = ["MLP", "MLPBackbone"]
 
@@ -58,6 +59,7 @@ class MLP(nn.Module):
 
 
 @register_backbone("mlp")
+@params_class
 class MLPBackbone(TorchBackbone):
     """``mlp``: :class:`MLP` on Morgan/ECFP bits (radius 2, 2048 bits by default).
 
@@ -68,13 +70,13 @@ class MLPBackbone(TorchBackbone):
     dropout : float, default=0.2
     radius, n_bits : int, default=2, 2048
         ECFP radius and length.
-    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state,
-    show_progress :
-        Trainer settings (:class:`cliffkit.train.Trainer`).
+    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state, show_progress
+        Keyword-only trainer settings (:class:`~cliffkit.train.TrainerParams`), with
+        the defaults there but ``weight_decay=1e-5, patience=15``.
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        **TRAINER_CONSTRAINTS,
+        **TorchBackbone._parameter_constraints,
         "hidden_channels": [Interval(int, 1, None)],
         "num_layers": [Interval(int, 1, None)],
         "dropout": [Interval(float, 0.0, 1.0, closed="left")],
@@ -82,25 +84,13 @@ class MLPBackbone(TorchBackbone):
         "n_bits": [Interval(int, 8, None)],
     }
 
-    def __init__(self, hidden_channels: int = 512, num_layers: int = 2, dropout: float = 0.2,
-                 radius: int = RADIUS, n_bits: int = N_BITS, *, epochs: int = 100,
-                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-5,
-                 patience: int = 15, criterion: str = "mse", device: str | None = "auto",
-                 random_state: int = 0, show_progress: bool | None = None) -> None:
-        self.hidden_channels = hidden_channels
-        self.num_layers = num_layers
-        self.dropout = dropout
-        self.radius = radius
-        self.n_bits = n_bits
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.criterion = criterion
-        self.device = device
-        self.random_state = random_state
-        self.show_progress = show_progress
+    hidden_channels: int = 512
+    num_layers: int = 2
+    dropout: float = 0.2
+    radius: int = RADIUS
+    n_bits: int = N_BITS
+    weight_decay: float = field(default=1e-5, kw_only=True)
+    patience: int = field(default=15, kw_only=True)
 
     def _make_inputs(self, smiles: list[str]) -> Any:
         return TensorBatcher(ecfp_features(smiles, radius=self.radius, n_bits=self.n_bits))

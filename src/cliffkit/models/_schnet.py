@@ -8,17 +8,18 @@ are cheap) and is passed to PyG's ``SchNet`` as its ``interaction_graph``.
 
 from __future__ import annotations
 
+from dataclasses import field
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..utils import Interval, Options
+from ..utils import Interval, Options, params_class
 from ._base import _smiles_of
 from ._featurize import PackedGraphs
 from ._registry import register_backbone
-from ._torch import TRAINER_CONSTRAINTS, TorchBackbone
+from ._torch import TorchBackbone
 
 __all__ = ["RadiusGraph", "SchNet", "SchNetBackbone", "pack_geometries", "radius_graph"]
 
@@ -232,6 +233,7 @@ class _SchNetOnGeometries(SchNet):
 
 
 @register_backbone("schnet")
+@params_class
 class SchNetBackbone(TorchBackbone):
     """``schnet``: PyG SchNet on 3D geometries with explicit hydrogens.
 
@@ -258,9 +260,9 @@ class SchNetBackbone(TorchBackbone):
         Folder with ``qm9_geometries.npz`` (default ``CLIFFKIT_DATA_DIR``, then qm9pack).
     n_jobs : int, default=2
         Processes for conformer generation.
-    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state,
-    show_progress :
-        Trainer settings (:class:`cliffkit.train.Trainer`).
+    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state, show_progress
+        Keyword-only trainer settings (:class:`~cliffkit.train.TrainerParams`), with
+        the defaults there but ``lr=5e-4``.
 
     Examples
     --------
@@ -270,7 +272,7 @@ class SchNetBackbone(TorchBackbone):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        **TRAINER_CONSTRAINTS,
+        **TorchBackbone._parameter_constraints,
         "hidden_channels": [Interval(int, 2, None)],
         "num_filters": [Interval(int, 1, None)],
         "num_layers": [Interval(int, 1, None)],
@@ -283,32 +285,17 @@ class SchNetBackbone(TorchBackbone):
         "n_jobs": [Interval(int, 1, None)],
     }
 
-    def __init__(self, hidden_channels: int = 128, num_filters: int = 128, num_layers: int = 6,
-                 num_gaussians: int = 50, cutoff: float = 5.0, max_num_neighbors: int | None = 32,
-                 readout: str = "add", conformer_seed: int = 0, data_dir: str | None = None,
-                 n_jobs: int = 2, *, epochs: int = 100, batch_size: int = 64, lr: float = 5e-4,
-                 weight_decay: float = 0.0, patience: int = 20, criterion: str = "mse",
-                 device: str | None = "auto", random_state: int = 0,
-                 show_progress: bool | None = None) -> None:
-        self.hidden_channels = hidden_channels
-        self.num_filters = num_filters
-        self.num_layers = num_layers
-        self.num_gaussians = num_gaussians
-        self.cutoff = cutoff
-        self.max_num_neighbors = max_num_neighbors
-        self.readout = readout
-        self.conformer_seed = conformer_seed
-        self.data_dir = data_dir
-        self.n_jobs = n_jobs
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.criterion = criterion
-        self.device = device
-        self.random_state = random_state
-        self.show_progress = show_progress
+    hidden_channels: int = 128
+    num_filters: int = 128
+    num_layers: int = 6
+    num_gaussians: int = 50
+    cutoff: float = 5.0
+    max_num_neighbors: int | None = 32
+    readout: str = "add"
+    conformer_seed: int = 0
+    data_dir: str | None = None
+    n_jobs: int = 2
+    lr: float = field(default=5e-4, kw_only=True)
 
     # Geometries are looked up by SMILES (a Dataset's SMILES are canonical and unique).
     def _register_geometries(self, data: Any) -> None:

@@ -29,8 +29,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidParameterError
-from ..utils import Interval, atomic_write_bytes, atomic_write_text, is_seed
-from ._base import Backbone, apply_epoch_callback
+from ..utils import Interval, atomic_write_bytes, atomic_write_text, is_seed, params_class
+from ._base import Backbone, apply_epoch_callback, refuse_pair_training
 from ._featurize import ecfp_features
 from ._registry import register_backbone
 
@@ -104,6 +104,7 @@ def _positive_floats(v: Any) -> bool:
 
 
 @register_backbone("svm")
+@params_class
 class SVMBackbone(Backbone):
     """``svm``: :class:`sklearn.svm.SVR` on a precomputed Tanimoto kernel over ECFP4-1024.
 
@@ -143,19 +144,14 @@ class SVMBackbone(Backbone):
         "random_state": [is_seed],
     }
 
-    def __init__(self, C: float | None = None,
-                 C_grid: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
-                 epsilon: float = 0.1, radius: int = 2, n_bits: int = 1024,
-                 adaptive_rounds: int = 5, cache_size: float = 500.0,
-                 random_state: int = 0) -> None:
-        self.C = C
-        self.C_grid = C_grid
-        self.epsilon = epsilon
-        self.radius = radius
-        self.n_bits = n_bits
-        self.adaptive_rounds = adaptive_rounds
-        self.cache_size = cache_size
-        self.random_state = random_state
+    C: float | None = None
+    C_grid: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+    epsilon: float = 0.1
+    radius: int = 2
+    n_bits: int = 1024
+    adaptive_rounds: int = 5
+    cache_size: float = 500.0
+    random_state: int = 0
 
     def _bits(self, smiles: list[str]) -> np.ndarray:
         return ecfp_features(smiles, radius=self.radius, n_bits=self.n_bits)
@@ -179,16 +175,7 @@ class SVMBackbone(Backbone):
 
     def _fit(self, smiles_tr, y_tr, smiles_va, y_va, *, sample_weight=None, loss=None,
              pairs=None, batch_sampler=None, epoch_callback=None, log_path=None) -> None:
-        if loss is not None and float(getattr(loss, "beta", 0.0) or 0.0) > 0:
-            raise InvalidParameterError(
-                "The svm backbone cannot use a pairwise loss term (beta > 0); use beta=0 "
-                "(per-sample weights only) or a torch backbone."
-            )
-        if pairs is not None or batch_sampler is not None:
-            raise InvalidParameterError(
-                "The svm backbone fits on all rows at once; pairs and batch_sampler are not "
-                "supported (use loss 'cliff' or 'cliff-adaptive')."
-            )
+        refuse_pair_training("svm", loss, batch_sampler, pairs)
         t0 = time.perf_counter()
         X_tr = self._bits(smiles_tr)
         X_va = self._bits(smiles_va)
@@ -202,13 +189,9 @@ class SVMBackbone(Backbone):
             record = {"epoch": r, "C": c, "val_rmse": rmse,
                       "val_mae": float(np.mean(np.abs(pred - y_va))),
                       "val_rmse_by_C": {str(k): v for k, v in scores.items()}}
-            stop = False
-            if epoch_callback is not None and r < rounds:
-                out = epoch_callback(r, np.asarray(pred, dtype=np.float64))
-                new_weight, stop = apply_epoch_callback(out, record, len(y_tr))
-                if new_weight is not None:
-                    weight = new_weight
-            history.append(record)
+            out = (epoch_callback(r, np.asarray(pred, dtype=np.float64))
+                   if epoch_callback is not None and r < rounds else None)
+            weight, stop = apply_epoch_callback(out, record, history, weight, len(y_tr))
             if stop:
                 break
         self._set_model(svr, X_tr)

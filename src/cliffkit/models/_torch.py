@@ -9,35 +9,33 @@ A torch backbone subclasses :class:`TorchBackbone` and supplies two hooks:
 
 The trainer parameters (``epochs``, ``batch_size``, ``lr``, ``weight_decay``,
 ``patience``, ``criterion``, ``device``, ``random_state``, ``show_progress``) are
-ordinary constructor parameters of each subclass; their constraints are the trainer's.
+declared once, in :class:`cliffkit.train.TrainerParams`: a subclass is a
+:func:`~cliffkit.utils.params_class` that declares its model parameters as fields, gets
+the trainer's as keyword-only constructor parameters (with their constraints), and
+declares one of them again only to change its default.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from ..train import Trainer
+from ..train import Trainer, TrainerParams
 from ._base import Backbone
 
 __all__ = ["TorchBackbone", "TRAINER_CONSTRAINTS", "WEIGHTS_FILE"]
 
 WEIGHTS_FILE = "model.pt"
 
-
-#: The trainer parameters every torch backbone takes as constructor parameters; their
-#: constraints are the :class:`~cliffkit.train.Trainer`'s own (declared there, once).
-_TRAINER_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "patience", "criterion",
-                 "device", "random_state", "show_progress")
-TRAINER_CONSTRAINTS: dict[str, list] = {k: Trainer._parameter_constraints[k] for k in _TRAINER_KEYS}
+#: The trainer parameters' constraints, as declared in :class:`~cliffkit.train.TrainerParams`
+#: (the same dict; kept under this name for code written before TrainerParams).
+TRAINER_CONSTRAINTS = TrainerParams._parameter_constraints
 
 
-class TorchBackbone(Backbone):
+class TorchBackbone(Backbone, TrainerParams):
     """Base class of the torch backbones (``mlp``, ``gin``, ``dmpnn``, ``schnet``)."""
-
-    _parameter_constraints: ClassVar[dict] = dict(TRAINER_CONSTRAINTS)
 
     # hooks --------------------------------------------------------------
     def _make_inputs(self, smiles: list[str]) -> Any:
@@ -47,8 +45,8 @@ class TorchBackbone(Backbone):
         raise NotImplementedError
 
     # trainer ------------------------------------------------------------
-    def _trainer(self):
-        return Trainer(**{k: getattr(self, k) for k in _TRAINER_KEYS if hasattr(self, k)})
+    def _trainer(self) -> Trainer:
+        return Trainer(**self.trainer_params())
 
     def _fit(self, smiles_tr, y_tr, smiles_va, y_va, *, sample_weight=None, loss=None,
              pairs=None, batch_sampler=None, epoch_callback=None, log_path=None) -> None:

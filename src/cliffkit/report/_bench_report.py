@@ -424,6 +424,15 @@ def _load_predictions(ok, splits=("cliff",)):
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
+def _figure_or_note(report: Report, data, plot, title: str, caption: str, filename: str,
+                    missing: str) -> None:
+    """Add the figure ``plot(data)``, or the not-measured note ``missing`` when ``data`` is None."""
+    if data is None:
+        report.add_message(missing, level="not-measured")
+    else:
+        report.add_image(plot(data), title, caption=caption, filename=filename)
+
+
 def _figures(report: Report, ok) -> None:
     from . import _plots
 
@@ -435,49 +444,39 @@ def _figures(report: Report, ok) -> None:
         plain = main_split[main_split["loss"] == "plain"]
         if plain.empty:
             plain = main_split
-        if not plain.empty and "cliff_mae" in plain:
-            report.add_image(_plots.plot_strata_mae(plain), "MAE per stratum",
-                             caption=f"{split_name}, plain loss; bars are means over seeds, whiskers "
-                                     "one std (none with one seed).", filename="strata_mae")
-        else:
-            report.add_message("MAE per stratum: no finished cells.", level="not-measured")
+        _figure_or_note(
+            report, plain if not plain.empty and "cliff_mae" in plain else None,
+            _plots.plot_strata_mae, "MAE per stratum",
+            f"{split_name}, plain loss; bars are means over seeds, whiskers one std (none with "
+            "one seed).", "strata_mae", "MAE per stratum: no finished cells.")
+        p = None
         if preds is not None and {"max_similarity", "y_pred", "y_true"} <= set(preds.columns):
             p = preds[preds["loss"] == "plain"] if (preds["loss"] == "plain").any() else preds
-            report.add_image(_plots.plot_error_vs_similarity(p), "Error against similarity to train",
-                             caption=f"{split_name} test molecules, plain loss, all seeds pooled; the "
-                                     "dotted line is the support threshold.",
-                             filename="error_vs_similarity")
-        else:
-            report.add_message("Error against similarity to train: no predictions files.",
-                               level="not-measured")
-        if main_split["loss"].nunique() > 1 and "gap" in main_split:
-            report.add_image(_plots.plot_gap_by_loss(main_split), "Gap under each loss",
-                             caption=f"{split_name}: MAE(cliff) − MAE(smooth), mean ± std over seeds "
-                                     "(no whiskers with one seed).",
-                             filename="gap_by_loss")
-        else:
-            report.add_message("Gap under plain and CliffLoss: only one loss in these results.",
-                               level="not-measured")
+        _figure_or_note(
+            report, p, _plots.plot_error_vs_similarity, "Error against similarity to train",
+            f"{split_name} test molecules, plain loss, all seeds pooled; the dotted line is the "
+            "support threshold.", "error_vs_similarity",
+            "Error against similarity to train: no predictions files.")
+        _figure_or_note(
+            report, main_split if main_split["loss"].nunique() > 1 and "gap" in main_split else None,
+            _plots.plot_gap_by_loss, "Gap under each loss",
+            f"{split_name}: MAE(cliff) − MAE(smooth), mean ± std over seeds (no whiskers with one "
+            "seed).", "gap_by_loss", "Gap under plain and CliffLoss: only one loss in these results.")
         lam = ok[ok["lambda_trajectory"].apply(lambda v: isinstance(v, list) and len(v) > 0)] \
             if "lambda_trajectory" in ok else ok.iloc[:0]
-        if not lam.empty:
-            report.add_image(_plots.plot_lambda_trajectories(lam), "λ trajectories",
-                             caption="The adaptive CliffLoss λ after each epoch / round block, moved by "
-                                     "the validation cliff/smooth gap.", filename="lambda")
-        else:
-            report.add_message("λ trajectories: no finished cliff-adaptive cells.",
-                               level="not-measured")
+        _figure_or_note(
+            report, None if lam.empty else lam, _plots.plot_lambda_trajectories, "λ trajectories",
+            "The adaptive CliffLoss λ after each epoch / round block, moved by the validation "
+            "cliff/smooth gap.", "lambda", "λ trajectories: no finished cliff-adaptive cells.")
+        cp = None
         if preds is not None and "partner_y_true" in preds and "stratum" in preds:
             cp = preds[(preds["stratum"] == "cliff") & preds["partner_y_true"].notna()]
-            if not cp.empty:
-                report.add_image(_plots.plot_pair_differences(cp),
-                                 "Predicted against true difference for cliff pairs",
-                                 caption="Each point is a cliff test molecule and its training "
-                                         "partner; the diagonal is a perfect prediction.",
-                                 filename="pair_differences")
-                return
-        report.add_message("Cliff-pair differences: no cliff test cases with training partners.",
-                           level="not-measured")
+        _figure_or_note(
+            report, None if cp is None or cp.empty else cp, _plots.plot_pair_differences,
+            "Predicted against true difference for cliff pairs",
+            "Each point is a cliff test molecule and its training partner; the diagonal is a "
+            "perfect prediction.", "pair_differences",
+            "Cliff-pair differences: no cliff test cases with training partners.")
 
 
 def build_report(table, *, title: str | None = None, meta: dict | None = None,

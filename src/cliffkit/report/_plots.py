@@ -99,25 +99,32 @@ def plot_strata_mae(table, strata=("cliff", "smooth", "unsupported")) -> bytes:
     panels = list(table.groupby(["dataset", "target"], sort=True))
     fig, axes = _figure(len(panels))
     for ax, ((ds, tg), sub) in zip(axes, panels, strict=False):
-        backbones = sorted(sub["backbone"].unique())
-        x = np.arange(len(backbones))
         # only strata with a value: no empty legend entries, no gaps between bars
         drawn = [s for s in strata
                  if f"{s}_mae" in sub and np.isfinite(sub[f"{s}_mae"].to_numpy(float)).any()]
-        width = 0.8 / max(1, len(drawn))
-        for j, s in enumerate(drawn):
-            g = sub.groupby("backbone")[f"{s}_mae"]
-            mean = g.mean().reindex(backbones).to_numpy(dtype=float)
-            std = g.std(ddof=1).reindex(backbones).to_numpy(dtype=float)  # NaN: one seed
-            ax.bar(x + (j - (len(drawn) - 1) / 2) * width, mean, width, yerr=_whiskers(std),
-                   label=s, color=_COLORS.get(s), capsize=2)
-        ax.set_xticks(x, backbones)
-        ax.set_xlim(-0.6, len(backbones) - 0.4)
-        ax.set_xlabel("backbone")
+        _backbone_bars(ax, sub, [(s, sub, f"{s}_mae", _COLORS.get(s)) for s in drawn])
         ax.set_ylabel(_with_unit("MAE", _unit(sub)))
         ax.set_title(_panel_title(ds, tg), fontsize=10)
     _legend(fig, axes, "test stratum")
     return _png(fig)
+
+
+def _backbone_bars(ax, sub, bars) -> None:
+    """Grouped bars on ``ax``: one group per backbone of ``sub``, one bar per entry of
+    ``bars`` = ``[(label, rows, column, color)]``, the mean of ``column`` over ``rows``
+    with one standard deviation over seeds as whiskers (none with one seed)."""
+    backbones = sorted(sub["backbone"].unique())
+    x = np.arange(len(backbones))
+    width = 0.8 / max(1, len(bars))
+    for j, (label, rows, column, color) in enumerate(bars):
+        g = rows.groupby("backbone")[column]
+        mean = g.mean().reindex(backbones).to_numpy(dtype=float)
+        std = g.std(ddof=1).reindex(backbones).to_numpy(dtype=float)  # NaN: one seed
+        ax.bar(x + (j - (len(bars) - 1) / 2) * width, mean, width, yerr=_whiskers(std),
+               label=label, color=color, capsize=2)
+    ax.set_xticks(x, backbones)
+    ax.set_xlim(-0.6, len(backbones) - 0.4)
+    ax.set_xlabel("backbone")
 
 
 def plot_error_vs_similarity(preds, bins=(0.0, MIN_SIMILARITY, 0.45, 0.55, 0.65, 0.75, 0.85, 1.0001)) -> bytes:
@@ -165,23 +172,12 @@ def plot_gap_by_loss(table) -> bytes:
     panels = list(table.groupby(["dataset", "target"], sort=True))
     fig, axes = _figure(len(panels))
     for ax, ((ds, tg), sub) in zip(axes, panels, strict=False):
-        backbones = sorted(sub["backbone"].unique())
         losses = sorted(sub["loss"].unique(), key=lambda s: (s != "plain", s))
-        x = np.arange(len(backbones))
         losses = [lo for lo in losses
                   if np.isfinite(sub.loc[sub["loss"] == lo, "gap"].to_numpy(float)).any()]
-        width = 0.8 / max(1, len(losses))
-        for j, lo in enumerate(losses):
-            g = sub[sub["loss"] == lo].groupby("backbone")["gap"]
-            mean = g.mean().reindex(backbones).to_numpy(dtype=float)
-            std = g.std(ddof=1).reindex(backbones).to_numpy(dtype=float)  # NaN: one seed
-            ax.bar(x + (j - (len(losses) - 1) / 2) * width, mean, width, yerr=_whiskers(std),
-                   label=lo,
-                   color=_LOSS_COLORS.get(lo), capsize=2)
+        _backbone_bars(ax, sub, [(lo, sub[sub["loss"] == lo], "gap", _LOSS_COLORS.get(lo))
+                                 for lo in losses])
         ax.axhline(0, color="k", lw=0.6)
-        ax.set_xticks(x, backbones)
-        ax.set_xlim(-0.6, len(backbones) - 0.4)
-        ax.set_xlabel("backbone")
         ax.set_ylabel(_with_unit("MAE(cliff) − MAE(smooth)", _unit(sub)))
         ax.set_title(_panel_title(ds, tg), fontsize=10)
     _legend(fig, axes, "training loss")

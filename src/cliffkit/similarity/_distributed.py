@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import require
-from ..utils import Interval, validate_params
+from ..utils import Interval, validated
 from ._defaults import MIN_SIMILARITY
 from ._graph import NeighborGraph
 from ._search import _CONSTRAINTS as _SEARCH_CONSTRAINTS
@@ -62,6 +62,7 @@ def _search_block(q_all, ref, rows, k, min_similarity, drop_self, backend, block
     return counts.astype(np.int64), indices, sims, g.params.get("backend")
 
 
+@validated(_CONSTRAINTS)
 def find_neighbors_distributed(
     fps: np.ndarray,
     ref_fps: np.ndarray | None = None,
@@ -106,15 +107,6 @@ def find_neighbors_distributed(
     MissingDependencyError
         Ray is not installed (``pip install 'cliffkit[ray]'``).
     """
-    validate_params(
-        _CONSTRAINTS,
-        {
-            "k": k, "min_similarity": min_similarity, "exclude_self": exclude_self,
-            "backend": backend, "block_size": block_size, "rows_per_task": rows_per_task,
-            "num_cpus": num_cpus, "max_retries": max_retries, "show_progress": show_progress,
-        },
-        "find_neighbors_distributed",
-    )
     prep = _prepare(fps, ref_fps, k, min_similarity, exclude_self)
     if isinstance(prep, NeighborGraph):
         return prep

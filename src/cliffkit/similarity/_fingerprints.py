@@ -11,8 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import InvalidSmilesError
-from ..utils import Interval, head_list, validate_params
+from ..utils import Interval, validate_params
 from ._defaults import N_BITS, RADIUS
 
 __all__ = ["compute_fingerprints", "unpack_fingerprints", "resolve_n_jobs"]
@@ -136,13 +135,11 @@ def compute_fingerprints(
             start, block, b = _fingerprint_chunk(task)
             out[start : start + len(block)] = block
             bad.extend(start + i for i in b)
-    if bad:
-        bad.sort()
-        shown = head_list(bad, fmt=lambda i: f"{i} ({items[i]!r})")
-        raise InvalidSmilesError(
-            f"RDKit could not parse {len(bad)} SMILES at 0-based positions {shown}; "
-            "fix or drop them (cliffkit.data.load_dataset reports and drops them for you)."
-        )
+    from ..data import check_parsed
+
+    failed = set(bad)
+    check_parsed([None if i in failed else True for i in range(len(items))], items,
+                 fix="fix or drop them (cliffkit.data.load_dataset reports and drops them for you)")
     return out
 
 

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError
-from ..utils import Interval, Options, validate_params
+from ..utils import Interval, Options, validated
 from ._defaults import MIN_SIMILARITY
 from ._fingerprints import resolve_n_jobs
 from ._graph import NeighborGraph
@@ -385,6 +385,7 @@ def _prepare(fps, ref_fps, k, min_similarity, exclude_self):
     return q_fps, r_fps, same, exclude_self, k_eff, params
 
 
+@validated(_CONSTRAINTS)
 def find_neighbors(
     fps: np.ndarray,
     ref_fps: np.ndarray | None = None,
@@ -479,16 +480,6 @@ def find_neighbors(
     >>> g.row(0)[0].tolist()
     [1, 2]
     """
-    validate_params(
-        _CONSTRAINTS,
-        {
-            "k": k, "min_similarity": min_similarity, "exclude_self": exclude_self,
-            "backend": backend, "block_size": block_size, "n_jobs": n_jobs,
-            "show_progress": show_progress, "checkpoint_dir": checkpoint_dir,
-            "shard_size": shard_size,
-        },
-        "find_neighbors",
-    )
     prep = _prepare(fps, ref_fps, k, min_similarity, exclude_self)
     if isinstance(prep, NeighborGraph):
         return prep

@@ -15,11 +15,13 @@ from ..errors import (
     SplitWarning,
     unknown_name,
 )
-from ..utils import Interval, Params, Registry, check_random_state, head_list
+from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
+from ..utils import Interval, Params, Registry, check_random_state, params_class
 from ._label import label_targets
 from ._result import SplitResult
 
-__all__ = ["SPLITTERS", "BaseSplitter", "get_splitter", "list_splitters", "register_splitter"]
+__all__ = ["SPLITTERS", "BaseSplitter", "HeldOutSizes", "LabelParams", "get_splitter", "list_splitters",
+           "register_splitter"]
 
 #: The splitter registry (``cliffkit split --method`` and the bench's ``splits``).
 SPLITTERS: Registry[type[BaseSplitter]] = Registry(
@@ -76,10 +78,42 @@ COMMON_CONSTRAINTS: dict[str, list] = {
 }
 
 
-class BaseSplitter(Params):
+@params_class
+class LabelParams(Params):
+    """How every splitter labels its held-out molecules against the final training set.
+
+    Declared once for all splitters (see :class:`~cliffkit.split.CliffSplit` for their
+    meaning): ``k, min_similarity, radius, n_bits, cliff_quantile, smooth_quantile,
+    delta, targets, random_state``.
+    """
+
+    k: int | None = None
+    min_similarity: float = MIN_SIMILARITY
+    radius: int = RADIUS
+    n_bits: int = N_BITS
+    cliff_quantile: float = 0.8
+    smooth_quantile: float = 0.5
+    delta: float | None = None
+    targets: list[str] | None = None
+    random_state: int | None = 0
+
+
+@params_class
+class HeldOutSizes(Params):
+    """``test_size`` and ``val_size``: fractions of all molecules (rounded up)."""
+
+    test_size: float = 0.1
+    val_size: float = 0.1
+
+
+class BaseSplitter(LabelParams):
     """Common machinery: params, repr, input coercion, sizes, labelling, ``split``.
 
-    Subclasses implement ``_assign(ctx) -> (train, val, test, info)``.
+    Subclasses implement ``_assign(ctx) -> (train, val, test, info)`` and are
+    :func:`~cliffkit.utils.params_class` es. The constructor lists the fields in reverse
+    method-resolution order, so parameters that come before the labelling ones (the sizes)
+    live in a base listed after this one: ``class RandomSplit(BaseSplitter, HeldOutSizes)``
+    takes ``(test_size, val_size, k, ..., random_state)``; the subclass's own fields follow.
     """
 
     name = "base"
@@ -300,18 +334,12 @@ def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str]):
     Returns (canonical unique SMILES, merged y or None, row -> molecule or None when every
     row is its own molecule).
     """
-    from ..data._standardize import cached_canonicalize, standardize_arrays
-    from ..errors import DataWarning, InvalidSmilesError
+    from ..data._standardize import cached_canonicalize, check_parsed, standardize_arrays
+    from ..errors import DataWarning
 
     n = smiles.shape[0]
     canon = cached_canonicalize(smiles, show_progress=False)
-    bad = [i for i, c in enumerate(canon) if c is None]
-    if bad:
-        shown = head_list(bad, fmt=lambda i: f"{i} ({str(smiles[i])[:30]!r})")
-        raise InvalidSmilesError(
-            f"X holds {len(bad)} SMILES that RDKit cannot parse (positions {shown}); "
-            "fix or drop those rows (y with them)."
-        )
+    check_parsed(canon, smiles, what="X", fix="fix or drop those rows (y with them)")
     y_raw = arr if arr is not None else np.zeros((n, 0))
     std = standardize_arrays(
         smiles.copy(), np.array(y_raw, dtype=np.float64, copy=True),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY
+
 import numpy as np
 
 from ..cliffs import assign_strata, compute_severity
 from ..errors import InsufficientSupportError, InvalidParameterError
-from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
-from ..utils import Interval, Options
-from ._base import COMMON_CONSTRAINTS, BaseSplitter, register_splitter
+from ..utils import Interval, Options, params_class
+from ._base import COMMON_CONSTRAINTS, BaseSplitter, HeldOutSizes, register_splitter
 from ._graph import restrict_rows
 from ._label import train_graphs
 from ._select import SupportState, select_heldout, top_contributors
@@ -19,8 +20,17 @@ __all__ = ["CliffSplit"]
 SHARE_TOLERANCE = 0.05
 
 
+
+@params_class
+class _CliffSizes(HeldOutSizes):
+    """The sizes of a CliffSplit: ``test_size``, ``val_size`` and ``cliff_share``."""
+
+    cliff_share: float = 0.5
+
+
 @register_splitter("cliff")
-class CliffSplit(BaseSplitter):
+@params_class
+class CliffSplit(BaseSplitter, _CliffSizes):
     """Cliff-aware split: every held-out molecule keeps training support; cliffs are enriched.
 
     1. One exact neighbour search over all molecules (ECFP ``radius``/``n_bits``, Tanimoto,
@@ -101,48 +111,14 @@ class CliffSplit(BaseSplitter):
         "calibrate": ["boolean"],
     }
 
-    def __init__(
-        self,
-        test_size: float = 0.1,
-        val_size: float = 0.1,
-        cliff_share: float = 0.5,
-        k: int | None = None,
-        min_similarity: float = MIN_SIMILARITY,
-        radius: int = RADIUS,
-        n_bits: int = N_BITS,
-        cliff_quantile: float = 0.8,
-        smooth_quantile: float = 0.5,
-        delta: float | None = None,
-        targets: list[str] | None = None,
-        random_state: int | None = 0,
-        *,
-        balance: str = "targets",
-        search_factor: float = 2.0,
-        lock_partners: bool = True,
-        calibrate: bool = True,
-        cliff_target: str | None = None,
-        n_jobs: int | None = None,
-        show_progress: bool = False,
-    ) -> None:
-        self.test_size = test_size
-        self.val_size = val_size
-        self.cliff_share = cliff_share
-        self.k = k
-        self.min_similarity = min_similarity
-        self.radius = radius
-        self.n_bits = n_bits
-        self.cliff_quantile = cliff_quantile
-        self.smooth_quantile = smooth_quantile
-        self.delta = delta
-        self.targets = targets
-        self.random_state = random_state
-        self.balance = balance
-        self.search_factor = search_factor
-        self.lock_partners = lock_partners
-        self.calibrate = calibrate
-        self.cliff_target = cliff_target
-        self.n_jobs = n_jobs
-        self.show_progress = show_progress
+    _: KW_ONLY
+    balance: str = "targets"
+    search_factor: float = 2.0
+    lock_partners: bool = True
+    calibrate: bool = True
+    cliff_target: str | None = None
+    n_jobs: int | None = None
+    show_progress: bool = False
 
     def _assign(self, ctx: dict):
         from ..similarity import find_neighbors

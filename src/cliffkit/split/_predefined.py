@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import KW_ONLY
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidDataError, InvalidParameterError
-from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
-from ..utils import Interval
+from ..utils import Interval, Params, params_class
 from ._base import COMMON_CONSTRAINTS, BaseSplitter, _coerce, register_splitter
 from ._result import line_molecules
 
@@ -150,8 +150,22 @@ def _rows_like(value: Any) -> bool:
     return hasattr(value, "__len__") and not isinstance(value, str | bytes | dict)
 
 
+@params_class
+class _Sources(Params):
+    """Where a PredefinedSplit's assignment comes from, and its validation carve-out."""
+
+    split_col: str | None = None
+    chemprop_splits: str | os.PathLike | None = None
+    chemprop_fold: int = 0
+    train_idx: Any = None
+    val_idx: Any = None
+    test_idx: Any = None
+    val_size: float = 0.0
+
+
 @register_splitter("predefined")
-class PredefinedSplit(BaseSplitter):
+@params_class
+class PredefinedSplit(BaseSplitter, _Sources):
     """A given train / (validation) / test assignment, labelled with cliff strata.
 
     Exactly one source of the assignment: ``split_col``, ``chemprop_splits``, or
@@ -208,46 +222,9 @@ class PredefinedSplit(BaseSplitter):
     }
     _parameter_constraints.pop("test_size")
 
-    def __init__(
-        self,
-        split_col: str | None = None,
-        chemprop_splits: str | os.PathLike | None = None,
-        chemprop_fold: int = 0,
-        train_idx: Any = None,
-        val_idx: Any = None,
-        test_idx: Any = None,
-        val_size: float = 0.0,
-        k: int | None = None,
-        min_similarity: float = MIN_SIMILARITY,
-        radius: int = RADIUS,
-        n_bits: int = N_BITS,
-        cliff_quantile: float = 0.8,
-        smooth_quantile: float = 0.5,
-        delta: float | None = None,
-        targets: list[str] | None = None,
-        random_state: int | None = 0,
-        *,
-        n_jobs: int | None = None,
-        show_progress: bool = False,
-    ) -> None:
-        self.split_col = split_col
-        self.chemprop_splits = chemprop_splits
-        self.chemprop_fold = chemprop_fold
-        self.train_idx = train_idx
-        self.val_idx = val_idx
-        self.test_idx = test_idx
-        self.val_size = val_size
-        self.k = k
-        self.min_similarity = min_similarity
-        self.radius = radius
-        self.n_bits = n_bits
-        self.cliff_quantile = cliff_quantile
-        self.smooth_quantile = smooth_quantile
-        self.delta = delta
-        self.targets = targets
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.show_progress = show_progress
+    _: KW_ONLY
+    n_jobs: int | None = None
+    show_progress: bool = False
 
     # ------------------------------------------------------------------ sklearn bits
     def get_params(self, deep: bool = True) -> dict[str, Any]:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY
+
 import numpy as np
 
-from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
-from ._base import COMMON_CONSTRAINTS, BaseSplitter, register_splitter
+from ..utils import params_class
+from ._base import COMMON_CONSTRAINTS, BaseSplitter, HeldOutSizes, register_splitter
 
 __all__ = ["RandomSplit"]
 
 
 @register_splitter("random")
-class RandomSplit(BaseSplitter):
+@params_class
+class RandomSplit(BaseSplitter, HeldOutSizes):
     """Random split, with held-out molecules labelled on the same strata as :class:`CliffSplit`.
 
     Parameters
@@ -33,36 +36,9 @@ class RandomSplit(BaseSplitter):
 
     _parameter_constraints = dict(COMMON_CONSTRAINTS)
 
-    def __init__(
-        self,
-        test_size: float = 0.1,
-        val_size: float = 0.1,
-        k: int | None = None,
-        min_similarity: float = MIN_SIMILARITY,
-        radius: int = RADIUS,
-        n_bits: int = N_BITS,
-        cliff_quantile: float = 0.8,
-        smooth_quantile: float = 0.5,
-        delta: float | None = None,
-        targets: list[str] | None = None,
-        random_state: int | None = 0,
-        *,
-        n_jobs: int | None = None,
-        show_progress: bool = False,
-    ) -> None:
-        self.test_size = test_size
-        self.val_size = val_size
-        self.k = k
-        self.min_similarity = min_similarity
-        self.radius = radius
-        self.n_bits = n_bits
-        self.cliff_quantile = cliff_quantile
-        self.smooth_quantile = smooth_quantile
-        self.delta = delta
-        self.targets = targets
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.show_progress = show_progress
+    _: KW_ONLY
+    n_jobs: int | None = None
+    show_progress: bool = False
 
     def _assign(self, ctx: dict):
         perm = ctx["rng"].permutation(ctx["n"]).astype(np.int64)

@@ -35,12 +35,7 @@ class ScaffoldSplit(RandomSplit):
     scaffold) are singleton groups. Held-out molecules are labelled on the same strata as
     :class:`CliffSplit`; many of them are expected to be ``unsupported``.
 
-    Parameters
-    ----------
-    test_size, val_size : float, default=0.1
-    k, min_similarity, radius, n_bits, cliff_quantile, smooth_quantile, delta, targets
-        Labelling parameters, as in :class:`~cliffkit.split.CliffSplit`.
-    random_state : int, optional, default=0
+    Its parameters (and their constraints) are :class:`RandomSplit`'s.
 
     Examples
     --------

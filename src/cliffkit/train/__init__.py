@@ -4,6 +4,6 @@ helpers. The plug-in contract for losses, pair samplers and epoch callbacks is i
 docstring of :mod:`cliffkit.train._trainer` and in ``docs/architecture.md``.
 """
 
-from ._trainer import Trainer, TrainResult, resolve_device, seeded
+from ._trainer import Trainer, TrainerParams, TrainResult, resolve_device, seeded
 
-__all__ = ["Trainer", "TrainResult", "resolve_device", "seeded"]
+__all__ = ["Trainer", "TrainerParams", "TrainResult", "resolve_device", "seeded"]

@@ -51,16 +51,16 @@ import numbers
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError, TrainingDivergedError
-from ..utils import Interval, Options, Params, is_seed
+from ..utils import Interval, Options, Params, is_seed, params_class
 
-__all__ = ["Trainer", "TrainResult", "seeded", "resolve_device"]
+__all__ = ["Trainer", "TrainerParams", "TrainResult", "seeded", "resolve_device"]
 
 #: A finite loss that has exploded: an epoch's mean training loss above this many times the
 #: lowest epoch mean so far, or a batch loss above ``EXPLODED_BATCH_LOSS`` (the loss is on
@@ -117,8 +117,13 @@ class TrainResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Trainer(Params):
-    """AdamW + ReduceLROnPlateau + early stopping on validation MAE (see module doc).
+@params_class(kw_only=True)
+class TrainerParams(Params):
+    """The trainer settings a torch backbone takes as its own parameters (declared once).
+
+    :class:`Trainer` adds its optimiser details; each torch backbone
+    (:class:`cliffkit.models.TorchBackbone`) inherits these fields as keyword-only
+    constructor parameters and may declare one again to change its default.
 
     Parameters
     ----------
@@ -129,59 +134,72 @@ class Trainer(Params):
     weight_decay : float, default=0.0
     patience : int, default=20
         Epochs without a better validation MAE before stopping.
-    lr_patience : int, default=5
-        ReduceLROnPlateau patience.
-    lr_factor : float, default=0.5
-    min_lr : float, default=1e-5
     criterion : {"mse", "l1"}, default="mse"
         Plain loss used when no ``loss`` object is passed.
-    grad_clip : float or None, default=None
-        Max gradient norm.
     device : str, default="auto"
     random_state : int, default=0
     show_progress : bool or None, default=None
         tqdm bar over epochs; None shows it only on a terminal.
-    eval_batch_size : int, default=1024
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         "epochs": [Interval(int, 1, None)],
         "batch_size": [Interval(int, 2, None)],
         "lr": [Interval(float, 0.0, None, closed="neither")],
         "weight_decay": [Interval(float, 0.0, None)],
         "patience": [Interval(int, 1, None)],
-        "lr_patience": [Interval(int, 0, None)],
-        "lr_factor": [Interval(float, 0.0, 1.0, closed="neither")],
-        "min_lr": [Interval(float, 0.0, None)],
         "criterion": [Options("mse", "l1")],
-        "grad_clip": [Interval(float, 0.0, None, closed="neither"), None],
         "device": [str, None],
         "random_state": [is_seed],
         "show_progress": ["boolean", None],
+    }
+
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 20
+    criterion: str = "mse"
+    device: str | None = "auto"
+    random_state: int = 0
+    show_progress: bool | None = None
+
+    def trainer_params(self) -> dict[str, Any]:
+        """The :class:`TrainerParams` fields of this object, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(TrainerParams)}
+
+
+@params_class(kw_only=True)
+class Trainer(TrainerParams):
+    """AdamW + ReduceLROnPlateau + early stopping on validation MAE (see module doc).
+
+    Parameters
+    ----------
+    epochs, batch_size, lr, weight_decay, patience, criterion, device, random_state, show_progress
+        As in :class:`TrainerParams`.
+    lr_patience : int, default=5
+        ReduceLROnPlateau patience.
+    lr_factor : float, default=0.5
+    min_lr : float, default=1e-5
+    grad_clip : float or None, default=None
+        Max gradient norm.
+    eval_batch_size : int, default=1024
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **TrainerParams._parameter_constraints,
+        "lr_patience": [Interval(int, 0, None)],
+        "lr_factor": [Interval(float, 0.0, 1.0, closed="neither")],
+        "min_lr": [Interval(float, 0.0, None)],
+        "grad_clip": [Interval(float, 0.0, None, closed="neither"), None],
         "eval_batch_size": [Interval(int, 1, None)],
     }
 
-    def __init__(self, *, epochs: int = 100, batch_size: int = 64, lr: float = 1e-3,
-                 weight_decay: float = 0.0, patience: int = 20, lr_patience: int = 5,
-                 lr_factor: float = 0.5, min_lr: float = 1e-5, criterion: str = "mse",
-                 grad_clip: float | None = None, device: str | None = "auto",
-                 random_state: int = 0, show_progress: bool | None = None,
-                 eval_batch_size: int = 1024) -> None:
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.lr_patience = lr_patience
-        self.lr_factor = lr_factor
-        self.min_lr = min_lr
-        self.criterion = criterion
-        self.grad_clip = grad_clip
-        self.device = device
-        self.random_state = random_state
-        self.show_progress = show_progress
-        self.eval_batch_size = eval_batch_size
-
+    lr_patience: int = 5
+    lr_factor: float = 0.5
+    min_lr: float = 1e-5
+    grad_clip: float | None = None
+    eval_batch_size: int = 1024
 
     # ------------------------------------------------------------------ fit
     def fit(

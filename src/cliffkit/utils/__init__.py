@@ -3,7 +3,7 @@
 from ._atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from ._hashing import sha256_bytes, sha256_file
 from ._json import to_jsonable
-from ._params import Params
+from ._params import Params, params_class
 from ._paths import cache_dir
 from ._registry import Registry, normalize_name
 from ._table import format_table
@@ -14,6 +14,7 @@ from ._validation import (
     head_list,
     is_seed,
     validate_params,
+    validated,
 )
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "to_jsonable",
     "cache_dir",
     "Params",
+    "params_class",
     "Registry",
     "normalize_name",
     "format_table",
@@ -34,4 +36,5 @@ __all__ = [
     "head_list",
     "is_seed",
     "validate_params",
+    "validated",
 ]

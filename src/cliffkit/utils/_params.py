@@ -5,17 +5,23 @@ sklearn's estimator conventions: ``__init__`` stores its keyword arguments uncha
 shows them; ``_validate_params`` checks them against ``_parameter_constraints``, whose
 keys must be exactly the parameters (a parameter without a constraint, or a constraint
 without a parameter, is a programming error caught by the contract tests).
+
+:func:`params_class` writes that ``__init__`` from annotated class attributes (a
+:mod:`dataclasses` dataclass that keeps :class:`Params`' repr and identity equality), so
+a group of parameters shared by several classes (the trainer settings of the torch
+backbones, the labelling settings of the splitters) is declared once, in a base class.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from typing import Any, ClassVar
 
 from ..errors import InvalidParameterError, unknown_name
 from ._validation import validate_params
 
-__all__ = ["Params"]
+__all__ = ["Params", "params_class"]
 
 
 class Params:
@@ -104,6 +110,35 @@ class Params:
                 f"nothing else; unconstrained: {sorted(names - keys)}, unknown: {sorted(keys - names)}."
             )
         validate_params(self._parameter_constraints, self.get_params(), type(self).__name__)
+
+
+def params_class(cls: type | None = None, *, kw_only: bool = False):
+    """Class decorator: the constructor of a :class:`Params` class from its annotated fields.
+
+    A :func:`dataclasses.dataclass` with ``repr=False`` and ``eq=False``: ``__init__``
+    stores each field unchanged (sklearn's rule), the repr stays :class:`Params`' and two
+    instances compare by identity. Fields declared in a decorated base class come first, in
+    their order; a subclass that declares a base field again changes only its default.
+    Keyword-only fields (``kw_only=True`` here, or ``field(kw_only=True)``) follow the others.
+
+    Examples
+    --------
+    >>> from cliffkit.utils import Interval
+    >>> @params_class(kw_only=True)
+    ... class Fit(Params):
+    ...     epochs: int = 10
+    >>> @params_class
+    ... class Net(Fit):
+    ...     _parameter_constraints = {"width": [Interval(int, 1, None)],
+    ...                               "epochs": [Interval(int, 1, None)]}
+    ...     width: int = 8
+    >>> Net(16, epochs=3)
+    Net(width=16, epochs=3)
+    """
+    def wrap(c: type) -> type:
+        return dataclasses.dataclass(repr=False, eq=False, kw_only=kw_only)(c)
+
+    return wrap if cls is None else wrap(cls)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -15,6 +15,8 @@ once, when its public method starts. Each constraint is one of:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
 from dataclasses import dataclass
 from typing import Any
@@ -142,6 +144,46 @@ def validate_params(constraints: dict[str, list], params: dict[str, Any], owner:
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be {accepted}; got {value!r}."
         )
+
+
+def validated(constraints: dict[str, list]):
+    """Decorator: check a function's arguments against ``constraints`` on every call.
+
+    sklearn's ``validate_params`` decorator in cliffkit's form: the arguments named in
+    ``constraints`` (in the order of the signature) are checked with
+    :func:`validate_params`, the function's name as the owner, before the body runs.
+
+    Raises
+    ------
+    InvalidParameterError
+        (from the decorated function) an argument outside its constraint.
+
+    Examples
+    --------
+    >>> @validated({"k": [Interval(int, 1, None)]})
+    ... def top(values, k=3):
+    ...     return sorted(values)[-k:]
+    >>> top([3, 1, 2], k=2)
+    [2, 3]
+    >>> top([3, 1, 2], k=0)
+    Traceback (most recent call last):
+    ...
+    cliffkit.errors.InvalidParameterError: The 'k' parameter of top must be an int in [1, inf]; got 0.
+    """
+    def decorate(func):
+        sig = inspect.signature(func)
+        names = [n for n in sig.parameters if n in constraints]
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            validate_params(constraints, {n: bound.arguments[n] for n in names}, func.__name__)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def check_random_state(seed: Any) -> np.random.Generator:
