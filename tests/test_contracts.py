@@ -142,6 +142,34 @@ def test_loss_contract(name):
         make_loss(name, Y, severity=sev, pairs=pairs, lam=-1.0, **extra)
 
 
+@pytest.mark.parametrize("name", list_losses())
+def test_loss_fit_kwargs_contract(name):
+    """Every loss gives ``Backbone.fit`` arguments for a torch backbone; for LightGBM either
+    arguments or a one-line InvalidParameterError (the losses that act in the torch loop)."""
+    import inspect
+
+    from cliffkit.cliffs import compute_severity
+    from cliffkit.models import Backbone, get_backbone
+    from cliffkit.similarity import compute_fingerprints, find_neighbors
+
+    sev = compute_severity(find_neighbors(compute_fingerprints(SMILES), k=4, min_similarity=0.2), Y)
+    extra = {}
+    if name == "cliff-adaptive":
+        extra = dict(y_val=Y[:4], val_cliff_mask=np.array([1, 0, 1, 0], bool),
+                     val_smooth_mask=np.array([0, 1, 0, 1], bool))
+    spec = make_loss(name, Y, severity=sev, pairs=np.array([[0, 1], [2, 3]]), random_state=0,
+                     **extra)
+    accepted = set(inspect.signature(Backbone.fit).parameters)
+    assert set(spec.fit_kwargs(get_backbone("mlp"))) <= accepted
+    try:
+        kwargs = spec.fit_kwargs(get_backbone("lgbm"))
+    except InvalidParameterError as exc:
+        assert "\n" not in str(exc) and "torch trainer" in str(exc)
+        assert getattr(spec, "needs_torch_trainer", False) or spec.uses_pairs
+    else:
+        assert set(kwargs) <= accepted and "loss" not in kwargs
+
+
 # -------------------------------------------------------- cliff definitions
 @pytest.mark.parametrize("name", list_cliff_definitions())
 def test_cliff_definition_contract(name):
@@ -204,3 +232,43 @@ def test_backbone_fit_predict_contract(name, tmp_path):
     a = run()
     assert a.shape == (len(test),) and a.dtype == np.float64 and np.all(np.isfinite(a))
     np.testing.assert_array_equal(a, run())
+
+
+# --------------------------------------------------- losses that wrap the model
+@pytest.mark.parametrize("name", list_losses())
+def test_loss_wrapper_contract(name, tmp_path):
+    """A loss that names a wrapper gives a registered one that builds with its params,
+    fits, predicts (n,) float64 deterministically and round-trips through save/load."""
+    from cliffkit.data import load_dataset
+    from cliffkit.models import Backbone, get_backbone, wrap
+
+    spec = make_loss(name, Y, pairs=np.array([[0, 1]]), random_state=0,
+                     **({"y_val": Y[:4], "val_cliff_mask": np.array([1, 0, 1, 0], bool),
+                         "val_smooth_mask": np.array([0, 1, 0, 1], bool)}
+                        if name == "cliff-adaptive" else {}),
+                     **({} if name in ("plain", "lds", "lds-pair", "plain-ensemble",
+                                       "anchor-delta", "tanimoto-stack") else
+                        {"severity": np.linspace(0, 1, len(Y))}))
+    if spec.wrapper is None:
+        assert "wrapper" not in spec.params
+        return
+    assert spec.params["wrapper"] == spec.wrapper
+    small = {"ensemble": {"n_members": 2},
+             "blend": {"other_params": {"C": 1.0, "n_bits": 128}},
+             "anchor-delta": {"k": 3, "n_estimators": 5, "n_jobs": 1, "n_bits": 128}}
+    params = {**spec.wrapper_params, **small.get(spec.wrapper, {})}
+    ds = load_dataset("freesolv")
+    train, val, test = ds.subset(np.arange(0, 40)), ds.subset(np.arange(40, 50)), ds.subset(np.arange(50, 58))
+
+    def run():
+        base = get_backbone("lgbm", random_state=0, **{k: _SMALL[k] for k in
+                                                       ("n_estimators", "num_leaves", "n_bits",
+                                                        "n_jobs")})
+        return wrap(spec.wrapper, base, **params).fit(train, val)
+
+    model = run()
+    a = model.predict(test)
+    assert a.shape == (len(test),) and a.dtype == np.float64 and np.all(np.isfinite(a))
+    np.testing.assert_array_equal(a, run().predict(test))
+    model.save(tmp_path / "m")
+    np.testing.assert_allclose(Backbone.load(tmp_path / "m").predict(test), a, rtol=0, atol=1e-12)

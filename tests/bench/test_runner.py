@@ -371,3 +371,26 @@ def test_cell_warnings_leave_out_other_libraries_deprecations(tmp_path):
     table = load_results(tmp_path)
     assert table.loc[0, "warnings"][0] == "UserWarning: only 2 cliff cases"
     assert not any("jit" in w for w in table.loc[0, "warnings"])
+
+
+def test_wrapped_loss_cell_is_not_outdated_on_rerun(tmp_path):
+    """A loss that wraps the model (plain-ensemble) records the base backbone's signature,
+    so a rerun skips the finished cell instead of running it again every time."""
+    from cliffkit.bench._cell import backbone_signature
+
+    cfg = GridConfig.from_dict({
+        "name": "wrapped", "seeds": [0], "splits": ["random"], "backbones": ["lgbm"],
+        "losses": ["plain-ensemble"],
+        "datasets": [{"name": "esol", "targets": ["logS"], "subsample": 150}],
+        "backbone_params": {"lgbm": {"n_estimators": 20}},
+        "loss_params": {"plain-ensemble": {"wrapper_params": {"n_members": 2}}},
+        "evaluation": {"n_bootstrap": 0},
+    })
+    first = run_grid(cfg, tmp_path, show_progress=False)
+    assert first.n_ran == 1 and first.n_failed == 0, first.failed
+    rec = json.loads(next((tmp_path / "cells").glob("*.json")).read_text())
+    assert rec["extra"]["backbone"] == backbone_signature(cfg.cells()[0])
+    assert rec["extra"]["model"] != rec["extra"]["backbone"]  # the wrapper's own repr
+    assert isinstance(rec["extra"]["fitted"], dict)  # fitted numbers (e.g. a blend weight)
+    again = run_grid(cfg, tmp_path, show_progress=False)
+    assert again.n_ran == 0 and again.n_skipped == 1 and again.n_outdated == 0

@@ -28,7 +28,11 @@ CM = np.array([1, 1, 0, 0], bool)
 
 
 def test_names():
-    assert list_losses() == ["plain", "cliff", "cliff-pair", "cliff-adaptive", "random-weights", "lds"]
+    names = list_losses()
+    assert names[:6] == ["plain", "cliff", "cliff-pair", "cliff-adaptive", "random-weights", "lds"]
+    assert {"lds-pair", "plain-ensemble", "cliff-pair-ensemble", "anchor-delta",
+            "tanimoto-stack"} <= set(names)
+    assert {"aca", "swa", "cliff-pair-swa"} <= set(names)  # issue 18 (torch-side mitigations)
 
 
 def test_plain_cliff_random_lds_weights():

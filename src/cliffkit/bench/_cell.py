@@ -118,6 +118,10 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     y_all = ds.target(target)
     load_s = time.perf_counter() - t0
 
+    # the signature the runner compares (repr of the *base* backbone): a loss that wraps the
+    # model (plain-ensemble, tanimoto-stack ...) would otherwise record the wrapper's repr and
+    # look outdated on every rerun
+    signature = backbone_signature(cell)
     res = run_experiment(ds, split, build_backbone(cell), cell.loss, target=target,
                          seed=cell.seed, loss_params=cell.loss_params,
                          n_bootstrap=int(cell.evaluation.get("n_bootstrap", 1000)))
@@ -153,7 +157,11 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
         "lambda_trajectory": [float(h.get("lam", np.nan)) for h in history]
         if history else None,
         "lambda_history": history or None,
-        "backbone": repr(model),
+        "backbone": signature,
+        "model": repr(model),
+        # what the fitted model chose on validation (a blend weight, the SVR's C, the best
+        # epoch ...): public fitted attributes that are plain numbers
+        "fitted": _fitted_scalars(model),
         "loss": repr(spec),
         "best_epoch": getattr(model, "best_epoch_", None),
         "n_epochs": len(getattr(model, "history_", []) or []),
@@ -161,6 +169,16 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
         "cliff_share": getattr(split, "cliff_share", None),
     }
     return CellResult(metrics=metrics, predictions=predictions, extra=extra)
+
+
+def _fitted_scalars(model: Any) -> dict[str, float]:
+    """Fitted attributes (``name_``) of ``model`` that are ints or floats, e.g. ``weight_``."""
+    out: dict[str, float] = {}
+    for k, v in sorted(vars(model).items()):
+        if (k.endswith("_") and not k.startswith("_") and not isinstance(v, bool)
+                and isinstance(v, int | float | np.integer | np.floating)):
+            out[k] = float(v)
+    return out
 
 
 def _reference_predictions(ev, n: int) -> np.ndarray:

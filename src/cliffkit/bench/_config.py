@@ -608,12 +608,35 @@ def _check_constructor_params(config: GridConfig, where: str) -> None:
             if key not in accepted:
                 raise _fail_unknown(f"parameter of loss {name!r}", key, accepted,
                                     f"{where} table [loss_params.{name}]")
+        _check_wrapper_params(name, params, f"{where} table [loss_params.{name}]")
     for name, params in config.split_params.items():
         try:
             get_splitter(name, **params)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: [split_params.{name}]: {exc}") from exc
     _check_backbone_params(config, where)
+
+
+def _check_wrapper_params(name: str, params: dict, where: str) -> None:
+    """A loss that wraps the model (``plain-ensemble`` ...): its wrapper must accept
+    ``wrapper_params`` (checked on a stand-in backbone, nothing is trained)."""
+    if "wrapper_params" not in params and "wrapper" not in params:
+        return
+    import numpy as np
+
+    from ..errors import CliffkitError
+    from ..loss import make_loss
+    from ..models import get_backbone, wrap
+
+    y = np.arange(4.0)
+    try:
+        spec = make_loss(name, y, severity=np.zeros(4), pairs=np.array([[0, 1]]), y_val=y,
+                         val_cliff_mask=np.ones(4, bool), val_smooth_mask=np.zeros(4, bool),
+                         **params)
+        if spec.wrapper is not None:
+            wrap(spec.wrapper, get_backbone("lgbm"), **spec.wrapper_params)
+    except CliffkitError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 def _check_backbone_params(config: GridConfig, where: str) -> None:

@@ -71,11 +71,15 @@ def _parse_params(items: tuple[str, ...]) -> dict:
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Backbone parameter (repeatable; values parsed as JSON), e.g. "
                    "--param hidden_channels=256.")
+@click.option("--loss-param", "loss_params", multiple=True, metavar="KEY=VALUE",
+              help="Loss parameter (repeatable; values parsed as JSON), e.g. "
+                   "--loss-param 'wrapper_params={\"n_members\": 3}' for plain-ensemble.")
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False), required=True,
               help="Run folder to write.")
 @output_options
 def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, data_dir, backbone,
-                  target, loss_name, lam, beta, epochs, seed, device, params, output):
+                  target, loss_name, lam, beta, epochs, seed, device, params, loss_params,
+                  output):
     from pathlib import Path
 
     import numpy as np
@@ -139,10 +143,27 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
             f"Loss 'cliff-adaptive' needs a labelled validation set, which split file "
             f"{split_path} lacks; re-run 'cliffkit split' with --val-size > 0."
         )
+    extra_loss = _parse_params(loss_params)
+    import inspect
+
+    from ..loss import make_loss
+
+    data_args = {"name", "y_train", "severity", "pairs", "y_val", "val_cliff_mask",
+                 "val_smooth_mask"}
+    accepted = [p for p in inspect.signature(make_loss).parameters if p not in data_args]
+    unknown_lp = sorted(set(extra_loss) - set(accepted))
+    if unknown_lp:
+        raise InvalidParameterError(
+            f"--loss-param {unknown_lp[0]!r} is not a loss parameter; accepted: "
+            f"{', '.join(accepted)}.")
+    clash = sorted(set(extra_loss) & {"lam", "beta"})
+    if clash:
+        raise InvalidParameterError(
+            f"--loss-param {clash[0]}=... duplicates the --{clash[0]} option; use --{clash[0]}.")
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     model, spec = fit(ds, fit_split, model, loss_name, target=t_idx, seed=seed,
-                      loss_params={"lam": lam, "beta": beta},
+                      loss_params={"lam": lam, "beta": beta, **extra_loss},
                       log_path=out / "train_log.jsonl")
     pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
     pred = pred_all[_rows]
@@ -187,6 +208,7 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
         "backbone": {"name": model.name, "repr": repr(model),
                      "params": json.loads(json.dumps(model.get_params(), default=str))},
         "loss": {"name": loss_name, "lam": lam, "beta": beta, "repr": repr(spec),
+                 "params": json.loads(json.dumps(spec.params, default=str)),
                  "severity_params": spec.severity_params,
                  "lambda_history": json.loads(json.dumps(spec.history, default=float))},
         "seed": seed,

@@ -60,8 +60,9 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
     if key not in _STATIC:
         raise InvalidParameterError(
             f"The '--loss' option of 'cliffkit weights' must be one of {', '.join(_STATIC)}; "
-            f"got {loss_name!r}: it needs a pairwise term or per-epoch λ that a static weight "
-            "column cannot carry (train it with 'cliffkit train --loss ...')."
+            f"got {loss_name!r}: it acts inside the training loop (a pairwise term, per-epoch λ, "
+            "a triplet term on embeddings or weight averaging), which a static weight column "
+            "cannot carry (train it with 'cliffkit train --loss ...')."
         )
     if lam < 0:
         raise InvalidParameterError(f"The '--lam' option of 'cliffkit weights' must be >= 0; got {lam}.")

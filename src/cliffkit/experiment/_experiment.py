@@ -206,7 +206,8 @@ def fit(dataset: Any, split: Any, backbone: Any, loss: str = "plain", *,
     Returns
     -------
     model : Backbone
-        Fitted.
+        Fitted; when the loss names a wrapper (``spec.wrapper``, e.g. ``plain-ensemble``,
+        ``anchor-delta``), the wrapper around the backbone (itself a Backbone).
     spec : LossSpec
 
     Raises
@@ -218,12 +219,17 @@ def fit(dataset: Any, split: Any, backbone: Any, loss: str = "plain", *,
     t0 = time.perf_counter()
     spec = build_loss(loss, dataset, split, target=target, seed=seed, **dict(loss_params or {}))
     timing["loss_s"] = time.perf_counter() - t0
-    model = build_backbone(backbone, backbone_params, seed=seed)
+    base = build_backbone(backbone, backbone_params, seed=seed)
+    model = base
+    if spec.wrapper is not None:  # a mitigation that changes the model (cliffkit.models.WRAPPERS)
+        from ..models import wrap
+
+        model = wrap(spec.wrapper, base, **spec.wrapper_params)
     t = dataset.target_index(target)
     train = dataset.subset(np.asarray(split.train, dtype=np.int64))
     val = dataset.subset(np.asarray(split.val, dtype=np.int64))
     t0 = time.perf_counter()
-    model.fit(train, val, target=t, log_path=log_path, **spec.fit_kwargs(model))
+    model.fit(train, val, target=t, log_path=log_path, **spec.fit_kwargs(base))
     timing["fit_s"] = time.perf_counter() - t0
     return model, spec
 

@@ -6,6 +6,9 @@
 - the torch :class:`CliffLoss` (weighted L1/MSE/Huber + β · pairwise difference term),
   :class:`PairBatchSampler` and :func:`pair_positions`;
 - :class:`AdaptiveLambda`, the validation-feedback controller of λ;
+- the ACA loss of ACANet (:class:`ACALoss`: regression + α · online triplet loss on the
+  backbone's latent embeddings) and stochastic weight averaging (``swa``, read by the
+  trainer);
 - the registry :func:`make_loss` / :data:`LOSSES` → :class:`LossSpec`.
 
 The torch parts are imported lazily, so ``import cliffkit.loss`` does not import torch.
@@ -18,13 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 from ._adaptive import AdaptiveLambda
 from ._registry import (
+    ACA_DEFAULTS,
     LOSSES,
+    SWA_DEFAULTS,
     LossSpec,
+    aca_settings,
     list_losses,
     make_loss,
     make_loss_for_split,
     needs_cliffs,
     register_loss,
+    swa_settings,
     train_cliffs,
 )
 from ._weights import (
@@ -45,6 +52,9 @@ _LAZY = {
     "BASE_LOSSES": "._cliffloss",
     "pair_positions": "._cliffloss",
     "PairBatchSampler": "._sampler",
+    "ACALoss": "._aca",
+    "triplet_mask": "._aca",
+    "aca_triplet_loss": "._aca",
 }
 
 __all__ = [
@@ -57,6 +67,10 @@ __all__ = [
     "register_loss",
     "train_cliffs",
     "needs_cliffs",
+    "aca_settings",
+    "swa_settings",
+    "ACA_DEFAULTS",
+    "SWA_DEFAULTS",
     "cliff_pairs_from_severity",
     "cliff_severity",
     "cliff_weights",
@@ -68,6 +82,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._aca import ACALoss, aca_triplet_loss, triplet_mask  # noqa: F401
     from ._cliffloss import (  # noqa: F401
         BASE_LOSSES,
         CliffLoss,

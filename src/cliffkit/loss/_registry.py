@@ -1,4 +1,6 @@
-"""The loss registry: ``plain | cliff | cliff-adaptive | cliff-pair | random-weights | lds``.
+"""The loss registry: ``plain | cliff | cliff-adaptive | cliff-pair | random-weights | lds``,
+and the mitigations of issue 18 (``lds-pair``, ``plain-ensemble``, ``cliff-pair-ensemble``,
+``anchor-delta``, ``tanimoto-stack``, ``aca``, ``swa``, ``cliff-pair-swa``).
 
 Each name maps to a builder that turns training labels (plus the train-only severity and
 cliff pairs, and for the adaptive variant the validation strata) into a :class:`LossSpec`:
@@ -27,7 +29,8 @@ from ._weights import (
 )
 
 __all__ = ["LossSpec", "make_loss", "make_loss_for_split", "list_losses", "LOSSES", "register_loss",
-           "train_cliffs", "needs_cliffs"]
+           "train_cliffs", "needs_cliffs", "aca_settings", "swa_settings", "ACA_DEFAULTS",
+           "SWA_DEFAULTS"]
 
 #: The loss registry: name -> builder ``fn(ctx) -> LossSpec``.
 LOSSES: Registry[Callable[..., LossSpec]] = Registry("loss")
@@ -66,6 +69,23 @@ class LossSpec:
     severity_params : dict
         The split's similarity parameters the severities were computed with
         (:func:`make_loss_for_split`; empty when built from arrays).
+    wrapper : str or None
+        Name of a model wrapper in :data:`cliffkit.models.WRAPPERS` (``ensemble``,
+        ``blend``, ``anchor-delta``) that :func:`cliffkit.experiment.fit` puts around the
+        backbone; None: the backbone as it is.
+    wrapper_params : dict
+        Its parameters.
+    weighted : bool
+        False for losses that pass no ``sample_weight`` (their weights are all 1, and
+        the backbone trains exactly as under ``plain``).
+    aca : dict or None
+        Parameters of the ACA triplet term (``aca``: ``alpha``, ``cliff_lower``,
+        ``cliff_upper``, ``p``, ``label_scale``); the torch module is then an
+        :class:`~cliffkit.loss.ACALoss`.
+    swa : dict or None
+        Stochastic weight averaging settings (``fraction``, ``epochs``, ``lr``,
+        ``anneal_epochs``), carried by the torch module as its ``swa`` attribute, which
+        the trainer reads (:class:`cliffkit.train.Trainer`).
     """
 
     name: str
@@ -79,6 +99,11 @@ class LossSpec:
     controller: AdaptiveLambda | None = None
     normalize: bool = True
     severity_params: dict[str, Any] = field(default_factory=dict)
+    wrapper: str | None = None
+    wrapper_params: dict[str, Any] = field(default_factory=dict)
+    weighted: bool = True
+    aca: dict[str, Any] | None = None
+    swa: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         body = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -94,7 +119,9 @@ class LossSpec:
 
     @property
     def uses_pairs(self) -> bool:
-        return self.beta > 0 and self.pairs.shape[0] > 0
+        """The trainer gets the cliff pairs: a pair term (β > 0) or the ACA cliff gate."""
+        gate = self.aca is not None and bool(self.aca.get("gate"))
+        return (self.beta > 0 or gate) and self.pairs.shape[0] > 0
 
     @property
     def lam(self) -> float | None:
@@ -123,6 +150,8 @@ class LossSpec:
         """
         from ._cliffloss import CliffLoss
 
+        if self.needs_torch_trainer:
+            return _torch_module(self, base)
         return CliffLoss(base=base or self.base or "l1",
                          beta=self.beta if self.uses_pairs else 0.0, delta=self.delta,
                          normalize=self.normalize)
@@ -143,7 +172,7 @@ class LossSpec:
         """
         out: dict[str, Any] = {}
         self.reset()
-        if self.name != "plain" or self.adaptive:
+        if (self.name != "plain" and self.weighted) or self.adaptive:
             out["sample_weight"] = self.sample_weight(mean_one=self.normalize)
         if self.adaptive:
             def callback(epoch, val_pred, _spec=self):
@@ -151,8 +180,14 @@ class LossSpec:
                 w = res["sample_weight"]
                 return {"lam": res["lam"], "sample_weight": to_mean_one(w) if _spec.normalize else w}
 
+            callback.reset = self.reset  # an ensemble resets the controller per member
             out["epoch_callback"] = callback
         torch_loss = self.uses_pairs or (not self.normalize and self.name != "plain")
+        if self.needs_torch_trainer:
+            _require_torch_trainer(self, backbone, batch_size)
+            torch_loss = True
+            if not self.adaptive and np.all(self.fixed_weight == 1.0):
+                out.pop("sample_weight", None)  # all ones: the plain mean, bit for bit
         if torch_loss and getattr(backbone, "batch_size", batch_size) is not None:
             out["loss"] = self.make_module(base=self.base or getattr(backbone, "criterion", None))
         if self.uses_pairs:
@@ -167,6 +202,11 @@ class LossSpec:
             out["pairs"] = self.pairs
             out["batch_sampler"] = self.make_batch_sampler(int(bs), random_state=rs)
         return out
+
+    @property
+    def needs_torch_trainer(self) -> bool:
+        """Whether the loss acts inside the torch training loop (ACA term, SWA)."""
+        return self.aca is not None or self.swa is not None
 
     def make_batch_sampler(self, batch_size: int, random_state: Any = None):
         """A :class:`PairBatchSampler` when the pair term is on, else None (plain shuffling)."""
@@ -209,6 +249,8 @@ _COMMON = {
     "pair_quantile": [Interval(float, 0.0, 1.0, closed="left")],
     "random_state": ["random_state"],
     "normalize": ["boolean"],
+    "wrapper": [str, None],
+    "wrapper_params": [dict, None],
 }
 
 
@@ -230,12 +272,18 @@ def make_loss(
     lds_params: dict[str, Any] | None = None,
     adaptive_params: dict[str, Any] | None = None,
     normalize: bool = True,
+    wrapper: str | None = None,
+    wrapper_params: dict[str, Any] | None = None,
+    aca_params: dict[str, Any] | None = None,
+    swa: bool | None = None,
+    swa_params: dict[str, Any] | None = None,
 ) -> LossSpec:
     """Build the :class:`LossSpec` of a registered loss.
 
     Parameters
     ----------
-    name : {"plain", "cliff", "cliff-adaptive", "cliff-pair", "random-weights", "lds"}
+    name : {"plain", "cliff", "cliff-adaptive", "cliff-pair", "random-weights", "lds", \
+            "aca", "swa", "cliff-pair-swa"}
     y_train : array-like of shape (n_train,)
         Training labels (``lds`` uses them; the others check lengths).
     severity : Severity or array-like of shape (n_train,), optional
@@ -262,6 +310,25 @@ def make_loss(
         Normalise the weighted loss by the sum of weights (mean-1 weights for
         LightGBM/sklearn). False keeps raw weights and a plain mean (for comparison only:
         λ then also scales the effective learning rate).
+    wrapper : str, optional
+        Put a model wrapper of :data:`cliffkit.models.WRAPPERS` around the backbone
+        (e.g. ``"ensemble"`` under ``cliff``). The losses that are wrappers
+        (``plain-ensemble``, ``anchor-delta`` ...) set their own; naming another is an error.
+    wrapper_params : dict, optional
+        The wrapper's parameters (e.g. ``{"n_members": 3}``), merged over the loss's
+        defaults; checked by the wrapper when :func:`cliffkit.experiment.fit` builds it.
+    aca_params : dict, optional
+        ``aca`` only: ``alpha`` (0.1), ``cliff_lower`` (1.0), ``cliff_upper`` (1.0, label
+        units) and ``p`` (2.0) of :class:`~cliffkit.loss.ACALoss` (ACANet's defaults), and
+        ``gate`` (False; ours): negatives only among the anchor's training cliff partners
+        (``pairs``), which the pair-aware batch sampler brings into the same batches.
+    swa : bool, optional
+        Stochastic weight averaging after early stopping (torch backbones); on for
+        ``swa`` and ``cliff-pair-swa``, off otherwise unless True.
+    swa_params : dict, optional
+        ``fraction`` (0.25: SWA epochs as a share of the epochs trained), ``epochs``
+        (a fixed count instead), ``lr`` (None: the trainer's initial lr) and
+        ``anneal_epochs`` (1); see :func:`swa_settings`.
 
     Returns
     -------
@@ -279,7 +346,7 @@ def make_loss(
         _COMMON,
         {"lam": lam, "beta": 0.0 if beta is None else beta, "base": base, "delta": delta,
          "pair_quantile": pair_quantile, "random_state": random_state,
-         "normalize": normalize},
+         "normalize": normalize, "wrapper": wrapper, "wrapper_params": wrapper_params},
         "make_loss",
     )
     y = np.asarray(y_train, dtype=np.float64).reshape(-1)
@@ -294,8 +361,14 @@ def make_loss(
             )
     ctx = _Ctx(key, y, sev, sev_obj, pairs, float(lam), beta, base, float(delta),
                float(pair_quantile), y_val, val_cliff_mask, val_smooth_mask, random_state,
-               dict(lds_params or {}), dict(adaptive_params or {}))
+               dict(lds_params or {}), dict(adaptive_params or {}),
+               None if wrapper is None else normalize_name(wrapper), dict(wrapper_params or {}),
+               aca_params, swa, swa_params)
     spec = LOSSES[key](ctx)
+    if spec.wrapper is None and ctx.wrapper is not None:  # any loss under a wrapper
+        spec.wrapper, spec.wrapper_params = ctx.wrapper, dict(ctx.wrapper_params)
+        spec.params.update(wrapper=spec.wrapper, wrapper_params=dict(ctx.wrapper_params))
+    _apply_swa(spec, ctx)
     if not normalize:
         spec.normalize = False
         spec.params["normalize"] = False
@@ -320,6 +393,11 @@ class _Ctx:
     random_state: Any
     lds_params: dict
     adaptive_params: dict
+    wrapper: str | None = None
+    wrapper_params: dict = field(default_factory=dict)
+    aca_params: dict | None = None
+    swa: bool | None = None
+    swa_params: dict | None = None
 
     def need_severity(self) -> np.ndarray:
         if self.sev is None:
@@ -370,6 +448,19 @@ class _Ctx:
         return LossSpec(name=self.name, params=params, fixed_weight=weight, severity=severity,
                         pairs=pairs, base=self.base, beta=beta, delta=self.delta,
                         controller=controller)
+
+    def wrapped(self, spec: LossSpec, wrapper: str, defaults: dict[str, Any]) -> LossSpec:
+        """``spec`` under the model wrapper ``wrapper`` (its params: ``defaults`` updated
+        by the user's ``wrapper_params``)."""
+        if self.wrapper is not None and self.wrapper != wrapper:
+            raise InvalidParameterError(
+                f"Loss {self.name!r} is the wrapper {wrapper!r}; it cannot take "
+                f"wrapper={self.wrapper!r} (use loss 'plain' or another with wrapper=...)."
+            )
+        params = {**defaults, **self.wrapper_params}
+        spec.wrapper, spec.wrapper_params = wrapper, params
+        spec.params.update(wrapper=wrapper, wrapper_params=dict(params))
+        return spec
 
 
 @register_loss("plain")
@@ -426,6 +517,219 @@ def _lds(ctx: _Ctx) -> LossSpec:
     w = lds_weights(ctx.y, **ctx.lds_params)
     beta = ctx.beta or 0.0
     return ctx.spec(w, {**ctx.lds_params}, beta=beta, severity=ctx.sev)
+
+
+@register_loss("lds-pair")
+def _lds_pair(ctx: _Ctx) -> LossSpec:
+    """LDS weights (Yang et al., ICML 2021) plus the pairwise cliff term (β = 0.5).
+
+    The same as ``lds`` with ``beta=0.5``; torch backbones only (the pair term).
+    """
+    beta = 0.5 if ctx.beta is None else ctx.beta
+    if beta == 0:
+        raise InvalidParameterError(
+            "Loss 'lds-pair' needs beta > 0 (the pairwise term); got beta=0. Use loss 'lds' "
+            "for the weights only."
+        )
+    w = lds_weights(ctx.y, **ctx.lds_params)
+    return ctx.spec(w, {**ctx.lds_params}, beta=beta, severity=ctx.sev)
+
+
+def _unweighted(ctx: _Ctx) -> LossSpec:
+    spec = _plain(ctx)
+    spec.weighted = False  # the backbone trains exactly as under 'plain'
+    return spec
+
+
+@register_loss("plain-ensemble")
+def _plain_ensemble(ctx: _Ctx) -> LossSpec:
+    """``n_members`` (default 5) plain models with seeds seed .. seed + n - 1, mean
+    prediction: the equal-compute control (wrapper ``ensemble``)."""
+    return ctx.wrapped(_unweighted(ctx), "ensemble", {"n_members": 5})
+
+
+@register_loss("cliff-pair-ensemble")
+def _cliff_pair_ensemble(ctx: _Ctx) -> LossSpec:
+    """``cliff-pair`` (weights + pair term) under an ensemble of ``n_members`` (default 5)."""
+    return ctx.wrapped(_cliff_pair(ctx), "ensemble", {"n_members": 5})
+
+
+@register_loss("anchor-delta")
+def _anchor_delta(ctx: _Ctx) -> LossSpec:
+    """Pairwise difference learning with anchor-based prediction (wrapper ``anchor-delta``;
+    DeepDelta: Fralish et al., J Cheminform 2023; PADRE: Tynes et al., JCIM 2021). The
+    backbone trains as under ``plain`` and is blended in with a validation-chosen weight."""
+    return ctx.wrapped(_unweighted(ctx), "anchor-delta", {})
+
+
+@register_loss("tanimoto-stack")
+def _tanimoto_stack(ctx: _Ctx) -> LossSpec:
+    """The backbone blended with the Tanimoto-kernel SVR (``svm``), weight chosen on
+    validation (wrapper ``blend``)."""
+    return ctx.wrapped(_unweighted(ctx), "blend", {"other": "svm"})
+
+
+#: Losses that read no training cliffs (unless beta > 0).
+_CLIFF_FREE = {"plain", "lds", "plain-ensemble", "anchor-delta", "tanimoto-stack", "aca", "swa"}
+
+#: Wrappers that get the split's similarity parameters (unless their params name them).
+_SPLIT_SIMILARITY = {"anchor-delta": ("min_similarity", "radius", "n_bits")}
+#: ACANet's defaults (Shen et al.; the ``ACANet`` class of their code): α, the mining
+#: cut-offs in label units and the order of the embedding distance.
+#: ``gate`` (ours, off by default): negatives only among the anchor's training cliff partners.
+ACA_DEFAULTS: dict[str, Any] = {"alpha": 0.1, "cliff_lower": 1.0, "cliff_upper": 1.0, "p": 2.0,
+                                "gate": False}
+ACA_CONSTRAINTS: dict[str, list] = {
+    "alpha": [Interval(float, 0.0, None)],
+    "cliff_lower": [Interval(float, 0.0, None, closed="neither")],
+    "cliff_upper": [Interval(float, 0.0, None, closed="neither")],
+    "p": [Interval(float, 1.0, None)],
+    "gate": ["boolean"],
+}
+#: Stochastic weight averaging (Izmailov et al. 2018) after early stopping: SWA epochs as a
+#: share of the epochs trained (or a fixed count), SWA learning rate (None: the trainer's
+#: initial lr) and the epochs of the cosine anneal to it (torch.optim.swa_utils.SWALR).
+SWA_DEFAULTS: dict[str, Any] = {"fraction": 0.25, "epochs": None, "lr": None, "anneal_epochs": 1}
+SWA_CONSTRAINTS: dict[str, list] = {
+    "fraction": [Interval(float, 0.0, None, closed="neither")],
+    "epochs": [Interval(int, 1, None), None],
+    "lr": [Interval(float, 0.0, None, closed="neither"), None],
+    "anneal_epochs": [Interval(int, 1, None)],
+}
+
+
+def _settings(kind: str, given: dict[str, Any] | None, defaults: dict[str, Any],
+              constraints: dict[str, list]) -> dict[str, Any]:
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise InvalidParameterError(
+            f"{kind} has no parameter {unknown[0]!r}; accepted: {', '.join(defaults)}."
+        )
+    out = {**defaults, **given}
+    validate_params(constraints, out, kind)
+    return {k: (float(v) if isinstance(defaults[k], float) and v is not None else v)
+            for k, v in out.items()}
+
+
+def aca_settings(params: dict[str, Any] | None = None) -> dict[str, float]:
+    """The ACA parameters: :data:`ACA_DEFAULTS` updated with ``params``, validated.
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown key, α < 0, a cut-off <= 0, ``cliff_lower > cliff_upper`` or ``p < 1``.
+
+    Examples
+    --------
+    >>> aca_settings({"alpha": 0.5})
+    {'alpha': 0.5, 'cliff_lower': 1.0, 'cliff_upper': 1.0, 'p': 2.0, 'gate': False}
+    """
+    out = _settings("aca_params", params, ACA_DEFAULTS, ACA_CONSTRAINTS)
+    if out["cliff_lower"] > out["cliff_upper"]:
+        raise InvalidParameterError(
+            f"The ACA cut-offs need cliff_lower <= cliff_upper (a positive is closer in label "
+            f"than a negative); got cliff_lower={out['cliff_lower']}, "
+            f"cliff_upper={out['cliff_upper']}."
+        )
+    return out
+
+
+def swa_settings(params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The SWA settings: :data:`SWA_DEFAULTS` updated with ``params``, validated.
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown key or a value out of range.
+
+    Examples
+    --------
+    >>> swa_settings({"epochs": 10})
+    {'fraction': 0.25, 'epochs': 10, 'lr': None, 'anneal_epochs': 1}
+    """
+    return _settings("swa_params", params, SWA_DEFAULTS, SWA_CONSTRAINTS)
+
+
+@register_loss("aca")
+def _aca(ctx: _Ctx) -> LossSpec:
+    """ACANet's activity-cliff-awareness loss: regression + α · online triplet loss."""
+    aca = aca_settings(ctx.aca_params)
+    std = float(ctx.y.std()) if ctx.y.size else 1.0
+    aca["label_scale"] = std if np.isfinite(std) and std >= 1e-12 else 1.0  # = the trainer's
+    beta = ctx.beta or 0.0
+    spec = ctx.spec(plain_weights(ctx.y.shape[0]), {k: aca[k] for k in ACA_DEFAULTS},
+                    beta=beta, severity=ctx.sev)
+    spec.aca = aca
+    if aca["gate"]:  # negatives among the training cliff pairs, brought into batches together
+        if beta <= 0:
+            spec.pairs = ctx.get_pairs(1.0)
+        spec.params.update(pair_quantile=ctx.pair_quantile, n_pairs=int(spec.pairs.shape[0]))
+    return spec
+
+
+@register_loss("swa")
+def _swa(ctx: _Ctx) -> LossSpec:
+    """The plain loss with stochastic weight averaging (:func:`_apply_swa` adds it)."""
+    return _plain(ctx)
+
+
+@register_loss("cliff-pair-swa")
+def _cliff_pair_swa(ctx: _Ctx) -> LossSpec:
+    """``cliff-pair`` with stochastic weight averaging."""
+    return _cliff_pair(ctx)
+
+
+_SWA_NAMES = ("swa", "cliff-pair-swa")
+
+
+def _apply_swa(spec: LossSpec, ctx: _Ctx) -> None:
+    """Turn SWA on for the ``*swa`` names or ``swa=True``; refuse contradictions."""
+    on = ctx.name in _SWA_NAMES if ctx.swa is None else bool(ctx.swa)
+    if ctx.name in _SWA_NAMES and not on:
+        raise InvalidParameterError(
+            f"Loss {ctx.name!r} is weight averaging; swa=False contradicts it (use loss "
+            f"{ctx.name.removesuffix('swa').rstrip('-') or 'plain'!r})."
+        )
+    if not on:
+        if ctx.swa_params:
+            raise InvalidParameterError(
+                f"swa_params were given but SWA is off for loss {ctx.name!r}; pass swa=True "
+                "(or use loss 'swa' / 'cliff-pair-swa')."
+            )
+        return
+    spec.swa = swa_settings(ctx.swa_params)
+    spec.params["swa"] = dict(spec.swa)
+
+
+def _torch_module(spec: LossSpec, base: str | None):
+    """The torch loss of a spec that acts in the training loop (ACA term and/or SWA)."""
+    from ._cliffloss import CliffLoss
+
+    base = base or spec.base or "l1"
+    beta = spec.beta if spec.uses_pairs else 0.0
+    if spec.aca is not None:
+        from ._aca import ACALoss
+
+        module = ACALoss(base=base, beta=beta, delta=spec.delta, normalize=spec.normalize,
+                         **spec.aca)
+    else:
+        module = CliffLoss(base=base, beta=beta, delta=spec.delta, normalize=spec.normalize)
+    module.swa = None if spec.swa is None else dict(spec.swa)
+    return module
+
+
+def _require_torch_trainer(spec: LossSpec, backbone: Any, batch_size: int | None) -> None:
+    """One-line error for a loss that needs the torch training loop on a backbone without one."""
+    if getattr(backbone, "batch_size", batch_size) is not None:
+        return
+    what = ("trains the latent embeddings with a triplet term" if spec.aca is not None
+            else "averages weights over training epochs (SWA)")
+    raise InvalidParameterError(
+        f"Loss {spec.name!r} {what}, which {type(backbone).__name__} cannot do (it has no "
+        "torch trainer); use it with mlp, gin, dmpnn or schnet, or use loss 'cliff' or "
+        "'lds' for LightGBM and sklearn models."
+    )
 
 
 _CLIFF_MEMO: dict[tuple, tuple[Any, np.ndarray]] = {}
@@ -489,7 +793,7 @@ def train_cliffs(dataset: Any, split: Any, *, target: str | int | None = None,
 def needs_cliffs(name: str, beta: float | None = None) -> bool:
     """Whether loss ``name`` (with pair weight ``beta``) reads the training cliffs."""
     key = _key(name)
-    return key not in ("plain", "lds") or (beta or 0) > 0
+    return key not in _CLIFF_FREE or (beta or 0) > 0
 
 
 def _key(name: str) -> str:
@@ -551,7 +855,8 @@ def make_loss_for_split(
     y = dataset.y[:, t]
     train = np.asarray(split.train, dtype=np.int64)
     sev = pairs = None
-    if needs_cliffs(key, params.get("beta")):
+    gate = key == "aca" and bool((params.get("aca_params") or {}).get("gate"))
+    if needs_cliffs(key, params.get("beta")) or gate:
         sev, pairs = train_cliffs(dataset, split, target=t,
                                   pair_quantile=params.get("pair_quantile", 0.8))
     if key == "cliff-adaptive":
@@ -567,4 +872,15 @@ def make_loss_for_split(
                   "val_smooth_mask": strata == "smooth"}
     spec = make_loss(key, y[train], severity=sev, pairs=pairs, **params)
     spec.severity_params = dict(split.similarity_params) if sev is not None else {}
+    keys = _SPLIT_SIMILARITY.get(spec.wrapper or "", ())
+    if keys:
+        sim = dict(split.similarity_params)
+        if "k" in keys and not sim.get("k"):
+            from ..similarity import default_k
+
+            sim["k"] = default_k(train.size)
+        for key_ in keys:
+            if sim.get(key_) is not None:
+                spec.wrapper_params.setdefault(key_, sim[key_])
+        spec.params["wrapper_params"] = dict(spec.wrapper_params)
     return spec

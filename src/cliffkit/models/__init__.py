@@ -4,6 +4,8 @@
   batch_sampler, epoch_callback)``, ``predict``, ``save``, ``load`` (contract in
   :mod:`cliffkit.models._base`); :class:`TorchBackbone` — base of the torch ones.
 - Registry: :func:`get_backbone`, :func:`list_backbones`, :func:`register_backbone`.
+- Wrappers (mitigations that change the model; a Backbone around a base backbone):
+  :data:`WRAPPERS` (``ensemble``, ``blend``, ``anchor-delta``), :func:`wrap`.
 - Featurisation: :func:`ecfp_features`, :class:`PackedGraphs` (packed RDKit graphs with a
   vectorised ``batch(idx)``), :func:`to_graphs`, :class:`TensorBatcher`, feature sizes.
 
@@ -18,14 +20,17 @@ from typing import Any
 from ._base import Backbone, load_backbone
 from ._registry import (
     BACKBONES,
+    WRAPPERS,
     get_backbone,
     get_backbone_class,
     list_backbones,
+    list_wrappers,
     register_backbone,
 )
 
 _LAZY = {
     "TorchBackbone": "._torch",
+    "latent_layer": "._torch",
     "ATOM_FIELD_SIZES": "._featurize",
     "BOND_FIELD_SIZES": "._featurize",
     "ATOM_FEATURE_DIM": "._featurize",
@@ -56,15 +61,23 @@ _LAZY = {
     "get_geometries": "._conformers",
     "load_qm9_geometries": "._conformers",
     "ChempropBackbone": "._chemprop",
+    "wrap": "._wrappers",
+    "WrappedBackbone": "._wrappers",
+    "EnsembleBackbone": "._wrappers",
+    "BlendBackbone": "._wrappers",
+    "choose_blend_weight": "._wrappers",
+    "AnchorDeltaBackbone": "._anchor",
     "fit_chemprop_split": "._chemprop",
 }
 
 __all__ = [
     "Backbone",
     "BACKBONES",
+    "WRAPPERS",
     "get_backbone",
     "get_backbone_class",
     "list_backbones",
+    "list_wrappers",
     "load_backbone",
     "register_backbone",
     *_LAZY,

@@ -233,6 +233,10 @@ class Backbone(Params):
             raise InvalidDataError(
                 f"{cfg_path} is not a cliffkit backbone config of version {_VERSION}."
             )
+        if config.get("wrapper"):  # a wrapped model (cliffkit.models._wrappers)
+            from ._registry import WRAPPERS
+
+            return WRAPPERS.get(config["wrapper"])._load_wrapped(path, config)
         klass = get_backbone_class(config["backbone"])
         if cls is not Backbone and not issubclass(klass, cls):
             raise InvalidDataError(

@@ -320,6 +320,11 @@ def fit_chemprop_split(dataset, split, *, target: str | int | None = None,
                 f"Loss {loss!r} changes λ per epoch or adds a pairwise term, which chemprop's "
                 "static weight column cannot carry; use 'cliff', 'random-weights' or 'lds'."
             )
+        if spec.wrapper is not None:
+            raise InvalidParameterError(
+                f"Loss {loss!r} changes the model (wrapper {spec.wrapper!r}), which the chemprop "
+                "command line cannot run; use 'cliff', 'random-weights' or 'lds'."
+            )
         sample_weight = spec.sample_weight()
     model = ChempropBackbone(**params)
     model._validate_params()

@@ -11,8 +11,8 @@ from typing import Any
 
 from ..utils import Registry
 
-__all__ = ["BACKBONES", "register_backbone", "get_backbone", "list_backbones",
-           "get_backbone_class"]
+__all__ = ["BACKBONES", "WRAPPERS", "register_backbone", "get_backbone", "list_backbones",
+           "get_backbone_class", "list_wrappers"]
 
 _BUILTIN = {
     "mlp": "cliffkit.models._mlp",
@@ -73,3 +73,21 @@ def get_backbone(name: str, **params: Any):
     LGBMBackbone(n_estimators=50, ...)
     """
     return get_backbone_class(name)(**params)
+
+
+_BUILTIN_WRAPPERS = {
+    "ensemble": "cliffkit.models._wrappers",
+    "blend": "cliffkit.models._wrappers",
+    "anchor-delta": "cliffkit.models._anchor",
+}
+
+#: Wrappers: mitigations that change the model (a loss names one in ``LossSpec.wrapper``);
+#: each is a Backbone around an unfitted base backbone (:mod:`cliffkit.models._wrappers`).
+WRAPPERS: Registry[type] = Registry(
+    "wrapper", builtins=_BUILTIN_WRAPPERS,
+    on_register=lambda key, cls: setattr(cls, "wrapper_name", key))
+
+
+def list_wrappers() -> list[str]:
+    """Names accepted by :func:`cliffkit.models.wrap`."""
+    return WRAPPERS.list()

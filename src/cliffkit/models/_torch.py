@@ -7,6 +7,10 @@ A torch backbone subclasses :class:`TorchBackbone` and supplies two hooks:
 - ``_build_module() -> torch.nn.Module`` — built from the parameters alone (never from
   data), so :meth:`Backbone.load` can rebuild it before loading the state dict.
 
+The latent embedding of a molecule, which the ACA loss trains (:class:`cliffkit.loss.ACALoss`),
+is the input of the module's output layer, found by :func:`latent_layer` for every backbone
+alike (the same hook for ``mlp``, ``gin``, ``dmpnn`` and ``schnet``; no per-backbone copies).
+
 The trainer parameters (``epochs``, ``batch_size``, ``lr``, ``weight_decay``,
 ``patience``, ``criterion``, ``device``, ``random_state``, ``show_progress``) are
 declared once, in :class:`cliffkit.train.TrainerParams`: a subclass is a
@@ -25,13 +29,61 @@ import numpy as np
 from ..train import Trainer, TrainerParams
 from ._base import Backbone
 
-__all__ = ["TorchBackbone", "TRAINER_CONSTRAINTS", "WEIGHTS_FILE"]
+__all__ = ["TorchBackbone", "TRAINER_CONSTRAINTS", "WEIGHTS_FILE", "latent_layer"]
 
 WEIGHTS_FILE = "model.pt"
 
 #: The trainer parameters' constraints, as declared in :class:`~cliffkit.train.TrainerParams`
 #: (the same dict; kept under this name for code written before TrainerParams).
 TRAINER_CONSTRAINTS = TrainerParams._parameter_constraints
+
+
+def latent_layer(module: Any) -> Any:
+    """The output layer of a torch module, whose input is the molecule's latent embedding.
+
+    The module's ``latent_layer`` attribute when it has one, else its last registered
+    ``torch.nn.Linear`` with one output: the final linear map of ``mlp`` (after the last
+    hidden block), ``gin`` (after the head's hidden layer) and ``dmpnn`` (after the FFN's
+    hidden layer). A forward pre-hook on it sees the embeddings, shape ``(b, d)``; for
+    ``schnet`` one row per atom (its output layer maps atoms), which the trainer pools per
+    molecule with the model's readout.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Raises
+    ------
+    InvalidParameterError
+        The module has no single-output linear layer.
+
+    Examples
+    --------
+    >>> from cliffkit.models import MLP
+    >>> latent_layer(MLP(16, 8, num_layers=2))
+    Linear(in_features=8, out_features=1, bias=True)
+    """
+    from torch import nn
+
+    from ..errors import InvalidParameterError
+
+    own = getattr(module, "latent_layer", None)
+    if isinstance(own, nn.Module):
+        return own
+    last = None
+    for m in module.modules():
+        if isinstance(m, nn.Linear) and m.out_features == 1:
+            last = m
+    if last is None:
+        raise InvalidParameterError(
+            f"{type(module).__name__} has no output layer (a Linear with one output) whose "
+            "input is a molecule embedding; set its 'latent_layer' attribute to one."
+        )
+    return last
 
 
 class TorchBackbone(Backbone, TrainerParams):
@@ -69,6 +121,8 @@ class TorchBackbone(Backbone, TrainerParams):
         self.best_val_mae_ = result.best_val_mae
         self.fit_seconds_ = result.seconds
         self.device_ = result.device
+        #: What the trainer adds beyond the epochs (SWA: ``swa_epochs``, ``swa_val_mae`` ...).
+        self.train_extra_ = dict(result.extra)
 
     def _predict(self, smiles: list[str]) -> np.ndarray:
         return self._trainer().predict(self.module_, self._make_inputs(smiles),

@@ -21,6 +21,24 @@ loss=None, pairs=None, batch_sampler=None, epoch_callback=None, log_path=None)``
   ``pair_index`` a LongTensor ``(2, p)`` of in-batch positions of the training cliff
   ``pairs`` (global training indices, shape ``(n_pairs, 2)``) with both members in the
   batch, or None when no pairs were given.
+- A ``loss`` with ``needs_embedding = True`` (:class:`cliffkit.loss.ACALoss`) is also
+  given ``embedding=``: the batch's latent vectors, shape ``(b, d)``, the input of the
+  model's output layer (:func:`cliffkit.models.latent_layer`, a forward pre-hook
+  held for one pass; an output layer applied per atom, as SchNet's, is pooled per
+  molecule with the batch vector and the model's ``readout``). The training log then has
+  ``triplets_mined`` and ``triplets_active`` (per batch, averaged over the epoch) from its
+  ``last_stats``.
+- A ``loss`` with a ``swa`` dict (``fraction``, ``epochs``, ``lr``, ``anneal_epochs``;
+  :func:`cliffkit.loss.swa_settings`) adds **stochastic weight averaging** (Izmailov et
+  al. 2018, ``torch.optim.swa_utils``) after early stopping: from the restored best
+  checkpoint, ``epochs`` (default ``ceil(fraction × epochs trained)``) more epochs at
+  the SWA learning rate (cosine anneal over ``anneal_epochs``), the weights averaged
+  after each; BatchNorm statistics are then recomputed on the training set
+  (``update_bn``) and the averaged weights become the model's. No early stopping, no
+  ``epoch_callback`` in that phase; its log lines carry ``"phase": "swa"``, and a last
+  line ``"phase": "swa-average"`` the averaged model's validation MAE/RMSE (also in
+  ``TrainResult.extra``: ``swa_epochs``, ``swa_lr``, ``swa_val_mae``, ``swa_val_rmse``,
+  ``swa_seconds``).
 - ``batch_sampler``: an iterable of index lists over ``range(n_train)`` (e.g.
   :class:`cliffkit.loss.PairBatchSampler`), iterated once per epoch. Default: a seeded
   random permutation cut into ``batch_size`` chunks.
@@ -311,47 +329,20 @@ class Trainer(TrainerParams):
         best_epoch = 0
         best_state = None
         stopped_early = False
-        for epoch in bar:
-            t_ep = time.perf_counter()
-            model.train()
+        latent = _LatentCapture(model) if getattr(loss, "needs_embedding", False) else None
+        swa = _swa_config(loss)
+
+        def run_epoch(epoch):
             if batch_sampler is not None:
                 batches: Iterable = batch_sampler
             else:
                 batches = torch.randperm(n, generator=gen).split(self.batch_size)
-            tot_loss = 0.0
-            n_seen = 0
-            for idx in batches:
-                idx = torch.as_tensor(idx, dtype=torch.long).to(dev)
-                if idx.numel() < 2:  # BatchNorm cannot train on one sample
-                    continue
-                pred = model(train_inputs.batch(idx)).reshape(-1)
-                target = y_t[idx]
-                w = None if w_t is None else w_t[idx]
-                if loss is None:
-                    batch_loss = self._plain_loss(pred, target, w)
-                else:
-                    pair_index = None
-                    if pairs_t is not None:
-                        pos[idx] = torch.arange(idx.numel(), device=dev)
-                        loc = pos[pairs_t]
-                        pair_index = loc[(loc >= 0).all(dim=1)].t().contiguous()
-                        pos[idx] = -1
-                    batch_loss = loss(pred, target, weight=w, pair_index=pair_index)
-                loss_value = float(batch_loss.detach())
-                if not math.isfinite(loss_value) or loss_value > EXPLODED_BATCH_LOSS:
-                    raise TrainingDivergedError(
-                        f"Training diverged at epoch {epoch}: the loss became {loss_value:.6g}"
-                        f"{' (exploded)' if math.isfinite(loss_value) else ''}; lower the "
-                        f"learning rate (lr={self.lr}) or check the targets and weights. The run "
-                        "is not a result."
-                    )
-                opt.zero_grad(set_to_none=True)
-                batch_loss.backward()
-                if self.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
-                opt.step()
-                tot_loss += loss_value * idx.numel()
-                n_seen += idx.numel()
+            return self._train_epoch(model, opt, batches, train_inputs, y_t, w_t, loss, pairs_t,
+                                     pos, latent, epoch, dev, torch)
+
+        for epoch in bar:
+            t_ep = time.perf_counter()
+            tot_loss, n_seen, extra = run_epoch(epoch)
             t_train = time.perf_counter() - t_ep
             epoch_loss = tot_loss / max(n_seen, 1)
             lowest = min((h["train_loss"] for h in history), default=math.inf)
@@ -384,6 +375,7 @@ class Trainer(TrainerParams):
                 "best_val_mae": best_mae,
                 "seconds": time.perf_counter() - t_ep,
                 "mol_per_s": n_seen / t_train if t_train > 0 else float("nan"),
+                **extra,
             }
             stop = False
             if epoch_callback is not None:
@@ -412,10 +404,128 @@ class Trainer(TrainerParams):
         bar.close()
         if best_state is not None:
             model.load_state_dict(best_state)
+        result_extra: dict[str, Any] = {}
+        if swa is not None:
+            result_extra = self._swa_phase(model, opt, swa, run_epoch, len(history),
+                                           train_inputs, val_inputs, y_val, y_mean, y_std,
+                                           history, log_file, n, dev, torch)
         model.eval()
         return TrainResult(history=history, best_epoch=best_epoch, best_val_mae=best_mae,
                            y_mean=y_mean, y_std=y_std, n_epochs=len(history), seconds=0.0,
-                           device=str(dev), stopped_early=stopped_early)
+                           device=str(dev), stopped_early=stopped_early, extra=result_extra)
+
+    def _train_epoch(self, model, opt, batches, train_inputs, y_t, w_t, loss, pairs_t, pos,
+                     latent, epoch, dev, torch):
+        """One pass over ``batches``: (summed loss × batch size, molecules seen, log extras)."""
+        if latent is None:
+            return self._train_batches(model, opt, batches, train_inputs, y_t, w_t, loss,
+                                       pairs_t, pos, None, epoch, dev, torch)
+        latent.attach()  # the hook lives for this pass only, whatever happens in it
+        try:
+            return self._train_batches(model, opt, batches, train_inputs, y_t, w_t, loss,
+                                       pairs_t, pos, latent, epoch, dev, torch)
+        finally:
+            latent.remove()
+
+    def _train_batches(self, model, opt, batches, train_inputs, y_t, w_t, loss, pairs_t, pos,
+                       latent, epoch, dev, torch):
+        model.train()
+        tot_loss = 0.0
+        n_seen = 0
+        n_batches = mined = active = 0
+        for idx in batches:
+            idx = torch.as_tensor(idx, dtype=torch.long).to(dev)
+            if idx.numel() < 2:  # BatchNorm cannot train on one sample
+                continue
+            inputs = train_inputs.batch(idx)
+            pred = model(inputs).reshape(-1)
+            target = y_t[idx]
+            w = None if w_t is None else w_t[idx]
+            if loss is None:
+                batch_loss = self._plain_loss(pred, target, w)
+            else:
+                pair_index = None
+                if pairs_t is not None:
+                    pos[idx] = torch.arange(idx.numel(), device=dev)
+                    loc = pos[pairs_t]
+                    pair_index = loc[(loc >= 0).all(dim=1)].t().contiguous()
+                    pos[idx] = -1
+                if latent is None:
+                    batch_loss = loss(pred, target, weight=w, pair_index=pair_index)
+                else:
+                    batch_loss = loss(pred, target, weight=w, pair_index=pair_index,
+                                      embedding=latent.take(pred.shape[0], inputs))
+                    stats = getattr(loss, "last_stats", None) or {}
+                    n_batches += 1
+                    mined += int(stats.get("n_mined", 0))
+                    active += int(stats.get("n_active", 0))
+            loss_value = float(batch_loss.detach())
+            if not math.isfinite(loss_value) or loss_value > EXPLODED_BATCH_LOSS:
+                raise TrainingDivergedError(
+                    f"Training diverged at epoch {epoch}: the loss became {loss_value:.6g}"
+                    f"{' (exploded)' if math.isfinite(loss_value) else ''}; lower the "
+                    f"learning rate (lr={self.lr}) or check the targets and weights. The run "
+                    "is not a result."
+                )
+            opt.zero_grad(set_to_none=True)
+            batch_loss.backward()
+            if self.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+            opt.step()
+            tot_loss += loss_value * idx.numel()
+            n_seen += idx.numel()
+        extra = {}
+        if latent is not None and n_batches:
+            extra = {"triplets_mined": mined / n_batches, "triplets_active": active / n_batches}
+        return tot_loss, n_seen, extra
+
+    def _swa_phase(self, model, opt, swa, run_epoch, n_trained, train_inputs, val_inputs, y_val,
+                   y_mean, y_std, history, log_file, n, dev, torch) -> dict[str, Any]:
+        """Stochastic weight averaging from the restored best checkpoint (see module doc)."""
+        from torch.optim.swa_utils import SWALR, AveragedModel, update_bn
+
+        n_swa = swa["epochs"] or max(1, math.ceil(swa["fraction"] * n_trained))
+        swa_lr = swa["lr"] if swa["lr"] is not None else self.lr
+        t0 = time.perf_counter()
+        averaged = AveragedModel(model)
+        sched = SWALR(opt, swa_lr=swa_lr, anneal_epochs=swa["anneal_epochs"],
+                      anneal_strategy="cos")
+        for k in range(1, n_swa + 1):
+            t_ep = time.perf_counter()
+            tot_loss, n_seen, extra = run_epoch(n_trained + k)
+            t_train = time.perf_counter() - t_ep
+            sched.step()
+            averaged.update_parameters(model)
+            record = {"epoch": n_trained + k, "phase": "swa",
+                      "train_loss": tot_loss / max(n_seen, 1),
+                      "lr": float(opt.param_groups[0]["lr"]),
+                      "seconds": time.perf_counter() - t_ep,
+                      "mol_per_s": n_seen / t_train if t_train > 0 else float("nan"), **extra}
+            history.append(record)
+            if log_file is not None:
+                log_file.write(json.dumps(record) + "\n")
+                log_file.flush()
+        idx_all = torch.arange(n, device=dev)
+        with torch.no_grad():  # BatchNorm statistics of the averaged weights (no-op without BN)
+            update_bn((train_inputs.batch(i) for i in idx_all.split(self.eval_batch_size)),
+                      averaged.module)
+        model.load_state_dict(averaged.module.state_dict())
+        val_pred = self._predict(model, val_inputs, y_mean, y_std, torch)
+        if not np.all(np.isfinite(val_pred)):
+            raise TrainingDivergedError(
+                "Weight averaging gave non-finite validation predictions; lower the SWA "
+                f"learning rate (lr={swa_lr}). The run is not a result."
+            )
+        err = val_pred - y_val
+        out = {"swa_epochs": n_swa, "swa_lr": swa_lr,
+               "swa_val_mae": float(np.mean(np.abs(err))),
+               "swa_val_rmse": float(np.sqrt(np.mean(err**2))),
+               "swa_seconds": time.perf_counter() - t0}
+        record = {"epoch": n_trained + n_swa, "phase": "swa-average", **out}
+        if log_file is not None:  # a summary line, not an epoch: in the log, not the history
+            log_file.write(json.dumps(record) + "\n")
+            log_file.flush()
+        return out
 
     def _plain_loss(self, pred, target, w):
         diff = pred - target
@@ -448,6 +558,69 @@ class Trainer(TrainerParams):
             return np.zeros(0)
         pred = torch.cat(outs).numpy().astype(np.float64)
         return pred * y_std + y_mean
+
+
+class _LatentCapture:
+    """Forward pre-hook on the model's output layer that keeps its input in training mode."""
+
+    def __init__(self, model: Any) -> None:
+        from ..models._torch import latent_layer
+
+        self.value = None
+        self._model = model
+        self._layer = latent_layer(model)
+        self._handle = None
+
+    def attach(self) -> None:
+        self._handle = self._layer.register_forward_pre_hook(self._hook)
+
+    def _hook(self, module, args):
+        if self._model.training:
+            self.value = args[0]
+
+    def take(self, n_rows: int, inputs: Any = None):
+        """The embeddings of the last training forward pass, shape (n_rows, d).
+
+        An output layer applied per atom (SchNet: ŷ = readout over atoms of a linear map)
+        gives one row per atom; they are pooled per molecule with the model's ``readout``
+        (sum unless it is ``"mean"``), using the batch vector of ``inputs``: the linear
+        output layer then maps the pooled vector to the molecule's prediction.
+        """
+        emb, self.value = self.value, None
+        batch = getattr(inputs, "batch", None)
+        if (emb is not None and emb.dim() == 2 and emb.shape[0] != n_rows
+                and batch is not None and batch.shape[0] == emb.shape[0]):
+            pooled = emb.new_zeros(n_rows, emb.shape[1]).index_add_(0, batch, emb)
+            if getattr(self._model, "readout", "add") == "mean":
+                import torch
+
+                counts = torch.bincount(batch, minlength=n_rows).clamp_(min=1)
+                pooled = pooled / counts.unsqueeze(1).to(pooled.dtype)
+            emb = pooled
+        if emb is None or emb.dim() != 2 or emb.shape[0] != n_rows:
+            got = None if emb is None else tuple(emb.shape)
+            raise InvalidParameterError(
+                f"The loss needs one latent embedding per molecule ({n_rows} rows) at the input "
+                f"of {type(self._model).__name__}'s output layer; got {got}. Set the "
+                "module's 'latent_layer' attribute to a layer that sees one row per molecule."
+            )
+        return emb
+
+    def remove(self) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+        self.value = None
+
+
+def _swa_config(loss: Any) -> dict[str, Any] | None:
+    """The validated ``swa`` settings a loss carries, or None."""
+    cfg = getattr(loss, "swa", None)
+    if cfg is None:
+        return None
+    from ..loss import swa_settings
+
+    return swa_settings(cfg)
 
 
 def _check_1d(y: Any, n: int, name: str) -> np.ndarray:
