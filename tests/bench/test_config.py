@@ -157,3 +157,28 @@ def test_qm9_full_config_is_the_issue_20_grid():
     assert full.losses == ["plain", "cliff", "lds"]
     assert full.backbone_params == {}  # the default budgets
     assert len(full.cells()) == 108 and len(full.split_specs()) == 18
+
+
+def test_params_table_of_a_registered_name_outside_the_grid_says_so():
+    # 'svm' is a registered backbone, only not in this grid: the message says that, not "unknown"
+    data = _base(backbone_params={"svm": {"C": 1.0}})
+    with pytest.raises(ConfigError, match=r"\[backbone_params\.svm\]: backbone 'svm' is not in this "
+                                          r"grid's 'backbones' \(mlp, lgbm\); add it there"):
+        GridConfig.from_dict(data, check_names=False)
+    data = _base(loss_params={"lds": {"beta": 0.5}})
+    with pytest.raises(ConfigError, match=r"loss 'lds' is not in this grid's 'losses'"):
+        GridConfig.from_dict(data, check_names=False)
+    with pytest.raises(ConfigError, match=r"Unknown backbone 'svn'"):
+        GridConfig.from_dict(_base(backbone_params={"svn": {}}), check_names=False)
+
+
+def test_pool_workers_ignore_sigint():
+    # Ctrl-C reaches the whole process group; the parent stops the workers, so workers must not
+    # raise KeyboardInterrupt (and print tracebacks) themselves
+    import subprocess
+    import sys
+
+    code = ("import signal; from cliffkit.bench._executor import _limit_threads; _limit_threads(1); "
+            "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

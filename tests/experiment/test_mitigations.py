@@ -162,3 +162,16 @@ def test_bench_config_checks_wrapper_params(tmp_path):
         path.write_text(base + "[loss_params.plain-ensemble]\n" + bad + "\n")
         with pytest.raises(ConfigError, match=msg):
             load_config(path)
+
+
+def test_ensemble_resets_the_adaptive_controller_per_member(data):
+    ds, split = data
+    model, spec = fit(ds, split, "lgbm", "cliff-adaptive",
+                      backbone_params={**LGBM, "rounds_per_block": 10},
+                      loss_params={"wrapper": "ensemble", "wrapper_params": {"n_members": 2}})
+    assert spec.wrapper == "ensemble" and len(model.members_) == 2
+    blocks = [len(m.history_) for m in model.members_]
+    assert all(b >= 1 for b in blocks)
+    # the λ trajectory is the last member's alone (reset before each member)
+    assert len(spec.history) == blocks[-1]
+    assert all("lam" in h for m in model.members_ for h in m.history_)

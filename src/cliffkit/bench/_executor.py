@@ -140,7 +140,14 @@ def _terminate_workers(pool: cf.ProcessPoolExecutor) -> None:
 
 
 def _limit_threads(n: int) -> None:
-    """Worker initializer: share the cores between workers (before torch is imported)."""
+    """Worker initializer: share the cores between workers (before torch is imported).
+
+    Workers ignore SIGINT: Ctrl-C reaches the whole process group, and the parent, not each
+    worker, stops the grid (it terminates the workers), so no worker prints a traceback.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, str(n))
 
