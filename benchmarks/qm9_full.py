@@ -3,7 +3,9 @@
 Splits the whole of QM9 (CliffSplit by default), trains ``--backbone`` (gin or schnet)
 with the library defaults except for the epoch cap, batch size and a wall-clock budget,
 and scores the test set per stratum (cliff, smooth, unsupported) with the reference
-predictor beside the model. One JSON line per run goes to ``--out``.
+predictor beside the model. One JSON line per run goes to ``--out``. For the GNN part of
+the ``qm9-full`` grid (every backbone, target, split, loss and seed, as bench cells, within
+one wall-clock budget) use ``benchmarks/qm9_gnn_grid.py``.
 
 The wall-clock budget (``--budget-s``) is enforced through the trainer's
 ``epoch_callback``: after the epoch that crosses it, training stops and the best

@@ -147,6 +147,18 @@ def test_shipped_configs_are_valid():
     assert len(smoke.cells()) <= 8
 
 
+def test_qm9_full_config_is_the_issue_20_grid():
+    full = load_config("qm9-full")
+    (qm9,) = full.datasets
+    assert qm9.name == "qm9" and qm9.subsample is None  # every molecule
+    assert qm9.targets == ("homo", "lumo", "gap")
+    assert full.splits == ["cliff", "random"] and full.seeds == [0, 1, 2]
+    assert full.backbones == ["lgbm", "mlp"]  # svm does not scale (its kernel: 87.5 GB)
+    assert full.losses == ["plain", "cliff", "lds"]
+    assert full.backbone_params == {}  # the default budgets
+    assert len(full.cells()) == 108 and len(full.split_specs()) == 18
+
+
 def test_params_table_of_a_registered_name_outside_the_grid_says_so():
     # 'svm' is a registered backbone, only not in this grid: the message says that, not "unknown"
     data = _base(backbone_params={"svm": {"C": 1.0}})

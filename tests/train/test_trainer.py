@@ -131,6 +131,28 @@ def test_huge_lr_diverges_with_message():
             Linear(5), TensorBatcher(X[:100]), TensorBatcher(X[100:]), y[:100], y[100:])
 
 
+def test_finite_loss_that_explodes_raises_diverged():
+    """A loss that stays finite but grows by orders of magnitude is a divergence too."""
+    calls = []
+
+    def loss(pred, target, weight=None, pair_index=None):
+        calls.append(1)
+        # epoch 1 (7 batches of 16): the plain MSE; from epoch 2 on, 1e4 times it
+        scale = 1.0 if len(calls) <= 7 else 1e4
+        return (pred - target).square().mean() * scale
+
+    with pytest.raises(TrainingDivergedError, match=r"epoch 2: the mean training loss exploded"):
+        _fit(loss=loss)
+
+
+def test_batch_loss_over_the_ceiling_raises_diverged():
+    def loss(pred, target, weight=None, pair_index=None):
+        return (pred - target).square().mean() + 1e7
+
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1: the loss became 1e\+07 \(exploded\)"):
+        _fit(loss=loss)
+
+
 def test_shape_errors():
     X, y = _data()
     with pytest.raises(ShapeMismatchError, match="sample_weight has 3 values"):

@@ -48,7 +48,8 @@ loss=None, pairs=None, batch_sampler=None, epoch_callback=None, log_path=None)``
   (adaptive λ), ``"stop": True`` ends training, and every other JSON-able scalar is
   written to the training log (e.g. ``{"lam": 0.3}``).
 - Early stopping on validation MAE (``patience`` epochs), ReduceLROnPlateau on it, and the
-  best checkpoint restored at the end. A non-finite loss or prediction raises
+  best checkpoint restored at the end. A non-finite loss or prediction, or a loss that
+  explodes (``EXPLODED_LOSS_FACTOR``, ``EXPLODED_BATCH_LOSS``), raises
   :class:`~cliffkit.errors.TrainingDivergedError`.
 - The training log has one JSON line per epoch: ``epoch, train_loss, val_mae, val_rmse,
   lr, best_val_mae, seconds, mol_per_s`` plus the callback's values.
@@ -78,6 +79,13 @@ from ..errors import InvalidParameterError, ShapeMismatchError, TrainingDiverged
 from ..utils import Interval, Options, Params, is_seed, params_class
 
 __all__ = ["Trainer", "TrainerParams", "TrainResult", "seeded", "resolve_device"]
+
+#: A finite loss that has exploded: an epoch's mean training loss above this many times the
+#: lowest epoch mean so far, or a batch loss above ``EXPLODED_BATCH_LOSS`` (the loss is on
+#: standardised targets, where an untrained model starts near 1). Either raises
+#: :class:`~cliffkit.errors.TrainingDivergedError`, like a NaN: the run is not a result.
+EXPLODED_LOSS_FACTOR = 1e3
+EXPLODED_BATCH_LOSS = 1e6
 
 
 def resolve_device(device: Any = "auto"):
@@ -233,7 +241,9 @@ class Trainer(TrainerParams):
         Raises
         ------
         TrainingDivergedError
-            The training loss or a validation prediction became NaN or infinite.
+            The training loss or a validation prediction became NaN or infinite, or the
+            loss exploded (an epoch mean over ``EXPLODED_LOSS_FACTOR`` times the lowest
+            so far, or a batch loss over ``EXPLODED_BATCH_LOSS``).
         ShapeMismatchError
             Targets, weights or pairs do not match the inputs.
         """
@@ -334,6 +344,15 @@ class Trainer(TrainerParams):
             t_ep = time.perf_counter()
             tot_loss, n_seen, extra = run_epoch(epoch)
             t_train = time.perf_counter() - t_ep
+            epoch_loss = tot_loss / max(n_seen, 1)
+            lowest = min((h["train_loss"] for h in history), default=math.inf)
+            if 0 < lowest < math.inf and epoch_loss > EXPLODED_LOSS_FACTOR * lowest:
+                raise TrainingDivergedError(
+                    f"Training diverged at epoch {epoch}: the mean training loss exploded to "
+                    f"{epoch_loss:.6g}, over {EXPLODED_LOSS_FACTOR:g} times its lowest epoch "
+                    f"mean ({lowest:.6g}); lower the learning rate (lr={self.lr}). The run is "
+                    "not a result."
+                )
             val_pred = self._predict(model, val_inputs, y_mean, y_std, torch)
             if not np.all(np.isfinite(val_pred)):
                 raise TrainingDivergedError(
@@ -349,7 +368,7 @@ class Trainer(TrainerParams):
                 best_state = copy.deepcopy(model.state_dict())
             record: dict[str, Any] = {
                 "epoch": epoch,
-                "train_loss": tot_loss / max(n_seen, 1),
+                "train_loss": epoch_loss,
                 "val_mae": val_mae,
                 "val_rmse": val_rmse,
                 "lr": float(opt.param_groups[0]["lr"]),
@@ -440,18 +459,20 @@ class Trainer(TrainerParams):
                     n_batches += 1
                     mined += int(stats.get("n_mined", 0))
                     active += int(stats.get("n_active", 0))
-            if not torch.isfinite(batch_loss):
+            loss_value = float(batch_loss.detach())
+            if not math.isfinite(loss_value) or loss_value > EXPLODED_BATCH_LOSS:
                 raise TrainingDivergedError(
-                    f"Training diverged at epoch {epoch}: the loss became "
-                    f"{float(batch_loss.detach())}; lower the learning rate (lr={self.lr}) or "
-                    "check the targets and weights. The run is not a result."
+                    f"Training diverged at epoch {epoch}: the loss became {loss_value:.6g}"
+                    f"{' (exploded)' if math.isfinite(loss_value) else ''}; lower the "
+                    f"learning rate (lr={self.lr}) or check the targets and weights. The run "
+                    "is not a result."
                 )
             opt.zero_grad(set_to_none=True)
             batch_loss.backward()
             if self.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
             opt.step()
-            tot_loss += float(batch_loss.detach()) * idx.numel()
+            tot_loss += loss_value * idx.numel()
             n_seen += idx.numel()
         extra = {}
         if latent is not None and n_batches:
