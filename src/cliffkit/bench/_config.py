@@ -375,17 +375,6 @@ def load_config(name_or_path: str | os.PathLike, *, check_names: bool = True) ->
 # ---------------------------------------------------------------------------------
 # validation
 # ---------------------------------------------------------------------------------
-def _is_registered(kind: str, name: str) -> bool:
-    """Whether ``name`` is a registered split method, backbone or loss (not only in this grid)."""
-    if kind == "backbone":
-        from ..models import list_backbones as listing
-    elif kind == "loss":
-        from ..loss import list_losses as listing
-    else:
-        from ..split import list_splitters as listing
-    return name in listing()
-
-
 def _fail_unknown(kind: str, name: Any, choices, where: str) -> ConfigError:
     return ConfigError(f"{where}: {unknown_name(kind, str(name), choices)}")
 
@@ -562,20 +551,18 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
 
     # parameter tables: keys must be among the names the grid uses
     params = {}
-    for key, names, kind in (
-        ("split_params", splits, "split method"),
-        ("backbone_params", backbones, "backbone"),
-        ("loss_params", losses, "loss"),
+    for key, names, kind, grid_key, registered in (
+        ("split_params", splits, "split method", "splits", split_names),
+        ("backbone_params", backbones, "backbone", "backbones", backbone_names),
+        ("loss_params", losses, "loss", "losses", loss_names),
     ):
         table = data.get(key, {})
         for name, value in table.items():
             if name not in names:
-                singular = {"split_params": "splits", "backbone_params": "backbones",
-                            "loss_params": "losses"}[key]
-                if _is_registered(kind, name):
+                if name in registered():
                     raise ConfigError(
                         f"{where}: table [{key}.{name}]: {kind} {name!r} is not in this grid's "
-                        f"{singular!r} ({', '.join(names)}); add it there or remove the table."
+                        f"{grid_key!r} ({', '.join(names)}); add it there or remove the table."
                     )
                 raise _fail_unknown(kind, name, names, f"{where} table [{key}]")
             if not isinstance(value, dict):
