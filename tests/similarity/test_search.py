@@ -526,3 +526,25 @@ def test_bad_reference_shard_size():
     fps = compute_fingerprints(["CCO", "CCN"])
     with pytest.raises(InvalidParameterError, match="'ref_shard_size' parameter"):
         find_neighbors(fps, ref_shard_size=0)
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.35])
+def test_measured_query_shards_match_the_whole_search(tau, qm9_smiles):
+    # benchmarks/knn.py --million times a sample of query shards with this private hook
+    from cliffkit.similarity._search import _search
+
+    fps = compute_fingerprints(qm9_smiles[:3000])
+    g = find_neighbors(fps, k=24, min_similarity=tau)
+    info: dict = {}
+    indptr, idx, sims = _search(
+        fps, fps, same=True, k=24, min_similarity=tau, exclude_self=True, backend="torch",
+        block_size=256, n_jobs=2, show_progress=False, info=info, shard_size=512,
+        query_shards=[0, 3, 5], ref_shard_size=1000)
+    assert sorted(info["shard_seconds"]) == [0, 3, 5]
+    order = np.argsort(np.bitwise_count(fps).sum(1), kind="stable")
+    rows = np.concatenate([order[i * 512 : (i + 1) * 512] for i in (0, 3, 5)])
+    deg = np.diff(indptr)
+    assert not deg[np.setdiff1d(np.arange(3000), rows)].any()
+    for r in rows:
+        np.testing.assert_array_equal(idx[indptr[r] : indptr[r + 1]], g.row(r)[0])
+        np.testing.assert_array_equal(sims[indptr[r] : indptr[r + 1]], g.row(r)[1])

@@ -221,26 +221,30 @@ class _SketchCounter:
 
     _SLACK = 2.0**-6
 
-    def __init__(self, xq: np.ndarray, xr: np.ndarray, exact: bool, a_max: int, b_max: int,
-                 q_cache: dict | None = None):
+    def __init__(self, xq: np.ndarray | None, xr: np.ndarray, exact: bool, a_max: int,
+                 b_max: int, q_cache: dict | None = None, q_max: int | None = None):
         import torch
 
         self.torch = torch
         self.exact = exact
-        x_max = max(int(xq.max(initial=0)), int(xr.max(initial=0)))
+        same = xr is xq
+        q_max = int(xq.max(initial=0)) if q_max is None else q_max
+        x_max = max(q_max, int(xr.max(initial=0)))
         self.bf16 = x_max <= 256
         # can a product exceed 256 (then bf16 output rounds)?
-        self.rounded = self.bf16 and min(a_max * int(xr.max(initial=0)),
-                                         b_max * int(xq.max(initial=0))) > 256
+        self.rounded = self.bf16 and min(a_max * int(xr.max(initial=0)), b_max * q_max) > 256
         if self.rounded:
             self.exact = False  # read-back values are rounded: rescore exactly
         dt = torch.bfloat16 if self.bf16 else torch.float32
         # the query tensor is built once and shared by the reference shards' counters
+        # (``xq`` may then be None); a cached tensor of the other dtype converts
+        # exactly (bfloat16 is only used for counts up to 256)
         q_cache = {} if q_cache is None else q_cache
         if dt not in q_cache:
-            q_cache[dt] = self._tensor(xq, dt)
+            q_cache[dt] = (self._tensor(xq, dt) if xq is not None
+                           else next(iter(q_cache.values())).to(dt))
         self.q = q_cache[dt]
-        self.r = self.q if xr is xq else self._tensor(xr, dt)
+        self.r = self.q if same else self._tensor(xr, dt)
         self.dtype = np.int16 if self.bf16 else np.float32
 
     def _tensor(self, x: np.ndarray, dt):
@@ -579,14 +583,17 @@ class _Queries:
         a_all = _popcount_rows(q_fps)
         self.order = np.argsort(a_all, kind="stable")
         self.a = a_all[self.order]
-        self.x = None  # bucket counts of the sorted queries (uint16)
         self.words = None  # packed words of the sorted queries
-        self.tensors: dict = {}  # torch tensors of ``x`` by dtype
+        self.tensors: dict = {}  # torch tensors of their bucket counts, by dtype
+        self.x_max = None  # largest bucket count
 
-    def sketch(self, bucket: np.ndarray, width: int) -> np.ndarray:
-        if self.x is None:
-            self.x = _project(self.fps, self.order, bucket, width)
-        return self.x
+    def sketch(self, bucket: np.ndarray, width: int) -> np.ndarray | None:
+        """Bucket counts of the sorted queries (uint16), or None once a tensor holds them."""
+        if self.tensors:
+            return None
+        x = _project(self.fps, self.order, bucket, width)
+        self.x_max = int(x.max(initial=0))
+        return x
 
     def packed(self) -> np.ndarray:
         if self.words is None:
@@ -632,7 +639,9 @@ class _Engine:
             xq = qs.sketch(bucket, width)
             xr = xq if same else _project(r_fps, self.r_order, bucket, width)
             self.counter = _SketchCounter(xq, xr, exact, int(self.a.max(initial=0)),
-                                          int(self.b.max(initial=0)), q_cache=qs.tensors)
+                                          int(self.b.max(initial=0)), q_cache=qs.tensors,
+                                          q_max=qs.x_max)
+            del xq, xr  # the counter holds them as tensors
         else:
             q_bits = np.unpackbits(qs.fps, axis=1)
             r_bits = q_bits if same else np.unpackbits(r_fps, axis=1)
@@ -776,17 +785,20 @@ def _merge(ps, pr, t, ii, refs, sims):
     t[rows] = np.where(kth >= 0, np.maximum(t[rows], kth), t[rows])
 
 
-def _fill(ps, pr, q_index, n_r, exclude_self):
+def _fill(ps, pr, q_index, n_r, exclude_self, rows=None):
     """min_similarity = 0: complete short rows with similarity-0 references.
 
     A row with fewer than ``k`` neighbours never had a threshold above 0 (in any
     reference shard), so every reference sharing a bit with it is in its pool; the
     others all have similarity 0 and come in reference index order. ``q_index``: the
-    original query index of each row (for self-exclusion).
+    original query index of each row (for self-exclusion); ``rows``: only these rows.
     """
     k = ps.shape[1]
     cnt = (ps >= 0).sum(axis=1)
-    for i in np.flatnonzero(cnt < k):
+    short = cnt < k
+    if rows is not None:
+        short &= np.isin(np.arange(len(ps)), rows)
+    for i in np.flatnonzero(short):
         have = pr[i, : cnt[i]]
         if exclude_self:
             have = np.append(have, q_index[i])
@@ -798,7 +810,7 @@ def _fill(ps, pr, q_index, n_r, exclude_self):
 
 def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, block_size,
             n_jobs, show_progress, info, checkpoint_dir=None, shard_size=None,
-            ref_shard_size=None):
+            ref_shard_size=None, query_shards=None):
     """Return the graph arrays ``(indptr, indices, similarities)`` in query order.
 
     Every query row keeps a pool of its ``k`` best (similarity, reference) so far, in
@@ -807,6 +819,10 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
     by default): each shard's search starts from the pools (and so the thresholds) left
     by the shards before it and merges into them with :func:`_merge`; since the merge
     keeps the first ``k`` of a total order, the result equals the unsharded search's.
+
+    ``query_shards`` (for measurements, e.g. ``benchmarks/knn.py --million``): compute
+    only these query shards (of ``shard_size`` rows of the popcount order); the other
+    rows stay without neighbours. ``info["shard_seconds"]`` gets each shard's time.
     """
     n_q, n_r = len(q_fps), len(r_fps)
     threads = resolve_n_jobs(n_jobs)
@@ -836,11 +852,17 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
             del r_order, b
         info["setup_seconds"] = round(time.perf_counter() - t0, 3)
         blocks = [(s, min(n_q, s + bq)) for s in range(0, n_q, bq)]
-        per = max(1, -(-(shard_size or 65536) // bq)) if checkpoint_dir is not None else None
+        per = (max(1, -(-(shard_size or 65536) // bq))
+               if checkpoint_dir is not None or query_shards is not None else None)
         shards = [blocks[i : i + per] for i in range(0, len(blocks), per)] if per else [blocks]
         ps = np.full((n_q, k), -1.0)  # pools in sorted query order
         pr = np.full((n_q, k), _BIG_REF, dtype=np.int64)
         done = np.zeros(len(shards), dtype=np.int64)  # reference shards merged, per shard
+        wanted = np.ones(len(shards), dtype=bool)
+        if query_shards is not None:
+            wanted[:] = False
+            wanted[np.asarray(query_shards, dtype=np.int64)] = True
+        shard_seconds: dict = {}
         store = None
         if checkpoint_dir is not None:
             store = _ShardStore(checkpoint_dir, q_fps, r_fps, same, k, min_similarity,
@@ -850,14 +872,14 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
                 done[si] = store.load(si, ps[lo:hi], pr[lo:hi], len(ranges))
         stats = {"pairs": 0, "candidates": 0}
         rows_of = [shard[-1][1] - shard[0][0] for shard in shards]
-        bar = _progress(n_q * len(ranges), show_progress, unit="row")
+        bar = _progress(int(np.dot(wanted, rows_of)) * len(ranges), show_progress, unit="row")
         try:
             if bar is not None and done.any():
-                bar.update(int(np.dot(done, rows_of)))
+                bar.update(int(np.dot(done * wanted, rows_of)))
                 bar.set_postfix_str("resumed shards", refresh=False)
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 for ri, (r0, r1) in enumerate(ranges):
-                    todo = np.flatnonzero(done == ri)
+                    todo = np.flatnonzero((done == ri) & wanted)
                     if len(todo) == 0:
                         continue
                     t1 = time.perf_counter()
@@ -871,6 +893,7 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
                                             refresh=False)
                     for si in todo:
                         shard = shards[si]
+                        t1 = time.perf_counter()
                         thread_stats = [{"pairs": 0, "candidates": 0} for _ in shard]
                         futures = [pool.submit(engine.block, s, e, st, ps[s:e], pr[s:e])
                                    for (s, e), st in zip(shard, thread_stats, strict=True)]
@@ -882,6 +905,8 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
                             for key in stats:
                                 stats[key] += st[key]
                         done[si] = ri + 1
+                        shard_seconds[int(si)] = round(
+                            shard_seconds.get(int(si), 0.0) + time.perf_counter() - t1, 3)
                         if store is not None:
                             lo, hi = shard[0][0], shard[-1][1]
                             store.save(si, ps[lo:hi], pr[lo:hi], ri + 1)
@@ -890,6 +915,8 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
             if bar is not None:
                 bar.close()
         info["pairs_bounded"] = int(stats["pairs"])
+        if query_shards is not None:
+            info["shard_seconds"] = shard_seconds
         info["pairs_scored"] = int(stats["candidates"])
         if store is not None:
             info["checkpoint_dir"] = str(store.folder)
@@ -897,7 +924,9 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
         if old_threads is not None:
             torch.set_num_threads(old_threads)
     if min_similarity == 0.0:
-        _fill(ps, pr, qs.order, n_r, exclude_self)
+        rows = None if wanted.all() else np.concatenate(
+            [np.arange(shards[i][0][0], shards[i][-1][1]) for i in np.flatnonzero(wanted)])
+        _fill(ps, pr, qs.order, n_r, exclude_self, rows)
     return _finish(ps, pr, qs.order)
 
 
