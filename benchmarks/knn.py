@@ -18,9 +18,11 @@ Fingerprinting and FPSim2's database build are timed apart and excluded from sea
 ``--million N`` also makes N drug-like molecules offline (every single substitution of one
 hydrogen of the bundled Lipophilicity, ESOL, FreeSolv and two MoleculeACE molecules by one
 of 16 common substituents, RDKit-sanitized, distinct fingerprints, a seeded subset of N;
-see ``make_drug_like``), then measures (a) the peak memory of the full all-against-all run
-(k = 24, min_similarity = 0.35, resumable shards) for ``--million-seconds`` and (b) the
-time per query on a random sample of queries against all N, extrapolated to N queries.
+see ``make_drug_like``), then runs the real all-against-all search (k = 24, min_similarity
+= 0.35) on ``--million-shards`` query shards spread over the popcount range (first to
+last), once per ``--million-ref-shard-size`` setting, each in a child process whose peak
+RSS over the whole run is recorded; the whole run's time is estimated from the measured
+shards. ``--skip-qm9 --million N`` runs only this part.
 
 ``--quick`` keeps the two full QM9 searches but times the baselines on 300 queries and
 skips the million run: the run to repeat on an idle machine. The load average (1 min) is
@@ -295,64 +297,113 @@ def make_drug_like(n: int, n_jobs: int, cache: Path) -> np.ndarray:
 
 
 _CHILD = r"""
-import sys, time, numpy as np
-from cliffkit.similarity import find_neighbors
-fps = np.load(sys.argv[1])
-find_neighbors(fps, k=24, min_similarity=0.35, n_jobs=int(sys.argv[3]),
-               checkpoint_dir=sys.argv[2], shard_size=8192, show_progress=True)
+import json, resource, sys, time
+import numpy as np
+from cliffkit.similarity import NeighborGraph
+from cliffkit.similarity._search import _search
+
+path, shards, ref_rows, n_jobs, rows = sys.argv[1:6]
+fps = np.load(path)
+info = {}
+t0 = time.perf_counter()
+indptr, idx, sims = _search(
+    fps, fps, same=True, k=24, min_similarity=0.35, exclude_self=True, backend="torch",
+    block_size=None, n_jobs=int(n_jobs), show_progress=True, info=info, shard_size=int(rows),
+    ref_shard_size=int(ref_rows) or None, query_shards=json.loads(shards))
+g = NeighborGraph(indptr, idx, sims, len(fps), info)
+print(json.dumps({
+    "seconds": round(time.perf_counter() - t0, 1), "nnz": int(g.nnz),
+    "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 3),
+    **{key: info.get(key) for key in ("setup_seconds", "sketch", "pass_fraction",
+                                      "reference_shards", "pairs_bounded", "pairs_scored",
+                                      "shard_seconds")}}), flush=True)
 """
 
 
-def bench_million(n: int, n_jobs: int, seconds: float, n_queries: int) -> dict:
-    from cliffkit.similarity import find_neighbors
+def _sample_shards(n: int, rows: int, n_sample: int) -> list[int]:
+    """Query shards (of ``rows`` rows of the popcount order) spread over the whole range:
+    ``n_sample`` evenly spaced full shards from the first to the last full one, plus the
+    last (partial) shard, which holds the densest fingerprints."""
+    n_shards = -(-n // rows)
+    n_full = n // rows
+    picked = set(np.linspace(0, max(n_full - 1, 0), min(n_sample, n_full)).round().astype(int))
+    picked.add(n_shards - 1)
+    return sorted(int(i) for i in picked)
 
+
+def _estimate_seconds(shard_seconds: dict, n: int, rows: int) -> float:
+    """Search time of all query shards: seconds per row interpolated (linearly, over the
+    shard index) between the measured shards, summed over every shard's rows."""
+    n_shards = -(-n // rows)
+    idx = np.array(sorted(shard_seconds), dtype=float)
+    size = np.array([min(rows, n - int(i) * rows) for i in idx], dtype=float)
+    per_row = np.array([shard_seconds[i] for i in sorted(shard_seconds)]) / size
+    all_rows = np.array([min(rows, n - i * rows) for i in range(n_shards)], dtype=float)
+    return float(np.sum(np.interp(np.arange(n_shards), idx, per_row) * all_rows))
+
+
+def bench_million(n: int, n_jobs: int, n_sample: int, ref_rows_list, rows: int = 8192) -> dict:
+    """All-against-all top-24 at min-sim 0.35 on ``n`` drug-like molecules: the real search
+    (``_search``, as ``find_neighbors`` calls it) on a sample of query shards spread over the
+    popcount range, in a child process per reference-shard setting; peak RSS of the whole
+    child (its own ``ru_maxrss``, and psutil sampling every 0.2 s from here as a check)."""
     cache = Path(os.environ.get("CLIFFKIT_CACHE_DIR", Path.home() / ".cache" / "cliffkit"))
     cache = cache / f"druglike_{n}.npy"
     t0 = time.perf_counter()
     fps = make_drug_like(n, n_jobs, cache)
-    out = {"n": len(fps), "make_s": round(time.perf_counter() - t0, 1),
-           "mean_bits": round(float(np.bitwise_count(fps).sum(1).mean()), 1)}
-    # (a) the real all-against-all run with shards, stopped after `seconds`: peak memory
-    with tempfile.TemporaryDirectory() as tmp:
-        load0 = _load()
+    n = len(fps)
+    shards = _sample_shards(n, rows, n_sample)
+    sampled_rows = sum(min(rows, n - i * rows) for i in shards)
+    out = {"n": n, "make_s": round(time.perf_counter() - t0, 1),
+           "mean_bits": round(float(np.bitwise_count(fps).sum(1).mean()), 1),
+           "shard_rows": rows, "shards": shards, "sampled_rows": sampled_rows, "runs": []}
+    del fps
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - the check is optional
+        psutil = None
+    for ref_rows in ref_rows_list:
+        load0, up0 = _load(), _uptime()
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(cache), tmp, str(n_jobs)],
-            stderr=subprocess.PIPE, text=True,
-        )
-        try:
-            proc.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            proc.wait()
-        stderr = proc.stderr.read()
-        ran = time.perf_counter() - t0
-        shards = sorted(Path(tmp).glob("shard-*.npz"))
-        out["full_run"] = {
-            "seconds_run": round(ran, 1), "shards_done": len(shards), "shard_rows": 8192,
-            "peak_rss_gb": round(
-                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2, 3),
-            "last_progress": stderr.strip().splitlines()[-1][-160:] if stderr.strip() else "",
-            "load_start": load0, "load_end": _load(),
-        }
-    # (b) time per query on random queries against all N (same work per pair)
-    rng = np.random.default_rng(0)
-    q = np.sort(rng.choice(len(fps), size=n_queries, replace=False))
-    load0 = _load()
-    t0 = time.perf_counter()
-    g = find_neighbors(fps[q], fps, k=K + 1, min_similarity=0.35, exclude_self=False,
-                       n_jobs=n_jobs)
-    dt = time.perf_counter() - t0
-    setup = float(g.params.get("setup_seconds", 0.0))
-    out["sample"] = {
-        "queries": n_queries, "seconds": round(dt, 1), "setup_s": round(setup, 1),
-        "load_start": load0, "load_end": _load(),
-        "extrapolated_all_s": round(setup + (dt - setup) * len(fps) / n_queries),
-        "sketch": g.params.get("sketch"), "pass_fraction": g.params.get("pass_fraction"),
-        "pairs_bounded": g.params.get("pairs_bounded"),
-        "peak_rss_gb_parent": round(_peak_rss_gb(), 3),
-    }
+            [sys.executable, "-c", _CHILD, str(cache), json.dumps(shards), str(ref_rows),
+             str(n_jobs), str(rows)], stdout=subprocess.PIPE, text=True)
+        sampled = 0
+        if psutil is not None:
+            ps = psutil.Process(proc.pid)
+            while proc.poll() is None:
+                try:
+                    sampled = max(sampled, ps.memory_info().rss)
+                except psutil.Error:
+                    break
+                time.sleep(0.2)
+        stdout, _ = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"the {n:,}-molecule child failed (exit {proc.returncode})")
+        res = json.loads(stdout.strip().splitlines()[-1])
+        search = res["seconds"] - res["setup_seconds"]
+        res.update({
+            "ref_shard_rows": ref_rows or None, "wall_s": round(time.perf_counter() - t0, 1),
+            "psutil_peak_rss_gb": round(sampled / 1024**3, 3) if psutil else None,
+            "load_start": load0, "load_end": _load(), "uptime_start": up0,
+            "uptime_end": _uptime(),
+            # the other rows' result arrays (16 bytes per neighbour, at most k = 24 each)
+            "result_rest_gb": round(16 * K * (n - sampled_rows) / 1024**3, 3),
+            "estimated_all_s": round(res["setup_seconds"] + _estimate_seconds(
+                {int(i): v for i, v in res["shard_seconds"].items()}, n, rows)),
+            "mean_rate_all_s": round(res["setup_seconds"] + search * n / sampled_rows),
+        })
+        res["peak_bound_gb"] = round(res["peak_rss_gb"] + res["result_rest_gb"], 3)
+        print("million", ref_rows, res, flush=True)
+        out["runs"].append(res)
     return out
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
 
 
 # --------------------------------------------------------------------------- main
@@ -392,8 +443,10 @@ def main() -> None:
     ap.add_argument("--qm9-rows", type=int, default=None, help="first N QM9 rows (smoke test)")
     ap.add_argument("--skip-baselines", action="store_true")
     ap.add_argument("--million", type=int, default=0, help="also run the N-molecule test")
-    ap.add_argument("--million-seconds", type=float, default=240.0)
-    ap.add_argument("--million-queries", type=int, default=2048)
+    ap.add_argument("--million-shards", type=int, default=5,
+                    help="query shards (8,192 rows) timed, spread over the popcount range")
+    ap.add_argument("--million-ref-shard-size", type=str, default="0,250000",
+                    help="comma-separated reference shard sizes to run (0: unsharded)")
     ap.add_argument("--skip-qm9", action="store_true", help="only the --million part")
     ap.add_argument("--kernels-only", action="store_true", help="only the kernel rates")
     ap.add_argument("--render", action="store_true",
@@ -408,9 +461,15 @@ def main() -> None:
         ker = [r for r in recs if r.get("kernels")]
         if ker:
             rec["kernels"] = ker[-1]["kernels"]
-        if mil:
-            rec["million"] = mil[-1]["million"]
-            rec["million_load"] = (mil[-1]["load_start"], mil[-1]["load_end"])
+        if mil:  # the latest run of each reference-shard setting on the latest set
+            m = dict(mil[-1]["million"])
+            latest = {}
+            for r in mil:
+                if r["million"]["n"] == m["n"] and r["million"].get("shards") == m.get("shards"):
+                    for run in r["million"].get("runs", []):
+                        latest[run["ref_shard_rows"] or 0] = run
+            m["runs"] = [latest[key] for key in sorted(latest)]
+            rec["million"] = m
         body = render(rec, rec["n_sample_used"])
         print(body)
         if args.write_docs:
@@ -436,8 +495,8 @@ def main() -> None:
     }
     print(json.dumps(rec), flush=True)
     if args.skip_qm9:
-        rec["million"] = bench_million(args.million, args.n_jobs, args.million_seconds,
-                                       args.million_queries)
+        rec["million"] = bench_million(args.million, args.n_jobs, args.million_shards,
+                                       [int(x) for x in args.million_ref_shard_size.split(",")])
         rec["load_end"] = _load()
         print("million", rec["million"], flush=True)
         with open(args.out, "a") as fh:
@@ -507,8 +566,8 @@ def main() -> None:
             print("usearch", base["usearch"], flush=True)
     rec["qm9"]["baselines"] = base
     if args.million:
-        rec["million"] = bench_million(args.million, args.n_jobs, args.million_seconds,
-                                       args.million_queries)
+        rec["million"] = bench_million(args.million, args.n_jobs, args.million_shards,
+                                       [int(x) for x in args.million_ref_shard_size.split(",")])
         print("million", rec["million"], flush=True)
     rec["load_end"] = _load()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -589,22 +648,44 @@ def render(rec: dict, n_q: int) -> str:
             "the engine bounds with buckets and rescores only the pairs that pass.",
         ]
     m = rec.get("million")
-    if m:
-        fr, s = m["full_run"], m["sample"]
+    if m and m.get("runs"):
         lines += [
             "",
-            f"**{m['n']:,} drug-like molecules** (enumerated offline: every single "
-            f"substitution of one H of the bundled Lipophilicity/ESOL/FreeSolv/MoleculeACE "
-            f"molecules by one of 16 substituents, distinct fingerprints; mean {m['mean_bits']} ECFP4 bits; "
-            f"generated or read from cache in {m['make_s']} s), top-24 all-against-all at min-sim 0.35: the real run with "
-            f"resumable shards ran {fr['seconds_run']} s (load {fr['load_start']}/"
-            f"{fr['load_end']}; {fr['shards_done']} shards of {fr['shard_rows']} rows "
-            f"finished) with **peak RSS {fr['peak_rss_gb']} GB**. Time per query measured on "
-            f"{s['queries']:,} random queries against all {m['n']:,}: {s['seconds']} s, of "
-            f"which {s['setup_s']} s setup (load {s['load_start']}/{s['load_end']}; "
-            f"{s['sketch']}, measured pass fractions {s['pass_fraction']}), so the whole run is "
-            f"**estimated at {s['extrapolated_all_s']:,} s** on this machine at that load "
-            f"(an extrapolation, not a measurement of the whole run).",
+            f"**{m['n']:,} drug-like molecules** (enumerated offline by `make_drug_like`: every "
+            "single substitution of one H of the bundled Lipophilicity/ESOL/FreeSolv/"
+            "MoleculeACE CHEMBL234/CHEMBL2034 molecules by one of 16 substituents, "
+            f"RDKit-sanitized, distinct ECFP4 fingerprints, a seeded subset; mean "
+            f"{m['mean_bits']} bits), top-24 all-against-all at min-sim 0.35. The real search "
+            f"ran on {len(m['shards'])} of the {-(-m['n'] // m['shard_rows'])} query shards "
+            f"({m['shard_rows']:,} rows of the popcount order: shards {m['shards']}, "
+            f"{m['sampled_rows']:,} queries, from the sparsest to the densest fingerprints) "
+            "against all references, each setting in its own process; peak RSS is that "
+            "process's `ru_maxrss` over the whole run (loading, setup, the sampled shards, the "
+            "result; psutil sampling every 0.2 s in brackets). The time of the whole run is an "
+            "**estimate**: setup plus the seconds per query interpolated between the measured "
+            "shards over all shards.",
+            "",
+            "| references | peak RSS (psutil) | + other rows' result (bound) | setup | sampled "
+            "shards | whole run, estimated | load at start/end |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in m["runs"]:
+            secs = ", ".join(f"{float(v):.0f}" for _, v in sorted(
+                r["shard_seconds"].items(), key=lambda x: int(x[0])))
+            shards = ("unsharded" if not r["ref_shard_rows"] else
+                      f"{r['reference_shards']} shards of {r['ref_shard_rows']:,}")
+            lines.append(
+                f"| {shards} | **{r['peak_rss_gb']} GB** ({r['psutil_peak_rss_gb']} GB) | "
+                f"{r['peak_bound_gb']} GB (+{r['result_rest_gb']} GB) | {r['setup_seconds']:.0f} s"
+                f" | {secs} s | **{r['estimated_all_s']:,} s** (mean rate: "
+                f"{r['mean_rate_all_s']:,} s) | {r['load_start']}/{r['load_end']} |")
+        lines += [
+            "",
+            "The bound adds the result arrays of the rows not searched (16 bytes per "
+            "neighbour, at most 24 per row); everything else a whole run holds (fingerprints, "
+            "sorted words and bucket counts of all molecules, the running top-24 of every "
+            "row) is allocated in full in the measured run. Per-shard seconds are in shard "
+            "order (sparse to dense fingerprints).",
         ]
     lines += [
         "",
