@@ -548,3 +548,20 @@ def test_measured_query_shards_match_the_whole_search(tau, qm9_smiles):
     for r in rows:
         np.testing.assert_array_equal(idx[indptr[r] : indptr[r + 1]], g.row(r)[0])
         np.testing.assert_array_equal(sims[indptr[r] : indptr[r + 1]], g.row(r)[1])
+
+
+def test_reference_shards_bad_input_cases():
+    # the bad-input list, with the reference in shards of 2
+    fps = compute_fingerprints(["CCO", "CCN", "", "c1ccccc1", "[Na+]"])
+    empty = np.zeros((5, fps.shape[1]), dtype=np.uint8)  # zero-bit references
+    g = find_neighbors(fps[:2], empty, k=3, min_similarity=0.0, ref_shard_size=2)
+    assert g.indices.tolist() == [0, 1, 2] * 2 and g.similarities.tolist() == [0.0] * 6
+    assert find_neighbors(fps, empty, k=3, min_similarity=0.01, ref_shard_size=2).nnz == 0
+    with pytest.warns(UserWarning, match="k=9 exceeds the 4 possible"):
+        g = find_neighbors(fps, k=9, min_similarity=0.0, ref_shard_size=2)
+    _same_graph(g, find_neighbors(fps, k=4, min_similarity=0.0))
+    for i in range(5):  # every other molecule once, self excluded across shards
+        assert sorted(g.row(i)[0].tolist()) == [j for j in range(5) if j != i]
+    with pytest.warns(UserWarning, match="k=3 exceeds the 0 possible"):
+        g = find_neighbors(fps, fps[:0], k=3, ref_shard_size=2)
+    assert g.nnz == 0 and g.n_query == 5

@@ -388,7 +388,7 @@ def _prepare(fps, ref_fps, k, min_similarity, exclude_self):
         warnings.warn(
             f"k={k} exceeds the {max_k} possible neighbours per query; using k={max(max_k, 0)}.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # the user's call (public function, @validated wrapper, here)
         )
         k_eff = max(max_k, 0)
     if n_q == 0 or k_eff == 0:
