@@ -42,11 +42,11 @@ _CONSTRAINTS = {
 
 
 def _search_block(q_all, ref, rows, k, min_similarity, drop_self, backend, block_size,
-                  n_threads):
+                  n_threads, ref_shard_size=None):
     """One task: query ``rows`` of ``q_all`` against ``ref`` -> (counts, indices, sims)."""
     g = find_neighbors(q_all[rows], ref, k=k + 1 if drop_self else k,
                        min_similarity=min_similarity, exclude_self=False, backend=backend,
-                       block_size=block_size, n_jobs=n_threads)
+                       block_size=block_size, n_jobs=n_threads, ref_shard_size=ref_shard_size)
     counts = np.diff(g.indptr)
     indices, sims = g.indices, g.similarities
     if drop_self:
@@ -77,6 +77,7 @@ def find_neighbors_distributed(
     num_cpus: float = 1,
     max_retries: int = 3,
     show_progress: bool | None = False,
+    ref_shard_size: int | None = None,
 ) -> NeighborGraph:
     """:func:`find_neighbors` with query row blocks run as Ray tasks.
 
@@ -96,6 +97,9 @@ def find_neighbors_distributed(
         CPUs each task declares; its search uses that many threads.
     max_retries : int, default=3
         Reruns of a task whose worker died.
+    ref_shard_size : int, optional
+        Each task searches the references in shards of this many rows
+        (:func:`find_neighbors`; same result, bounded memory per task).
 
     Returns
     -------
@@ -129,7 +133,7 @@ def find_neighbors_distributed(
         blocks = [order[s:s + rows_per_task] for s in range(0, n_q, rows_per_task)]
         refs = [
             task.remote(q_obj, ref_obj, rows, k_eff, float(min_similarity), exclude_self,
-                        backend, block_size, n_threads)
+                        backend, block_size, n_threads, ref_shard_size)
             for rows in blocks
         ]
         results = _gather(ray, refs, [len(b) for b in blocks], show_progress)
