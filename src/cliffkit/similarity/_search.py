@@ -31,6 +31,13 @@ scored in float64 exactly as RDKit does, and ties go to the lower reference inde
 
 Blocks are independent: they run on ``n_jobs`` threads (one PyTorch thread each)
 and, with ``checkpoint_dir``, are grouped into resumable shards.
+
+Reference shards (``ref_shard_size``): every query row keeps its best ``k`` so far in
+a pool that outlives a reference shard; the next shard's search starts from it (its
+k-th similarity is the row's threshold from the first chunk on) and merges into it
+with the same :func:`_merge`. The merge keeps the first ``k`` of one total order
+(similarity descending, reference index ascending), so the result does not depend on
+how the references are cut.
 """
 
 from __future__ import annotations
