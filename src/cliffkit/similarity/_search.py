@@ -894,7 +894,7 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
                     engine = _Engine(qs, r_fps[r0:r1] if sharded else r_fps, r0,
                                      same and not sharded, k, min_similarity, exclude_self,
                                      backend, plan, info)
-                    info["setup_seconds"] += round(time.perf_counter() - t1, 3)
+                    info["setup_seconds"] = round(info["setup_seconds"] + time.perf_counter() - t1, 3)
                     if bar is not None and sharded:
                         bar.set_postfix_str(f"reference shard {ri + 1}/{len(ranges)}",
                                             refresh=False)
