@@ -410,5 +410,9 @@ def test_wrapped_loss_cell_is_not_outdated_on_rerun(tmp_path):
     assert rec["extra"]["backbone"] == backbone_signature(cfg.cells()[0])
     assert rec["extra"]["model"] != rec["extra"]["backbone"]  # the wrapper's own repr
     assert isinstance(rec["extra"]["fitted"], dict)  # fitted numbers (e.g. a blend weight)
+    import torch
+
+    # in-process cell: the thread count torch has here (results depend on it)
+    assert rec["extra"]["torch_threads"] == torch.get_num_threads() >= 1
     again = run_grid(cfg, tmp_path, show_progress=False)
     assert again.n_ran == 0 and again.n_skipped == 1 and again.n_outdated == 0

@@ -118,3 +118,14 @@ def test_weights_differ_from_the_default_similarity(freesolv, split05):
                                                 min_similarity=0.5, k=8).supported.sum()
     w_old = to_mean_one(cliff_weights(old, LAM))
     assert not np.allclose(w_old, _api(freesolv, split05))
+
+
+def test_default_split_weights_are_what_the_old_code_computed(freesolv):
+    """At the defaults (0.35, ECFP4-2048, k from the training size) the split's parameters are
+    the ones the old code assumed, so the fix changes no weight there: only a split made with
+    other similarity parameters (e.g. ``--min-sim 0.5`` above) trains on other weights."""
+    split = CliffSplit(random_state=0, n_jobs=1).make_split(freesolv)
+    assert split.similarity_params["min_similarity"] == 0.35
+    old = to_mean_one(cliff_weights(cliff_severity(freesolv, train_idx=split.train), LAM))
+    new = build_loss("cliff", freesolv, split, lam=LAM).sample_weight(mean_one=True)
+    np.testing.assert_array_equal(new, old)

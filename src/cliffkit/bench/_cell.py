@@ -169,8 +169,17 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
         "n_epochs": len(getattr(model, "history_", []) or []),
         "timing": timing,
         "cliff_share": getattr(split, "cliff_share", None),
+        # torch models reproduce bit for bit only at the same thread count (docs/scaling.md)
+        "torch_threads": _torch_threads(),
     }
     return CellResult(metrics=metrics, predictions=predictions, extra=extra)
+
+
+def _torch_threads() -> int:
+    """Threads torch used in this process (its float sums, so GNN results, depend on it)."""
+    import torch
+
+    return int(torch.get_num_threads())
 
 
 def _fitted_scalars(model: Any) -> dict[str, float]:

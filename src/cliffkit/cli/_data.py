@@ -229,6 +229,27 @@ def data_record(dataset: str, ds: Dataset) -> dict[str, Any]:
             "units": list(ds.units), "standardize": ds.report.standardize or "keep"}
 
 
+def load_split_and_data(split_path: str, dataset: str | None, smiles_col: str | None = None,
+                        target_cols: Sequence[str] | None = None,
+                        data_dir: str | None = None) -> tuple[Dataset, Any]:
+    """Read a split file and the data it was made from; return ``(dataset, split)``.
+
+    The split is read twice: once as recorded (to find its data, :func:`load_for_split`),
+    then against the loaded data, which checks the data's checksum. ``train``,
+    ``weights`` and ``evaluate`` all load a split this way.
+
+    Raises
+    ------
+    SplitFileError
+        Unreadable split file, missing data, or data whose checksum differs from the split's.
+    """
+    from ..split import load_split
+
+    ds = load_for_split(load_split(split_path), split_path, dataset, smiles_col, target_cols,
+                        data_dir)
+    return ds, load_split(split_path, dataset=ds)  # SplitFileError on checksum mismatch
+
+
 def load_for_split(split: Any, split_path: str, dataset: str | None,
                    smiles_col: str | None = None, target_cols: Sequence[str] | None = None,
                    data_dir: str | None = None) -> Dataset:

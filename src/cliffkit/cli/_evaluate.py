@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ._app import app, output_options, say
-from ._data import dataset_options, load_for_split
+from ._data import dataset_options, load_split_and_data
 
 
 @app.command(
@@ -58,7 +58,6 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
                  output, noise_sd, partner_oof) -> None:
     from ..errors import CliffkitWarning, InvalidParameterError
     from ..evaluate import evaluate, read_predictions
-    from ..split import load_split
     from ..utils import atomic_write_text
 
     if n_bootstrap < 0:
@@ -69,9 +68,7 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
         raise InvalidParameterError(f"--seed must be 0 or more; got {seed}.")
     if noise_sd is not None and not (noise_sd >= 0 and noise_sd != float("inf")):
         raise InvalidParameterError(f"--noise-sd must be a finite number >= 0; got {noise_sd}.")
-    split = load_split(split_file)
-    ds = load_for_split(split, split_file, dataset, smiles_col, target_cols, data_dir)
-    split = load_split(split_file, dataset=ds)  # checks the checksum
+    ds, split = load_split_and_data(split_file, dataset, smiles_col, target_cols, data_dir)
     if target is None and len(split.target_names) > 1:
         from ..errors import unknown_name
 

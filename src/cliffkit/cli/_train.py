@@ -17,7 +17,7 @@ import click
 
 from ..experiment import VAL_FRACTION
 from ._app import STATE, RegistryChoice, app, output_options, say, verbose
-from ._data import dataset_options, load_for_split
+from ._data import dataset_options, load_split_and_data
 
 
 def _parse_params(items: tuple[str, ...]) -> dict:
@@ -91,17 +91,15 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
     from ..experiment import fit, with_validation
     from ..models import get_backbone_class
     from ..similarity import default_k
-    from ..split import labelled_view, load_split
+    from ..split import labelled_view
     from ..utils import atomic_write_text, sha256_file
 
     quiet = STATE["quiet"]
-    recorded = load_split(split_path)
-    ds = load_for_split(recorded, split_path, dataset or dataset_arg, smiles_col, target_cols,
-                        data_dir)
+    ds, split = load_split_and_data(split_path, dataset or dataset_arg, smiles_col, target_cols,
+                                    data_dir)
     klass = get_backbone_class(backbone)  # UnknownNameError lists the choices
     t_idx = ds.target_index(target)  # UnknownNameError lists the targets
     target_name = ds.target_names[t_idx]
-    split = load_split(split_path, dataset=ds)  # SplitFileError on checksum mismatch
     # Multi-target data: train and score on this target's own molecules only.
     full_ds, full_split = ds, split
     ds, split, _rows = labelled_view(full_split, full_ds, t_idx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ._app import app, output_options, say
-from ._data import dataset_options, load_for_split
+from ._data import dataset_options, load_split_and_data
 
 _STATIC = ("plain", "cliff", "random-weights", "lds")
 
@@ -51,7 +51,6 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
     from ..errors import InvalidParameterError, unknown_name
     from ..experiment import build_loss
     from ..loss import list_losses
-    from ..split import load_split
     from ..utils import atomic_write
 
     key = loss_name.lower().replace("_", "-")
@@ -66,9 +65,8 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
         )
     if lam < 0:
         raise InvalidParameterError(f"The '--lam' option of 'cliffkit weights' must be >= 0; got {lam}.")
-    ds = load_for_split(load_split(split_path), split_path, dataset or dataset_arg, smiles_col,
-                        target_cols, data_dir)
-    split = load_split(split_path, dataset=ds)
+    ds, split = load_split_and_data(split_path, dataset or dataset_arg, smiles_col, target_cols,
+                                    data_dir)
     t = ds.target_index(target)
     from ..split import labelled_view
 

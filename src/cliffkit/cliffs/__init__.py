@@ -12,9 +12,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from ..utils import lazy_exports
 from ._definitions import (
     CLIFF_DEFINITIONS,
     CliffDefinition,
@@ -49,12 +47,7 @@ __all__ = [
 ]
 
 
-_LAZY = {"moleculeace_cliffs", "moleculeace_cliff_rmse", "moleculeace_metrics", "moleculeace_similarity",
-         "MoleculeACECliffs"}
-
-
-def __getattr__(name: str) -> Any:
-    # The MoleculeACE mode lives in its own module, loaded on first use.
-    if name in _LAZY:
-        return getattr(importlib.import_module("._moleculeace", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The MoleculeACE mode lives in its own module, loaded on first use.
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(
+    ("moleculeace_cliffs", "moleculeace_cliff_rmse", "moleculeace_metrics",
+     "moleculeace_similarity", "MoleculeACECliffs"), "._moleculeace"))

@@ -145,33 +145,30 @@ class Evaluation:
 
     def to_frame(self):
         """One row per predictor and group: n, MAE, RMSE, R² with their CI bounds."""
-        import pandas as pd
-
-        rows = []
-        for pred_name, res in (("model", self.model), ("reference", self.reference)):
-            if res is None:
-                continue
-            for group, g in res["groups"].items():
-                row = {"predictor": pred_name, "group": group, "n": g["n"]}
-                for m in ("mae", "rmse", "r2"):
-                    e = g[m]
-                    row[m], row[f"{m}_low"], row[f"{m}_high"] = e.value, e.low, e.high
-                rows.append(row)
-        return pd.DataFrame(rows)
+        return self._long_frame("groups", "group", ("n",), ("mae", "rmse", "r2"))
 
     def contrasts_frame(self):
         """One row per predictor and contrast: gap and ratio with their CI bounds."""
+        return self._long_frame("contrasts", "contrast", ("numerator", "denominator"),
+                                ("gap", "ratio"))
+
+    def _long_frame(self, section: str, label: str, keys: tuple[str, ...],
+                    estimates: tuple[str, ...]):
+        """One row per predictor and entry of ``section`` (``groups`` or ``contrasts``).
+
+        Columns: ``predictor``, the entry's name as ``label``, the entry's ``keys`` as they
+        are, then each of ``estimates`` as ``m``, ``m_low``, ``m_high``.
+        """
         import pandas as pd
 
         rows = []
         for pred_name, res in (("model", self.model), ("reference", self.reference)):
             if res is None:
                 continue
-            for name, c in res["contrasts"].items():
-                row = {"predictor": pred_name, "contrast": name,
-                       "numerator": c["numerator"], "denominator": c["denominator"]}
-                for m in ("gap", "ratio"):
-                    e = c[m]
+            for name, entry in res[section].items():
+                row = {"predictor": pred_name, label: name, **{k: entry[k] for k in keys}}
+                for m in estimates:
+                    e = entry[m]
                     row[m], row[f"{m}_low"], row[f"{m}_high"] = e.value, e.low, e.high
                 rows.append(row)
         return pd.DataFrame(rows)

@@ -16,9 +16,9 @@ The torch parts are imported lazily, so ``import cliffkit.loss`` does not import
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..utils import lazy_exports
 from ._adaptive import AdaptiveLambda
 from ._registry import (
     ACA_DEFAULTS,
@@ -94,11 +94,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._sampler import PairBatchSampler  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module 'cliffkit.loss' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

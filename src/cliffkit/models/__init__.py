@@ -14,9 +14,7 @@ Heavy modules (torch, PyG, LightGBM) are imported on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from ..utils import lazy_exports
 from ._base import Backbone, load_backbone
 from ._registry import (
     BACKBONES,
@@ -84,11 +82,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module 'cliffkit.models' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

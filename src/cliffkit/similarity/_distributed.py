@@ -15,6 +15,7 @@ ascending) leaves the first ``k`` of the others, so the result is the same.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import os
@@ -25,16 +26,20 @@ import numpy as np
 
 from ..errors import require
 from ..utils import Interval, validated
-from ._defaults import MIN_SIMILARITY
 from ._graph import NeighborGraph
 from ._search import _CONSTRAINTS as _SEARCH_CONSTRAINTS
 from ._search import _popcount_rows, _prepare, find_neighbors
 
 __all__ = ["connect_ray", "find_neighbors_distributed"]
 
-# find_neighbors' parameters (each task's thread count comes from num_cpus, not n_jobs)
+# The search keywords shared with find_neighbors, defined once there (name, default,
+# constraint); n_jobs (here each task's threads come from num_cpus) and the checkpoint
+# keywords belong to the local search only.
+_SHARED = ("k", "min_similarity", "exclude_self", "backend", "block_size", "show_progress")
+_SEARCH = {name: p for name, p in inspect.signature(find_neighbors).parameters.items()
+           if name in _SHARED}
 _CONSTRAINTS = {
-    **{name: c for name, c in _SEARCH_CONSTRAINTS.items() if name != "n_jobs"},
+    **{name: _SEARCH_CONSTRAINTS[name] for name in _SHARED},
     "rows_per_task": [None, Interval(int, 1, None)],
     "num_cpus": [Interval(float, 0, None, closed="neither")],
     "max_retries": [Interval(int, -1, None)],
@@ -62,26 +67,46 @@ def _search_block(q_all, ref, rows, k, min_similarity, drop_self, backend, block
     return counts.astype(np.int64), indices, sims, g.params.get("backend")
 
 
+def _with_search_keywords(func):
+    """Put find_neighbors' search keywords (``_SHARED``) into ``func``'s signature.
+
+    ``func`` is ``(fps, ref_fps=None, *, <its own keywords>, **search)``; its signature
+    (what ``help``, :func:`inspect.signature` and :func:`validated` see, so an unknown
+    keyword raises ``TypeError`` as before) becomes ``(fps, ref_fps=None, *, k,
+    min_similarity, exclude_self, backend, block_size, <its own keywords>,
+    show_progress)`` with find_neighbors' defaults; ``func`` reads ``search`` through
+    :func:`_search_args`.
+    """
+    params = list(inspect.signature(func).parameters.values())[:-1]  # less **search
+    head = [_SEARCH[name] for name in _SHARED[:-1]]
+    func.__signature__ = inspect.signature(func).replace(
+        parameters=[*params[:2], *head, *params[2:], _SEARCH["show_progress"]])
+    return func
+
+
+def _search_args(search: dict[str, Any]) -> dict[str, Any]:
+    """The shared search keywords as given, find_neighbors' defaults for the others."""
+    return {**{name: p.default for name, p in _SEARCH.items()}, **search}
+
+
 @validated(_CONSTRAINTS)
+@_with_search_keywords
 def find_neighbors_distributed(
     fps: np.ndarray,
     ref_fps: np.ndarray | None = None,
     *,
-    k: int = 24,
-    min_similarity: float = MIN_SIMILARITY,
-    exclude_self: bool | None = None,
-    backend: str = "auto",
-    block_size: int | None = None,
     rows_per_task: int | None = None,
     address: str | None = None,
     num_cpus: float = 1,
     max_retries: int = 3,
-    show_progress: bool | None = False,
+    **search: Any,
 ) -> NeighborGraph:
     """:func:`find_neighbors` with query row blocks run as Ray tasks.
 
-    Same parameters and result as :func:`find_neighbors` (identical ``indptr``,
-    ``indices`` and ``similarities``), plus:
+    Same result as :func:`find_neighbors` (identical ``indptr``, ``indices`` and
+    ``similarities``). ``fps``, ``ref_fps`` and the keywords ``k``, ``min_similarity``,
+    ``exclude_self``, ``backend``, ``block_size`` and ``show_progress`` are
+    :func:`find_neighbors`' (its defaults and checks, declared there once), plus:
 
     Parameters
     ----------
@@ -107,7 +132,10 @@ def find_neighbors_distributed(
     MissingDependencyError
         Ray is not installed (``pip install 'cliffkit[ray]'``).
     """
-    prep = _prepare(fps, ref_fps, k, min_similarity, exclude_self)
+    search = _search_args(search)
+    k, min_similarity = search["k"], search["min_similarity"]
+    backend, block_size = search["backend"], search["block_size"]
+    prep = _prepare(fps, ref_fps, k, min_similarity, search["exclude_self"])
     if isinstance(prep, NeighborGraph):
         return prep
     q_fps, r_fps, same, exclude_self, k_eff, params = prep
@@ -132,7 +160,7 @@ def find_neighbors_distributed(
                         backend, block_size, n_threads)
             for rows in blocks
         ]
-        results = _gather(ray, refs, [len(b) for b in blocks], show_progress)
+        results = _gather(ray, refs, [len(b) for b in blocks], search["show_progress"])
     finally:
         if started:
             ray.shutdown()

@@ -3,6 +3,7 @@
 from ._atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from ._hashing import sha256_bytes, sha256_file
 from ._json import to_jsonable
+from ._lazy import lazy_exports
 from ._params import Params, params_class
 from ._paths import cache_dir
 from ._registry import Registry, normalize_name
@@ -24,6 +25,7 @@ __all__ = [
     "sha256_bytes",
     "sha256_file",
     "to_jsonable",
+    "lazy_exports",
     "cache_dir",
     "Params",
     "params_class",
