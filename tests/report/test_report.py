@@ -268,7 +268,7 @@ def test_claims_show_no_holm_p_where_no_test_was_made():
                  if r["seed"] in seeds]
     rep = build_report(pd.DataFrame(rows), figures=False, claims={"mae_improvement": 0.05})
     tab = next(i for i in _section(rep, "CliffLoss lowers overall MAE").items if i.kind == "table")
-    assert tab.columns[-4:] == ["p", "Holm p", "MDE", "cell"]
+    assert tab.columns[-4:] == ["p", "Holm p", "MDE", "result"]
     by_bb = {r[0].split(", ")[2]: r for r in tab.rows}
     assert by_bb["lgbm"][-4:-2] == ["—", "—"]  # no test: neither p
     assert by_bb["gin"][-4] != "—" and by_bb["gin"][-3] == "—"  # 3 seeds: exploratory

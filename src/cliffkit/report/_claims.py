@@ -296,10 +296,10 @@ def _claim_table(report, claim, ep, res) -> None:
         grp = "overall" if ep.name == "overall_mae_reduction" else "cliff"
         cols = ["cell", "seeds", f"{grp} MAE plain [boot]", f"{grp} MAE loss [boot]",
                 f"Δ {grp} MAE [boot] / t [t]", f"{ep.name} [boot]", "Δ smooth MAE [boot]",
-                "plain gap [boot]", "p", "Holm p", "MDE", "cell"]
+                "plain gap [boot]", "p", "Holm p", "MDE", "result"]
     else:
         cols = ["cell", "seeds", "MAE cliff [boot]", "MAE smooth [boot]", "gap [boot] / t [t]",
-                "ratio of means [boot]", "p", "Holm p", "MDE", "cell"]
+                "ratio of means [boot]", "p", "Holm p", "MDE", "result"]
     note = (f"p: one-sided t-test across seeds of H1 '{ep.name} ≥ {claim['threshold']}'"
             + (f" and smooth MAE non-inferior (margin +{100 * claim['smooth_margin']:.0f}%; p is "
                "the larger of the two)" if claim.get("smooth_margin") is not None
