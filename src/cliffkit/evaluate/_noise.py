@@ -45,9 +45,9 @@ or σ. At a large noise share, read the floor as a lower bound.
 **Simulating the selection** (``method="relabel"``): a denoised surrogate truth
 t* = y − s·r for every molecule (s = σ²/lv), per draw fresh labels t* + ε, the split's
 own labelling re-run on them (graphs, cliff rule, thresholds; the split fixed), and the
-perfect model's gap |ε| on those strata. It fixes Lipophilicity at σ = 1 (−0.015 ± 0.022
+perfect model's gap |ε| on those strata. It fixes Lipophilicity at σ = 1 (−0.009 ± 0.021
 against the default's +0.141 ± 0.013) but runs low where the default is right (ESOL σ = 1:
-+0.042 ± 0.018; Lipophilicity σ = 0.5: +0.037 ± 0.010), so it is an option, not the
++0.040 ± 0.018; Lipophilicity σ = 0.5: +0.038 ± 0.011), so it is an option, not the
 default (benchmarks/noise_floor.py; docs/evaluation.md, "Noise floor").
 """
 
