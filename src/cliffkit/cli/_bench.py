@@ -370,7 +370,7 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
             f"files found under {results}", err=True)
     if "unit" not in table:
         table["unit"] = _units(table)
-    meta = {"results": str(Path(results).resolve())}
+    meta = {"results": str(results)}  # as given: a committed report names no machine path
     grid = table.attrs.get("grid")
     grid_name = None
     if grid is not None:
