@@ -200,7 +200,7 @@ def _complete_seeds(cell):
 def analyze_mae(table, recs) -> list[dict]:
     """E1, E2 and the strict E1 (threshold 10%) for every Lipophilicity/ESOL cell, Holm over
     the family of cells with >= 5 seeds."""
-    from cliffkit.evaluate import evaluate_claim
+    from cliffkit.evaluate import evaluate_claim, shown_holm
     from cliffkit.report._claims import claim_cells
 
     t = table[table["dataset"].isin(["lipophilicity", "esol"])]
@@ -239,16 +239,15 @@ def analyze_mae(table, recs) -> list[dict]:
                 "smooth_change_pct": _ratio_change(est, "smooth"),
                 "overall_change_pct": _neg(_est(r2["estimates"]["endpoint"], pct=True)),
                 "p_e1": r1["p"], "p_noninferiority": r1["p_noninferiority"],
-                "holm_e1": r1["p_holm"], "p_e2": r2["p"], "holm_e2": r2["p_holm"],
-                "p_e1_strict": rs["p"], "holm_e1_strict": rs["p_holm"],
+                # no corrected p where no test was made (exploratory cells: < 5 seeds)
+                "holm_e1": shown_holm(r1, 5), "p_e2": r2["p"], "holm_e2": shown_holm(r2, 5),
+                "p_e1_strict": rs["p"], "holm_e1_strict": shown_holm(rs, 5),
             })
     _add_times(rows, table, recs)
     _add_controls(rows)
     for r in rows:
         if r["family"] != "study":
-            r["verdict"] = "exploratory (< 5 seeds)"
-            # outside the family: no test was made, so no corrected p-value is shown
-            r.update(holm_e1=None, holm_e2=None, holm_e1_strict=None)
+            r["verdict"] = "exploratory (< 5 seeds)"  # no Holm p (shown_holm above)
             continue
         a = r["cliff_change_pct"]["value"] <= -100 * CLIFF_TARGET and r["holm_e1"] <= ALPHA
         b = r["holm_e2"] <= ALPHA

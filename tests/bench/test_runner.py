@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -248,6 +249,23 @@ def test_load_results_flattens_metrics(tmp_path):
     assert np.isnan(table["seconds"]).sum() == 0
     with pytest.raises(ConfigError, match="No results in"):
         load_results(tmp_path / "empty")
+
+
+def test_load_results_reads_gzipped_predictions(tmp_path):
+    """Committed results keep their predictions as <cell>.predictions.csv.gz: the table
+    points at the compressed copy when the CSV is gone, and pandas reads it back."""
+    import gzip
+    import shutil
+
+    _run(_config(backbones=["mlp"], losses=["plain"], seeds=[0]), tmp_path)
+    path = Path(load_results(tmp_path)["predictions_path"].iloc[0])
+    before = pd.read_csv(path)
+    with open(path, "rb") as src, gzip.open(f"{path}.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    path.unlink()
+    gz = load_results(tmp_path)["predictions_path"].iloc[0]
+    assert gz == f"{path}.gz"
+    pd.testing.assert_frame_equal(pd.read_csv(gz), before)
 
 
 def test_load_results_grid_only_keeps_the_grid_of_config_json(tmp_path):

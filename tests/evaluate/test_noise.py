@@ -150,3 +150,30 @@ def test_noise_sd_from_replicates_given_and_literature():
     assert np.isnan(estimate_noise_sd(fake).sd)
     with pytest.raises(InvalidParameterError):
         estimate_noise_sd(ds, noise_sd=-1.0)
+
+
+def test_relabel_floor_reruns_the_splits_own_labelling(esol_logp, esol_fps):
+    """The "relabel" floor re-runs the split's labelling on simulated labels: on the
+    observed labels that labelling gives back the split's own test strata, exactly; with
+    σ = 0 the floor is 0."""
+    from cliffkit.evaluate._noise import _relabeller
+    from cliffkit.split import CliffSplit
+    from cliffkit.split._label import train_graphs
+
+    ds, _ = esol_logp
+    y = np.asarray(ds.target(), dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        split = CliffSplit(random_state=0).make_split(ds.smiles.tolist(), y)
+    sim = split.similarity_params
+    ho = np.concatenate([split.test, split.val])
+    graphs = train_graphs(esol_fps, split.train, ho, k=int(sim["k"]),
+                          min_similarity=sim["min_similarity"])[:2]
+    lab = _relabeller(split, *graphs, split.test.size)(y[split.train], y[ho])
+    st = np.asarray(split.labels[split.target_names[0]].strata)[split.test]
+    assert lab.tolist() == st.tolist() and {"cliff", "smooth"} <= set(st)
+    data = SimpleNamespace(target=lambda t=None: y)
+    zero = noise_floor(split, data, 0.0, n_sim=3, graphs=graphs, method="relabel")
+    assert zero["gap"].value == 0.0 and zero["floor_method"] == "relabel"
+    with pytest.raises(InvalidParameterError, match="method"):
+        noise_floor(split, data, 0.5, graphs=graphs, method="magic")

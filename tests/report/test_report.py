@@ -254,3 +254,24 @@ def test_seed_means_say_when_a_seed_has_no_value():
     text = _ms(sub, "mae")
     assert text.startswith("0.600 ± 0.141") and "(1 of 3 seeds without a value)" in text
     assert "(" not in _ms(pd.DataFrame({"mae": [0.5, 0.7]}), "mae").split("]")[-1]
+
+
+def test_claims_show_no_holm_p_where_no_test_was_made():
+    """A cell with one seed has no p ("—") and so no Holm p ("—", not "1.000"); one with 3
+    seeds (fewer than the claim's 5) has a raw p but no Holm p. Both stay in the family
+    (a NaN p as 1), so the tested cell's Holm p is the one over all 3 cells."""
+    from cliffkit.evaluate import holm
+
+    rows = _five_seed_rows()
+    for seeds, bb in (([0], "lgbm"), ([0, 1, 2], "gin")):
+        rows += [{**r, "backbone": bb, "key": f"{bb}{r['key']}"} for r in _five_seed_rows()
+                 if r["seed"] in seeds]
+    rep = build_report(pd.DataFrame(rows), figures=False, claims={"mae_improvement": 0.05})
+    tab = next(i for i in _section(rep, "CliffLoss lowers overall MAE").items if i.kind == "table")
+    assert tab.columns[-4:] == ["p", "Holm p", "MDE", "result"]
+    by_bb = {r[0].split(", ")[2]: r for r in tab.rows}
+    assert by_bb["lgbm"][-4:-2] == ["—", "—"]  # no test: neither p
+    assert by_bb["gin"][-4] != "—" and by_bb["gin"][-3] == "—"  # 3 seeds: exploratory
+    p_mlp, p_gin = float(by_bb["mlp"][-4]), float(by_bb["gin"][-4])
+    expect = holm([p_mlp, p_gin, float("nan")])[0]
+    assert float(by_bb["mlp"][-3]) == pytest.approx(expect, abs=2e-3)  # printed to 3 digits

@@ -73,6 +73,16 @@ def _machine_label(env: dict | None) -> str | None:
     return label
 
 
+def _predictions_path(out_dir: Path, rel: str | None) -> str | None:
+    """A cell's predictions file: as written, else its gzip-compressed copy
+    (``<name>.csv.gz``, how committed results keep them small; pandas reads either)."""
+    if not rel:
+        return None
+    path = Path(out_dir) / rel
+    gz = path.with_name(path.name + ".gz")
+    return str(gz if not path.exists() and gz.exists() else path)
+
+
 def load_results(out_dir: str | os.PathLike, *, grid_only: bool = False) -> Any:
     """All cell records of a results folder as one flat table (pandas DataFrame).
 
@@ -149,9 +159,7 @@ def _load_cells(out_dir: Path) -> Any:
             "cpu_seconds": rec.get("cpu_seconds"),
             "error_type": (rec.get("error") or {}).get("type"),
             "error_message": (rec.get("error") or {}).get("message"),
-            "predictions_path": (
-                str(out_dir / rec["predictions"]) if rec.get("predictions") else None
-            ),
+            "predictions_path": _predictions_path(out_dir, rec.get("predictions")),
             "lambda_trajectory": (rec.get("extra") or {}).get("lambda_trajectory"),
             "warnings": list(rec.get("warnings") or []) + _split_warnings(out_dir, rec.get("split")),
             "cell_json": canonical_json(cell),

@@ -370,7 +370,7 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
             f"files found under {results}", err=True)
     if "unit" not in table:
         table["unit"] = _units(table)
-    meta = {"results": str(Path(results).resolve())}
+    meta = {"results": str(results)}  # as given: a committed report names no machine path
     grid = table.attrs.get("grid")
     grid_name = None
     if grid is not None:
@@ -399,6 +399,11 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
         meta["budget"] = (f"capped (the '{grid_name}' grid stops training early to fit its time "
                           "budget): the numbers show the workflow, not findings")
     command = f"cliffkit report {results} -o {out_dir}" + (f" --claims {claims_file}" if claims_file else "")
+    src = str(table.attrs.get("grid_source") or "")
+    if grid_name and src.startswith("cliffkit:bench/configs/"):
+        # a shipped grid: the one command that remakes the results (finished cells are
+        # skipped) and then this report
+        command = f"cliffkit bench --config {grid_name} -o {results} && {command}"
     rep = build_report(table, title=title or default_title, meta=meta, figures=not no_figures,
                        claims_file=claims_file, command=command, capped=capped)
     paths = write_report(rep, out_dir)

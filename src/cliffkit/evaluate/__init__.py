@@ -46,6 +46,7 @@ from ._stats import (
     holm,
     minimal_detectable_effect,
     one_sided_t,
+    shown_holm,
     t_calibration,
     t_interval,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "holm",
     "minimal_detectable_effect",
     "one_sided_t",
+    "shown_holm",
     "t_calibration",
     "t_interval",
 ]

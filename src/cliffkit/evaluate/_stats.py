@@ -202,6 +202,44 @@ def holm(pvalues) -> np.ndarray:
     return out
 
 
+def shown_holm(row: dict[str, Any], min_seeds: int = 5) -> float | None:
+    """The Holm-adjusted p-value of one cell as it is printed: None where no test was made.
+
+    A cell of :func:`evaluate_claim` whose raw p is NaN (fewer than 2 seeds: no t-test) or
+    that has fewer than ``min_seeds`` split seeds (the claim is not tested on it; such a
+    cell is exploratory) shows no corrected p-value ("—"): its adjusted value (1 for a NaN
+    p) exists only because :func:`holm` keeps it in the family, so that the other cells'
+    corrections are not made milder. Their Holm p-values are unchanged by this.
+
+    Parameters
+    ----------
+    row : dict
+        One entry of :attr:`ClaimResult.cells` (keys ``p``, ``p_holm``, ``n_seeds``).
+    min_seeds : int, default=5
+        The claim's ``min_seeds``.
+
+    Returns
+    -------
+    float or None
+        ``row["p_holm"]``, or None where no test was made.
+
+    Examples
+    --------
+    >>> shown_holm({"p": 0.01, "p_holm": 0.03, "n_seeds": 5})
+    0.03
+    >>> shown_holm({"p": float("nan"), "p_holm": 1.0, "n_seeds": 1}) is None
+    True
+    >>> shown_holm({"p": 0.2, "p_holm": 0.6, "n_seeds": 3}) is None
+    True
+    """
+    p, pa = row.get("p"), row.get("p_holm")
+    if p is None or pa is None or not (np.isfinite(p) and np.isfinite(pa)):
+        return None
+    if int(row.get("n_seeds", 0)) < int(min_seeds):
+        return None
+    return float(pa)
+
+
 def minimal_detectable_effect(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
     """Smallest mean contrast the one-sided one-sample t-test detects with ``power``.
 

@@ -216,7 +216,7 @@ def claims_section(report, table, *, spec: dict | None = None,
     rows is weak evidence (few seeds, small strata, a capped training budget); the reasons
     are printed at the verdict.
     """
-    from ..evaluate import ENDPOINTS, evaluate_claim
+    from ..evaluate import ENDPOINTS, evaluate_claim, shown_holm
 
     spec = load_claims() if spec is None else spec
     with report.section("Paper claims"):
@@ -253,7 +253,7 @@ def claims_section(report, table, *, spec: dict | None = None,
                         f"Exploratory (best of {res.n_cells} cells, selected post hoc): "
                         f"{_key_text(b['key'])}: {_ci(b['estimates']['endpoint'], ep.percent)} "
                         f"over {b['n_seeds']} seeds, raw p = {_f(b['p'])}, Holm p = "
-                        f"{_f(b['p_holm'])}.", level="exploratory")
+                        f"{_f(shown_holm(b, claim.get('min_seeds', 5)))}.", level="exploratory")
         report.add_message(
             "Every number in this section is reproduced by: "
             f"`{command or 'cliffkit report RESULTS -o OUT'}` "
@@ -262,6 +262,8 @@ def claims_section(report, table, *, spec: dict | None = None,
 
 
 def _claim_table(report, claim, ep, res) -> None:
+    from ..evaluate import shown_holm
+
     if not res.cells:  # the verdict line says "not measured"
         return
     rows = []
@@ -286,7 +288,7 @@ def _claim_table(report, claim, ep, res) -> None:
         else:
             status = "not shown"
         mde = r.get("mde", float("nan"))
-        row += [_f(r["p"]), _f(r["p_holm"]),
+        row += [_f(r["p"]), _f(shown_holm(r, claim.get("min_seeds", 5))),
                 (f"{100 * mde:+.1f}%" if ep.percent else _f(mde)) if math.isfinite(mde) else "—",
                 status]
         rows.append(row)
@@ -294,15 +296,17 @@ def _claim_table(report, claim, ep, res) -> None:
         grp = "overall" if ep.name == "overall_mae_reduction" else "cliff"
         cols = ["cell", "seeds", f"{grp} MAE plain [boot]", f"{grp} MAE loss [boot]",
                 f"Δ {grp} MAE [boot] / t [t]", f"{ep.name} [boot]", "Δ smooth MAE [boot]",
-                "plain gap [boot]", "p", "Holm p", "MDE", "cell"]
+                "plain gap [boot]", "p", "Holm p", "MDE", "result"]
     else:
         cols = ["cell", "seeds", "MAE cliff [boot]", "MAE smooth [boot]", "gap [boot] / t [t]",
-                "ratio of means [boot]", "p", "Holm p", "MDE", "cell"]
+                "ratio of means [boot]", "p", "Holm p", "MDE", "result"]
     note = (f"p: one-sided t-test across seeds of H1 '{ep.name} ≥ {claim['threshold']}'"
             + (f" and smooth MAE non-inferior (margin +{100 * claim['smooth_margin']:.0f}%; p is "
                "the larger of the two)" if claim.get("smooth_margin") is not None
                and ep.name == "cliff_mae_reduction" else "")
-            + "; Holm p: adjusted over the rows of this table. MDE: the endpoint value this "
+            + "; Holm p: adjusted over the rows of this table ('—' where no test was made: "
+              "fewer than 2 seeds, or fewer than the claim's minimum; such a row still counts "
+              "in the family, a missing p as 1). MDE: the endpoint value this "
               "cell's test detects with 80% power at its seeds and per-cell α (Holm's first "
               "step α/m for 'any'). 'not shown' is not evidence of no effect. [boot]: "
               "hierarchical bootstrap, t-calibrated. A gap reduction is unstable when "
