@@ -90,3 +90,35 @@ def test_neighbor_indices_after_merging_are_flagged(tmp_path, capsys):
             in err)
     frame = pd.read_csv(tmp_path / "nn.csv")
     assert set(frame["query"]) <= {0, 1, 2, 3}
+
+
+def test_neighbors_bad_k_and_k_above_n(small_csv, tmp_path, capsys):
+    # k = 0: a one-line error, nothing written
+    rc = main(["neighbors", str(small_csv), "-k", "0", "--no-cache", "-o", str(tmp_path / "x.csv")])
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("cliffkit: error: The 'k' parameter of find_neighbors must be an int in "
+                   "[1, inf]; got 0.")
+    assert not (tmp_path / "x.csv").exists()
+    # k >= n: clipped to n - 1 with a one-line warning
+    rc = main(["neighbors", str(small_csv), "-k", "10", "--min-sim", "0", "--no-cache",
+               "--no-progress", "-o", str(tmp_path / "y.csv")])
+    assert rc == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0] == ("cliffkit: warning: k=10 exceeds the 9 possible neighbours per query; "
+                        "using k=9.")
+    assert (pd.read_csv(tmp_path / "y.csv").groupby("query").size() == 9).all()
+
+
+def test_neighbors_reference_shards_same_pairs(small_csv, tmp_path, capsys):
+    args = ["-k", "3", "--min-sim", "0", "--no-progress"]
+    assert main(["neighbors", str(small_csv), "-o", str(tmp_path / "a.csv"), "--no-cache",
+                 *args]) == 0
+    assert main(["neighbors", str(small_csv), "-o", str(tmp_path / "b.csv"),
+                 "--ref-shard-size", "3", *args]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
+    capsys.readouterr()
+    rc = main(["neighbors", str(small_csv), "-o", str(tmp_path / "c.csv"), "--ref-shard-size",
+               "0", *args])
+    assert rc == 2
+    assert capsys.readouterr().err.startswith("cliffkit: error: The 'ref_shard_size' parameter")

@@ -86,6 +86,9 @@ def test_neighbor_search_is_byte_identical(cluster):
     local0 = find_neighbors(fps, k=5, min_similarity=0.0)
     dist0 = find_neighbors_distributed(fps, k=5, min_similarity=0.0, rows_per_task=251)
     _assert_same_graph(local0, dist0)
+    # each task with the references in shards (of 150, not aligned with the tasks)
+    _assert_same_graph(local0, find_neighbors_distributed(
+        fps, k=5, min_similarity=0.0, rows_per_task=251, ref_shard_size=150))
     assert dist0.row(len(fps) - 1)[0].tolist() == [0, 1, 2, 3, 4]
 
     # queries against a different reference set (test -> train)

@@ -400,3 +400,168 @@ def test_large_fingerprints_stay_exact(n, n_bits, density):
     for i, (idx, sims) in enumerate(_dense_topk(tanimoto_matrix(fps), 7, 0.0, exclude_self=True)):
         np.testing.assert_array_equal(g.row(i)[0], idx)
         np.testing.assert_array_equal(g.row(i)[1], sims)
+
+
+# --------------------------------------------------------------------------- reference shards
+def _same_graph(g, h):
+    for arr in ("indptr", "indices", "similarities"):
+        np.testing.assert_array_equal(getattr(g, arr), getattr(h, arr))
+
+
+@pytest.mark.parametrize("backend", ["torch", "numpy"])
+@pytest.mark.parametrize("tau", [0.0, 0.05, 0.3])
+def test_reference_shards_give_identical_arrays(backend, tau):
+    # duplicates (ties) and the rows' own indices straddle the shard boundaries (37 rows)
+    rng = np.random.default_rng(7)
+    bits = (rng.random((260, 2048)) < 0.03).astype(np.uint8)
+    bits[30:45] = bits[0:15]  # ties across the boundary at 37
+    bits[70:75] = bits[36:41]
+    bits[5] = 0  # zero bits
+    fps = np.packbits(bits, axis=1)
+    plain = find_neighbors(fps, k=9, min_similarity=tau, backend=backend, block_size=50)
+    assert plain.params["reference_shards"] == 1
+    g = find_neighbors(fps, k=9, min_similarity=tau, backend=backend, block_size=50,
+                       ref_shard_size=37)
+    assert g.params["reference_shards"] == 8
+    _same_graph(g, plain)
+    for i, (idx, sims) in enumerate(_dense_topk(tanimoto_matrix(fps), 9, tau, True)):
+        np.testing.assert_array_equal(g.row(i)[0], idx)
+        np.testing.assert_array_equal(g.row(i)[1], sims)
+    # queries against a different reference, self not excluded
+    h = find_neighbors(fps[:60], fps[40:], k=9, min_similarity=tau, backend=backend,
+                       ref_shard_size=64)
+    _same_graph(h, find_neighbors(fps[:60], fps[40:], k=9, min_similarity=tau,
+                                  backend=backend))
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.35])
+def test_reference_shards_qm9_and_carried_thresholds(tau, qm9_smiles):
+    fps = compute_fingerprints(qm9_smiles[:2000])
+    plain = find_neighbors(fps, k=24, min_similarity=tau)
+    g = find_neighbors(fps, k=24, min_similarity=tau, ref_shard_size=1000)
+    assert "buckets" in g.params["sketch"] and g.params["reference_shards"] == 2
+    _same_graph(g, plain)
+    # thresholds carried from the first shard: the second shard's search, started
+    # from the first shard's pools, scores fewer pairs than from empty pools
+    from cliffkit.similarity._search import _BIG_REF, _Engine, _fill, _finish, _plan, _Queries
+
+    qs = _Queries(fps)
+    plan = _plan(fps, fps, qs.order, qs.order, qs.a, qs.a, True, 24, tau, {})
+    n = len(fps)
+
+    def run(engine, ps, pr):
+        st = {"pairs": 0, "candidates": 0}
+        for s in range(0, n, 500):
+            engine.block(s, min(n, s + 500), st, ps[s : s + 500], pr[s : s + 500])
+        return st
+
+    def pools():
+        return np.full((n, 24), -1.0), np.full((n, 24), _BIG_REF, dtype=np.int64)
+
+    shard = [_Engine(qs, fps[a:b], a, False, 24, tau, True, "torch", plan, {})
+             for a, b in ((0, 1000), (1000, n))]
+    ps, pr = pools()
+    run(shard[0], ps, pr)
+    carried = run(shard[1], ps, pr)
+    fresh = run(shard[1], *pools())
+    # (at 0.35 most QM9 rows have fewer than 24 neighbours, so thresholds rise less)
+    assert carried["candidates"] < (0.7 if tau == 0 else 1.0) * fresh["candidates"]
+    assert carried["pairs"] <= fresh["pairs"]
+    # and the carried pools give the search's arrays
+    if tau == 0:
+        _fill(ps, pr, qs.order, n, True)
+    for got, want in zip(_finish(ps, pr, qs.order, step=333),
+                         (plain.indptr, plain.indices, plain.similarities), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_reference_shards_resume_and_refuse(tmp_path, qm9_smiles, monkeypatch):
+    from cliffkit.similarity import _search as search_mod
+
+    fps = compute_fingerprints(qm9_smiles[:1200])
+    kw = {"k": 10, "min_similarity": 0.0, "block_size": 128, "shard_size": 300,
+          "ref_shard_size": 500}
+    plain = find_neighbors(fps, k=10, min_similarity=0.0)
+    folder = tmp_path / "shards"
+    # interrupted in the second reference shard, after two of the four query shards
+    real_save, calls = search_mod._ShardStore.save, []
+
+    def save(self, i, ps, pr, ref_done):
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        calls.append((i, ref_done))
+        real_save(self, i, ps, pr, ref_done)
+
+    monkeypatch.setattr(search_mod._ShardStore, "save", save)
+    with pytest.raises(KeyboardInterrupt):
+        find_neighbors(fps, checkpoint_dir=folder, **kw)
+    assert calls == [(0, 1), (1, 1), (2, 1), (3, 1), (0, 2), (1, 2)]
+    monkeypatch.setattr(search_mod._ShardStore, "save", real_save)
+    g = find_neighbors(fps, checkpoint_dir=folder, **kw)
+    _same_graph(g, plain)
+    states = []
+    for path in sorted(folder.glob("shard-*.npz")):
+        with np.load(path) as z:
+            states.append(int(z["ref_done"]))
+    assert states == [3, 3, 3, 3]
+    # a second rerun reads everything back: no search work
+    again = find_neighbors(fps, checkpoint_dir=folder, **kw)
+    _same_graph(again, plain)
+    assert again.params["pairs_bounded"] == 0
+    # other reference shards, other reference data: refused in one line
+    with pytest.raises(InvalidParameterError, match="differs in: reference_shard_rows"):
+        find_neighbors(fps, checkpoint_dir=folder, **{**kw, "ref_shard_size": 400})
+    other = tmp_path / "qr"
+    find_neighbors(fps[:100], fps, checkpoint_dir=other, **kw)
+    with pytest.raises(InvalidParameterError, match="differs in: reference_sha256"):
+        find_neighbors(fps[:100], fps[::-1], checkpoint_dir=other, **kw)
+    # a damaged shard file names itself and the fix
+    np.savez(other / "shard-00000.npz", sims=np.zeros((3, 10)), refs=np.zeros((3, 10)),
+             ref_done=np.int64(1))
+    with pytest.raises(InvalidParameterError, match=r"shard-00000.npz' is unreadable .*delete it"):
+        find_neighbors(fps[:100], fps, checkpoint_dir=other, **kw)
+
+
+def test_bad_reference_shard_size():
+    fps = compute_fingerprints(["CCO", "CCN"])
+    with pytest.raises(InvalidParameterError, match="'ref_shard_size' parameter"):
+        find_neighbors(fps, ref_shard_size=0)
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.35])
+def test_measured_query_shards_match_the_whole_search(tau, qm9_smiles):
+    # benchmarks/knn.py --million times a sample of query shards with this private hook
+    from cliffkit.similarity._search import _search
+
+    fps = compute_fingerprints(qm9_smiles[:3000])
+    g = find_neighbors(fps, k=24, min_similarity=tau)
+    info: dict = {}
+    indptr, idx, sims = _search(
+        fps, fps, same=True, k=24, min_similarity=tau, exclude_self=True, backend="torch",
+        block_size=256, n_jobs=2, show_progress=False, info=info, shard_size=512,
+        query_shards=[0, 3, 5], ref_shard_size=1000)
+    assert sorted(info["shard_seconds"]) == [0, 3, 5]
+    order = np.argsort(np.bitwise_count(fps).sum(1), kind="stable")
+    rows = np.concatenate([order[i * 512 : (i + 1) * 512] for i in (0, 3, 5)])
+    deg = np.diff(indptr)
+    assert not deg[np.setdiff1d(np.arange(3000), rows)].any()
+    for r in rows:
+        np.testing.assert_array_equal(idx[indptr[r] : indptr[r + 1]], g.row(r)[0])
+        np.testing.assert_array_equal(sims[indptr[r] : indptr[r + 1]], g.row(r)[1])
+
+
+def test_reference_shards_bad_input_cases():
+    # the issue's bad-input list, with the reference in shards of 2
+    fps = compute_fingerprints(["CCO", "CCN", "", "c1ccccc1", "[Na+]"])
+    empty = np.zeros((5, fps.shape[1]), dtype=np.uint8)  # zero-bit references
+    g = find_neighbors(fps[:2], empty, k=3, min_similarity=0.0, ref_shard_size=2)
+    assert g.indices.tolist() == [0, 1, 2] * 2 and g.similarities.tolist() == [0.0] * 6
+    assert find_neighbors(fps, empty, k=3, min_similarity=0.01, ref_shard_size=2).nnz == 0
+    with pytest.warns(UserWarning, match="k=9 exceeds the 4 possible"):
+        g = find_neighbors(fps, k=9, min_similarity=0.0, ref_shard_size=2)
+    _same_graph(g, find_neighbors(fps, k=4, min_similarity=0.0))
+    for i in range(5):  # every other molecule once, self excluded across shards
+        assert sorted(g.row(i)[0].tolist()) == [j for j in range(5) if j != i]
+    with pytest.warns(UserWarning, match="k=3 exceeds the 0 possible"):
+        g = find_neighbors(fps, fps[:0], k=3, ref_shard_size=2)
+    assert g.nnz == 0 and g.n_query == 5

@@ -37,6 +37,9 @@ from ._data import dataset_options, load_from_cli
               help="Write resumable shards here (long runs; implies --no-cache). A rerun "
                    "with the same folder skips finished shards; a folder from other data "
                    "is refused.")
+@click.option("--ref-shard-size", type=int, default=None,
+              help="Search the references in shards of this many molecules (bounds memory "
+                   "for very large sets; same result; implies --no-cache).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output file: .parquet (default) or .csv, written atomically.")
@@ -44,9 +47,10 @@ from ._data import dataset_options, load_from_cli
 def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...],
               data_dir: str | None, k: int | None, min_similarity: float, radius: int,
               n_bits: int, backend: str, n_jobs: int | None, cache_dir: str | None,
-              no_cache: bool, checkpoint_dir: str | None, no_progress: bool,
-              output: str) -> None:
+              no_cache: bool, checkpoint_dir: str | None, ref_shard_size: int | None,
+              no_progress: bool, output: str) -> None:
     import time
+    import warnings
 
     from ..errors import InvalidParameterError
     from ..similarity import (
@@ -70,12 +74,17 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
     t0 = time.perf_counter()
     kwargs = {"k": k_eff, "min_similarity": min_similarity, "backend": backend,
               "n_jobs": n_jobs, "show_progress": show}
-    if no_cache or checkpoint_dir is not None:
-        fps = compute_fingerprints(ds.smiles, radius=radius, n_bits=n_bits, n_jobs=n_jobs)
-        graph = find_neighbors(fps, checkpoint_dir=checkpoint_dir, **kwargs)
-    else:
-        graph = cached_neighbors(ds.smiles, radius=radius, n_bits=n_bits,
-                                 cache_dir=cache_dir, **kwargs)
+    with warnings.catch_warnings(record=True) as caught:  # e.g. k clipped: one line each
+        warnings.simplefilter("always", UserWarning)
+        if no_cache or checkpoint_dir is not None or ref_shard_size is not None:
+            fps = compute_fingerprints(ds.smiles, radius=radius, n_bits=n_bits, n_jobs=n_jobs)
+            graph = find_neighbors(fps, checkpoint_dir=checkpoint_dir,
+                                   ref_shard_size=ref_shard_size, **kwargs)
+        else:
+            graph = cached_neighbors(ds.smiles, radius=radius, n_bits=n_bits,
+                                     cache_dir=cache_dir, **kwargs)
+    for w in caught:
+        click.echo("cliffkit: warning: " + " ".join(str(w.message).split()), err=True)
     frame = graph.to_frame()
     frame["query_smiles"] = ds.smiles[frame["query"].to_numpy()]
     frame["neighbor_smiles"] = ds.smiles[frame["neighbor"].to_numpy()]

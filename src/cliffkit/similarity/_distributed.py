@@ -35,7 +35,8 @@ __all__ = ["connect_ray", "find_neighbors_distributed"]
 # The search keywords shared with find_neighbors, defined once there (name, default,
 # constraint); n_jobs (here each task's threads come from num_cpus) and the checkpoint
 # keywords belong to the local search only.
-_SHARED = ("k", "min_similarity", "exclude_self", "backend", "block_size", "show_progress")
+_SHARED = ("k", "min_similarity", "exclude_self", "backend", "block_size", "ref_shard_size",
+           "show_progress")
 _SEARCH = {name: p for name, p in inspect.signature(find_neighbors).parameters.items()
            if name in _SHARED}
 _CONSTRAINTS = {
@@ -47,11 +48,11 @@ _CONSTRAINTS = {
 
 
 def _search_block(q_all, ref, rows, k, min_similarity, drop_self, backend, block_size,
-                  n_threads):
+                  n_threads, ref_shard_size=None):
     """One task: query ``rows`` of ``q_all`` against ``ref`` -> (counts, indices, sims)."""
     g = find_neighbors(q_all[rows], ref, k=k + 1 if drop_self else k,
                        min_similarity=min_similarity, exclude_self=False, backend=backend,
-                       block_size=block_size, n_jobs=n_threads)
+                       block_size=block_size, n_jobs=n_threads, ref_shard_size=ref_shard_size)
     counts = np.diff(g.indptr)
     indices, sims = g.indices, g.similarities
     if drop_self:
@@ -105,8 +106,9 @@ def find_neighbors_distributed(
 
     Same result as :func:`find_neighbors` (identical ``indptr``, ``indices`` and
     ``similarities``). ``fps``, ``ref_fps`` and the keywords ``k``, ``min_similarity``,
-    ``exclude_self``, ``backend``, ``block_size`` and ``show_progress`` are
-    :func:`find_neighbors`' (its defaults and checks, declared there once), plus:
+    ``exclude_self``, ``backend``, ``block_size``, ``ref_shard_size`` (each task searches
+    the references in shards) and ``show_progress`` are :func:`find_neighbors`' (its
+    defaults and checks, declared there once), plus:
 
     Parameters
     ----------
@@ -157,7 +159,7 @@ def find_neighbors_distributed(
         blocks = [order[s:s + rows_per_task] for s in range(0, n_q, rows_per_task)]
         refs = [
             task.remote(q_obj, ref_obj, rows, k_eff, float(min_similarity), exclude_self,
-                        backend, block_size, n_threads)
+                        backend, block_size, n_threads, search["ref_shard_size"])
             for rows in blocks
         ]
         results = _gather(ray, refs, [len(b) for b in blocks], search["show_progress"])

@@ -31,6 +31,13 @@ scored in float64 exactly as RDKit does, and ties go to the lower reference inde
 
 Blocks are independent: they run on ``n_jobs`` threads (one PyTorch thread each)
 and, with ``checkpoint_dir``, are grouped into resumable shards.
+
+Reference shards (``ref_shard_size``): every query row keeps its best ``k`` so far in
+a pool that outlives a reference shard; the next shard's search starts from it (its
+k-th similarity is the row's threshold from the first chunk on) and merges into it
+with the same :func:`_merge`. The merge keeps the first ``k`` of one total order
+(similarity descending, reference index ascending), so the result does not depend on
+how the references are cut.
 """
 
 from __future__ import annotations
@@ -64,13 +71,14 @@ _CONSTRAINTS = {
     "show_progress": ["boolean", None],
     "checkpoint_dir": [None, str, os.PathLike],
     "shard_size": [None, Interval(int, 1, None)],
+    "ref_shard_size": [None, Interval(int, 1, None)],
 }
 
 _BR = 4096  # reference chunk width
 _SEED_SPAN = 4096  # references of the first chunk that seed the thresholds
 _SEED_FACTOR = 4  # seed with the 4k largest bounds (a higher k-th similarity than k)
 _BIG_REF = np.iinfo(np.int64).max
-_CHECKPOINT_VERSION = 1
+_CHECKPOINT_VERSION = 2  # 2: pools per shard, reference shards
 # cost model of _plan: seconds per pair, measured on the 2-core AMD EPYC (Zen 4) of the
 # project with one thread (bf16 products with K inner terms; exact rescoring of a pair)
 _GEMM_COST = {64: 1.6e-9, 128: 2.6e-9, 256: 5.2e-9}
@@ -220,21 +228,30 @@ class _SketchCounter:
 
     _SLACK = 2.0**-6
 
-    def __init__(self, xq: np.ndarray, xr: np.ndarray, exact: bool, a_max: int, b_max: int):
+    def __init__(self, xq: np.ndarray | None, xr: np.ndarray, exact: bool, a_max: int,
+                 b_max: int, q_cache: dict | None = None, q_max: int | None = None):
         import torch
 
         self.torch = torch
         self.exact = exact
-        x_max = max(int(xq.max(initial=0)), int(xr.max(initial=0)))
+        same = xr is xq
+        q_max = int(xq.max(initial=0)) if q_max is None else q_max
+        x_max = max(q_max, int(xr.max(initial=0)))
         self.bf16 = x_max <= 256
         # can a product exceed 256 (then bf16 output rounds)?
-        self.rounded = self.bf16 and min(a_max * int(xr.max(initial=0)),
-                                         b_max * int(xq.max(initial=0))) > 256
+        self.rounded = self.bf16 and min(a_max * int(xr.max(initial=0)), b_max * q_max) > 256
         if self.rounded:
             self.exact = False  # read-back values are rounded: rescore exactly
         dt = torch.bfloat16 if self.bf16 else torch.float32
-        self.q = self._tensor(xq, dt)
-        self.r = self.q if xr is xq else self._tensor(xr, dt)
+        # the query tensor is built once and shared by the reference shards' counters
+        # (``xq`` may then be None); a cached tensor of the other dtype converts
+        # exactly (bfloat16 is only used for counts up to 256)
+        q_cache = {} if q_cache is None else q_cache
+        if dt not in q_cache:
+            q_cache[dt] = (self._tensor(xq, dt) if xq is not None
+                           else next(iter(q_cache.values())).to(dt))
+        self.q = q_cache[dt]
+        self.r = self.q if same else self._tensor(xr, dt)
         self.dtype = np.int16 if self.bf16 else np.float32
 
     def _tensor(self, x: np.ndarray, dt):
@@ -279,7 +296,12 @@ class _SketchCounter:
 
 # --------------------------------------------------------------------------- planning
 def _plan(q_fps, r_fps, q_order, r_order, a, b, same, k, min_similarity, info):
-    """Choose the bucket count ``K`` from measured pass fractions; build the sketches.
+    """Choose the bucket count ``K`` from measured pass fractions.
+
+    Returns ``(bucket, width, exact)``: the bucket of every bit (:func:`_bucket_map`),
+    the number of buckets and whether the bucket counts are the exact counts.
+    ``r_order``/``b`` may be any order of the references with their popcounts (only
+    bit frequencies and a random sample are read), so a sharded reference plans once.
 
     A sample of up to 256 queries (evenly spread over the popcount order) is scored
     exactly against up to 8,192 random references (fixed seed). Each sampled row's
@@ -336,9 +358,7 @@ def _plan(q_fps, r_fps, q_order, r_order, a, b, same, k, min_similarity, info):
         info["sketch"] = f"{width} buckets"
         info["pass_fraction"] = pass_frac
         info["exact_pass_fraction"] = round(float(np.mean(c >= theta)), 6)
-    xq = _project(q_fps, q_order, bucket, width)
-    xr = xq if same else _project(r_fps, r_order, bucket, width)
-    return _SketchCounter(xq, xr, exact, int(a.max(initial=0)), int(b.max(initial=0)))
+    return bucket, width, exact
 
 
 # --------------------------------------------------------------------------- search
@@ -375,7 +395,7 @@ def _prepare(fps, ref_fps, k, min_similarity, exclude_self):
         warnings.warn(
             f"k={k} exceeds the {max_k} possible neighbours per query; using k={max(max_k, 0)}.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # the user's call (public function, @validated wrapper, here)
         )
         k_eff = max(max_k, 0)
     if n_q == 0 or k_eff == 0:
@@ -399,6 +419,7 @@ def find_neighbors(
     show_progress: bool | None = False,
     checkpoint_dir: str | os.PathLike | None = None,
     shard_size: int | None = None,
+    ref_shard_size: int | None = None,
 ) -> NeighborGraph:
     """Exact top-k Tanimoto neighbours with a similarity threshold.
 
@@ -438,12 +459,24 @@ def find_neighbors(
         Show a progress bar with ETA (None: only on a terminal).
     checkpoint_dir : path-like, optional
         Folder for resumable shards: query blocks are grouped into shards of
-        ``shard_size`` rows, each written atomically when finished, next to a
-        ``manifest.json`` with a sha256 of the inputs and the parameters. A
-        rerun with the same folder skips finished shards; a folder written for
+        ``shard_size`` rows, each written atomically when finished (with reference
+        shards: after each reference shard), next to a ``manifest.json`` with a
+        sha256 of the inputs and the parameters (including both shard sizes). A
+        rerun with the same folder skips finished work; a folder written for
         other inputs or parameters raises :class:`InvalidParameterError`.
     shard_size : int, optional
         Query rows per shard (default 65,536; rounded up to whole blocks).
+    ref_shard_size : int, optional
+        Search the references in shards of this many rows (in index order; None:
+        one shard). Each shard's search starts from every row's best ``k`` so far
+        (and so its k-th similarity as threshold) and merges into it, so the result
+        is identical to the unsharded search. Only one shard's references are
+        prepared at a time (popcount order, packed words, bucket counts: about
+        ``n_bits / 8 + 256`` bytes per reference), which bounds memory for a large
+        reference, e.g. a ``numpy.memmap`` of fingerprints on disk; for
+        all-against-all the queries are the whole set anyway, so sharding saves
+        little there. With ``checkpoint_dir``, shards are checkpointed after each
+        reference shard.
 
     Returns
     -------
@@ -467,10 +500,11 @@ def find_neighbors(
     and ``c`` the common bits, computed in float64 exactly as RDKit's
     ``BulkTanimotoSimilarity``. Two fingerprints with no set bits have
     similarity 0.0 (as in RDKit), so a molecule without bits has no neighbours
-    unless ``min_similarity`` is 0. Memory: the references are held as packed
-    bits plus one byte per bucket (about ``n_bits / 8 + 128`` bytes per
-    molecule, twice that as bfloat16), each thread a tile of ``block_size x 4096``
-    bound values, and the result ``24 bytes x k`` per query.
+    unless ``min_similarity`` is 0. Memory: queries and references are held as
+    packed bits plus two bytes per bucket (bfloat16; about ``n_bits / 8 + 256``
+    bytes per molecule, shared when the two are the same set), each thread a tile
+    of ``block_size x 4096`` bound values, every query's running top-k
+    (``16 bytes x k``) and the result (another ``16 bytes x k`` per query).
 
     Examples
     --------
@@ -484,7 +518,7 @@ def find_neighbors(
     if isinstance(prep, NeighborGraph):
         return prep
     q_fps, r_fps, same, exclude_self, k_eff, params = prep
-    n_q, n_r = len(q_fps), len(r_fps)
+    n_r = len(r_fps)
 
     if backend == "auto":
         try:
@@ -496,18 +530,15 @@ def find_neighbors(
 
     t0 = time.perf_counter()
     info: dict = {}
-    rows, refs, sims = _search(
+    indptr, refs, sims = _search(
         q_fps, r_fps, same=same, k=k_eff, min_similarity=float(min_similarity),
         exclude_self=exclude_self, backend=backend, block_size=block_size,
         n_jobs=n_jobs, show_progress=show_progress, info=info,
-        checkpoint_dir=checkpoint_dir, shard_size=shard_size,
+        checkpoint_dir=checkpoint_dir, shard_size=shard_size, ref_shard_size=ref_shard_size,
     )
     params["backend"] = backend
     params.update(info)
     params["seconds"] = round(time.perf_counter() - t0, 3)
-    counts = np.bincount(rows, minlength=n_q)
-    indptr = np.zeros(n_q + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
     return NeighborGraph(indptr, refs, sims, n_r, params)
 
 
@@ -550,30 +581,76 @@ def _chunks(b: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
-class _Engine:
-    """State shared by the blocks of one search (read-only once built)."""
+class _Queries:
+    """Query side of a search, shared by every reference shard: the popcount order,
+    the sorted popcounts and (built on first use) packed words and bucket counts."""
 
-    def __init__(self, q_fps, r_fps, same, k, min_similarity, exclude_self, backend, bq, info):
+    def __init__(self, q_fps: np.ndarray) -> None:
+        self.fps = q_fps
         a_all = _popcount_rows(q_fps)
-        b_all = a_all if same else _popcount_rows(r_fps)
-        self.q_order = np.argsort(a_all, kind="stable")
-        self.r_order = self.q_order if same else np.argsort(b_all, kind="stable")
-        self.a = a_all[self.q_order]
-        self.b = b_all[self.r_order]
-        self.k, self.tau, self.bq = k, min_similarity, bq
+        self.order = np.argsort(a_all, kind="stable")
+        self.a = a_all[self.order]
+        self.words = None  # packed words of the sorted queries
+        self.tensors: dict = {}  # torch tensors of their bucket counts, by dtype
+        self.x_max = None  # largest bucket count
+
+    def sketch(self, bucket: np.ndarray, width: int) -> np.ndarray | None:
+        """Bucket counts of the sorted queries (uint16), or None once a tensor holds them."""
+        if self.tensors:
+            return None
+        x = _project(self.fps, self.order, bucket, width)
+        self.x_max = int(x.max(initial=0))
+        return x
+
+    def packed(self) -> np.ndarray:
+        if self.words is None:
+            self.words = _words(self.fps)[self.order]
+        return self.words
+
+
+class _Engine:
+    """State shared by the blocks of one search against one reference shard
+    (read-only once built).
+
+    The shard is ``r_fps`` = rows ``r_offset ...`` of the whole reference; ``same``:
+    it is the query set itself (no sharding, all-against-all), so sorted arrays are
+    shared with the query side.
+    """
+
+    def __init__(self, qs: _Queries, r_fps, r_offset, same, k, min_similarity, exclude_self,
+                 backend, plan, info):
+        self.qs = qs
+        self.q_order, self.a = qs.order, qs.a
+        if same:
+            self.r_order, self.b = qs.order, qs.a
+        else:
+            b_all = _popcount_rows(r_fps)
+            self.r_order = np.argsort(b_all, kind="stable")
+            self.b = b_all[self.r_order]
+        # original reference index of each sorted reference of the shard
+        self.r_index = self.r_order + r_offset if r_offset else self.r_order
+        self.k, self.tau = k, min_similarity
         n_r = len(self.b)
         self.exclude_self = exclude_self
-        # position of each sorted query's own index among the sorted references
+        # position of each sorted query's own index among the shard's sorted references
+        # (-1: not in this shard)
         self.q_pos_in_r = None
         if exclude_self:
             inv = np.empty(n_r, dtype=np.int64)
             inv[self.r_order] = np.arange(n_r)
-            self.q_pos_in_r = inv[self.q_order]
+            local = self.q_order - r_offset
+            inside = (local >= 0) & (local < n_r)
+            self.q_pos_in_r = np.where(inside, inv[np.where(inside, local, 0)], -1)
         if backend == "torch":
-            self.counter = _plan(q_fps, r_fps, self.q_order, self.r_order, self.a, self.b,
-                                 same, k, min_similarity, info)
+            bucket, width, exact = plan
+            xq = qs.sketch(bucket, width)
+            xr = xq if same else _project(r_fps, self.r_order, bucket, width)
+            self.counter = _SketchCounter(xq, xr, exact, int(self.a.max(initial=0)),
+                                          int(self.b.max(initial=0)), q_cache=qs.tensors,
+                                          q_max=qs.x_max)
+            del xq, xr  # the counter holds them as tensors
         else:
-            q_bits = np.unpackbits(q_fps, axis=1)
+            q_bits = np.unpackbits(qs.fps, axis=1)
             r_bits = q_bits if same else np.unpackbits(r_fps, axis=1)
             active = q_bits.any(axis=0) & r_bits.any(axis=0)
             q_bits = np.ascontiguousarray(q_bits[self.q_order][:, active])
@@ -581,23 +658,26 @@ class _Engine:
             self.counter = _NumpyCounter(q_bits, r_bits)
             info["sketch"] = "exact (numpy popcount)"
         if not self.counter.exact:
-            self.wq = _words(q_fps)[self.q_order]
+            self.wq = qs.packed()
             self.wr = self.wq if same else _words(r_fps)[self.r_order]
         self.chunks = _chunks(self.b)
         self.b_lo = np.array([self.b[s] for s, _ in self.chunks], dtype=np.int64)
         self.b_hi = np.array([self.b[e - 1] for _, e in self.chunks], dtype=np.int64)
-        self.n_r = n_r
 
     # -------------------------------------------------------------- one block
-    def block(self, q0: int, q1: int, stats: dict):
-        """Top-k of sorted queries ``q0:q1`` -> (query, ref, sim) in original indices."""
+    def block(self, q0: int, q1: int, stats: dict, ps: np.ndarray, pr: np.ndarray) -> None:
+        """Merge this shard's neighbours of sorted queries ``q0:q1`` into their pools.
+
+        ``ps`` / ``pr`` (shape ``(q1 - q0, k)``, updated in place) hold each row's best
+        similarities so far, sorted by (-similarity, reference index), and the original
+        reference indices; -1 / ``_BIG_REF`` mark empty places. Pools carried from
+        earlier reference shards set the starting thresholds, so pruning continues.
+        """
         k, a_blk = self.k, self.a[q0:q1]
         nb = q1 - q0
-        t = np.full(nb, self.tau)
-        ps = np.full((nb, k), -1.0)  # pool similarities, sorted per row; -1: empty
-        pr = np.full((nb, k), _BIG_REF, dtype=np.int64)  # pool reference indices
+        t = np.maximum(self.tau, ps[:, k - 1])  # -1 (a short pool) leaves tau
         bufs: dict = {}
-        seeded = False
+        seeded = bool((ps[:, k - 1] >= 0).all())  # full pools need no seed
         pending: list = []
         n_pending = 0
         mid = a_blk[nb // 2]
@@ -636,7 +716,7 @@ class _Engine:
                 cand = self._score(tile, q0, r0, ii, jj, t, a_blk, width, check=False)
                 tile[ii, jj] = 0  # scored: not candidates again
                 if cand is not None:
-                    self._merge(ps, pr, t, *cand)
+                    _merge(ps, pr, t, *cand)
                 on &= best >= t
                 if not on.any():
                     continue
@@ -655,17 +735,10 @@ class _Engine:
             pending.append(cand)
             n_pending += len(cand[0])
             if n_pending >= nb:  # merge in batches: thresholds rise, sorts stay few
-                self._merge(ps, pr, t, *(np.concatenate(x) for x in zip(*pending, strict=True)))
+                _merge(ps, pr, t, *(np.concatenate(x) for x in zip(*pending, strict=True)))
                 pending, n_pending = [], 0
         if pending:
-            self._merge(ps, pr, t, *(np.concatenate(x) for x in zip(*pending, strict=True)))
-        cnt = (ps >= 0).sum(axis=1)
-        if self.tau == 0.0 and (cnt < k).any():
-            self._fill(ps, pr, cnt, q0)
-            cnt = (ps >= 0).sum(axis=1)
-        keep = ps >= 0
-        rows = np.repeat(self.q_order[q0:q1], cnt)
-        return rows, pr[keep], ps[keep]
+            _merge(ps, pr, t, *(np.concatenate(x) for x in zip(*pending, strict=True)))
 
     def _score(self, tile, q0, r0, ii, jj, t, a_blk, width, check):
         """Exact similarities of candidate pairs; keep those >= the row threshold."""
@@ -684,59 +757,86 @@ class _Engine:
         den = ai + bj - c
         s = np.divide(c, den, out=np.zeros_like(c), where=den > 0)
         ok = (s >= ti) & (c > 0)
-        refs = self.r_order[r0 + jj]
+        refs = self.r_index[r0 + jj]
         if self.exclude_self:
             ok &= refs != self.q_order[q0 + ii]
         if not ok.any():
             return None
         return ii[ok], refs[ok], s[ok]
 
-    def _merge(self, ps, pr, t, ii, refs, sims):
-        """Merge candidates (row, ref, sim) into the sorted per-row pools; raise ``t``."""
-        k = self.k
-        order = np.lexsort((refs, -sims, ii))
-        ii, refs, sims = ii[order], refs[order], sims[order]
-        rows, start, cnt = np.unique(ii, return_index=True, return_counts=True)
-        rank = np.arange(len(ii)) - np.repeat(start, cnt)
-        keep = rank < k
-        m = int(min(cnt.max(), k))
-        pos = np.repeat(np.arange(len(rows)), cnt)[keep]
-        ns = np.full((len(rows), m), -1.0)
-        nr = np.full((len(rows), m), _BIG_REF, dtype=np.int64)
-        ns[pos, rank[keep]] = sims[keep]
-        nr[pos, rank[keep]] = refs[keep]
-        cs = np.concatenate([ps[rows], ns], axis=1)
-        cr = np.concatenate([pr[rows], nr], axis=1)
-        o = np.lexsort((cr, -cs), axis=1)[:, :k]
-        ps[rows] = np.take_along_axis(cs, o, axis=1)
-        pr[rows] = np.take_along_axis(cr, o, axis=1)
-        kth = ps[rows, k - 1]
-        t[rows] = np.where(kth >= 0, np.maximum(t[rows], kth), t[rows])
 
-    def _fill(self, ps, pr, cnt, q0):
-        """min_similarity = 0: complete short rows with similarity-0 references.
+def _merge(ps, pr, t, ii, refs, sims):
+    """Merge candidates (row, ref, sim) into the sorted per-row pools; raise ``t``.
 
-        A row with fewer than ``k`` neighbours never had a threshold above 0, so
-        every reference sharing a bit with it is in its pool; the others all have
-        similarity 0 and come in reference index order.
-        """
-        k = self.k
-        for i in np.flatnonzero(cnt < k):
-            have = pr[i, : cnt[i]]
-            if self.exclude_self:
-                have = np.append(have, self.q_order[q0 + i])
-            need = k - cnt[i]
-            pool = np.setdiff1d(np.arange(min(self.n_r, need + len(have))), have)[:need]
-            ps[i, cnt[i] : cnt[i] + len(pool)] = 0.0
-            pr[i, cnt[i] : cnt[i] + len(pool)] = pool
+    The one top-k merge of the search, within a block and across reference shards:
+    order by (-similarity, reference index), keep the first ``k`` of each row.
+    """
+    k = ps.shape[1]
+    order = np.lexsort((refs, -sims, ii))
+    ii, refs, sims = ii[order], refs[order], sims[order]
+    rows, start, cnt = np.unique(ii, return_index=True, return_counts=True)
+    rank = np.arange(len(ii)) - np.repeat(start, cnt)
+    keep = rank < k
+    m = int(min(cnt.max(), k))
+    pos = np.repeat(np.arange(len(rows)), cnt)[keep]
+    ns = np.full((len(rows), m), -1.0)
+    nr = np.full((len(rows), m), _BIG_REF, dtype=np.int64)
+    ns[pos, rank[keep]] = sims[keep]
+    nr[pos, rank[keep]] = refs[keep]
+    cs = np.concatenate([ps[rows], ns], axis=1)
+    cr = np.concatenate([pr[rows], nr], axis=1)
+    o = np.lexsort((cr, -cs), axis=1)[:, :k]
+    ps[rows] = np.take_along_axis(cs, o, axis=1)
+    pr[rows] = np.take_along_axis(cr, o, axis=1)
+    kth = ps[rows, k - 1]
+    t[rows] = np.where(kth >= 0, np.maximum(t[rows], kth), t[rows])
+
+
+def _fill(ps, pr, q_index, n_r, exclude_self, rows=None):
+    """min_similarity = 0: complete short rows with similarity-0 references.
+
+    A row with fewer than ``k`` neighbours never had a threshold above 0 (in any
+    reference shard), so every reference sharing a bit with it is in its pool; the
+    others all have similarity 0 and come in reference index order. ``q_index``: the
+    original query index of each row (for self-exclusion); ``rows``: only these rows.
+    """
+    k = ps.shape[1]
+    cnt = (ps >= 0).sum(axis=1)
+    short = cnt < k
+    if rows is not None:
+        short &= np.isin(np.arange(len(ps)), rows)
+    for i in np.flatnonzero(short):
+        have = pr[i, : cnt[i]]
+        if exclude_self:
+            have = np.append(have, q_index[i])
+        need = k - cnt[i]
+        pool = np.setdiff1d(np.arange(min(n_r, need + len(have))), have)[:need]
+        ps[i, cnt[i] : cnt[i] + len(pool)] = 0.0
+        pr[i, cnt[i] : cnt[i] + len(pool)] = pool
 
 
 def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, block_size,
-            n_jobs, show_progress, info, checkpoint_dir=None, shard_size=None):
-    """Return (query, ref, sim) triples sorted by query, -sim, ref (original indices)."""
-    n_q = len(q_fps)
+            n_jobs, show_progress, info, checkpoint_dir=None, shard_size=None,
+            ref_shard_size=None, query_shards=None):
+    """Return the graph arrays ``(indptr, indices, similarities)`` in query order.
+
+    Every query row keeps a pool of its ``k`` best (similarity, reference) so far, in
+    two arrays of shape ``(n_query, k)`` (16 bytes per neighbour, the size of the
+    result). References are searched in shards of ``ref_shard_size`` rows (one shard
+    by default): each shard's search starts from the pools (and so the thresholds) left
+    by the shards before it and merges into them with :func:`_merge`; since the merge
+    keeps the first ``k`` of a total order, the result equals the unsharded search's.
+
+    ``query_shards`` (for measurements, e.g. ``benchmarks/knn.py --million``): compute
+    only these query shards (of ``shard_size`` rows of the popcount order); the other
+    rows stay without neighbours. ``info["shard_seconds"]`` gets each shard's time.
+    """
+    n_q, n_r = len(q_fps), len(r_fps)
     threads = resolve_n_jobs(n_jobs)
     bq = block_size or (1024 if backend == "torch" else 256)
+    rs = ref_shard_size if ref_shard_size and ref_shard_size < n_r else n_r
+    ranges = [(s, min(n_r, s + rs)) for s in range(0, n_r, rs)]
+    info["reference_shards"] = len(ranges)
     old_threads = None
     if backend == "torch":
         import torch
@@ -745,74 +845,133 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
         torch.set_num_threads(1)  # parallel over blocks instead
     try:
         t0 = time.perf_counter()
-        engine = _Engine(q_fps, r_fps, same, k, min_similarity, exclude_self, backend, bq,
+        qs = _Queries(q_fps)
+        plan = None
+        if backend == "torch":
+            if same:
+                r_order, b = qs.order, qs.a
+            else:
+                b_all = _popcount_rows(r_fps)
+                r_order = np.argsort(b_all, kind="stable")
+                b = b_all[r_order]
+            plan = _plan(q_fps, r_fps, qs.order, r_order, qs.a, b, same, k, min_similarity,
                          info)
+            del r_order, b
         info["setup_seconds"] = round(time.perf_counter() - t0, 3)
         blocks = [(s, min(n_q, s + bq)) for s in range(0, n_q, bq)]
+        per = (max(1, -(-(shard_size or 65536) // bq))
+               if checkpoint_dir is not None or query_shards is not None else None)
+        shards = [blocks[i : i + per] for i in range(0, len(blocks), per)] if per else [blocks]
+        ps = np.full((n_q, k), -1.0)  # pools in sorted query order
+        pr = np.full((n_q, k), _BIG_REF, dtype=np.int64)
+        done = np.zeros(len(shards), dtype=np.int64)  # reference shards merged, per shard
+        wanted = np.ones(len(shards), dtype=bool)
+        if query_shards is not None:
+            wanted[:] = False
+            wanted[np.asarray(query_shards, dtype=np.int64)] = True
+        shard_seconds: dict = {}
         store = None
         if checkpoint_dir is not None:
-            per = max(1, -(-(shard_size or 65536) // bq))
             store = _ShardStore(checkpoint_dir, q_fps, r_fps, same, k, min_similarity,
-                                exclude_self, per * bq)
-            shards = [blocks[i : i + per] for i in range(0, len(blocks), per)]
-        else:
-            shards = [blocks]
+                                exclude_self, per * bq, rs)
+            for si, shard in enumerate(shards):
+                lo, hi = shard[0][0], shard[-1][1]
+                done[si] = store.load(si, ps[lo:hi], pr[lo:hi], len(ranges))
         stats = {"pairs": 0, "candidates": 0}
-        bar = _progress(n_q, show_progress)
-        out: list = []
+        rows_of = [shard[-1][1] - shard[0][0] for shard in shards]
+        bar = _progress(int(np.dot(wanted, rows_of)) * len(ranges), show_progress, unit="row")
         try:
+            if bar is not None and done.any():
+                bar.update(int(np.dot(done * wanted, rows_of)))
+                bar.set_postfix_str("resumed shards", refresh=False)
             with ThreadPoolExecutor(max_workers=threads) as pool:
-                for si, shard in enumerate(shards):
-                    if store is not None and store.done(si):
-                        part = store.load(si)
-                        if bar is not None:
-                            bar.update(sum(e - s for s, e in shard))
-                            bar.set_postfix_str("resumed shards", refresh=False)
-                        out.append(part)
+                for ri, (r0, r1) in enumerate(ranges):
+                    todo = np.flatnonzero((done == ri) & wanted)
+                    if len(todo) == 0:
                         continue
-                    parts = []
-                    thread_stats = [{"pairs": 0, "candidates": 0} for _ in shard]
-                    futures = [pool.submit(engine.block, s, e, st)
-                               for (s, e), st in zip(shard, thread_stats, strict=True)]
-                    for (s, e), fut in zip(shard, futures, strict=True):
-                        parts.append(fut.result())
-                        if bar is not None:
-                            bar.update(e - s)
-                    for st in thread_stats:
-                        for key in stats:
-                            stats[key] += st[key]
-                    part = tuple(np.concatenate(x) for x in zip(*parts, strict=True))
-                    if store is not None:
-                        store.save(si, part)
-                    out.append(part)
+                    t1 = time.perf_counter()
+                    sharded = len(ranges) > 1
+                    engine = _Engine(qs, r_fps[r0:r1] if sharded else r_fps, r0,
+                                     same and not sharded, k, min_similarity, exclude_self,
+                                     backend, plan, info)
+                    info["setup_seconds"] = round(info["setup_seconds"] + time.perf_counter() - t1, 3)
+                    if bar is not None and sharded:
+                        bar.set_postfix_str(f"reference shard {ri + 1}/{len(ranges)}",
+                                            refresh=False)
+                    for si in todo:
+                        shard = shards[si]
+                        t1 = time.perf_counter()
+                        thread_stats = [{"pairs": 0, "candidates": 0} for _ in shard]
+                        futures = [pool.submit(engine.block, s, e, st, ps[s:e], pr[s:e])
+                                   for (s, e), st in zip(shard, thread_stats, strict=True)]
+                        for (s, e), fut in zip(shard, futures, strict=True):
+                            fut.result()
+                            if bar is not None:
+                                bar.update(e - s)
+                        for st in thread_stats:
+                            for key in stats:
+                                stats[key] += st[key]
+                        done[si] = ri + 1
+                        shard_seconds[int(si)] = round(
+                            shard_seconds.get(int(si), 0.0) + time.perf_counter() - t1, 3)
+                        if store is not None:
+                            lo, hi = shard[0][0], shard[-1][1]
+                            store.save(si, ps[lo:hi], pr[lo:hi], ri + 1)
+                    del engine
         finally:
             if bar is not None:
                 bar.close()
         info["pairs_bounded"] = int(stats["pairs"])
+        if query_shards is not None:
+            info["shard_seconds"] = shard_seconds
         info["pairs_scored"] = int(stats["candidates"])
         if store is not None:
             info["checkpoint_dir"] = str(store.folder)
     finally:
         if old_threads is not None:
             torch.set_num_threads(old_threads)
-    return _finish(*(list(x) for x in zip(*out, strict=True)))
+    if min_similarity == 0.0:
+        rows = None if wanted.all() else np.concatenate(
+            [np.arange(shards[i][0][0], shards[i][-1][1]) for i in np.flatnonzero(wanted)])
+        _fill(ps, pr, qs.order, n_r, exclude_self, rows)
+    return _finish(ps, pr, qs.order)
 
 
-def _finish(out_rows, out_refs, out_sims):
-    """Concatenate block outputs and put rows in query order.
+def _finish(ps, pr, q_order, step=65536):
+    """Graph arrays in query order from the pools (sorted query order), in row chunks.
 
-    Each block lists whole rows, already sorted by (-similarity, reference index), so
-    a stable sort on the query index alone keeps every row's order.
+    Each pool row is sorted by (-similarity, reference index) with its empty places
+    last, so a row-major mask keeps every row's order. Peak memory: the pools plus
+    the result (both ``16 bytes x k`` per query) plus one chunk.
     """
-    rows = np.concatenate(out_rows)
-    order = np.argsort(rows, kind="stable")
-    return rows[order], np.concatenate(out_refs)[order], np.concatenate(out_sims)[order]
+    n_q = len(q_order)
+    counts = np.empty(n_q, dtype=np.int64)
+    counts[q_order] = (ps >= 0).sum(axis=1)
+    indptr = np.zeros(n_q + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.empty(indptr[-1], dtype=np.int64)
+    sims = np.empty(indptr[-1], dtype=np.float64)
+    inv = np.empty(n_q, dtype=np.int64)
+    inv[q_order] = np.arange(n_q)
+    for s in range(0, n_q, step):
+        e = min(n_q, s + step)
+        rows = inv[s:e]
+        sub = ps[rows]
+        keep = sub >= 0
+        sims[indptr[s] : indptr[e]] = sub[keep]
+        indices[indptr[s] : indptr[e]] = pr[rows][keep]
+    return indptr, indices, sims
 
 
 class _ShardStore:
-    """Resumable shards of a search: ``manifest.json`` + ``shard-NNNNN.npz`` files."""
+    """Resumable shards of a search: ``manifest.json`` + ``shard-NNNNN.npz`` files.
 
-    def __init__(self, folder, q_fps, r_fps, same, k, min_similarity, exclude_self, rows):
+    A shard file holds the pools of one group of query rows (sorted query order)
+    after ``ref_done`` reference shards; it is rewritten atomically after each.
+    """
+
+    def __init__(self, folder, q_fps, r_fps, same, k, min_similarity, exclude_self, rows,
+                 ref_rows):
         self.folder = Path(folder)
         h = hashlib.sha256()
         h.update(np.ascontiguousarray(q_fps).tobytes())
@@ -823,6 +982,7 @@ class _ShardStore:
             "n_bits": int(q_fps.shape[1] * 8), "query_sha256": qh, "reference_sha256": rh,
             "k": int(k), "min_similarity": float(min_similarity),
             "exclude_self": bool(exclude_self), "shard_rows": int(rows),
+            "reference_shard_rows": int(ref_rows),
         }
         path = self.folder / "manifest.json"
         if path.is_file():
@@ -848,24 +1008,32 @@ class _ShardStore:
     def _path(self, i: int) -> Path:
         return self.folder / f"shard-{i:05d}.npz"
 
-    def done(self, i: int) -> bool:
-        return self._path(i).is_file()
-
-    def save(self, i: int, part) -> None:
+    def save(self, i: int, ps: np.ndarray, pr: np.ndarray, ref_done: int) -> None:
         from ..utils import atomic_write
 
         with atomic_write(self._path(i), "wb") as fh:
-            np.savez(fh, rows=part[0], refs=part[1], sims=part[2])
+            np.savez(fh, sims=ps, refs=pr, ref_done=np.int64(ref_done))
 
-    def load(self, i: int):
+    def load(self, i: int, ps: np.ndarray, pr: np.ndarray, n_ref_shards: int) -> int:
+        """Fill ``ps``/``pr`` from shard ``i``; return its reference shards done (0: none)."""
+        path = self._path(i)
+        if not path.is_file():
+            return 0
         try:
-            with np.load(self._path(i), allow_pickle=False) as z:
-                return z["rows"], z["refs"], z["sims"]
+            with np.load(path, allow_pickle=False) as z:
+                sims, refs, ref_done = z["sims"], z["refs"], int(z["ref_done"])
+            if sims.shape != ps.shape or refs.shape != pr.shape or not (
+                    0 < ref_done <= n_ref_shards):
+                raise ValueError(f"holds {sims.shape} pools after {ref_done} reference "
+                                 f"shards, expected {ps.shape} and 1 to {n_ref_shards}")
         except (OSError, ValueError, KeyError) as exc:
             raise InvalidParameterError(
-                f"checkpoint shard {str(self._path(i))!r} is unreadable ({exc}); delete it "
+                f"checkpoint shard {str(path)!r} is unreadable ({exc}); delete it "
                 "and rerun to recompute it."
             ) from None
+        ps[:] = sims
+        pr[:] = refs
+        return ref_done
 
 
 def _progress(total: int, show_progress: bool | None, unit: str = "mol"):
