@@ -11,7 +11,8 @@ noise-free logP; its observed cliff − smooth MAE gap on the split's test strat
 with :func:`cliffkit.evaluate._noise.noise_floor` (100 simulations per draw) for each floor
 method. Printed per σ and method: mean observed gap, mean floor, mean(observed − floor) ±
 its standard error over draws, and in how many draws the floor's 2.5–97.5% range holds the
-observed gap. The same helper, at ESOL and 20 draws, is ``tests/evaluate/test_noise.py``.
+observed gap. The same function (``cliffkit.evaluate._noise.oracle_gap_and_floor``), at ESOL and 20 draws,
+is the check of ``tests/evaluate/test_noise.py``.
 """
 
 from __future__ import annotations
@@ -21,31 +22,16 @@ import json
 import sys
 import time
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 
 
 def oracle_vs_floor(ds, logp, fps, sigma: float, draw: int, methods, n_sim: int = 100):
     """Observed oracle gap and the floor of each method on one draw of noisy labels."""
-    from cliffkit.evaluate._noise import noise_floor
-    from cliffkit.split import CliffSplit
-    from cliffkit.split._label import train_graphs
+    from cliffkit.evaluate._noise import oracle_gap_and_floor
 
-    y = logp + np.random.default_rng(1000 + draw).normal(0.0, sigma, logp.size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        split = CliffSplit(random_state=draw % 3).make_split(ds.smiles.tolist(), y)
-    te = split.test
-    st = np.asarray(split.labels[split.target_names[0]].strata)[te]
-    err = np.abs(logp[te] - y[te])
-    observed = float(err[st == "cliff"].mean() - err[st == "smooth"].mean())
-    sim = split.similarity_params
-    graphs = train_graphs(fps, split.train, np.concatenate([te, split.val]), k=int(sim["k"]),
-                          min_similarity=sim["min_similarity"])[:2]
-    data = SimpleNamespace(target=lambda t=None: y)
-    return observed, {m: noise_floor(split, data, sigma, n_sim=n_sim, graphs=graphs, method=m)
-                      for m in methods}
+    return oracle_gap_and_floor(ds.smiles.tolist(), logp, sigma, draw, fps=fps,
+                                methods=methods, n_sim=n_sim)
 
 
 def main(argv=None) -> int:

@@ -54,28 +54,12 @@ def esol_fps(esol_logp):
     return compute_fingerprints(esol_logp[0].smiles.tolist())
 
 
-def _oracle_vs_floor(ds, logp, fps, sigma, noise_seed, also=None, **kw):
-    """Observed oracle gap and the floor on a CliffSplit made on one draw of noisy labels."""
-    from cliffkit.split import CliffSplit
-    from cliffkit.split._label import train_graphs
+def _oracle_vs_floor(ds, logp, fps, sigma, noise_seed):
+    """Observed oracle gap and the (default) floor on a CliffSplit made on one draw of noisy labels."""
+    from cliffkit.evaluate._noise import oracle_gap_and_floor
 
-    y = logp + np.random.default_rng(1000 + noise_seed).normal(0.0, sigma, logp.size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        split = CliffSplit(random_state=noise_seed % 3).make_split(ds.smiles.tolist(), y)
-    te = split.test
-    st = np.asarray(split.labels[split.target_names[0]].strata)[te]
-    err = np.abs(logp[te] - y[te])
-    observed = err[st == "cliff"].mean() - err[st == "smooth"].mean()
-    sim = split.similarity_params
-    graphs = train_graphs(fps, split.train, np.concatenate([te, split.val]), k=int(sim["k"]),
-                          min_similarity=sim["min_similarity"])[:2]
-    floor = noise_floor(split, SimpleNamespace(target=lambda t=None: y), sigma, n_sim=100,
-                        graphs=graphs, **kw)
-    if also is not None:  # a second variance_from on the same draw (benchmark use)
-        return observed, floor, noise_floor(split, SimpleNamespace(target=lambda t=None: y),
-                                            sigma, n_sim=100, graphs=graphs, variance_from=also)
-    return observed, floor
+    observed, floors = oracle_gap_and_floor(ds.smiles.tolist(), logp, sigma, noise_seed, fps=fps)
+    return observed, floors["conditional"]
 
 
 @pytest.mark.slow

@@ -435,3 +435,59 @@ def _relabel_draws(split_result, y, train, heldout, n_test, g_tt, g_ht, sig_draw
             mc[r], ms[r] = err[c].mean(), err[s].mean()
             gaps[r] = mc[r] - ms[r]
             ratios[r] = mc[r] / ms[r] if ms[r] > 0 else np.nan
+
+
+def oracle_gap_and_floor(smiles, truth, sigma: float, draw: int, *, fps=None,
+                         methods=("conditional",), n_sim: int = 100):
+    """One draw of the noise-floor check against an oracle (tests and ``benchmarks/noise_floor.py``).
+
+    Labels y = ``truth`` + N(0, σ²) (noise seed 1000 + ``draw``), a CliffSplit made on y
+    (``random_state = draw mod 3``), and an oracle that predicts ``truth`` exactly: its
+    cliff − smooth MAE gap on the split's test strata is what noise alone produces, and
+    :func:`noise_floor` (each of ``methods``) estimates it from y and σ only.
+
+    Parameters
+    ----------
+    smiles : sequence of str, shape (n,)
+    truth : array-like of float, shape (n,)
+        A noise-free target (e.g. RDKit Crippen logP).
+    sigma : float
+        SD of the added noise, in target units.
+    draw : int
+        Seed index of the noise and of the split.
+    fps : array, optional
+        Fingerprints of ``smiles`` (the split's defaults), to reuse across draws.
+    methods : sequence of str, default=("conditional",)
+        :func:`noise_floor` methods to evaluate on the same draw.
+    n_sim : int, default=100
+
+    Returns
+    -------
+    (float, dict)
+        The oracle's observed gap, and ``{method: noise_floor(...) result}``.
+    """
+    import warnings
+    from types import SimpleNamespace
+
+    from ..similarity import compute_fingerprints
+    from ..split import CliffSplit
+    from ..split._label import train_graphs
+
+    truth = np.asarray(truth, dtype=np.float64)
+    y = truth + np.random.default_rng(1000 + draw).normal(0.0, sigma, truth.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        split = CliffSplit(random_state=draw % 3).make_split(list(smiles), y)
+    te = split.test
+    strata = np.asarray(split.labels[split.target_names[0]].strata)[te]
+    err = np.abs(truth[te] - y[te])
+    observed = float(err[strata == "cliff"].mean() - err[strata == "smooth"].mean())
+    sim = split.similarity_params
+    if fps is None:
+        fps = compute_fingerprints(list(smiles), radius=sim["radius"], n_bits=sim["n_bits"])
+    graphs = train_graphs(fps, split.train, np.concatenate([te, split.val]), k=int(sim["k"]),
+                          min_similarity=sim["min_similarity"])[:2]
+    data = SimpleNamespace(target=lambda t=None: y)
+    return observed, {m: noise_floor(split, data, sigma, n_sim=n_sim, graphs=graphs, method=m)
+                      for m in methods}
+
