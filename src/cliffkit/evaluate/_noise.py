@@ -322,11 +322,7 @@ def noise_floor(
 
     def conditional(sig: float):
         """Mean and SD of each test molecule's noise given its residual, at noise SD sig."""
-        vr = var_r + np.where(plus_noise, sig**2, 0.0)
-        shares = np.where(vr > 0, np.minimum(1.0, sig**2 / np.where(vr > 0, vr, 1.0)), 1.0)
-        mu = np.where(ok_te, shares * r_te, 0.0)
-        sd = np.where(ok_te, sig * np.sqrt(1.0 - shares), sig)
-        return mu, sd, shares
+        return _posterior(r_te, var_r + np.where(plus_noise, sig**2, 0.0), ok_te, sig)
 
     share = float(np.mean(conditional(sigma)[2])) if test.size else float("nan")
     rng = np.random.default_rng(int(random_state))
