@@ -363,9 +363,8 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
     import shlex
     from pathlib import Path
 
-    from ..errors import ConfigError
-
     from ..bench import load_results
+    from ..errors import ConfigError
     from ..report import build_report, write_report
 
     # only the cells of the grid in config.json: a folder reused after an edit also holds
