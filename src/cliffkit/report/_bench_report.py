@@ -375,8 +375,12 @@ def _random_vs_cliff(report: Report, ok) -> None:
                               "hides the cliff error that CliffSplit exposes.")
 
 
+#: Marks an interval from one seed: the cell's own molecule bootstrap, not a seed interval.
+_ONE_SEED = "†: one seed; the interval is that cell's molecule bootstrap, not an interval over seeds."
+
+
 def _ratio_ci(sub, col: str) -> str:
-    """``mean ± std [t]`` over seeds; with one seed, the cell's own molecule-bootstrap CI."""
+    """``mean ± std [t]`` over seeds; with one seed, the cell's own molecule-bootstrap CI (†)."""
     if col not in sub:
         return "–"
     _, _, n = _mean_std(sub[col])
@@ -385,7 +389,7 @@ def _ratio_ci(sub, col: str) -> str:
         row = sub[np.isfinite(sub[col].map(_num).to_numpy(dtype=float))].iloc[0]
         lo, hi = _num(row[lo_col]), _num(row[hi_col])
         if math.isfinite(lo) and math.isfinite(hi):
-            return f"{_fmt(_num(row[col]))} [{_fmt(lo)}, {_fmt(hi)}] (1 seed: molecule bootstrap)"
+            return f"{_fmt(_num(row[col]))} [{_fmt(lo)}, {_fmt(hi)}]†"
     return _ms(sub, col)
 
 
@@ -404,7 +408,7 @@ def _ratio_summary(report: Report, ok) -> None:
             "Descriptive, not a test (the claims above are the tests, with their seed "
             "rules): the plain-loss MAE ratio cliff / smooth per task, split and backbone, "
             "mean ± std over seeds with the 95% Student-t interval of the seed mean in brackets "
-            "(with one seed: that cell's molecule-bootstrap interval), beside the same ratio of "
+            "(with one seed, marked †: that cell's molecule-bootstrap interval), beside the same ratio of "
             "the reference predictor (similarity-weighted mean of the training neighbours' "
             "labels) and of the matched controls (cliff cases against smooth cases paired 1:1 "
             "on similarity to train, and on similarity and label extremeness |z|).",
@@ -430,7 +434,8 @@ def _ratio_summary(report: Report, ok) -> None:
                      "reference ratio", "model / reference", "ratio, matched on similarity",
                      "ratio, matched on similarity and |z|", "n cliff", "n smooth"],
             note="model / reference: the mean ratio over the reference predictor's mean ratio "
-                 "(below 1: the model handles cliffs better than copying its neighbours).")
+                 "(below 1: the model handles cliffs better than copying its neighbours). "
+                 + _ONE_SEED)
 
 
 def _subsample_text(table) -> str:
@@ -504,7 +509,7 @@ def _comparison(report: Report, ok, other, label: str) -> None:
                          f"reference ratio {there}", f"matched on similarity {here}",
                          f"matched on similarity {there}", f"matched on similarity and |z| {here}",
                          f"matched on similarity and |z| {there}"],
-                note="Descriptive, not a test.")
+                note="Descriptive, not a test. " + _ONE_SEED)
         report.add_table(
             rows_m, f"Every shared cell: MAE here and in {label}",
             columns=["task", "split", "backbone", "loss", "seeds (here / there)",
