@@ -189,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("dst", type=Path)
     args = ap.parse_args(argv)
     if args.cmd == "splits":
+        if not (args.dst / "splits" / "SHA256SUMS").is_file():
+            print(f"publish_results: error: {args.dst / 'splits' / 'SHA256SUMS'} not found; name a "
+                  "folder written by 'publish_results.py publish'", file=sys.stderr)
+            return 2
         res = regenerate_splits(args.dst)
         print(json.dumps({k: len(v) for k, v in res.items()}))
         for name in res["mismatch"] + res["no_spec"]:

@@ -102,3 +102,6 @@ def test_publish_reads_back_identically_and_rebuilds_splits(tmp_path, data_dir):
     name = sums[0].split("  ")[1]
     (dst / "splits" / name).write_text(json.dumps({"x": 1}))
     assert mod.main(["splits", str(dst)]) == 1
+    # bad input: one line, exit 2
+    assert mod.main(["splits", str(tmp_path)]) == 2
+    assert mod.main(["publish", str(tmp_path / "nowhere"), str(dst)]) == 2
