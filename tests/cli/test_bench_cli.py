@@ -210,3 +210,57 @@ def test_report_compare_and_partial_grid(tmp_path, capsys):
                  "--compare", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cliffkit: error: --compare") and err.count("\n") == 1
+
+
+def _fake_results(tmp_path, name="res"):
+    fake = _fake_module()
+    from cliffkit.bench import GridConfig
+
+    cfg = GridConfig.from_dict(
+        {"name": "fake", "seeds": [0, 1], "splits": ["cliff"], "backbones": ["mlp"],
+         "losses": ["plain"], "datasets": [{"name": "qm9", "targets": ["gap"]}]},
+        check_names=False)
+    run_grid(cfg, tmp_path / name, show_progress=False, cell_fn=fake.fake_cell,
+             split_fn=fake.fake_split)
+    return cfg, tmp_path / name
+
+
+@pytest.mark.parametrize("edit, reason", [
+    (lambda rec: None, "holds null"),
+    (lambda rec: [], "holds a list"),
+    (lambda rec: {**rec, "cell": None}, "no 'cell' object"),
+    (lambda rec: {**rec, "metrics": "x"}, "field 'metrics' is a string"),
+    (lambda rec: {**rec, "seconds": "abc"}, "field 'seconds' is a string"),
+    ("truncate", "not valid JSON"),
+])
+def test_report_lists_a_malformed_cell_file_never_drops_it(tmp_path, capsys, edit, reason):
+    """One rule for every malformed cell file (issue 20c): the report runs and lists it, with
+    its file name and reason, as unreadable in 'Failed cells' and in the overview."""
+    import json
+
+    cfg, res = _fake_results(tmp_path)
+    key = cfg.cells()[1].key
+    path = res / "cells" / f"{key}.json"
+    text = path.read_text(encoding="utf-8")
+    if edit == "truncate":
+        path.write_text(text[: len(text) // 2], encoding="utf-8")
+    else:
+        path.write_text(json.dumps(edit(json.loads(text))), encoding="utf-8")
+    for extra in ([], ["--compare", str(res)]):
+        rc = main(["report", str(res), "-o", str(tmp_path / "rep"), "--no-figures", *extra])
+        assert rc == 0, capsys.readouterr().err
+        md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+        assert "1 unreadable" in md and f"cells/{key}.json: " in md and reason in md
+        failed = md.split("## Failed cells", 1)[1].split("\n## ", 1)[0]
+        assert key in failed and "unreadable cell file" in failed
+        assert "## Cells not run yet" not in md  # present, though unreadable: not "not run"
+
+
+def test_report_warns_when_config_json_is_unreadable(tmp_path, capsys):
+    cfg, res = _fake_results(tmp_path)
+    (res / "cells" / f"{cfg.cells()[1].key}.json").unlink()  # a partial grid ...
+    (res / "config.json").write_text('{"config": {"name": "fa', encoding="utf-8")  # ... hidden
+    assert main(["report", str(res), "-o", str(tmp_path / "rep"), "--no-figures"]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    overview = md.split("## Overview", 1)[1].split("\n## ", 1)[0]
+    assert "config.json is not valid JSON" in overview and "complete is unknown" in overview

@@ -427,10 +427,19 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
         # a shipped grid: the one command that remakes the results (finished cells are
         # skipped) and then this report
         command = f"cliffkit bench --config {grid_name} -o {results} && {command}"
+    grid_warnings = [table.attrs.get("grid_problem")]
+    if compare is not None and compare.attrs.get("grid_problem"):
+        grid_warnings.append(f"In {compare_label}: {compare.attrs['grid_problem']}")
+    if compare is not None and (compare["status"] == "unreadable").any():
+        bad = compare[compare["status"] == "unreadable"]
+        grid_warnings.append(
+            f"In {compare_label}: {len(bad)} cell file(s) could not be read and are left out of "
+            "the comparison: " + "; ".join(bad["error_message"].astype(str).head(5))
+            + (" …" if len(bad) > 5 else ""))
     rep = build_report(table, title=title or default_title, meta=meta, figures=not no_figures,
                        claims_file=claims_file, command=command, capped=capped,
                        missing=table.attrs.get("missing_cells"), compare=compare,
-                       compare_label=compare_label)
+                       compare_label=compare_label, warnings=grid_warnings)
     paths = write_report(rep, out_dir)
     say(f"Report: {paths['html']} (markdown: {paths['markdown']})")
     return 0

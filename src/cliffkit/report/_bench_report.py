@@ -190,9 +190,17 @@ def _overview(report: Report, table, warnings: list[str] | None = None) -> None:
     with report.section("Overview"):
         for text in warnings or []:
             report.add_message(text, level="warning")
-        n_fail = int((table["status"] != "ok").sum())
+        n_bad = int((table["status"] == "unreadable").sum())
+        n_fail = int((table["status"] != "ok").sum()) - n_bad
+        bad = f", {n_bad} unreadable (listed in 'Failed cells')" if n_bad else ""
+        if n_bad:
+            report.add_message(
+                f"{n_bad} cell file{'s' if n_bad != 1 else ''} could not be read (truncated, not "
+                "JSON or not shaped like a cell record): counted as failed, listed with file "
+                "name and reason in 'Failed cells'; their results are in no table.",
+                level="warning")
         report.add_message(
-            f"{len(table)} cells: {len(ok)} finished, {n_fail} failed. "
+            f"{len(table)} cells: {len(ok)} finished, {n_fail} failed{bad}. "
             f"Datasets: {', '.join(sorted({_task(d, t) for d, t in zip(table['dataset'], table['target'], strict=False)}))}; "
             f"splits: {', '.join(sorted(table['split'].dropna().unique()))}; "
             f"backbones: {', '.join(sorted(table['backbone'].dropna().unique()))}; "
@@ -548,7 +556,8 @@ def _failed(report: Report, table) -> None:
             msg = str(rec.error_message or "")
             rows.append([rec.key, _task(rec.dataset, rec.target), rec.split, rec.backbone, rec.loss,
                          rec.seed, rec.error_type or "", msg[:300] + ("…" if len(msg) > 300 else "")])
-        report.add_table(rows, f"{len(rows)} failed cells (the traceback is in cells/<key>.json)",
+        report.add_table(rows, f"{len(rows)} failed cells (the traceback is in cells/<key>.json; "
+                               "an unreadable cell file's reason is its message)",
                          columns=["key", "task", "split", "backbone", "loss", "seed", "error",
                                   "message"])
         report.add_message(f"{len(rows)} cells failed; their results are missing from every table "
@@ -654,7 +663,7 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
                  claims_file: str | None = None, command: str | None = None,
                  n_bootstrap: int = 1000, capped: bool = False,
                  missing: list[dict] | None = None, compare=None,
-                 compare_label: str | None = None) -> Report:
+                 compare_label: str | None = None, warnings: list[str] | None = None) -> Report:
     """Build the bench report from a results table.
 
     Parameters
@@ -688,6 +697,9 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
         loss) side by side, and names the groups found in only one of them.
     compare_label : str, optional
         The second table's name in that section (default "the other results").
+    warnings : list of str, optional
+        Said at the top of the overview and of the claims section (e.g.
+        ``table.attrs["grid_problem"]``: an unreadable config.json, so completeness is unknown).
 
     Returns
     -------
@@ -700,9 +712,9 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
     ok = table[table["status"] == "ok"]
     missing = list(missing or [])
     n_grid = len(table) + len(missing)
-    partial = []
+    partial = [w for w in (warnings or []) if w]
     if missing:
-        partial = [f"Partial grid: {len(missing)} of {n_grid} cells of the grid have no result "
+        partial += [f"Partial grid: {len(missing)} of {n_grid} cells of the grid have no result "
                    "yet (listed in 'Cells not run yet'); every number covers the finished cells "
                    "only."]
     _overview(report, table, partial)
