@@ -313,7 +313,8 @@ def test_ratio_summary_shows_reference_and_matched_controls_descriptively():
     assert gap["ratio, matched on similarity"].startswith("1.600 [1.550, 1.650]")
     # three seeds: the ratio of seed means (the claims' ratio), Fieller's interval
     homo = rows["qm9/homo"]
-    assert homo["seeds run"] == "0, 1, 2"
+    assert homo["seeds"] == 3 and homo["seed IDs"] == "0, 1, 2"  # a count, then the IDs
+    assert gap["seeds"] == 1 and gap["seed IDs"] == "0"
     cliff = [0.1 * 1.2, 0.12 * 1.21, 0.14 * 1.22]
     smooth = [0.1, 0.12, 0.14]
     ratio = sum(cliff) / sum(smooth)

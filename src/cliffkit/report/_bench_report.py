@@ -474,8 +474,8 @@ def _ratio_summary(report: Report, ok) -> None:
         groups = sorted(plain.groupby(["dataset", "target", "split", "backbone"]),
                         key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] != "cliff", kv[0][2], kv[0][3]))
         for (ds, tg, sp, bb), sub in groups:
-            seeds = ", ".join(str(int(s)) for s in sorted(sub["seed"].dropna().unique()))
-            rows.append([_task(ds, tg), sp, bb, seeds, _ms(sub, "cliff_mae", ci=False),
+            ids = sorted(sub["seed"].dropna().unique())
+            rows.append([_task(ds, tg), sp, bb, len(ids), ", ".join(str(int(s)) for s in ids), _ms(sub, "cliff_mae", ci=False),
                          _ms(sub, "smooth_mae", ci=False), _ratio_text(sub),
                          _ratio_text(sub, "ref_"), _ratio_over_reference(sub),
                          _ratio_ci(sub, "matched_similarity_ratio"),
@@ -484,7 +484,7 @@ def _ratio_summary(report: Report, ok) -> None:
                          _fmt(_mean_std(sub["smooth_n"])[0], 0) if "smooth_n" in sub else "–"])
         report.add_table(
             rows, "Cliff/smooth MAE ratio, plain loss",
-            columns=["task", "split", "backbone", "seeds run", "MAE cliff", "MAE smooth", "ratio",
+            columns=["task", "split", "backbone", "seeds", "seed IDs", "MAE cliff", "MAE smooth", "ratio",
                      "reference ratio", "model / reference", "ratio, matched on similarity",
                      "ratio, matched on similarity and |z|", "n cliff", "n smooth"],
             note=_RATIO_NOTE + " reference ratio: the same for the reference predictor; model / "
