@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cliffkit.evaluate import fieller_interval
 from cliffkit.errors import InvalidParameterError
+from cliffkit.evaluate import fieller_interval
 from cliffkit.report import (
     Report,
     build_report,
