@@ -44,7 +44,11 @@ def _num(x: Any) -> float:
 
 
 def _fmt(v: float, digits: int = 3) -> str:
-    return "–" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+    """``v`` to ``digits`` decimals; a value that rounds to zero prints without a sign."""
+    if v is None or not math.isfinite(v):
+        return "–"
+    text = f"{v:.{digits}f}"
+    return text.lstrip("-") if float(text) == 0 else text
 
 
 def _pct(v: float) -> str:
@@ -502,6 +506,24 @@ def _subsample_text(table) -> str:
     return ", ".join(vals) or "?"
 
 
+def _same_splits(ok, other_ok) -> str:
+    """Whether the two folders' seeds used the same split files (by their checksums)."""
+    cols = ["dataset", "target", "split", "seed", "split_checksum"]
+    if "split_checksum" not in ok or "split_checksum" not in other_ok:
+        return "split checksums not recorded: seeds are not paired"
+    a = {tuple(r[:4]): r[4] for r in ok[cols].dropna().itertuples(index=False)}
+    b = {tuple(r[:4]): r[4] for r in other_ok[cols].dropna().itertuples(index=False)}
+    both = set(a) & set(b)
+    same = sum(a[k] == b[k] for k in both)
+    if not both or same == 0:
+        return "no seed's split is the same in both (by split checksum), so seeds are not paired"
+    if same == len(both):
+        return (f"all {same} shared (task, split, seed) splits are the same in both by split "
+                "checksum; seeds are still not paired here")
+    return (f"{same} of {len(both)} shared (task, split, seed) splits are the same in both by "
+            "split checksum, the others differ; seeds are not paired")
+
+
 def _comparison(report: Report, ok, other, label: str) -> None:
     """Side by side with another results table for the cells both share by (dataset,
     target, split, backbone, loss); cells in only one of the two are counted and named."""
@@ -520,8 +542,7 @@ def _comparison(report: Report, ok, other, label: str) -> None:
             f"The same cells (dataset, target, split, backbone, loss) in these results and in "
             f"{label}: data here: {_subsample_text(ok)}; in {label}: {_subsample_text(other_ok)}. "
             f"{n_n}; {len(shared)} (dataset, target, split, backbone, loss) groups in both. "
-            "Numbers are means over each folder's own seeds (a seed's split differs between the "
-            "two, so seeds are not paired); brackets: the 95% Student-t interval of the seed "
+            f"Numbers are means over each folder's own seeds ({_same_splits(ok, other_ok)}); brackets: the 95% Student-t interval of the seed "
             "mean, for a ratio Fieller's interval. " + _RATIO_NOTE
             + " n train is the mean training-set size.", level="note")
         only_mine = sorted(set(mine) - set(theirs))
@@ -584,7 +605,8 @@ def _not_run(report: Report, missing: list[dict] | None, n_grid: int) -> None:
         for c in missing:
             k = (_task(c["dataset"], c["target"]), c["split"], c["backbone"], c["loss"])
             groups.setdefault(k, []).append(int(c["seed"]))
-        rows = [[*k, len(v), ", ".join(str(s) for s in sorted(v))] for k, v in groups.items()]
+        order = sorted(groups, key=lambda k: (k[0], k[1] != "cliff", k[1], k[2], _loss_order(k[3])))
+        rows = [[*k, len(groups[k]), ", ".join(str(s) for s in sorted(groups[k]))] for k in order]
         report.add_table(rows, f"{len(missing)} of {n_grid} cells of the grid have no result yet",
                          columns=["task", "split", "backbone", "loss", "cells", "seeds"])
         report.add_message(
