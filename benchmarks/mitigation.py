@@ -113,8 +113,41 @@ def stages() -> list[tuple[str, dict]]:
     return out
 
 
-def _cfg(name, bb, split, losses, datasets, extra):
-    cfg = {"name": f"mitigation-{name}-{bb}", "seeds": SEEDS, "splits": [split],
+#: The confirmatory study of ``anchor-delta`` (issue 18d; pre-registration in docs/cliffloss.md,
+#: "Confirmatory study: anchor-delta (pre-registration)"): the family's 8 cells, in the
+#: registered running order (primary cell first), then MoleculeACE (descriptive).
+CONFIRM_SEEDS = {"lipo-cliff": [5, 6, 7, 8, 9]}
+#: Equal-compute control for lgbm: 1 + 0.5 (n - 1) = 4.5 (anchor-delta's lgbm CPU ratio; one
+#: more lgbm member cost about half a plain cell in the study) gives n = 8.
+CONFIRM_ENSEMBLE = {"plain-ensemble": {"wrapper_params": {"n_members": 8}}}
+CONFIRM_FAMILY = [(ds, split, bb) for ds, split in (("lipophilicity", "cliff"), ("esol", "cliff"),
+                                                    ("esol", "random"), ("lipophilicity", "random"))
+                  for bb in ("svm", "lgbm")]
+
+
+def confirm_stages() -> list[tuple[str, dict]]:
+    """(name, grid config) of the confirmatory study in its registered running order."""
+    out = []
+    plan = [("lipo-cliff", "lipophilicity", "cliff"), ("esol-cliff", "esol", "cliff"),
+            ("esol-random", "esol", "random"), ("lipo-random", "lipophilicity", "random")]
+    for name, ds, split in plan:
+        for bb in ("svm", "lgbm"):
+            losses = ["plain", "anchor-delta"] + (["plain-ensemble"] if bb == "lgbm" else [])
+            cfg = _cfg(f"confirm-{name}", bb, split, losses, [{"name": ds}], None,
+                       seeds=CONFIRM_SEEDS.get(name, SEEDS))
+            if bb == "lgbm":
+                cfg["loss_params"] = CONFIRM_ENSEMBLE
+            out.append((f"confirm-{name}-{bb}", cfg))
+    mace = [{"name": f"moleculeace:{s}", "targets": ["y"]} for s in MACE_SETS]
+    for bb, seeds in (("lgbm", SEEDS), ("svm", [0])):  # svm: one run (deterministic SVR fit)
+        out.append((f"confirm-mace-{bb}", _cfg("confirm-mace", bb, "predefined",
+                                               ["plain", "anchor-delta"], mace, MACE_GRID,
+                                               seeds=seeds)))
+    return out
+
+
+def _cfg(name, bb, split, losses, datasets, extra, seeds=None):
+    cfg = {"name": f"mitigation-{name}-{bb}", "seeds": list(seeds or SEEDS), "splits": [split],
            "backbones": [bb], "losses": losses, "datasets": datasets,
            "evaluation": {"n_bootstrap": 1000}}
     for k, v in (extra or {}).items():
@@ -135,10 +168,11 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def run(out: Path, n_jobs: int, only: list[str] | None, skip: list[str] | None = None) -> None:
+def run(out: Path, n_jobs: int, only: list[str] | None, skip: list[str] | None = None,
+        plan: str = "study") -> None:
     (out / "configs").mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).with_name("cliffkit")
-    todo = stages()
+    todo = confirm_stages() if plan == "confirmatory" else stages()
     if skip:  # leave these losses out of this run (their cells stay unrun, keys unchanged)
         todo = [(n, {**c, "losses": [m for m in c["losses"] if m not in skip]}) for n, c in todo]
         todo = [(n, c) for n, c in todo if c["losses"]]
@@ -524,6 +558,9 @@ def main(argv=None) -> int:
                    help="comma-separated stage names or prefixes (default: all, in priority order): "
                         + ", ".join(n for n, _ in stages()))
     r.add_argument("--skip", default=None, help="comma-separated losses to leave out of this run")
+    r.add_argument("--plan", choices=["study", "confirmatory"], default="study",
+                   help="the mitigation study (default) or the confirmatory anchor-delta study: "
+                        + ", ".join(n for n, _ in confirm_stages()))
     a = sub.add_parser("analyze", help="endpoints, Holm, tables")
     a.add_argument("--out", type=Path, default=Path("benchmarks/_out/mitigation"))
     a.add_argument("--json", type=Path, default=None)
@@ -541,7 +578,7 @@ def main(argv=None) -> int:
             print("mitigation: error: set CLIFFKIT_DATA_DIR (the MoleculeACE sets)", file=sys.stderr)
             return 2
         run(args.out, args.n_jobs, args.stages.split(",") if args.stages else None,
-            args.skip.split(",") if args.skip else None)
+            args.skip.split(",") if args.skip else None, args.plan)
     elif args.cmd == "check":
         check(args.out, args.dataset, args.split, args.backbone, args.loss, args.summary)
     else:
