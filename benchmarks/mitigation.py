@@ -587,8 +587,9 @@ def confirm_markdown(summary) -> str:
                  == ("lipophilicity", "cliff", "svm")), {})
     seeds = ", ".join(map(str, prim.get("seeds") or [])) or "none"
     out += [f"**Primary hypothesis** (svm, Lipophilicity CliffSplit, seeds {seeds}): E2 "
-            f"{'replicated' if d['primary_replicated_e2'] else 'not replicated'} (Holm E2 ≤ 0.05 "
-            f"with overall MAE lower); E1 {'met' if d['primary_e1'] else 'not met'}.", "",
+            f"{'replicated' if d['primary_replicated_e2'] else 'not replicated'} (registered "
+            f"criterion: Holm E2 ≤ 0.05 and overall MAE lower); E1 "
+            f"{'met' if d['primary_e1'] else 'not met'} (Holm E1 ≤ 0.05, cliff MAE lower).", "",
             "**Decision rule:** " + "; ".join(
                 f"{bb}: " + (", ".join(f"{k} {'yes' if v else 'no'}" for k, v in p.items() if k != "ran")
                              if p.get("ran") else "not run")
