@@ -19,7 +19,11 @@ trained at the default budget.
 
 Splits: the 18 split files of the grid are the same as the CPU grid's (same data, method,
 parameters, seed), so ``--splits-from`` copies them from the CPU results folder instead of
-computing them again on the lease (each is about a minute of CPU on full QM9).
+computing them again on the lease (each is about a minute of CPU on full QM9). The published
+``docs/results/qm9-full`` does not commit its split files (7.5 MB each): rebuild them there
+first with ``benchmarks/publish_results.py splits docs/results/qm9-full`` (checked against
+its ``splits/SHA256SUMS``), or point ``--splits-from`` at the CPU run's own folder; a split
+file not found is computed on the lease.
 
 A diverged cell (NaN or an exploding loss) is recorded as failed with its reason by the
 runner, never as a number. One JSON line describing the run (device, budget, cells run,

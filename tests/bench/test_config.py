@@ -159,6 +159,23 @@ def test_qm9_full_config_is_the_issue_20_grid():
     assert len(full.cells()) == 108 and len(full.split_specs()) == 18
 
 
+def test_qm9_3k_config_is_qm9_full_on_quicks_subsample():
+    """Only the subsample differs from qm9-full, and it is quick's (3,000 molecules, seed 0)."""
+    full, small, quick = load_config("qm9-full"), load_config("qm9-3k"), load_config("quick")
+    (qm9,) = small.datasets
+    quick_qm9 = next(d for d in quick.datasets if d.name == "qm9")
+    assert (qm9.subsample, qm9.subsample_seed) == (3000, 0)
+    assert (qm9.subsample, qm9.subsample_seed) == (quick_qm9.subsample, quick_qm9.subsample_seed)
+    a, b = full.to_dict(), small.to_dict()
+    for d in (a, b):
+        d.pop("name"), d.pop("description")
+    b["datasets"][0]["subsample"] = None
+    assert a == b
+    # same cells but for the subsample: the cells' settings match one to one
+    strip = [{**c.to_dict(), "subsample": None} for c in small.cells()]
+    assert strip == [c.to_dict() for c in full.cells()]
+
+
 def test_params_table_of_a_registered_name_outside_the_grid_says_so():
     # 'svm' is a registered backbone, only not in this grid: the message says that, not "unknown"
     data = _base(backbone_params={"svm": {"C": 1.0}})

@@ -176,3 +176,37 @@ def test_bench_datasets_part_records_the_whole_grid(tmp_path, monkeypatch, capsy
     assert main(["report", str(tmp_path / "r"), "-o", str(tmp_path / "rep"), "--no-figures"]) == 0
     md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
     assert "4 of 8 cells of this grid have no result yet" in md and "other settings" not in md
+
+
+def test_report_compare_and_partial_grid(tmp_path, capsys):
+    """--compare puts a second results folder beside the first; a partial grid's cells not
+    run are listed, never dropped."""
+    fake = _fake_module()
+    from cliffkit.bench import GridConfig, load_results
+
+    grid = {"name": "fake", "seeds": [0, 1], "splits": ["cliff"], "backbones": ["mlp"],
+            "losses": ["plain"], "datasets": [{"name": "qm9", "targets": ["gap"]}]}
+    full = GridConfig.from_dict(grid, check_names=False)
+    sub = GridConfig.from_dict({**grid, "datasets": [{"name": "qm9", "targets": ["gap"],
+                                                      "subsample": 300}]}, check_names=False)
+    for cfg, out in ((full, "full"), (sub, "sub")):
+        run_grid(cfg, tmp_path / out, show_progress=False, cell_fn=fake.fake_cell,
+                 split_fn=fake.fake_split)
+    missing_key = full.cells()[1].key
+    (tmp_path / "full" / "cells" / f"{missing_key}.json").unlink()
+    table = load_results(tmp_path / "full", grid_only=True)
+    assert [c["key"] for c in table.attrs["missing_cells"]] == [missing_key]
+    rc = main(["report", str(tmp_path / "full"), "-o", str(tmp_path / "rep"), "--no-figures",
+               "--compare", str(tmp_path / "sub"), "--compare-label", "300 subsample"])
+    assert rc == 0
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "## Against 300 subsample" in md and "300-molecule subsample" in md
+    assert "| qm9/gap | cliff | mlp | 1 / 2 |" in md  # seeds here / there
+    assert "## Cells not run yet" in md and "| qm9/gap | cliff | mlp | plain | 1 | 1 |" in md
+    assert "--compare-label '300 subsample'" in md  # the command that remakes it
+    # --compare naming a folder that is not a results folder: one-line error
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "full"), "-o", str(tmp_path / "rep2"),
+                 "--compare", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cliffkit: error: --compare") and err.count("\n") == 1

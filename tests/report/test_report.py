@@ -275,3 +275,95 @@ def test_claims_show_no_holm_p_where_no_test_was_made():
     p_mlp, p_gin = float(by_bb["mlp"][-4]), float(by_bb["gin"][-4])
     expect = holm([p_mlp, p_gin, float("nan")])[0]
     assert float(by_bb["mlp"][-3]) == pytest.approx(expect, abs=2e-3)  # printed to 3 digits
+
+
+def _qm9_rows(n_train: int, ratios: dict, seeds=(0, 1, 2), subsample=None) -> list[dict]:
+    """Plain-loss QM9 cells with a reference ratio and matched-control ratios."""
+    rows = []
+    for (tg, sp, bb), r in ratios.items():
+        for seed in seeds:
+            rr = r + 0.01 * seed
+            rows.append(_row(dataset="qm9", target=tg, split=sp, backbone=bb, loss="plain",
+                             seed=seed, subsample=subsample, n_train=n_train, mae=0.15,
+                             cliff_mae=0.1 * rr, smooth_mae=0.1, ratio=rr, ratio_lo=rr - 0.05,
+                             ratio_hi=rr + 0.05, ref_ratio=2 * rr, ref_ratio_lo=2 * rr - 0.1,
+                             ref_ratio_hi=2 * rr + 0.1, matched_similarity_ratio=rr + 0.1,
+                             matched_similarity_ratio_lo=rr + 0.05,
+                             matched_similarity_ratio_hi=rr + 0.15,
+                             matched_similarity_z_ratio=rr - 0.1, cliff_n=50, smooth_n=60))
+    return rows
+
+
+def test_ratio_summary_shows_reference_and_matched_controls_descriptively():
+    table = pd.DataFrame(_qm9_rows(1000, {("gap", "cliff", "lgbm"): 1.5}, seeds=(0,))
+                         + _qm9_rows(1000, {("homo", "cliff", "mlp"): 1.2}))
+    rep = build_report(table, figures=False)
+    sec = _section(rep, "Cliff against smooth per task and backbone (descriptive)")
+    assert "Descriptive, not a test" in sec.items[0].text
+    tab = next(i for i in sec.items if i.kind == "table")
+    rows = {r[0]: dict(zip(tab.columns, r, strict=True)) for r in tab.rows}
+    # one seed: the cell's own molecule-bootstrap interval, said so
+    gap = rows["qm9/gap"]
+    assert gap["ratio"] == "1.500 [1.450, 1.550]†" and "†: one seed" in tab.note
+    assert gap["reference ratio"].startswith("3.000 [2.900, 3.100]")
+    assert gap["model / reference"] == "0.500"
+    assert gap["ratio, matched on similarity"].startswith("1.600 [1.550, 1.650]")
+    # three seeds: mean ± std [t interval of the seed mean]
+    homo = rows["qm9/homo"]
+    assert homo["seeds run"] == "0, 1, 2"
+    assert homo["ratio"] == "1.210 ± 0.010 [1.185, 1.235]"
+    assert homo["ratio, matched on similarity and |z|"].startswith("1.110 ± 0.010 [")
+    # 3 seeds is below the claims' 5: the claim says so, the descriptive table is still there
+    qm9 = _verdicts(_section(rep, "QM9"))
+    assert qm9[0][0] == "insufficient"
+
+
+def test_partial_grid_lists_cells_not_run_and_says_so_everywhere():
+    table = pd.DataFrame(_qm9_rows(1000, {("gap", "cliff", "lgbm"): 1.5}, seeds=(0,)))
+    missing = [{"key": f"k{s}-{bb}", "dataset": "qm9", "target": "gap", "split": "cliff",
+                "backbone": bb, "loss": "plain", "seed": s}
+               for bb in ("lgbm", "mlp") for s in (1, 2) if (bb, s) != ("mlp", 9)]
+    missing.append({"key": "k0-mlp", "dataset": "qm9", "target": "gap", "split": "cliff",
+                    "backbone": "mlp", "loss": "plain", "seed": 0})
+    rep = build_report(table, figures=False, missing=missing)
+    text = "Partial grid: 5 of 6 cells of the grid have no result yet"
+    assert _verdicts(_section(rep, "Overview"))[0] == ("warning", text + " (listed in 'Cells not "
+                                                       "run yet'); every number covers the "
+                                                       "finished cells only.")
+    assert any(lv == "warning" and m.startswith(text) for lv, m in _verdicts(_section(rep, "Paper claims")))
+    sec = _section(rep, "Cells not run yet")
+    tab = next(i for i in sec.items if i.kind == "table")
+    assert tab.title == "5 of 6 cells of the grid have no result yet"
+    assert tab.rows == [["qm9/gap", "cliff", "lgbm", "plain", 2, "1, 2"],
+                        ["qm9/gap", "cliff", "mlp", "plain", 3, "0, 1, 2"]]
+    # a complete grid has no such section
+    assert not [s for s in build_report(table, figures=False).iter_items("section")
+                if s.title == "Cells not run yet"]
+
+
+def test_compare_puts_shared_cells_side_by_side_and_names_the_rest():
+    full = pd.DataFrame(_qm9_rows(104594, {("gap", "cliff", "lgbm"): 1.4, ("homo", "cliff", "lgbm"): 1.3}))
+    sub = pd.DataFrame(_qm9_rows(2400, {("gap", "cliff", "lgbm"): 2.0, ("lumo", "cliff", "lgbm"): 1.8},
+                                 seeds=(0, 1), subsample=3000))
+    rep = build_report(full, figures=False, compare=sub, compare_label="3k subsample")
+    sec = _section(rep, "Against 3k subsample")
+    msgs = _verdicts(sec)
+    assert "data here: all molecules; in 3k subsample: 3,000-molecule subsample" in msgs[0][1]
+    assert ("not-measured", "1 groups only here (not compared): qm9/homo cliff lgbm plain.") in msgs
+    assert ("not-measured", "1 groups only in 3k subsample (not compared): "
+                            "qm9/lumo cliff lgbm plain.") in msgs
+    ratio_t, mae_t = [i for i in sec.items if i.kind == "table"]
+    (row,) = ratio_t.rows
+    r = dict(zip(ratio_t.columns, row, strict=True))
+    assert r["task"] == "qm9/gap" and r["seeds (here / there)"] == "3 / 2"
+    assert r["ratio here"].startswith("1.410 ± 0.010") and r["ratio 3k subsample"].startswith("2.005 ± 0.007")
+    assert r["Δ ratio (here − there)"] == "-0.595"
+    assert r["reference ratio 3k subsample"] == "4.010 ± 0.014"
+    (row,) = mae_t.rows
+    m = dict(zip(mae_t.columns, row, strict=True))
+    assert m["n train here"] == "104594" and m["n train 3k subsample"] == "2400"
+    # nothing in common: said, no table
+    other = pd.DataFrame(_qm9_rows(10, {("mu", "random", "svm"): 1.0}))
+    sec = _section(build_report(full, figures=False, compare=other, compare_label="x"), "Against x")
+    assert ("not-measured", "No cells in common with x.") in _verdicts(sec)
+    assert not [i for i in sec.items if i.kind == "table"]

@@ -101,7 +101,10 @@ def load_results(out_dir: str | os.PathLike, *, grid_only: bool = False) -> Any:
     are kept (a folder reused after a parameter edit also holds cells made under the old
     settings), and ``table.attrs`` holds ``grid`` (the config dict, or None without a
     readable config.json), ``grid_source`` (the config's source, e.g. its TOML file),
-    ``n_stale`` (cells left out) and ``n_missing`` (cells of the grid with no result yet).
+    ``n_stale`` (cells left out), ``n_missing`` (cells of the grid with no result yet) and
+    ``missing_cells`` (those cells: one dict each with ``key, dataset, target, split,
+    backbone, loss, seed``, in the grid's order), so that a report of a partial grid lists
+    them instead of dropping them silently.
 
     Raises
     ------
@@ -118,14 +121,19 @@ def _keep_grid_cells(table: Any, out_dir: Path) -> Any:
     try:
         written = json.loads((out_dir / "config.json").read_text(encoding="utf-8"))
         grid = written["config"]
-        keys = {c.key for c in GridConfig.from_dict(grid, check_names=False).cells()}
+        cells = GridConfig.from_dict(grid, check_names=False).cells()
     except (OSError, ValueError, KeyError, TypeError):
-        table.attrs.update(grid=None, grid_source="", n_stale=0, n_missing=0)
+        table.attrs.update(grid=None, grid_source="", n_stale=0, n_missing=0, missing_cells=[])
         return table
+    keys = {c.key for c in cells}
     stale = ~table["key"].isin(keys)
     kept = table[~stale].reset_index(drop=True)
+    have = set(table["key"])
+    missing = [{"key": c.key, "dataset": c.dataset, "target": c.target, "split": c.split,
+                "backbone": c.backbone, "loss": c.loss, "seed": c.seed}
+               for c in cells if c.key not in have]
     kept.attrs.update(grid=grid, grid_source=written.get("source", ""),
-                      n_stale=int(stale.sum()), n_missing=len(keys - set(table["key"])))
+                      n_stale=int(stale.sum()), n_missing=len(missing), missing_cells=missing)
     return kept
 
 

@@ -349,13 +349,22 @@ def _only_datasets(grid, names: str):
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures (tables and claims only).")
 @click.option("--claims", "claims_file", default=None, type=click.Path(dir_okay=False),
               help="Pre-registered claims (TOML; default: the shipped report/claims/paper.toml).")
+@click.option("--compare", "compare_dir", default=None,
+              type=click.Path(file_okay=False, exists=True),
+              help="A second 'cliffkit bench' results folder (e.g. the same grid on a subsample): "
+                   "its cells that share (dataset, target, split, backbone, loss) with RESULTS "
+                   "are shown side by side.")
+@click.option("--compare-label", default=None, metavar="TEXT",
+              help="The second folder's name in the report (default: its folder name).")
 @output_options
 def report(results: str, out_dir: str, title: str | None, no_figures: bool,
-           claims_file: str | None) -> int:
+           claims_file: str | None, compare_dir: str | None, compare_label: str | None) -> int:
     import platform
+    import shlex
     from pathlib import Path
 
     from ..bench import load_results
+    from ..errors import ConfigError
     from ..report import build_report, write_report
 
     # only the cells of the grid in config.json: a folder reused after an edit also holds
@@ -398,14 +407,30 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
     if capped:
         meta["budget"] = (f"capped (the '{grid_name}' grid stops training early to fit its time "
                           "budget): the numbers show the workflow, not findings")
+    compare = None
+    if compare_dir is not None:
+        if not (Path(compare_dir) / "cells").is_dir():
+            raise ConfigError(f"--compare {compare_dir!r} is not a 'cliffkit bench' results folder "
+                              "(no cells/ in it); name the folder that 'cliffkit bench -o' wrote.")
+        compare = load_results(compare_dir, grid_only=True)
+        compare_label = compare_label or Path(compare_dir).name
+        n_cmp_missing = compare.attrs.get("n_missing", 0)
+        meta["compared with"] = (f"{compare_label} ({compare_dir}"
+                                 + (f"; {n_cmp_missing} of {len(compare) + n_cmp_missing} of its "
+                                    "grid's cells have no result yet" if n_cmp_missing else "")
+                                 + ")")
     command = f"cliffkit report {results} -o {out_dir}" + (f" --claims {claims_file}" if claims_file else "")
+    if compare_dir is not None:
+        command += f" --compare {compare_dir} --compare-label {shlex.quote(compare_label)}"
     src = str(table.attrs.get("grid_source") or "")
     if grid_name and src.startswith("cliffkit:bench/configs/"):
         # a shipped grid: the one command that remakes the results (finished cells are
         # skipped) and then this report
         command = f"cliffkit bench --config {grid_name} -o {results} && {command}"
     rep = build_report(table, title=title or default_title, meta=meta, figures=not no_figures,
-                       claims_file=claims_file, command=command, capped=capped)
+                       claims_file=claims_file, command=command, capped=capped,
+                       missing=table.attrs.get("missing_cells"), compare=compare,
+                       compare_label=compare_label)
     paths = write_report(rep, out_dir)
     say(f"Report: {paths['html']} (markdown: {paths['markdown']})")
     return 0

@@ -185,9 +185,11 @@ def _pairs(table, keys, baseline: str = "plain"):
 # ---------------------------------------------------------------------------------
 # sections
 # ---------------------------------------------------------------------------------
-def _overview(report: Report, table) -> None:
+def _overview(report: Report, table, warnings: list[str] | None = None) -> None:
     ok = table[table["status"] == "ok"]
     with report.section("Overview"):
+        for text in warnings or []:
+            report.add_message(text, level="warning")
         n_fail = int((table["status"] != "ok").sum())
         report.add_message(
             f"{len(table)} cells: {len(ok)} finished, {n_fail} failed. "
@@ -373,6 +375,168 @@ def _random_vs_cliff(report: Report, ok) -> None:
                               "hides the cliff error that CliffSplit exposes.")
 
 
+#: Marks an interval from one seed: the cell's own molecule bootstrap, not a seed interval.
+_ONE_SEED = "†: one seed; the interval is that cell's molecule bootstrap, not an interval over seeds."
+
+
+def _ratio_ci(sub, col: str) -> str:
+    """``mean ± std [t]`` over seeds; with one seed, the cell's own molecule-bootstrap CI (†)."""
+    if col not in sub:
+        return "–"
+    _, _, n = _mean_std(sub[col])
+    lo_col, hi_col = f"{col}_lo", f"{col}_hi"
+    if n == 1 and lo_col in sub and hi_col in sub:
+        row = sub[np.isfinite(sub[col].map(_num).to_numpy(dtype=float))].iloc[0]
+        lo, hi = _num(row[lo_col]), _num(row[hi_col])
+        if math.isfinite(lo) and math.isfinite(hi):
+            return f"{_fmt(_num(row[col]))} [{_fmt(lo)}, {_fmt(hi)}]†"
+    return _ms(sub, col)
+
+
+def _ratio_over_reference(sub) -> str:
+    m, _, n = _mean_std(sub["ratio"]) if "ratio" in sub else (float("nan"), 0, 0)
+    rm, _, k = _mean_std(sub["ref_ratio"]) if "ref_ratio" in sub else (float("nan"), 0, 0)
+    return _fmt(m / rm) if n and k and math.isfinite(rm) and rm > 0 else "–"
+
+
+def _ratio_summary(report: Report, ok) -> None:
+    """Cliff/smooth ratio per task and backbone (plain loss, every split), with CIs, beside
+    the reference predictor and the matched controls: descriptive, not a test."""
+    plain = ok[ok["loss"] == "plain"]
+    with report.section("Cliff against smooth per task and backbone (descriptive)"):
+        report.add_message(
+            "Descriptive, not a test (the claims above are the tests, with their seed "
+            "rules): the plain-loss MAE ratio cliff / smooth per task, split and backbone, "
+            "mean ± std over seeds with the 95% Student-t interval of the seed mean in brackets "
+            "(with one seed, marked †: that cell's molecule-bootstrap interval), beside the same ratio of "
+            "the reference predictor (similarity-weighted mean of the training neighbours' "
+            "labels) and of the matched controls (cliff cases against smooth cases paired 1:1 "
+            "on similarity to train, and on similarity and label extremeness |z|).",
+            level="note")
+        if plain.empty:
+            report.add_message("No finished plain-loss cells.", level="not-measured")
+            return
+        rows = []
+        groups = sorted(plain.groupby(["dataset", "target", "split", "backbone"]),
+                        key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] != "cliff", kv[0][2], kv[0][3]))
+        for (ds, tg, sp, bb), sub in groups:
+            seeds = ", ".join(str(int(s)) for s in sorted(sub["seed"].dropna().unique()))
+            rows.append([_task(ds, tg), sp, bb, seeds, _ms(sub, "cliff_mae", ci=False),
+                         _ms(sub, "smooth_mae", ci=False), _ratio_ci(sub, "ratio"),
+                         _ratio_ci(sub, "ref_ratio"), _ratio_over_reference(sub),
+                         _ratio_ci(sub, "matched_similarity_ratio"),
+                         _ratio_ci(sub, "matched_similarity_z_ratio"),
+                         _fmt(_mean_std(sub["cliff_n"])[0], 0) if "cliff_n" in sub else "–",
+                         _fmt(_mean_std(sub["smooth_n"])[0], 0) if "smooth_n" in sub else "–"])
+        report.add_table(
+            rows, "Cliff/smooth MAE ratio, plain loss",
+            columns=["task", "split", "backbone", "seeds run", "MAE cliff", "MAE smooth", "ratio",
+                     "reference ratio", "model / reference", "ratio, matched on similarity",
+                     "ratio, matched on similarity and |z|", "n cliff", "n smooth"],
+            note="model / reference: the mean ratio over the reference predictor's mean ratio "
+                 "(below 1: the model handles cliffs better than copying its neighbours). "
+                 + _ONE_SEED)
+
+
+def _subsample_text(table) -> str:
+    if "subsample" not in table:
+        return "?"
+    vals = sorted({("all molecules" if v is None or (isinstance(v, float) and not math.isfinite(v))
+                    else f"{int(v):,}-molecule subsample") for v in table["subsample"]})
+    return ", ".join(vals) or "?"
+
+
+def _comparison(report: Report, ok, other, label: str) -> None:
+    """Side by side with another results table for the cells both share by (dataset,
+    target, split, backbone, loss); cells in only one of the two are counted and named."""
+    keys = ["dataset", "target", "split", "backbone", "loss"]
+    other = other.copy()
+    for col in keys:
+        other[col] = other[col].fillna("?").astype(str)
+    other_ok = other[other["status"] == "ok"]
+    with report.section(f"Against {label}"):
+        mine = {k: g for k, g in ok.groupby(keys, sort=True)}
+        theirs = {k: g for k, g in other_ok.groupby(keys, sort=True)}
+        shared = sorted(set(mine) & set(theirs),
+                        key=lambda k: (k[0], k[1], k[2] != "cliff", k[2], k[3], _loss_order(k[4])))
+        n_n = f"{len(ok)} finished cells here, {len(other_ok)} in {label}"
+        report.add_message(
+            f"The same cells (dataset, target, split, backbone, loss) in these results and in "
+            f"{label}: data here: {_subsample_text(ok)}; in {label}: {_subsample_text(other_ok)}. "
+            f"{n_n}; {len(shared)} (dataset, target, split, backbone, loss) groups in both. "
+            "Numbers are means over each folder's own seeds (a seed's split differs between the "
+            "two, so seeds are not paired); brackets: the 95% Student-t interval of the seed "
+            "mean. n train is the mean training-set size.", level="note")
+        only_mine = sorted(set(mine) - set(theirs))
+        only_theirs = sorted(set(theirs) - set(mine))
+        for what, ks in (("only here", only_mine), (f"only in {label}", only_theirs)):
+            if ks:
+                names = "; ".join(f"{_task(k[0], k[1])} {k[2]} {k[3]} {k[4]}" for k in ks[:12])
+                more = f" and {len(ks) - 12} more" if len(ks) > 12 else ""
+                report.add_message(f"{len(ks)} groups {what} (not compared): {names}{more}.",
+                                   level="not-measured")
+        if not shared:
+            report.add_message(f"No cells in common with {label}.", level="not-measured")
+            return
+        rows_r, rows_m = [], []
+        for k in shared:
+            a, b = mine[k], theirs[k]
+            seeds = f"{a['seed'].nunique()} / {b['seed'].nunique()}"
+            ra, rb = _mean_std(a["ratio"])[0] if "ratio" in a else float("nan"), \
+                _mean_std(b["ratio"])[0] if "ratio" in b else float("nan")
+            if k[4] == "plain":
+                rows_r.append([_task(k[0], k[1]), k[2], k[3], seeds, _ratio_ci(a, "ratio"),
+                               _ratio_ci(b, "ratio"),
+                               _fmt(ra - rb), _ms(a, "ref_ratio", ci=False),
+                               _ms(b, "ref_ratio", ci=False),
+                               _ms(a, "matched_similarity_ratio", ci=False),
+                               _ms(b, "matched_similarity_ratio", ci=False),
+                               _ms(a, "matched_similarity_z_ratio", ci=False),
+                               _ms(b, "matched_similarity_z_ratio", ci=False)])
+            rows_m.append([_task(k[0], k[1]), k[2], k[3], k[4], seeds,
+                           _fmt(_mean_std(a["n_train"])[0], 0) if "n_train" in a else "–",
+                           _fmt(_mean_std(b["n_train"])[0], 0) if "n_train" in b else "–",
+                           _ms(a, "mae", ci=False), _ms(b, "mae", ci=False),
+                           _ms(a, "cliff_mae", ci=False), _ms(b, "cliff_mae", ci=False),
+                           _ms(a, "smooth_mae", ci=False), _ms(b, "smooth_mae", ci=False),
+                           _fmt(ra), _fmt(rb)])
+        here, there = "here", label
+        if rows_r:
+            report.add_table(
+                rows_r, f"Cliff/smooth ratio, plain loss: here and in {label}",
+                columns=["task", "split", "backbone", "seeds (here / there)", f"ratio {here}",
+                         f"ratio {there}", "Δ ratio (here − there)", f"reference ratio {here}",
+                         f"reference ratio {there}", f"matched on similarity {here}",
+                         f"matched on similarity {there}", f"matched on similarity and |z| {here}",
+                         f"matched on similarity and |z| {there}"],
+                note="Descriptive, not a test. " + _ONE_SEED)
+        report.add_table(
+            rows_m, f"Every shared cell: MAE here and in {label}",
+            columns=["task", "split", "backbone", "loss", "seeds (here / there)",
+                     f"n train {here}", f"n train {there}", f"MAE {here}", f"MAE {there}",
+                     f"MAE cliff {here}", f"MAE cliff {there}", f"MAE smooth {here}",
+                     f"MAE smooth {there}", f"ratio {here}", f"ratio {there}"])
+
+
+def _not_run(report: Report, missing: list[dict] | None, n_grid: int) -> None:
+    """The grid's cells without a result, grouped by (task, split, backbone, loss)."""
+    with report.section("Cells not run yet"):
+        if not missing:
+            report.add_message("None: every cell of the grid has a result.")
+            return
+        groups: dict[tuple, list[int]] = {}
+        for c in missing:
+            k = (_task(c["dataset"], c["target"]), c["split"], c["backbone"], c["loss"])
+            groups.setdefault(k, []).append(int(c["seed"]))
+        rows = [[*k, len(v), ", ".join(str(s) for s in sorted(v))] for k, v in groups.items()]
+        report.add_table(rows, f"{len(missing)} of {n_grid} cells of the grid have no result yet",
+                         columns=["task", "split", "backbone", "loss", "cells", "seeds"])
+        report.add_message(
+            f"Partial grid: {len(missing)} of {n_grid} cells not run yet; every table and claim "
+            "above covers the finished cells only (a claim's cell with fewer seeds says so).",
+            level="warning")
+
+
 def _failed(report: Report, table) -> None:
     bad = table[table["status"] != "ok"]
     with report.section("Failed cells"):
@@ -488,7 +652,9 @@ def _figures(report: Report, ok) -> None:
 def build_report(table, *, title: str | None = None, meta: dict | None = None,
                  claims: dict | None = None, figures: bool = True,
                  claims_file: str | None = None, command: str | None = None,
-                 n_bootstrap: int = 1000, capped: bool = False) -> Report:
+                 n_bootstrap: int = 1000, capped: bool = False,
+                 missing: list[dict] | None = None, compare=None,
+                 compare_label: str | None = None) -> Report:
     """Build the bench report from a results table.
 
     Parameters
@@ -511,6 +677,17 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
     capped : bool, default=False
         The models were trained under a capped budget (the ``demo`` grid); every verdict
         says so.
+    missing : list of dict, optional
+        The grid's cells that have no result yet (``table.attrs["missing_cells"]`` of
+        :func:`cliffkit.bench.load_results` with ``grid_only=True``): a partial grid. They
+        are listed in a "Cells not run yet" section and said in the overview and the
+        claims section, never dropped silently.
+    compare : pandas.DataFrame, optional
+        A second results table (e.g. the same grid on a subsample): a section "Against
+        ``compare_label``" puts the cells both share by (dataset, target, split, backbone,
+        loss) side by side, and names the groups found in only one of them.
+    compare_label : str, optional
+        The second table's name in that section (default "the other results").
 
     Returns
     -------
@@ -521,7 +698,14 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
     for col in ("dataset", "target", "split", "backbone", "loss"):
         table[col] = table[col].fillna("?").astype(str)
     ok = table[table["status"] == "ok"]
-    _overview(report, table)
+    missing = list(missing or [])
+    n_grid = len(table) + len(missing)
+    partial = []
+    if missing:
+        partial = [f"Partial grid: {len(missing)} of {n_grid} cells of the grid have no result "
+                   "yet (listed in 'Cells not run yet'); every number covers the finished cells "
+                   "only."]
+    _overview(report, table, partial)
     moleculeace_section(report, ok)
     paper = table["dataset"].map(_is_paper_dataset)
     if paper.any():  # the paper's claims only for the paper's datasets (issue 15)
@@ -536,13 +720,18 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
                     level="warning")
         claims_section(report, ok[paper[ok.index]], spec=spec, command=command,
                        n_bootstrap=n_bootstrap,
-                       caveats=lambda rows: _caveats(rows, capped=capped))
+                       caveats=lambda rows: _caveats(rows, capped=capped), warnings=partial)
+        _ratio_summary(report, ok[paper[ok.index]])
+    if compare is not None:
+        _comparison(report, ok, compare, compare_label or "the other results")
     if (~paper).any():
         _dataset_summary(report, ok[~paper[ok.index]], capped=capped)
     _results_tables(report, ok)
     _random_vs_cliff(report, ok)
     if figures:
         _figures(report, ok)
+    if missing:
+        _not_run(report, missing, n_grid)
     _failed(report, table)
     _warnings(report, table)
     return report

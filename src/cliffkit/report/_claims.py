@@ -209,12 +209,13 @@ def _claim_rows(claim: dict[str, Any], table):
 
 def claims_section(report, table, *, spec: dict | None = None,
                    command: str | None = None, n_bootstrap: int = 1000,
-                   caveats=None) -> None:
+                   caveats=None, warnings: list[str] | None = None) -> None:
     """Add the "Paper claims" section: one subsection per claim of ``spec`` (:func:`load_claims`).
 
     ``caveats(rows) -> list[str]``, when given, says why a verdict drawn from those results
     rows is weak evidence (few seeds, small strata, a capped training budget); the reasons
-    are printed at the verdict.
+    are printed at the verdict. ``warnings`` (e.g. "partial grid: ...") are printed under
+    the section's introduction.
     """
     from ..evaluate import ENDPOINTS, evaluate_claim, shown_holm
 
@@ -230,6 +231,8 @@ def claims_section(report, table, *, spec: dict | None = None,
             "(boot) and Student-t across seeds (t); '—' where not estimable (fewer than 2 seeds, "
             "or no predictions files). The best cell is exploratory: chosen after seeing the "
             "data, it is not a test.", level="note")
+        for text in warnings or []:
+            report.add_message(text, level="warning")
         for claim in spec["claims"]:
             ep = ENDPOINTS[claim["endpoint"]]
             with report.section(str(claim.get("title", claim["id"]))):
