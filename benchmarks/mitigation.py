@@ -481,14 +481,16 @@ def confirm_decision(fam, sec) -> dict:
             continue
         c1 = bool(r["cliff_change_pct"]["value"] <= -100 * CLIFF_TARGET and r["holm_e1"] <= ALPHA)
         c2 = bool(r["holm_e2"] <= ALPHA and r["overall_change_pct"]["value"] < 0)
-        c3 = True if bb == "svm" else bool(sec_lgbm and sec_lgbm["cliff_mae"] < sec_lgbm["plain_cliff_mae"])
+        # (3) is an lgbm condition: svm has no ensemble (deterministic fit), so it is None
+        # ("n/a"), not a pass, and does not enter "all".
+        c3 = None if bb == "svm" else bool(sec_lgbm and sec_lgbm["cliff_mae"] < sec_lgbm["plain_cliff_mae"])
         tr = r.get("time_ratio")
         c4_time = bool(tr is not None and tr <= MAX_TIME_RATIO)
         c4 = c4_time or beats_ens_sig
         per[bb] = {"ran": True, "1_cliff_10pct_and_e1_holm": c1, "2_e2_holm": c2,
                    "3_below_equal_compute_ensemble": c3, "4_time_le_1.3": c4_time,
                    "4_or_beats_ensemble_e1_holm": beats_ens_sig, "4": c4,
-                   "all": c1 and c2 and c3 and c4}
+                   "all": c1 and c2 and c3 is not False and c4}
     change = all(p.get("all") for p in per.values())
     return {"primary_replicated_e2": replicated, "primary_e1": e1_primary, "per_backbone": per,
             "change_default": change,
@@ -591,7 +593,7 @@ def confirm_markdown(summary) -> str:
             f"criterion: Holm E2 ≤ 0.05 and overall MAE lower); E1 "
             f"{'met' if d['primary_e1'] else 'not met'} (Holm E1 ≤ 0.05, cliff MAE lower).", "",
             "**Decision rule:** " + "; ".join(
-                f"{bb}: " + (", ".join(f"{k} {'yes' if v else 'no'}" for k, v in p.items() if k != "ran")
+                f"{bb}: " + (", ".join(f"{k} {'n/a' if v is None else 'yes' if v else 'no'}" for k, v in p.items() if k != "ran")
                              if p.get("ran") else "not run")
                 for bb, p in d["per_backbone"].items()) + f". **{d['decision']}**.", "",
             "<!-- confirm:end -->"]

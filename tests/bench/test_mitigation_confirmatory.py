@@ -47,6 +47,9 @@ def test_decision_rule_met_on_both_backbones(mit):
     sec = [_row("lgbm", -3.0, -1.0, 0.5, 0.5, cliff_mae=0.8, plain_cliff=0.85)]
     d = mit.confirm_decision(fam, sec)
     assert d["change_default"] and d["primary_replicated_e2"] and d["primary_e1"]
+    # (3) compares with the lgbm ensemble; svm has none: "n/a" (None), not a pass
+    assert d["per_backbone"]["svm"]["3_below_equal_compute_ensemble"] is None
+    assert d["per_backbone"]["lgbm"]["3_below_equal_compute_ensemble"] is True
 
 
 @pytest.mark.parametrize("change", [
@@ -63,7 +66,11 @@ def test_decision_rule_fails_when_one_condition_fails(mit, change):
         kw[bb].update(change.get(bb, {}))
     fam = [_row(bb, **kw[bb]) for bb in ("svm", "lgbm")]
     sec = [_row("lgbm", -3.0, -1.0, 0.5, 0.5, cliff_mae=0.8, plain_cliff=change.get("ens_cliff", 0.85))]
-    assert not mit.confirm_decision(fam, sec)["change_default"]
+    d = mit.confirm_decision(fam, sec)
+    assert not d["change_default"]
+    assert d["per_backbone"]["svm"]["3_below_equal_compute_ensemble"] is None
+    if "ens_cliff" in change:
+        assert d["per_backbone"]["lgbm"]["3_below_equal_compute_ensemble"] is False
 
 
 def test_slow_method_passes_only_by_beating_the_ensemble(mit):
