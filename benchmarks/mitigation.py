@@ -113,8 +113,41 @@ def stages() -> list[tuple[str, dict]]:
     return out
 
 
-def _cfg(name, bb, split, losses, datasets, extra):
-    cfg = {"name": f"mitigation-{name}-{bb}", "seeds": SEEDS, "splits": [split],
+#: The confirmatory study of ``anchor-delta`` (issue 18d; pre-registration in docs/cliffloss.md,
+#: "Confirmatory study: anchor-delta (pre-registration)"): the family's 8 cells, in the
+#: registered running order (primary cell first), then MoleculeACE (descriptive).
+CONFIRM_SEEDS = {"lipo-cliff": [5, 6, 7, 8, 9]}
+#: Equal-compute control for lgbm: 1 + 0.5 (n - 1) = 4.5 (anchor-delta's lgbm CPU ratio; one
+#: more lgbm member cost about half a plain cell in the study) gives n = 8.
+CONFIRM_ENSEMBLE = {"plain-ensemble": {"wrapper_params": {"n_members": 8}}}
+CONFIRM_FAMILY = [(ds, split, bb) for ds, split in (("lipophilicity", "cliff"), ("esol", "cliff"),
+                                                    ("esol", "random"), ("lipophilicity", "random"))
+                  for bb in ("svm", "lgbm")]
+
+
+def confirm_stages() -> list[tuple[str, dict]]:
+    """(name, grid config) of the confirmatory study in its registered running order."""
+    out = []
+    plan = [("lipo-cliff", "lipophilicity", "cliff"), ("esol-cliff", "esol", "cliff"),
+            ("esol-random", "esol", "random"), ("lipo-random", "lipophilicity", "random")]
+    for name, ds, split in plan:
+        for bb in ("svm", "lgbm"):
+            losses = ["plain", "anchor-delta"] + (["plain-ensemble"] if bb == "lgbm" else [])
+            cfg = _cfg(f"confirm-{name}", bb, split, losses, [{"name": ds}], None,
+                       seeds=CONFIRM_SEEDS.get(name, SEEDS))
+            if bb == "lgbm":
+                cfg["loss_params"] = CONFIRM_ENSEMBLE
+            out.append((f"confirm-{name}-{bb}", cfg))
+    mace = [{"name": f"moleculeace:{s}", "targets": ["y"]} for s in MACE_SETS]
+    for bb, seeds in (("lgbm", SEEDS), ("svm", [0])):  # svm: one run (deterministic SVR fit)
+        out.append((f"confirm-mace-{bb}", _cfg("confirm-mace", bb, "predefined",
+                                               ["plain", "anchor-delta"], mace, MACE_GRID,
+                                               seeds=seeds)))
+    return out
+
+
+def _cfg(name, bb, split, losses, datasets, extra, seeds=None):
+    cfg = {"name": f"mitigation-{name}-{bb}", "seeds": list(seeds or SEEDS), "splits": [split],
            "backbones": [bb], "losses": losses, "datasets": datasets,
            "evaluation": {"n_bootstrap": 1000}}
     for k, v in (extra or {}).items():
@@ -135,10 +168,11 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def run(out: Path, n_jobs: int, only: list[str] | None, skip: list[str] | None = None) -> None:
+def run(out: Path, n_jobs: int, only: list[str] | None, skip: list[str] | None = None,
+        plan: str = "study") -> None:
     (out / "configs").mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).with_name("cliffkit")
-    todo = stages()
+    todo = confirm_stages() if plan == "confirmatory" else stages()
     if skip:  # leave these losses out of this run (their cells stay unrun, keys unchanged)
         todo = [(n, {**c, "losses": [m for m in c["losses"] if m not in skip]}) for n, c in todo]
         todo = [(n, c) for n, c in todo if c["losses"]]
@@ -273,19 +307,19 @@ def _ratio_change(est, g):
     return {"value": 100.0 * (est[f"{g}_1"].value / est[f"{g}_0"].value - 1.0)}
 
 
-def _add_times(rows, table, recs):
+def _add_times(rows, table, recs, baseline="plain"):
     ok = table[table["status"] == "ok"]
     for r in rows:
         sel = ok[(ok["dataset"] == r["dataset"]) & (ok["split"] == r["split"])
                  & (ok["backbone"] == r["backbone"]) & ok["seed"].isin(r["seeds"])]
         tm = [_train_seconds(recs[k]) for k in sel[sel["loss"] == r["loss"]]["key"] if k in recs]
-        tp = [_train_seconds(recs[k]) for k in sel[sel["loss"] == "plain"]["key"] if k in recs]
+        tp = [_train_seconds(recs[k]) for k in sel[sel["loss"] == baseline]["key"] if k in recs]
         r["train_s_median"] = float(np.median(tm)) if tm else None
         r["plain_train_s_median"] = float(np.median(tp)) if tp else None
         r["time_ratio"] = (r["train_s_median"] / r["plain_train_s_median"]
                            if tm and tp and r["plain_train_s_median"] > 0 else None)
         cm = [float(recs[k]["cpu_seconds"]) for k in sel[sel["loss"] == r["loss"]]["key"] if k in recs]
-        cp = [float(recs[k]["cpu_seconds"]) for k in sel[sel["loss"] == "plain"]["key"] if k in recs]
+        cp = [float(recs[k]["cpu_seconds"]) for k in sel[sel["loss"] == baseline]["key"] if k in recs]
         # validation-chosen numbers (e.g. tanimoto-stack's blend weight), per seed where recorded
         r["chosen"] = [((recs[k].get("extra") or {}).get("fitted") or {}).get("weight_")
                        for k in sel[sel["loss"] == r["loss"]]["key"] if k in recs]
@@ -369,6 +403,201 @@ def winner(rows) -> dict:
                 "reason": "no method meets targets (a), (b) and (c) on two backbones"}
     best = sorted(qual.items(), key=lambda kv: (round(kv[1]["time_ratio"], 1), kv[1]["cliff_change"]))
     return {"winner": best[0][0], "qualifying": qual, "reason": "pre-registered rule"}
+
+
+# ------------------------------------------------------------------- confirmatory study
+def _claim_rows(t, recs, loss, baseline, backbones, registered) -> list[dict]:
+    """E1, E1 strict and E2 of ``loss`` against ``baseline`` on every registered (dataset,
+    split, backbone) cell, Holm per endpoint over ``registered`` (a registered cell that did
+    not run, or lacks a seed in either arm, stays in the family with p = 1)."""
+    from cliffkit.evaluate import evaluate_claim, holm
+    from cliffkit.report._claims import claim_cells
+
+    base = {"test": "t", "quantifier": "any", "alpha": ALPHA, "min_seeds": 5, "baseline": baseline,
+            "per": ["dataset", "split", "backbone", "loss"],
+            "cells": {"dataset": ["lipophilicity", "esol"], "loss": [loss], "backbone": backbones}}
+    claims = {
+        "e1": {**base, "id": "e1", "endpoint": "cliff_mae_reduction", "threshold": 0.0,
+               "smooth_margin": SMOOTH_MARGIN},
+        "e1_strict": {**base, "id": "e1_strict", "endpoint": "cliff_mae_reduction",
+                      "threshold": CLIFF_TARGET, "smooth_margin": SMOOTH_MARGIN},
+        "e2": {**base, "id": "e2", "endpoint": "overall_mae_reduction", "threshold": 0.0,
+               "smooth_margin": None},
+    }
+    # no seed is dropped here: a seed missing in an arm is a failed seed (p = 1)
+    cells = claim_cells(claims["e1"], t)
+    res = {k: evaluate_claim(c, cells, n_bootstrap=1000, random_state=0) for k, c in claims.items()}
+    found = {}
+    for i, r1 in enumerate(res["e1"].cells):
+        k = r1["key"]
+        r2, rs = res["e2"].cells[i], res["e1_strict"].cells[i]
+        est = r1["estimates"]
+        found[(k["dataset"], k["split"], k["backbone"])] = {
+            **k, "baseline": baseline, "n_seeds": r1["n_seeds"], "seeds": r1["seeds"],
+            "plain_cliff_mae": est["cliff_0"].value, "cliff_mae": est["cliff_1"].value,
+            "plain_smooth_mae": est["smooth_0"].value, "smooth_mae": est["smooth_1"].value,
+            "plain_mae": est["overall_0"].value, "mae": est["overall_1"].value,
+            "cliff_change_pct": _neg(_est(est["endpoint"], pct=True)),
+            "smooth_change_pct": _ratio_change(est, "smooth"),
+            "overall_change_pct": _neg(_est(r2["estimates"]["endpoint"], pct=True)),
+            "p_e1": r1["p"], "p_noninferiority": r1["p_noninferiority"], "p_e2": r2["p"],
+            "p_e1_strict": rs["p"]}
+    rows = []
+    for ds, split, bb in registered:
+        r = found.get((ds, split, bb))
+        if r is None or r["n_seeds"] < 5 or not all(
+                np.isfinite(r[c]) for c in ("plain_cliff_mae", "cliff_mae", "plain_mae", "mae")):
+            r = {**(r or {"dataset": ds, "split": split, "backbone": bb, "loss": loss,
+                          "baseline": baseline, "n_seeds": 0}),
+                 "not_run": True, "p_e1": np.nan, "p_e2": np.nan, "p_e1_strict": np.nan}
+        rows.append(r)
+    for key in ("p_e1", "p_e2", "p_e1_strict"):
+        adj = holm([r[key] if r[key] is not None else np.nan for r in rows])  # NaN counts as 1
+        for r, a in zip(rows, adj, strict=True):
+            r["holm_" + key[2:]] = float(a)
+    run = [r for r in rows if not r.get("not_run")]
+    _add_times(run, t, recs, baseline)
+    return rows
+
+
+def confirm_decision(fam, sec) -> dict:
+    """The registered decision rule (docs/cliffloss.md, "Confirmatory study: anchor-delta
+    (pre-registration)") applied to the family ``fam`` and the secondary family ``sec``."""
+    def cell(rows, ds, split, bb):
+        return next((r for r in rows if (r["dataset"], r["split"], r["backbone"]) == (ds, split, bb)
+                     and not r.get("not_run")), None)
+
+    prim = cell(fam, "lipophilicity", "cliff", "svm")
+    replicated = bool(prim and prim["holm_e2"] <= ALPHA and prim["overall_change_pct"]["value"] < 0)
+    e1_primary = bool(prim and prim["holm_e1"] <= ALPHA and prim["cliff_change_pct"]["value"] < 0)
+    sec_lgbm = cell(sec, "lipophilicity", "cliff", "lgbm")
+    beats_ens_sig = bool(sec_lgbm and sec_lgbm["holm_e1"] <= ALPHA
+                         and sec_lgbm["cliff_change_pct"]["value"] < 0)
+    per = {}
+    for bb in ("svm", "lgbm"):
+        r = cell(fam, "lipophilicity", "cliff", bb)
+        if r is None:
+            per[bb] = {"ran": False}
+            continue
+        c1 = bool(r["cliff_change_pct"]["value"] <= -100 * CLIFF_TARGET and r["holm_e1"] <= ALPHA)
+        c2 = bool(r["holm_e2"] <= ALPHA and r["overall_change_pct"]["value"] < 0)
+        # (3) is an lgbm condition: svm has no ensemble (deterministic fit), so it is None
+        # ("n/a"), not a pass, and does not enter "all".
+        c3 = None if bb == "svm" else bool(sec_lgbm and sec_lgbm["cliff_mae"] < sec_lgbm["plain_cliff_mae"])
+        tr = r.get("time_ratio")
+        c4_time = bool(tr is not None and tr <= MAX_TIME_RATIO)
+        c4 = c4_time or beats_ens_sig
+        per[bb] = {"ran": True, "1_cliff_10pct_and_e1_holm": c1, "2_e2_holm": c2,
+                   "3_below_equal_compute_ensemble": c3, "4_time_le_1.3": c4_time,
+                   "4_or_beats_ensemble_e1_holm": beats_ens_sig, "4": c4,
+                   "all": c1 and c2 and c3 is not False and c4}
+    change = all(p.get("all") for p in per.values())
+    return {"primary_replicated_e2": replicated, "primary_e1": e1_primary, "per_backbone": per,
+            "change_default": change,
+            "decision": ("change --loss cliff to anchor-delta (fixed-λ rule kept as cliff-fixed)"
+                         if change else "--loss cliff unchanged (the registered rule is not met)")}
+
+
+def analyze_confirmatory(out: Path, json_path: Path | None, docs: Path | None) -> dict:
+    """The confirmatory anchor-delta study: the family (vs plain, Holm over its 8 registered
+    cells), the secondary family (vs the equal-compute lgbm ensemble, Holm over 4), the
+    ensemble against plain (descriptive), MoleculeACE (descriptive) and the decision rule."""
+    from cliffkit.bench import load_results
+
+    table = load_results(out)
+    table = table[table["status"] == "ok"].reset_index(drop=True)
+    recs = _cell_records(out)
+    t = table[table["dataset"].isin(["lipophilicity", "esol"])]
+    lgbm_cells = [c for c in CONFIRM_FAMILY if c[2] == "lgbm"]
+    fam = _claim_rows(t, recs, "anchor-delta", "plain", ["svm", "lgbm"], CONFIRM_FAMILY)
+    sec = _claim_rows(t, recs, "anchor-delta", "plain-ensemble", ["lgbm"], lgbm_cells)
+    ens = _claim_rows(t, recs, "plain-ensemble", "plain", ["lgbm"], lgbm_cells)
+    mace = analyze_mace(table, recs)
+    for r in mace:  # one fixed split: descriptive only, no test (registration)
+        r["p_cliff"] = None
+        r.pop("holm_cliff", None)
+    runs = []
+    if (out / "runlog.jsonl").is_file():
+        runs = [json.loads(x) for x in (out / "runlog.jsonl").read_text().splitlines() if x.strip()]
+    summary = {
+        "analyzed": _now(), "n_cells_ok": int(len(table)),
+        "preregistration": "docs/cliffloss.md, 'Confirmatory study: anchor-delta (pre-registration)'",
+        "run_log": runs, "family": fam, "secondary_vs_ensemble": sec, "ensemble_vs_plain": ens,
+        "mace_cells": mace, "decision": confirm_decision(fam, sec),
+    }
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(summary, indent=1, default=float) + "\n", encoding="utf-8")
+    md = confirm_markdown(summary)
+    if docs:
+        text = docs.read_text(encoding="utf-8")
+        a, b = "<!-- confirm:start -->", "<!-- confirm:end -->"
+        if a in text and b in text:
+            text = text[:text.index(a)] + md + text[text.index(b) + len(b):]
+        else:
+            text = text.rstrip("\n") + "\n\n" + md + "\n"
+        docs.write_text(text, encoding="utf-8")
+    print(md)
+    return summary
+
+
+def confirm_markdown(summary) -> str:
+    def w(r):
+        ws = [x for x in (r.get("chosen") or []) if x is not None]
+        return ", ".join(f"{x:g}" for x in ws) if ws else "—"
+
+    out = ["<!-- confirm:start -->", "", f"Generated by `benchmarks/mitigation.py analyze --plan "
+           f"confirmatory` ({summary['analyzed']}; {summary['n_cells_ok']} finished cells).", ""]
+    head = ("| data | split | backbone | against | seeds | cliff MAE Δ | smooth Δ | overall MAE Δ | "
+            "p E1 | Holm E1 | p E2 | Holm E2 | Holm strict | p smooth NI | CPU × | time × | "
+            "blend weight α |")
+    for title, rows in (("Family (`anchor-delta` against `plain`; Holm over these 8 cells)",
+                         summary["family"]),
+                        ("Secondary family (`anchor-delta` against the 8-member `plain-ensemble`; "
+                         "Holm over these 4 cells; ratios ÷ the ensemble's)",
+                         summary["secondary_vs_ensemble"]),
+                        ("Control (`plain-ensemble`, 8 members, against `plain`; descriptive, "
+                         "its Holm over these 4 cells)", summary["ensemble_vs_plain"])):
+        out += [f"**{title}**", "", head, "|" + "|".join(["---"] * 17) + "|"]
+        for r in rows:
+            lead = (f"| {r['dataset']} | {r['split']} | {r['backbone']} | {r['baseline']} | "
+                    f"{r['n_seeds']} | ")
+            if r.get("not_run"):
+                out.append(lead + "not run (p = 1 in the family) |" + " |" * 11)
+                continue
+            out.append(lead + (
+                f"{_pct(r['cliff_change_pct'])} | {r['smooth_change_pct']['value']:+.1f}% | "
+                f"{_pct(r['overall_change_pct'])} | {_p(r['p_e1'])} | {_p(r['holm_e1'])} | "
+                f"{_p(r['p_e2'])} | {_p(r['holm_e2'])} | {_p(r['holm_e1_strict'])} | "
+                f"{_p(r['p_noninferiority'])} | {_f(r.get('cpu_ratio'), 2)} | "
+                f"{_f(r.get('time_ratio'), 2)} | {w(r) if r['loss'] == 'anchor-delta' else '—'} |"))
+        out.append("")
+    if summary["mace_cells"]:
+        out += ["**MoleculeACE** (their split; descriptive, one split, no test; lgbm: mean over "
+                "seeds 0-4; svm: seed 0 only)", "",
+                "| set | backbone | method | seeds | RMSE | cliff RMSE | published SVM | "
+                "gain RMSE | gain cliff RMSE | time × |", "|" + "|".join(["---"] * 10) + "|"]
+        for r in summary["mace_cells"]:
+            out.append(
+                f"| {r['set']} | {r['backbone']} | {r['loss']} | {r['n_seeds']} | {_f(r['rmse'])} | "
+                f"{_f(r['cliff_rmse'])} | {_f(r['published_svm_rmse'])} / "
+                f"{_f(r['published_svm_cliff_rmse'])} | {r['rmse_gain_pct']:+.1f}% | "
+                f"{r['cliff_rmse_gain_pct']:+.1f}% | {_f(r['time_ratio'], 2)} |")
+        out.append("")
+    d = summary["decision"]
+    prim = next((r for r in summary["family"] if (r["dataset"], r["split"], r["backbone"])
+                 == ("lipophilicity", "cliff", "svm")), {})
+    seeds = ", ".join(map(str, prim.get("seeds") or [])) or "none"
+    out += [f"**Primary hypothesis** (svm, Lipophilicity CliffSplit, seeds {seeds}): E2 "
+            f"{'replicated' if d['primary_replicated_e2'] else 'not replicated'} (registered "
+            f"criterion: Holm E2 ≤ 0.05 and overall MAE lower); E1 "
+            f"{'met' if d['primary_e1'] else 'not met'} (Holm E1 ≤ 0.05, cliff MAE lower).", "",
+            "**Decision rule:** " + "; ".join(
+                f"{bb}: " + (", ".join(f"{k} {'n/a' if v is None else 'yes' if v else 'no'}" for k, v in p.items() if k != "ran")
+                             if p.get("ran") else "not run")
+                for bb, p in d["per_backbone"].items()) + f". **{d['decision']}**.", "",
+            "<!-- confirm:end -->"]
+    return "\n".join(out)
 
 
 # ------------------------------------------------------------------------------ output
@@ -499,9 +728,12 @@ def check(out: Path, dataset: str, split: str, backbone: str, loss: str, summary
     print(f"  p cliff lower {p_cliff:.4f}, p smooth non-inferior {p_ni:.4f} -> p E1 {max(p_cliff, p_ni):.4f}; "
           f"p E2 {p_e2:.4f}")
     if summary and summary.is_file():
-        rows = [r for r in json.loads(summary.read_text())["mae_cells"] if r["family"] == "study"]
+        data = json.loads(summary.read_text())
+        rows = (data["family"] if "family" in data  # the confirmatory study's family
+                else [r for r in data["mae_cells"] if r["family"] == "study"])
         for key in ("p_e1", "p_e2"):
             ps = np.array([r[key] for r in rows], dtype=float)
+            ps = np.where(np.isfinite(ps), ps, 1.0)  # a cell not run counts as p = 1
             order = np.argsort(ps, kind="stable")
             adj = np.empty_like(ps)
             run = 0.0
@@ -524,10 +756,14 @@ def main(argv=None) -> int:
                    help="comma-separated stage names or prefixes (default: all, in priority order): "
                         + ", ".join(n for n, _ in stages()))
     r.add_argument("--skip", default=None, help="comma-separated losses to leave out of this run")
+    r.add_argument("--plan", choices=["study", "confirmatory"], default="study",
+                   help="the mitigation study (default) or the confirmatory anchor-delta study: "
+                        + ", ".join(n for n, _ in confirm_stages()))
     a = sub.add_parser("analyze", help="endpoints, Holm, tables")
     a.add_argument("--out", type=Path, default=Path("benchmarks/_out/mitigation"))
     a.add_argument("--json", type=Path, default=None)
     a.add_argument("--write-docs", type=Path, default=None)
+    a.add_argument("--plan", choices=["study", "confirmatory"], default="study")
     c = sub.add_parser("check", help="re-derive one row by hand (independent code)")
     c.add_argument("--out", type=Path, default=Path("benchmarks/_out/mitigation"))
     c.add_argument("--summary", type=Path, default=None)
@@ -541,9 +777,11 @@ def main(argv=None) -> int:
             print("mitigation: error: set CLIFFKIT_DATA_DIR (the MoleculeACE sets)", file=sys.stderr)
             return 2
         run(args.out, args.n_jobs, args.stages.split(",") if args.stages else None,
-            args.skip.split(",") if args.skip else None)
+            args.skip.split(",") if args.skip else None, args.plan)
     elif args.cmd == "check":
         check(args.out, args.dataset, args.split, args.backbone, args.loss, args.summary)
+    elif args.plan == "confirmatory":
+        analyze_confirmatory(args.out, args.json, args.write_docs)
     else:
         analyze(args.out, args.json, args.write_docs)
     return 0
