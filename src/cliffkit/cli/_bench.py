@@ -438,13 +438,14 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
         command += f" --compare {compare_dir} --compare-label {shlex.quote(compare_label)}"
     src = str(table.attrs.get("grid_source") or "")
     published = (Path(results) / "splits" / "SHA256SUMS").is_file()
-    if grid_name and published:
+    shipped = bool(grid_name) and src.startswith("cliffkit:bench/configs/")
+    if shipped and published:
         # a folder published by benchmarks/publish_results.py: the report comes from its
         # cells alone; remaking the cells goes into a scratch folder, never the published one
         meta["cells remade by"] = (f"cliffkit bench --config {grid_name} -o SCRATCH_DIR, then "
                                    f"python benchmarks/publish_results.py publish SCRATCH_DIR "
                                    f"{results} (see docs/results/README.md)")
-    elif grid_name and src.startswith("cliffkit:bench/configs/"):
+    elif shipped:
         # a shipped grid: the one command that remakes the results (finished cells are
         # skipped) and then this report
         command = f"cliffkit bench --config {grid_name} -o {results} && {command}"
