@@ -40,7 +40,16 @@ def test_bench_dry_run_lists_cells(tmp_path, capsys):
     assert rc == 0
     assert "4 cells (0 already finished" in out and "2 splits" in out
     assert out.count("esol-logS-cliff-mlp-") == 4
+    assert "  splits:\n    esol-logS-cliff-s0-" in out and out.count("    esol-logS-cliff-s") == 2
     assert not (tmp_path / "res").exists()  # a dry run writes nothing
+
+
+def test_bench_help_lists_every_shipped_grid(capsys):
+    from cliffkit.bench._config import list_configs
+
+    assert main(["bench", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert len(list_configs()) >= 8 and all(name in out for name in list_configs())
 
 
 @pytest.mark.parametrize(
@@ -210,3 +219,101 @@ def test_report_compare_and_partial_grid(tmp_path, capsys):
                  "--compare", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cliffkit: error: --compare") and err.count("\n") == 1
+
+
+def _fake_results(tmp_path, name="res"):
+    fake = _fake_module()
+    from cliffkit.bench import GridConfig
+
+    cfg = GridConfig.from_dict(
+        {"name": "fake", "seeds": [0, 1], "splits": ["cliff"], "backbones": ["mlp"],
+         "losses": ["plain"], "datasets": [{"name": "qm9", "targets": ["gap"]}]},
+        check_names=False)
+    run_grid(cfg, tmp_path / name, show_progress=False, cell_fn=fake.fake_cell,
+             split_fn=fake.fake_split)
+    return cfg, tmp_path / name
+
+
+@pytest.mark.parametrize("edit, reason", [
+    (lambda rec: None, "holds null"),
+    (lambda rec: [], "holds a list"),
+    (lambda rec: {**rec, "cell": None}, "no 'cell' object"),
+    (lambda rec: {**rec, "metrics": "x"}, "field 'metrics' is a string"),
+    (lambda rec: {**rec, "seconds": "abc"}, "field 'seconds' is a string"),
+    ("truncate", "not valid JSON"),
+])
+def test_report_lists_a_malformed_cell_file_never_drops_it(tmp_path, capsys, edit, reason):
+    """One rule for every malformed cell file (issue 20c): the report runs and lists it, with
+    its file name and reason, as unreadable in 'Failed cells' and in the overview."""
+    import json
+
+    cfg, res = _fake_results(tmp_path)
+    key = cfg.cells()[1].key
+    path = res / "cells" / f"{key}.json"
+    text = path.read_text(encoding="utf-8")
+    if edit == "truncate":
+        path.write_text(text[: len(text) // 2], encoding="utf-8")
+    else:
+        path.write_text(json.dumps(edit(json.loads(text))), encoding="utf-8")
+    for extra in ([], ["--compare", str(res)]):
+        rc = main(["report", str(res), "-o", str(tmp_path / "rep"), "--no-figures", *extra])
+        assert rc == 0, capsys.readouterr().err
+        md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+        assert "1 unreadable" in md and f"cells/{key}.json: " in md and reason in md
+        failed = md.split("## Failed cells", 1)[1].split("\n## ", 1)[0]
+        assert key in failed and "unreadable cell file" in failed
+        assert "## Cells not run yet" not in md  # present, though unreadable: not "not run"
+
+
+def test_report_warns_when_config_json_is_unreadable(tmp_path, capsys):
+    cfg, res = _fake_results(tmp_path)
+    (res / "cells" / f"{cfg.cells()[1].key}.json").unlink()  # a partial grid ...
+    (res / "config.json").write_text('{"config": {"name": "fa', encoding="utf-8")  # ... hidden
+    assert main(["report", str(res), "-o", str(tmp_path / "rep"), "--no-figures"]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    overview = md.split("## Overview", 1)[1].split("\n## ", 1)[0]
+    assert "config.json is not valid JSON" in overview and "complete is unknown" in overview
+
+
+def test_report_compare_with_itself_published_folder_and_label_without_compare(tmp_path, capsys):
+    """Issue 20c items 14-15: a folder compared with itself has the same splits (by checksum);
+    --compare-label alone is an error; a published folder's report does not tell the user
+    to run the grid into it; cells not run are listed in task/split/backbone/loss order."""
+    import json
+
+    cfg, res = _fake_results(tmp_path)
+    for path in (res / "cells").glob("*.json"):  # as the real cell function records it
+        rec = json.loads(path.read_text())
+        rec["metrics"]["split_checksum"] = f"sum-of-seed-{rec['cell']['seed']}"
+        path.write_text(json.dumps(rec))
+    rep = tmp_path / "rep"
+    assert main(["report", str(res), "-o", str(rep), "--no-figures", "--compare", str(res)]) == 0
+    md = (rep / "report.md").read_text(encoding="utf-8")
+    assert "a seed's split differs" not in md and "splits are the same in both by split checksum" in md
+    assert main(["report", str(res), "-o", str(rep), "--compare-label", "x"]) == 2
+    assert capsys.readouterr().err.startswith("cliffkit: error: --compare-label")
+    doc = json.loads((res / "config.json").read_text())
+    doc["source"] = "cliffkit:bench/configs/fake.toml"  # as if shipped
+    (res / "config.json").write_text(json.dumps(doc))
+    assert main(["report", str(res), "-o", str(rep), "--no-figures"]) == 0
+    assert f"cliffkit bench --config fake -o {res}" in (rep / "report.md").read_text()
+    (res / "splits" / "SHA256SUMS").write_text("")  # now a published folder
+    assert main(["report", str(res), "-o", str(rep), "--no-figures"]) == 0
+    md = (rep / "report.md").read_text(encoding="utf-8")
+    assert f"-o {res} &&" not in md and "cliffkit bench --config fake -o SCRATCH_DIR" in md
+
+
+def test_fmt_prints_no_negative_zero_and_not_run_rows_are_ordered():
+    from cliffkit.report._bench_report import _fmt, _not_run
+    from cliffkit.report._report import Report
+
+    assert _fmt(-0.0001) == "0.000" and _fmt(-0.0006) == "-0.001" and _fmt(0.0) == "0.000"
+    rep = Report("t")
+    missing = [{"dataset": "qm9", "target": t, "split": sp, "backbone": bb, "loss": lo, "seed": 0}
+               for t in ("lumo", "gap") for sp in ("random", "cliff") for bb in ("mlp", "lgbm")
+               for lo in ("lds", "plain")]
+    _not_run(rep, missing, 20)
+    tab = next(i for i in rep.sections[0].items if i.kind == "table")
+    assert [r[:4] for r in tab.rows[:3]] == [["qm9/gap", "cliff", "lgbm", "plain"],
+                                             ["qm9/gap", "cliff", "lgbm", "lds"],
+                                             ["qm9/gap", "cliff", "mlp", "plain"]]

@@ -372,3 +372,26 @@ def test_not_shown_prints_the_minimal_detectable_effect():
     sims = np.random.default_rng(0).normal(delta, d.std(ddof=1), (4000, 5))
     power = (one_sided_t(sims) <= 0.05 / 60).mean()
     assert 0.77 < power < 0.83
+
+
+def test_fieller_interval_bounds_are_where_the_paired_t_test_rejects():
+    """Independent check with scipy: at each bound R the paired t-test of num − R·den has
+    p = 1 − confidence; the point is the ratio of the means; one seed has no interval;
+    a denominator indistinguishable from 0 gives an unbounded interval."""
+    from scipy import stats
+
+    from cliffkit.evaluate import fieller_interval
+
+    rng = np.random.default_rng(3)
+    num, den = 1.4 + 0.1 * rng.normal(size=5), 1.0 + 0.05 * rng.normal(size=5)
+    e = fieller_interval(num, den)
+    assert e.value == pytest.approx(num.mean() / den.mean())
+    for r in (e.low, e.high):
+        assert stats.ttest_1samp(num - r * den, 0.0).pvalue == pytest.approx(0.05, abs=1e-9)
+    assert e.low < e.value < e.high
+    one = fieller_interval([1.5], [1.0])
+    assert one.value == 1.5 and np.isnan(one.low)
+    wide = fieller_interval([1.0, 1.1, 0.9], [0.5, -0.4, 0.1])
+    assert wide.low == -np.inf and "unbounded" in wide.note
+    left = fieller_interval([1.0, np.nan, 1.2], [1.0, 1.0, 1.0])
+    assert left.note == "1 of 3 seeds left out"

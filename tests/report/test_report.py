@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from cliffkit.errors import InvalidParameterError
+from cliffkit.evaluate import fieller_interval
 from cliffkit.report import (
     Report,
     build_report,
@@ -283,10 +284,12 @@ def _qm9_rows(n_train: int, ratios: dict, seeds=(0, 1, 2), subsample=None) -> li
     for (tg, sp, bb), r in ratios.items():
         for seed in seeds:
             rr = r + 0.01 * seed
+            sm = 0.1 + 0.02 * seed  # the seeds' smooth MAE differ: mean of ratios != ratio of means
             rows.append(_row(dataset="qm9", target=tg, split=sp, backbone=bb, loss="plain",
                              seed=seed, subsample=subsample, n_train=n_train, mae=0.15,
-                             cliff_mae=0.1 * rr, smooth_mae=0.1, ratio=rr, ratio_lo=rr - 0.05,
-                             ratio_hi=rr + 0.05, ref_ratio=2 * rr, ref_ratio_lo=2 * rr - 0.1,
+                             cliff_mae=sm * rr, smooth_mae=sm, ratio=rr, ratio_lo=rr - 0.05,
+                             ratio_hi=rr + 0.05, ref_cliff_mae=0.2 * rr, ref_smooth_mae=0.1,
+                             ref_ratio=2 * rr, ref_ratio_lo=2 * rr - 0.1,
                              ref_ratio_hi=2 * rr + 0.1, matched_similarity_ratio=rr + 0.1,
                              matched_similarity_ratio_lo=rr + 0.05,
                              matched_similarity_ratio_hi=rr + 0.15,
@@ -308,10 +311,17 @@ def test_ratio_summary_shows_reference_and_matched_controls_descriptively():
     assert gap["reference ratio"].startswith("3.000 [2.900, 3.100]")
     assert gap["model / reference"] == "0.500"
     assert gap["ratio, matched on similarity"].startswith("1.600 [1.550, 1.650]")
-    # three seeds: mean ± std [t interval of the seed mean]
+    # three seeds: the ratio of seed means (the claims' ratio), Fieller's interval
     homo = rows["qm9/homo"]
-    assert homo["seeds run"] == "0, 1, 2"
-    assert homo["ratio"] == "1.210 ± 0.010 [1.185, 1.235]"
+    assert homo["seeds"] == 3 and homo["seed IDs"] == "0, 1, 2"  # a count, then the IDs
+    assert gap["seeds"] == 1 and gap["seed IDs"] == "0"
+    cliff = [0.1 * 1.2, 0.12 * 1.21, 0.14 * 1.22]
+    smooth = [0.1, 0.12, 0.14]
+    ratio = sum(cliff) / sum(smooth)
+    e = fieller_interval(cliff, smooth)
+    assert homo["ratio"] == f"{ratio:.3f} [{e.low:.3f}, {e.high:.3f}]" and e.low < ratio < e.high
+    assert homo["ratio"].startswith("1.211 [")  # the mean of the per-seed ratios is 1.210
+    assert "ratio of seed means" in tab.note and "Fieller" in tab.note
     assert homo["ratio, matched on similarity and |z|"].startswith("1.110 ± 0.010 [")
     # 3 seeds is below the claims' 5: the claim says so, the descriptive table is still there
     qm9 = _verdicts(_section(rep, "QM9"))
@@ -356,11 +366,16 @@ def test_compare_puts_shared_cells_side_by_side_and_names_the_rest():
     (row,) = ratio_t.rows
     r = dict(zip(ratio_t.columns, row, strict=True))
     assert r["task"] == "qm9/gap" and r["seeds (here / there)"] == "3 / 2"
-    assert r["ratio here"].startswith("1.410 ± 0.010") and r["ratio 3k subsample"].startswith("2.005 ± 0.007")
-    assert r["Δ ratio (here − there)"] == "-0.595"
-    assert r["reference ratio 3k subsample"] == "4.010 ± 0.014"
+    here, there = (0.1 * 1.4 + 0.12 * 1.41 + 0.14 * 1.42) / 0.36, (0.1 * 2 + 0.12 * 2.01) / 0.22
+    assert r["ratio here"].startswith(f"{here:.3f} [") and r["ratio 3k subsample"].startswith(f"{there:.3f} [")
+    assert r["Δ ratio (here − there)"] == f"{here - there:.3f}"
+    assert r["reference ratio 3k subsample"] == "4.010"  # (0.2·2.005 mean) / 0.1
     (row,) = mae_t.rows
     m = dict(zip(mae_t.columns, row, strict=True))
+    # the ratio column is MAE cliff / MAE smooth of its own row (the seed means)
+    assert m["ratio here"] == f"{here:.3f}" and m["ratio 3k subsample"] == f"{there:.3f}"
+    assert float(m["MAE cliff here"].split(" ±")[0]) / float(m["MAE smooth here"].split(" ±")[0]) \
+        == pytest.approx(here, abs=0.02)
     assert m["n train here"] == "104594" and m["n train 3k subsample"] == "2400"
     # nothing in common: said, no table
     other = pd.DataFrame(_qm9_rows(10, {("mu", "random", "svm"): 1.0}))

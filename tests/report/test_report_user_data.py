@@ -22,7 +22,8 @@ def _user_rows(seeds, cliff_n, dataset="/home/me/data/my_assay.csv"):
         # plain: gap 0.5, ratio 2 (CI low 1.4); cliff loss: gap 0.30-0.32, smaller on every seed
         rows.append(_row(dataset=dataset, target="pKi", backbone="lgbm", loss="plain", seed=seed,
                          mae=0.6, cliff_mae=1.0, smooth_mae=0.5, gap=0.5, ratio=2.0,
-                         ratio_lo=1.4, ratio_hi=2.6, ref_ratio=2.5, cliff_n=cliff_n,
+                         ratio_lo=1.4, ratio_hi=2.6, ref_ratio=2.5, ref_cliff_mae=1.25,
+                         ref_smooth_mae=0.5, cliff_n=cliff_n,
                          smooth_n=40, unit="pKi"))
         rows.append(_row(dataset=dataset, target="pKi", backbone="lgbm", loss="cliff", seed=seed,
                          mae=0.58, cliff_mae=0.8, smooth_mae=0.5, gap=0.3 + 0.01 * seed,

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import CliffkitError, ConfigError
 from ._config import GridConfig, canonical_json
 from ._runner import CELLS_DIR
 
@@ -104,7 +104,16 @@ def load_results(out_dir: str | os.PathLike, *, grid_only: bool = False) -> Any:
     ``n_stale`` (cells left out), ``n_missing`` (cells of the grid with no result yet) and
     ``missing_cells`` (those cells: one dict each with ``key, dataset, target, split,
     backbone, loss, seed``, in the grid's order), so that a report of a partial grid lists
-    them instead of dropping them silently.
+    them instead of dropping them silently; ``grid_problem`` is None, or a sentence saying
+    that config.json is missing or unreadable (so completeness is unknown) for the report to
+    show as a warning.
+
+    A cell file that cannot be used (not readable, not valid JSON e.g. truncated, not a JSON
+    object, or a field of the wrong type such as ``"cell": null`` or ``"seconds": "abc"``)
+    is never dropped: it becomes a row with ``status == "unreadable"``, ``key`` its file
+    name, ``error_type`` "unreadable cell file" and ``error_message`` "cells/<file>:
+    <what is wrong>", so that a report lists it among the failed cells (one rule for every
+    malformed cell; :mod:`benchmarks/publish_results` refuses to publish such a folder).
 
     Raises
     ------
@@ -118,41 +127,107 @@ def load_results(out_dir: str | os.PathLike, *, grid_only: bool = False) -> Any:
 
 
 def _keep_grid_cells(table: Any, out_dir: Path) -> Any:
+    path = out_dir / "config.json"
     try:
-        written = json.loads((out_dir / "config.json").read_text(encoding="utf-8"))
+        written = json.loads(path.read_text(encoding="utf-8"))
         grid = written["config"]
         cells = GridConfig.from_dict(grid, check_names=False).cells()
-    except (OSError, ValueError, KeyError, TypeError):
-        table.attrs.update(grid=None, grid_source="", n_stale=0, n_missing=0, missing_cells=[])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, CliffkitError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            why = "is missing"
+        elif isinstance(exc, OSError):
+            why = f"cannot be read ({exc.strerror or exc})"
+        elif isinstance(exc, json.JSONDecodeError):
+            why = f"is not valid JSON (truncated or corrupt?): {exc}"
+        elif isinstance(exc, KeyError | TypeError | AttributeError):
+            why = "holds no grid (no 'config' object)"
+        else:
+            why = f"holds a grid that cannot be read: {exc}"
+        problem = (f"The grid definition {path.name} {why}: whether the grid is complete is "
+                   "unknown (cells not run yet cannot be listed, cells made under other settings "
+                   "cannot be told apart).")
+        table.attrs.update(grid=None, grid_source="", n_stale=0, n_missing=0, missing_cells=[],
+                           grid_problem=problem)
         return table
     keys = {c.key for c in cells}
-    stale = ~table["key"].isin(keys)
+    # an unreadable cell file is kept whatever its name: it is reported, never dropped
+    stale = ~table["key"].isin(keys) & (table["status"] != UNREADABLE)
     kept = table[~stale].reset_index(drop=True)
     have = set(table["key"])
     missing = [{"key": c.key, "dataset": c.dataset, "target": c.target, "split": c.split,
                 "backbone": c.backbone, "loss": c.loss, "seed": c.seed}
                for c in cells if c.key not in have]
-    kept.attrs.update(grid=grid, grid_source=written.get("source", ""),
+    kept.attrs.update(grid=grid, grid_source=written.get("source", ""), grid_problem=None,
                       n_stale=int(stale.sum()), n_missing=len(missing), missing_cells=missing)
     return kept
+
+
+#: ``status`` of a cell whose ``cells/<key>.json`` cannot be read (see :func:`load_results`).
+UNREADABLE = "unreadable"
+
+#: The cell record's fields and the JSON types each may hold (None: absent or null).
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "key": (str,), "status": (str,), "cell": (dict,), "metrics": (dict,), "error": (dict,),
+    "environment": (dict,), "extra": (dict,), "warnings": (list,), "seconds": (int, float),
+    "cpu_seconds": (int, float), "started": (str,), "finished": (str,), "predictions": (str,),
+    "split": (str,),
+}
+_NESTED_DICTS = ("reference", "overall", "strata", "pairs", "moleculeace")
+_JSON_NAMES = {dict: "an object", list: "a list", str: "a string", int: "a number",
+               float: "a number", bool: "true/false", type(None): "null"}
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_NAMES.get(type(value), type(value).__name__)
+
+
+def _read_cell(path: Path) -> tuple[dict | None, str | None]:
+    """``(record, None)``, or ``(None, why it cannot be used)`` for a cell file that is
+    unreadable, not JSON (e.g. truncated) or not shaped like a cell record."""
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    except ValueError as exc:
+        return None, f"not valid JSON (truncated or corrupt?): {exc}"
+    if not isinstance(rec, dict):
+        return None, f"holds {_json_type(rec)}, not a cell record (a JSON object)"
+    for name, types in _FIELD_TYPES.items():
+        value = rec.get(name)
+        if value is None:
+            if name == "cell":
+                return None, "has no 'cell' object (dataset, split, backbone, loss, seed)"
+            continue
+        if isinstance(value, bool) or not isinstance(value, types):
+            return None, (f"field {name!r} is {_json_type(value)} ({json.dumps(value)[:40]}), "
+                          f"expected {_json_type(types[0]())}")
+    for block in (rec.get("metrics") or {}, (rec.get("metrics") or {}).get("reference") or {}):
+        for name in _NESTED_DICTS:
+            value = block.get(name)
+            if value is not None and not isinstance(value, dict):
+                return None, f"metrics field {name!r} is {_json_type(value)}, expected an object"
+    return rec, None
 
 
 def _load_cells(out_dir: Path) -> Any:
     import pandas as pd
 
     folder = out_dir / CELLS_DIR
-    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    # (a name starting with '.' is a write in progress, see _runner)
+    files = sorted(p for p in folder.glob("*.json") if not p.name.startswith(".")) \
+        if folder.is_dir() else []
     if not files:
         raise ConfigError(
             f"No results in {str(out_dir)!r} (no {CELLS_DIR}/*.json); run 'cliffkit bench' first."
         )
     rows = []
     for path in files:
-        try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        rec, problem = _read_cell(path)
+        if problem is not None:  # reported, never dropped: see load_results
+            rows.append({"key": path.stem, "status": UNREADABLE, "error_type": "unreadable cell file",
+                         "error_message": f"{CELLS_DIR}/{path.name}: {problem}", "warnings": []})
             continue
-        cell = rec.get("cell", {})
+        cell = rec.get("cell") or {}
         row: dict[str, Any] = {
             "key": rec.get("key", path.stem),
             "status": rec.get("status"),

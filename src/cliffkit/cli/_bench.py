@@ -138,10 +138,17 @@ def _fmt_time(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _shipped_grids() -> list[str]:
+    """The shipped grid names, from the registry (cliffkit.bench.list_configs)."""
+    from ..bench._config import list_configs
+
+    return list_configs()
+
+
 @app.command("bench", help=_BENCH_HELP)
 @click.argument("data", metavar="[DATA_FILE]", required=False)
 @click.option("--config", "config", default=None, metavar="NAME|FILE",
-              help="A shipped grid (smoke, demo, quick, paper, moleculeace) or a .toml/.json grid file.")
+              help=f"A shipped grid ({', '.join(_shipped_grids())}) or a .toml/.json grid file.")
 @click.option("--smiles-col", default=None, metavar="COL",
               help="With DATA_FILE: its SMILES column (default: a column named 'smiles').")
 @click.option("--target-col", "target_cols", multiple=True, metavar="COL",
@@ -250,8 +257,12 @@ def bench(data: str | None, config: str | None, smiles_col: str | None,
                    f"losses: {', '.join(grid.losses)}; seeds: {', '.join(map(str, grid.seeds))}")
         click.echo(f"  {len(cells)} cells ({done} already finished in {out_dir}), "
                    f"{len(grid.split_specs())} splits")
+        click.echo("  cells:")
         for cell in cells:
-            click.echo(f"  {cell.key}")
+            click.echo(f"    {cell.key}")
+        click.echo("  splits:")
+        for spec in grid.split_specs():
+            click.echo(f"    {spec.key}")
         seconds, how = _estimate(grid, out_dir, n_jobs)
         click.echo(f"  rough estimate for the {how}: {_fmt_time(seconds)} with --n-jobs {n_jobs}")
         return 0
@@ -408,6 +419,9 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
         meta["budget"] = (f"capped (the '{grid_name}' grid stops training early to fit its time "
                           "budget): the numbers show the workflow, not findings")
     compare = None
+    if compare_label is not None and compare_dir is None:
+        raise ConfigError("--compare-label names the folder of --compare; add --compare DIR "
+                          "(or drop --compare-label).")
     if compare_dir is not None:
         if not (Path(compare_dir) / "cells").is_dir():
             raise ConfigError(f"--compare {compare_dir!r} is not a 'cliffkit bench' results folder "
@@ -423,14 +437,31 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
     if compare_dir is not None:
         command += f" --compare {compare_dir} --compare-label {shlex.quote(compare_label)}"
     src = str(table.attrs.get("grid_source") or "")
-    if grid_name and src.startswith("cliffkit:bench/configs/"):
+    published = (Path(results) / "splits" / "SHA256SUMS").is_file()
+    shipped = bool(grid_name) and src.startswith("cliffkit:bench/configs/")
+    if shipped and published:
+        # a folder published by benchmarks/publish_results.py: the report comes from its
+        # cells alone; remaking the cells goes into a scratch folder, never the published one
+        meta["cells remade by"] = (f"cliffkit bench --config {grid_name} -o SCRATCH_DIR, then "
+                                   f"python benchmarks/publish_results.py publish SCRATCH_DIR "
+                                   f"{results} (see docs/results/README.md)")
+    elif shipped:
         # a shipped grid: the one command that remakes the results (finished cells are
         # skipped) and then this report
         command = f"cliffkit bench --config {grid_name} -o {results} && {command}"
+    grid_warnings = [table.attrs.get("grid_problem")]
+    if compare is not None and compare.attrs.get("grid_problem"):
+        grid_warnings.append(f"In {compare_label}: {compare.attrs['grid_problem']}")
+    if compare is not None and (compare["status"] == "unreadable").any():
+        bad = compare[compare["status"] == "unreadable"]
+        grid_warnings.append(
+            f"In {compare_label}: {len(bad)} cell file(s) could not be read and are left out of "
+            "the comparison: " + "; ".join(bad["error_message"].astype(str).head(5))
+            + (" …" if len(bad) > 5 else ""))
     rep = build_report(table, title=title or default_title, meta=meta, figures=not no_figures,
                        claims_file=claims_file, command=command, capped=capped,
                        missing=table.attrs.get("missing_cells"), compare=compare,
-                       compare_label=compare_label)
+                       compare_label=compare_label, warnings=grid_warnings)
     paths = write_report(rep, out_dir)
     say(f"Report: {paths['html']} (markdown: {paths['markdown']})")
     return 0

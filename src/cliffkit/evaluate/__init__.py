@@ -6,8 +6,8 @@
 - Array API: :func:`regression_metrics`, :func:`stratum_metrics`, :func:`pair_metrics`,
   :func:`bootstrap_ci`, :func:`paired_test`, :func:`reference_predictions`.
 - Across seeds (``_stats``): :data:`ENDPOINTS`, :func:`evaluate_claim`,
-  :func:`hierarchical_bootstrap`, :func:`t_interval`, :func:`holm`, :func:`one_sided_t`,
-  :func:`minimal_detectable_effect`, :func:`t_calibration`.
+  :func:`hierarchical_bootstrap`, :func:`t_interval`, :func:`fieller_interval`, :func:`holm`,
+  :func:`one_sided_t`, :func:`minimal_detectable_effect`, :func:`t_calibration`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from ._stats import (
     ClaimResult,
     Endpoint,
     evaluate_claim,
+    fieller_interval,
     hierarchical_bootstrap,
     holm,
     minimal_detectable_effect,
@@ -84,6 +85,7 @@ __all__ = [
     "shown_holm",
     "t_calibration",
     "t_interval",
+    "fieller_interval",
 ]
 
 

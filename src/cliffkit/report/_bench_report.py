@@ -44,7 +44,11 @@ def _num(x: Any) -> float:
 
 
 def _fmt(v: float, digits: int = 3) -> str:
-    return "–" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+    """``v`` to ``digits`` decimals; a value that rounds to zero prints without a sign."""
+    if v is None or not math.isfinite(v):
+        return "–"
+    text = f"{v:.{digits}f}"
+    return text.lstrip("-") if float(text) == 0 else text
 
 
 def _pct(v: float) -> str:
@@ -190,9 +194,17 @@ def _overview(report: Report, table, warnings: list[str] | None = None) -> None:
     with report.section("Overview"):
         for text in warnings or []:
             report.add_message(text, level="warning")
-        n_fail = int((table["status"] != "ok").sum())
+        n_bad = int((table["status"] == "unreadable").sum())
+        n_fail = int((table["status"] != "ok").sum()) - n_bad
+        bad = f", {n_bad} unreadable (listed in 'Failed cells')" if n_bad else ""
+        if n_bad:
+            report.add_message(
+                f"{n_bad} cell file{'s' if n_bad != 1 else ''} could not be read (truncated, not "
+                "JSON or not shaped like a cell record): counted as failed, listed with file "
+                "name and reason in 'Failed cells'; their results are in no table.",
+                level="warning")
         report.add_message(
-            f"{len(table)} cells: {len(ok)} finished, {n_fail} failed. "
+            f"{len(table)} cells: {len(ok)} finished, {n_fail} failed{bad}. "
             f"Datasets: {', '.join(sorted({_task(d, t) for d, t in zip(table['dataset'], table['target'], strict=False)}))}; "
             f"splits: {', '.join(sorted(table['split'].dropna().unique()))}; "
             f"backbones: {', '.join(sorted(table['backbone'].dropna().unique()))}; "
@@ -213,7 +225,8 @@ def _overview(report: Report, table, warnings: list[str] | None = None) -> None:
             "intervals over seeds and molecules). Strata: cliff = supported test "
             "molecules with high severity, smooth = supported with low severity, unsupported = no "
             "training neighbour at the similarity threshold. Gap = MAE(cliff) − MAE(smooth); "
-            "ratio = MAE(cliff) / MAE(smooth). The reference predictor (similarity-weighted mean of "
+            "ratio = MAE(cliff) / MAE(smooth), over seeds the ratio of the seed means (Fieller's "
+            "interval). The reference predictor (similarity-weighted mean of "
             "the training neighbours' labels) is scored on the same strata: its ratio shows how much "
             "of a gap the cliff definition creates by itself.",
             level="note",
@@ -233,8 +246,8 @@ def _results_tables(report: Report, ok) -> None:
                                _fmt(_mean_std(sub["cliff_n"])[0], 0) if "cliff_n" in sub else "–",
                                _fmt(_mean_std(sub["smooth_n"])[0], 0) if "smooth_n" in sub else "–"])
                 rows_b.append([_task(ds, tg), bb, lo, _ms(sub, "gap"),
-                               _ms(sub, "noise_floor_gap", ci=False), _ms(sub, "ratio"),
-                               _ms(sub, "ref_ratio", ci=False),
+                               _ms(sub, "noise_floor_gap", ci=False), _ratio_text(sub),
+                               _ratio_text(sub, "ref_", ci=False),
                                _ms(sub, "label_free_gap", ci=False),
                                _ms(sub, "label_free_auc", ci=False),
                                _ms(sub, "matched_similarity_ratio", ci=False),
@@ -252,7 +265,8 @@ def _results_tables(report: Report, ok) -> None:
                          "reference ratio", "label-free gap", "roughness AUC",
                          "ratio, matched on similarity", "ratio, matched on similarity and |z|",
                          "pair Δ-error", "direction accuracy"],
-                note="noise-floor gap: the gap a perfect model shows under the dataset's label "
+                note=_RATIO_NOTE + " reference ratio: the same for the reference predictor. "
+                     "noise-floor gap: the gap a perfect model shows under the dataset's label "
                      "noise (cliffkit.evaluate.noise_floor; '–' where noise_sd is unknown). "
                      "label-free gap: MAE of the roughest minus the calmest test molecules by "
                      "train-only roughness, cut at the training molecules' 80th and 50th "
@@ -294,9 +308,8 @@ def _dataset_summary(report: Report, ok, capped: bool = False) -> None:
                 plain = rows_t[rows_t["loss"] == "plain"]
                 rows = []
                 for bb, sub in plain.groupby("backbone", sort=True):
-                    m, _, n = _mean_std(sub["ratio"]) if "ratio" in sub else (float("nan"), 0, 0)
-                    lo = _mean_std(sub["ratio_lo"])[0] if "ratio_lo" in sub else float("nan")
-                    rm = _mean_std(sub["ref_ratio"])[0] if "ref_ratio" in sub else float("nan")
+                    est = _ratio_of_means(sub)
+                    n, lo = int(math.isfinite(est.value)), est.low
                     if n == 0:
                         verdict = "not measured"
                     elif math.isfinite(lo) and lo > 1:
@@ -304,9 +317,8 @@ def _dataset_summary(report: Report, ok, capped: bool = False) -> None:
                     else:
                         verdict = "no clear cliff/smooth difference"
                     rows.append([bb, int(sub["seed"].nunique()), _ms(sub, "cliff_mae"),
-                                 _ms(sub, "smooth_mae"), _ms(sub, "ratio"),
-                                 _ms(sub, "ref_ratio", ci=False),
-                                 _fmt(m / rm) if math.isfinite(rm) and rm > 0 and n else "–",
+                                 _ms(sub, "smooth_mae"), _ratio_text(sub),
+                                 _ratio_text(sub, "ref_", ci=False), _ratio_over_reference(sub),
                                  _label(verdict, _caveats(sub, capped=capped))])
                 if rows:
                     report.add_table(
@@ -314,7 +326,7 @@ def _dataset_summary(report: Report, ok, capped: bool = False) -> None:
                         columns=["backbone", "seeds", "MAE cliff", "MAE smooth", "ratio",
                                  "reference ratio", "model / reference", "verdict"],
                         note="'cliff error above smooth error' when the lower end of the ratio's "
-                             "95% CI (mean over seeds) is above 1.")
+                             "95% interval is above 1. " + _RATIO_NOTE + " " + _ONE_SEED)
                 else:
                     report.add_message("No plain-loss results for this dataset.",
                                        level="not-measured")
@@ -364,7 +376,7 @@ def _random_vs_cliff(report: Report, ok) -> None:
             for sp in ["cliff", *others]:
                 s = sub[sub["split"] == sp]
                 row += [_ms(s, "mae", ci=False), _ms(s, "cliff_mae", ci=False),
-                        _ms(s, "ratio", ci=False)]
+                        _ratio_text(s, ci=False)]
             rows.append(row)
         cols = ["task", "backbone"]
         for sp in ["cliff", *others]:
@@ -374,6 +386,52 @@ def _random_vs_cliff(report: Report, ok) -> None:
                               "against its own training set). The overall MAE of a random split "
                               "hides the cliff error that CliffSplit exposes.")
 
+
+def _ratio_of_means(sub, prefix: str = ""):
+    """The cliff/smooth ratio of the rows ``sub`` (seeds): ``mean(MAE cliff) / mean(MAE
+    smooth)`` over the seeds with both, the claims' definition, as an
+    :class:`~cliffkit.evaluate.Estimate` with Fieller's 95% interval across seeds
+    (:func:`cliffkit.evaluate.fieller_interval`); with one seed, that cell's own
+    molecule-bootstrap interval (``ratio_lo/hi``) and note "one seed". ``prefix="ref_"``:
+    the reference predictor's."""
+    from ..evaluate import Estimate, fieller_interval
+
+    c, m = f"{prefix}cliff_mae", f"{prefix}smooth_mae"
+    if c not in sub or m not in sub or sub.empty:
+        return Estimate(float("nan"))
+    num = sub[c].map(_num).to_numpy(dtype=float)
+    den = sub[m].map(_num).to_numpy(dtype=float)
+    est = fieller_interval(num, den)
+    ok = np.isfinite(num) & np.isfinite(den)
+    if ok.sum() == 1:
+        row = sub[ok].iloc[0]
+        lo, hi = _num(row.get(f"{prefix}ratio_lo")), _num(row.get(f"{prefix}ratio_hi"))
+        return Estimate(est.value, lo, hi, note="one seed")
+    return est
+
+
+def _ratio_text(sub, prefix: str = "", ci: bool = True) -> str:
+    """``ratio [interval]`` of :func:`_ratio_of_means`; † marks a one-seed molecule interval."""
+    e = _ratio_of_means(sub, prefix)
+    if not math.isfinite(e.value):
+        return "–"
+    text = _fmt(e.value)
+    if not ci:
+        return text
+    if e.note.startswith("one seed"):
+        return text + (f" [{_fmt(e.low)}, {_fmt(e.high)}]†" if math.isfinite(e.low) else " [—]")
+    if "unbounded" in e.note:
+        return text + " [unbounded]"
+    text += f" [{_fmt(e.low)}, {_fmt(e.high)}]" if math.isfinite(e.low) else " [—]"
+    return text + (f" ({e.note})" if e.note else "")
+
+
+#: How every cliff/smooth ratio column is computed (a table note).
+_RATIO_NOTE = ("ratio = mean MAE cliff / mean MAE smooth over the seeds (the ratio of seed means, "
+               "as in the claims), so it equals the row's MAE cliff over its MAE smooth; the "
+               "bracket is Fieller's 95% interval of that ratio across seeds (the ratios R that "
+               "a paired t-test of MAE cliff − R·MAE smooth does not reject; 'unbounded' when "
+               "the smooth MAE is not distinguishable from 0).")
 
 #: Marks an interval from one seed: the cell's own molecule bootstrap, not a seed interval.
 _ONE_SEED = "†: one seed; the interval is that cell's molecule bootstrap, not an interval over seeds."
@@ -394,9 +452,8 @@ def _ratio_ci(sub, col: str) -> str:
 
 
 def _ratio_over_reference(sub) -> str:
-    m, _, n = _mean_std(sub["ratio"]) if "ratio" in sub else (float("nan"), 0, 0)
-    rm, _, k = _mean_std(sub["ref_ratio"]) if "ref_ratio" in sub else (float("nan"), 0, 0)
-    return _fmt(m / rm) if n and k and math.isfinite(rm) and rm > 0 else "–"
+    m, rm = _ratio_of_means(sub).value, _ratio_of_means(sub, "ref_").value
+    return _fmt(m / rm) if math.isfinite(m) and math.isfinite(rm) and rm > 0 else "–"
 
 
 def _ratio_summary(report: Report, ok) -> None:
@@ -407,7 +464,8 @@ def _ratio_summary(report: Report, ok) -> None:
         report.add_message(
             "Descriptive, not a test (the claims above are the tests, with their seed "
             "rules): the plain-loss MAE ratio cliff / smooth per task, split and backbone, "
-            "mean ± std over seeds with the 95% Student-t interval of the seed mean in brackets "
+            "as the ratio of seed means (mean MAE cliff / mean MAE smooth, the claims' "
+            "definition) with Fieller's 95% interval across seeds in brackets "
             "(with one seed, marked †: that cell's molecule-bootstrap interval), beside the same ratio of "
             "the reference predictor (similarity-weighted mean of the training neighbours' "
             "labels) and of the matched controls (cliff cases against smooth cases paired 1:1 "
@@ -420,21 +478,23 @@ def _ratio_summary(report: Report, ok) -> None:
         groups = sorted(plain.groupby(["dataset", "target", "split", "backbone"]),
                         key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] != "cliff", kv[0][2], kv[0][3]))
         for (ds, tg, sp, bb), sub in groups:
-            seeds = ", ".join(str(int(s)) for s in sorted(sub["seed"].dropna().unique()))
-            rows.append([_task(ds, tg), sp, bb, seeds, _ms(sub, "cliff_mae", ci=False),
-                         _ms(sub, "smooth_mae", ci=False), _ratio_ci(sub, "ratio"),
-                         _ratio_ci(sub, "ref_ratio"), _ratio_over_reference(sub),
+            ids = sorted(sub["seed"].dropna().unique())
+            rows.append([_task(ds, tg), sp, bb, len(ids), ", ".join(str(int(s)) for s in ids), _ms(sub, "cliff_mae", ci=False),
+                         _ms(sub, "smooth_mae", ci=False), _ratio_text(sub),
+                         _ratio_text(sub, "ref_"), _ratio_over_reference(sub),
                          _ratio_ci(sub, "matched_similarity_ratio"),
                          _ratio_ci(sub, "matched_similarity_z_ratio"),
                          _fmt(_mean_std(sub["cliff_n"])[0], 0) if "cliff_n" in sub else "–",
                          _fmt(_mean_std(sub["smooth_n"])[0], 0) if "smooth_n" in sub else "–"])
         report.add_table(
             rows, "Cliff/smooth MAE ratio, plain loss",
-            columns=["task", "split", "backbone", "seeds run", "MAE cliff", "MAE smooth", "ratio",
+            columns=["task", "split", "backbone", "seeds", "seed IDs", "MAE cliff", "MAE smooth", "ratio",
                      "reference ratio", "model / reference", "ratio, matched on similarity",
                      "ratio, matched on similarity and |z|", "n cliff", "n smooth"],
-            note="model / reference: the mean ratio over the reference predictor's mean ratio "
-                 "(below 1: the model handles cliffs better than copying its neighbours). "
+            note=_RATIO_NOTE + " reference ratio: the same for the reference predictor; model / "
+                 "reference: the ratio over the reference ratio (below 1: the model handles "
+                 "cliffs better than copying its neighbours). The matched ratios are each "
+                 "cell's own matched-control ratio, mean ± std over seeds [Student-t interval]. "
                  + _ONE_SEED)
 
 
@@ -444,6 +504,24 @@ def _subsample_text(table) -> str:
     vals = sorted({("all molecules" if v is None or (isinstance(v, float) and not math.isfinite(v))
                     else f"{int(v):,}-molecule subsample") for v in table["subsample"]})
     return ", ".join(vals) or "?"
+
+
+def _same_splits(ok, other_ok) -> str:
+    """Whether the two folders' seeds used the same split files (by their checksums)."""
+    cols = ["dataset", "target", "split", "seed", "split_checksum"]
+    if "split_checksum" not in ok or "split_checksum" not in other_ok:
+        return "split checksums not recorded: seeds are not paired"
+    a = {tuple(r[:4]): r[4] for r in ok[cols].dropna().itertuples(index=False)}
+    b = {tuple(r[:4]): r[4] for r in other_ok[cols].dropna().itertuples(index=False)}
+    both = set(a) & set(b)
+    same = sum(a[k] == b[k] for k in both)
+    if not both or same == 0:
+        return "no seed's split is the same in both (by split checksum), so seeds are not paired"
+    if same == len(both):
+        return (f"all {same} shared (task, split, seed) splits are the same in both by split "
+                "checksum; seeds are still not paired here")
+    return (f"{same} of {len(both)} shared (task, split, seed) splits are the same in both by "
+            "split checksum, the others differ; seeds are not paired")
 
 
 def _comparison(report: Report, ok, other, label: str) -> None:
@@ -464,9 +542,9 @@ def _comparison(report: Report, ok, other, label: str) -> None:
             f"The same cells (dataset, target, split, backbone, loss) in these results and in "
             f"{label}: data here: {_subsample_text(ok)}; in {label}: {_subsample_text(other_ok)}. "
             f"{n_n}; {len(shared)} (dataset, target, split, backbone, loss) groups in both. "
-            "Numbers are means over each folder's own seeds (a seed's split differs between the "
-            "two, so seeds are not paired); brackets: the 95% Student-t interval of the seed "
-            "mean. n train is the mean training-set size.", level="note")
+            f"Numbers are means over each folder's own seeds ({_same_splits(ok, other_ok)}); brackets: the 95% Student-t interval of the seed "
+            "mean, for a ratio Fieller's interval. " + _RATIO_NOTE
+            + " n train is the mean training-set size.", level="note")
         only_mine = sorted(set(mine) - set(theirs))
         only_theirs = sorted(set(theirs) - set(mine))
         for what, ks in (("only here", only_mine), (f"only in {label}", only_theirs)):
@@ -482,13 +560,12 @@ def _comparison(report: Report, ok, other, label: str) -> None:
         for k in shared:
             a, b = mine[k], theirs[k]
             seeds = f"{a['seed'].nunique()} / {b['seed'].nunique()}"
-            ra, rb = _mean_std(a["ratio"])[0] if "ratio" in a else float("nan"), \
-                _mean_std(b["ratio"])[0] if "ratio" in b else float("nan")
+            ra, rb = _ratio_of_means(a).value, _ratio_of_means(b).value
             if k[4] == "plain":
-                rows_r.append([_task(k[0], k[1]), k[2], k[3], seeds, _ratio_ci(a, "ratio"),
-                               _ratio_ci(b, "ratio"),
-                               _fmt(ra - rb), _ms(a, "ref_ratio", ci=False),
-                               _ms(b, "ref_ratio", ci=False),
+                rows_r.append([_task(k[0], k[1]), k[2], k[3], seeds, _ratio_text(a),
+                               _ratio_text(b),
+                               _fmt(ra - rb), _ratio_text(a, "ref_", ci=False),
+                               _ratio_text(b, "ref_", ci=False),
                                _ms(a, "matched_similarity_ratio", ci=False),
                                _ms(b, "matched_similarity_ratio", ci=False),
                                _ms(a, "matched_similarity_z_ratio", ci=False),
@@ -509,7 +586,7 @@ def _comparison(report: Report, ok, other, label: str) -> None:
                          f"reference ratio {there}", f"matched on similarity {here}",
                          f"matched on similarity {there}", f"matched on similarity and |z| {here}",
                          f"matched on similarity and |z| {there}"],
-                note="Descriptive, not a test. " + _ONE_SEED)
+                note="Descriptive, not a test. " + _RATIO_NOTE + " " + _ONE_SEED)
         report.add_table(
             rows_m, f"Every shared cell: MAE here and in {label}",
             columns=["task", "split", "backbone", "loss", "seeds (here / there)",
@@ -528,7 +605,8 @@ def _not_run(report: Report, missing: list[dict] | None, n_grid: int) -> None:
         for c in missing:
             k = (_task(c["dataset"], c["target"]), c["split"], c["backbone"], c["loss"])
             groups.setdefault(k, []).append(int(c["seed"]))
-        rows = [[*k, len(v), ", ".join(str(s) for s in sorted(v))] for k, v in groups.items()]
+        order = sorted(groups, key=lambda k: (k[0], k[1] != "cliff", k[1], k[2], _loss_order(k[3])))
+        rows = [[*k, len(groups[k]), ", ".join(str(s) for s in sorted(groups[k]))] for k in order]
         report.add_table(rows, f"{len(missing)} of {n_grid} cells of the grid have no result yet",
                          columns=["task", "split", "backbone", "loss", "cells", "seeds"])
         report.add_message(
@@ -548,7 +626,8 @@ def _failed(report: Report, table) -> None:
             msg = str(rec.error_message or "")
             rows.append([rec.key, _task(rec.dataset, rec.target), rec.split, rec.backbone, rec.loss,
                          rec.seed, rec.error_type or "", msg[:300] + ("…" if len(msg) > 300 else "")])
-        report.add_table(rows, f"{len(rows)} failed cells (the traceback is in cells/<key>.json)",
+        report.add_table(rows, f"{len(rows)} failed cells (the traceback is in cells/<key>.json; "
+                               "an unreadable cell file's reason is its message)",
                          columns=["key", "task", "split", "backbone", "loss", "seed", "error",
                                   "message"])
         report.add_message(f"{len(rows)} cells failed; their results are missing from every table "
@@ -654,7 +733,7 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
                  claims_file: str | None = None, command: str | None = None,
                  n_bootstrap: int = 1000, capped: bool = False,
                  missing: list[dict] | None = None, compare=None,
-                 compare_label: str | None = None) -> Report:
+                 compare_label: str | None = None, warnings: list[str] | None = None) -> Report:
     """Build the bench report from a results table.
 
     Parameters
@@ -688,6 +767,9 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
         loss) side by side, and names the groups found in only one of them.
     compare_label : str, optional
         The second table's name in that section (default "the other results").
+    warnings : list of str, optional
+        Said at the top of the overview and of the claims section (e.g.
+        ``table.attrs["grid_problem"]``: an unreadable config.json, so completeness is unknown).
 
     Returns
     -------
@@ -700,9 +782,9 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
     ok = table[table["status"] == "ok"]
     missing = list(missing or [])
     n_grid = len(table) + len(missing)
-    partial = []
+    partial = [w for w in (warnings or []) if w]
     if missing:
-        partial = [f"Partial grid: {len(missing)} of {n_grid} cells of the grid have no result "
+        partial += [f"Partial grid: {len(missing)} of {n_grid} cells of the grid have no result "
                    "yet (listed in 'Cells not run yet'); every number covers the finished cells "
                    "only."]
     _overview(report, table, partial)
