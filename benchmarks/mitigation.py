@@ -231,6 +231,22 @@ def _complete_seeds(cell):
         split_ids=None if cell.split_ids is None else [cell.split_ids[i] for i in keep])
 
 
+def _cell_numbers(r1: dict, r2: dict) -> dict:
+    """MAEs of both arms, the changes in % (negative = lower error, with the
+    hierarchical-bootstrap CI) and the E1 p-values of one cell (``r1``: its E1 result,
+    ``r2``: its E2 result); shared by the study's and the confirmatory tables."""
+    est = r1["estimates"]
+    return {
+        "plain_cliff_mae": est["cliff_0"].value, "cliff_mae": est["cliff_1"].value,
+        "plain_smooth_mae": est["smooth_0"].value, "smooth_mae": est["smooth_1"].value,
+        "plain_mae": est["overall_0"].value, "mae": est["overall_1"].value,
+        "cliff_change_pct": _neg(_est(est["endpoint"], pct=True)),
+        "smooth_change_pct": _ratio_change(est, "smooth"),
+        "overall_change_pct": _neg(_est(r2["estimates"]["endpoint"], pct=True)),
+        "p_e1": r1["p"], "p_noninferiority": r1["p_noninferiority"],
+    }
+
+
 def _endpoint_claims(base: dict) -> dict:
     """The study's three endpoints on the claim template ``base``: E1 (cliff MAE lower, smooth
     non-inferior), E1 strict (cliff MAE at least ``CLIFF_TARGET`` lower) and E2 (overall MAE
@@ -268,18 +284,10 @@ def analyze_mae(table, recs) -> list[dict]:
     for family, R in (("study", res), ("exploratory", expl)):
         for i, r1 in enumerate(R["e1"].cells):
             r2, rs = R["e2"].cells[i], R["e1_strict"].cells[i]
-            est = r1["estimates"]
             k = r1["key"]
             rows.append({
                 **k, "family": family, "n_seeds": r1["n_seeds"], "seeds": r1["seeds"],
-                "plain_cliff_mae": est["cliff_0"].value, "cliff_mae": est["cliff_1"].value,
-                "plain_smooth_mae": est["smooth_0"].value, "smooth_mae": est["smooth_1"].value,
-                "plain_mae": est["overall_0"].value, "mae": est["overall_1"].value,
-                # changes in % (negative = lower error), with the hierarchical-bootstrap CI
-                "cliff_change_pct": _neg(_est(est["endpoint"], pct=True)),
-                "smooth_change_pct": _ratio_change(est, "smooth"),
-                "overall_change_pct": _neg(_est(r2["estimates"]["endpoint"], pct=True)),
-                "p_e1": r1["p"], "p_noninferiority": r1["p_noninferiority"],
+                **_cell_numbers(r1, r2),
                 # no corrected p where no test was made (exploratory cells: < 5 seeds)
                 "holm_e1": shown_holm(r1, 5), "p_e2": r2["p"], "holm_e2": shown_holm(r2, 5),
                 "p_e1_strict": rs["p"], "holm_e1_strict": shown_holm(rs, 5),
@@ -431,17 +439,9 @@ def _claim_rows(t, recs, loss, baseline, backbones, registered) -> list[dict]:
     for i, r1 in enumerate(res["e1"].cells):
         k = r1["key"]
         r2, rs = res["e2"].cells[i], res["e1_strict"].cells[i]
-        est = r1["estimates"]
         found[(k["dataset"], k["split"], k["backbone"])] = {
             **k, "baseline": baseline, "n_seeds": r1["n_seeds"], "seeds": r1["seeds"],
-            "plain_cliff_mae": est["cliff_0"].value, "cliff_mae": est["cliff_1"].value,
-            "plain_smooth_mae": est["smooth_0"].value, "smooth_mae": est["smooth_1"].value,
-            "plain_mae": est["overall_0"].value, "mae": est["overall_1"].value,
-            "cliff_change_pct": _neg(_est(est["endpoint"], pct=True)),
-            "smooth_change_pct": _ratio_change(est, "smooth"),
-            "overall_change_pct": _neg(_est(r2["estimates"]["endpoint"], pct=True)),
-            "p_e1": r1["p"], "p_noninferiority": r1["p_noninferiority"], "p_e2": r2["p"],
-            "p_e1_strict": rs["p"]}
+            **_cell_numbers(r1, r2), "p_e2": r2["p"], "p_e1_strict": rs["p"]}
     rows = []
     for ds, split, bb in registered:
         r = found.get((ds, split, bb))
