@@ -231,6 +231,24 @@ def _complete_seeds(cell):
         split_ids=None if cell.split_ids is None else [cell.split_ids[i] for i in keep])
 
 
+def _write_summary(summary: dict, md: str, json_path, docs, marker: str) -> None:
+    """Write ``summary`` to ``json_path`` (if given), put ``md`` between the
+    ``<!-- marker:start/end -->`` lines of ``docs`` (appended when absent; if given), and
+    print ``md``; shared by the study's and the confirmatory analysis."""
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(summary, indent=1, default=float) + "\n", encoding="utf-8")
+    if docs:
+        text = docs.read_text(encoding="utf-8")
+        a, b = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+        if a in text and b in text:
+            text = text[:text.index(a)] + md + text[text.index(b) + len(b):]
+        else:
+            text = text.rstrip("\n") + "\n\n" + md + "\n"
+        docs.write_text(text, encoding="utf-8")
+    print(md)
+
+
 def _cell_numbers(r1: dict, r2: dict) -> dict:
     """MAEs of both arms, the changes in % (negative = lower error, with the
     hierarchical-bootstrap CI) and the E1 p-values of one cell (``r1``: its E1 result,
@@ -525,19 +543,7 @@ def analyze_confirmatory(out: Path, json_path: Path | None, docs: Path | None) -
         "run_log": runs, "family": fam, "secondary_vs_ensemble": sec, "ensemble_vs_plain": ens,
         "mace_cells": mace, "decision": confirm_decision(fam, sec),
     }
-    if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(summary, indent=1, default=float) + "\n", encoding="utf-8")
-    md = confirm_markdown(summary)
-    if docs:
-        text = docs.read_text(encoding="utf-8")
-        a, b = "<!-- confirm:start -->", "<!-- confirm:end -->"
-        if a in text and b in text:
-            text = text[:text.index(a)] + md + text[text.index(b) + len(b):]
-        else:
-            text = text.rstrip("\n") + "\n\n" + md + "\n"
-        docs.write_text(text, encoding="utf-8")
-    print(md)
+    _write_summary(summary, confirm_markdown(summary), json_path, docs, "confirm")
     return summary
 
 
@@ -673,19 +679,7 @@ def analyze(out: Path, json_path: Path | None, docs: Path | None) -> dict:
         "run_log": runs, "mae_cells": rows, "mace_cells": mace, "winner": winner(rows),
         "preregistration": "docs/cliffloss.md, 'Mitigation study (issue 18): pre-registration'",
     }
-    if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(summary, indent=1, default=float) + "\n", encoding="utf-8")
-    if docs:
-        text = docs.read_text(encoding="utf-8")
-        md = markdown(summary)
-        a, b = "<!-- mitigation:start -->", "<!-- mitigation:end -->"
-        if a in text and b in text:
-            text = text[:text.index(a)] + md + text[text.index(b) + len(b):]
-        else:
-            text = text.rstrip("\n") + "\n\n" + md + "\n"
-        docs.write_text(text, encoding="utf-8")
-    print(markdown(summary))
+    _write_summary(summary, markdown(summary), json_path, docs, "mitigation")
     return summary
 
 
