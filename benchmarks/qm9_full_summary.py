@@ -35,7 +35,10 @@ def _f(v, d=3):
 
 
 def _pct(v):
-    return "—" if v is None or not math.isfinite(v) else f"{100 * v:+.1f}%"
+    if v is None or not math.isfinite(v):
+        return "—"
+    text = f"{100 * v:+.1f}%"
+    return "0.0%" if text in ("+0.0%", "-0.0%") else text  # no signed zero
 
 
 def _seed_text(sub, col):
