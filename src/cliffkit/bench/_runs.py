@@ -209,7 +209,7 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
         ds = _load_split_data(split, split_path)
         split = load_split(split_path, dataset=ds)
         target = cfg.get("target") or split.target_names[0]
-        y_pred = read_predictions(run / "predictions.csv", split, target=target)
+        y_pred = read_predictions(run / "predictions.csv", split, target=target, dataset=ds)
         ev_doc = _read_json(run / "evaluation.json")
         ev = None
         if not _is_evaluation(ev_doc):

@@ -77,7 +77,8 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
     tname = target or split.target_names[0]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CliffkitWarning)
-        preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname)
+        preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname,
+                                 dataset=ds)
         ev = evaluate(split, preds, dataset=ds, target=tname, n_bootstrap=n_bootstrap,
                       random_state=seed, reference=not no_reference, show_progress=None,
                       noise_sd="auto" if noise_sd is None else noise_sd,
