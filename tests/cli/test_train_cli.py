@@ -321,3 +321,41 @@ def test_python_evaluate_refuses_another_split(small_run):
     ev = evaluate(sa, str(run / "predictions.csv"), dataset=ds, n_bootstrap=0,
                   reference=False, trained_on=sa)
     assert ev.n_test == sa.test.size
+
+
+def test_report_counts_a_repeated_run_once(small_run, tmp_path, capsys):
+    """Issue trial: one run copied, and scored again by 'evaluate -o', in a folder of runs.
+
+    Before the fix the report counted the three as three seeds of one cell (std 0.000
+    and a zero-width interval, 'Warnings: None'); now the repeats are named and counted
+    once, and a differing run of the same cell and seed is refused.
+    """
+    import shutil
+
+    from cliffkit.bench._runs import load_runs
+
+    root, data, split, run = small_run
+    runs = tmp_path / "runs"
+    shutil.copytree(run, runs / "a")
+    shutil.copytree(run, runs / "b")
+    assert main(["evaluate", str(split), str(run / "predictions.csv"), "--n-bootstrap", "50",
+                 "-o", str(runs / "a_eval.json"), "--quiet"]) == 0
+    capsys.readouterr()
+    table = load_runs(runs, tmp_path / "work", n_bootstrap=50)
+    assert len(table) == 1 and table["key"].tolist() == ["a"]
+    assert [t.split(" (")[0] for t in table.attrs["repeats"]] == ["b repeats a",
+                                                                   "a_eval.json repeats a"]
+    assert main(["report", str(runs), "-o", str(tmp_path / "rep"), "--no-figures"]) == 0
+    err = capsys.readouterr().err
+    assert "cliffkit: warning: b repeats a (same cell" in err
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "counted once" in md.split("## Warnings")[1]
+    # the same cell and seed, trained differently: which is "seed 0" is unknowable
+    assert main(["train", str(data), "--split", str(split), "--backbone", "mlp", "--epochs", "2",
+                 "--param", "hidden_channels=16", "--param", "n_bits=256", "--device", "cpu",
+                 "-o", str(runs / "c"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(runs), "-o", str(tmp_path / "rep2"), "--no-figures"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cliffkit: error: a and c are the same cell")
+    assert "their predictions differ" in err[0] and "backbone.params" in err[0]

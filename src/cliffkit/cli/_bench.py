@@ -388,6 +388,8 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
         table = load_runs(results, out_dir)
         say(f"{table.attrs['n_runs']} train runs and {table.attrs['n_evaluations']} evaluation "
             f"files found under {results}", err=True)
+        for text in table.attrs.get("repeats") or []:
+            click.echo(f"cliffkit: warning: {text}", err=True)
     if "unit" not in table:
         table["unit"] = _units(table)
     meta = {"results": str(results)}  # as given: a committed report names no machine path
