@@ -159,6 +159,23 @@ def test_unknown_column_lists_available(tmp_path):
         load_dataset(write(tmp_path, "a,y\nCC,1\n", "nosmiles.csv"))
 
 
+def test_a_header_name_given_to_two_columns_is_refused_where_it_is_used(tmp_path):
+    """Issue trial: 'smiles,exp,exp' (a join or an Excel paste). Before the fix the first
+    'exp' was taken without a word (and auto-detection named pandas' 'exp.1')."""
+    two_y = write(tmp_path, "smiles,exp,exp\nCCO,1.0,5.0\nCCN,2.0,6.0\n", "two_y.csv")
+    msg = (r"Cannot use target column 'exp' of .*two_y\.csv: the header names 2 columns 'exp' "
+           r"\(columns 2, 3\), so which one holds the values is ambiguous; rename the others\.")
+    for kw in ({}, {"target_cols": "exp"}, {"target_cols": "EXP"}, {"target_cols": "exp.1"}):
+        with pytest.raises(InvalidDataError, match=msg):
+            load_dataset(two_y, **kw)
+    two_smiles = write(tmp_path, "smiles,y,smiles\nCCO,1,CCCC\nCCN,2,CCCl\n", "two_s.csv")
+    with pytest.raises(InvalidDataError, match=r"SMILES column 'smiles' .*columns 1, 3"):
+        load_dataset(two_smiles)
+    # a repeated name the command does not use is no obstacle (nor are empty names)
+    ok = write(tmp_path, "smiles,y,note,note,,\nCCO,1,a,b,,\nCCN,2,c,d,,\n", "ok.csv")
+    assert load_dataset(ok, target_cols="y").target("y").tolist() == [1.0, 2.0]
+
+
 def test_every_smiles_invalid(tmp_path):
     path = write(tmp_path, "smiles,y\nfoo,1\nbar,2\n")
     with pytest.raises(InvalidSmilesError, match=r"None of the 2 SMILES in column 'smiles' of "

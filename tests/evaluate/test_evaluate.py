@@ -11,6 +11,7 @@ import pytest
 
 from cliffkit.data import Dataset
 from cliffkit.errors import (
+    InvalidDataError,
     MissingColumnError,
     PredictionsError,
     ShapeMismatchError,
@@ -240,6 +241,13 @@ def test_label_column_of_another_tool_is_not_read_as_predictions(tmp_path, split
     own = _write(tmp_path, pd.DataFrame({"smiles": smi, "y": PRED[TEST]}), "own.csv")
     ev = evaluate(split, own, dataset=ds, target="y", reference=False)
     assert ev.mae().value == pytest.approx(0.875)  # |ŷ - y| = 1, 0.5, 1, 1
+
+
+def test_a_repeated_prediction_column_name_is_refused(tmp_path, split):
+    path = tmp_path / "two.csv"
+    path.write_text("smiles,prediction,prediction\nCCCCC,4,0\nOCC,2,0\nCCN,2,0\nc1ccccc1,1,0\n")
+    with pytest.raises(InvalidDataError, match=r"prediction column 'prediction' .*columns 2, 3"):
+        read_predictions(path, split)
 
 
 def test_missing_file(tmp_path, split):

@@ -281,7 +281,7 @@ def predict_command(run, file, smiles_col, output):
             trained = ds_doc.get("smiles_col")
             if not trained or trained not in table.columns:
                 raise
-            col = trained
+            col = table.check_unique(trained, role="SMILES")
     raw = table.frame[col].to_numpy(dtype=object)
     canon = canonicalize(raw, show_progress=False, standardize=mode)
     has_text, valid, reason, detail, names = classify_smiles(raw, canon, table.lines)

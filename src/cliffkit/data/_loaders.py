@@ -329,7 +329,7 @@ def _detect_smiles_col(table: Table) -> str:
     for cand in _SMILES_NAMES:
         hits = [c for c in table.columns if c.strip().lower() == cand]
         if hits:
-            return hits[0]
+            return table.check_unique(hits[0], role="SMILES")
     cols = ", ".join(repr(c) for c in table.columns[:30])
     raise MissingColumnError(
         f"No SMILES column found in {table.path} (looked for a column named 'smiles'); "
@@ -371,6 +371,8 @@ def _detect_target_col(table: Table, exclude: set[str]) -> list[str]:
         "the censored rows, or replace them)"
         if near else ""
     )
+    for c in numeric:  # a name the header gives to several columns cannot be chosen
+        table.check_unique(c, role="target")
     if len(numeric) == 1:
         return numeric
     if not numeric:
