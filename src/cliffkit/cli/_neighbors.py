@@ -104,9 +104,11 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
         )
     deg = graph.degree()
     where = " (from cache)" if graph.params.get("cached") else ""
+    k_used = min(k_eff, max(len(ds) - 1, 0))  # clipped to the possible neighbours (warned)
+    k_text = f"k={k_used}" + (f" of the {k_eff} asked" if k_used < k_eff else "")
     say(
         f"wrote {len(frame)} pairs for {graph.n_query} molecules to {output}{where} "
-        f"(k={k_eff}, min_sim={min_similarity}, {int((deg > 0).sum())} with a neighbour, "
+        f"({k_text}, min_sim={min_similarity}, {int((deg > 0).sum())} with a neighbour, "
         f"mean degree {deg.mean():.2f}, {time.perf_counter() - t0:.1f} s)",
         err=True,
     )
