@@ -193,6 +193,24 @@ def test_text_target_column(tmp_path):
         load_dataset(path, target_cols="name")
 
 
+def test_decimal_commas_are_named_not_called_text(tmp_path):
+    """Issue trial: a European export ("2,5" quoted). The messages said 'holds text' /
+    'No numeric target column' without the cause; nothing is converted (a comma can also
+    separate thousands)."""
+    path = write(tmp_path, 'smiles,logD\nCCO,"2,5"\nCCN,"-0,75"\nCCC,"1,0"\n')
+    with pytest.raises(InvalidDataError, match=r"Target column 'logD' of .*data\.csv holds "
+                       r"numbers with decimal commas \(line 2: '2,5'\).*'\.' as the decimal mark"):
+        load_dataset(path, target_cols="logD")
+    with pytest.raises(MissingColumnError, match=r"No numeric target column found in .*data\.csv; "
+                       r"'logD' \(e\.g\. '2,5'\) hold numbers with decimal commas"):
+        load_dataset(path)
+    some = write(tmp_path, 'smiles,y\nCCO,1.5\nCCN,"2,5"\nCCC,3\n', "some.csv")
+    with pytest.warns(DataWarning, match=r"1 non_numeric_target \(line 3: y='2,5'; 1 look like "
+                      r"decimal commas"):
+        ds = load_dataset(some, target_cols="y")
+    assert ds.target("y").tolist() == [1.5, 3.0]
+
+
 def test_empty_target_column(tmp_path):
     with pytest.raises(InvalidDataError, match=r"Target column 'y' .* no finite numeric value"):
         load_dataset(write(tmp_path, "smiles,y\nCCO,\nCCN,nan\n"), target_cols="y")

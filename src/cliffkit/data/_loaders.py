@@ -364,7 +364,20 @@ def _detect_target_col(table: Table, exclude: set[str]) -> list[str]:
         elif n_cens and share + n_cens / n >= 0.9:
             near.append(f"{c!r} ({n_cens:,} of {n:,} values are censored, e.g. "
                         f"{', '.join(map(repr, ex))})")
+    commas = []
+    if not numeric:
+        from ._standardize import _DECIMAL_COMMA
+
+        for c in table.columns:
+            cells = table.frame[c].dropna().astype(str).str.strip()
+            cells = cells[cells != ""]
+            if c not in exclude and len(cells) and cells.str.fullmatch(_DECIMAL_COMMA).mean() >= 0.9:
+                commas.append(f"{c!r} (e.g. {cells.iloc[0]!r})")
     why = (
+        f"; {', '.join(commas[:5])} hold numbers with decimal commas, which cliffkit does not "
+        "read as numbers (a comma can also separate thousands): save the file with '.' as the "
+        "decimal mark" if commas else ""
+    ) + (
         f"; not taken as numeric because of censored values: {'; '.join(near[:5])}"
         + (f" and {len(near) - 5} more" if len(near) > 5 else "")
         + " (cliffkit regresses on exact values: pass the column with --target-col to drop "
