@@ -359,3 +359,35 @@ def test_report_counts_a_repeated_run_once(small_run, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("cliffkit: error: a and c are the same cell")
     assert "their predictions differ" in err[0] and "backbone.params" in err[0]
+
+
+def test_training_again_into_a_run_folder_leaves_nothing_of_the_old_run(small_run, tmp_path,
+                                                                         capsys):
+    """Issue trial: 'cliffkit evaluate -o RUN/evaluation.json', then 'cliffkit train -o RUN'
+    with another model. Before the fix the report scored the OLD model from the kept
+    evaluation.json (a silent wrong MAE), and model/ kept the old backbone's files."""
+    import shutil
+
+    root, data, split, run = small_run
+    r = tmp_path / "runs" / "r"
+    shutil.copytree(run, r)
+    (r / "model" / "stale.txt").write_text("from the old run")
+    assert main(["evaluate", str(split), str(r / "predictions.csv"), "--n-bootstrap", "50",
+                 "-o", str(r / "evaluation.json"), "--quiet"]) == 0
+    old_eval = (r / "evaluation.json").read_text()
+    capsys.readouterr()
+    assert main(["train", str(data), "--split", str(split), "--backbone", "lgbm",
+                 "--param", "n_estimators=20", "-o", str(r), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"cliffkit: warning: removed {r / 'evaluation.json'}: it scored the model" in err
+    assert not (r / "evaluation.json").exists()
+    assert sorted(p.name for p in (r / "model").iterdir()) == ["config.json", "model.txt"]
+    assert not [p for p in r.iterdir() if p.name.startswith(".model-")]
+    new_mae = json.loads((r / "config.json").read_text())["metrics"]["test"]["mae"]
+    # an evaluation file of another model put back (copied) is ignored, with a warning
+    (r / "evaluation.json").write_text(old_eval)
+    assert main(["report", str(r.parent), "-o", str(tmp_path / "rep"), "--no-figures"]) == 0
+    err = capsys.readouterr().err
+    assert "cliffkit: warning: r/evaluation.json was ignored: it does not score this run's" in err
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert f"| lgbm | plain | 1 | {new_mae:.3f} [—]" in md

@@ -218,6 +218,14 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
         y_pred = read_predictions(run / "predictions.csv", split, target=target, dataset=ds)
         ev_doc = _read_json(run / "evaluation.json")
         ev = None
+        notes: list[str] = []
+        if _is_evaluation(ev_doc) and not _scores(ev_doc, split, ds, target, y_pred):
+            # e.g. the run folder was trained again after 'cliffkit evaluate -o RUN/evaluation.json'
+            notes.append(f"{run.relative_to(root).as_posix() if run != root else run.name}"
+                         "/evaluation.json was ignored: it does not score this run's "
+                         "predictions.csv (its split or test MAE differ); the run was "
+                         "evaluated again")
+            ev_doc = None
         if not _is_evaluation(ev_doc):
             ev = evaluate(split, y_pred, dataset=ds, target=target, n_bootstrap=n_bootstrap,
                           random_state=seed, show_progress=show_progress)
@@ -229,6 +237,8 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
         atomic_write_text(pred_csv, frame.to_csv(index=False))
         loss = cfg.get("loss") or {}
         hist = loss.get("lambda_history") or []
+        for text in notes:
+            warnings.warn(text, CliffkitWarning, stacklevel=2)
         rows.append(_row(
             "train", rel, ev_doc, dataset=_task_name(cfg.get("dataset", {}).get("name", "")),
             target=target, split=split.method or "?", backbone=(cfg.get("backbone") or {}).get("name", "?"),
@@ -239,6 +249,7 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
                    "n": {k: v.get("n") for k, v in (cfg.get("metrics") or {}).items()
                          if isinstance(v, dict)}},
         ))
+        rows[-1]["warnings"] = [*rows[-1]["warnings"], *notes]
         docs.append((ev_doc, cfg))
     for path in evals:
         doc = _read_json(path)
@@ -269,6 +280,24 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
 
 
 _CELL_FIELDS = ("dataset", "target", "split", "backbone", "loss", "seed")
+
+
+def _scores(ev_doc: dict, split, ds, target: str, y_pred: np.ndarray) -> bool:
+    """Whether an evaluation file scored these predictions on this split.
+
+    Compares its split checksum and its overall test MAE with the MAE of ``y_pred``
+    recomputed here (same test molecules, relative tolerance 1e-9).
+    """
+    params = ev_doc.get("params") or {}
+    if params.get("split_checksum") not in (None, split.checksum):
+        return False
+    recorded = ((ev_doc.get("groups") or {}).get("overall") or {}).get("mae", {}).get("value")
+    y = ds.target(target)
+    test = split.test[np.isfinite(y[split.test])]
+    if not isinstance(recorded, int | float) or not test.size:
+        return False
+    mae = float(np.mean(np.abs(y_pred[test] - y[test])))
+    return bool(np.isclose(mae, recorded, rtol=1e-9, atol=1e-12))
 
 
 def _fingerprint(doc: dict) -> tuple:

@@ -165,7 +165,7 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
                       log_path=out / "train_log.jsonl")
     pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
     pred = pred_all[_rows]
-    model.save(out / "model")
+    _replace_model(model, out)
 
     part = np.full(len(full_ds), "", dtype=object)
     part[full_split.train], part[full_split.val] = "train", "val"
@@ -224,6 +224,40 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
             + (f" {unit}" if unit else ""))
     say(f"wrote {out}/ (model/, predictions.csv, config.json, train_log.jsonl)")
     return 0
+
+
+def _replace_model(model, out) -> None:
+    """Save ``model`` as ``out/model``, replacing a previous run's model folder whole.
+
+    Training into an existing run folder used to write over its files one by one: a model
+    file of another backbone stayed in ``model/``, and an ``evaluation.json`` written by
+    ``cliffkit evaluate -o RUN/evaluation.json`` kept scoring the old model in
+    ``cliffkit report``. The new model is saved beside the old one first, so a failed save
+    leaves the old run as it was.
+    """
+    import os
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp, trash = Path(out) / f".model-new-{tag}", Path(out) / f".model-old-{tag}"
+    tmp.mkdir()  # mode 0o777 minus the umask, as the folder it replaces
+    try:
+        model.save(tmp)
+        old = Path(out) / "model"
+        if old.is_dir():
+            old.rename(trash)
+        tmp.rename(old)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if (Path(out) / "model").is_dir():  # the old model goes only once the new one is in
+            shutil.rmtree(trash, ignore_errors=True)
+    stale = Path(out) / "evaluation.json"
+    if stale.is_file():
+        stale.unlink()
+        click.echo(f"cliffkit: warning: removed {stale}: it scored the model this run replaced; "
+                   "run 'cliffkit evaluate' again for the new one.", err=True)
 
 
 @app.command(
