@@ -226,7 +226,7 @@ def test_every_row_dropped(tmp_path):
     "text,name,match",
     [
         ("smiles;y\nCCO;1\n", "semi.csv", r"one column containing ';' .* semicolon-separated but was read as comma-separated"),
-        ("smiles\ty\nCCO\t1\n", "tab.csv", r"tab-separated .* rename it to \.tsv"),
+        ("smiles\ty\nCCO\t1\n", "tab.csv", r"one column containing tabs .*tab-separated .* rename it to \.tsv"),
         ("smiles,y\nCCO,1\n", "comma.tsv", r"comma-separated but was read as tab-separated; rename it to \.csv"),
     ],
 )

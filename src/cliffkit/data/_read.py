@@ -146,6 +146,7 @@ def _delimiter(header: str, suffix: str, path: str) -> str:
     if want in header:
         return want
     names = {";": "semicolon", "\t": "tab", ",": "comma", "|": "pipe"}
+    shown = {";": "';'", "\t": "tabs", ",": "','", "|": "'|'"}  # a tab printed as itself is invisible
     for other in (";", "\t", "|", ","):
         if other != want and other in header:
             fix = (
@@ -155,7 +156,7 @@ def _delimiter(header: str, suffix: str, path: str) -> str:
             )
             raise _fail(
                 path,
-                f"the header line is one column containing '{other}' ({header[:60]!r}), so the file "
+                f"the header line is one column containing {shown[other]} ({header[:60]!r}), so the file "
                 f"looks {names[other]}-separated but was read as {names[want]}-separated; {fix}.",
             )
     return want
