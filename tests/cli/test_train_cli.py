@@ -391,3 +391,15 @@ def test_training_again_into_a_run_folder_leaves_nothing_of_the_old_run(small_ru
     assert "cliffkit: warning: r/evaluation.json was ignored: it does not score this run's" in err
     md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
     assert f"| lgbm | plain | 1 | {new_mae:.3f} [—]" in md
+
+
+def test_predict_does_not_write_over_its_input_or_the_run(small_run, tmp_path, capsys):
+    root, data, split, run = small_run
+    new = tmp_path / "new.csv"
+    new.write_text("smiles\nCCO\nc1ccccc1O\n")
+    before = (run / "predictions.csv").read_bytes()
+    for out in (new, run / "predictions.csv"):
+        assert main(["predict", str(run), str(new), "-o", str(out)]) == 2
+        assert "writing there would replace it" in capsys.readouterr().err
+    assert new.read_text() == "smiles\nCCO\nc1ccccc1O\n"
+    assert (run / "predictions.csv").read_bytes() == before

@@ -59,7 +59,7 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
         default_k,
         find_neighbors,
     )
-    from ..utils import atomic_write
+    from ..utils import atomic_write, refuse_input_as_output
 
     if not output.lower().endswith((".parquet", ".csv")):
         raise InvalidParameterError(
@@ -70,6 +70,7 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
     # the neighbours depend on the molecules only: a file needs no target column
     ds = load_from_cli(dataset, smiles_col, target_cols or None, data_dir,
                        molecules_only=not target_cols)
+    refuse_input_as_output(output, {"data file": ds.source})
     k_eff = default_k(len(ds)) if k is None else k
     t0 = time.perf_counter()
     kwargs = {"k": k_eff, "min_similarity": min_similarity, "backend": backend,

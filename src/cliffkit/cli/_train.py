@@ -287,9 +287,11 @@ def predict_command(run, file, smiles_col, output):
     from ..data._standardize import _first_rows, _warn_smiles, canonicalize, classify_smiles
     from ..errors import InvalidDataError, InvalidSmilesError, MissingColumnError
     from ..models import Backbone
-    from ..utils import atomic_write_text
+    from ..utils import atomic_write_text, refuse_input_as_output
 
     run = Path(run)
+    refuse_input_as_output(output, {"input file": file, "run's predictions file":
+                                    run / "predictions.csv", "run's config": run / "config.json"})
     model_dir = run / "model" if (run / "model").is_dir() else run
     model = Backbone.load(model_dir)
     cfg_doc: dict = {}
