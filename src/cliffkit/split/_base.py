@@ -276,13 +276,13 @@ class BaseSplitter(LabelParams):
             )
         for name in res.target_names:
             lab = res.labels[name]
+            q = ", ".join(f"{k}={v:.3g}" for k, v in lab.train_severity_quantiles.items())
             if lab.counts(res.test)["cliff"] == 0 and name in flat_targets(res):
                 msgs.append(
                     f"Target {name!r}: the test set holds no cliff cases, and no threshold can "
-                    f"make any: {FLAT_REASON}."
+                    f"make any (training severity quantiles: {q}): {FLAT_REASON}."
                 )
             elif lab.counts(res.test)["cliff"] == 0:
-                q = ", ".join(f"{k}={v:.3g}" for k, v in lab.train_severity_quantiles.items())
                 msgs.append(
                     f"Target {name!r}: the test set holds no cliff cases at these thresholds "
                     f"(training severity quantiles: {q}); lower cliff_quantile or pass delta."
