@@ -403,3 +403,30 @@ def test_predict_does_not_write_over_its_input_or_the_run(small_run, tmp_path, c
         assert "writing there would replace it" in capsys.readouterr().err
     assert new.read_text() == "smiles\nCCO\nc1ccccc1O\n"
     assert (run / "predictions.csv").read_bytes() == before
+
+
+def test_evaluate_a_predict_output_of_a_file_with_its_own_split_column(small_run, tmp_path,
+                                                                        capsys):
+    """Issue trial: MoleculeACE files carry their own 'split' column; 'cliffkit predict'
+    copies it, and 'cliffkit evaluate' read it as the run's training split and refused a
+    legitimate evaluation. Now a predict output is checked by nearest_train_smiles."""
+    root, data, split, run = small_run
+    frame = pd.read_csv(data)
+    frame["split"] = "train"  # the input's own assignment, unrelated to the run's
+    inp = tmp_path / "with_split.csv"
+    frame.to_csv(inp, index=False)
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(run), str(inp), "-o", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(split), str(out), "--n-bootstrap", "50", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    test_mae = json.loads((run / "config.json").read_text())["metrics"]["test"]["mae"]
+    assert doc["groups"]["overall"]["mae"]["value"] == pytest.approx(test_mae, rel=1e-6)
+    # the same predictions against a split whose test molecules the model trained on
+    other = tmp_path / "other.json"
+    assert main(["split", str(data), "--method", "random", "--seed", "7", "-o", str(other),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(other), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "are their own nearest training molecule (nearest_train_smiles)" in err

@@ -801,7 +801,10 @@ def read_predictions(
     The file must come from a model trained on *this* split: when it has a
     ``split_checksum`` column (written by ``cliffkit train``) it must match
     :attr:`SplitResult.checksum`, and when it has a ``split`` column no molecule that
-    this split holds out for testing may be marked ``train`` or ``val``.
+    this split holds out for testing may be marked ``train`` or ``val``. A file written
+    by ``cliffkit predict`` (a ``nearest_train_smiles`` column) copies the input file's
+    columns, so its ``split`` column is the input's, not the run's, and is not read;
+    instead no test molecule of this split may be its own nearest training molecule.
 
     Parameters
     ----------
@@ -1002,6 +1005,23 @@ def _check_split_identity(frame, cols, rows: np.ndarray, split_result, path) -> 
     is_test[split_result.test] = True
     hit = (rows >= 0) & is_test[np.maximum(rows, 0)]
     counts = None
+    if "nearest_train_smiles" in cols and SPLIT_CHECKSUM_COLUMN not in cols:
+        # 'cliffkit predict' output: its 'split' column (if any) is the INPUT file's (e.g. a
+        # MoleculeACE set's own split), not the run's. What the run trained on shows in
+        # nearest_train_smiles instead: a test molecule of this split whose nearest training
+        # molecule is itself was in that model's training set.
+        near = frame[cols["nearest_train_smiles"]].astype(str).str.strip().to_numpy(dtype=object)
+        own = np.array([hit[i] and near[i] == split_result.smiles[rows[i]]
+                        for i in range(len(rows))], dtype=bool)
+        if own.any():
+            raise PredictionsError(
+                f"Predictions file {path} (written by 'cliffkit predict'): {int(own.sum())} of "
+                f"this split's {int(split_result.test.size)} test molecules are their own "
+                "nearest training molecule (nearest_train_smiles), so that model was trained on "
+                "them; scoring them as test molecules would understate the error. Evaluate "
+                "with the split file the model was trained on."
+            )
+        return
     if "split" in cols:
         part = frame[cols["split"]].astype(str).str.strip().str.lower().map(_PART_NAMES)
         part = part.fillna("").to_numpy(dtype=object)
