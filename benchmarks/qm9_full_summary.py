@@ -23,6 +23,8 @@ import re
 import statistics
 from pathlib import Path
 
+from cliffkit.utils import format_number
+
 START, END = "<!-- qm9-full:start -->", "<!-- qm9-full:end -->"
 #: CPU seconds of a cell's evaluation (reference predictor, controls, bootstrap), measured in
 #: the full-QM9 lgbm and mlp cells (docs/benchmarks.md, "Full QM9 on CPU").
@@ -31,11 +33,11 @@ TARGETS = ("homo", "lumo", "gap")
 
 
 def _f(v, d=3):
-    return "—" if v is None or not math.isfinite(v) else f"{v:.{d}f}"
+    return format_number(v, d)
 
 
 def _pct(v):
-    return "—" if v is None or not math.isfinite(v) else f"{100 * v:+.1f}%"
+    return format_number(v, 1, sign=True, percent=True)
 
 
 def _seed_text(sub, col):

@@ -382,3 +382,16 @@ def test_compare_puts_shared_cells_side_by_side_and_names_the_rest():
     sec = _section(build_report(full, figures=False, compare=other, compare_label="x"), "Against x")
     assert ("not-measured", "No cells in common with x.") in _verdicts(sec)
     assert not [i for i in sec.items if i.kind == "table"]
+
+
+def test_report_numbers_never_print_a_signed_zero():
+    """A change that rounds to zero prints unsigned in the claims and descriptive tables
+    (the qm9-full report showed '-0.000 [-0.001, 0.001]' and '-0.0%')."""
+    from cliffkit.evaluate._metrics import Estimate
+    from cliffkit.report._bench_report import _fmt, _pct
+    from cliffkit.report._claims import _ci, _f
+
+    assert _ci(Estimate(-0.0004, -0.0012, 0.0003)) == "0.000 [-0.001, 0.000]"
+    assert _ci(Estimate(-0.00004, -0.006, 0.006), pct=True) == "0.0% [-0.6%, +0.6%]"
+    assert _f(-0.0001) == "0.000" and _fmt(-0.0004) == "0.000" and _pct(-0.0004) == "0.0%"
+    assert _pct(0.0123) == "+1.2%" and _fmt(float("nan")) == "–" and _f(None) == "—"

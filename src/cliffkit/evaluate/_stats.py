@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError
+from ..utils import format_number
 from ._metrics import Estimate
 
 # Public names: re-exported (and listed) by cliffkit.evaluate.
@@ -850,7 +851,8 @@ def _mde_text(ep: Endpoint, rows, alpha: float, quant: str) -> str:
     m = m[np.isfinite(m)]
     n = sorted({r["n_seeds"] for r in rows})
     ns = f"{n[0]}" if len(n) == 1 else f"{n[0]}-{n[-1]}"
-    fmt = (lambda v: f"{100 * v:+.1f}%") if ep.percent else (lambda v: f"{v:.3g}")
+    fmt = ((lambda v: format_number(v, 1, sign=True, percent=True)) if ep.percent
+           else (lambda v: f"{v:.3g}"))
     lvl = f"α = {alpha:.2g} per cell" + (" (Holm's first step)" if quant == "any" else "")
     if m.size == 0:
         return f"minimal detectable effect not estimable ({ns} seeds, {lvl})"

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..utils import format_number
 from ._claims import claims_section, load_claims
 from ._moleculeace import moleculeace_section
 from ._report import Report
@@ -45,14 +46,11 @@ def _num(x: Any) -> float:
 
 def _fmt(v: float, digits: int = 3) -> str:
     """``v`` to ``digits`` decimals; a value that rounds to zero prints without a sign."""
-    if v is None or not math.isfinite(v):
-        return "–"
-    text = f"{v:.{digits}f}"
-    return text.lstrip("-") if float(text) == 0 else text
+    return format_number(v, digits, missing="–")
 
 
 def _pct(v: float) -> str:
-    return "–" if v is None or not math.isfinite(v) else f"{100 * v:+.1f}%"
+    return format_number(v, 1, sign=True, percent=True, missing="–")
 
 
 def _mean_std(values) -> tuple[float, float, int]:

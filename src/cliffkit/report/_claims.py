@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..utils import sha256_bytes
+from ..utils import format_number, sha256_bytes
 
 __all__ = ["DEFAULT_CLAIMS", "load_claims", "claim_cells", "claims_section"]
 
@@ -180,14 +180,15 @@ def _split_id(arm, seed) -> str | None:
 
 
 def _f(v: float, digits: int = 3) -> str:
-    return "—" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+    return format_number(v, digits)
 
 
 def _ci(e, pct: bool = False) -> str:
     if not math.isfinite(e.value):
         return "—"
-    k = 100.0 if pct else 1.0
-    fmt = (lambda v: f"{k * v:+.1f}%") if pct else (lambda v: f"{v:.3f}")
+    def fmt(v):
+        return format_number(v, 1, sign=True, percent=True) if pct else format_number(v)
+
     if not (math.isfinite(e.low) and math.isfinite(e.high)):
         return f"{fmt(e.value)} [—]"
     return f"{fmt(e.value)} [{fmt(e.low)}, {fmt(e.high)}]"
@@ -292,7 +293,7 @@ def _claim_table(report, claim, ep, res) -> None:
             status = "not shown"
         mde = r.get("mde", float("nan"))
         row += [_f(r["p"]), _f(shown_holm(r, claim.get("min_seeds", 5))),
-                (f"{100 * mde:+.1f}%" if ep.percent else _f(mde)) if math.isfinite(mde) else "—",
+                (format_number(mde, 1, sign=True, percent=True) if ep.percent else _f(mde)) if math.isfinite(mde) else "—",
                 status]
         rows.append(row)
     if ep.arms == 2:

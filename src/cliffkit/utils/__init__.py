@@ -7,7 +7,7 @@ from ._lazy import lazy_exports
 from ._params import Params, params_class
 from ._paths import cache_dir
 from ._registry import Registry, normalize_name
-from ._table import format_table
+from ._table import format_number, format_table
 from ._validation import (
     Interval,
     Options,
@@ -32,6 +32,7 @@ __all__ = [
     "params_class",
     "Registry",
     "normalize_name",
+    "format_number",
     "format_table",
     "Interval",
     "Options",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-__all__ = ["format_table"]
+__all__ = ["format_number", "format_table"]
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]], *,
@@ -62,3 +63,49 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]], *,
     out = [line(cells[0]), indent + "-" * (sum(width) + gap * (ncol - 1))]
     out += [line(r) for r in cells[1:]]
     return out
+
+
+def format_number(value: object, digits: int = 3, *, sign: bool = False, percent: bool = False,
+                  missing: str = "—") -> str:
+    """``value`` rounded to ``digits`` decimals for a table or a sentence, never ``-0.000``.
+
+    A value that rounds to zero prints as an unsigned zero (``0.000``, ``0.0%``), so a
+    reader never sees a sign that the rounding made up.
+
+    Parameters
+    ----------
+    value : float or None
+        The number; ``None``, NaN, ±inf and anything :class:`float` cannot read print as
+        ``missing``.
+    digits : int, default=3
+        Decimals shown (of the percentage when ``percent``).
+    sign : bool, default=False
+        Show ``+`` before a positive value (changes, differences).
+    percent : bool, default=False
+        Print ``100 * value`` followed by ``%`` (``value`` is a fraction).
+    missing : str, default="—"
+        The text for a missing or non-finite value.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_number(-0.0004), format_number(0.1234, 2), format_number(None)
+    ('0.000', '0.12', '—')
+    >>> format_number(-0.00049, 1, sign=True, percent=True), format_number(0.021, 1, sign=True, percent=True)
+    ('0.0%', '+2.1%')
+    """
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return missing
+    if not math.isfinite(v):
+        return missing
+    if percent:
+        v *= 100.0
+    text = f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
+    if float(text) == 0.0:
+        text = text.lstrip("+-")
+    return text + ("%" if percent else "")
