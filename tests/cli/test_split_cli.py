@@ -203,3 +203,17 @@ def test_no_command_writes_over_its_own_input(lipo_csv, tmp_path, capsys):
         to_chemprop_splits(RandomSplit(random_state=0).make_split(ds), tmp_path / "x.json",
                            data_path=data, dataset=ds)
     assert data.read_bytes() == before
+
+
+def test_split_file_bytes_do_not_depend_on_n_jobs(lipo_csv, tmp_path, capsys):
+    """--n-jobs changes how a split is computed, not which split: same bytes (the file
+    recorded n_jobs, so --n-jobs 1 and 2 gave two files with the same indices)."""
+    files = []
+    for n_jobs in ("1", "2"):
+        out = tmp_path / f"split{n_jobs}.json"
+        assert main(["split", str(lipo_csv), "--method", "cliff", "--seed", "3",
+                     "--n-jobs", n_jobs, "-o", str(out)]) == 0, capsys.readouterr().err
+        files.append(out.read_bytes())
+    assert files[0] == files[1]
+    params = json.loads(files[0])["params"]
+    assert params["n_jobs"] is None and params["show_progress"] is False

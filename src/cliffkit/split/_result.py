@@ -20,6 +20,12 @@ __all__ = ["SplitResult", "line_molecules", "load_split", "source_row_molecule",
 FORMAT = "cliffkit-split"
 VERSION = 1
 _SUBSETS = ("train", "val", "test")
+#: Settings that change how a split is computed, never which split: the file records them at
+#: these fixed values, so its bytes depend only on the data, the parameters and the seed
+#: (``cliffkit split --n-jobs 1`` and ``--n-jobs 2``, with or without a progress bar, write the
+#: same file). The values are those the bench grid has always passed, so published split
+#: files and their SHA256SUMS stay valid.
+EXECUTION_PARAMS = {"n_jobs": None, "show_progress": False}
 _DIGITS = 10  # floats in split files are rounded to this many decimals
 
 
@@ -226,7 +232,8 @@ def _to_doc(res: SplitResult) -> dict[str, Any]:
         "version": VERSION,
         "cliffkit_version": __version__,
         "method": res.method,
-        "params": _json_safe(res.params),
+        "params": _json_safe({k: EXECUTION_PARAMS[k] if k in EXECUTION_PARAMS else v
+                              for k, v in res.params.items()}),
         "random_state": _json_safe(res.params.get("random_state")),
         "dataset": _json_safe(res.dataset),
         "target_names": list(res.target_names),
