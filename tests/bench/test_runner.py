@@ -416,3 +416,37 @@ def test_wrapped_loss_cell_is_not_outdated_on_rerun(tmp_path):
     assert rec["extra"]["torch_threads"] == torch.get_num_threads() >= 1
     again = run_grid(cfg, tmp_path, show_progress=False)
     assert again.n_ran == 0 and again.n_skipped == 1 and again.n_outdated == 0
+
+
+def _ok_cell(cell, split_path):
+    """A finished cell without training (the data check is what is tested)."""
+    preds = pd.DataFrame({"index": [0], "y_true": [0.0], "y_pred": [0.0]})
+    return CellResult(metrics={"n_test": 1, "overall": {"mae": 0.0}}, predictions=preds)
+
+
+def test_resume_refuses_a_data_file_changed_since(tmp_path, data_dir):
+    """Issue trial: a user file edited after its grid ran.
+
+    Cell keys hash the settings, not the data, so before the fix the finished cells
+    (computed on the old rows) were 'already finished' for the new file and its report
+    showed them without a word. The folder's split files record the data checksum.
+    """
+    src = pd.read_csv(data_dir / "lipophilicity.csv").iloc[:80][["smiles", "exp"]]
+    data = tmp_path / "mine.csv"
+    src.to_csv(data, index=False)
+    cfg = GridConfig.from_dict(
+        {"name": "mine", "seeds": [0], "splits": ["random"], "backbones": ["mlp"],
+         "losses": ["plain"],
+         "datasets": [{"name": str(data), "smiles_col": "smiles", "targets": ["exp"]}]},
+        check_names=False)
+    out = tmp_path / "res"
+    assert run_grid(cfg, out, show_progress=False, cell_fn=_ok_cell).n_ran == 1
+    assert run_grid(cfg, out, show_progress=False, cell_fn=_ok_cell).n_skipped == 1
+    src.loc[:9, "exp"] += 1.0  # ten labels corrected in the file
+    src.to_csv(data, index=False)
+    with pytest.raises(ConfigError, match=r"'.*res' was made from other data for .*mine.csv / "
+                                          r"exp: its split file splits/.*\.json records data "
+                                          r"checksum"):
+        run_grid(cfg, out, show_progress=False, cell_fn=_ok_cell)
+    # a new folder runs on the new data
+    assert run_grid(cfg, tmp_path / "res2", show_progress=False, cell_fn=_ok_cell).n_ran == 1

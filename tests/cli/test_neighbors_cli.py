@@ -108,6 +108,8 @@ def test_neighbors_bad_k_and_k_above_n(small_csv, tmp_path, capsys):
     assert lines[0] == ("cliffkit: warning: k=10 exceeds the 9 possible neighbours per query; "
                         "using k=9.")
     assert (pd.read_csv(tmp_path / "y.csv").groupby("query").size() == 9).all()
+    # the summary names the k used, not the k asked (it said k=10 before)
+    assert "(k=9 of the 10 asked, min_sim=0.0," in lines[-1]
 
 
 def test_neighbors_reference_shards_same_pairs(small_csv, tmp_path, capsys):

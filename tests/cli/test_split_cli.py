@@ -156,3 +156,64 @@ def test_chemprop_splits_from_arrays_index_the_arrays(tmp_path):
         __import__("cliffkit").data.load_dataset("esol"))
     with pytest.raises(SplitFileError, match="pass dataset="):
         to_chemprop_splits(named, tmp_path / "x.json")
+
+
+def test_no_command_writes_over_its_own_input(lipo_csv, tmp_path, capsys):
+    """Issue trial: 'cliffkit split data.csv -o data.csv' replaced the user's data with the
+    split JSON (and 'weights -o', '--chemprop-data', 'neighbors -o' did the same)."""
+    import shutil
+
+    from cliffkit.data import load_dataset
+    from cliffkit.errors import InvalidParameterError
+    from cliffkit.split import RandomSplit
+
+    data = tmp_path / "mine.csv"
+    shutil.copy(lipo_csv, data)
+    before = data.read_bytes()
+    split = tmp_path / "split.json"
+    assert main(["split", str(data), "--method", "random", "-o", str(split), "--quiet"]) == 0
+    cases = [
+        ["split", str(data), "--method", "random", "-o", str(data)],
+        ["split", str(data), "--method", "random", "-o", str(tmp_path / "s2.json"),
+         "--chemprop-splits", str(tmp_path / "cp.json"), "--chemprop-data", str(data)],
+        ["weights", "--split", str(split), "-o", str(data)],
+        ["weights", "--split", str(split), "-o", str(split)],
+        ["neighbors", str(data), "--no-cache", "-o", str(data)],
+    ]
+    capsys.readouterr()
+    for argv in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "writing there would replace it" in err[0], (argv, err)
+    assert main(["split", str(data), "--method", "random", "-o", str(tmp_path / "s3.json"),
+                 "--chemprop-splits", str(tmp_path / "cp.json"),
+                 "--chemprop-data", str(tmp_path / "cp.json")]) == 2
+    assert "name the same file" in capsys.readouterr().err
+    assert data.read_bytes() == before and json.loads(split.read_text())["method"] == "random"
+    # the library refuses it too: the split records its data file
+    from cliffkit.split import load_split
+
+    res = load_split(split)
+    with pytest.raises(InvalidParameterError, match="is the data file of this split"):
+        res.save(data)
+    ds = load_dataset(data)
+    with pytest.raises(InvalidParameterError, match="--chemprop-data .* is the dataset.s source file"):
+        from cliffkit.split import to_chemprop_splits
+
+        to_chemprop_splits(RandomSplit(random_state=0).make_split(ds), tmp_path / "x.json",
+                           data_path=data, dataset=ds)
+    assert data.read_bytes() == before
+
+
+def test_split_file_bytes_do_not_depend_on_n_jobs(lipo_csv, tmp_path, capsys):
+    """--n-jobs changes how a split is computed, not which split: same bytes (the file
+    recorded n_jobs, so --n-jobs 1 and 2 gave two files with the same indices)."""
+    files = []
+    for n_jobs in ("1", "2"):
+        out = tmp_path / f"split{n_jobs}.json"
+        assert main(["split", str(lipo_csv), "--method", "cliff", "--seed", "3",
+                     "--n-jobs", n_jobs, "-o", str(out)]) == 0, capsys.readouterr().err
+        files.append(out.read_bytes())
+    assert files[0] == files[1]
+    params = json.loads(files[0])["params"]
+    assert params["n_jobs"] is None and params["show_progress"] is False

@@ -321,3 +321,112 @@ def test_python_evaluate_refuses_another_split(small_run):
     ev = evaluate(sa, str(run / "predictions.csv"), dataset=ds, n_bootstrap=0,
                   reference=False, trained_on=sa)
     assert ev.n_test == sa.test.size
+
+
+def test_report_counts_a_repeated_run_once(small_run, tmp_path, capsys):
+    """Issue trial: one run copied, and scored again by 'evaluate -o', in a folder of runs.
+
+    Before the fix the report counted the three as three seeds of one cell (std 0.000
+    and a zero-width interval, 'Warnings: None'); now the repeats are named and counted
+    once, and a differing run of the same cell and seed is refused.
+    """
+    import shutil
+
+    from cliffkit.bench._runs import load_runs
+
+    root, data, split, run = small_run
+    runs = tmp_path / "runs"
+    shutil.copytree(run, runs / "a")
+    shutil.copytree(run, runs / "b")
+    assert main(["evaluate", str(split), str(run / "predictions.csv"), "--n-bootstrap", "50",
+                 "-o", str(runs / "a_eval.json"), "--quiet"]) == 0
+    capsys.readouterr()
+    table = load_runs(runs, tmp_path / "work", n_bootstrap=50)
+    assert len(table) == 1 and table["key"].tolist() == ["a"]
+    assert [t.split(" (")[0] for t in table.attrs["repeats"]] == ["b repeats a",
+                                                                   "a_eval.json repeats a"]
+    assert main(["report", str(runs), "-o", str(tmp_path / "rep"), "--no-figures"]) == 0
+    err = capsys.readouterr().err
+    assert "cliffkit: warning: b repeats a (same cell" in err
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "counted once" in md.split("## Warnings")[1]
+    # the same cell and seed, trained differently: which is "seed 0" is unknowable
+    assert main(["train", str(data), "--split", str(split), "--backbone", "mlp", "--epochs", "2",
+                 "--param", "hidden_channels=16", "--param", "n_bits=256", "--device", "cpu",
+                 "-o", str(runs / "c"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(runs), "-o", str(tmp_path / "rep2"), "--no-figures"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cliffkit: error: a and c are the same cell")
+    assert "their predictions differ" in err[0] and "backbone.params" in err[0]
+
+
+def test_training_again_into_a_run_folder_leaves_nothing_of_the_old_run(small_run, tmp_path,
+                                                                         capsys):
+    """Issue trial: 'cliffkit evaluate -o RUN/evaluation.json', then 'cliffkit train -o RUN'
+    with another model. Before the fix the report scored the OLD model from the kept
+    evaluation.json (a silent wrong MAE), and model/ kept the old backbone's files."""
+    import shutil
+
+    root, data, split, run = small_run
+    r = tmp_path / "runs" / "r"
+    shutil.copytree(run, r)
+    (r / "model" / "stale.txt").write_text("from the old run")
+    assert main(["evaluate", str(split), str(r / "predictions.csv"), "--n-bootstrap", "50",
+                 "-o", str(r / "evaluation.json"), "--quiet"]) == 0
+    old_eval = (r / "evaluation.json").read_text()
+    capsys.readouterr()
+    assert main(["train", str(data), "--split", str(split), "--backbone", "lgbm",
+                 "--param", "n_estimators=20", "-o", str(r), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"cliffkit: warning: removed {r / 'evaluation.json'}: it scored the model" in err
+    assert not (r / "evaluation.json").exists()
+    assert sorted(p.name for p in (r / "model").iterdir()) == ["config.json", "model.txt"]
+    assert not [p for p in r.iterdir() if p.name.startswith(".model-")]
+    new_mae = json.loads((r / "config.json").read_text())["metrics"]["test"]["mae"]
+    # an evaluation file of another model put back (copied) is ignored, with a warning
+    (r / "evaluation.json").write_text(old_eval)
+    assert main(["report", str(r.parent), "-o", str(tmp_path / "rep"), "--no-figures"]) == 0
+    err = capsys.readouterr().err
+    assert "cliffkit: warning: r/evaluation.json was ignored: it does not score this run's" in err
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert f"| lgbm | plain | 1 | {new_mae:.3f} [—]" in md
+
+
+def test_predict_does_not_write_over_its_input_or_the_run(small_run, tmp_path, capsys):
+    root, data, split, run = small_run
+    new = tmp_path / "new.csv"
+    new.write_text("smiles\nCCO\nc1ccccc1O\n")
+    before = (run / "predictions.csv").read_bytes()
+    for out in (new, run / "predictions.csv"):
+        assert main(["predict", str(run), str(new), "-o", str(out)]) == 2
+        assert "writing there would replace it" in capsys.readouterr().err
+    assert new.read_text() == "smiles\nCCO\nc1ccccc1O\n"
+    assert (run / "predictions.csv").read_bytes() == before
+
+
+def test_evaluate_a_predict_output_of_a_file_with_its_own_split_column(small_run, tmp_path,
+                                                                        capsys):
+    """Issue trial: MoleculeACE files carry their own 'split' column; 'cliffkit predict'
+    copies it, and 'cliffkit evaluate' read it as the run's training split and refused a
+    legitimate evaluation. Now a predict output is checked by nearest_train_smiles."""
+    root, data, split, run = small_run
+    frame = pd.read_csv(data)
+    frame["split"] = "train"  # the input's own assignment, unrelated to the run's
+    inp = tmp_path / "with_split.csv"
+    frame.to_csv(inp, index=False)
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(run), str(inp), "-o", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(split), str(out), "--n-bootstrap", "50", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    test_mae = json.loads((run / "config.json").read_text())["metrics"]["test"]["mae"]
+    assert doc["groups"]["overall"]["mae"]["value"] == pytest.approx(test_mae, rel=1e-6)
+    # the same predictions against a split whose test molecules the model trained on
+    other = tmp_path / "other.json"
+    assert main(["split", str(data), "--method", "random", "--seed", "7", "-o", str(other),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(other), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "are their own nearest training molecule (nearest_train_smiles)" in err

@@ -159,6 +159,23 @@ def test_unknown_column_lists_available(tmp_path):
         load_dataset(write(tmp_path, "a,y\nCC,1\n", "nosmiles.csv"))
 
 
+def test_a_header_name_given_to_two_columns_is_refused_where_it_is_used(tmp_path):
+    """Issue trial: 'smiles,exp,exp' (a join or an Excel paste). Before the fix the first
+    'exp' was taken without a word (and auto-detection named pandas' 'exp.1')."""
+    two_y = write(tmp_path, "smiles,exp,exp\nCCO,1.0,5.0\nCCN,2.0,6.0\n", "two_y.csv")
+    msg = (r"Cannot use target column 'exp' of .*two_y\.csv: the header names 2 columns 'exp' "
+           r"\(columns 2, 3\), so which one holds the values is ambiguous; rename the others\.")
+    for kw in ({}, {"target_cols": "exp"}, {"target_cols": "EXP"}, {"target_cols": "exp.1"}):
+        with pytest.raises(InvalidDataError, match=msg):
+            load_dataset(two_y, **kw)
+    two_smiles = write(tmp_path, "smiles,y,smiles\nCCO,1,CCCC\nCCN,2,CCCl\n", "two_s.csv")
+    with pytest.raises(InvalidDataError, match=r"SMILES column 'smiles' .*columns 1, 3"):
+        load_dataset(two_smiles)
+    # a repeated name the command does not use is no obstacle (nor are empty names)
+    ok = write(tmp_path, "smiles,y,note,note,,\nCCO,1,a,b,,\nCCN,2,c,d,,\n", "ok.csv")
+    assert load_dataset(ok, target_cols="y").target("y").tolist() == [1.0, 2.0]
+
+
 def test_every_smiles_invalid(tmp_path):
     path = write(tmp_path, "smiles,y\nfoo,1\nbar,2\n")
     with pytest.raises(InvalidSmilesError, match=r"None of the 2 SMILES in column 'smiles' of "
@@ -176,6 +193,24 @@ def test_text_target_column(tmp_path):
         load_dataset(path, target_cols="name")
 
 
+def test_decimal_commas_are_named_not_called_text(tmp_path):
+    """Issue trial: a European export ("2,5" quoted). The messages said 'holds text' /
+    'No numeric target column' without the cause; nothing is converted (a comma can also
+    separate thousands)."""
+    path = write(tmp_path, 'smiles,logD\nCCO,"2,5"\nCCN,"-0,75"\nCCC,"1,0"\n')
+    with pytest.raises(InvalidDataError, match=r"Target column 'logD' of .*data\.csv holds "
+                       r"numbers with decimal commas \(line 2: '2,5'\).*'\.' as the decimal mark"):
+        load_dataset(path, target_cols="logD")
+    with pytest.raises(MissingColumnError, match=r"No numeric target column found in .*data\.csv; "
+                       r"'logD' \(e\.g\. '2,5'\) hold numbers with decimal commas"):
+        load_dataset(path)
+    some = write(tmp_path, 'smiles,y\nCCO,1.5\nCCN,"2,5"\nCCC,3\n', "some.csv")
+    with pytest.warns(DataWarning, match=r"1 non_numeric_target \(line 3: y='2,5'; 1 look like "
+                      r"decimal commas"):
+        ds = load_dataset(some, target_cols="y")
+    assert ds.target("y").tolist() == [1.5, 3.0]
+
+
 def test_empty_target_column(tmp_path):
     with pytest.raises(InvalidDataError, match=r"Target column 'y' .* no finite numeric value"):
         load_dataset(write(tmp_path, "smiles,y\nCCO,\nCCN,nan\n"), target_cols="y")
@@ -191,7 +226,7 @@ def test_every_row_dropped(tmp_path):
     "text,name,match",
     [
         ("smiles;y\nCCO;1\n", "semi.csv", r"one column containing ';' .* semicolon-separated but was read as comma-separated"),
-        ("smiles\ty\nCCO\t1\n", "tab.csv", r"tab-separated .* rename it to \.tsv"),
+        ("smiles\ty\nCCO\t1\n", "tab.csv", r"one column containing tabs .*tab-separated .* rename it to \.tsv"),
         ("smiles,y\nCCO,1\n", "comma.tsv", r"comma-separated but was read as tab-separated; rename it to \.csv"),
     ],
 )

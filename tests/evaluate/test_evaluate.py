@@ -11,6 +11,7 @@ import pytest
 
 from cliffkit.data import Dataset
 from cliffkit.errors import (
+    InvalidDataError,
     MissingColumnError,
     PredictionsError,
     ShapeMismatchError,
@@ -213,6 +214,40 @@ def test_read_by_index_and_columns(tmp_path, split):
 def test_prediction_errors(tmp_path, split, frame, pattern):
     with pytest.raises(PredictionsError, match=pattern):
         read_predictions(_write(tmp_path, frame), split)
+
+
+def test_label_column_of_another_tool_is_not_read_as_predictions(tmp_path, split, ds):
+    """A chemprop-style file: the measured 'y' copied beside the model's 'pred_0'.
+
+    Before the fix the target-named column (the labels) was taken as the predictions
+    and every MAE printed 0.000.
+    """
+    smi = ["CCCCC", "CCO", "CCN", "c1ccccc1"]
+    path = _write(tmp_path, pd.DataFrame({"smiles": smi, "y": Y[TEST], "pred_0": PRED[TEST]}))
+    with pytest.raises(MissingColumnError, match=r"ambiguous: 'y' is named like the target .*"
+                                                 r"'pred_0' is named like a prediction"):
+        read_predictions(path, split, target="y", dataset=ds)
+    with pytest.raises(MissingColumnError, match="ambiguous"):
+        evaluate(split, path, dataset=ds, target="y", reference=False)
+    assert read_predictions(path, split, pred_col="pred_0")[TEST] == pytest.approx(PRED[TEST])
+    # only the label column, named like the target: refused, not scored as an error of 0
+    labels_only = _write(tmp_path, pd.DataFrame({"smiles": smi, "y": Y[TEST]}), "labels.csv")
+    with pytest.raises(PredictionsError, match=r"column 'y' equals the measured y values of "
+                                                r"all 4 test molecules"):
+        evaluate(split, labels_only, dataset=ds, target="y", reference=False)
+    with pytest.raises(PredictionsError, match="holds the labels"):
+        read_predictions(labels_only, split, pred_col="y", target="y", dataset=ds)
+    # a model's predictions in a target-named column (chemprop's own output) still score
+    own = _write(tmp_path, pd.DataFrame({"smiles": smi, "y": PRED[TEST]}), "own.csv")
+    ev = evaluate(split, own, dataset=ds, target="y", reference=False)
+    assert ev.mae().value == pytest.approx(0.875)  # |ŷ - y| = 1, 0.5, 1, 1
+
+
+def test_a_repeated_prediction_column_name_is_refused(tmp_path, split):
+    path = tmp_path / "two.csv"
+    path.write_text("smiles,prediction,prediction\nCCCCC,4,0\nOCC,2,0\nCCN,2,0\nc1ccccc1,1,0\n")
+    with pytest.raises(InvalidDataError, match=r"prediction column 'prediction' .*columns 2, 3"):
+        read_predictions(path, split)
 
 
 def test_missing_file(tmp_path, split):

@@ -108,3 +108,29 @@ def test_summary():
     assert t["matching"]["n_pairs_similarity"] == int(res.labels["y0"].matched_cliff[res.test].sum())
     text = format_summary(res)
     assert "target y0" in text and "target y1" in text and "sizes: train" in text
+
+
+def test_constant_labels_say_why_there_are_no_cliffs(lipo300):
+    """Issue trial: one label value for every molecule. The warnings advised 'lower
+    cliff_quantile to get more', which cannot help; they now name the cause."""
+    from cliffkit.data import Dataset
+
+    flat = Dataset(name="flat", smiles=lipo300.smiles, y=np.ones(len(lipo300)),
+                   target_names=["logD"], units=[""])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = CliffSplit(random_state=0).make_split(flat)
+    texts = [str(w.message) for w in caught if issubclass(w.category, SplitWarning)]
+    assert res.labels["logD"].counts(res.test)["cliff"] == 0
+    assert texts and not any("lower cliff_quantile" in t for t in texts)
+    assert any(t.startswith("CliffSplit reached a test cliff share of 0.000 instead of the "
+                            "requested 0.500: no molecule can be a cliff case, since for 'logD', "
+                            "every molecule has the same label as its neighbours") for t in texts)
+    # labels that vary somewhere keep the old advice (thresholds can still find cliffs)
+    y = np.ones(len(lipo300))
+    y[:5] = 5.0
+    some = Dataset(name="some", smiles=lipo300.smiles, y=y, target_names=["logD"], units=[""])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        CliffSplit(random_state=0).make_split(some)
+    assert not any("same label" in str(w.message) for w in caught)

@@ -12,6 +12,7 @@ and evaluate per stratum with bootstrap CIs and the reference predictor.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,26 @@ from ..evaluate import PAIR_SUMMARY, current_pair_names
 from ._config import Cell, SplitSpec
 from ._runner import CellResult
 
-__all__ = ["backbone_signature", "build_backbone", "compute_split", "load_task", "run_cell"]
+__all__ = ["backbone_signature", "build_backbone", "compute_split", "load_task", "run_cell",
+           "task_checksum"]
+
+
+def _file_stamp(name: str) -> tuple | None:
+    """(size, mtime) of a dataset given as a file path, None for a registered name.
+
+    Part of the cache keys below, so that a file edited in a running session is read
+    again instead of being served from the cache.
+    """
+    try:
+        st = os.stat(name)
+    except (OSError, ValueError):
+        return None
+    return (st.st_size, st.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=8)
-def _load_full(name: str, smiles_col: str | None = None, target: str | None = None):
+def _load_full(name: str, smiles_col: str | None = None, target: str | None = None,
+               stamp: tuple | None = None):
     from ..data import load_dataset
 
     if smiles_col is None and target is None:
@@ -34,19 +50,26 @@ def _load_full(name: str, smiles_col: str | None = None, target: str | None = No
     return load_dataset(name, smiles_col=smiles_col, target_cols=[target] if target else None)
 
 
-@functools.lru_cache(maxsize=8)
 def load_task(dataset: str, target: str, subsample: int | None = None, subsample_seed: int = 0,
               smiles_col: str | None = None):
     """One target of ``dataset`` as a single-target :class:`~cliffkit.data.Dataset`.
 
     With ``subsample``, a seeded random subset of the molecules (sorted row order;
     the same subset for every grid seed). Array-valued ``meta`` entries aligned with
-    the rows (e.g. QM9 ``qm9_index`` for geometries) are subset with them.
+    the rows (e.g. QM9 ``qm9_index`` for geometries) are subset with them. Loads are
+    cached per process; a data file is read again when its size or mtime changed.
     """
+    return _load_task(dataset, target, subsample, subsample_seed, smiles_col,
+                      _file_stamp(dataset))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_task(dataset: str, target: str, subsample: int | None, subsample_seed: int,
+               smiles_col: str | None, stamp: tuple | None):
     from ..data import Dataset
 
     # a user file (smiles_col given) is read with its SMILES column and this target column
-    full = _load_full(dataset, smiles_col, target if smiles_col else None)
+    full = _load_full(dataset, smiles_col, target if smiles_col else None, stamp)
     n = len(full)
     idx = np.arange(n)
     if subsample is not None and subsample < n:
@@ -73,6 +96,12 @@ def load_task(dataset: str, target: str, subsample: int | None = None, subsample
         ids=None if full.ids is None else full.ids[idx],
         meta=meta,
     )
+
+
+def task_checksum(spec: SplitSpec) -> str:
+    """:attr:`~cliffkit.data.Dataset.checksum` of the task a split of ``spec`` is made from."""
+    return load_task(spec.dataset, spec.target, spec.subsample, spec.subsample_seed,
+                     spec.smiles_col).checksum
 
 
 def compute_split(spec: SplitSpec):

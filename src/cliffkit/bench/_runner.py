@@ -323,6 +323,43 @@ def _default_split_fn():
     return compute_split
 
 
+def _default_checksum_fn():
+    from ._cell import task_checksum
+
+    return task_checksum
+
+
+def _check_data_unchanged(out_dir: Path, cells: list[Cell],
+                          checksum_fn: Callable[[SplitSpec], str]) -> None:
+    """Refuse a results folder whose splits were made from other data than the grid's now.
+
+    Cell keys hash the grid's settings, not the data: a user file edited after a grid ran
+    would otherwise have its finished cells (computed on the old rows) reported as results
+    of the new file, and its unfinished cells fail one by one on the old split files.
+    """
+    seen: set[tuple] = set()
+    for cell in cells:
+        spec = cell.split_spec
+        task = (spec.dataset, spec.target, spec.subsample, spec.subsample_seed, spec.smiles_col)
+        path = out_dir / SPLITS_DIR / f"{spec.key}.json"
+        if task in seen or not path.is_file():
+            continue
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))["dataset"]["checksum"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # an unreadable split file is recomputed by its cells' errors
+        seen.add(task)
+        now = checksum_fn(spec)
+        if isinstance(recorded, str) and now != recorded:
+            raise ConfigError(
+                f"Results folder {str(out_dir)!r} was made from other data for "
+                f"{spec.dataset} / {spec.target}: its split file {SPLITS_DIR}/{path.name} records "
+                f"data checksum {recorded[:12]}…, the data give {now[:12]}… now (the file changed "
+                "after the grid ran), so its finished cells are not results of these data; "
+                "use a new -o folder, or delete this one to recompute."
+            )
+
+
 # ---------------------------------------------------------------------------------
 # the runner
 # ---------------------------------------------------------------------------------
@@ -338,6 +375,7 @@ def run_grid(
     split_fn: Callable[[SplitSpec], Any] | None = None,
     record_config: GridConfig | None = None,
     signature_fn: Callable[[Cell], str] | None = None,
+    checksum_fn: Callable[[SplitSpec], str] | None = None,
 ) -> GridSummary:
     """Run every unfinished cell of ``config``, writing results under ``out_dir``.
 
@@ -362,6 +400,12 @@ def run_grid(
     record_config : GridConfig, optional
         The grid written to ``config.json`` (default: ``config``): the whole grid when
         ``config`` is only part of it, so that the report still covers all of it.
+    checksum_fn : callable, optional
+        ``checksum_fn(split_spec) -> str``, the data checksum of a split's task, compared
+        with the one recorded in the folder's existing split files; a difference (the data
+        file changed after the grid ran) is a :class:`ConfigError` before anything runs.
+        Default: :func:`cliffkit.bench._cell.task_checksum` with the real split function,
+        no check with a custom ``split_fn``.
     signature_fn : callable, optional
         ``signature_fn(cell) -> str``, compared with a finished cell's recorded
         ``extra["backbone"]``; a cell that differs is run again (a backbone default
@@ -371,6 +415,12 @@ def run_grid(
     Returns
     -------
     GridSummary
+
+    Raises
+    ------
+    ConfigError
+        ``out_dir`` is a file, or its split files were made from other data (see
+        ``checksum_fn``).
     """
     from tqdm.auto import tqdm
 
@@ -379,6 +429,10 @@ def run_grid(
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"Output path {str(out_dir)!r} exists and is not a folder; choose another -o.")
+    if checksum_fn is None and split_fn is None:
+        checksum_fn = _default_checksum_fn()
+    if checksum_fn is not None:
+        _check_data_unchanged(out_dir, config.cells(), checksum_fn)
     (out_dir / CELLS_DIR).mkdir(parents=True, exist_ok=True)
     (out_dir / SPLITS_DIR).mkdir(parents=True, exist_ok=True)
     _clean_stale_tmp(out_dir)

@@ -175,12 +175,17 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
     -------
     pandas.DataFrame
         The columns of :func:`cliffkit.bench.load_results` plus ``unit`` and ``source``
-        (``"train"`` or ``"evaluate"``); ``table.attrs["n_runs"]``, ``["n_evaluations"]``.
+        (``"train"`` or ``"evaluate"``); ``table.attrs["n_runs"]``, ``["n_evaluations"]``,
+        ``["repeats"]`` (one line per run left out as a repeat of another: the same cell
+        and seed, split and test predictions, e.g. a run trained twice or an evaluation
+        file of a run in the folder; the kept row carries the same line in its warnings).
 
     Raises
     ------
     ConfigError
-        ``folder`` holds neither runs nor evaluation files, or a split file is missing.
+        ``folder`` holds neither runs nor evaluation files, a split file is missing, or two
+        runs of one cell (dataset, target, split method, backbone, loss) and seed differ
+        (another split or other predictions: they would count as two seeds).
     """
     import pandas as pd
 
@@ -197,6 +202,7 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
         )
     out = Path(work_dir) / "runs"
     rows = []
+    docs: list[tuple[dict, dict]] = []  # (evaluation, config) of each row
     for run in runs:
         cfg = _read_json(run / "config.json")
         split_path = _split_path(cfg, run)
@@ -209,9 +215,17 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
         ds = _load_split_data(split, split_path)
         split = load_split(split_path, dataset=ds)
         target = cfg.get("target") or split.target_names[0]
-        y_pred = read_predictions(run / "predictions.csv", split, target=target)
+        y_pred = read_predictions(run / "predictions.csv", split, target=target, dataset=ds)
         ev_doc = _read_json(run / "evaluation.json")
         ev = None
+        notes: list[str] = []
+        if _is_evaluation(ev_doc) and not _scores(ev_doc, split, ds, target, y_pred):
+            # e.g. the run folder was trained again after 'cliffkit evaluate -o RUN/evaluation.json'
+            notes.append(f"{run.relative_to(root).as_posix() if run != root else run.name}"
+                         "/evaluation.json was ignored: it does not score this run's "
+                         "predictions.csv (its split or test MAE differ); the run was "
+                         "evaluated again")
+            ev_doc = None
         if not _is_evaluation(ev_doc):
             ev = evaluate(split, y_pred, dataset=ds, target=target, n_bootstrap=n_bootstrap,
                           random_state=seed, show_progress=show_progress)
@@ -223,6 +237,8 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
         atomic_write_text(pred_csv, frame.to_csv(index=False))
         loss = cfg.get("loss") or {}
         hist = loss.get("lambda_history") or []
+        for text in notes:
+            warnings.warn(text, CliffkitWarning, stacklevel=2)
         rows.append(_row(
             "train", rel, ev_doc, dataset=_task_name(cfg.get("dataset", {}).get("name", "")),
             target=target, split=split.method or "?", backbone=(cfg.get("backbone") or {}).get("name", "?"),
@@ -233,6 +249,8 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
                    "n": {k: v.get("n") for k, v in (cfg.get("metrics") or {}).items()
                          if isinstance(v, dict)}},
         ))
+        rows[-1]["warnings"] = [*rows[-1]["warnings"], *notes]
+        docs.append((ev_doc, cfg))
     for path in evals:
         doc = _read_json(path)
         inputs = doc.get("inputs", {})
@@ -253,7 +271,89 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
             loss=(cfg.get("loss") or {}).get("name", "plain"), seed=cfg.get("seed", 0),
             unit=doc.get("unit") or cfg.get("unit") or "", extra={},
         ))
+        docs.append((doc, cfg))
+    rows, repeats = _one_row_per_cell(rows, docs)
     table = pd.DataFrame(rows)
     table.attrs.update(n_runs=len(runs), n_evaluations=len(evals), grid=None, grid_source="",
-                       n_stale=0, n_missing=0)
+                       n_stale=0, n_missing=0, repeats=repeats)
     return table
+
+
+_CELL_FIELDS = ("dataset", "target", "split", "backbone", "loss", "seed")
+
+
+def _scores(ev_doc: dict, split, ds, target: str, y_pred: np.ndarray) -> bool:
+    """Whether an evaluation file scored these predictions on this split.
+
+    Compares its split checksum and its overall test MAE with the MAE of ``y_pred``
+    recomputed here (same test molecules, relative tolerance 1e-9).
+    """
+    params = ev_doc.get("params") or {}
+    if params.get("split_checksum") not in (None, split.checksum):
+        return False
+    recorded = ((ev_doc.get("groups") or {}).get("overall") or {}).get("mae", {}).get("value")
+    y = ds.target(target)
+    test = split.test[np.isfinite(y[split.test])]
+    if not isinstance(recorded, int | float) or not test.size:
+        return False
+    mae = float(np.mean(np.abs(y_pred[test] - y[test])))
+    return bool(np.isclose(mae, recorded, rtol=1e-9, atol=1e-12))
+
+
+def _fingerprint(doc: dict) -> tuple:
+    """What identifies one scored model: its split and its test MAEs (overall, cliff, smooth)."""
+    groups = doc.get("groups") or {}
+    maes = tuple((groups.get(g) or {}).get("mae", {}).get("value") for g in
+                 ("overall", "cliff", "smooth"))
+    return ((doc.get("params") or {}).get("split_checksum"), maes)
+
+
+def _one_row_per_cell(rows: list[dict], docs: list[tuple[dict, dict]]) -> tuple[list[dict], list[str]]:
+    """Count each cell (task, split, backbone, loss, seed) once.
+
+    The report treats the rows of one cell as its seeds, so two runs of one cell with the
+    same seed would count as two seeds (a zero-width interval from two copies of one
+    result). A run repeated with the same split and the same predictions (trained twice,
+    copied, or scored again by ``cliffkit evaluate -o``) is kept once, and the others are
+    named in a warning; runs of one cell and seed that differ are refused.
+    """
+    kept: dict[tuple, int] = {}  # cell -> position in rows of its first run
+    out: list[dict] = []
+    repeats: list[str] = []
+    for i, (row, (doc, cfg)) in enumerate(zip(rows, docs, strict=True)):
+        cell = tuple(str(row[f]) for f in _CELL_FIELDS)
+        if cell not in kept:
+            kept[cell] = i
+            out.append(row)
+            continue
+        first, (doc0, cfg0) = rows[kept[cell]], docs[kept[cell]]
+        if _fingerprint(doc) == _fingerprint(doc0):
+            text = (f"{row['key']} repeats {first['key']} (same cell {', '.join(cell[:-1])}, "
+                    f"seed {cell[-1]}, same split and predictions); counted once")
+            repeats.append(text)
+            first["warnings"] = [*first["warnings"], text]
+            continue
+        why = _difference(doc0, cfg0, doc, cfg)
+        raise ConfigError(
+            f"{first['key']} and {row['key']} are the same cell of the report "
+            f"({', '.join(cell[:-1])}) with the same seed {cell[-1]}, but {why}; the report "
+            "counts each seed once, so it cannot tell which to use: report them from separate "
+            "folders, or train the second with another --seed."
+        )
+    return out, repeats
+
+
+def _difference(doc0: dict, cfg0: dict, doc: dict, cfg: dict) -> str:
+    (sp0, mae0), (sp, mae) = _fingerprint(doc0), _fingerprint(doc)
+    if sp0 != sp:
+        return f"were scored on different splits (checksums {str(sp0)[:12]}, {str(sp)[:12]})"
+    diff = [f"{sec}.{k}" for sec in ("backbone", "loss")
+            for k in sorted(set(cfg0.get(sec) or {}) | set(cfg.get(sec) or {}))
+            if k not in ("lambda_history",)
+            and (cfg0.get(sec) or {}).get(k) != (cfg.get(sec) or {}).get(k)]
+    where = f" (their config.json differ in {', '.join(diff[:5])})" if diff and cfg0 and cfg else ""
+    return (f"their predictions differ (test MAE {_num(mae0[0])} vs {_num(mae[0])})" + where)
+
+
+def _num(v) -> str:
+    return f"{v:.4f}" if isinstance(v, int | float) else "?"

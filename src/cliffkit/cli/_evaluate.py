@@ -58,7 +58,7 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
                  output, noise_sd, partner_oof) -> None:
     from ..errors import CliffkitWarning, InvalidParameterError
     from ..evaluate import evaluate, read_predictions
-    from ..utils import atomic_write_text
+    from ..utils import atomic_write_text, refuse_input_as_output
 
     if n_bootstrap < 0:
         raise InvalidParameterError(
@@ -69,6 +69,8 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
     if noise_sd is not None and not (noise_sd >= 0 and noise_sd != float("inf")):
         raise InvalidParameterError(f"--noise-sd must be a finite number >= 0; got {noise_sd}.")
     ds, split = load_split_and_data(split_file, dataset, smiles_col, target_cols, data_dir)
+    refuse_input_as_output(output, {"split file": split_file, "predictions file": predictions_file,
+                                    "data file": ds.source})
     if target is None and len(split.target_names) > 1:
         from ..errors import unknown_name
 
@@ -77,7 +79,8 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
     tname = target or split.target_names[0]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CliffkitWarning)
-        preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname)
+        preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname,
+                                 dataset=ds)
         ev = evaluate(split, preds, dataset=ds, target=tname, n_bootstrap=n_bootstrap,
                       random_state=seed, reference=not no_reference, show_progress=None,
                       noise_sd="auto" if noise_sd is None else noise_sd,

@@ -59,7 +59,7 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
         default_k,
         find_neighbors,
     )
-    from ..utils import atomic_write
+    from ..utils import atomic_write, refuse_input_as_output
 
     if not output.lower().endswith((".parquet", ".csv")):
         raise InvalidParameterError(
@@ -70,6 +70,7 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
     # the neighbours depend on the molecules only: a file needs no target column
     ds = load_from_cli(dataset, smiles_col, target_cols or None, data_dir,
                        molecules_only=not target_cols)
+    refuse_input_as_output(output, {"data file": ds.source})
     k_eff = default_k(len(ds)) if k is None else k
     t0 = time.perf_counter()
     kwargs = {"k": k_eff, "min_similarity": min_similarity, "backend": backend,
@@ -104,9 +105,11 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
         )
     deg = graph.degree()
     where = " (from cache)" if graph.params.get("cached") else ""
+    k_used = min(k_eff, max(len(ds) - 1, 0))  # clipped to the possible neighbours (warned)
+    k_text = f"k={k_used}" + (f" of the {k_eff} asked" if k_used < k_eff else "")
     say(
         f"wrote {len(frame)} pairs for {graph.n_query} molecules to {output}{where} "
-        f"(k={k_eff}, min_sim={min_similarity}, {int((deg > 0).sum())} with a neighbour, "
+        f"({k_text}, min_sim={min_similarity}, {int((deg > 0).sum())} with a neighbour, "
         f"mean degree {deg.mean():.2f}, {time.perf_counter() - t0:.1f} s)",
         err=True,
     )

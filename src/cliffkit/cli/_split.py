@@ -77,9 +77,12 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, split_col,
                   chemprop_fold, train_idx, val_idx, test_idx, targets, seed, test_size,
                   val_size, cliff_share, k, min_similarity, cliff_quantile, smooth_quantile, delta,
                   n_jobs, chemprop_splits, chemprop_data, output):
+    from pathlib import Path
+
     from ..errors import CliffkitWarning, InvalidParameterError
     from ..split import format_summary, get_splitter, to_chemprop_splits
     from ..split._result import source_row_molecule
+    from ..utils import refuse_input_as_output
 
     given = {"--split-col": split_col, "--from-chemprop": from_chemprop, "--train-idx": train_idx,
              "--val-idx": val_idx, "--test-idx": test_idx}
@@ -92,6 +95,16 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, split_col,
             "--chemprop-splits too."
         )
     ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
+    for path, option in ((output, "-o"), (chemprop_splits, "--chemprop-splits"),
+                         (chemprop_data, "--chemprop-data")):  # before any work
+        refuse_input_as_output(path, {"data file": ds.source}, option=option)
+    written = [(p, o) for p, o in ((output, "-o"), (chemprop_splits, "--chemprop-splits"),
+                                   (chemprop_data, "--chemprop-data")) if p]
+    for i, (p, o) in enumerate(written):
+        for q, o2 in written[i + 1:]:
+            if Path(p).resolve() == Path(q).resolve():
+                raise InvalidParameterError(f"{o} and {o2} name the same file {p!r}; give each "
+                                            "its own path.")
     if chemprop_splits and not chemprop_data:
         source_row_molecule(ds)  # refuse now, before the split, when no file fits
     params = dict(k=k, min_similarity=min_similarity,

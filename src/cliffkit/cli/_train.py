@@ -165,7 +165,7 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
                       log_path=out / "train_log.jsonl")
     pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
     pred = pred_all[_rows]
-    model.save(out / "model")
+    _replace_model(model, out)
 
     part = np.full(len(full_ds), "", dtype=object)
     part[full_split.train], part[full_split.val] = "train", "val"
@@ -226,6 +226,40 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
     return 0
 
 
+def _replace_model(model, out) -> None:
+    """Save ``model`` as ``out/model``, replacing a previous run's model folder whole.
+
+    Training into an existing run folder used to write over its files one by one: a model
+    file of another backbone stayed in ``model/``, and an ``evaluation.json`` written by
+    ``cliffkit evaluate -o RUN/evaluation.json`` kept scoring the old model in
+    ``cliffkit report``. The new model is saved beside the old one first, so a failed save
+    leaves the old run as it was.
+    """
+    import os
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp, trash = Path(out) / f".model-new-{tag}", Path(out) / f".model-old-{tag}"
+    tmp.mkdir()  # mode 0o777 minus the umask, as the folder it replaces
+    try:
+        model.save(tmp)
+        old = Path(out) / "model"
+        if old.is_dir():
+            old.rename(trash)
+        tmp.rename(old)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if (Path(out) / "model").is_dir():  # the old model goes only once the new one is in
+            shutil.rmtree(trash, ignore_errors=True)
+    stale = Path(out) / "evaluation.json"
+    if stale.is_file():
+        stale.unlink()
+        click.echo(f"cliffkit: warning: removed {stale}: it scored the model this run replaced; "
+                   "run 'cliffkit evaluate' again for the new one.", err=True)
+
+
 @app.command(
     "predict",
     help="Predict the molecules of FILE (CSV/TSV/Parquet with a SMILES column) with the model "
@@ -253,9 +287,11 @@ def predict_command(run, file, smiles_col, output):
     from ..data._standardize import _first_rows, _warn_smiles, canonicalize, classify_smiles
     from ..errors import InvalidDataError, InvalidSmilesError, MissingColumnError
     from ..models import Backbone
-    from ..utils import atomic_write_text
+    from ..utils import atomic_write_text, refuse_input_as_output
 
     run = Path(run)
+    refuse_input_as_output(output, {"input file": file, "run's predictions file":
+                                    run / "predictions.csv", "run's config": run / "config.json"})
     model_dir = run / "model" if (run / "model").is_dir() else run
     model = Backbone.load(model_dir)
     cfg_doc: dict = {}
@@ -281,7 +317,7 @@ def predict_command(run, file, smiles_col, output):
             trained = ds_doc.get("smiles_col")
             if not trained or trained not in table.columns:
                 raise
-            col = trained
+            col = table.check_unique(trained, role="SMILES")
     raw = table.frame[col].to_numpy(dtype=object)
     canon = canonicalize(raw, show_progress=False, standardize=mode)
     has_text, valid, reason, detail, names = classify_smiles(raw, canon, table.lines)

@@ -51,7 +51,7 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
     from ..errors import InvalidParameterError, unknown_name
     from ..experiment import build_loss
     from ..loss import list_losses
-    from ..utils import atomic_write
+    from ..utils import atomic_write, refuse_input_as_output
 
     key = loss_name.lower().replace("_", "-")
     if key not in list_losses():
@@ -67,6 +67,7 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
         raise InvalidParameterError(f"The '--lam' option of 'cliffkit weights' must be >= 0; got {lam}.")
     ds, split = load_split_and_data(split_path, dataset or dataset_arg, smiles_col, target_cols,
                                     data_dir)
+    refuse_input_as_output(output, {"split file": split_path, "data file": ds.source})
     t = ds.target_index(target)
     from ..split import labelled_view
 

@@ -329,7 +329,7 @@ def _detect_smiles_col(table: Table) -> str:
     for cand in _SMILES_NAMES:
         hits = [c for c in table.columns if c.strip().lower() == cand]
         if hits:
-            return hits[0]
+            return table.check_unique(hits[0], role="SMILES")
     cols = ", ".join(repr(c) for c in table.columns[:30])
     raise MissingColumnError(
         f"No SMILES column found in {table.path} (looked for a column named 'smiles'); "
@@ -364,13 +364,28 @@ def _detect_target_col(table: Table, exclude: set[str]) -> list[str]:
         elif n_cens and share + n_cens / n >= 0.9:
             near.append(f"{c!r} ({n_cens:,} of {n:,} values are censored, e.g. "
                         f"{', '.join(map(repr, ex))})")
+    commas = []
+    if not numeric:
+        from ._standardize import _DECIMAL_COMMA
+
+        for c in table.columns:
+            cells = table.frame[c].dropna().astype(str).str.strip()
+            cells = cells[cells != ""]
+            if c not in exclude and len(cells) and cells.str.fullmatch(_DECIMAL_COMMA).mean() >= 0.9:
+                commas.append(f"{c!r} (e.g. {cells.iloc[0]!r})")
     why = (
+        f"; {', '.join(commas[:5])} hold numbers with decimal commas, which cliffkit does not "
+        "read as numbers (a comma can also separate thousands): save the file with '.' as the "
+        "decimal mark" if commas else ""
+    ) + (
         f"; not taken as numeric because of censored values: {'; '.join(near[:5])}"
         + (f" and {len(near) - 5} more" if len(near) > 5 else "")
         + " (cliffkit regresses on exact values: pass the column with --target-col to drop "
         "the censored rows, or replace them)"
         if near else ""
     )
+    for c in numeric:  # a name the header gives to several columns cannot be chosen
+        table.check_unique(c, role="target")
     if len(numeric) == 1:
         return numeric
     if not numeric:

@@ -14,7 +14,7 @@ import os
 import re
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,26 @@ class Table:
     lines: np.ndarray  # (n_rows,) int64, 1-based file line of each row
     path: str
     sha256: str
+    # header names given to several columns: frame column (pandas renames the repeats
+    # 'exp.1', 'exp.2') -> (the name in the file, its 1-based column positions)
+    repeated: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
+
+    def check_unique(self, column: str, *, role: str) -> str:
+        """Return ``column``, or raise when the file's header gives its name to several columns.
+
+        Raises
+        ------
+        InvalidDataError
+            Naming the file, the name, its column positions and the fix.
+        """
+        if column in self.repeated:
+            name, where = self.repeated[column]
+            raise InvalidDataError(
+                f"Cannot use {role} column {name!r} of {self.path}: the header names "
+                f"{len(where)} columns {name!r} (columns {', '.join(map(str, where))}), so which "
+                "one holds the values is ambiguous; rename the others."
+            )
+        return column
 
     @property
     def columns(self) -> list[str]:
@@ -126,6 +146,7 @@ def _delimiter(header: str, suffix: str, path: str) -> str:
     if want in header:
         return want
     names = {";": "semicolon", "\t": "tab", ",": "comma", "|": "pipe"}
+    shown = {";": "';'", "\t": "tabs", ",": "','", "|": "'|'"}  # a tab printed as itself is invisible
     for other in (";", "\t", "|", ","):
         if other != want and other in header:
             fix = (
@@ -135,7 +156,7 @@ def _delimiter(header: str, suffix: str, path: str) -> str:
             )
             raise _fail(
                 path,
-                f"the header line is one column containing '{other}' ({header[:60]!r}), so the file "
+                f"the header line is one column containing {shown[other]} ({header[:60]!r}), so the file "
                 f"looks {names[other]}-separated but was read as {names[want]}-separated; {fix}.",
             )
     return want
@@ -200,6 +221,7 @@ def _read_text(text: str, path: str, suffix: str) -> tuple[pd.DataFrame, np.ndar
     except (csv.Error, ValueError, UnicodeError, OverflowError) as exc:
         raise _fail(path, f"malformed text table ({' '.join(str(exc).split())}).") from None
     frame.columns = [str(c) for c in frame.columns]
+    frame.attrs["repeated"] = _repeated_names(header, sep, list(frame.columns))
     # With skip_blank_lines=False and no multi-line quoted fields, row i is on line i + 2.
     # Multi-line quoted fields make later rows' numbers approximate (documented).
     line_no = np.arange(len(frame), dtype=np.int64) + 2 + first
@@ -211,6 +233,23 @@ def _read_text(text: str, path: str, suffix: str) -> tuple[pd.DataFrame, np.ndar
             frame = frame.loc[~blank].reset_index(drop=True)
             line_no = line_no[~blank]
     return frame, line_no
+
+
+def _repeated_names(header: str, sep: str, columns: list[str]) -> dict:
+    """Header names given to several columns, keyed by pandas' names for those columns."""
+    try:
+        names = next(csv.reader([header], delimiter=sep))
+    except (csv.Error, StopIteration):
+        return {}
+    if len(names) != len(columns):
+        return {}
+    names = [n.strip() for n in names]
+    out = {}
+    for name in {n for n in names if n and names.count(n) > 1}:
+        where = [i + 1 for i, n in enumerate(names) if n == name]
+        for i in where:
+            out[columns[i - 1]] = (name, where)
+    return out
 
 
 def _too_many_fields(body: str, sep: str, first: int) -> str:
@@ -264,7 +303,8 @@ def read_table(path: str | os.PathLike, *, what: str = "data file") -> Table:
         raise _fail(shown, "no columns were found; it needs a header line.")
     if len(frame) == 0:
         raise _fail(shown, f"it has a header ({', '.join(frame.columns[:8])}) but no data rows.")
-    return Table(frame=frame, lines=lines, path=shown, sha256=sha)
+    repeated = frame.attrs.pop("repeated", {}) if hasattr(frame, "attrs") else {}
+    return Table(frame=frame, lines=lines, path=shown, sha256=sha, repeated=repeated)
 
 
 def resolve_column(table: Table, column: str, *, role: str) -> str:
@@ -274,15 +314,18 @@ def resolve_column(table: Table, column: str, *, role: str) -> str:
     ------
     MissingColumnError
         Naming the file, the column, the available columns and the closest one.
+    InvalidDataError
+        The header gives that name to several columns (:meth:`Table.check_unique`).
     """
     import difflib
 
     cols = table.columns
+    check = getattr(table, "check_unique", None)
     if column in cols:
-        return column
+        return check(column, role=role) if check else column
     folded = [c for c in cols if c.strip().lower() == str(column).strip().lower()]
     if len(folded) == 1:
-        return folded[0]
+        return check(folded[0], role=role) if check else folded[0]
     close = difflib.get_close_matches(str(column), cols, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     shown = ", ".join(repr(c) for c in cols[:30]) + (f" and {len(cols) - 30} more" if len(cols) > 30 else "")

@@ -394,6 +394,15 @@ def parse_targets(
         if not ok.any():
             if non_numeric.any():
                 first = int(np.flatnonzero(non_numeric)[0])
+                shown = text[non_numeric]
+                if shown.str.fullmatch(_DECIMAL_COMMA).mean() >= 0.9:
+                    raise InvalidDataError(
+                        f"Target column {col!r} of {table.path} holds numbers with decimal "
+                        f"commas (line {int(table.lines[first])}: {text.iloc[first][:40]!r}), "
+                        "which cliffkit does not read as numbers (a comma can also separate "
+                        "thousands); save the file with '.' as the decimal mark (e.g. "
+                        "pandas.read_csv(..., decimal=',') then to_csv)."
+                    )
                 raise InvalidDataError(
                     f"Target column {col!r} of {table.path} holds text, not numbers "
                     f"(line {int(table.lines[first])}: {text.iloc[first][:40]!r}); "
@@ -732,6 +741,10 @@ def external_stacklevel() -> int:
     return level
 
 
+#: A number written with a decimal comma ('2,5', '-0,75'), not read as a number.
+_DECIMAL_COMMA = r"^[-+]?\d+,\d+$"
+
+
 def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_tol: float) -> None:
     if report.dropped:
         parts = []
@@ -742,9 +755,13 @@ def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_t
             if r == "non_numeric_target":
                 texts = [d.detail for d in report.dropped if d.reason == r]
                 cens = [t for t in texts if re.search(r"=['\"]\s*(?:[<>]=?|[≤≥~])", t)]
+                commas = [t for t in texts if re.search(r"=['\"]" + _DECIMAL_COMMA[1:-1] + "['\"]", t)]
                 extra = f": {_first_rows(texts, 3)}" + (
                     f"; {len(cens):,} are censored values (>, <), which are not exact numbers"
-                    if cens else "")
+                    if cens else "") + (
+                    f"; {len(commas):,} look like decimal commas ('2,5'), which cliffkit does not "
+                    "read as numbers (it cannot tell them from thousands separators)"
+                    if commas else "")
             parts.append(f"{by[r]:,} {r} (line {_first_rows(rows)}{extra})")
         allmiss = (
             " (a row is dropped only when it has no value for any target)"

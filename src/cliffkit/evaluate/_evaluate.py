@@ -573,7 +573,8 @@ def evaluate(
     if trained_on is not None:
         check_trained_on(split_result, trained_on)
     if isinstance(predictions, str | os.PathLike):
-        predictions = read_predictions(predictions, split_result, target=target)
+        predictions = read_predictions(predictions, split_result, target=target,
+                                       dataset=dataset)
     full = _full_predictions(split_result, predictions)
     split_checksum = split_result.checksum  # of the split as given (before any labelled view)
     view_notes: list[str] = []
@@ -779,6 +780,7 @@ def read_predictions(
     *,
     pred_col: str | None = None,
     target: str | None = None,
+    dataset=None,
 ) -> np.ndarray:
     """Read a predictions CSV and align it to the split's dataset rows.
 
@@ -789,10 +791,20 @@ def read_predictions(
     ``pred``, ``y_pred`` or the target name. Rows for molecules outside the split are
     ignored, with a :class:`DataWarning` that counts them. Predictions for training molecules are kept (pair metrics use them).
 
+    Tools such as chemprop copy the measured label column (named like the target) next
+    to their own prediction column (e.g. ``pred_0``): when the target name is the only
+    known name found and another column's name contains ``pred``, the choice is
+    ambiguous and refused. With ``dataset`` given, a column whose values equal the
+    measured ``target`` values of every test molecule (relative tolerance 1e-6) is
+    refused as well: it holds the labels, and scoring it would report an error of 0.
+
     The file must come from a model trained on *this* split: when it has a
     ``split_checksum`` column (written by ``cliffkit train``) it must match
     :attr:`SplitResult.checksum`, and when it has a ``split`` column no molecule that
-    this split holds out for testing may be marked ``train`` or ``val``.
+    this split holds out for testing may be marked ``train`` or ``val``. A file written
+    by ``cliffkit predict`` (a ``nearest_train_smiles`` column) copies the input file's
+    columns, so its ``split`` column is the input's, not the run's, and is not read;
+    instead no test molecule of this split may be its own nearest training molecule.
 
     Parameters
     ----------
@@ -801,6 +813,9 @@ def read_predictions(
     pred_col : str, optional
     target : str, optional
         Target name, tried as a prediction column.
+    dataset : Dataset, optional
+        The split's dataset; when given (as :func:`evaluate` and ``cliffkit evaluate``
+        do), predictions equal to its ``target`` labels are refused.
 
     Returns
     -------
@@ -811,11 +826,13 @@ def read_predictions(
     ------
     PredictionsError
         Test molecules without a prediction, NaN/inf predictions for test molecules,
-        unparsable SMILES, out-of-range indices, one molecule predicted twice, or
+        unparsable SMILES, out-of-range indices, one molecule predicted twice,
         predictions of a model trained on another split (the message counts this split's
-        test molecules that the model saw in training or validation).
+        test molecules that the model saw in training or validation), or a prediction
+        column that holds the measured labels of every test molecule.
     MissingColumnError
-        No identifier or prediction column.
+        No identifier or prediction column, or (without ``pred_col``) only the
+        target-named column beside another column named like a prediction (``pred_0``).
     """
     from ..data import read_table
 
@@ -841,7 +858,23 @@ def read_predictions(
                 "Name it with --pred-col."
             )
         pcol = found[0]
+        if target and str(pcol).strip().lower() == target.lower():
+            # the target's name: in files of other tools often the MEASURED label column
+            other = [str(c) for c in frame.columns
+                     if c != pcol and "pred" in str(c).strip().lower()]
+            if other:
+                raise MissingColumnError(
+                    f"Predictions file {path}: which column holds the predictions is "
+                    f"ambiguous: {pcol!r} is named like the target (often the measured "
+                    f"values, copied by the tool) and {_show([repr(o) for o in other], 3)} is named like a "
+                    f"prediction; name the prediction column with --pred-col (pred_col=)."
+                )
 
+    if hasattr(table, "check_unique"):  # a name the header repeats is ambiguous
+        table.check_unique(pcol, role="prediction")
+        for name in ("index", "smiles"):
+            if name in cols:
+                table.check_unique(cols[name], role=name)
     values = _numeric(frame[pcol])
     n = split_result.n_samples
     if "index" in cols:
@@ -917,7 +950,30 @@ def read_predictions(
             f"for {bad.size} test molecules (lines {_show(lines[where].tolist())}; SMILES "
             f"{_show(split_result.smiles[bad].tolist(), 3)}); predict every test molecule."
         )
+    if dataset is not None and target is not None:
+        _refuse_label_column(full, split_result, dataset, target, path, pcol)
     return full
+
+
+def _refuse_label_column(full, split_result, dataset, target, path, pcol) -> None:
+    """Refuse predictions that equal the measured labels of every test molecule.
+
+    A predictions file of another tool often carries the measured values in a column
+    named like the target; read as predictions they score an error of exactly 0.
+    """
+    names = list(getattr(dataset, "target_names", []) or [])
+    if target not in names or len(dataset) != split_result.n_samples:
+        return  # the dataset check of the caller names the mismatch
+    y = dataset.target(target)
+    test = split_result.test
+    test = test[np.isfinite(y[test])]
+    if test.size and np.allclose(full[test], y[test], rtol=1e-6, atol=1e-9):
+        raise PredictionsError(
+            f"Predictions file {path}: column {pcol!r} equals the measured {target} values "
+            f"of all {test.size} test molecules, so it holds the labels, not a model's "
+            "predictions (scored, it would report an error of 0); name the prediction "
+            "column with --pred-col (pred_col=)."
+        )
 
 
 #: Column of a predictions file that names the split the model was trained on.
@@ -949,6 +1005,23 @@ def _check_split_identity(frame, cols, rows: np.ndarray, split_result, path) -> 
     is_test[split_result.test] = True
     hit = (rows >= 0) & is_test[np.maximum(rows, 0)]
     counts = None
+    if "nearest_train_smiles" in cols and SPLIT_CHECKSUM_COLUMN not in cols:
+        # 'cliffkit predict' output: its 'split' column (if any) is the INPUT file's (e.g. a
+        # MoleculeACE set's own split), not the run's. What the run trained on shows in
+        # nearest_train_smiles instead: a test molecule of this split whose nearest training
+        # molecule is itself was in that model's training set.
+        near = frame[cols["nearest_train_smiles"]].astype(str).str.strip().to_numpy(dtype=object)
+        own = np.array([hit[i] and near[i] == split_result.smiles[rows[i]]
+                        for i in range(len(rows))], dtype=bool)
+        if own.any():
+            raise PredictionsError(
+                f"Predictions file {path} (written by 'cliffkit predict'): {int(own.sum())} of "
+                f"this split's {int(split_result.test.size)} test molecules are their own "
+                "nearest training molecule (nearest_train_smiles), so that model was trained on "
+                "them; scoring them as test molecules would understate the error. Evaluate "
+                "with the split file the model was trained on."
+            )
+        return
     if "split" in cols:
         part = frame[cols["split"]].astype(str).str.strip().str.lower().map(_PART_NAMES)
         part = part.fillna("").to_numpy(dtype=object)

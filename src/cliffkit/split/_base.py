@@ -276,8 +276,13 @@ class BaseSplitter(LabelParams):
             )
         for name in res.target_names:
             lab = res.labels[name]
-            if lab.counts(res.test)["cliff"] == 0:
-                q = ", ".join(f"{k}={v:.3g}" for k, v in lab.train_severity_quantiles.items())
+            q = ", ".join(f"{k}={v:.3g}" for k, v in lab.train_severity_quantiles.items())
+            if lab.counts(res.test)["cliff"] == 0 and name in flat_targets(res):
+                msgs.append(
+                    f"Target {name!r}: the test set holds no cliff cases, and no threshold can "
+                    f"make any (training severity quantiles: {q}): {FLAT_REASON}."
+                )
+            elif lab.counts(res.test)["cliff"] == 0:
                 msgs.append(
                     f"Target {name!r}: the test set holds no cliff cases at these thresholds "
                     f"(training severity quantiles: {q}); lower cliff_quantile or pass delta."
@@ -285,6 +290,21 @@ class BaseSplitter(LabelParams):
         res.info["warnings"] = msgs
         for m in msgs:
             warnings.warn(m, SplitWarning, stacklevel=4)
+
+
+#: Why a target whose severities are all 0 has no cliff cases (its labels do not vary).
+FLAT_REASON = ("every molecule has the same label as its neighbours (every severity is 0: a "
+               "constant or coarsely rounded target?); check the target column")
+
+
+def flat_targets(res) -> list[str]:
+    """Targets of a split on which every severity is 0: no threshold makes a cliff case."""
+    out = []
+    for name in res.target_names:
+        sev = np.asarray(getattr(res.labels[name], "severity", []), dtype=np.float64)
+        if sev.size and np.isfinite(sev).any() and np.nanmax(sev) <= 0:
+            out.append(name)
+    return out
 
 
 def _achieved_shares(labels, names, val, test, requested) -> dict[str, Any]:

@@ -9,7 +9,14 @@ import numpy as np
 from ..cliffs import assign_strata, compute_severity
 from ..errors import InsufficientSupportError, InvalidParameterError
 from ..utils import Interval, Options, params_class
-from ._base import COMMON_CONSTRAINTS, BaseSplitter, HeldOutSizes, register_splitter
+from ._base import (
+    COMMON_CONSTRAINTS,
+    FLAT_REASON,
+    BaseSplitter,
+    HeldOutSizes,
+    flat_targets,
+    register_splitter,
+)
 from ._graph import restrict_rows
 from ._label import train_graphs
 from ._select import SupportState, select_heldout, top_contributors
@@ -278,7 +285,14 @@ class CliffSplit(BaseSplitter, _CliffSizes):
             got = res.cliff_share.get(f"{sub}_any")
             if not (getattr(res, sub).size and got is not None and np.isfinite(got)):
                 continue
-            if got < self.cliff_share - SHARE_TOLERANCE:
+            flat = flat_targets(res)
+            if got < self.cliff_share - SHARE_TOLERANCE and len(flat) == len(res.target_names):
+                msgs.append(
+                    f"CliffSplit reached a {sub} cliff share of {got:.3f} instead of the requested "
+                    f"{self.cliff_share:.3f}: no molecule can be a cliff case, since for "
+                    f"{', '.join(map(repr, flat))}, {FLAT_REASON}."
+                )
+            elif got < self.cliff_share - SHARE_TOLERANCE:
                 msgs.append(
                     f"CliffSplit reached a {sub} cliff share of {got:.3f} (cliff for at least one "
                     f"target) instead of the requested {self.cliff_share:.3f}; the data holds too few "

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SplitFileError
-from ..utils import atomic_write_text, to_jsonable
+from ..errors import InvalidParameterError, SplitFileError
+from ..utils import atomic_write_text, refuse_input_as_output, to_jsonable
 from ._label import TargetLabels
 
 __all__ = ["SplitResult", "line_molecules", "load_split", "source_row_molecule", "to_chemprop_splits", "FORMAT",
@@ -20,6 +20,12 @@ __all__ = ["SplitResult", "line_molecules", "load_split", "source_row_molecule",
 FORMAT = "cliffkit-split"
 VERSION = 1
 _SUBSETS = ("train", "val", "test")
+#: Settings that change how a split is computed, never which split: the file records them at
+#: these fixed values, so its bytes depend only on the data, the parameters and the seed
+#: (``cliffkit split --n-jobs 1`` and ``--n-jobs 2``, with or without a progress bar, write the
+#: same file). The values are those the bench grid has always passed, so published split
+#: files and their SHA256SUMS stay valid.
+EXECUTION_PARAMS = {"n_jobs": None, "show_progress": False}
 _DIGITS = 10  # floats in split files are rounded to this many decimals
 
 
@@ -162,7 +168,15 @@ class SplitResult:
                           ensure_ascii=True) + "\n"
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the split file atomically; the same inputs and seed give the same bytes."""
+        """Write the split file atomically; the same inputs and seed give the same bytes.
+
+        Raises
+        ------
+        InvalidParameterError
+            ``path`` is the data file the split records (``dataset["path"]``): writing
+            there would replace the data.
+        """
+        refuse_input_as_output(path, {"data file of this split": self.dataset.get("path")})
         return atomic_write_text(path, self.to_json())
 
 
@@ -218,7 +232,8 @@ def _to_doc(res: SplitResult) -> dict[str, Any]:
         "version": VERSION,
         "cliffkit_version": __version__,
         "method": res.method,
-        "params": _json_safe(res.params),
+        "params": _json_safe({k: EXECUTION_PARAMS[k] if k in EXECUTION_PARAMS else v
+                              for k, v in res.params.items()}),
         "random_state": _json_safe(res.params.get("random_state")),
         "dataset": _json_safe(res.dataset),
         "target_names": list(res.target_names),
@@ -476,9 +491,21 @@ def to_chemprop_splits(result: SplitResult, path: str | os.PathLike, *,
         The dataset is not the one the split was made for, or no file exists that the
         indices could refer to (a registered dataset without ``data_path``; a split of a
         named dataset without ``dataset``).
+    InvalidParameterError
+        ``path`` or ``data_path`` is the data file itself (writing would replace it), or
+        both are the same file.
     """
     if data_path is not None and dataset is None:
         raise SplitFileError("to_chemprop_splits needs the dataset to write data_path; pass dataset=.")
+    source = getattr(dataset, "source", None) if dataset is not None else None
+    for out_path, option in ((path, "--chemprop-splits"), (data_path, "--chemprop-data")):
+        refuse_input_as_output(out_path, {"data file": result.dataset.get("path"),
+                                          "dataset's source file": source}, option=option)
+    if data_path is not None and Path(path).resolve() == Path(data_path).resolve():
+        raise InvalidParameterError(
+            f"--chemprop-splits and --chemprop-data name the same file {str(path)!r}; the "
+            "splits (JSON) and the data (CSV) need two files."
+        )
     want = result.dataset.get("checksum")
     if dataset is not None and want and want != dataset.checksum:
         raise SplitFileError(

@@ -1,6 +1,6 @@
 """Small shared helpers: atomic file writes, parameter validation, seeding, hashing, registries."""
 
-from ._atomic import atomic_write, atomic_write_bytes, atomic_write_text
+from ._atomic import atomic_write, atomic_write_bytes, atomic_write_text, refuse_input_as_output
 from ._hashing import sha256_bytes, sha256_file
 from ._json import to_jsonable
 from ._lazy import lazy_exports
@@ -22,6 +22,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_bytes",
     "atomic_write_text",
+    "refuse_input_as_output",
     "sha256_bytes",
     "sha256_file",
     "to_jsonable",

@@ -72,3 +72,42 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_write(path, "wb") as fh:
         fh.write(data)
     return Path(path)
+
+
+def refuse_input_as_output(output: str | os.PathLike | None, inputs: dict,
+                           option: str = "-o") -> None:
+    """Refuse to write ``output`` when it is one of the inputs (the same file on disk).
+
+    A split, weights or predictions file written over the data file it was made from
+    destroys the user's data (``cliffkit split data.csv -o data.csv``).
+
+    Parameters
+    ----------
+    output : path-like or None
+        The file about to be written (None: nothing to check).
+    inputs : dict of {str: path-like or None}
+        What each input is ("data file", "split file" ...) and its path; None and paths
+        that do not exist (a registered dataset's name) are skipped.
+    option : str
+        The option that named ``output``, for the message.
+
+    Raises
+    ------
+    cliffkit.errors.InvalidParameterError
+        ``output`` is the same file as one of ``inputs``.
+    """
+    if output is None:
+        return
+    out = Path(output)
+    if not out.is_file():
+        return
+    for what, path in inputs.items():
+        if path is None or not Path(path).is_file():
+            continue
+        if os.path.samefile(out, path):
+            from ..errors import InvalidParameterError
+
+            raise InvalidParameterError(
+                f"{option} {str(output)!r} is the {what} ({str(path)!r}): writing there would "
+                "replace it; choose another output path."
+            )
