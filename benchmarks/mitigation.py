@@ -313,22 +313,29 @@ def analyze_mae(table, recs) -> list[dict]:
     _add_times(rows, table, recs)
     _add_controls(rows)
     for r in rows:
-        if r["family"] != "study":
-            r["verdict"] = "exploratory (< 5 seeds)"  # no Holm p (shown_holm above)
-            continue
-        a = r["cliff_change_pct"]["value"] <= -100 * CLIFF_TARGET and r["holm_e1"] <= ALPHA
-        b = r["holm_e2"] <= ALPHA
-        c = r.get("beats_controls")
-        r["target_a"], r["target_b"], r["target_c"] = bool(a), bool(b), c
-        if a and b and c:
-            r["verdict"] = "meets (a)(b)(c)"
-        elif r["holm_e1"] <= ALPHA and r["cliff_change_pct"]["value"] < 0:
-            r["verdict"] = "cliff lower (E1), " + ("overall lower" if b else "overall not lower")
-        elif r["holm_e2"] <= ALPHA:
-            r["verdict"] = "overall lower only"
-        else:
-            r["verdict"] = "no significant gain"
+        _set_verdict(r)
     return rows
+
+
+def _set_verdict(r: dict) -> None:
+    """The registered targets (a), (b), (c) and the verdict of one row, from its Holm p-values
+    (``holm_e1``, ``holm_e2``) and ``beats_controls``; a row outside the family (< 5 seeds)
+    is exploratory and gets no verdict."""
+    if r["family"] != "study":
+        r["verdict"] = "exploratory (< 5 seeds)"  # no Holm p (shown_holm)
+        return
+    a = r["cliff_change_pct"]["value"] <= -100 * CLIFF_TARGET and r["holm_e1"] <= ALPHA
+    b = r["holm_e2"] <= ALPHA
+    c = r.get("beats_controls")
+    r["target_a"], r["target_b"], r["target_c"] = bool(a), bool(b), c
+    if a and b and c:
+        r["verdict"] = "meets (a)(b)(c)"
+    elif r["holm_e1"] <= ALPHA and r["cliff_change_pct"]["value"] < 0:
+        r["verdict"] = "cliff lower (E1), " + ("overall lower" if b else "overall not lower")
+    elif r["holm_e2"] <= ALPHA:
+        r["verdict"] = "overall lower only"
+    else:
+        r["verdict"] = "no significant gain"
 
 
 def _neg(e):
@@ -606,6 +613,160 @@ def confirm_markdown(summary) -> str:
     return "\n".join(out)
 
 
+# ------------------------------------------------------------------ completion run (18f)
+#: The committed summaries whose 5-seed cells form the registered family with the completion's
+#: cells (docs/cliffloss.md, "Completion run: mlp arms at 5 seeds"): the study's 31 cells and
+#: the addendum's two ``anchor-delta`` cells.
+COMPLETION_BASE = (("study", Path("benchmarks/results/mitigation.json"), None),
+                   ("addendum", Path("benchmarks/results/mitigation_anchor_delta.json"),
+                    "anchor-delta"))
+_P_KEYS = ("p_e1", "p_e2", "p_e1_strict")
+
+
+def _row_key(r: dict) -> tuple:
+    return (r["dataset"], r["split"], r["backbone"], r["loss"])
+
+
+def completion_family(new: list[dict], base: list[tuple[str, dict]]) -> tuple[list[dict], list[dict]]:
+    """The registered family of the completion run: every 5-seed row of ``base`` ((source,
+    summary) pairs; rows of the summaries' ``mae_cells`` with ``family == "study"``, restricted
+    to ``loss`` where the source names one) plus the new 5-seed rows ``new``, a new row
+    replacing a base row of the same cell. Holm per endpoint over that family; verdicts from
+    those Holm p-values. Returns (family rows, replaced base rows); base rows are copied."""
+    from cliffkit.evaluate import holm
+
+    new_keys = {_row_key(r) for r in new}
+    fam, replaced = [], []
+    for source, summary, only in base:
+        for r in summary["mae_cells"]:
+            if r["family"] != "study" or (only and r["loss"] != only):
+                continue
+            r = {**r, "source": source}
+            (replaced if _row_key(r) in new_keys else fam).append(r)
+    fam += [{**r, "source": "completion"} for r in new]
+    for key in _P_KEYS:
+        adj = holm([r[key] if r[key] is not None else np.nan for r in fam])  # NaN counts as 1
+        for r, a in zip(fam, adj, strict=True):
+            r["holm_" + key[2:]] = float(a)
+    for r in fam:
+        _set_verdict(r)
+    return fam, replaced
+
+
+def analyze_completion(out: Path, json_path: Path | None, docs: Path | None,
+                       base_paths=COMPLETION_BASE) -> dict:
+    """The completion run of the mlp arms (issue 18f): per new mlp cell E1, E1 strict and E2
+    against plain, Holm two ways (the registered family: the study's and the addendum's 5-seed
+    cells plus the new ones; and the new mlp cells alone), verdicts and the winner rule on the
+    registered family."""
+    from cliffkit.bench import load_results
+
+    table = load_results(out)
+    table = table[(table["status"] == "ok") & (table["backbone"] == "mlp")].reset_index(drop=True)
+    recs = _cell_records(out)
+    rows = analyze_mae(table, recs)  # Holm and verdicts over the new mlp cells alone
+    for r in rows:
+        for k in ("holm_e1", "holm_e2", "holm_e1_strict", "verdict"):
+            r[k + "_alone"] = r.pop(k)
+        for k in ("target_a", "target_b", "target_c"):
+            r.pop(k, None)
+    epochs, delta_its = {}, {}  # what each cell chose on validation: the early-stopping
+    for rec in recs.values():   # epoch; anchor-delta: its Δ-LightGBM's best iteration
+        c = rec["cell"]
+        fitted = (rec.get("extra") or {}).get("fitted") or {}
+        k = (c["dataset"], c["split"], c["backbone"], c["loss"], c["seed"])
+        if "delta_iteration_" in fitted:  # the wrapper's best_epoch_ is that iteration
+            delta_its[k] = fitted["delta_iteration_"]
+        else:
+            epochs[k] = fitted.get("best_epoch_")
+    for r in rows:
+        r["best_epochs"] = [epochs.get((*_row_key(r), s)) for s in r["seeds"]]
+        r["delta_iterations"] = [delta_its.get((*_row_key(r), s)) for s in r["seeds"]]
+        r["plain_best_epochs"] = [epochs.get((*_row_key(r)[:3], "plain", s)) for s in r["seeds"]]
+    base = [(src, json.loads(p.read_text(encoding="utf-8")), only) for src, p, only in base_paths]
+    new = [r for r in rows if r["family"] == "study"]
+    fam, replaced = completion_family(new, base)
+    by_key = {_row_key(r): r for r in fam if r["source"] == "completion"}
+    for r in rows:  # the registered family's Holm p-values and verdict on the new rows
+        f = by_key.get(_row_key(r))
+        for k in ("holm_e1", "holm_e2", "holm_e1_strict", "verdict", "target_a", "target_b",
+                  "target_c"):
+            r[k] = f.get(k) if f else None
+        if not f:
+            r["verdict"] = "exploratory (< 5 seeds)"
+    runs = []
+    if (out / "runlog.jsonl").is_file():
+        runs = [json.loads(x) for x in (out / "runlog.jsonl").read_text().splitlines() if x.strip()]
+    summary = {
+        "analyzed": _now(), "n_cells_ok": int(len(table)),
+        "preregistration": "docs/cliffloss.md, 'Completion run: mlp arms at 5 seeds'",
+        "run_log": runs, "mae_cells": rows,
+        "family_size": len(fam), "family_size_alone": len(new),
+        "family_sources": {s: sum(r["source"] == s for r in fam) for s in
+                           [b[0] for b in base_paths] + ["completion"]},
+        "replaced_rows": replaced,
+        "family_min_holm": {k: min((r["holm_" + k[2:]], _row_key(r)) for r in fam)
+                            for k in _P_KEYS} if fam else {},
+        "winner": winner(fam),
+    }
+    _write_summary(summary, completion_markdown(summary), json_path, docs, "completion")
+    return summary
+
+
+def completion_markdown(summary) -> str:
+    def w(r):
+        ws = [x for x in (r.get("chosen") or []) if x is not None]
+        return ", ".join(f"{x:g}" for x in ws) if ws else "—"
+
+    def ep(r):  # median early-stopping epoch of the arm and of plain, same seeds
+        a = [x for x in r.get("best_epochs") or [] if x is not None]
+        b = [x for x in r.get("plain_best_epochs") or [] if x is not None]
+        return (f"{np.median(a):g}" if a else "—") + (f" ({np.median(b):g})" if b else "")
+
+    out = ["<!-- completion:start -->", "",
+           f"Generated by `benchmarks/mitigation.py analyze --plan completion` "
+           f"({summary['analyzed']}; {summary['n_cells_ok']} finished mlp cells). Holm (reg.): "
+           f"the registered family of {summary['family_size']} cells ("
+           + ", ".join(f"{n} {s}" for s, n in summary["family_sources"].items())
+           + f"); Holm (mlp): the {summary['family_size_alone']} new mlp cells with 5 seeds alone. "
+           "Changes against mlp `plain` (ratio of seed means; 95% paired hierarchical-bootstrap "
+           "CI); one-sided t across seeds.", "",
+           "| data | split | method | seeds | cliff MAE Δ | smooth Δ | overall MAE Δ | p E1 | "
+           "p smooth NI | p E2 | Holm E1 reg. / mlp | Holm E2 reg. / mlp | Holm strict reg. / mlp | "
+           "time × | CPU × | blend weight α | early-stop epoch (plain) | verdict (reg.) |",
+           "|" + "|".join(["---"] * 18) + "|"]
+    for r in summary["mae_cells"]:
+        def hp(k, r=r):
+            return f"{_p(r.get(k))} / {_p(r.get(k + '_alone'))}"
+        out.append(
+            f"| {r['dataset']} | {r['split']} | {r['loss']} | {r['n_seeds']} | "
+            f"{_pct(r['cliff_change_pct'])} | {r['smooth_change_pct']['value']:+.1f}% | "
+            f"{_pct(r['overall_change_pct'])} | {_p(r['p_e1'])} | {_p(r['p_noninferiority'])} | "
+            f"{_p(r['p_e2'])} | {hp('holm_e1')} | {hp('holm_e2')} | {hp('holm_e1_strict')} | "
+            f"{_f(r['time_ratio'], 2)} | {_f(r['cpu_ratio'], 2)} | {w(r)} | {ep(r)} | "
+            f"{r['verdict']} |")
+    if summary["replaced_rows"]:
+        out += ["", "Re-run cells that replace a study row in the registered family "
+                "(the study's row, for comparison):", ""]
+        for r in summary["replaced_rows"]:
+            out.append(f"- {r['dataset']} {r['split']} {r['backbone']} `{r['loss']}` (study): "
+                       f"cliff {_pct(r['cliff_change_pct'])}, smooth "
+                       f"{r['smooth_change_pct']['value']:+.1f}%, overall "
+                       f"{_pct(r['overall_change_pct'])}, plain MAE cliff / smooth / overall "
+                       f"{_f(r['plain_cliff_mae'], 4)} / {_f(r['plain_smooth_mae'], 4)} / "
+                       f"{_f(r['plain_mae'], 4)}, p E1 {_p(r['p_e1'])}, p E2 {_p(r['p_e2'])}")
+    m = summary.get("family_min_holm") or {}
+    if m:
+        out += ["", "Smallest Holm p in the registered family: " + "; ".join(
+            f"{k[2:].upper().replace('_', ' ')} "
+            + (f"{_p(v[0])} ({' '.join(v[1])})" if v[0] < 1 else "1.000 (every cell)")
+            for k, v in m.items()) + "."]
+    wn = summary["winner"]
+    out += ["", f"**Winner rule** (registered family): {wn['winner'] or 'no winner'} "
+            f"({wn['reason']}).", "", "<!-- completion:end -->"]
+    return "\n".join(out)
+
+
 # ------------------------------------------------------------------------------ output
 def _f(v, d=3):
     return "—" if v is None or not np.isfinite(v) else f"{v:.{d}f}"
@@ -736,8 +897,10 @@ def check(out: Path, dataset: str, split: str, backbone: str, loss: str, summary
                 adj[i] = run
             i = next(j for j, r in enumerate(rows) if (r["dataset"], r["split"], r["backbone"], r["loss"])
                      == (dataset, split, backbone, loss))
+            # the completion summary's own cells form its "alone" family
+            hk = "holm_" + key[2:] + ("_alone" if "family_size_alone" in data else "")
             print(f"  {key}: summary raw {rows[i][key]:.4f}, Holm by hand {adj[i]:.4f} "
-                  f"(summary {rows[i]['holm_' + key[2:]]:.4f}; family of {len(ps)})")
+                  f"(summary {hk} {rows[i][hk]:.4f}; family of {len(ps)})")
 
 
 def main(argv=None) -> int:
@@ -757,7 +920,9 @@ def main(argv=None) -> int:
     a.add_argument("--out", type=Path, default=Path("benchmarks/_out/mitigation"))
     a.add_argument("--json", type=Path, default=None)
     a.add_argument("--write-docs", type=Path, default=None)
-    a.add_argument("--plan", choices=["study", "confirmatory"], default="study")
+    a.add_argument("--plan", choices=["study", "confirmatory", "completion"], default="study",
+                   help="completion: the mlp completion run (issue 18f), Holm with the study's "
+                        "and the addendum's committed summaries")
     c = sub.add_parser("check", help="re-derive one row by hand (independent code)")
     c.add_argument("--out", type=Path, default=Path("benchmarks/_out/mitigation"))
     c.add_argument("--summary", type=Path, default=None)
@@ -776,6 +941,8 @@ def main(argv=None) -> int:
         check(args.out, args.dataset, args.split, args.backbone, args.loss, args.summary)
     elif args.plan == "confirmatory":
         analyze_confirmatory(args.out, args.json, args.write_docs)
+    elif args.plan == "completion":
+        analyze_completion(args.out, args.json, args.write_docs)
     else:
         analyze(args.out, args.json, args.write_docs)
     return 0
