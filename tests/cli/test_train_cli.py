@@ -430,3 +430,23 @@ def test_evaluate_a_predict_output_of_a_file_with_its_own_split_column(small_run
     assert main(["evaluate", str(other), str(out)]) == 2
     err = capsys.readouterr().err
     assert "are their own nearest training molecule (nearest_train_smiles)" in err
+
+
+def test_predict_refuses_a_run_whose_model_is_not_the_configured_backbone(small_run, tmp_path,
+                                                                          capsys):
+    """A run folder whose model/ came from another run (files copied by hand) must not
+    predict silently with the other backbone."""
+    import shutil
+
+    root, data, split, run = small_run
+    mixed = tmp_path / "mixed"
+    shutil.copytree(run, mixed)
+    cfg = json.loads((mixed / "config.json").read_text())
+    cfg["backbone"]["name"] = "lgbm"
+    (mixed / "config.json").write_text(json.dumps(cfg))
+    new = tmp_path / "new.csv"
+    new.write_text("smiles\nCCO\n")
+    assert main(["predict", str(mixed), str(new), "-o", str(tmp_path / "p.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "holds a 'mlp' model" in err and "'lgbm'" in err and "Traceback" not in err
+    assert not (tmp_path / "p.csv").exists()

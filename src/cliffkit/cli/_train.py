@@ -303,6 +303,14 @@ def predict_command(run, file, smiles_col, output):
                 cfg_doc = {}
         except (json.JSONDecodeError, UnicodeDecodeError):
             cfg_doc = {}
+    trained_bb = cfg_doc.get("backbone", {}).get("name") \
+        if isinstance(cfg_doc.get("backbone"), dict) else None
+    if trained_bb and model.name and trained_bb != model.name:
+        raise InvalidDataError(
+            f"{model_dir} holds a {model.name!r} model but {cfg} says the run trained "
+            f"{trained_bb!r}: the folder mixes two runs; train again into an empty folder "
+            "(cliffkit train ... -o NEW_RUN)."
+        )
     ds_doc = cfg_doc.get("dataset", {}) if isinstance(cfg_doc.get("dataset"), dict) else {}
     # molecules are standardised as they were for training
     mode = ds_doc.get("standardize", "keep") or "keep"
