@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator
 
 import click
 
@@ -43,6 +45,23 @@ def say(message: str = "", *, err: bool = False) -> None:
     """``click.echo`` unless ``--quiet`` was given."""
     if not STATE["quiet"]:
         click.echo(message, err=err)
+
+
+@contextlib.contextmanager
+def cliffkit_warnings_as_lines() -> Iterator[None]:
+    """Print each :class:`~cliffkit.errors.CliffkitWarning` raised inside as one line
+    ``cliffkit: warning: ...`` on stderr (whitespace collapsed), after the block; other
+    warnings keep their normal route."""
+    from ..errors import CliffkitWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CliffkitWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, CliffkitWarning):
+            click.echo("cliffkit: warning: " + " ".join(str(w.message).split()), err=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def verbose(message: str) -> None:

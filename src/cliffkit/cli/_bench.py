@@ -390,19 +390,11 @@ def report(results: str, out_dir: str, title: str | None, no_figures: bool,
     if (Path(results) / "cells").is_dir():
         table = load_results(results, grid_only=True)
     else:
-        import warnings
-
         from ..bench._runs import load_runs
-        from ..errors import CliffkitWarning
+        from ._app import cliffkit_warnings_as_lines
 
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", CliffkitWarning)
+        with cliffkit_warnings_as_lines():
             table = load_runs(results, out_dir)
-        for w in caught:
-            if issubclass(w.category, CliffkitWarning):
-                click.echo("cliffkit: warning: " + " ".join(str(w.message).split()), err=True)
-            else:  # foreign warnings keep their normal route
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         say(f"{table.attrs['n_runs']} train runs and {table.attrs['n_evaluations']} evaluation "
             f"files found under {results}", err=True)
         for text in table.attrs.get("repeats") or []:

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._app import STATE, app, output_options
+from ._app import STATE, app, cliffkit_warnings_as_lines, output_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..data import Dataset
@@ -156,7 +155,6 @@ def load_from_cli(
         Any loading problem; ``cliffkit.cli.main`` prints it as one line and exits 2.
     """
     from ..data import load_dataset
-    from ..errors import CliffkitWarning
 
     targets = list(target_cols) if target_cols else None
     if molecules_only and targets is None:
@@ -168,8 +166,7 @@ def load_from_cli(
         except UnknownNameError:
             if not str(dataset).lower().startswith("moleculeace:"):
                 targets = []  # a file: its molecules only
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CliffkitWarning)
+    with cliffkit_warnings_as_lines():
         ds = load_dataset(
             dataset,
             smiles_col=smiles_col,
@@ -178,11 +175,6 @@ def load_from_cli(
             show_progress=show_progress,
             standardize=_standardize_choice() or standardize or "keep",
         )
-    for w in caught:
-        if issubclass(w.category, CliffkitWarning):
-            print("cliffkit: warning: " + " ".join(str(w.message).split()), file=sys.stderr)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     given = _unit_choice()
     if given or units:
         ds = _with_units(ds, given or list(units or []), explicit=bool(given))
