@@ -95,11 +95,11 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, split_col,
             "--chemprop-splits too."
         )
     ds = load_from_cli(dataset, smiles_col, target_cols, data_dir)
-    for path, option in ((output, "-o"), (chemprop_splits, "--chemprop-splits"),
-                         (chemprop_data, "--chemprop-data")):  # before any work
+    outputs = ((output, "-o"), (chemprop_splits, "--chemprop-splits"),
+               (chemprop_data, "--chemprop-data"))
+    for path, option in outputs:  # before any work
         refuse_input_as_output(path, {"data file": ds.source}, option=option)
-    written = [(p, o) for p, o in ((output, "-o"), (chemprop_splits, "--chemprop-splits"),
-                                   (chemprop_data, "--chemprop-data")) if p]
+    written = [(p, o) for p, o in outputs if p]
     for i, (p, o) in enumerate(written):
         for q, o2 in written[i + 1:]:
             if Path(p).resolve() == Path(q).resolve():

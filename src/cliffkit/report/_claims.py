@@ -186,6 +186,7 @@ def _f(v: float, digits: int = 3) -> str:
 def _ci(e, pct: bool = False) -> str:
     if not math.isfinite(e.value):
         return "—"
+
     def fmt(v):
         return format_number(v, 1, sign=True, percent=True) if pct else format_number(v)
 
@@ -293,7 +294,7 @@ def _claim_table(report, claim, ep, res) -> None:
             status = "not shown"
         mde = r.get("mde", float("nan"))
         row += [_f(r["p"]), _f(shown_holm(r, claim.get("min_seeds", 5))),
-                (format_number(mde, 1, sign=True, percent=True) if ep.percent else _f(mde)) if math.isfinite(mde) else "—",
+                format_number(mde, 1, sign=True, percent=True) if ep.percent else _f(mde),
                 status]
         rows.append(row)
     if ep.arms == 2:
