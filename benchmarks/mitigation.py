@@ -231,6 +231,14 @@ def _complete_seeds(cell):
         split_ids=None if cell.split_ids is None else [cell.split_ids[i] for i in keep])
 
 
+def _run_log(out: Path) -> list[dict]:
+    """The stage runs logged in ``out/runlog.jsonl`` (one JSON object a line; [] if none)."""
+    path = out / "runlog.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
 def _write_summary(summary: dict, md: str, json_path, docs, marker: str) -> None:
     """Write ``summary`` to ``json_path`` (if given), put ``md`` between the
     ``<!-- marker:start/end -->`` lines of ``docs`` (appended when absent; if given), and
@@ -541,9 +549,7 @@ def analyze_confirmatory(out: Path, json_path: Path | None, docs: Path | None) -
     for r in mace:  # one fixed split: descriptive only, no test (registration)
         r["p_cliff"] = None
         r.pop("holm_cliff", None)
-    runs = []
-    if (out / "runlog.jsonl").is_file():
-        runs = [json.loads(x) for x in (out / "runlog.jsonl").read_text().splitlines() if x.strip()]
+    runs = _run_log(out)
     summary = {
         "analyzed": _now(), "n_cells_ok": int(len(table)),
         "preregistration": "docs/cliffloss.md, 'Confirmatory study: anchor-delta (pre-registration)'",
@@ -696,9 +702,7 @@ def analyze_completion(out: Path, json_path: Path | None, docs: Path | None,
             r[k] = f.get(k) if f else None
         if not f:
             r["verdict"] = "exploratory (< 5 seeds)"
-    runs = []
-    if (out / "runlog.jsonl").is_file():
-        runs = [json.loads(x) for x in (out / "runlog.jsonl").read_text().splitlines() if x.strip()]
+    runs = _run_log(out)
     summary = {
         "analyzed": _now(), "n_cells_ok": int(len(table)),
         "preregistration": "docs/cliffloss.md, 'Completion run: mlp arms at 5 seeds'",
@@ -826,9 +830,7 @@ def analyze(out: Path, json_path: Path | None, docs: Path | None) -> dict:
     recs = _cell_records(out)
     rows = analyze_mae(table, recs)
     mace = analyze_mace(table, recs)
-    runs = []
-    if (out / "runlog.jsonl").is_file():
-        runs = [json.loads(x) for x in (out / "runlog.jsonl").read_text().splitlines() if x.strip()]
+    runs = _run_log(out)
     summary = {
         "analyzed": _now(), "n_cells_ok": int(len(table)),
         "family_size": sum(r["family"] == "study" for r in rows),
