@@ -37,8 +37,10 @@ _STATIC = ("plain", "cliff", "random-weights", "lds")
 @click.option("--raw", is_flag=True,
               help="Write raw weights (1 + λ·c) instead of weights rescaled to mean 1.")
 @click.option("--all-rows", is_flag=True,
-              help="Write every dataset row in order with its target (weight 1 outside train), "
-                   "usable directly as chemprop's data file with --splits-file.")
+              help="Write every dataset row (one per molecule, in the order of 'cliffkit split "
+                   "--chemprop-data') with its target (weight 1 outside train): chemprop's data "
+                   "file for the --chemprop-splits file written together with --chemprop-data "
+                   "(not for one that indexes the rows of your own file).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output CSV path (written atomically).")
 @output_options
@@ -71,19 +73,24 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
     t = ds.target_index(target)
     from ..split import labelled_view
 
-    n_all = len(ds)
-    ds, split, _ = labelled_view(split, ds, t)  # weights for this target's own molecules
-    if len(ds) < n_all:
+    full_ds = ds
+    ds, split, rows = labelled_view(split, ds, t)  # weights for this target's own molecules
+    if len(ds) < len(full_ds):
         click.echo(f"cliffkit: note: target {ds.target_names[t]!r} has a value for {len(ds):,} of "
-                   f"{n_all:,} molecules; weights cover those.", err=True)
-    y = ds.y[:, t]
+                   f"{len(full_ds):,} molecules; weights cover those"
+                   f"{' (the other rows get weight 1 and an empty target)' if all_rows else ''}.",
+                   err=True)
     train = np.asarray(split.train, dtype=np.int64)
     spec = build_loss(key, ds, split, target=t, seed=seed, lam=lam)
     w = spec.sample_weight(mean_one=not raw)
     if all_rows:
-        full = np.ones(len(ds), dtype=np.float64)
-        full[train] = w
-        frame = pd.DataFrame({"smiles": ds.smiles, ds.target_names[t]: y, "weight": full})
+        # every molecule of the dataset, in dataset order: the rows that 'cliffkit split
+        # --chemprop-data' writes and its --chemprop-splits indices refer to
+        full = np.ones(len(full_ds), dtype=np.float64)
+        full[rows[train]] = w
+        frame = pd.DataFrame({"smiles": full_ds.smiles, full_ds.target_names[t]: full_ds.y[:, t],
+                              "weight": full})
+        _warn_file_rows(full_ds, output)
     else:
         frame = pd.DataFrame({"smiles": ds.smiles[train], "weight": w})
     with atomic_write(output, "w") as fh:
@@ -93,3 +100,27 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
         f"{'raw' if raw else 'mean-1'} weights, min {w.min():.4g}, max {w.max():.4g})",
         err=True,
     )
+
+
+def _warn_file_rows(ds, output: str) -> None:
+    """Say so when the dataset's rows are not the rows of the user's file (rows dropped or
+    merged): a chemprop splits file that indexes the file's rows does not fit ``output``."""
+    import numpy as np
+
+    from ..errors import CliffkitError
+    from ..split._result import source_row_molecule
+
+    try:
+        row_mol, where = source_row_molecule(ds)
+    except CliffkitError:  # a registered dataset: no file of the user's to confuse it with
+        return
+    if np.array_equal(row_mol, np.arange(len(ds))):
+        return
+    n_dropped = int((row_mol < 0).sum())
+    n_merged = int(row_mol.size - n_dropped - len(ds))
+    click.echo(
+        f"cliffkit: warning: {output} has one row per molecule ({len(ds):,} rows), but {where} "
+        f"has {row_mol.size:,} data rows ({n_dropped:,} dropped, {n_merged:,} merged into "
+        "another row's molecule): use it with the splits file that 'cliffkit split "
+        "--chemprop-splits S.json --chemprop-data D.csv' writes (its rows are these), not with "
+        "one that indexes the rows of your file.", err=True)
