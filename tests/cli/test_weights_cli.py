@@ -74,6 +74,8 @@ def test_all_rows_and_baselines(small):
         (["--loss", "cliff-adaptive"], "static weight column cannot carry"),
         (["--loss", "clif"], "Unknown loss 'clif'.*Did you mean 'cliff'"),
         (["--lam", "-1"], "'--lam' option of 'cliffkit weights' must be >= 0"),
+        (["--loss", "lds", "--lam", "3"], "Loss 'lds' has no cliff weights.*drop lam"),
+        (["--loss", "plain", "--lam", "0.5"], "Loss 'plain' has no cliff weights"),
     ],
 )
 def test_errors(small, capsys, extra, match):

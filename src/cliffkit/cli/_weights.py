@@ -30,8 +30,9 @@ _STATIC = ("plain", "cliff", "random-weights", "lds")
                    "chooses the file's columns to load.")
 @click.option("--loss", "loss_name", default="cliff", show_default=True,
               help="Weighting: " + " | ".join(_STATIC) + ".")
-@click.option("--lam", type=float, default=0.1, show_default=True,
-              help="λ of the cliff weights w = 1 + λ·severity (also for random-weights).")
+@click.option("--lam", type=float, default=None,
+              help="λ of the cliff weights w = 1 + λ·severity (also for random-weights; "
+                   "default 0.1; plain and lds have no λ).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the random-weights permutation.")
 @click.option("--raw", is_flag=True,
@@ -65,7 +66,7 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
             "a triplet term on embeddings or weight averaging), which a static weight column "
             "cannot carry (train it with 'cliffkit train --loss ...')."
         )
-    if lam < 0:
+    if lam is not None and lam < 0:
         raise InvalidParameterError(f"The '--lam' option of 'cliffkit weights' must be >= 0; got {lam}.")
     ds, split = load_split_and_data(split_path, dataset or dataset_arg, smiles_col, target_cols,
                                     data_dir)
@@ -96,7 +97,8 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
     with atomic_write(output, "w") as fh:
         frame.to_csv(fh, index=False, float_format="%.10g")
     say(
-        f"wrote {len(frame)} rows to {output} (loss={key}, lam={lam}, "
+        f"wrote {len(frame)} rows to {output} (loss={key}"
+        + (f", lam={spec.params['lam']}" if "lam" in spec.params else "") + ", "
         f"{'raw' if raw else 'mean-1'} weights, min {w.min():.4g}, max {w.max():.4g})",
         err=True,
     )
