@@ -199,3 +199,40 @@ def test_pool_workers_ignore_sigint():
             "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize(
+    ("over", "match"),
+    [
+        # found by the fresh-user trial: each passed validation and --dry-run, then every
+        # cell of the grid failed with the same message
+        ({"backbone_params": {"mlp": {"epochs": 0}}},
+         r"table \[backbone_params.mlp\]: The 'epochs' parameter of MLPBackbone must be an int in \[1, inf\]; got 0"),
+        ({"backbone_params": {"lgbm": {"n_estimators": 0}}},
+         r"\[backbone_params.lgbm\]: The 'n_estimators' parameter"),
+        ({"loss_params": {"cliff": {"lam": -1.0}}},
+         r"table \[loss_params.cliff\]: The 'lam' parameter.*got -1.0"),
+        ({"loss_params": {"cliff": {"lam": "0.1"}}}, r"\[loss_params.cliff\]: The 'lam' parameter.*got '0.1'"),
+        ({"losses": ["plain", "lds"], "loss_params": {"lds": {"lam": 3.0}}},
+         r"\[loss_params.lds\]: Loss 'lds' has no cliff weights"),
+        ({"split_params": {"cliff": {"min_similarity": 1.5}}},
+         r"table \[split_params.cliff\]: The 'min_similarity' parameter of CliffSplit.*got 1.5"),
+        ({"split_params": {"random": {"test_size": 0}}}, r"\[split_params.random\]: The 'test_size'"),
+        ({"split_params": {"cliff": {"min_sim": 0.5}}},
+         r"\[split_params.cliff\]: Unknown parameter of split method 'cliff' 'min_sim'.*Did you mean 'min_similarity'"),
+    ],
+)
+def test_parameter_values_are_checked_before_any_cell(over, match):
+    with pytest.raises(ConfigError, match=match):
+        GridConfig.from_dict(_base(datasets=[{"name": "esol"}], **over))
+
+
+def test_file_dataset_columns_are_checked_before_any_cell(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.csv").write_text("SMILES,pKi\nCCO,5.0\nCCCO,6.0\n", encoding="utf-8")
+    entry = {"name": "mine.csv", "smiles_col": "SMILES", "targets": ["pKi"]}
+    GridConfig.from_dict(_base(datasets=[entry]))
+    with pytest.raises(ConfigError, match=r"datasets\[0\] key 'smiles_col': SMILES column 'smi' is not in mine.csv"):
+        GridConfig.from_dict(_base(datasets=[{**entry, "smiles_col": "smi"}]))
+    with pytest.raises(ConfigError, match=r"datasets\[0\] key 'targets': Target column 'pIC50' is not in"):
+        GridConfig.from_dict(_base(datasets=[{**entry, "targets": ["pIC50"]}]))

@@ -431,6 +431,23 @@ def _dataset_targets(name: str, smiles_col: str | None = None) -> list[str] | No
     return list(load_dataset(name, smiles_col=smiles_col).target_names)
 
 
+def _check_file_columns(path: str, smiles_col: str, targets: list[str], where: str) -> None:
+    """The SMILES and target columns a ``[[datasets]]`` entry names must be in its file."""
+    from ..data._read import read_table, resolve_column
+    from ..errors import CliffkitError
+
+    try:
+        table = read_table(path)
+    except CliffkitError as exc:
+        raise ConfigError(f"{where} key 'name': {exc}") from exc
+    for key, column, role in [("smiles_col", smiles_col, "SMILES"),
+                              *(("targets", t, "target") for t in targets)]:
+        try:
+            resolve_column(table, column, role=role)
+        except CliffkitError as exc:
+            raise ConfigError(f"{where} key {key!r}: {exc}") from exc
+
+
 def _expand_datasets(entries: list, where: str) -> list:
     """Replace a ``name = "moleculeace:*"`` entry by one entry per MoleculeACE set found
     under ``CLIFFKIT_DATA_DIR/moleculeace`` (its other keys copied to each)."""
@@ -523,7 +540,8 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         if unit is not None and not isinstance(unit, str):
             raise ConfigError(f"{dwhere}: 'unit' must be a string (e.g. \"pKi\"); got {unit!r}.")
         if check_names and is_path and smiles_col is not None and targets:
-            offered = None  # the file's columns are checked when the cells load it
+            offered = None  # the columns are checked on the file's header (no RDKit pass)
+            _check_file_columns(name, smiles_col, targets, dwhere)
         elif check_names:
             offered = _dataset_targets(name, smiles_col)
         if check_names and offered is not None:
@@ -600,12 +618,15 @@ _LOSS_DATA_ARGS = {"name", "y_train", "severity", "pairs", "y_val", "val_cliff_m
 
 
 def _check_constructor_params(config: GridConfig, where: str) -> None:
-    """Check loss and split parameter names, and build each backbone once with its
-    parameters, so that a misspelled parameter fails now rather than in a cell."""
+    """Check loss, split and backbone parameters, names and values, so that a misspelled
+    parameter or an impossible value (``epochs = 0``, ``lam = -1``, ``min_similarity =
+    1.5``) fails now, naming the table, rather than in every cell."""
     import inspect
 
+    from ..errors import CliffkitError
     from ..loss import make_loss
     from ..split import get_splitter
+    from ..split._base import SPLITTERS
 
     accepted = [p for p in inspect.signature(make_loss).parameters if p not in _LOSS_DATA_ARGS]
     for name, params in config.loss_params.items():
@@ -613,13 +634,44 @@ def _check_constructor_params(config: GridConfig, where: str) -> None:
             if key not in accepted:
                 raise _fail_unknown(f"parameter of loss {name!r}", key, accepted,
                                     f"{where} table [loss_params.{name}]")
+        _check_loss_values(name, params, f"{where} table [loss_params.{name}]")
         _check_wrapper_params(name, params, f"{where} table [loss_params.{name}]")
     for name, params in config.split_params.items():
+        names = SPLITTERS.get(name)._param_names()
+        for key in params:
+            if key not in names:
+                raise _fail_unknown(f"parameter of split method {name!r}", key, names,
+                                    f"{where} table [split_params.{name}]")
         try:
-            get_splitter(name, **params)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: [split_params.{name}]: {exc}") from exc
+            get_splitter(name, **params)._validate_params()
+        except (CliffkitError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where} table [split_params.{name}]: {exc}") from exc
     _check_backbone_params(config, where)
+
+
+def _check_loss_values(name: str, params: dict, where: str) -> None:
+    """Build the loss once on stand-in training data (nothing is trained), so that a value
+    the loss refuses (``lam = -1``, ``beta = "0.5"``, ``lam`` for a loss without cliff
+    weights) fails before any cell runs."""
+    import warnings
+
+    import numpy as np
+
+    from ..errors import CliffkitError
+    from ..loss import make_loss
+
+    n = 40
+    y = np.linspace(0.0, 4.0, n)
+    pairs = np.stack([np.arange(0, n - 1, 2), np.arange(1, n, 2)], axis=1)
+    cliff = np.zeros(n, bool)
+    cliff[::4] = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            make_loss(name, y, severity=np.linspace(0.0, 1.0, n), pairs=pairs, y_val=y,
+                      val_cliff_mask=cliff, val_smooth_mask=~cliff, **params)
+    except (CliffkitError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 def _check_wrapper_params(name: str, params: dict, where: str) -> None:
@@ -657,6 +709,6 @@ def _check_backbone_params(config: GridConfig, where: str) -> None:
                 raise _fail_unknown(f"parameter of backbone {name!r}", key, accepted,
                                     f"{where} table [backbone_params.{name}]")
         try:
-            get_backbone(name, **params)
+            get_backbone(name, **params)._validate_params()
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: [backbone_params.{name}]: {exc}") from exc
+            raise ConfigError(f"{where} table [backbone_params.{name}]: {exc}") from exc
