@@ -462,6 +462,11 @@ def test_predict_refuses_a_run_whose_model_is_not_the_configured_backbone(small_
         (["--backbone", "lgbm", "--device", "cuda"], "--device applies to torch backbones"),
         (["--backbone", "lgbm", "--loss", "plain", "--lam", "0.5"],
          "Loss 'plain' has no cliff weights"),
+        # the message told a user of --loss cliff to use loss 'cliff'
+        (["--backbone", "lgbm", "--loss", "cliff", "--beta", "2"],
+         r"pairwise term \(beta=2.0\).*drop beta \(--beta\)"),
+        (["--backbone", "lgbm", "--loss", "cliff-pair"],
+         r"use loss 'cliff' or 'cliff-adaptive' \(weights only\)"),
     ],
 )
 def test_device_and_lam_mistakes_are_one_line_errors(small_run, capsys, extra, match):

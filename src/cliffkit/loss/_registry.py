@@ -193,10 +193,13 @@ class LossSpec:
         if self.uses_pairs:
             bs = batch_size if batch_size is not None else getattr(backbone, "batch_size", None)
             if bs is None:
+                fix = ("drop beta (--beta) so that only the cliff weights act"
+                       if self.name in ("plain", "cliff", "cliff-adaptive", "random-weights")
+                       else "use loss 'cliff' or 'cliff-adaptive' (weights only)")
                 raise InvalidParameterError(
                     f"Loss {self.name!r} has a pairwise term (beta={self.beta}) that "
-                    f"{type(backbone).__name__} cannot train (it has no torch trainer); use "
-                    "loss 'cliff' or 'cliff-adaptive' for LightGBM and sklearn models."
+                    f"{type(backbone).__name__} cannot train (it has no torch trainer); "
+                    f"for LightGBM and sklearn models {fix}, or train a torch backbone."
                 )
             rs = random_state if random_state is not None else getattr(backbone, "random_state", 0)
             out["pairs"] = self.pairs
