@@ -236,3 +236,31 @@ def test_file_dataset_columns_are_checked_before_any_cell(tmp_path, monkeypatch)
         GridConfig.from_dict(_base(datasets=[{**entry, "smiles_col": "smi"}]))
     with pytest.raises(ConfigError, match=r"datasets\[0\] key 'targets': Target column 'pIC50' is not in"):
         GridConfig.from_dict(_base(datasets=[{**entry, "targets": ["pIC50"]}]))
+
+
+@pytest.mark.parametrize(
+    ("over", "match"),
+    [
+        # found by the fresh-user trial: the first two were silently ignored (the unit) or
+        # silently the whole dataset (the subsample), the third failed every cell
+        ({"datasets": [{"name": "esol", "unit": "pKi"}]},
+         r"datasets\[0\]: 'unit' applies to a file; 'esol' is a registered dataset"),
+        ({"datasets": [{"name": "esol", "subsample": 5000}]},
+         r"datasets\[0\] key 'subsample': 5,000 is not smaller than the 1,117 molecules of 'esol'"),
+        ({"splits": ["predefined"], "datasets": [{"name": "esol"}]},
+         r"split 'predefined' needs exactly one source.*\[split_params.predefined\].*got none"),
+    ],
+)
+def test_dataset_and_split_mistakes_fail_before_any_cell(over, match):
+    with pytest.raises(ConfigError, match=match):
+        GridConfig.from_dict(_base(**over))
+
+
+def test_file_subsample_must_be_smaller_than_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rows = "".join(f"{'C' * (i + 1)}O,{i}.0\n" for i in range(12))
+    (tmp_path / "mine.csv").write_text("smiles,pKi\n" + rows, encoding="utf-8")
+    entry = {"name": "mine.csv", "smiles_col": "smiles", "targets": ["pKi"]}
+    GridConfig.from_dict(_base(datasets=[{**entry, "subsample": 10}]))
+    with pytest.raises(ConfigError, match=r"12 data rows of 'mine.csv'"):
+        GridConfig.from_dict(_base(datasets=[{**entry, "subsample": 12}]))

@@ -431,6 +431,27 @@ def _dataset_targets(name: str, smiles_col: str | None = None) -> list[str] | No
     return list(load_dataset(name, smiles_col=smiles_col).target_names)
 
 
+def _check_subsample(name: str, subsample: int, is_path: bool, where: str) -> None:
+    """A subsample must be smaller than the data (it was silently the whole dataset)."""
+    if is_path:
+        from ..data._read import read_table
+
+        n, what = len(read_table(name).frame), "data rows"
+    else:
+        from ..data import list_datasets
+
+        sizes = {info.name: info.n_molecules for info in list_datasets()}
+        if sizes.get(name) is None:
+            return  # moleculeace:<set>: its size is known when the cells load it
+        n, what = sizes[name], "molecules"
+    if subsample >= n:
+        raise ConfigError(
+            f"{where} key 'subsample': {subsample:,} is not smaller than the {n:,} {what} of "
+            f"{name!r}, so it would be the whole dataset under another cell key; drop "
+            "'subsample' or lower it."
+        )
+
+
 def _check_file_columns(path: str, smiles_col: str, targets: list[str], where: str) -> None:
     """The SMILES and target columns a ``[[datasets]]`` entry names must be in its file."""
     from ..data._read import read_table, resolve_column
@@ -539,6 +560,9 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         unit = entry.get("unit")
         if unit is not None and not isinstance(unit, str):
             raise ConfigError(f"{dwhere}: 'unit' must be a string (e.g. \"pKi\"); got {unit!r}.")
+        if unit is not None and not is_path:
+            raise ConfigError(f"{dwhere}: 'unit' applies to a file; {name!r} is a registered "
+                              "dataset with its own units (drop it).")
         if check_names and is_path and smiles_col is not None and targets:
             offered = None  # the columns are checked on the file's header (no RDKit pass)
             _check_file_columns(name, smiles_col, targets, dwhere)
@@ -559,6 +583,8 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
             not isinstance(subsample, int) or isinstance(subsample, bool) or subsample < 10
         ):
             raise ConfigError(f"{dwhere}: 'subsample' must be an int >= 10 or absent; got {subsample!r}.")
+        if check_names and subsample is not None:
+            _check_subsample(name, subsample, is_path, dwhere)
         sub_seed = entry.get("subsample_seed", 0)
         if not isinstance(sub_seed, int) or isinstance(sub_seed, bool) or sub_seed < 0:
             raise ConfigError(f"{dwhere}: 'subsample_seed' must be a non-negative int; got {sub_seed!r}.")
@@ -636,6 +662,16 @@ def _check_constructor_params(config: GridConfig, where: str) -> None:
                                     f"{where} table [loss_params.{name}]")
         _check_loss_values(name, params, f"{where} table [loss_params.{name}]")
         _check_wrapper_params(name, params, f"{where} table [loss_params.{name}]")
+    if "predefined" in config.splits:
+        given = config.split_params.get("predefined", {})
+        sources = [k for k in ("split_col", "chemprop_splits", "train_idx") if k in given]
+        if len(sources) != 1:
+            raise ConfigError(
+                f"{where}: split 'predefined' needs exactly one source of the assignment in "
+                "[split_params.predefined]: split_col (a column of the data file, e.g. "
+                "MoleculeACE's \"split\"), chemprop_splits, or train_idx + test_idx; got "
+                f"{', '.join(sources) or 'none'}."
+            )
     for name, params in config.split_params.items():
         names = SPLITTERS.get(name)._param_names()
         for key in params:
