@@ -264,3 +264,13 @@ def test_file_subsample_must_be_smaller_than_the_file(tmp_path, monkeypatch):
     GridConfig.from_dict(_base(datasets=[{**entry, "subsample": 10}]))
     with pytest.raises(ConfigError, match=r"12 data rows of 'mine.csv'"):
         GridConfig.from_dict(_base(datasets=[{**entry, "subsample": 12}]))
+
+
+def test_a_data_file_given_as_config_says_so(tmp_path):
+    """'cliffkit bench --config my.csv' said 'not valid CSV: Expected '=' after a key'
+    (it was parsed as TOML); found by the fresh-user trial."""
+    data = tmp_path / "my.csv"
+    data.write_text("smiles,pKi\nCCO,5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"looks like a data file: give it as the argument "
+                                          r"instead of --config \(cliffkit bench .*my.csv"):
+        load_config(data)

@@ -356,7 +356,16 @@ def load_config(name_or_path: str | os.PathLike, *, check_names: bool = True) ->
                 f"Config file {text_name!r} does not exist; give a path to a .toml/.json file "
                 f"or one of the shipped names: {', '.join(list_configs())}."
             )
-        data = _parse(path.read_text(encoding="utf-8"), text_name, path.suffix.lower())
+        suffix = path.suffix.lower()
+        if suffix not in (".toml", ".json"):
+            data_file = suffix in (".csv", ".tsv", ".tab", ".gz", ".parquet", ".smi", ".txt")
+            raise ConfigError(
+                f"Config file {text_name!r} is not a .toml or .json grid config"
+                + ("; it looks like a data file: give it as the argument instead of --config "
+                   f"(cliffkit bench {text_name} --target-col COL -o results/)"
+                   if data_file else "; name the file .toml (or .json)") + "."
+            )
+        data = _parse(path.read_text(encoding="utf-8"), text_name, suffix)
         return _validate(data, source=str(path), check_names=check_names)
     shipped = list_configs()
     if text_name not in shipped:
