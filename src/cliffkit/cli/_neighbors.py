@@ -6,11 +6,11 @@ import click
 
 from ..similarity._defaults import MIN_SIMILARITY, N_BITS, RADIUS
 from ._app import app, output_options, say, with_option_names
+from ._data import dataset_options, load_from_cli
 
 # parameter -> the option that sets it (for error messages)
 _OPTIONS = {"min_similarity": "--min-sim", "k": "-k", "radius": "--radius", "n_bits": "--n-bits",
             "n_jobs": "--n-jobs", "ref_shard_size": "--ref-shard-size", "backend": "--backend"}
-from ._data import dataset_options, load_from_cli
 
 
 @app.command(

@@ -9,13 +9,13 @@ import click
 
 from ..similarity._defaults import MIN_SIMILARITY
 from ._app import STATE, RegistryChoice, app, output_options, say, verbose, with_option_names
+from ._data import data_record, dataset_options, load_from_cli
 
 # splitter parameter -> the option that sets it (for error messages)
 _OPTIONS = {"min_similarity": "--min-sim", "k": "-k", "cliff_quantile": "--cliff-quantile",
             "smooth_quantile": "--smooth-quantile", "delta": "--delta", "test_size": "--test-size",
             "val_size": "--val-size", "cliff_share": "--cliff-share", "random_state": "--seed",
             "n_jobs": "--n-jobs", "chemprop_fold": "--chemprop-fold"}
-from ._data import data_record, dataset_options, load_from_cli
 
 
 @app.command(
