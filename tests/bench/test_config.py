@@ -247,6 +247,11 @@ def test_file_dataset_columns_are_checked_before_any_cell(tmp_path, monkeypatch)
          r"datasets\[0\]: 'unit' applies to a file; 'esol' is a registered dataset"),
         ({"datasets": [{"name": "esol", "subsample": 5000}]},
          r"datasets\[0\] key 'subsample': 5,000 is not smaller than the 1,117 molecules of 'esol'"),
+        # every seed got the same split (byte-identical split files)
+        ({"split_params": {"cliff": {"random_state": 3}}, "datasets": [{"name": "esol"}]},
+         r"\[split_params.cliff\]: 'random_state' would give every seed of the grid the same split"),
+        ({"backbone_params": {"lgbm": {"random_state": 3}}, "datasets": [{"name": "esol"}]},
+         r"\[backbone_params.lgbm\]: 'random_state' would give every seed"),
         ({"splits": ["predefined"], "datasets": [{"name": "esol"}]},
          r"split 'predefined' needs exactly one source.*\[split_params.predefined\].*got none"),
     ],

@@ -663,6 +663,15 @@ def _check_constructor_params(config: GridConfig, where: str) -> None:
     from ..split import get_splitter
     from ..split._base import SPLITTERS
 
+    for key, what in (("split_params", "split"), ("backbone_params", "model initialisation"),
+                      ("loss_params", "random weights")):
+        for name, params in getattr(config, key).items():
+            if "random_state" in params:
+                raise ConfigError(
+                    f"{where} table [{key}.{name}]: 'random_state' would give every seed of the "
+                    f"grid the same {what}; the grid's 'seeds' set it (remove it, and list the "
+                    "seeds you want in 'seeds')."
+                )
     accepted = [p for p in inspect.signature(make_loss).parameters if p not in _LOSS_DATA_ARGS]
     for name, params in config.loss_params.items():
         for key in params:
