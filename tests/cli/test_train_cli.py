@@ -467,6 +467,11 @@ def test_predict_refuses_a_run_whose_model_is_not_the_configured_backbone(small_
          r"pairwise term \(beta=2.0\).*drop beta \(--beta\)"),
         (["--backbone", "lgbm", "--loss", "cliff-pair"],
          r"use loss 'cliff' or 'cliff-adaptive' \(weights only\)"),
+        # --seed silently replaced it
+        (["--backbone", "lgbm", "--param", "random_state=5"],
+         r"--param random_state=... duplicates the --seed option"),
+        (["--backbone", "mlp", "--param", "epochs=3", "--epochs", "2"],
+         r"--param epochs=... duplicates the --epochs option"),
     ],
 )
 def test_device_and_lam_mistakes_are_one_line_errors(small_run, capsys, extra, match):

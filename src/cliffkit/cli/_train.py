@@ -123,6 +123,12 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
         raise InvalidParameterError(
             f"Backbone {backbone!r} has no parameter {unknown[0]!r}; accepted: {', '.join(names)}."
         )
+    for key, option, given in (("random_state", "--seed", True),  # --seed always sets it
+                               ("epochs", "--epochs", epochs is not None),
+                               ("device", "--device", device is not None)):
+        if key in bb_params and given:  # the option would silently replace it
+            raise InvalidParameterError(
+                f"--param {key}=... duplicates the {option} option; use {option}.")
     bb_params["random_state"] = seed
     if epochs is not None:
         if "epochs" not in names:
