@@ -262,7 +262,10 @@ def bench(data: str | None, config: str | None, smiles_col: str | None,
                "splits": _csv_list(splits, "splits") or ["cliff"]}
         grid = full_grid = GridConfig.from_dict(doc, source=f"command line ({data})")
     else:
-        grid = full_grid = load_config(config)
+        from ._app import cliffkit_warnings_as_lines
+
+        with cliffkit_warnings_as_lines():  # a data file the config loads: one line each
+            grid = full_grid = load_config(config)
     if only_datasets is not None:
         grid = _only_datasets(grid, only_datasets)
     cells = grid.cells()
