@@ -85,3 +85,8 @@ def test_3k_comparison_uses_the_full_rows_seed_ids(tmp_path):
     assert "the model ratio changes by 0.000 to 0.000" in text
     assert "3 of 3 full-QM9 model ratios with at least two seeds lie inside" in text
     assert "3 of 6 rest on one seed on each side (exploratory)" in text
+    losses = [[c.strip() for c in ln.strip("|").split("|")] for ln in text.splitlines()
+              if re.match(r"\| \w+ \| \w+ \| (cliff|lds) \| \d \|", ln)]
+    assert len(losses) == 12
+    for r in losses:
+        assert r[6] == r[4]  # overall MAE reduction, qm9-3k on the same seeds == full's
