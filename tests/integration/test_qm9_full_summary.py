@@ -25,6 +25,10 @@ def test_summary_of_the_committed_3k_run_and_quick_cross_check(tmp_path):
     text = mod.summary(res, res, ROOT / "docs" / "results" / "report.md", None)
     assert "**108 of 108 cells finished**, 0 failed, 0 not run yet" in text
     assert "(complete grid)" in text and "**insufficient seeds**" in text  # 3 < 5 seeds
+    # a complete grid: no "partial", no one-seed (exploratory) rows, every 3k interval checked
+    assert "partial" not in text and "rest on one seed" not in text and "†" not in text.split(
+        "**Claim 2")[0].split("| target |", 1)[1].split("\n\n")[0]
+    assert "6 of 6 full-QM9 model ratios with at least two seeds lie inside" in text
     rows = [ln for ln in text.splitlines() if re.match(r"\| (homo|lumo|gap) \| (lgbm|mlp) \| 3 \|", ln)]
     assert len(rows) == 6  # the ratio table: 3 targets x 2 backbones
     losses = [ln for ln in text.splitlines() if re.match(r"\| \w+ \| \w+ \| (cliff|lds) \| 3 \|", ln)]
