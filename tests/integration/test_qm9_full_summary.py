@@ -28,7 +28,7 @@ def test_summary_of_the_committed_3k_run_and_quick_cross_check(tmp_path):
     # a complete grid: no "partial", no one-seed (exploratory) rows, every 3k interval checked
     assert "partial" not in text and "rest on one seed" not in text and "†" not in text.split(
         "**Claim 2")[0].split("| target |", 1)[1].split("\n\n")[0]
-    assert "6 of 6 full-QM9 model ratios with at least two seeds lie inside" in text
+    assert "6 of 6 full-QM9 model ratios with a bounded qm9-3k Fieller interval over the same seeds lie inside it" in text
     rows = [ln for ln in text.splitlines() if re.match(r"\| (homo|lumo|gap) \| (lgbm|mlp) \| 3 \|", ln)]
     assert len(rows) == 6  # the ratio table: 3 targets x 2 backbones
     losses = [ln for ln in text.splitlines() if re.match(r"\| \w+ \| \w+ \| (cliff|lds) \| 3 \|", ln)]
@@ -87,7 +87,7 @@ def test_3k_comparison_uses_the_full_rows_seed_ids(tmp_path):
     for r in rows:
         assert r[7] == r[3]  # qm9-3k on the same seed IDs: the same cells, the same ratio
     assert "the model ratio changes by 0.000 to 0.000" in text
-    assert "3 of 3 full-QM9 model ratios with at least two seeds lie inside" in text
+    assert "3 of 3 full-QM9 model ratios with a bounded qm9-3k Fieller interval over the same seeds lie inside it" in text
     assert "3 of 6 rest on one seed on each side (exploratory)" in text
     losses = [[c.strip() for c in ln.strip("|").split("|")] for ln in text.splitlines()
               if re.match(r"\| \w+ \| \w+ \| (cliff|lds) \| \d \|", ln)]
