@@ -16,6 +16,11 @@ MoleculeACE comparison, and writes a JSON summary and the tables into ``docs/cli
     CLIFFKIT_DATA_DIR=../shared/data .venv/bin/python benchmarks/mitigation.py analyze \
         --out benchmarks/_out/mitigation --json benchmarks/results/mitigation.json \
         --write-docs docs/cliffloss.md
+    .venv/bin/python benchmarks/mitigation.py render --plan completion \
+        --json benchmarks/results/mitigation_completion.json --write-docs docs/cliffloss.md
+
+``render`` rewrites a docs block from its committed JSON summary alone (no raw cells needed),
+e.g. after a change of the table layout; every number comes from the JSON.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from cliffkit.utils import format_number
 
 SEEDS = [0, 1, 2, 3, 4]
 BACKBONES = ["lgbm", "svm", "mlp"]
@@ -587,7 +594,7 @@ def confirm_markdown(summary) -> str:
                 out.append(lead + "not run (p = 1 in the family) |" + " |" * 11)
                 continue
             out.append(lead + (
-                f"{_pct(r['cliff_change_pct'])} | {r['smooth_change_pct']['value']:+.1f}% | "
+                f"{_pct(r['cliff_change_pct'])} | {_signed(r['smooth_change_pct']['value'])}% | "
                 f"{_pct(r['overall_change_pct'])} | {_p(r['p_e1'])} | {_p(r['holm_e1'])} | "
                 f"{_p(r['p_e2'])} | {_p(r['holm_e2'])} | {_p(r['holm_e1_strict'])} | "
                 f"{_p(r['p_noninferiority'])} | {_f(r.get('cpu_ratio'), 2)} | "
@@ -602,8 +609,8 @@ def confirm_markdown(summary) -> str:
             out.append(
                 f"| {r['set']} | {r['backbone']} | {r['loss']} | {r['n_seeds']} | {_f(r['rmse'])} | "
                 f"{_f(r['cliff_rmse'])} | {_f(r['published_svm_rmse'])} / "
-                f"{_f(r['published_svm_cliff_rmse'])} | {r['rmse_gain_pct']:+.1f}% | "
-                f"{r['cliff_rmse_gain_pct']:+.1f}% | {_f(r['time_ratio'], 2)} |")
+                f"{_f(r['published_svm_cliff_rmse'])} | {_signed(r['rmse_gain_pct'])}% | "
+                f"{_signed(r['cliff_rmse_gain_pct'])}% | {_f(r['time_ratio'], 2)} |")
         out.append("")
     d = summary["decision"]
     prim = next((r for r in summary["family"] if (r["dataset"], r["split"], r["backbone"])
@@ -742,7 +749,7 @@ def completion_markdown(summary) -> str:
             return f"{_p(r.get(k))} / {_p(r.get(k + '_alone'))}"
         out.append(
             f"| {r['dataset']} | {r['split']} | {r['loss']} | {r['n_seeds']} | "
-            f"{_pct(r['cliff_change_pct'])} | {r['smooth_change_pct']['value']:+.1f}% | "
+            f"{_pct(r['cliff_change_pct'])} | {_signed(r['smooth_change_pct']['value'])}% | "
             f"{_pct(r['overall_change_pct'])} | {_p(r['p_e1'])} | {_p(r['p_noninferiority'])} | "
             f"{_p(r['p_e2'])} | {hp('holm_e1')} | {hp('holm_e2')} | {hp('holm_e1_strict')} | "
             f"{_f(r['time_ratio'], 2)} | {_f(r['cpu_ratio'], 2)} | {_chosen(r)} | {ep(r)} | "
@@ -753,7 +760,7 @@ def completion_markdown(summary) -> str:
         for r in summary["replaced_rows"]:
             out.append(f"- {r['dataset']} {r['split']} {r['backbone']} `{r['loss']}` (study): "
                        f"cliff {_pct(r['cliff_change_pct'])}, smooth "
-                       f"{r['smooth_change_pct']['value']:+.1f}%, overall "
+                       f"{_signed(r['smooth_change_pct']['value'])}%, overall "
                        f"{_pct(r['overall_change_pct'])}, plain MAE cliff / smooth / overall "
                        f"{_f(r['plain_cliff_mae'], 4)} / {_f(r['plain_smooth_mae'], 4)} / "
                        f"{_f(r['plain_mae'], 4)}, p E1 {_p(r['p_e1'])}, p E2 {_p(r['p_e2'])}")
@@ -771,13 +778,18 @@ def completion_markdown(summary) -> str:
 
 # ------------------------------------------------------------------------------ output
 def _f(v, d=3):
-    return "—" if v is None or not np.isfinite(v) else f"{v:.{d}f}"
+    return format_number(v, d)
+
+
+def _signed(v, d=1):
+    """A change already in percent, signed, never ``-0.0%`` (``format_number``'s rounding rule)."""
+    return format_number(v, d, sign=True)
 
 
 def _pct(e):
     if e.get("low") is None:
-        return f"{e['value']:+.1f}%"
-    return f"{e['value']:+.1f}% [{e['low']:+.1f}, {e['high']:+.1f}]"
+        return f"{_signed(e['value'])}%"
+    return f"{_signed(e['value'])}% [{_signed(e['low'])}, {_signed(e['high'])}]"
 
 
 def _p(v):
@@ -798,7 +810,7 @@ def markdown(summary) -> str:
     for r in summary["mae_cells"]:
         out.append(
             f"| {r['dataset']} | {r['split']} | {r['backbone']} | {r['loss']} | {r['n_seeds']} | "
-            f"{_pct(r['cliff_change_pct'])} | {r['smooth_change_pct']['value']:+.1f}% | "
+            f"{_pct(r['cliff_change_pct'])} | {_signed(r['smooth_change_pct']['value'])}% | "
             f"{_pct(r['overall_change_pct'])} | {_p(r['p_e1'])} | {_p(r['holm_e1'])} | "
             f"{_p(r['p_e2'])} | {_p(r['holm_e2'])} | {_p(r['holm_e1_strict'])} | "
             f"{_f(r['time_ratio'], 2)} | {_f(r['cpu_ratio'], 2)} | {r['verdict']} |")
@@ -813,8 +825,8 @@ def markdown(summary) -> str:
             out.append(
                 f"| {r['set']} | {r['backbone']} | {r['loss']} | {r['n_seeds']} | {_f(r['rmse'])} | "
                 f"{_f(r['cliff_rmse'])} | {_f(r['published_svm_rmse'])} / "
-                f"{_f(r['published_svm_cliff_rmse'])} | {r['rmse_gain_pct']:+.1f}% | "
-                f"{r['cliff_rmse_gain_pct']:+.1f}% | {_p(r['p_cliff'])} | {_p(r.get('holm_cliff'))} | "
+                f"{_f(r['published_svm_cliff_rmse'])} | {_signed(r['rmse_gain_pct'])}% | "
+                f"{_signed(r['cliff_rmse_gain_pct'])}% | {_p(r['p_cliff'])} | {_p(r.get('holm_cliff'))} | "
                 f"{_f(r['time_ratio'], 2)} |")
     w = summary["winner"]
     out += ["", f"**Winner rule:** {w['winner'] or 'no winner'} ({w['reason']}).", "",
@@ -903,6 +915,11 @@ def check(out: Path, dataset: str, split: str, backbone: str, loss: str, summary
                   f"(summary {hk} {rows[i][hk]:.4f}; family of {len(ps)})")
 
 
+# plan -> (markdown of its summary, the docs marker its block sits between)
+_RENDERERS = {"study": (markdown, "mitigation"), "confirmatory": (confirm_markdown, "confirm"),
+              "completion": (completion_markdown, "completion")}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -923,6 +940,10 @@ def main(argv=None) -> int:
     a.add_argument("--plan", choices=["study", "confirmatory", "completion"], default="study",
                    help="completion: the mlp completion run (issue 18f), Holm with the study's "
                         "and the addendum's committed summaries")
+    g = sub.add_parser("render", help="rewrite a docs block from its committed JSON summary")
+    g.add_argument("--json", type=Path, required=True)
+    g.add_argument("--write-docs", type=Path, default=None)
+    g.add_argument("--plan", choices=list(_RENDERERS), default="study")
     c = sub.add_parser("check", help="re-derive one row by hand (independent code)")
     c.add_argument("--out", type=Path, default=Path("benchmarks/_out/mitigation"))
     c.add_argument("--summary", type=Path, default=None)
@@ -937,6 +958,10 @@ def main(argv=None) -> int:
             return 2
         run(args.out, args.n_jobs, args.stages.split(",") if args.stages else None,
             args.skip.split(",") if args.skip else None, args.plan)
+    elif args.cmd == "render":
+        summary = json.loads(args.json.read_text(encoding="utf-8"))
+        render, marker = _RENDERERS[args.plan]
+        _write_summary(summary, render(summary), None, args.write_docs, marker)
     elif args.cmd == "check":
         check(args.out, args.dataset, args.split, args.backbone, args.loss, args.summary)
     elif args.plan == "confirmatory":

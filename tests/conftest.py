@@ -16,13 +16,14 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("CLIFFKIT_DATA_DIR", str((REPO / ".." / "shared" / "data").resolve()))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-settings.register_profile(
-    "cliffkit",
-    deadline=None,
-    max_examples=60,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-settings.load_profile("cliffkit")
+_HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+# `make test` (and CI) draws the same examples every run, so a red run is reproducible and a
+# green one is not luck; `HYPOTHESIS_PROFILE=fuzz` explores new random examples (500 per test):
+#   HYPOTHESIS_PROFILE=fuzz .venv/bin/python -m pytest -q tests -k fuzz
+settings.register_profile("cliffkit", deadline=None, max_examples=60, derandomize=True,
+                          suppress_health_check=_HEALTH)
+settings.register_profile("fuzz", deadline=None, max_examples=500, suppress_health_check=_HEALTH)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cliffkit"))
 
 
 @pytest.fixture(scope="session")

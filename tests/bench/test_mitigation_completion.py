@@ -80,3 +80,25 @@ def test_committed_base_family_is_the_registered_33(mit):
     assert {r["loss"] for r in fam if r["source"] == "addendum"} == {"anchor-delta"}
     # no cell of the study or the addendum meets (a)-(c): the completion cannot make a winner
     assert not any(r["verdict"] == "meets (a)(b)(c)" for r in fam)
+
+
+@pytest.mark.parametrize("plan, name, marker", [
+    ("study", "mitigation", "mitigation"), ("confirmatory", "mitigation_confirmatory", "confirm"),
+    ("completion", "mitigation_completion", "completion")])
+def test_docs_blocks_are_their_committed_summaries(mit, plan, name, marker):
+    """Each generated block of docs/cliffloss.md is exactly what ``render`` makes of its
+    committed JSON summary: no hand edit of a generated number, and no signed zero."""
+    summary = json.loads((_ROOT / "benchmarks" / "results" / f"{name}.json").read_text("utf-8"))
+    render, got_marker = mit._RENDERERS[plan]
+    assert got_marker == marker
+    text = (_ROOT / "docs" / "cliffloss.md").read_text("utf-8")
+    a, b = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    block = text[text.index(a):text.index(b) + len(b)]
+    md = render(summary)
+    assert md == block
+    assert "-0.0%" not in md and "[-0.0," not in md
+
+
+def test_signed_changes_never_show_a_sign_made_by_rounding(mit):
+    assert mit._pct({"value": -0.04, "low": -0.049, "high": 0.3}) == "0.0% [0.0, +0.3]"
+    assert mit._pct({"value": -0.06}) == "-0.1%"

@@ -377,3 +377,16 @@ def test_array_path_accepts_missing_values_of_some_targets(two_targets):
     assert res.labels["y1"].n_unlabelled(res.test) > 0 == res.labels["y0"].n_unlabelled(res.test)
     with pytest.raises(InvalidParameterError, match=r"infinite values at rows \[0\]"):
         RandomSplit().make_split(smiles, np.where(np.arange(600)[:, None] == 0, np.inf, y))
+
+
+def test_merged_duplicates_near_the_float_limit_average_without_overflow(tmp_path):
+    """Two equal finite labels near the float64 limit average to themselves, not to inf
+    (their sum overflows; found by the fuzz test), and ordinary merges keep their bits."""
+    big = 8.99e307
+    text = f"smiles,y\nCCO,{big!r}\nCCO,{big!r}\nCCC,1\nCCC,2\nCCC,4\nCCN,2\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = load_dataset(write(tmp_path, text))
+    got = dict(zip(ds.smiles, ds.y[:, 0], strict=True))
+    assert got["CCO"] == big and np.isfinite(ds.y).all()
+    assert got["CCC"] == (1.0 + 2.0 + 4.0) / 3  # the plain mean, bit for bit

@@ -25,6 +25,10 @@ def test_summary_of_the_committed_3k_run_and_quick_cross_check(tmp_path):
     text = mod.summary(res, res, ROOT / "docs" / "results" / "report.md", None)
     assert "**108 of 108 cells finished**, 0 failed, 0 not run yet" in text
     assert "(complete grid)" in text and "**insufficient seeds**" in text  # 3 < 5 seeds
+    # a complete grid: no "partial", no one-seed (exploratory) rows, every 3k interval checked
+    assert "partial" not in text and "rest on one seed" not in text and "†" not in text.split(
+        "**Claim 2")[0].split("| target |", 1)[1].split("\n\n")[0]
+    assert "6 of 6 full-QM9 model ratios with a bounded qm9-3k Fieller interval over the same seeds lie inside it" in text
     rows = [ln for ln in text.splitlines() if re.match(r"\| (homo|lumo|gap) \| (lgbm|mlp) \| 3 \|", ln)]
     assert len(rows) == 6  # the ratio table: 3 targets x 2 backbones
     losses = [ln for ln in text.splitlines() if re.match(r"\| \w+ \| \w+ \| (cliff|lds) \| 3 \|", ln)]
@@ -57,3 +61,36 @@ def test_percent_format_has_no_signed_zero():
     assert pct(-0.0001) == "0.0%" and pct(0.00004) == "0.0%"
     assert pct(0.0021) == "+0.2%" and pct(-0.0051) == "-0.5%"
     assert pct(None) == "—" and pct(float("nan")) == "—"
+
+
+def test_3k_comparison_uses_the_full_rows_seed_ids(tmp_path):
+    """A partial full grid (mlp at seed 0 only) is compared with qm9-3k on seed 0, not on the
+    mean of 3k's three seeds: here both folders hold the same cells, so every comparison
+    must come out equal (it did not when a one-seed row met the three-seed mean)."""
+    import shutil
+
+    mod = _script()
+    res = ROOT / "docs" / "results" / "qm9-3k"
+    part = tmp_path / "partial"
+    (part / "cells").mkdir(parents=True)
+    shutil.copy(res / "config.json", part / "config.json")
+    for f in (res / "cells").glob("*.json"):
+        if "-mlp-" in f.name and "-s0-" not in f.name:
+            continue  # mlp: seed 0 only, as in the partial full-QM9 grid
+        shutil.copy(f, part / "cells" / f.name)
+        gz = f.with_name(f.name[:-len(".json")] + ".predictions.csv.gz")
+        shutil.copy(gz, part / "cells" / gz.name)
+    text = mod.summary(part, res, None, None)
+    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in text.splitlines()
+            if re.match(r"\| (homo|lumo|gap) \| (lgbm|mlp) \| \d \|", ln)]
+    assert len(rows) == 6 and {r[2] for r in rows if r[1] == "mlp"} == {"1"}
+    for r in rows:
+        assert r[7] == r[3]  # qm9-3k on the same seed IDs: the same cells, the same ratio
+    assert "the model ratio changes by 0.000 to 0.000" in text
+    assert "3 of 3 full-QM9 model ratios with a bounded qm9-3k Fieller interval over the same seeds lie inside it" in text
+    assert "3 of 6 rest on one seed on each side (exploratory)" in text
+    losses = [[c.strip() for c in ln.strip("|").split("|")] for ln in text.splitlines()
+              if re.match(r"\| \w+ \| \w+ \| (cliff|lds) \| \d \|", ln)]
+    assert len(losses) == 12
+    for r in losses:
+        assert r[6] == r[4]  # overall MAE reduction, qm9-3k on the same seeds == full's

@@ -661,8 +661,16 @@ def standardize_arrays(
         # each target averaged over the rows that have it (all of them, without masking)
         sums = np.bincount(codes, weights=np.where(present[:, j], y_k[:, j], 0.0), minlength=n_out)
         have = np.bincount(codes, weights=present[:, j].astype(np.float64), minlength=n_out)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             y_out[:, j] = np.where(have > 0, sums / np.maximum(have, 1), np.nan)
+            overflow = (have > 0) & ~np.isfinite(y_out[:, j])
+            if overflow.any():
+                # finite values near the float64 limit overflow in the sum: average y/n instead
+                # (each term at most max|y|/n), only for those molecules, so every other mean
+                # keeps its bits
+                part = np.where(present[:, j], y_k[:, j], 0.0) / np.maximum(have, 1)[codes]
+                scaled = np.bincount(codes, weights=part, minlength=n_out)
+                y_out[overflow, j] = scaled[overflow]
     first = np.full(n_out, -1, dtype=np.int64)
     first[codes[::-1]] = kept[::-1]
 

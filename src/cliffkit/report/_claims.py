@@ -231,8 +231,9 @@ def claims_section(report, table, *, spec: dict | None = None,
             f"needs the corrected test to pass, and every cell needs at least {spec.get('min_seeds', 5)} split seeds (else "
             "'insufficient seeds'). Intervals: hierarchical (seeds × molecules) paired bootstrap "
             "(boot) and Student-t across seeds (t); '—' where not estimable (fewer than 2 seeds, "
-            "or no predictions files). The best cell is exploratory: chosen after seeing the "
-            "data, it is not a test.", level="note")
+            "or no predictions files). The cell named under a claim (its best for a claim about "
+            "some cell, its weakest for a claim about every cell) is exploratory: chosen after "
+            "seeing the data, it is not a test.", level="note")
         for text in warnings or []:
             report.add_message(text, level="warning")
         for claim in spec["claims"]:
@@ -252,18 +253,35 @@ def claims_section(report, table, *, spec: dict | None = None,
                     f" over {res.n_cells} cells: {res.verdict} ({res.reason}){weak}.", level=level)
                 for w in res.warnings:
                     report.add_message(f"{claim['id']}: {w}.", level="warning")
-                if res.best is not None and res.n_cells > 1:
-                    b = res.best
+                shown = _exploratory_cell(res, claim)
+                if shown is not None and res.n_cells > 1:
+                    b, which = shown
                     report.add_message(
-                        f"Exploratory (best of {res.n_cells} cells, selected post hoc): "
+                        f"Exploratory ({which} of {res.n_cells} cells, selected post hoc): "
                         f"{_key_text(b['key'])}: {_ci(b['estimates']['endpoint'], ep.percent)} "
-                        f"over {b['n_seeds']} seeds, raw p = {_f(b['p'])}, Holm p = "
+                        f"over {b['n_seeds']} seed{'s' if b['n_seeds'] != 1 else ''}, raw p = "
+                        f"{_f(b['p'])}, Holm p = "
                         f"{_f(shown_holm(b, claim.get('min_seeds', 5)))}.", level="exploratory")
         report.add_message(
             "Every number in this section is reproduced by: "
             f"`{command or 'cliffkit report RESULTS -o OUT'}` "
             f"(claims file {spec['path']}, bootstrap seed 0, {n_bootstrap} resamples).",
             level="note")
+
+
+def _exploratory_cell(res, claim: dict) -> tuple[dict, str] | None:
+    """The cell the exploratory line shows, and how it was picked.
+
+    A claim about some cell ('any') shows its best cell; a claim about every cell ('all')
+    is decided by its weakest, so that one is shown (the best cell of an 'all' claim says
+    nothing about whether every cell reaches the threshold).
+    """
+    if claim.get("quantifier", "any") != "all":
+        return (res.best, "best") if res.best is not None else None
+    finite = [r for r in res.cells if math.isfinite(r["estimates"]["endpoint"].value)]
+    if not finite:
+        return None
+    return min(finite, key=lambda r: r["estimates"]["endpoint"].value), "weakest"
 
 
 def _claim_table(report, claim, ep, res) -> None:
