@@ -279,3 +279,19 @@ def test_a_data_file_given_as_config_says_so(tmp_path):
     with pytest.raises(ConfigError, match=r"looks like a data file: give it as the argument "
                                           r"instead of --config \(cliffkit bench .*my.csv"):
         load_config(data)
+
+
+def test_missing_dataset_file_says_paths_are_relative_to_the_working_folder(tmp_path,
+                                                                            monkeypatch):
+    """A config run from another folder: 'does not exist' now says where paths are resolved
+    and points at the file beside the config (found by the fresh-user trial)."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "mine.csv").write_text("smiles,pKi\nCCO,5.0\nCCCO,6.0\n", encoding="utf-8")
+    (conf / "g.toml").write_text(
+        'name = "g"\nseeds = [0]\nsplits = ["random"]\nbackbones = ["lgbm"]\nlosses = ["plain"]\n'
+        '[[datasets]]\nname = "mine.csv"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"does not exist; paths are relative to the folder you "
+                                          r"run cliffkit from .*there is a '.*conf/mine.csv'"):
+        load_config(conf / "g.toml")

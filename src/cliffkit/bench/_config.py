@@ -556,7 +556,12 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         if check_names and not is_path and ":" not in name and name not in known_d:
             raise _fail_unknown("dataset", name, known_d, f"{dwhere} key 'name'")
         if is_path and check_names and not Path(name).is_file():
-            raise ConfigError(f"{dwhere}: dataset file {name!r} does not exist.")
+            beside = Path(source).parent / name
+            hint = (f"; paths are relative to the folder you run cliffkit from ({os.getcwd()}), "
+                    "not to the config file")
+            if not Path(name).is_absolute() and beside.is_file() and Path(source).is_file():
+                hint += f" (there is a {str(beside)!r}: give that path)"
+            raise ConfigError(f"{dwhere}: dataset file {name!r} does not exist{hint}.")
         targets = entry.get("targets", [])
         if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
             raise ConfigError(f"{dwhere}: 'targets' must be a list of target names; got {targets!r}.")
