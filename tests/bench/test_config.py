@@ -252,6 +252,8 @@ def test_file_dataset_columns_are_checked_before_any_cell(tmp_path, monkeypatch)
          r"\[split_params.cliff\]: 'random_state' would give every seed of the grid the same split"),
         ({"backbone_params": {"lgbm": {"random_state": 3}}, "datasets": [{"name": "esol"}]},
          r"\[backbone_params.lgbm\]: 'random_state' would give every seed"),
+        ({"datasets": [{"name": "esol", "subsample_seed": 1}]},
+         r"datasets\[0\]: 'subsample_seed' applies with 'subsample'"),
         ({"splits": ["predefined"], "datasets": [{"name": "esol"}]},
          r"split 'predefined' needs exactly one source.*\[split_params.predefined\].*got none"),
     ],

@@ -599,6 +599,10 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
             raise ConfigError(f"{dwhere}: 'subsample' must be an int >= 10 or absent; got {subsample!r}.")
         if check_names and subsample is not None:
             _check_subsample(name, subsample, is_path, dwhere)
+        if subsample is None and entry.get("subsample_seed", 0) != 0:  # 0: what to_dict writes
+            raise ConfigError(f"{dwhere}: 'subsample_seed' applies with 'subsample' (a seeded "
+                              "subset); without it the whole dataset is used, so drop it or add "
+                              "'subsample'.")
         sub_seed = entry.get("subsample_seed", 0)
         if not isinstance(sub_seed, int) or isinstance(sub_seed, bool) or sub_seed < 0:
             raise ConfigError(f"{dwhere}: 'subsample_seed' must be a non-negative int; got {sub_seed!r}.")
