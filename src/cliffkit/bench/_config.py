@@ -574,7 +574,7 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         unit = entry.get("unit")
         if unit is not None and not isinstance(unit, str):
             raise ConfigError(f"{dwhere}: 'unit' must be a string (e.g. \"pKi\"); got {unit!r}.")
-        if unit is not None and not is_path:
+        if check_names and unit is not None and not is_path:  # (results folders load unchecked)
             raise ConfigError(f"{dwhere}: 'unit' applies to a file; {name!r} is a registered "
                               "dataset with its own units (drop it).")
         if check_names and is_path and smiles_col is not None and targets:
@@ -599,7 +599,7 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
             raise ConfigError(f"{dwhere}: 'subsample' must be an int >= 10 or absent; got {subsample!r}.")
         if check_names and subsample is not None:
             _check_subsample(name, subsample, is_path, dwhere)
-        if subsample is None and entry.get("subsample_seed", 0) != 0:  # 0: what to_dict writes
+        if check_names and subsample is None and entry.get("subsample_seed", 0) != 0:
             raise ConfigError(f"{dwhere}: 'subsample_seed' applies with 'subsample' (a seeded "
                               "subset); without it the whole dataset is used, so drop it or add "
                               "'subsample'.")
