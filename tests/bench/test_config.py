@@ -199,3 +199,101 @@ def test_pool_workers_ignore_sigint():
             "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize(
+    ("over", "match"),
+    [
+        # found by the fresh-user trial: each passed validation and --dry-run, then every
+        # cell of the grid failed with the same message
+        ({"backbone_params": {"mlp": {"epochs": 0}}},
+         r"table \[backbone_params.mlp\]: The 'epochs' parameter of MLPBackbone must be an int in \[1, inf\]; got 0"),
+        ({"backbone_params": {"lgbm": {"n_estimators": 0}}},
+         r"\[backbone_params.lgbm\]: The 'n_estimators' parameter"),
+        ({"loss_params": {"cliff": {"lam": -1.0}}},
+         r"table \[loss_params.cliff\]: The 'lam' parameter.*got -1.0"),
+        ({"loss_params": {"cliff": {"lam": "0.1"}}}, r"\[loss_params.cliff\]: The 'lam' parameter.*got '0.1'"),
+        ({"losses": ["plain", "lds"], "loss_params": {"lds": {"lam": 3.0}}},
+         r"\[loss_params.lds\]: Loss 'lds' has no cliff weights"),
+        ({"split_params": {"cliff": {"min_similarity": 1.5}}},
+         r"table \[split_params.cliff\]: The 'min_similarity' parameter of CliffSplit.*got 1.5"),
+        ({"split_params": {"random": {"test_size": 0}}}, r"\[split_params.random\]: The 'test_size'"),
+        ({"split_params": {"cliff": {"min_sim": 0.5}}},
+         r"\[split_params.cliff\]: Unknown parameter of split method 'cliff' 'min_sim'.*Did you mean 'min_similarity'"),
+    ],
+)
+def test_parameter_values_are_checked_before_any_cell(over, match):
+    with pytest.raises(ConfigError, match=match):
+        GridConfig.from_dict(_base(datasets=[{"name": "esol"}], **over))
+
+
+def test_file_dataset_columns_are_checked_before_any_cell(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.csv").write_text("SMILES,pKi\nCCO,5.0\nCCCO,6.0\n", encoding="utf-8")
+    entry = {"name": "mine.csv", "smiles_col": "SMILES", "targets": ["pKi"]}
+    GridConfig.from_dict(_base(datasets=[entry]))
+    with pytest.raises(ConfigError, match=r"datasets\[0\] key 'smiles_col': SMILES column 'smi' is not in mine.csv"):
+        GridConfig.from_dict(_base(datasets=[{**entry, "smiles_col": "smi"}]))
+    with pytest.raises(ConfigError, match=r"datasets\[0\] key 'targets': Target column 'pIC50' is not in"):
+        GridConfig.from_dict(_base(datasets=[{**entry, "targets": ["pIC50"]}]))
+
+
+@pytest.mark.parametrize(
+    ("over", "match"),
+    [
+        # found by the fresh-user trial: the first two were silently ignored (the unit) or
+        # silently the whole dataset (the subsample), the third failed every cell
+        ({"datasets": [{"name": "esol", "unit": "pKi"}]},
+         r"datasets\[0\]: 'unit' applies to a file; 'esol' is a registered dataset"),
+        ({"datasets": [{"name": "esol", "subsample": 5000}]},
+         r"datasets\[0\] key 'subsample': 5,000 is not smaller than the 1,117 molecules of 'esol'"),
+        # every seed got the same split (byte-identical split files)
+        ({"split_params": {"cliff": {"random_state": 3}}, "datasets": [{"name": "esol"}]},
+         r"\[split_params.cliff\]: 'random_state' would give every seed of the grid the same split"),
+        ({"backbone_params": {"lgbm": {"random_state": 3}}, "datasets": [{"name": "esol"}]},
+         r"\[backbone_params.lgbm\]: 'random_state' would give every seed"),
+        ({"datasets": [{"name": "esol", "subsample_seed": 1}]},
+         r"datasets\[0\]: 'subsample_seed' applies with 'subsample'"),
+        ({"splits": ["predefined"], "datasets": [{"name": "esol"}]},
+         r"split 'predefined' needs exactly one source.*\[split_params.predefined\].*got none"),
+    ],
+)
+def test_dataset_and_split_mistakes_fail_before_any_cell(over, match):
+    with pytest.raises(ConfigError, match=match):
+        GridConfig.from_dict(_base(**over))
+
+
+def test_file_subsample_must_be_smaller_than_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rows = "".join(f"{'C' * (i + 1)}O,{i}.0\n" for i in range(12))
+    (tmp_path / "mine.csv").write_text("smiles,pKi\n" + rows, encoding="utf-8")
+    entry = {"name": "mine.csv", "smiles_col": "smiles", "targets": ["pKi"]}
+    GridConfig.from_dict(_base(datasets=[{**entry, "subsample": 10}]))
+    with pytest.raises(ConfigError, match=r"12 data rows of 'mine.csv'"):
+        GridConfig.from_dict(_base(datasets=[{**entry, "subsample": 12}]))
+
+
+def test_a_data_file_given_as_config_says_so(tmp_path):
+    """'cliffkit bench --config my.csv' said 'not valid CSV: Expected '=' after a key'
+    (it was parsed as TOML); found by the fresh-user trial."""
+    data = tmp_path / "my.csv"
+    data.write_text("smiles,pKi\nCCO,5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"looks like a data file: give it as the argument "
+                                          r"instead of --config \(cliffkit bench .*my.csv"):
+        load_config(data)
+
+
+def test_missing_dataset_file_says_paths_are_relative_to_the_working_folder(tmp_path,
+                                                                            monkeypatch):
+    """A config run from another folder: 'does not exist' now says where paths are resolved
+    and points at the file beside the config (found by the fresh-user trial)."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "mine.csv").write_text("smiles,pKi\nCCO,5.0\nCCCO,6.0\n", encoding="utf-8")
+    (conf / "g.toml").write_text(
+        'name = "g"\nseeds = [0]\nsplits = ["random"]\nbackbones = ["lgbm"]\nlosses = ["plain"]\n'
+        '[[datasets]]\nname = "mine.csv"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"does not exist; paths are relative to the folder you "
+                                          r"run cliffkit from .*there is a '.*conf/mine.csv'"):
+        load_config(conf / "g.toml")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from cliffkit.bench import run_grid
@@ -317,3 +318,19 @@ def test_fmt_prints_no_negative_zero_and_not_run_rows_are_ordered():
     assert [r[:4] for r in tab.rows[:3]] == [["qm9/gap", "cliff", "lgbm", "plain"],
                                              ["qm9/gap", "cliff", "lgbm", "lds"],
                                              ["qm9/gap", "cliff", "mlp", "plain"]]
+
+
+def test_config_data_file_warnings_are_one_line(tmp_path, capsys, data_dir, monkeypatch):
+    """A data file that a config loads: its DataWarning is one 'cliffkit: warning:' line, not
+    Python's two-line warning with a source path (found by the fresh-user trial)."""
+    monkeypatch.chdir(tmp_path)
+    src = pd.read_csv(data_dir / "lipophilicity.csv").iloc[:40]
+    pd.DataFrame({"smiles": src["smiles"], "ki": 10 ** (4 - src["exp"])}).to_csv("ki.csv",
+                                                                                 index=False)
+    (tmp_path / "g.toml").write_text(
+        'name = "g"\nseeds = [0]\nsplits = ["random"]\nbackbones = ["lgbm"]\nlosses = ["plain"]\n'
+        '[[datasets]]\nname = "ki.csv"\n', encoding="utf-8")
+    assert main(["bench", "--config", "g.toml", "-o", "out", "--dry-run"]) == 0
+    err = capsys.readouterr().err
+    assert "cliffkit: warning: ki.csv: target 'ki' looks like a concentration" in err
+    assert "DataWarning" not in err and "_validation.py" not in err

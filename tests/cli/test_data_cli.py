@@ -164,3 +164,18 @@ def test_describe_moleculeace_counts(capsys, data_dir):
     extra = json.loads(out)["extra"]
     assert extra["n_cliff_mol"] == int(raw["cliff_mol"].sum())
     assert extra["moleculeace_split"] == raw["split"].value_counts().to_dict()
+
+
+def test_describe_warns_about_a_concentration_unit_once(tmp_path, capsys, data_dir):
+    """--unit nM on pKi-like values: one warning line from the unit; nM values: one from the
+    values (not a second from the unit)."""
+    src = pd.read_csv(data_dir / "lipophilicity.csv").iloc[:40]
+    path = tmp_path / "a.csv"
+    pd.DataFrame({"smiles": src["smiles"], "p": src["exp"] + 5}).to_csv(path, index=False)
+    rc, out, err = run(capsys, "describe", str(path), "--unit", "nM")
+    assert rc == 0 and err.count("looks like a concentration") == 1 and "unit 'nM'" in err
+    rc, out, err = run(capsys, "describe", str(path), "--unit", "pKi")
+    assert rc == 0 and "looks like a concentration" not in err
+    pd.DataFrame({"smiles": src["smiles"], "ki": 10 ** (4 - src["exp"])}).to_csv(path, index=False)
+    rc, out, err = run(capsys, "describe", str(path), "--unit", "nM")
+    assert rc == 0 and err.count("looks like a concentration") == 1 and "span" in err

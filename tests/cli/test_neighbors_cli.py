@@ -50,7 +50,7 @@ def test_neighbors_bad_threshold(small_csv, tmp_path, capsys):
                "--no-cache"])
     assert rc == 2
     err = capsys.readouterr().err
-    assert err.startswith("cliffkit: error: The 'min_similarity' parameter") and "1.5" in err
+    assert err.startswith("cliffkit: error: The '--min-sim' option (parameter 'min_similarity'") and "1.5" in err
     assert not (tmp_path / "x.parquet").exists()
 
 
@@ -97,8 +97,8 @@ def test_neighbors_bad_k_and_k_above_n(small_csv, tmp_path, capsys):
     rc = main(["neighbors", str(small_csv), "-k", "0", "--no-cache", "-o", str(tmp_path / "x.csv")])
     assert rc == 2
     err = capsys.readouterr().err.strip()
-    assert err == ("cliffkit: error: The 'k' parameter of find_neighbors must be an int in "
-                   "[1, inf]; got 0.")
+    assert err == ("cliffkit: error: The '-k' option (parameter 'k' of find_neighbors) must be "
+                   "an int in [1, inf]; got 0.")
     assert not (tmp_path / "x.csv").exists()
     # k >= n: clipped to n - 1 with a one-line warning
     rc = main(["neighbors", str(small_csv), "-k", "10", "--min-sim", "0", "--no-cache",
@@ -123,4 +123,4 @@ def test_neighbors_reference_shards_same_pairs(small_csv, tmp_path, capsys):
     rc = main(["neighbors", str(small_csv), "-o", str(tmp_path / "c.csv"), "--ref-shard-size",
                "0", *args])
     assert rc == 2
-    assert capsys.readouterr().err.startswith("cliffkit: error: The 'ref_shard_size' parameter")
+    assert capsys.readouterr().err.startswith("cliffkit: error: The '--ref-shard-size' option (parameter 'ref_shard_size'")

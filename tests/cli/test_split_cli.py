@@ -50,7 +50,9 @@ def test_bad_parameter(lipo_csv, tmp_path, capsys):
     rc = main(["split", str(lipo_csv), "--min-sim", "1.5", "-o", str(tmp_path / "s.json")])
     err = capsys.readouterr().err
     assert rc == 2
-    assert err.startswith("cliffkit: error: The 'min_similarity' parameter of CliffSplit must be")
+    # the option the user typed is named (found by the fresh-user trial)
+    assert err.startswith("cliffkit: error: The '--min-sim' option (parameter 'min_similarity' "
+                          "of CliffSplit) must be")
     assert "got 1.5" in err and not (tmp_path / "s.json").exists()
 
 

@@ -450,3 +450,37 @@ def test_predict_refuses_a_run_whose_model_is_not_the_configured_backbone(small_
     err = capsys.readouterr().err
     assert "holds a 'mlp' model" in err and "'lgbm'" in err and "Traceback" not in err
     assert not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        # found by the fresh-user trial: a traceback (CPU-only torch) and two silently
+        # ignored options
+        (["--backbone", "mlp", "--device", "cuda:99"], "device 'cuda:99' is not available"),
+        (["--backbone", "mlp", "--device", "gpu"], "device 'gpu' is not a torch device"),
+        (["--backbone", "lgbm", "--device", "cuda"], "--device applies to torch backbones"),
+        (["--backbone", "lgbm", "--loss", "plain", "--lam", "0.5"],
+         "Loss 'plain' has no cliff weights"),
+        # the message told a user of --loss cliff to use loss 'cliff'
+        (["--backbone", "lgbm", "--loss", "cliff", "--beta", "2"],
+         r"pairwise term \(beta=2.0\).*drop beta \(--beta\)"),
+        (["--backbone", "lgbm", "--loss", "cliff-pair"],
+         r"use loss 'cliff' or 'cliff-adaptive' \(weights only\)"),
+        # --seed silently replaced it
+        (["--backbone", "lgbm", "--param", "random_state=5"],
+         r"--param random_state=... duplicates the --seed option"),
+        (["--backbone", "mlp", "--param", "epochs=3", "--epochs", "2"],
+         r"--param epochs=... duplicates the --epochs option"),
+    ],
+)
+def test_device_and_lam_mistakes_are_one_line_errors(small_run, capsys, extra, match):
+    import re
+
+    root, data, split, run = small_run
+    rc = main(["train", str(data), "--split", str(split), *extra, "--param", "n_bits=256",
+               "-o", str(root / "r_bad")])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert err.startswith("cliffkit: error: ") and len(err.strip().splitlines()) == 1
+    assert re.search(match, err), err

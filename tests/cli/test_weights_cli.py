@@ -74,6 +74,8 @@ def test_all_rows_and_baselines(small):
         (["--loss", "cliff-adaptive"], "static weight column cannot carry"),
         (["--loss", "clif"], "Unknown loss 'clif'.*Did you mean 'cliff'"),
         (["--lam", "-1"], "'--lam' option of 'cliffkit weights' must be >= 0"),
+        (["--loss", "lds", "--lam", "3"], "Loss 'lds' has no cliff weights.*drop lam"),
+        (["--loss", "plain", "--lam", "0.5"], "Loss 'plain' has no cliff weights"),
     ],
 )
 def test_errors(small, capsys, extra, match):
@@ -87,3 +89,52 @@ def test_errors(small, capsys, extra, match):
 
     assert re.search(match, err)
     assert not out.exists()
+
+
+def test_all_rows_lines_up_with_chemprop_data(small, capsys):
+    """--all-rows writes the rows 'split --chemprop-data' writes (one per molecule), and says
+    so when the user's file has other rows (a dropped and a repeated row): a splits file that
+    indexes the file's rows would misalign every later row (found by the fresh-user trial)."""
+    import json
+
+    _, _, csv, _, folder = small
+    rows = pd.read_csv(csv).to_dict("records")
+    rows.insert(5, {"smiles": "not_a_smiles", "exp": 1.0})
+    rows.insert(10, dict(rows[20]))
+    messy = folder / "messy.csv"
+    pd.DataFrame(rows).to_csv(messy, index=False)
+    split_path, sp, data = folder / "messy.json", folder / "cp.json", folder / "cp.csv"
+    assert main(["split", str(messy), "--method", "random", "-o", str(split_path),
+                 "--chemprop-splits", str(sp), "--chemprop-data", str(data), "-q"]) == 0
+    out = folder / "messy-all.csv"
+    capsys.readouterr()
+    assert main(["weights", "--split", str(split_path), "--all-rows", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "one row per molecule (150 rows)" in err and "152 data rows (1 dropped, 1 merged" in err
+    frame, cp_data = pd.read_csv(out), pd.read_csv(data)
+    assert frame["smiles"].tolist() == cp_data["smiles"].tolist()
+    np.testing.assert_allclose(frame["exp"], cp_data["exp"])
+    train = json.loads(sp.read_text())[0]["train"]
+    held = np.setdiff1d(np.arange(len(frame)), train)
+    assert (frame["weight"].to_numpy()[held] == 1.0).all()
+
+
+def test_all_rows_keeps_molecules_without_the_target(tmp_path, data_dir, capsys):
+    """Multi-target data: --all-rows keeps the molecules that lack this target (empty target,
+    weight 1), so its rows stay those of --chemprop-data."""
+    src = pd.read_csv(data_dir / "lipophilicity.csv").iloc[:120][["smiles", "exp"]]
+    src["other"] = src["exp"] * 2
+    src.loc[src.index[::4], "exp"] = np.nan
+    csv = tmp_path / "two.csv"
+    src.to_csv(csv, index=False)
+    split_path, sp, data = tmp_path / "s.json", tmp_path / "cp.json", tmp_path / "cp.csv"
+    assert main(["split", str(csv), "--target-col", "exp", "--target-col", "other", "--method",
+                 "random", "-o", str(split_path), "--chemprop-splits", str(sp),
+                 "--chemprop-data", str(data), "-q"]) == 0
+    out = tmp_path / "w.csv"
+    assert main(["weights", "--split", str(split_path), "--target", "exp", "--all-rows",
+                 "-o", str(out)]) == 0
+    frame, cp_data = pd.read_csv(out), pd.read_csv(data)
+    assert frame["smiles"].tolist() == cp_data["smiles"].tolist()
+    assert frame["exp"].isna().sum() == cp_data["exp"].isna().sum() > 0
+    assert (frame.loc[frame["exp"].isna(), "weight"] == 1.0).all()

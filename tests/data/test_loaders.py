@@ -189,3 +189,28 @@ def test_moleculeace_from_explicit_dir_and_path(data_dir, monkeypatch, tmp_path)
         load_dataset("moleculeace:CHEMBL23_Ki", data_dir=data_dir)
     with pytest.raises(InvalidDataError, match=r"not found: no CHEMBL1_Ki\.csv"):
         load_dataset("moleculeace:CHEMBL1_Ki", data_dir=tmp_path)
+
+
+def test_linear_scale_potency_is_flagged(tmp_path, data_dir):
+    """Ki in nM (found by the fresh-user trial): CliffSplit found no cliff and advised a
+    lower cliff_quantile; nothing said that the labels were on a linear scale."""
+    import warnings
+
+    from cliffkit.data import warn_linear_scale
+    from cliffkit.errors import DataWarning
+
+    src = pd.read_csv(data_dir / "lipophilicity.csv").iloc[:60]
+    frame = pd.DataFrame({"smiles": src["smiles"], "Ki_nM": 10 ** (4 - src["exp"])})
+    path = tmp_path / "ki.csv"
+    frame.to_csv(path, index=False)
+    with pytest.warns(DataWarning, match=r"target 'Ki_nM' looks like a concentration on a linear "
+                      r"scale \(all 60 values are positive and span .*pKi = 9 - log10"):
+        ds = load_dataset(path)
+    frame["pKi"] = 9 - np.log10(frame.pop("Ki_nM"))
+    frame.to_csv(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        ds = load_dataset(path)
+        assert warn_linear_scale(ds, units=["pKi"]) == []
+    with pytest.warns(DataWarning, match=r"its unit 'nM' is a concentration"):
+        assert warn_linear_scale(ds, units=["nM"], units_only=True) == ["pKi"]

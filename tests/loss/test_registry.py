@@ -147,3 +147,20 @@ def test_unnormalised_spec_keeps_raw_weights_and_mean_reduction():
     np.testing.assert_allclose(kw["sample_weight"], [1.1, 1.2, 1.3, 1.0, 1.9, 2.5])
     assert repr(kw["loss"]) == "CliffLoss(base='mse', beta=0.0, normalize=False)"
     assert set(spec.fit_kwargs(_LgbmLike())) == {"sample_weight"}
+
+
+@pytest.mark.parametrize("name", ["plain", "lds", "plain-ensemble", "swa"])
+def test_lam_for_a_loss_without_cliff_weights_is_an_error(name):
+    """λ given to a loss that has no cliff weights was silently ignored (found by the
+    fresh-user trial: 'cliffkit weights --loss lds --lam 3' wrote the lam=0.1 file)."""
+    with pytest.raises(InvalidParameterError, match=f"Loss '{name}' has no cliff weights"):
+        make_loss(name, Y, severity=SEV, lam=0.5)
+    make_loss(name, Y, severity=SEV)  # the default is fine
+
+
+def test_lam_default_and_given():
+    assert make_loss("cliff", Y, severity=SEV).params["lam"] == 0.1
+    assert make_loss("cliff", Y, severity=SEV, lam=None).params["lam"] == 0.1
+    assert make_loss("random-weights", Y, severity=SEV, lam=0.7).params["lam"] == 0.7
+    assert make_loss("cliff-adaptive", Y, severity=SEV, lam=0.7, y_val=YV, val_cliff_mask=CM,
+                     val_smooth_mask=~CM).params["lam0"] == 0.7

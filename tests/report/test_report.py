@@ -397,3 +397,35 @@ def test_report_numbers_never_print_a_signed_zero():
     assert _ci(Estimate(-0.00004, -0.006, 0.006), pct=True) == "0.0% [-0.6%, +0.6%]"
     assert _f(-0.0001) == "0.000" and _fmt(-0.0004) == "0.000" and _pct(-0.0004) == "0.0%"
     assert _pct(0.0123) == "+1.2%" and _fmt(float("nan")) == "–" and _f(None) == "—"
+
+
+def test_error_vs_similarity_shows_an_isolated_reference_bin(monkeypatch):
+    """A similarity bin between two empty ones (0.85-1.0 after an empty 0.75-0.85) was drawn
+    for the model (a marker) but not for the reference predictor (a dashed line of length 0);
+    found by the fresh-user trial."""
+    from cliffkit.report import _plots
+
+    figs = []
+    monkeypatch.setattr(_plots, "_png", lambda fig: figs.append(fig) or b"")
+    preds = pd.DataFrame({
+        "dataset": "d", "target": "t", "backbone": "lgbm",
+        "max_similarity": [0.4, 0.42, 0.5, 0.95, 0.97],
+        "y_true": [0.0, 0.0, 0.0, 0.0, 0.0], "y_pred": [1.0, 1.0, 0.5, 0.2, 0.2],
+        "y_ref": [2.0, 2.0, 1.0, 0.8, 0.6],
+    })
+    _plots.plot_error_vs_similarity(preds)
+    (ax,) = [a for a in figs[0].axes if a.get_label() != "<colorbar>" and a.lines]
+    ref = [ln for ln in ax.lines if ln.get_label() == "reference predictor"][0]
+    assert ref.get_marker() not in (None, "", "None")
+    x, y = ref.get_data()
+    shown = np.isfinite(np.asarray(y, float))
+    np.testing.assert_allclose(np.asarray(y, float)[shown], [2.0, 1.0, 0.7])
+    assert np.asarray(x)[shown][-1] > 0.85
+
+
+def test_stratum_counts_say_they_are_per_seed_means(results):
+    """'n cliff 10' for seeds holding 10 and 11 cliff cases read as a total; the tables now
+    say what the number is (found by the fresh-user trial)."""
+    md = render_markdown(build_report(results, title="Synthetic"))
+    assert md.count("n cliff, n smooth: test molecules in the stratum per seed, the mean over "
+                    "the seeds rounded") >= 2

@@ -59,3 +59,20 @@ def test_cli_address_needs_the_ray_executor(tmp_path, capsys):
     rc = main(["bench", "--config", "smoke", "-o", str(tmp_path / "r"), "--address", "auto"])
     err = capsys.readouterr().err
     assert rc == 2 and "'--address' option of bench needs --executor ray" in err
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        # found by the fresh-user trial: each was accepted and silently ignored
+        (["--cpus-per-cell", "2"], "'--cpus-per-cell' option of bench needs --executor ray"),
+        (["--executor", "ray", "--n-jobs", "4"], "'--n-jobs' option of bench is for the local"),
+    ],
+)
+def test_cli_executor_options_of_the_other_executor_are_errors(tmp_path, capsys, extra, match):
+    from cliffkit.cli import main
+
+    rc = main(["bench", "--config", "smoke", "-o", str(tmp_path / "r"), "--dry-run", *extra])
+    err = capsys.readouterr().err
+    assert rc == 2 and match in err and len(err.strip().splitlines()) == 1

@@ -99,3 +99,20 @@ def test_array_path_refuses_bad_smiles_and_split_groups():
         train, test = next(get_splitter("scaffold", random_state=0, test_size=0.2, val_size=0.0)
                            .split(smiles, y, groups=groups))
     assert (0 in train) == (2 in train) and (0 in test) == (2 in test)
+
+
+def test_array_warnings_say_position_not_line():
+    """A warning about SMILES arrays named a 0-based position a 'line' ('X (positions are
+    0-based): ... (line 1646)'); found by the fresh-user trial."""
+    import warnings
+
+    from cliffkit.split import RandomSplit
+
+    smiles = ["CCO", "CCCO", "CCCCO", "CCCCCO", "CCCCCCO", "CCCCCCCO", "CCCCCCCCO",
+              "CCCCCCCCCO", "[Na+].[Cl-].CCO", "c1ccccc1O"]
+    y = np.arange(len(smiles), dtype=float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        list(RandomSplit(test_size=0.2, val_size=0.0, min_similarity=0.2).split(smiles, y))
+    text = " ".join(str(w.message) for w in caught if issubclass(w.category, DataWarning))
+    assert "several fragments (0-based position 8)" in text and "(line" not in text

@@ -356,7 +356,16 @@ def load_config(name_or_path: str | os.PathLike, *, check_names: bool = True) ->
                 f"Config file {text_name!r} does not exist; give a path to a .toml/.json file "
                 f"or one of the shipped names: {', '.join(list_configs())}."
             )
-        data = _parse(path.read_text(encoding="utf-8"), text_name, path.suffix.lower())
+        suffix = path.suffix.lower()
+        if suffix not in (".toml", ".json"):
+            data_file = suffix in (".csv", ".tsv", ".tab", ".gz", ".parquet", ".smi", ".txt")
+            raise ConfigError(
+                f"Config file {text_name!r} is not a .toml or .json grid config"
+                + ("; it looks like a data file: give it as the argument instead of --config "
+                   f"(cliffkit bench {text_name} --target-col COL -o results/)"
+                   if data_file else "; name the file .toml (or .json)") + "."
+            )
+        data = _parse(path.read_text(encoding="utf-8"), text_name, suffix)
         return _validate(data, source=str(path), check_names=check_names)
     shipped = list_configs()
     if text_name not in shipped:
@@ -429,6 +438,44 @@ def _dataset_targets(name: str, smiles_col: str | None = None) -> list[str] | No
         if info.name == name:
             return list(info.target_names)
     return list(load_dataset(name, smiles_col=smiles_col).target_names)
+
+
+def _check_subsample(name: str, subsample: int, is_path: bool, where: str) -> None:
+    """A subsample must be smaller than the data (it was silently the whole dataset)."""
+    if is_path:
+        from ..data._read import read_table
+
+        n, what = len(read_table(name).frame), "data rows"
+    else:
+        from ..data import list_datasets
+
+        sizes = {info.name: info.n_molecules for info in list_datasets()}
+        if sizes.get(name) is None:
+            return  # moleculeace:<set>: its size is known when the cells load it
+        n, what = sizes[name], "molecules"
+    if subsample >= n:
+        raise ConfigError(
+            f"{where} key 'subsample': {subsample:,} is not smaller than the {n:,} {what} of "
+            f"{name!r}, so it would be the whole dataset under another cell key; drop "
+            "'subsample' or lower it."
+        )
+
+
+def _check_file_columns(path: str, smiles_col: str, targets: list[str], where: str) -> None:
+    """The SMILES and target columns a ``[[datasets]]`` entry names must be in its file."""
+    from ..data._read import read_table, resolve_column
+    from ..errors import CliffkitError
+
+    try:
+        table = read_table(path)
+    except CliffkitError as exc:
+        raise ConfigError(f"{where} key 'name': {exc}") from exc
+    for key, column, role in [("smiles_col", smiles_col, "SMILES"),
+                              *(("targets", t, "target") for t in targets)]:
+        try:
+            resolve_column(table, column, role=role)
+        except CliffkitError as exc:
+            raise ConfigError(f"{where} key {key!r}: {exc}") from exc
 
 
 def _expand_datasets(entries: list, where: str) -> list:
@@ -509,7 +556,12 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         if check_names and not is_path and ":" not in name and name not in known_d:
             raise _fail_unknown("dataset", name, known_d, f"{dwhere} key 'name'")
         if is_path and check_names and not Path(name).is_file():
-            raise ConfigError(f"{dwhere}: dataset file {name!r} does not exist.")
+            beside = Path(source).parent / name
+            hint = (f"; paths are relative to the folder you run cliffkit from ({os.getcwd()}), "
+                    "not to the config file")
+            if not Path(name).is_absolute() and beside.is_file() and Path(source).is_file():
+                hint += f" (there is a {str(beside)!r}: give that path)"
+            raise ConfigError(f"{dwhere}: dataset file {name!r} does not exist{hint}.")
         targets = entry.get("targets", [])
         if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
             raise ConfigError(f"{dwhere}: 'targets' must be a list of target names; got {targets!r}.")
@@ -522,8 +574,12 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         unit = entry.get("unit")
         if unit is not None and not isinstance(unit, str):
             raise ConfigError(f"{dwhere}: 'unit' must be a string (e.g. \"pKi\"); got {unit!r}.")
+        if check_names and unit is not None and not is_path:  # (results folders load unchecked)
+            raise ConfigError(f"{dwhere}: 'unit' applies to a file; {name!r} is a registered "
+                              "dataset with its own units (drop it).")
         if check_names and is_path and smiles_col is not None and targets:
-            offered = None  # the file's columns are checked when the cells load it
+            offered = None  # the columns are checked on the file's header (no RDKit pass)
+            _check_file_columns(name, smiles_col, targets, dwhere)
         elif check_names:
             offered = _dataset_targets(name, smiles_col)
         if check_names and offered is not None:
@@ -541,6 +597,12 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
             not isinstance(subsample, int) or isinstance(subsample, bool) or subsample < 10
         ):
             raise ConfigError(f"{dwhere}: 'subsample' must be an int >= 10 or absent; got {subsample!r}.")
+        if check_names and subsample is not None:
+            _check_subsample(name, subsample, is_path, dwhere)
+        if check_names and subsample is None and entry.get("subsample_seed", 0) != 0:
+            raise ConfigError(f"{dwhere}: 'subsample_seed' applies with 'subsample' (a seeded "
+                              "subset); without it the whole dataset is used, so drop it or add "
+                              "'subsample'.")
         sub_seed = entry.get("subsample_seed", 0)
         if not isinstance(sub_seed, int) or isinstance(sub_seed, bool) or sub_seed < 0:
             raise ConfigError(f"{dwhere}: 'subsample_seed' must be a non-negative int; got {sub_seed!r}.")
@@ -600,26 +662,79 @@ _LOSS_DATA_ARGS = {"name", "y_train", "severity", "pairs", "y_val", "val_cliff_m
 
 
 def _check_constructor_params(config: GridConfig, where: str) -> None:
-    """Check loss and split parameter names, and build each backbone once with its
-    parameters, so that a misspelled parameter fails now rather than in a cell."""
+    """Check loss, split and backbone parameters, names and values, so that a misspelled
+    parameter or an impossible value (``epochs = 0``, ``lam = -1``, ``min_similarity =
+    1.5``) fails now, naming the table, rather than in every cell."""
     import inspect
 
+    from ..errors import CliffkitError
     from ..loss import make_loss
     from ..split import get_splitter
+    from ..split._base import SPLITTERS
 
+    for key, what in (("split_params", "split"), ("backbone_params", "model initialisation"),
+                      ("loss_params", "random weights")):
+        for name, params in getattr(config, key).items():
+            if "random_state" in params:
+                raise ConfigError(
+                    f"{where} table [{key}.{name}]: 'random_state' would give every seed of the "
+                    f"grid the same {what}; the grid's 'seeds' set it (remove it, and list the "
+                    "seeds you want in 'seeds')."
+                )
     accepted = [p for p in inspect.signature(make_loss).parameters if p not in _LOSS_DATA_ARGS]
     for name, params in config.loss_params.items():
         for key in params:
             if key not in accepted:
                 raise _fail_unknown(f"parameter of loss {name!r}", key, accepted,
                                     f"{where} table [loss_params.{name}]")
+        _check_loss_values(name, params, f"{where} table [loss_params.{name}]")
         _check_wrapper_params(name, params, f"{where} table [loss_params.{name}]")
+    if "predefined" in config.splits:
+        given = config.split_params.get("predefined", {})
+        sources = [k for k in ("split_col", "chemprop_splits", "train_idx") if k in given]
+        if len(sources) != 1:
+            raise ConfigError(
+                f"{where}: split 'predefined' needs exactly one source of the assignment in "
+                "[split_params.predefined]: split_col (a column of the data file, e.g. "
+                "MoleculeACE's \"split\"), chemprop_splits, or train_idx + test_idx; got "
+                f"{', '.join(sources) or 'none'}."
+            )
     for name, params in config.split_params.items():
+        names = SPLITTERS.get(name)._param_names()
+        for key in params:
+            if key not in names:
+                raise _fail_unknown(f"parameter of split method {name!r}", key, names,
+                                    f"{where} table [split_params.{name}]")
         try:
-            get_splitter(name, **params)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: [split_params.{name}]: {exc}") from exc
+            get_splitter(name, **params)._validate_params()
+        except (CliffkitError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where} table [split_params.{name}]: {exc}") from exc
     _check_backbone_params(config, where)
+
+
+def _check_loss_values(name: str, params: dict, where: str) -> None:
+    """Build the loss once on stand-in training data (nothing is trained), so that a value
+    the loss refuses (``lam = -1``, ``beta = "0.5"``, ``lam`` for a loss without cliff
+    weights) fails before any cell runs."""
+    import warnings
+
+    import numpy as np
+
+    from ..errors import CliffkitError
+    from ..loss import make_loss
+
+    n = 40
+    y = np.linspace(0.0, 4.0, n)
+    pairs = np.stack([np.arange(0, n - 1, 2), np.arange(1, n, 2)], axis=1)
+    cliff = np.zeros(n, bool)
+    cliff[::4] = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            make_loss(name, y, severity=np.linspace(0.0, 1.0, n), pairs=pairs, y_val=y,
+                      val_cliff_mask=cliff, val_smooth_mask=~cliff, **params)
+    except (CliffkitError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 def _check_wrapper_params(name: str, params: dict, where: str) -> None:
@@ -657,6 +772,6 @@ def _check_backbone_params(config: GridConfig, where: str) -> None:
                 raise _fail_unknown(f"parameter of backbone {name!r}", key, accepted,
                                     f"{where} table [backbone_params.{name}]")
         try:
-            get_backbone(name, **params)
+            get_backbone(name, **params)._validate_params()
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: [backbone_params.{name}]: {exc}") from exc
+            raise ConfigError(f"{where} table [backbone_params.{name}]: {exc}") from exc

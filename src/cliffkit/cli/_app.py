@@ -64,6 +64,22 @@ def cliffkit_warnings_as_lines() -> Iterator[None]:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+def with_option_names(exc: Exception, options: dict[str, str]) -> Exception:
+    """``exc`` (an :class:`~cliffkit.errors.InvalidParameterError`) with the command-line
+    option named beside the Python parameter: "The '--min-sim' option (parameter
+    'min_similarity' of CliffSplit) must be ..." instead of a name the user never typed."""
+    import re
+
+    def swap(m: re.Match) -> str:
+        option = options.get(m.group(1))
+        if option is None:
+            return m.group(0)
+        return f"The '{option}' option (parameter {m.group(1)!r} of {m.group(2)})"
+
+    text = re.sub(r"The '(\w+)' parameter of (\w+)", swap, str(exc))
+    return type(exc)(text) if text != str(exc) else exc
+
+
 def verbose(message: str) -> None:
     """Print ``message`` only with ``--verbose`` (and without ``--quiet``)."""
     if STATE["verbose"] and not STATE["quiet"]:

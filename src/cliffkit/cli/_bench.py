@@ -226,6 +226,18 @@ def bench(data: str | None, config: str | None, smiles_col: str | None,
         raise InvalidParameterError(
             f"The '--address' option of bench needs --executor ray; got --executor {executor}."
         )
+    source = click.get_current_context().get_parameter_source
+    if executor != "ray" and source("cpus_per_cell") is not click.core.ParameterSource.DEFAULT:
+        raise InvalidParameterError(
+            f"The '--cpus-per-cell' option of bench needs --executor ray (got --executor "
+            f"{executor}, where it would be ignored); the local executor takes --n-jobs."
+        )
+    if executor == "ray" and source("n_jobs") is not click.core.ParameterSource.DEFAULT:
+        raise InvalidParameterError(
+            "The '--n-jobs' option of bench is for the local executor (with --executor ray it "
+            "would be ignored); Ray runs as many cells as the cluster has CPUs for "
+            "--cpus-per-cell."
+        )
     # built first, so a missing extra is reported before any work
     if executor == "ray":
         ex = get_executor("ray", address=address, num_cpus=cpus_per_cell)
@@ -250,7 +262,10 @@ def bench(data: str | None, config: str | None, smiles_col: str | None,
                "splits": _csv_list(splits, "splits") or ["cliff"]}
         grid = full_grid = GridConfig.from_dict(doc, source=f"command line ({data})")
     else:
-        grid = full_grid = load_config(config)
+        from ._app import cliffkit_warnings_as_lines
+
+        with cliffkit_warnings_as_lines():  # a data file the config loads: one line each
+            grid = full_grid = load_config(config)
     if only_datasets is not None:
         grid = _only_datasets(grid, only_datasets)
     cells = grid.cells()

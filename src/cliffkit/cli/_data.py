@@ -201,7 +201,12 @@ def _with_units(ds: Dataset, units: list[str], *, explicit: bool) -> Dataset:
             f"--unit was given {len(units)} times for {ds.n_targets} targets "
             f"({', '.join(ds.target_names)}); give it once for all or once per target, in order."
         )
-    return dataclasses.replace(ds, units=list(units))
+    from ..data import warn_linear_scale
+
+    ds = dataclasses.replace(ds, units=list(units))
+    with cliffkit_warnings_as_lines():
+        warn_linear_scale(ds, where=ds.name, units=units, units_only=True)
+    return ds
 
 
 def data_record(dataset: str, ds: Dataset) -> dict[str, Any]:

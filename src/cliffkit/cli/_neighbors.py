@@ -5,8 +5,12 @@ from __future__ import annotations
 import click
 
 from ..similarity._defaults import MIN_SIMILARITY, N_BITS, RADIUS
-from ._app import app, output_options, say
+from ._app import app, output_options, say, with_option_names
 from ._data import dataset_options, load_from_cli
+
+# parameter -> the option that sets it (for error messages)
+_OPTIONS = {"min_similarity": "--min-sim", "k": "-k", "radius": "--radius", "n_bits": "--n-bits",
+            "n_jobs": "--n-jobs", "ref_shard_size": "--ref-shard-size", "backend": "--backend"}
 
 
 @app.command(
@@ -77,13 +81,17 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
               "n_jobs": n_jobs, "show_progress": show}
     with warnings.catch_warnings(record=True) as caught:  # e.g. k clipped: one line each
         warnings.simplefilter("always", UserWarning)
-        if no_cache or checkpoint_dir is not None or ref_shard_size is not None:
-            fps = compute_fingerprints(ds.smiles, radius=radius, n_bits=n_bits, n_jobs=n_jobs)
-            graph = find_neighbors(fps, checkpoint_dir=checkpoint_dir,
-                                   ref_shard_size=ref_shard_size, **kwargs)
-        else:
-            graph = cached_neighbors(ds.smiles, radius=radius, n_bits=n_bits,
-                                     cache_dir=cache_dir, **kwargs)
+        try:
+            if no_cache or checkpoint_dir is not None or ref_shard_size is not None:
+                fps = compute_fingerprints(ds.smiles, radius=radius, n_bits=n_bits,
+                                           n_jobs=n_jobs)
+                graph = find_neighbors(fps, checkpoint_dir=checkpoint_dir,
+                                       ref_shard_size=ref_shard_size, **kwargs)
+            else:
+                graph = cached_neighbors(ds.smiles, radius=radius, n_bits=n_bits,
+                                         cache_dir=cache_dir, **kwargs)
+        except InvalidParameterError as exc:
+            raise with_option_names(exc, _OPTIONS) from None
     for w in caught:
         click.echo("cliffkit: warning: " + " ".join(str(w.message).split()), err=True)
     frame = graph.to_frame()

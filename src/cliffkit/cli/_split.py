@@ -8,8 +8,14 @@ import warnings
 import click
 
 from ..similarity._defaults import MIN_SIMILARITY
-from ._app import STATE, RegistryChoice, app, output_options, say, verbose
+from ._app import STATE, RegistryChoice, app, output_options, say, verbose, with_option_names
 from ._data import data_record, dataset_options, load_from_cli
+
+# splitter parameter -> the option that sets it (for error messages)
+_OPTIONS = {"min_similarity": "--min-sim", "k": "-k", "cliff_quantile": "--cliff-quantile",
+            "smooth_quantile": "--smooth-quantile", "delta": "--delta", "test_size": "--test-size",
+            "val_size": "--val-size", "cliff_share": "--cliff-share", "random_state": "--seed",
+            "n_jobs": "--n-jobs", "chemprop_fold": "--chemprop-fold"}
 
 
 @app.command(
@@ -120,6 +126,10 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, split_col,
     if method == "cliff":
         params["cliff_share"] = cliff_share
     splitter = get_splitter(method, **params)
+    try:
+        splitter._validate_params()
+    except InvalidParameterError as exc:
+        raise with_option_names(exc, _OPTIONS) from None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CliffkitWarning)
         result = splitter.make_split(ds)

@@ -59,8 +59,9 @@ def _parse_params(items: tuple[str, ...]) -> dict:
                    "chooses the file's columns to load.")
 @click.option("--loss", "loss_name", type=RegistryChoice("cliffkit.loss:list_losses"),
               default="plain", show_default=True, help="Training loss from the cliffkit.loss registry.")
-@click.option("--lam", type=float, default=0.1, show_default=True,
-              help="CliffLoss lambda (start value for cliff-adaptive).")
+@click.option("--lam", type=float, default=None,
+              help="CliffLoss lambda (start value for cliff-adaptive; default 0.1). Only the "
+                   "losses with cliff weights take it.")
 @click.option("--beta", type=float, default=None,
               help="Weight of the pairwise cliff term (default: the loss's own).")
 @click.option("--epochs", type=int, default=None,
@@ -122,6 +123,12 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
         raise InvalidParameterError(
             f"Backbone {backbone!r} has no parameter {unknown[0]!r}; accepted: {', '.join(names)}."
         )
+    for key, option, given in (("random_state", "--seed", True),  # --seed always sets it
+                               ("epochs", "--epochs", epochs is not None),
+                               ("device", "--device", device is not None)):
+        if key in bb_params and given:  # the option would silently replace it
+            raise InvalidParameterError(
+                f"--param {key}=... duplicates the {option} option; use {option}.")
     bb_params["random_state"] = seed
     if epochs is not None:
         if "epochs" not in names:
@@ -130,7 +137,15 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
                 "(use --param n_estimators=N for lgbm)."
             )
         bb_params["epochs"] = epochs
-    if device is not None and "device" in names:
+    if device is not None:
+        if "device" not in names:
+            raise InvalidParameterError(
+                f"--device applies to torch backbones; {backbone!r} runs on the CPU (drop "
+                "--device)."
+            )
+        from ..train import resolve_device
+
+        resolve_device(device)  # an unknown or unavailable device: one line, before training
         bb_params["device"] = device
     if "show_progress" in names and "show_progress" not in bb_params:
         bb_params["show_progress"] = (not quiet) and sys.stderr.isatty()
@@ -205,7 +220,8 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
         "unit": ds.unit(t_idx),
         "backbone": {"name": model.name, "repr": repr(model),
                      "params": json.loads(json.dumps(model.get_params(), default=str))},
-        "loss": {"name": loss_name, "lam": lam, "beta": beta, "repr": repr(spec),
+        "loss": {"name": loss_name, "lam": spec.params.get("lam", spec.params.get("lam0")),
+                 "beta": beta, "repr": repr(spec),
                  "params": json.loads(json.dumps(spec.params, default=str)),
                  "severity_params": spec.severity_params,
                  "lambda_history": json.loads(json.dumps(spec.history, default=float))},

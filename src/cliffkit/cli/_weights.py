@@ -30,15 +30,18 @@ _STATIC = ("plain", "cliff", "random-weights", "lds")
                    "chooses the file's columns to load.")
 @click.option("--loss", "loss_name", default="cliff", show_default=True,
               help="Weighting: " + " | ".join(_STATIC) + ".")
-@click.option("--lam", type=float, default=0.1, show_default=True,
-              help="λ of the cliff weights w = 1 + λ·severity (also for random-weights).")
+@click.option("--lam", type=float, default=None,
+              help="λ of the cliff weights w = 1 + λ·severity (also for random-weights; "
+                   "default 0.1; plain and lds have no λ).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the random-weights permutation.")
 @click.option("--raw", is_flag=True,
               help="Write raw weights (1 + λ·c) instead of weights rescaled to mean 1.")
 @click.option("--all-rows", is_flag=True,
-              help="Write every dataset row in order with its target (weight 1 outside train), "
-                   "usable directly as chemprop's data file with --splits-file.")
+              help="Write every dataset row (one per molecule, in the order of 'cliffkit split "
+                   "--chemprop-data') with its target (weight 1 outside train): chemprop's data "
+                   "file for the --chemprop-splits file written together with --chemprop-data "
+                   "(not for one that indexes the rows of your own file).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output CSV path (written atomically).")
 @output_options
@@ -63,7 +66,7 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
             "a triplet term on embeddings or weight averaging), which a static weight column "
             "cannot carry (train it with 'cliffkit train --loss ...')."
         )
-    if lam < 0:
+    if lam is not None and lam < 0:
         raise InvalidParameterError(f"The '--lam' option of 'cliffkit weights' must be >= 0; got {lam}.")
     ds, split = load_split_and_data(split_path, dataset or dataset_arg, smiles_col, target_cols,
                                     data_dir)
@@ -71,25 +74,55 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
     t = ds.target_index(target)
     from ..split import labelled_view
 
-    n_all = len(ds)
-    ds, split, _ = labelled_view(split, ds, t)  # weights for this target's own molecules
-    if len(ds) < n_all:
+    full_ds = ds
+    ds, split, rows = labelled_view(split, ds, t)  # weights for this target's own molecules
+    if len(ds) < len(full_ds):
         click.echo(f"cliffkit: note: target {ds.target_names[t]!r} has a value for {len(ds):,} of "
-                   f"{n_all:,} molecules; weights cover those.", err=True)
-    y = ds.y[:, t]
+                   f"{len(full_ds):,} molecules; weights cover those"
+                   f"{' (the other rows get weight 1 and an empty target)' if all_rows else ''}.",
+                   err=True)
     train = np.asarray(split.train, dtype=np.int64)
     spec = build_loss(key, ds, split, target=t, seed=seed, lam=lam)
     w = spec.sample_weight(mean_one=not raw)
     if all_rows:
-        full = np.ones(len(ds), dtype=np.float64)
-        full[train] = w
-        frame = pd.DataFrame({"smiles": ds.smiles, ds.target_names[t]: y, "weight": full})
+        # every molecule of the dataset, in dataset order: the rows that 'cliffkit split
+        # --chemprop-data' writes and its --chemprop-splits indices refer to
+        full = np.ones(len(full_ds), dtype=np.float64)
+        full[rows[train]] = w
+        frame = pd.DataFrame({"smiles": full_ds.smiles, full_ds.target_names[t]: full_ds.y[:, t],
+                              "weight": full})
+        _warn_file_rows(full_ds, output)
     else:
         frame = pd.DataFrame({"smiles": ds.smiles[train], "weight": w})
     with atomic_write(output, "w") as fh:
         frame.to_csv(fh, index=False, float_format="%.10g")
     say(
-        f"wrote {len(frame)} rows to {output} (loss={key}, lam={lam}, "
+        f"wrote {len(frame)} rows to {output} (loss={key}"
+        + (f", lam={spec.params['lam']}" if "lam" in spec.params else "") + ", "
         f"{'raw' if raw else 'mean-1'} weights, min {w.min():.4g}, max {w.max():.4g})",
         err=True,
     )
+
+
+def _warn_file_rows(ds, output: str) -> None:
+    """Say so when the dataset's rows are not the rows of the user's file (rows dropped or
+    merged): a chemprop splits file that indexes the file's rows does not fit ``output``."""
+    import numpy as np
+
+    from ..errors import CliffkitError
+    from ..split._result import source_row_molecule
+
+    try:
+        row_mol, where = source_row_molecule(ds)
+    except CliffkitError:  # a registered dataset: no file of the user's to confuse it with
+        return
+    if np.array_equal(row_mol, np.arange(len(ds))):
+        return
+    n_dropped = int((row_mol < 0).sum())
+    n_merged = int(row_mol.size - n_dropped - len(ds))
+    click.echo(
+        f"cliffkit: warning: {output} has one row per molecule ({len(ds):,} rows), but {where} "
+        f"has {row_mol.size:,} data rows ({n_dropped:,} dropped, {n_merged:,} merged into "
+        "another row's molecule): use it with the splits file that 'cliffkit split "
+        "--chemprop-splits S.json --chemprop-data D.csv' writes (its rows are these), not with "
+        "one that indexes the rows of your file.", err=True)

@@ -11,7 +11,15 @@ See ``docs/data.md`` for provenance, licences, units and the standardisation pol
 from ._cache import cache_dir
 from ._dataset import Dataset, DroppedRow, LoadReport, MergedGroup
 from ._describe import describe_dataset
-from ._loaders import FILES_DIR, HARTREE_TO_EV, LOADER_VERSION, load_dataset, moleculeace_sets
+from ._loaders import (
+    FILES_DIR,
+    HARTREE_TO_EV,
+    LINEAR_SCALE_FOLD,
+    LOADER_VERSION,
+    load_dataset,
+    moleculeace_sets,
+    warn_linear_scale,
+)
 from ._read import read_table
 from ._registry import DatasetInfo, TargetSpec, get_dataset_info, list_datasets, register_dataset
 from ._standardize import STANDARDIZE_MODES, canonicalize, check_parsed, mol_from_smiles
@@ -22,6 +30,7 @@ __all__ = [
     "DroppedRow",
     "FILES_DIR",
     "HARTREE_TO_EV",
+    "LINEAR_SCALE_FOLD",
     "LOADER_VERSION",
     "LoadReport",
     "MergedGroup",
@@ -38,4 +47,5 @@ __all__ = [
     "moleculeace_sets",
     "read_table",
     "register_dataset",
+    "warn_linear_scale",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -426,10 +427,70 @@ def _load_file(path: Path, smiles_col, targets, id_col, *, show_progress, confli
     )
     specs = [TargetSpec(column=c, name=c, unit="") for c in cols]
     ids = table.frame[id_col].to_numpy(dtype=object) if id_col else None
-    return _build(
+    ds = _build(
         std, table.lines, name=path.name, specs=specs, source=str(path.resolve()),
         sha256=table.sha256, ids=ids, meta={"smiles_column": smiles_col},
     )
+    warn_linear_scale(ds, where=str(table.path))
+    return ds
+
+
+#: A positive target whose values span at least this factor (max / min) looks like a
+#: concentration or potency on a linear scale (Ki in nM, solubility in mg/L).
+LINEAR_SCALE_FOLD = 1e3
+_CONCENTRATION_UNIT = re.compile(r"^\s*(?:[pnuµμm]?M|[pnuµμm]?mol\s*/\s*L|[pnuµμm]?g\s*/\s*[m]?L)\s*$")
+
+
+def warn_linear_scale(ds: Dataset, *, where: str | None = None, units: Sequence[str] | None = None,
+                      units_only: bool = False) -> list[str]:
+    """Warn about targets that look like concentrations on a linear scale.
+
+    Property cliffs, severities (``sim · |Δy|``) and MAE assume an additive scale on which a
+    difference means the same everywhere; for potencies that is the log scale (pKi, pIC50).
+    On nM values a 10-fold step at 10 µM outweighs a 1000-fold step at 1 nM, so the cliffs
+    found are the largest values, not the steepest changes. A target is flagged when every
+    finite value is positive and they span at least :data:`LINEAR_SCALE_FOLD`-fold, or when
+    its unit is a concentration (``nM``, ``uM``, ``mol/L``, ``mg/mL`` ...; a ``log``/``p``
+    unit is not).
+
+    Parameters
+    ----------
+    ds : Dataset
+    where : str, optional
+        The file, for the message (default: the dataset's name).
+    units : sequence of str, optional
+        Units to check by name (default: none, only the values are checked).
+    units_only : bool, default=False
+        Flag only targets whose unit is a concentration and whose values alone would not
+        be flagged (the loader warned about those already).
+
+    Returns
+    -------
+    list of str
+        The flagged target names (a :class:`DataWarning` for each).
+    """
+    flagged = []
+    for j, name in enumerate(ds.target_names):
+        v = ds.y[:, j]
+        v = v[np.isfinite(v)]
+        unit = str(units[j]) if units is not None and j < len(units) else ""
+        by_unit = bool(_CONCENTRATION_UNIT.match(unit))
+        by_values = v.size >= 10 and v.min() > 0 and v.max() / v.min() >= LINEAR_SCALE_FOLD
+        if not (by_unit or by_values) or (units_only and (by_values or not by_unit)):
+            continue
+        flagged.append(name)
+        why = (f"its unit {unit!r} is a concentration" if by_unit else
+               f"all {v.size:,} values are positive and span {v.max() / v.min():.2g}-fold, "
+               f"{v.min():.3g} to {v.max():.3g}")
+        warnings.warn(
+            f"{where or ds.name}: target {name!r} looks like a concentration on a linear scale "
+            f"({why}); cliffs, severities (similarity x |dy|) and MAE then follow the largest "
+            "values, not the steepest changes. Analyse potencies on a log scale: convert the "
+            "column (e.g. pKi = 9 - log10(Ki in nM)) and load that; cliffkit uses the values "
+            "as given.",
+            DataWarning, stacklevel=external_stacklevel(),
+        )
+    return flagged
 
 
 # --------------------------------------------------------------------------- MoleculeACE

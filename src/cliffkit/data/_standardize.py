@@ -570,6 +570,7 @@ def standardize_arrays(
     cell_reason: np.ndarray | None = None,
     cell_detail: np.ndarray | None = None,
     target_names: Sequence[str] | None = None,
+    row_word: str = "line",
 ) -> Standardized:
     """Array form of :func:`standardize`.
 
@@ -596,6 +597,9 @@ def standardize_arrays(
         See :data:`STANDARDIZE_MODES`.
     target_names : sequence of str, optional
         Names of the targets in messages and ``LoadReport.masked`` (default: the columns).
+    row_word : str, default="line"
+        What ``lines`` are, in warnings: ``"line"`` (of a file) or ``"position"`` (0-based,
+        of arrays).
     """
     label = label or path
     names = list(target_names) if target_names is not None else list(target_cols)
@@ -694,17 +698,17 @@ def standardize_arrays(
         report.merged.sort(key=lambda grp: grp.rows[0])
 
     if warn:
-        _warn(report, label, names, conflict_tol)
+        _warn(report, label, names, conflict_tol, row_word)
         multi_set = set(multi)
         n_with = sum(len(g.rows) - 1 for g in report.merged if multi_set.intersection(g.rows))
-        _warn_smiles(label, names_ignored, multi, standardize, n_with)
+        _warn_smiles(label, names_ignored, multi, standardize, n_with, row_word)
     return Standardized(smiles=np.asarray(uniques, dtype=object), y=y_out, keep=first, report=report)
 
 
 def _warn_smiles(label: str, names_ignored: list[tuple[int, str, str]], multi: list[int],
-                 mode: str, n_merged: int) -> None:
+                 mode: str, n_merged: int, row_word: str = "line") -> None:
     if names_ignored:
-        ex = _first_rows([f"line {r}: {rest[:30]!r} after {head[:30]!r}"
+        ex = _first_rows([f"{row_word} {r}: {rest[:30]!r} after {head[:30]!r}"
                           for r, head, rest in names_ignored], 3)
         warnings.warn(
             f"{label}: {len(names_ignored):,} SMILES cells hold text after the SMILES, read as "
@@ -725,7 +729,7 @@ def _warn_smiles(label: str, names_ignored: list[tuple[int, str, str]], multi: l
                 "were merged with a molecule that coincides with such a reduced one"
             )
         warnings.warn(
-            f"{label}: {len(multi):,} SMILES have several fragments (line {_first_rows(multi)}); "
+            f"{label}: {len(multi):,} SMILES have several fragments ({row_word} {_first_rows(multi)}); "
             f"{what}.",
             DataWarning,
             stacklevel=external_stacklevel(),
@@ -753,7 +757,8 @@ def external_stacklevel() -> int:
 _DECIMAL_COMMA = r"^[-+]?\d+,\d+$"
 
 
-def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_tol: float) -> None:
+def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_tol: float,
+          row_word: str = "line") -> None:
     if report.dropped:
         parts = []
         by = report.dropped_by_reason()
@@ -770,7 +775,7 @@ def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_t
                     f"; {len(commas):,} look like decimal commas ('2,5'), which cliffkit does not "
                     "read as numbers (it cannot tell them from thousands separators)"
                     if commas else "")
-            parts.append(f"{by[r]:,} {r} (line {_first_rows(rows)}{extra})")
+            parts.append(f"{by[r]:,} {r} ({row_word} {_first_rows(rows)}{extra})")
         allmiss = (
             " (a row is dropped only when it has no value for any target)"
             if len(target_cols) > 1 and any(r.endswith("_target") for r in by) else ""
@@ -786,7 +791,7 @@ def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_t
         by_target = report.masked_by_target()
         for name, count in list(by_target.items())[:_N_SHOWN]:
             rows = [d.row for d in report.masked if d.target == name]
-            parts.append(f"{name!r}: {count:,} (line {_first_rows(rows)})")
+            parts.append(f"{name!r}: {count:,} ({row_word} {_first_rows(rows)})")
         if len(by_target) > _N_SHOWN:
             parts.append(f"and {len(by_target) - _N_SHOWN} more targets")
         warnings.warn(
@@ -804,7 +809,7 @@ def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_t
             f"{label}: {len(groups):,} groups of duplicate molecules have conflicting "
             f"{'/'.join(target_cols) if len(target_cols) <= 3 else 'target'} values "
             f"(spread > {conflict_tol:g} std) and were averaged "
-            f"(lines {_first_rows(rows)}).",
+            f"({row_word}s {_first_rows(rows)}).",
             DataWarning,
             stacklevel=external_stacklevel(),
         )

@@ -193,10 +193,13 @@ class LossSpec:
         if self.uses_pairs:
             bs = batch_size if batch_size is not None else getattr(backbone, "batch_size", None)
             if bs is None:
+                fix = ("drop beta (--beta) so that only the cliff weights act"
+                       if self.name in ("plain", "cliff", "cliff-adaptive", "random-weights")
+                       else "use loss 'cliff' or 'cliff-adaptive' (weights only)")
                 raise InvalidParameterError(
                     f"Loss {self.name!r} has a pairwise term (beta={self.beta}) that "
-                    f"{type(backbone).__name__} cannot train (it has no torch trainer); use "
-                    "loss 'cliff' or 'cliff-adaptive' for LightGBM and sklearn models."
+                    f"{type(backbone).__name__} cannot train (it has no torch trainer); "
+                    f"for LightGBM and sklearn models {fix}, or train a torch backbone."
                 )
             rs = random_state if random_state is not None else getattr(backbone, "random_state", 0)
             out["pairs"] = self.pairs
@@ -260,7 +263,7 @@ def make_loss(
     *,
     severity: Any = None,
     pairs: Any = None,
-    lam: float = 0.1,
+    lam: float | None = None,
     beta: float | None = None,
     base: str | None = None,
     delta: float = 1.0,
@@ -292,8 +295,11 @@ def make_loss(
     pairs : array-like of int, shape (n_pairs, 2), optional
         Training cliff pairs; derived from ``severity`` (its partners above the
         ``pair_quantile``) when None.
-    lam : float, default=0.1
-        λ of the cliff weights (the start value for ``cliff-adaptive``).
+    lam : float, optional
+        λ of the cliff weights (the start value for ``cliff-adaptive``); None means 0.1.
+        Only the losses with cliff weights take it (``cliff``, ``cliff-adaptive``,
+        ``cliff-pair`` and its variants, ``random-weights``); giving it to another loss
+        (``plain``, ``lds`` ...) is an error rather than a silently ignored value.
     beta : float, optional
         Pairwise term weight; 0.5 for ``cliff-pair`` and 0 otherwise when None.
         A positive β on any loss adds the pair term.
@@ -337,11 +343,14 @@ def make_loss(
     Raises
     ------
     InvalidParameterError
-        λ < 0, β < 0, missing severity or validation strata.
+        λ < 0, β < 0, λ given to a loss without cliff weights, missing severity or
+        validation strata.
     UnknownNameError
         An unknown loss name.
     """
     key = _key(name)
+    lam_given = lam is not None
+    lam = 0.1 if lam is None else lam
     validate_params(
         _COMMON,
         {"lam": lam, "beta": 0.0 if beta is None else beta, "base": base, "delta": delta,
@@ -368,6 +377,12 @@ def make_loss(
     if spec.wrapper is None and ctx.wrapper is not None:  # any loss under a wrapper
         spec.wrapper, spec.wrapper_params = ctx.wrapper, dict(ctx.wrapper_params)
         spec.params.update(wrapper=spec.wrapper, wrapper_params=dict(ctx.wrapper_params))
+    if lam_given and "lam" not in spec.params and "lam0" not in spec.params:
+        raise InvalidParameterError(
+            f"Loss {key!r} has no cliff weights, so lam={lam!r} would be ignored; drop lam "
+            "(--lam), or choose a loss with cliff weights (cliff, cliff-adaptive, cliff-pair, "
+            "random-weights ...)."
+        )
     _apply_swa(spec, ctx)
     if not normalize:
         spec.normalize = False

@@ -256,6 +256,7 @@ def _results_tables(report: Report, ok) -> None:
                 rows_a, f"{split} split: MAE overall and per stratum",
                 columns=["task", "backbone", "loss", "seeds", "MAE", "MAE cliff", "MAE smooth",
                          "MAE unsupported", "n cliff", "n smooth"],
+                note=_N_NOTE,
             )
             report.add_table(
                 rows_b, f"{split} split: gap, ratio and pair-level errors",
@@ -425,6 +426,8 @@ def _ratio_text(sub, prefix: str = "", ci: bool = True) -> str:
 
 
 #: How every cliff/smooth ratio column is computed (a table note).
+_N_NOTE = ("n cliff, n smooth: test molecules in the stratum per seed, the mean over the "
+           "seeds rounded (the seeds' splits can hold different numbers).")
 _RATIO_NOTE = ("ratio = mean MAE cliff / mean MAE smooth over the seeds (the ratio of seed means, "
                "as in the claims), so it equals the row's MAE cliff over its MAE smooth; the "
                "bracket is Fieller's 95% interval of that ratio across seeds (the ratios R that "
@@ -489,7 +492,7 @@ def _ratio_summary(report: Report, ok) -> None:
             columns=["task", "split", "backbone", "seeds", "seed IDs", "MAE cliff", "MAE smooth", "ratio",
                      "reference ratio", "model / reference", "ratio, matched on similarity",
                      "ratio, matched on similarity and |z|", "n cliff", "n smooth"],
-            note=_RATIO_NOTE + " reference ratio: the same for the reference predictor; model / "
+            note=_N_NOTE + " " + _RATIO_NOTE + " reference ratio: the same for the reference predictor; model / "
                  "reference: the ratio over the reference ratio (below 1: the model handles "
                  "cliffs better than copying its neighbours). The matched ratios are each "
                  "cell's own matched-control ratio, mean ± std over seeds [Student-t interval]. "

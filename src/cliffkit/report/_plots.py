@@ -151,7 +151,8 @@ def plot_error_vs_similarity(preds, bins=(0.0, MIN_SIMILARITY, 0.45, 0.55, 0.65,
             err = np.abs(sub["y_ref"].to_numpy(float) - sub["y_true"].to_numpy(float))
             means = [np.nanmean(err[which == b]) if np.any((which == b) & np.isfinite(err)) else np.nan
                      for b in range(len(centers))]
-            ax.plot(centers, means, ls="--", color="k", label="reference predictor")
+            # markers too: a bin between two empty ones is otherwise a line of length 0
+            ax.plot(centers, means, ls="--", color="k", marker="x", label="reference predictor")
         ax.axvline(MIN_SIMILARITY, color="grey", lw=0.8, ls=":",
                    label=f"support threshold ({MIN_SIMILARITY:g})")
         ax.set_xlabel("max Tanimoto similarity to train (ECFP4)")

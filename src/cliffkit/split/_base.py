@@ -365,7 +365,7 @@ def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str]):
         smiles.copy(), np.array(y_raw, dtype=np.float64, copy=True),
         np.arange(n, dtype=np.int64), np.full(n, None, dtype=object), np.full(n, "", dtype=object),
         path="X", smiles_col="X", target_cols=names or ["y"], canonical=canon,
-        label="X (positions are 0-based)", warn=True,
+        label="X", row_word="0-based position", warn=True,
     )
     uniq = np.asarray(std.smiles, dtype=object)
     lookup = {s: i for i, s in enumerate(uniq.tolist())}

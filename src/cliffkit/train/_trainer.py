@@ -89,12 +89,41 @@ EXPLODED_BATCH_LOSS = 1e6
 
 
 def resolve_device(device: Any = "auto"):
-    """``"auto"`` → CUDA when available, else CPU; otherwise ``torch.device(device)``."""
+    """``"auto"`` → CUDA when available, else CPU; otherwise ``torch.device(device)``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``device`` is not a torch device name, or names a CUDA/MPS device that this
+        machine's torch cannot use (a CPU-only build, no GPU, an index past the last GPU).
+    """
     import torch
 
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"device {device!r} is not a torch device ({exc}); use 'cpu', 'cuda', 'cuda:N' or "
+            "'auto'."
+        ) from None
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0 or (dev.index or 0) >= n:
+            why = ("this torch build has no CUDA support" if torch.version.cuda is None
+                   else f"this machine has {n} usable CUDA device(s)")
+            raise InvalidParameterError(
+                f"device {device!r} is not available: {why}; use device 'cpu' or 'auto' "
+                "(--device cpu)."
+            )
+    elif dev.type == "mps" and not (getattr(torch.backends, "mps", None)
+                                    and torch.backends.mps.is_available()):
+        raise InvalidParameterError(
+            f"device {device!r} is not available on this machine; use device 'cpu' or 'auto' "
+            "(--device cpu)."
+        )
+    return dev
 
 
 @contextlib.contextmanager
