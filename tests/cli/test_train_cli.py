@@ -484,3 +484,23 @@ def test_device_and_lam_mistakes_are_one_line_errors(small_run, capsys, extra, m
     assert rc == 2, err
     assert err.startswith("cliffkit: error: ") and len(err.strip().splitlines()) == 1
     assert re.search(match, err), err
+
+
+def test_report_of_a_file_named_like_lipophilicity_is_the_users_data(small_run, tmp_path):
+    """Fresh-user trial: runs on the user's 'lipo200.csv' got the paper-claims section and
+    were judged under the 'Lipophilicity: CliffLoss reduces the gap' claim (load_runs
+    dropped the file suffix, and the report took any 'lipo…' name for Lipophilicity)."""
+    import shutil
+
+    from cliffkit.bench._runs import load_runs
+
+    root, data, split, run = small_run
+    runs = tmp_path / "runs"
+    shutil.copytree(run, runs / "a")
+    table = load_runs(runs, tmp_path / "work", n_bootstrap=20)
+    assert table["dataset"].tolist() == ["lipo200.csv"]
+    assert main(["report", str(runs), "-o", str(tmp_path / "rep"), "--no-figures",
+                 "--quiet"]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "## Paper claims" not in md
+    assert "### lipo200/exp" in md
