@@ -175,9 +175,12 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
             f"--loss-param {clash[0]}=... duplicates the --{clash[0]} option; use --{clash[0]}.")
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    model, spec = fit(ds, fit_split, model, loss_name, target=t_idx, seed=seed,
-                      loss_params={"lam": lam, "beta": beta, **extra_loss},
-                      log_path=out / "train_log.jsonl")
+    from ._app import cliffkit_warnings_as_lines
+
+    with cliffkit_warnings_as_lines():  # e.g. svm weights that cannot act: one line each
+        model, spec = fit(ds, fit_split, model, loss_name, target=t_idx, seed=seed,
+                          loss_params={"lam": lam, "beta": beta, **extra_loss},
+                          log_path=out / "train_log.jsonl")
     pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
     pred = pred_all[_rows]
     _replace_model(model, out)
