@@ -504,3 +504,18 @@ def test_report_of_a_file_named_like_lipophilicity_is_the_users_data(small_run, 
     md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
     assert "## Paper claims" not in md
     assert "### lipo200/exp" in md
+
+
+def test_predict_names_no_nearest_molecule_at_similarity_zero(small_run):
+    """Fresh-user trial: '[He]' (no fingerprint bit in common with any training molecule)
+    got the first training molecule as its 'nearest_train_smiles' at similarity 0."""
+    root, data, split, run = small_run
+    new = root / "helium.csv"
+    pd.DataFrame({"smiles": ["[He]", "CCO"]}).to_csv(new, index=False)
+    out = root / "helium_pred.csv"
+    assert main(["predict", str(run), str(new), "-o", str(out), "--quiet"]) == 0
+    got = pd.read_csv(out, keep_default_na=False)
+    assert got["nearest_train_similarity"].tolist()[0] == 0.0
+    assert got["nearest_train_smiles"].tolist()[0] == ""
+    assert got["in_domain"].tolist()[0] == "no"
+    assert got["nearest_train_similarity"][1] > 0 and got["nearest_train_smiles"][1] != ""

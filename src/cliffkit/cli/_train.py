@@ -470,7 +470,11 @@ def _domain(run, cfg: dict, smiles: list[str]):
     has = deg > 0
     first = graph.indptr[:-1][has]
     sim[has] = graph.similarities[first]
-    near[has] = train[graph.indices[first]]
+    # At similarity 0 (no bit in common, e.g. [He]) every training molecule ties: naming
+    # the first one as "nearest" says something that is not so.
+    named = has.copy()
+    named[has] = sim[has] > 0
+    near[named] = train[graph.indices[graph.indptr[:-1][named]]]
     return sim, near, float(tau)
 
 
