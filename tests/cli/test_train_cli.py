@@ -519,3 +519,22 @@ def test_predict_names_no_nearest_molecule_at_similarity_zero(small_run):
     assert got["nearest_train_smiles"].tolist()[0] == ""
     assert got["in_domain"].tolist()[0] == "no"
     assert got["nearest_train_similarity"][1] > 0 and got["nearest_train_smiles"][1] != ""
+
+
+def test_predict_warns_about_elements_a_graph_model_cannot_encode(small_run, tmp_path, capsys):
+    """Fresh-user trial: a GIN run predicted [Fe], a Pt complex and [He] without a word,
+    though its atom featuriser encodes every such element as one 'other' code."""
+    root, data, split, _ = small_run
+    run = tmp_path / "gin"
+    assert main(["train", str(data), "--split", str(split), "--backbone", "gin", "--epochs", "1",
+                 "--param", "hidden_channels=8", "--param", "num_layers=1", "--device", "cpu",
+                 "-o", str(run), "--quiet"]) == 0
+    new = tmp_path / "odd.csv"
+    pd.DataFrame({"smiles": ["CCO", "[Fe]", "CC(=O)O[Pt](N)(N)Cl", "[He]"]}).to_csv(new, index=False)
+    capsys.readouterr()
+    assert main(["predict", str(run), str(new), "-o", str(tmp_path / "p.csv"), "--quiet"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cliffkit: warning: ")
+    assert "3 of 4 molecules hold elements that the gin atom featuriser has no code for" in err[0]
+    assert "(Fe, Pt, He; line 3, 4, 5)" in err[0]
+    assert pd.read_csv(tmp_path / "p.csv")["prediction"].notna().all()  # still predicted

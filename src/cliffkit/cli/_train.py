@@ -366,6 +366,9 @@ def predict_command(run, file, smiles_col, output):
     ok = np.flatnonzero(valid)
     pred = np.full(len(raw), np.nan)
     pred[ok] = model.predict([canon[i] for i in ok])
+    other = _other_element_note(model, [canon[i] for i in ok], table.lines[ok], file)
+    if other:
+        with_warn.append(other)
     frame = table.frame.copy()
     new_cols = ["prediction", "nearest_train_similarity", "nearest_train_smiles", "in_domain"]
     clash = [c for c in new_cols if c in frame.columns]
@@ -419,6 +422,39 @@ def predict_command(run, file, smiles_col, output):
             "close training analogue.")
     say(rough_note)
     return 0
+
+
+def _other_element_note(model, smiles: list[str], lines, file) -> str | None:
+    """A warning for molecules with elements a graph backbone encodes only as 'other'.
+
+    The atom featuriser of gin, dmpnn and schnet (``models._featurize``) has a code for
+    H B C N O F Na Si P S Cl K Se Br I; any other element (Fe, Pt, He, ...) shares one
+    'other' code, so the model cannot tell such atoms apart. None for other backbones.
+    """
+    if getattr(model, "name", None) not in ("gin", "dmpnn", "schnet") or not smiles:
+        return None
+    from rdkit import Chem
+
+    from ..data._standardize import _first_rows
+    from ..models._featurize import _ELEMENTS
+
+    known = set(_ELEMENTS)
+    seen: dict[str, None] = {}
+    rows = []
+    for s, line in zip(smiles, lines, strict=True):
+        mol = Chem.MolFromSmiles(s)
+        if mol is None:
+            continue
+        odd = [a.GetSymbol() for a in mol.GetAtoms() if a.GetAtomicNum() not in known]
+        if odd:
+            rows.append(int(line))
+            seen.update(dict.fromkeys(odd))
+    if not rows:
+        return None
+    return (f"{file}: {len(rows):,} of {len(smiles):,} molecules hold elements that the "
+            f"{model.name} atom featuriser has no code for ({', '.join(seen)}; line "
+            f"{_first_rows(rows)}); it encodes them all as one 'other' element, so these "
+            "predictions cannot tell those atoms apart.")
 
 
 def _domain(run, cfg: dict, smiles: list[str]):
