@@ -538,3 +538,23 @@ def test_predict_warns_about_elements_a_graph_model_cannot_encode(small_run, tmp
     assert "3 of 4 molecules hold elements that the gin atom featuriser has no code for" in err[0]
     assert "(Fe, Pt, He; line 3, 4, 5)" in err[0]
     assert pd.read_csv(tmp_path / "p.csv")["prediction"].notna().all()  # still predicted
+
+
+def test_predict_writes_parquet_for_a_parquet_name(small_run, tmp_path, capsys):
+    """Fresh-user trial: 'cliffkit predict RUN FILE -o out.parquet' wrote CSV text into
+    out.parquet (pandas.read_parquet then failed); another suffix was taken silently."""
+    root, data, split, run = small_run
+    new = tmp_path / "two.csv"
+    pd.DataFrame({"smiles": ["CCO", "c1ccccc1O"]}).to_csv(new, index=False)
+    assert main(["predict", str(run), str(new), "-o", str(tmp_path / "p.parquet"), "--quiet"]) == 0
+    assert main(["predict", str(run), str(new), "-o", str(tmp_path / "p.csv"), "--quiet"]) == 0
+    got = pd.read_parquet(tmp_path / "p.parquet")
+    want = pd.read_csv(tmp_path / "p.csv")
+    assert list(got.columns) == list(want.columns)
+    np.testing.assert_allclose(got["prediction"], want["prediction"], rtol=1e-9)
+    capsys.readouterr()
+    assert main(["predict", str(run), str(new), "-o", str(tmp_path / "p.xlsx")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["cliffkit: error: The '--output' option of 'cliffkit predict' must end in "
+                   f".csv or .parquet; got '{tmp_path / 'p.xlsx'}'."]
+    assert not (tmp_path / "p.xlsx").exists()

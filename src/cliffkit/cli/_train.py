@@ -292,8 +292,8 @@ def _replace_model(model, out) -> None:
               help="SMILES column (default: a column named 'smiles', any case, else the training "
                    "file's SMILES column).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=True,
-              help="CSV to write: the input columns plus prediction, nearest_train_similarity, "
-                   "nearest_train_smiles, in_domain and reason.")
+              help="CSV or .parquet file to write: the input columns plus prediction, "
+                   "nearest_train_similarity, nearest_train_smiles, in_domain and reason.")
 @output_options
 def predict_command(run, file, smiles_col, output):
     from pathlib import Path
@@ -304,10 +304,20 @@ def predict_command(run, file, smiles_col, output):
     from ..data._loaders import _detect_smiles_col
     from ..data._read import resolve_column
     from ..data._standardize import _first_rows, _warn_smiles, canonicalize, classify_smiles
-    from ..errors import InvalidDataError, InvalidSmilesError, MissingColumnError
+    from ..errors import (
+        InvalidDataError,
+        InvalidParameterError,
+        InvalidSmilesError,
+        MissingColumnError,
+    )
     from ..models import Backbone
     from ..utils import atomic_write_text, refuse_input_as_output
 
+    if not str(output).lower().endswith((".parquet", ".csv")):  # a .parquet got CSV text
+        raise InvalidParameterError(
+            f"The '--output' option of 'cliffkit predict' must end in .csv or .parquet; "
+            f"got {str(output)!r}."
+        )
     run = Path(run)
     refuse_input_as_output(output, {"input file": file, "run's predictions file":
                                     run / "predictions.csv", "run's config": run / "config.json"})
@@ -401,7 +411,13 @@ def predict_command(run, file, smiles_col, output):
         "" if r is None else (r if not d else f"{r}: {d}") for r, d in zip(reason, detail, strict=True)
     ]
     rough_note = _add_roughness(run, frame, canon, ok)
-    atomic_write_text(output, frame.to_csv(index=False, float_format="%.10g"))
+    if str(output).lower().endswith(".parquet"):
+        from ..utils import atomic_write
+
+        with atomic_write(output, "wb") as fh:
+            frame.to_parquet(fh, index=False)
+    else:
+        atomic_write_text(output, frame.to_csv(index=False, float_format="%.10g"))
     bad = np.flatnonzero(~valid)
     if bad.size:
         by: dict[str, list[int]] = {}
