@@ -558,3 +558,23 @@ def test_predict_writes_parquet_for_a_parquet_name(small_run, tmp_path, capsys):
     assert err == ["cliffkit: error: The '--output' option of 'cliffkit predict' must end in "
                    f".csv or .parquet; got '{tmp_path / 'p.xlsx'}'."]
     assert not (tmp_path / "p.xlsx").exists()
+
+
+@pytest.mark.parametrize("argv, option, suffix", [
+    (["split", "{data}", "--method", "random", "-o", "{tmp}/s.csv"], "-o", ".json"),
+    (["split", "{data}", "--method", "random", "-o", "{tmp}/s.json", "--chemprop-splits",
+      "{tmp}/c.csv", "--chemprop-data", "{tmp}/d.csv"], "--chemprop-splits", ".json"),
+    (["evaluate", "{split}", "{run}/predictions.csv", "-o", "{tmp}/ev.csv"], "-o", ".json"),
+    (["weights", "--split", "{split}", "--loss", "cliff", "-o", "{tmp}/w.parquet"], "-o", ".csv"),
+])
+def test_output_suffix_names_the_format_written(small_run, tmp_path, capsys, argv, option, suffix):
+    """Fresh-user trial: 'weights -o w.parquet' wrote CSV text into w.parquet, 'evaluate -o
+    ev.csv' and 'split -o s.csv' wrote JSON; now a one-line error before anything is written."""
+    root, data, split, run = small_run
+    args = [a.format(data=data, split=split, run=run, tmp=tmp_path) for a in argv]
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f"cliffkit: error: The '{option}' option of 'cliffkit {argv[0]}' must end in {suffix}")
+    assert list(tmp_path.iterdir()) == []
