@@ -578,3 +578,18 @@ def test_output_suffix_names_the_format_written(small_run, tmp_path, capsys, arg
     assert len(err) == 1 and err[0].startswith(
         f"cliffkit: error: The '{option}' option of 'cliffkit {argv[0]}' must end in {suffix}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_takes_a_run_folder(small_run, tmp_path, capsys):
+    """Fresh-user trial: 'cliffkit evaluate split.json RUN' (the folder train wrote) was
+    click's "File 'RUN' is a directory"; it now scores RUN/predictions.csv."""
+    root, data, split, run = small_run
+    capsys.readouterr()
+    assert main(["evaluate", str(split), str(run), "--n-bootstrap", "0", "--json"]) == 0
+    by_folder = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", str(split), str(run / "predictions.csv"), "--n-bootstrap", "0",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == by_folder
+    assert main(["evaluate", str(split), str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a folder without predictions.csv" in err[0]
