@@ -271,7 +271,7 @@ class BaseSplitter(LabelParams):
 
     def _warn(self, res: SplitResult, n_val: int, n_test: int) -> None:
         msgs = list(res.info.get("warnings", []))
-        if res.test.size < n_test:
+        if res.test.size < n_test and getattr(self, "_short_for_support", True):
             msgs.append(
                 f"{type(self).__name__} found only {res.test.size} of the {n_test} requested test "
                 f"molecules with training support at min_similarity={self.min_similarity}; "
