@@ -593,3 +593,28 @@ def test_evaluate_takes_a_run_folder(small_run, tmp_path, capsys):
     assert main(["evaluate", str(split), str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is a folder without predictions.csv" in err[0]
+
+
+def test_interrupted_retrain_keeps_the_old_runs_log(small_run, tmp_path, monkeypatch):
+    """Fresh-user trial: Ctrl-C during 'cliffkit train -o RUN' into a finished run left
+    RUN's old model, config and predictions beside the NEW run's partial train_log.jsonl."""
+    import shutil
+
+    import cliffkit.experiment
+
+    root, data, split, run = small_run
+    mine = tmp_path / "run"
+    shutil.copytree(run, mine)
+    before = {p.name: p.read_bytes() for p in mine.iterdir() if p.is_file()}
+
+    def interrupted_fit(*args, log_path=None, **kwargs):
+        with open(log_path, "w", encoding="utf-8") as fh:
+            fh.write('{"epoch": 1, "train_loss": 9.9}\n')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cliffkit.experiment, "fit", interrupted_fit)
+    assert main(["train", str(data), "--split", str(split), "--backbone", "mlp", "--epochs", "2",
+                 "--seed", "5", "--device", "cpu", "-o", str(mine), "--quiet"]) == 130
+    after = {p.name: p.read_bytes() for p in mine.iterdir() if p.is_file()}
+    assert after == before  # no partial log, nothing replaced
+    assert not [p for p in mine.iterdir() if p.name.startswith(".")]

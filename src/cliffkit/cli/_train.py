@@ -175,15 +175,27 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
             f"--loss-param {clash[0]}=... duplicates the --{clash[0]} option; use --{clash[0]}.")
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
+    import os
+
     from ._app import cliffkit_warnings_as_lines
 
-    with cliffkit_warnings_as_lines():  # e.g. svm weights that cannot act: one line each
-        model, spec = fit(ds, fit_split, model, loss_name, target=t_idx, seed=seed,
-                          loss_params={"lam": lam, "beta": beta, **extra_loss},
-                          log_path=out / "train_log.jsonl")
-    pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
-    pred = pred_all[_rows]
-    _replace_model(model, out)
+    # The log is written beside the run and moved into place with the model: an interrupted
+    # or failed run into an old run folder left the old model with the new, partial log.
+    log_new = out / f".train_log-{os.getpid()}.jsonl.partial"
+    try:
+        with cliffkit_warnings_as_lines():  # e.g. svm weights that cannot act: one line each
+            model, spec = fit(ds, fit_split, model, loss_name, target=t_idx, seed=seed,
+                              loss_params={"lam": lam, "beta": beta, **extra_loss},
+                              log_path=log_new)
+        pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
+        pred = pred_all[_rows]
+        _replace_model(model, out)
+        if log_new.is_file():
+            os.replace(log_new, out / "train_log.jsonl")
+        else:  # a backbone that logs nothing: no log of the run this one replaced
+            (out / "train_log.jsonl").unlink(missing_ok=True)
+    finally:
+        log_new.unlink(missing_ok=True)
 
     part = np.full(len(full_ds), "", dtype=object)
     part[full_split.train], part[full_split.val] = "train", "val"
