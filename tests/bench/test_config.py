@@ -297,3 +297,44 @@ def test_missing_dataset_file_says_paths_are_relative_to_the_working_folder(tmp_
     with pytest.raises(ConfigError, match=r"does not exist; paths are relative to the folder you "
                                           r"run cliffkit from .*there is a '.*conf/mine.csv'"):
         load_config(conf / "g.toml")
+
+
+def _real(**over):  # _base with esol's real target, so the registries can check names
+    return _base(datasets=[{"name": "esol", "targets": ["logS"]}], **over)
+
+
+def test_a_loss_a_backbone_cannot_train_fails_when_the_config_loads():
+    """cliff-pair on LightGBM failed in every such cell at run time (the shipped 'paper'
+    grid had it); now the config names the combinations and how to leave them out."""
+    data = _real(losses=["plain", "cliff-pair"])
+    with pytest.raises(ConfigError, match=r"\(lgbm, cliff-pair\).*'exclude' in a config"):
+        GridConfig.from_dict(data)
+    cfg = GridConfig.from_dict({**data, "exclude": [{"backbone": "lgbm", "loss": "cliff-pair"}]})
+    combos = {(c.backbone, c.loss) for c in cfg.cells()}
+    assert combos == {("mlp", "plain"), ("mlp", "cliff-pair"), ("lgbm", "plain")}
+    assert len(cfg.cells()) == 3 * 2 * 2  # 3 combinations x 2 splits x 2 seeds
+    again = GridConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert [c.key for c in again.cells()] == [c.key for c in cfg.cells()]
+    assert {c.key for c in cfg.cells()} <= {c.key for c in GridConfig.from_dict(
+        data, check_names=False).cells()}  # the cells kept are the same cells
+
+
+def test_a_grid_without_exclude_keeps_its_recorded_form():
+    assert "exclude" not in GridConfig.from_dict(_real()).to_dict()
+
+
+@pytest.mark.parametrize("entry, match", [
+    ({"backbone": "svm"}, r"backbone 'svm' is not in this grid's 'backbones'"),
+    ({"los": "cliff"}, r"Did you mean 'loss'"),
+    ({}, r"non-empty table"),
+    ("lgbm", r"non-empty table"),
+])
+def test_exclude_entries_that_would_leave_out_nothing_are_errors(entry, match):
+    with pytest.raises(ConfigError, match=match):
+        GridConfig.from_dict(_real(exclude=[entry]))
+
+
+def test_shipped_paper_grid_leaves_lgbm_cliff_pair_out():
+    paper = load_config("paper")
+    assert not any(c.backbone == "lgbm" and c.loss == "cliff-pair" for c in paper.cells())
+    assert any(c.backbone == "mlp" and c.loss == "cliff-pair" for c in paper.cells())

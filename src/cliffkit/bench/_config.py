@@ -66,7 +66,11 @@ _TOP_KEYS = {
     "backbone_params": dict,
     "loss_params": dict,
     "evaluation": dict,
+    "exclude": list,
 }
+#: Keys of an ``exclude`` entry: a cell is left out when it matches every key the entry gives.
+_EXCLUDE_KEYS = ("dataset", "split", "backbone", "loss")
+_PLURAL = {"dataset": "datasets", "split": "splits", "backbone": "backbones", "loss": "losses"}
 _REQUIRED = ("seeds", "splits", "backbones", "losses", "datasets")
 _DATASET_KEYS = {"name", "targets", "subsample", "subsample_seed", "smiles_col", "unit"}
 _EVALUATION_KEYS = {"n_bootstrap"}
@@ -235,6 +239,7 @@ class GridConfig:
     evaluation: dict = field(default_factory=dict)
     description: str = ""
     source: str = ""
+    exclude: list[dict] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return (
@@ -257,6 +262,8 @@ class GridConfig:
             "backbone_params": copy.deepcopy(self.backbone_params),
             "loss_params": copy.deepcopy(self.loss_params),
             "evaluation": dict(self.evaluation),
+            # only when given, so that a grid without it keeps its recorded form
+            **({"exclude": copy.deepcopy(self.exclude)} if self.exclude else {}),
         }
 
     @classmethod
@@ -276,14 +283,22 @@ class GridConfig:
         return _validate(data, source=source, check_names=check_names)
 
     # -- expansion -----------------------------------------------------------------
+    def excluded(self, dataset: str, split: str, backbone: str, loss: str) -> bool:
+        """Whether an ``exclude`` entry leaves this combination out of the grid."""
+        here = {"dataset": dataset, "split": split, "backbone": backbone, "loss": loss}
+        return any(all(here[k] == v for k, v in e.items()) for e in self.exclude)
+
     def cells(self) -> list[Cell]:
-        """Every cell, in a stable order (dataset, target, split, seed, backbone, loss)."""
+        """Every cell, in a stable order (dataset, target, split, seed, backbone, loss),
+        less the combinations an ``exclude`` entry names."""
         out = []
         for ds in self.datasets:
             for target in ds.targets:
                 for split, seed, backbone, loss in itertools.product(
                     self.splits, self.seeds, self.backbones, self.losses
                 ):
+                    if self.exclude and self.excluded(ds.name, split, backbone, loss):
+                        continue
                     out.append(
                         Cell(
                             dataset=ds.name,
@@ -651,10 +666,32 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         loss_params=params["loss_params"],
         evaluation=evaluation,
         source=source,
+        exclude=_check_exclude(data.get("exclude", []), datasets, splits, backbones, losses,
+                               where),
     )
     if check_names:
         _check_constructor_params(config, where)
     return config
+
+
+def _check_exclude(entries: list, datasets, splits, backbones, losses, where: str) -> list[dict]:
+    """``exclude``: a list of tables with some of dataset/split/backbone/loss; each value must
+    be one the grid lists (an entry that matches no cell is a typo, not a no-op)."""
+    grid = {"dataset": [d.name for d in datasets], "split": splits, "backbone": backbones,
+            "loss": losses}
+    out = []
+    for i, e in enumerate(entries):
+        ewhere = f"{where} 'exclude' entry {i + 1}"
+        if not isinstance(e, dict) or not e:
+            raise ConfigError(f"{ewhere}: must be a non-empty table such as "
+                              f"{{backbone = \"lgbm\", loss = \"cliff-pair\"}}; got {e!r}.")
+        _check_keys(e, _EXCLUDE_KEYS, ewhere)
+        for k, v in e.items():
+            if v not in grid[k]:
+                raise ConfigError(f"{ewhere}: {k} {v!r} is not in this grid's {_PLURAL[k]!r} "
+                                  f"({', '.join(grid[k])}), so the entry would leave out nothing.")
+        out.append({k: e[k] for k in _EXCLUDE_KEYS if k in e})
+    return out
 
 
 _LOSS_DATA_ARGS = {"name", "y_train", "severity", "pairs", "y_val", "val_cliff_mask",
@@ -710,6 +747,52 @@ def _check_constructor_params(config: GridConfig, where: str) -> None:
         except (CliffkitError, TypeError, ValueError) as exc:
             raise ConfigError(f"{where} table [split_params.{name}]: {exc}") from exc
     _check_backbone_params(config, where)
+    _check_loss_backbones(config, where)
+
+
+def _check_loss_backbones(config: GridConfig, where: str) -> None:
+    """Every loss of the grid can train every backbone of the grid: a grid crosses them all,
+    and a pair, ACA or SWA loss on LightGBM or the SVM would fail in every such cell."""
+    import warnings
+
+    import numpy as np
+
+    from ..errors import CliffkitError
+    from ..loss import make_loss
+    from ..models import get_backbone
+
+    n = 40
+    y = np.linspace(0.0, 4.0, n)
+    pairs = np.stack([np.arange(0, n - 1, 2), np.arange(1, n, 2)], axis=1)
+    cliff = np.zeros(n, bool)
+    cliff[::4] = True
+    bad = []
+    for loss in config.losses:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                spec = make_loss(loss, y, severity=np.linspace(0.0, 1.0, n), pairs=pairs,
+                                 y_val=y, val_cliff_mask=cliff, val_smooth_mask=~cliff,
+                                 **config.loss_params.get(loss, {}))
+        except (CliffkitError, TypeError, ValueError):
+            continue  # its parameters were checked above; nothing more to learn here
+        for bb in config.backbones:
+            if all(config.excluded(d.name, sp, bb, loss) for d in config.datasets
+                   for sp in config.splits):
+                continue
+            try:
+                spec.check_backbone(get_backbone(bb, **config.backbone_params.get(bb, {})))
+            except CliffkitError as exc:
+                bad.append((bb, loss, str(exc)))
+    if bad:
+        raise ConfigError(
+            f"{where}: the grid crosses every backbone with every loss, and {len(bad)} "
+            "(backbone, loss) combination(s) cannot train: "
+            + ", ".join(f"({b}, {loss})" for b, loss, _ in bad)
+            + f". Leave them out with 'exclude' in a config file (exclude = [{{backbone = "
+            f"\"{bad[0][0]}\", loss = \"{bad[0][1]}\"}}]), run those losses as a second bench "
+            "with torch backbones into the same results folder, or drop them. " + bad[0][2]
+        )
 
 
 def _check_loss_values(name: str, params: dict, where: str) -> None:

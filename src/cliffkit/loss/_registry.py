@@ -182,29 +182,44 @@ class LossSpec:
 
             callback.reset = self.reset  # an ensemble resets the controller per member
             out["epoch_callback"] = callback
+        self.check_backbone(backbone, batch_size)
         torch_loss = self.uses_pairs or (not self.normalize and self.name != "plain")
         if self.needs_torch_trainer:
-            _require_torch_trainer(self, backbone, batch_size)
             torch_loss = True
             if not self.adaptive and np.all(self.fixed_weight == 1.0):
                 out.pop("sample_weight", None)  # all ones: the plain mean, bit for bit
         if torch_loss and getattr(backbone, "batch_size", batch_size) is not None:
             out["loss"] = self.make_module(base=self.base or getattr(backbone, "criterion", None))
         if self.uses_pairs:
-            bs = batch_size if batch_size is not None else getattr(backbone, "batch_size", None)
-            if bs is None:
-                fix = ("drop beta (--beta) so that only the cliff weights act"
-                       if self.name in ("plain", "cliff", "cliff-adaptive", "random-weights")
-                       else "use loss 'cliff' or 'cliff-adaptive' (weights only)")
-                raise InvalidParameterError(
-                    f"Loss {self.name!r} has a pairwise term (beta={self.beta}) that "
-                    f"{type(backbone).__name__} cannot train (it has no torch trainer); "
-                    f"for LightGBM and sklearn models {fix}, or train a torch backbone."
-                )
+            bs = batch_size if batch_size is not None else backbone.batch_size
             rs = random_state if random_state is not None else getattr(backbone, "random_state", 0)
             out["pairs"] = self.pairs
             out["batch_sampler"] = self.make_batch_sampler(int(bs), random_state=rs)
         return out
+
+    def check_backbone(self, backbone: Any, batch_size: int | None = None) -> None:
+        """Raise if ``backbone`` cannot train with this loss; nothing is built or trained.
+
+        A backbone without a torch trainer (no ``batch_size``: LightGBM, the SVM, sklearn
+        models) cannot take the pair term, the ACA triplet term or SWA.
+
+        Raises
+        ------
+        InvalidParameterError
+            The loss needs the torch training loop and ``backbone`` has none.
+        """
+        if self.needs_torch_trainer:
+            _require_torch_trainer(self, backbone, batch_size)
+        if self.uses_pairs and (batch_size if batch_size is not None
+                                else getattr(backbone, "batch_size", None)) is None:
+            fix = ("drop beta (--beta) so that only the cliff weights act"
+                   if self.name in ("plain", "cliff", "cliff-adaptive", "random-weights")
+                   else "use loss 'cliff' or 'cliff-adaptive' (weights only)")
+            raise InvalidParameterError(
+                f"Loss {self.name!r} has a pairwise term (beta={self.beta}) that "
+                f"{type(backbone).__name__} cannot train (it has no torch trainer); "
+                f"for LightGBM and sklearn models {fix}, or train a torch backbone."
+            )
 
     @property
     def needs_torch_trainer(self) -> bool:
