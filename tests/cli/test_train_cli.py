@@ -484,3 +484,137 @@ def test_device_and_lam_mistakes_are_one_line_errors(small_run, capsys, extra, m
     assert rc == 2, err
     assert err.startswith("cliffkit: error: ") and len(err.strip().splitlines()) == 1
     assert re.search(match, err), err
+
+
+def test_report_of_a_file_named_like_lipophilicity_is_the_users_data(small_run, tmp_path):
+    """Fresh-user trial: runs on the user's 'lipo200.csv' got the paper-claims section and
+    were judged under the 'Lipophilicity: CliffLoss reduces the gap' claim (load_runs
+    dropped the file suffix, and the report took any 'lipo…' name for Lipophilicity)."""
+    import shutil
+
+    from cliffkit.bench._runs import load_runs
+
+    root, data, split, run = small_run
+    runs = tmp_path / "runs"
+    shutil.copytree(run, runs / "a")
+    table = load_runs(runs, tmp_path / "work", n_bootstrap=20)
+    assert table["dataset"].tolist() == ["lipo200.csv"]
+    assert main(["report", str(runs), "-o", str(tmp_path / "rep"), "--no-figures",
+                 "--quiet"]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "## Paper claims" not in md
+    assert "### lipo200/exp" in md
+
+
+def test_predict_names_no_nearest_molecule_at_similarity_zero(small_run):
+    """Fresh-user trial: '[He]' (no fingerprint bit in common with any training molecule)
+    got the first training molecule as its 'nearest_train_smiles' at similarity 0."""
+    root, data, split, run = small_run
+    new = root / "helium.csv"
+    pd.DataFrame({"smiles": ["[He]", "CCO"]}).to_csv(new, index=False)
+    out = root / "helium_pred.csv"
+    assert main(["predict", str(run), str(new), "-o", str(out), "--quiet"]) == 0
+    got = pd.read_csv(out, keep_default_na=False)
+    assert got["nearest_train_similarity"].tolist()[0] == 0.0
+    assert got["nearest_train_smiles"].tolist()[0] == ""
+    assert got["in_domain"].tolist()[0] == "no"
+    assert got["nearest_train_similarity"][1] > 0 and got["nearest_train_smiles"][1] != ""
+
+
+def test_predict_warns_about_elements_a_graph_model_cannot_encode(small_run, tmp_path, capsys):
+    """Fresh-user trial: a GIN run predicted [Fe], a Pt complex and [He] without a word,
+    though its atom featuriser encodes every such element as one 'other' code."""
+    root, data, split, _ = small_run
+    run = tmp_path / "gin"
+    assert main(["train", str(data), "--split", str(split), "--backbone", "gin", "--epochs", "1",
+                 "--param", "hidden_channels=8", "--param", "num_layers=1", "--device", "cpu",
+                 "-o", str(run), "--quiet"]) == 0
+    new = tmp_path / "odd.csv"
+    pd.DataFrame({"smiles": ["CCO", "[Fe]", "CC(=O)O[Pt](N)(N)Cl", "[He]"]}).to_csv(new, index=False)
+    capsys.readouterr()
+    assert main(["predict", str(run), str(new), "-o", str(tmp_path / "p.csv"), "--quiet"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cliffkit: warning: ")
+    assert "3 of 4 molecules hold elements that the gin atom featuriser has no code for" in err[0]
+    assert "(Fe, Pt, He; line 3, 4, 5)" in err[0]
+    assert pd.read_csv(tmp_path / "p.csv")["prediction"].notna().all()  # still predicted
+
+
+def test_predict_writes_parquet_for_a_parquet_name(small_run, tmp_path, capsys):
+    """Fresh-user trial: 'cliffkit predict RUN FILE -o out.parquet' wrote CSV text into
+    out.parquet (pandas.read_parquet then failed); another suffix was taken silently."""
+    root, data, split, run = small_run
+    new = tmp_path / "two.csv"
+    pd.DataFrame({"smiles": ["CCO", "c1ccccc1O"]}).to_csv(new, index=False)
+    assert main(["predict", str(run), str(new), "-o", str(tmp_path / "p.parquet"), "--quiet"]) == 0
+    assert main(["predict", str(run), str(new), "-o", str(tmp_path / "p.csv"), "--quiet"]) == 0
+    got = pd.read_parquet(tmp_path / "p.parquet")
+    want = pd.read_csv(tmp_path / "p.csv")
+    assert list(got.columns) == list(want.columns)
+    np.testing.assert_allclose(got["prediction"], want["prediction"], rtol=1e-9)
+    capsys.readouterr()
+    assert main(["predict", str(run), str(new), "-o", str(tmp_path / "p.xlsx")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["cliffkit: error: The '--output' option of 'cliffkit predict' must end in "
+                   f".csv or .parquet; got '{tmp_path / 'p.xlsx'}'."]
+    assert not (tmp_path / "p.xlsx").exists()
+
+
+@pytest.mark.parametrize("argv, option, suffix", [
+    (["split", "{data}", "--method", "random", "-o", "{tmp}/s.csv"], "-o", ".json"),
+    (["split", "{data}", "--method", "random", "-o", "{tmp}/s.json", "--chemprop-splits",
+      "{tmp}/c.csv", "--chemprop-data", "{tmp}/d.csv"], "--chemprop-splits", ".json"),
+    (["evaluate", "{split}", "{run}/predictions.csv", "-o", "{tmp}/ev.csv"], "-o", ".json"),
+    (["weights", "--split", "{split}", "--loss", "cliff", "-o", "{tmp}/w.parquet"], "-o", ".csv"),
+])
+def test_output_suffix_names_the_format_written(small_run, tmp_path, capsys, argv, option, suffix):
+    """Fresh-user trial: 'weights -o w.parquet' wrote CSV text into w.parquet, 'evaluate -o
+    ev.csv' and 'split -o s.csv' wrote JSON; now a one-line error before anything is written."""
+    root, data, split, run = small_run
+    args = [a.format(data=data, split=split, run=run, tmp=tmp_path) for a in argv]
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f"cliffkit: error: The '{option}' option of 'cliffkit {argv[0]}' must end in {suffix}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_takes_a_run_folder(small_run, tmp_path, capsys):
+    """Fresh-user trial: 'cliffkit evaluate split.json RUN' (the folder train wrote) was
+    click's "File 'RUN' is a directory"; it now scores RUN/predictions.csv."""
+    root, data, split, run = small_run
+    capsys.readouterr()
+    assert main(["evaluate", str(split), str(run), "--n-bootstrap", "0", "--json"]) == 0
+    by_folder = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", str(split), str(run / "predictions.csv"), "--n-bootstrap", "0",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == by_folder
+    assert main(["evaluate", str(split), str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a folder without predictions.csv" in err[0]
+
+
+def test_interrupted_retrain_keeps_the_old_runs_log(small_run, tmp_path, monkeypatch):
+    """Fresh-user trial: Ctrl-C during 'cliffkit train -o RUN' into a finished run left
+    RUN's old model, config and predictions beside the NEW run's partial train_log.jsonl."""
+    import shutil
+
+    import cliffkit.experiment
+
+    root, data, split, run = small_run
+    mine = tmp_path / "run"
+    shutil.copytree(run, mine)
+    before = {p.name: p.read_bytes() for p in mine.iterdir() if p.is_file()}
+
+    def interrupted_fit(*args, log_path=None, **kwargs):
+        with open(log_path, "w", encoding="utf-8") as fh:
+            fh.write('{"epoch": 1, "train_loss": 9.9}\n')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cliffkit.experiment, "fit", interrupted_fit)
+    assert main(["train", str(data), "--split", str(split), "--backbone", "mlp", "--epochs", "2",
+                 "--seed", "5", "--device", "cpu", "-o", str(mine), "--quiet"]) == 130
+    after = {p.name: p.read_bytes() for p in mine.iterdir() if p.is_file()}
+    assert after == before  # no partial log, nothing replaced
+    assert not [p for p in mine.iterdir() if p.name.startswith(".")]

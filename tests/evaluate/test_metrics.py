@@ -199,3 +199,20 @@ def test_paired_test_against_scipy():
     assert small["wilcoxon_pvalue"] is None and np.isfinite(small["t_pvalue"])
     with pytest.raises(ShapeMismatchError):
         paired_test([1.0, 2.0], [1.0])
+
+
+def test_nan_predictions_are_refused_like_sklearn():
+    """Fresh-user trial: regression_metrics / bootstrap_ci with one NaN prediction returned
+    MAE = RMSE = R² = NaN with n = 50 (stratum_metrics already refused; sklearn raises)."""
+    y = np.linspace(0.0, 1.0, 50)
+    p = y + 0.1
+    p[3] = np.nan
+    with pytest.raises(ValueError):
+        mean_absolute_error(y, p)
+    with pytest.raises(InvalidParameterError, match=r"regression_metrics needs finite values; 1 cases .*\[3\]"):
+        regression_metrics(y, p)
+    with pytest.raises(InvalidParameterError, match="bootstrap_ci needs finite values"):
+        bootstrap_ci(y, p, n_bootstrap=10)
+    with pytest.raises(InvalidParameterError, match="regression_metrics needs finite values"):
+        regression_metrics(np.where(np.arange(50) == 0, np.inf, y), y)
+    assert regression_metrics(y, y + 0.1)["mae"] == pytest.approx(0.1)

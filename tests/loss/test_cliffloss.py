@@ -112,3 +112,25 @@ def test_unnormalised_mean_for_comparison():
     assert repr(loss) == "CliffLoss(base='mse', beta=0.0, normalize=False)"
     with pytest.raises(InvalidParameterError, match="'normalize' parameter of CliffLoss"):
         CliffLoss(normalize="yes")
+
+
+def test_bad_weights_and_pair_positions_are_refused():
+    """Fresh-user trial, own training loop: all-zero weights gave a NaN loss, negative
+    weights were used as given (docstring: w >= 0, sum > 0), a negative pair position
+    silently indexed from the end of the batch, and numpy weights were an AttributeError."""
+    pred, target = torch.tensor([0.0, 1.0, 2.0, 3.0]), torch.tensor([0.5, 1.0, 1.0, 3.5])
+    loss = CliffLoss("l1", beta=1.0)
+    with pytest.raises(InvalidParameterError, match="sum > 0"):
+        loss(pred, target, torch.zeros(4))
+    with pytest.raises(InvalidParameterError, match=">= 0"):
+        loss(pred, target, torch.tensor([1.0, -1.0, 1.0, 1.0]))
+    with pytest.raises(InvalidParameterError, match="positions in the batch"):
+        loss(pred, target, None, torch.tensor([[0], [-1]]))
+    with pytest.raises(InvalidParameterError, match="positions in the batch"):
+        loss(pred, target, None, torch.tensor([[0], [4]]))
+    with pytest.raises(InvalidParameterError, match="integer"):
+        loss(pred, target, None, torch.tensor([[0.0], [1.0]]))
+    w = np.array([1.0, 2.0, 1.0, 1.0])
+    assert float(loss(pred, target, w)) == pytest.approx(float(loss(pred, target, torch.tensor(w))))
+    # an empty pair set is no pair term, as before
+    assert float(loss(pred, target, None, torch.empty(2, 0, dtype=torch.long))) == pytest.approx(0.5)

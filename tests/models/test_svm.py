@@ -112,3 +112,27 @@ def test_invalid_params(lipo_small):
         get_backbone("svm", C_grid=[]).fit(train, val)
     with pytest.raises(InvalidParameterError, match="'C' parameter"):
         get_backbone("svm", C=-1.0).fit(train, val)
+
+
+def test_weights_that_cannot_act_are_reported(lipo_small):
+    """Fresh-user trial: 'cliffkit train --backbone svm --loss cliff' wrote predictions
+    identical, byte for byte, to the plain run (C = 30 fits every training label within
+    epsilon, so no dual coefficient meets its weighted bound) and said nothing."""
+    from cliffkit.errors import CliffkitWarning
+
+    train, val, test = lipo_small
+    w = np.ones(len(train))
+    w[:40] = 1.5
+    plain = get_backbone("svm", C=30.0).fit(train, val)
+    with pytest.warns(CliffkitWarning, match="sample weights did not change this fit"):
+        weighted = get_backbone("svm", C=30.0).fit(train, val, sample_weight=w)
+    np.testing.assert_array_equal(plain.predict(test), weighted.predict(test))
+    assert weighted.weights_active_ is False
+    import warnings
+
+    with warnings.catch_warnings():  # at C = 1 the weights act: no warning
+        warnings.simplefilter("error", CliffkitWarning)
+        active = get_backbone("svm", C=1.0).fit(train, val, sample_weight=w)
+    assert active.weights_active_ is True
+    assert np.abs(active.predict(test) - get_backbone("svm", C=1.0).fit(train, val)
+                  .predict(test)).max() > 1e-3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cliffkit.report import build_report, render_markdown
+from cliffkit.report._bench_report import _dataset_label, _is_paper_dataset
 
 
 def _row(**kw):
@@ -87,3 +88,18 @@ def test_paper_claims_only_for_paper_datasets_and_capped_label():
     # without QM9/Lipophilicity/ESOL/FreeSolv rows there is no paper-claims section at all
     rep = build_report(pd.DataFrame(_user_rows([0, 1, 2], 30)), figures=False, capped=True)
     assert not [s for s in rep.iter_items("section") if s.title.startswith("Paper claims")]
+
+
+def test_user_file_named_like_a_paper_dataset_is_not_a_paper_dataset():
+    # Found by the fresh-user trial: runs on 'lipo200.csv' (the user's own 200 rows) were
+    # judged under the paper's "Lipophilicity: CliffLoss reduces the gap" claim, because
+    # the check was a name prefix ('lipo'); any 'liposome.csv' or 'qm9_mine.parquet' too.
+    for name in ("/tmp/fu4/cases/lipo200.csv", "lipo200.csv", "qm9_mine.parquet",
+                 "esol-subset.csv.gz", "data/freesolv.tsv"):
+        rep = build_report(pd.DataFrame(_user_rows([0, 1, 2], 30, dataset=name)), figures=False)
+        titles = [s.title for s in rep.iter_items("section")]
+        assert not [t for t in titles if t.startswith("Paper claims")], name
+        assert any(t.startswith(_dataset_label(name)) for t in titles), (name, titles)
+    # the registered datasets (and bench names derived from them) still are
+    for name in ("qm9", "lipophilicity", "esol", "freesolv"):
+        assert _is_paper_dataset(name)

@@ -116,3 +116,19 @@ def test_array_warnings_say_position_not_line():
         list(RandomSplit(test_size=0.2, val_size=0.0, min_similarity=0.2).split(smiles, y))
     text = " ".join(str(w.message) for w in caught if issubclass(w.category, DataWarning))
     assert "several fragments (0-based position 8)" in text and "(line" not in text
+
+
+def test_dataframe_and_column_inputs(data_dir):
+    """Fresh-user trial: split(df[['smiles']], y) read the DataFrame's column NAME as the
+    only SMILES ('y must have shape (1,)'), and a feature matrix got no hint."""
+    src = pd.read_csv(data_dir / "lipophilicity.csv").iloc[:120]
+    y = src["exp"].to_numpy(dtype=float)
+    sp = get_splitter("random", random_state=0)
+    want = next(sp.split(src["smiles"].tolist(), y))
+    for X in (src[["smiles"]], src[["smiles"]].to_numpy(), src["smiles"]):
+        got = next(sp.split(X, y))
+        assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+    with pytest.raises(InvalidParameterError, match=r"DataFrame with 3 columns .*X=df\['smiles'\]"):
+        next(sp.split(src, y))
+    with pytest.raises(InvalidParameterError, match=r"shape \(120, 8\).*cv=list\(splitter.split"):
+        next(sp.split(np.zeros((120, 8)), y))

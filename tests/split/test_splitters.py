@@ -97,3 +97,30 @@ def test_repr_and_params():
     assert repr(RandomSplit()) == "RandomSplit()"
     assert s.get_params()["min_similarity"] == 0.35
     assert s.set_params(k=8).k == 8
+
+
+def test_scaffold_split_that_cannot_fill_its_test_set(data_dir):
+    """Fresh-user trial: 60 benzene derivatives (one scaffold) gave a scaffold split with an
+    EMPTY test set, exit 0, and the warning 'found only 0 of the 6 requested test molecules
+    with training support at min_similarity=0.35; lower min_similarity' (not the cause)."""
+    import warnings
+
+    import pandas as pd
+
+    from cliffkit.errors import InvalidParameterError, SplitWarning
+    from cliffkit.split import ScaffoldSplit
+
+    smiles = pd.read_csv(data_dir / "lipophilicity.csv")["smiles"].iloc[:60].tolist()
+    one = np.zeros(60, dtype=int)
+    with pytest.raises(InvalidParameterError, match=r"placed 0 of the 6 requested test .*"
+                       r"the test set would be empty"):
+        ScaffoldSplit(random_state=0).make_split(smiles, groups=one)
+    # groups of 5 against a quota of 6: a smaller test set, said with its real cause
+    fives = np.arange(60) // 5
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = ScaffoldSplit(random_state=0).make_split(smiles, groups=fives)
+    texts = [str(w.message) for w in caught if issubclass(w.category, SplitWarning)]
+    assert res.test.size == 5
+    assert any("placed 5 of the 6 requested test molecules: whole groups" in t for t in texts)
+    assert not any("training support" in t for t in texts)

@@ -154,12 +154,12 @@ def _per_molecule(ev, split, ds, target: str, y_pred: np.ndarray) -> Any:
 
 
 def _task_name(name: str) -> str:
-    """A dataset's name for tables: a file's name without folders and suffixes."""
-    base = Path(str(name)).name
-    for suffix in (".gz", ".csv", ".tsv", ".parquet", ".txt"):
-        if base.lower().endswith(suffix):
-            base = base[: -len(suffix)]
-    return base or str(name)
+    """A dataset's name for the table: a file's name without folders, suffix kept.
+
+    The suffix marks the user's file (the report shows it without, and never takes a
+    file for one of the paper's datasets, whatever its name: 'lipo200.csv').
+    """
+    return Path(str(name)).name or str(name)
 
 
 def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,

@@ -47,6 +47,19 @@ def say(message: str = "", *, err: bool = False) -> None:
         click.echo(message, err=err)
 
 
+def refuse_output_suffix(output, suffixes: tuple[str, ...], command: str,
+                         option: str = "--output") -> None:
+    """A one-line error when ``output`` does not end in one of ``suffixes`` (the format
+    a command writes; 'weights -o w.parquet' wrote CSV text into a .parquet file)."""
+    if output and not str(output).lower().endswith(suffixes):
+        from ..errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"The '{option}' option of 'cliffkit {command}' must end in "
+            f"{' or '.join(suffixes)} (the format it writes); got {str(output)!r}."
+        )
+
+
 @contextlib.contextmanager
 def cliffkit_warnings_as_lines() -> Iterator[None]:
     """Print each :class:`~cliffkit.errors.CliffkitWarning` raised inside as one line

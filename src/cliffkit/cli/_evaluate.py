@@ -20,11 +20,11 @@ from ._data import dataset_options, load_split_and_data
         "gap and ratio with CIs, pair-level errors against each case's training partner, and "
         "the reference predictor (similarity-weighted mean of training neighbours' labels) "
         "beside the model. PREDICTIONS is a CSV with a 'smiles' or 'index' column and a "
-        "'prediction' column."
+        "'prediction' column, or a run folder of 'cliffkit train' (its predictions.csv)."
     ),
 )
 @click.argument("split_file", metavar="SPLIT.json", type=click.Path(dir_okay=False))
-@click.argument("predictions_file", metavar="PREDICTIONS.csv", type=click.Path(dir_okay=False))
+@click.argument("predictions_file", metavar="PREDICTIONS.csv", type=click.Path())
 @click.option("--target", "target", default=None, metavar="T",
               help="Which of the split's targets to score (needed when it has several). "
                    "--target-col chooses a file's columns to load.")
@@ -60,6 +60,14 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
     from ..evaluate import evaluate, read_predictions
     from ..utils import atomic_write_text, refuse_input_as_output
 
+    if Path(predictions_file).is_dir():  # a run folder from 'cliffkit train'
+        inside = Path(predictions_file) / "predictions.csv"
+        if not inside.is_file():
+            raise InvalidParameterError(
+                f"{predictions_file} is a folder without predictions.csv; give the predictions "
+                "CSV, or a run folder written by 'cliffkit train'."
+            )
+        predictions_file = str(inside)
     if n_bootstrap < 0:
         raise InvalidParameterError(
             f"--n-bootstrap must be 0 or more (1000 or more recommended); got {n_bootstrap}."
@@ -71,6 +79,9 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
     ds, split = load_split_and_data(split_file, dataset, smiles_col, target_cols, data_dir)
     refuse_input_as_output(output, {"split file": split_file, "predictions file": predictions_file,
                                     "data file": ds.source})
+    from ._app import refuse_output_suffix
+
+    refuse_output_suffix(output, (".json",), "evaluate", "-o")
     if target is None and len(split.target_names) > 1:
         from ..errors import unknown_name
 

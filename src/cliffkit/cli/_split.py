@@ -111,6 +111,11 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, split_col,
             if Path(p).resolve() == Path(q).resolve():
                 raise InvalidParameterError(f"{o} and {o2} name the same file {p!r}; give each "
                                             "its own path.")
+    from ._app import refuse_output_suffix
+
+    refuse_output_suffix(output, (".json",), "split", "-o")
+    refuse_output_suffix(chemprop_splits, (".json",), "split", "--chemprop-splits")
+    refuse_output_suffix(chemprop_data, (".csv",), "split", "--chemprop-data")
     if chemprop_splits and not chemprop_data:
         source_row_molecule(ds)  # refuse now, before the split, when no file fits
     params = dict(k=k, min_similarity=min_similarity,

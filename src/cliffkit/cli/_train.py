@@ -175,12 +175,27 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
             f"--loss-param {clash[0]}=... duplicates the --{clash[0]} option; use --{clash[0]}.")
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    model, spec = fit(ds, fit_split, model, loss_name, target=t_idx, seed=seed,
-                      loss_params={"lam": lam, "beta": beta, **extra_loss},
-                      log_path=out / "train_log.jsonl")
-    pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
-    pred = pred_all[_rows]
-    _replace_model(model, out)
+    import os
+
+    from ._app import cliffkit_warnings_as_lines
+
+    # The log is written beside the run and moved into place with the model: an interrupted
+    # or failed run into an old run folder left the old model with the new, partial log.
+    log_new = out / f".train_log-{os.getpid()}.jsonl.partial"
+    try:
+        with cliffkit_warnings_as_lines():  # e.g. svm weights that cannot act: one line each
+            model, spec = fit(ds, fit_split, model, loss_name, target=t_idx, seed=seed,
+                              loss_params={"lam": lam, "beta": beta, **extra_loss},
+                              log_path=log_new)
+        pred_all = model.predict(full_ds)  # every molecule, with or without this target's value
+        pred = pred_all[_rows]
+        _replace_model(model, out)
+        if log_new.is_file():
+            os.replace(log_new, out / "train_log.jsonl")
+        else:  # a backbone that logs nothing: no log of the run this one replaced
+            (out / "train_log.jsonl").unlink(missing_ok=True)
+    finally:
+        log_new.unlink(missing_ok=True)
 
     part = np.full(len(full_ds), "", dtype=object)
     part[full_split.train], part[full_split.val] = "train", "val"
@@ -289,8 +304,8 @@ def _replace_model(model, out) -> None:
               help="SMILES column (default: a column named 'smiles', any case, else the training "
                    "file's SMILES column).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=True,
-              help="CSV to write: the input columns plus prediction, nearest_train_similarity, "
-                   "nearest_train_smiles, in_domain and reason.")
+              help="CSV or .parquet file to write: the input columns plus prediction, "
+                   "nearest_train_similarity, nearest_train_smiles, in_domain and reason.")
 @output_options
 def predict_command(run, file, smiles_col, output):
     from pathlib import Path
@@ -301,10 +316,20 @@ def predict_command(run, file, smiles_col, output):
     from ..data._loaders import _detect_smiles_col
     from ..data._read import resolve_column
     from ..data._standardize import _first_rows, _warn_smiles, canonicalize, classify_smiles
-    from ..errors import InvalidDataError, InvalidSmilesError, MissingColumnError
+    from ..errors import (
+        InvalidDataError,
+        InvalidParameterError,
+        InvalidSmilesError,
+        MissingColumnError,
+    )
     from ..models import Backbone
     from ..utils import atomic_write_text, refuse_input_as_output
 
+    if not str(output).lower().endswith((".parquet", ".csv")):  # a .parquet got CSV text
+        raise InvalidParameterError(
+            f"The '--output' option of 'cliffkit predict' must end in .csv or .parquet; "
+            f"got {str(output)!r}."
+        )
     run = Path(run)
     refuse_input_as_output(output, {"input file": file, "run's predictions file":
                                     run / "predictions.csv", "run's config": run / "config.json"})
@@ -363,6 +388,9 @@ def predict_command(run, file, smiles_col, output):
     ok = np.flatnonzero(valid)
     pred = np.full(len(raw), np.nan)
     pred[ok] = model.predict([canon[i] for i in ok])
+    other = _other_element_note(model, [canon[i] for i in ok], table.lines[ok], file)
+    if other:
+        with_warn.append(other)
     frame = table.frame.copy()
     new_cols = ["prediction", "nearest_train_similarity", "nearest_train_smiles", "in_domain"]
     clash = [c for c in new_cols if c in frame.columns]
@@ -395,7 +423,13 @@ def predict_command(run, file, smiles_col, output):
         "" if r is None else (r if not d else f"{r}: {d}") for r, d in zip(reason, detail, strict=True)
     ]
     rough_note = _add_roughness(run, frame, canon, ok)
-    atomic_write_text(output, frame.to_csv(index=False, float_format="%.10g"))
+    if str(output).lower().endswith(".parquet"):
+        from ..utils import atomic_write
+
+        with atomic_write(output, "wb") as fh:
+            frame.to_parquet(fh, index=False)
+    else:
+        atomic_write_text(output, frame.to_csv(index=False, float_format="%.10g"))
     bad = np.flatnonzero(~valid)
     if bad.size:
         by: dict[str, list[int]] = {}
@@ -416,6 +450,39 @@ def predict_command(run, file, smiles_col, output):
             "close training analogue.")
     say(rough_note)
     return 0
+
+
+def _other_element_note(model, smiles: list[str], lines, file) -> str | None:
+    """A warning for molecules with elements a graph backbone encodes only as 'other'.
+
+    The atom featuriser of gin, dmpnn and schnet (``models._featurize``) has a code for
+    H B C N O F Na Si P S Cl K Se Br I; any other element (Fe, Pt, He, ...) shares one
+    'other' code, so the model cannot tell such atoms apart. None for other backbones.
+    """
+    if getattr(model, "name", None) not in ("gin", "dmpnn", "schnet") or not smiles:
+        return None
+    from rdkit import Chem
+
+    from ..data._standardize import _first_rows
+    from ..models._featurize import _ELEMENTS
+
+    known = set(_ELEMENTS)
+    seen: dict[str, None] = {}
+    rows = []
+    for s, line in zip(smiles, lines, strict=True):
+        mol = Chem.MolFromSmiles(s)
+        if mol is None:
+            continue
+        odd = [a.GetSymbol() for a in mol.GetAtoms() if a.GetAtomicNum() not in known]
+        if odd:
+            rows.append(int(line))
+            seen.update(dict.fromkeys(odd))
+    if not rows:
+        return None
+    return (f"{file}: {len(rows):,} of {len(smiles):,} molecules hold elements that the "
+            f"{model.name} atom featuriser has no code for ({', '.join(seen)}; line "
+            f"{_first_rows(rows)}); it encodes them all as one 'other' element, so these "
+            "predictions cannot tell those atoms apart.")
 
 
 def _domain(run, cfg: dict, smiles: list[str]):
@@ -467,7 +534,11 @@ def _domain(run, cfg: dict, smiles: list[str]):
     has = deg > 0
     first = graph.indptr[:-1][has]
     sim[has] = graph.similarities[first]
-    near[has] = train[graph.indices[first]]
+    # At similarity 0 (no bit in common, e.g. [He]) every training molecule ties: naming
+    # the first one as "nearest" says something that is not so.
+    named = has.copy()
+    named[has] = sim[has] > 0
+    near[named] = train[graph.indices[graph.indptr[:-1][named]]]
     return sim, near, float(tau)
 
 

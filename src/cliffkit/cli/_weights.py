@@ -71,6 +71,9 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
     ds, split = load_split_and_data(split_path, dataset or dataset_arg, smiles_col, target_cols,
                                     data_dir)
     refuse_input_as_output(output, {"split file": split_path, "data file": ds.source})
+    from ._app import refuse_output_suffix
+
+    refuse_output_suffix(output, (".csv",), "weights", "-o")
     t = ds.target_index(target)
     from ..split import labelled_view
 

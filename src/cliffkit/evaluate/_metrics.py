@@ -151,6 +151,16 @@ def _check_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     return yt, yp
 
 
+def _check_finite(yt: np.ndarray, yp: np.ndarray, who: str) -> None:
+    """Refuse NaN/inf cases (a NaN prediction made every metric NaN, silently)."""
+    bad = np.flatnonzero(~(np.isfinite(yt) & np.isfinite(yp)))
+    if bad.size:
+        raise InvalidParameterError(
+            f"{who} needs finite values; {bad.size} cases are NaN or inf "
+            f"(positions {bad[:5].tolist()}); drop them or predict every case."
+        )
+
+
 def _metrics(yt: np.ndarray, yp: np.ndarray) -> dict[str, float]:
     n = yt.shape[0]
     if n == 0:
@@ -183,12 +193,20 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
         ``{"n", "mae", "rmse", "r2"}``. R² is NaN when it is undefined (fewer than two
         cases, or constant ``y_true``), where scikit-learn would return 0 or 1.
 
+    Raises
+    ------
+    ShapeMismatchError
+        Different lengths.
+    InvalidParameterError
+        A NaN or infinite value (as scikit-learn's metrics refuse them).
+
     Examples
     --------
     >>> regression_metrics([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])
     {'n': 3, 'mae': 0.6666666666666666, 'rmse': 1.1547005383792515, 'r2': -1.0}
     """
     yt, yp = _check_pair(y_true, y_pred)
+    _check_finite(yt, yp, "regression_metrics")
     return {"n": int(yt.shape[0]), **_metrics(yt, yp)}
 
 
@@ -289,6 +307,7 @@ def bootstrap_ci(y_true, y_pred, *, metric: str = "mae", n_bootstrap: int = 1000
         )
     _check_bootstrap(n_bootstrap, confidence)
     yt, yp = _check_pair(y_true, y_pred)
+    _check_finite(yt, yp, "bootstrap_ci")
     rng = _group_rng(_base_seed(random_state), "bootstrap_ci")
     boot = _resample(yt, yp, n_bootstrap, rng)[metric] if n_bootstrap else np.zeros(0)
     return _estimate(_metrics(yt, yp)[metric], boot, confidence, int(yt.shape[0]))
@@ -359,12 +378,7 @@ def stratum_metrics(
     """
     _check_bootstrap(n_bootstrap, confidence)
     yt, yp = _check_pair(y_true, y_pred)
-    bad = np.flatnonzero(~(np.isfinite(yt) & np.isfinite(yp)))
-    if bad.size:
-        raise InvalidParameterError(
-            f"stratum_metrics needs finite values; {bad.size} cases are NaN or inf "
-            f"(positions {bad[:5].tolist()})."
-        )
+    _check_finite(yt, yp, "stratum_metrics")
     seed = _base_seed(random_state)
     groups = _group_masks(strata, masks, yt.shape[0])
     out_groups: dict[str, dict[str, Any]] = {}

@@ -132,10 +132,12 @@ class CliffLoss(nn.Module):
         Parameters
         ----------
         pred, target : Tensor, shape (b,) or (b, 1)
-        weight : Tensor, shape (b,), optional
-            Per-sample weights :math:`w_i \\ge 0` (sum > 0).
+        weight : Tensor or array, shape (b,), optional
+            Per-sample weights :math:`w_i \\ge 0` (sum > 0; otherwise
+            :class:`~cliffkit.errors.InvalidParameterError`).
         pair_index : LongTensor, shape (2, p) or (p, 2), optional
-            In-batch positions of cliff pairs (see :func:`pair_positions`).
+            In-batch positions of cliff pairs (see :func:`pair_positions`); a (2, 2)
+            tensor is read as (2, p). Positions outside ``[0, b)`` raise.
         pair_weight : Tensor, shape (p,), optional
             Weights of the pairs (weighted mean); plain mean when None.
 
@@ -153,10 +155,16 @@ class CliffLoss(nn.Module):
         if weight is None:
             loss = loss_el.mean()
         else:
-            w = _flat(weight, "weight").to(pred.dtype)
+            w = _flat(torch.as_tensor(weight, device=pred.device), "weight").to(pred.dtype)
             if w.shape != pred.shape:
                 raise ShapeMismatchError(
                     f"CliffLoss: weight has shape {tuple(w.shape)}; expected {tuple(pred.shape)}."
+                )
+            # A zero sum gave a NaN loss and a negative weight a reward for error: refuse both.
+            if bool((w < 0).any()) or not bool(w.sum() > 0):
+                raise InvalidParameterError(
+                    "CliffLoss: sample weights must be >= 0 with sum > 0 in every batch; got "
+                    f"min {float(w.min()):g}, sum {float(w.sum()):g} (cliff_weights gives 1 + λ·c)."
                 )
             loss = (loss_el * w).sum() / (w.sum() if self.normalize else w.numel())
         if self.beta > 0.0 and pair_index is not None and pair_index.numel() > 0:
@@ -173,13 +181,23 @@ class CliffLoss(nn.Module):
         """Mean over pairs of |(ŷ_i − ŷ_j) − (y_i − y_j)| (unscaled by β)."""
         pred = _flat(pred, "pred")
         target = _flat(target, "target").to(pred.dtype)
-        pi = pair_index
+        pi = torch.as_tensor(pair_index, device=pred.device)
         if pi.dim() != 2 or 2 not in pi.shape:
             raise ShapeMismatchError(
                 f"CliffLoss: pair_index must have shape (2, p) or (p, 2); got {tuple(pi.shape)}."
             )
-        if pi.shape[0] != 2:
+        if pi.dtype.is_floating_point or pi.dtype.is_complex or pi.dtype == torch.bool:
+            raise InvalidParameterError(
+                f"CliffLoss: pair_index must hold integer positions; got dtype {pi.dtype}."
+            )
+        if pi.shape[0] != 2:  # (p, 2); a square (2, 2) is read as (2, p)
             pi = pi.t()
+        if pi.numel() and (bool((pi < 0).any()) or bool((pi >= pred.shape[0]).any())):
+            raise InvalidParameterError(
+                "CliffLoss: pair_index must hold positions in the batch, 0 to "
+                f"{pred.shape[0] - 1}; got {int(pi.min())} to {int(pi.max())} (map training "
+                "indices with pair_positions(batch_index, pairs))."
+            )
         i, j = pi[0], pi[1]
         err = ((pred[i] - pred[j]) - (target[i] - target[j])).abs()
         if pair_weight is None:

@@ -8,7 +8,10 @@ constant ``C`` is chosen on the validation set (lowest validation RMSE over ``C_
 so no cross-validation runs inside a fit.
 
 Per-sample weights go to ``SVR.fit(sample_weight=...)``, which rescales ``C`` per
-molecule: CliffLoss weights ``1 + λ·c`` make errors on cliff molecules costlier. With an
+molecule: CliffLoss weights ``1 + λ·c`` make errors on cliff molecules costlier. They act
+only through molecules whose dual coefficient reaches its bound ``C·w_i``; when none does
+(a large ``C`` fits every training label within ``epsilon``) the fit equals the unweighted
+one, and a :class:`~cliffkit.errors.CliffkitWarning` says so (``weights_active_``). With an
 ``epoch_callback`` (adaptive λ) the SVR is refitted up to ``adaptive_rounds`` times; after
 each fit the callback sees the validation predictions and returns the weights of the
 next fit. An SVR has no pairwise loss term and no mini-batches (``beta > 0`` raises).
@@ -195,6 +198,18 @@ class SVMBackbone(Backbone):
             if stop:
                 break
         self._set_model(svr, X_tr)
+        self.weights_active_ = _weights_active(svr, weight, float(c))
+        if not self.weights_active_:
+            import warnings
+
+            from ..errors import CliffkitWarning
+
+            warnings.warn(
+                f"svm: the sample weights did not change this fit: no training molecule's "
+                f"dual coefficient reached its weighted bound C·w_i (C={c:g}: the SVR fits "
+                "the training labels within epsilon), so it is the same model as without "
+                "weights; weights act on an SVR only through molecules at the bound, e.g. "
+                "with a smaller C (--param C=1).", CliffkitWarning, stacklevel=2)
         self.C_ = float(c)
         self.best_epoch_ = len(history)
         self.best_val_rmse_ = float(rmse)
@@ -232,3 +247,24 @@ class SVMBackbone(Backbone):
             self.support_bits_ = np.unpackbits(z["support_bits"], axis=1)[:, :self.n_bits]
             self.dual_coef_ = np.asarray(z["dual_coef"], dtype=np.float64)
             self.intercept_ = float(z["intercept"][0])
+
+
+def _weights_active(svr, weight, C: float) -> bool:
+    """False when non-uniform ``weight`` provably left the SVR as it is without weights.
+
+    Weights only rescale the box of the dual (``|α_i| <= C·w_i``). The weighted solution
+    is also the unweighted one when it lies in the unweighted box (``|α_i| <= C``) and
+    every molecule at its weighted bound has ``w_i = 1`` (the other coordinates are
+    interior, where the optimality conditions do not involve the box).
+    """
+    if weight is None:
+        return True
+    w = np.asarray(weight, dtype=np.float64)
+    if np.allclose(w, w[0], rtol=0, atol=1e-12):
+        return True  # uniform weights: the same model as rescaling C, nothing to report
+    sv = np.asarray(svr.support_, dtype=np.int64)
+    alpha = np.abs(np.asarray(svr.dual_coef_, dtype=np.float64).reshape(-1))
+    bound = C * w[sv]
+    at_bound = alpha >= bound * (1.0 - 1e-8)
+    inside = bool(np.all(alpha <= C * (1.0 + 1e-8)))
+    return not (inside and np.all(np.abs(w[sv][at_bound] - 1.0) <= 1e-12))

@@ -114,8 +114,15 @@ def _task(ds: str, tg: str) -> str:
 
 
 def _is_paper_dataset(ds: str) -> bool:
-    """QM9, Lipophilicity, ESOL, FreeSolv: the datasets the paper's claims are about."""
-    return str(ds).lower().startswith(PAPER_DATASETS)
+    """QM9, Lipophilicity, ESOL, FreeSolv: the datasets the paper's claims are about.
+
+    Only the registered datasets (and grid names made from them): a user's file is never
+    one, whatever its name ('lipo200.csv', 'qm9_mine.parquet' are the user's data).
+    """
+    text = str(ds)
+    if "/" in text or "\\" in text or text.lower().endswith((".gz", *_FILE_SUFFIXES)):
+        return False
+    return text.lower().startswith(PAPER_DATASETS)
 
 
 #: Below these, a verdict is labelled as weak evidence where it is printed.

@@ -147,7 +147,10 @@ class BaseSplitter(LabelParams):
         Parameters
         ----------
         X : Dataset or sequence of str
-            A :class:`~cliffkit.data.Dataset` or SMILES strings.
+            A :class:`~cliffkit.data.Dataset` or SMILES strings (a list, array, Series,
+            one-column DataFrame or ``(n, 1)`` array). With a feature matrix for the
+            model, split on the SMILES and pass ``cv=list(splitter.split(smiles, y))``
+            to scikit-learn's ``cross_val_score`` / ``GridSearchCV``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets), optional
             Targets (required with SMILES for the cliff splitter; a Dataset carries its own).
         groups : array-like of shape (n_samples,), optional
@@ -268,7 +271,7 @@ class BaseSplitter(LabelParams):
 
     def _warn(self, res: SplitResult, n_val: int, n_test: int) -> None:
         msgs = list(res.info.get("warnings", []))
-        if res.test.size < n_test:
+        if res.test.size < n_test and getattr(self, "_short_for_support", True):
             msgs.append(
                 f"{type(self).__name__} found only {res.test.size} of the {n_test} requested test "
                 f"molecules with training support at min_similarity={self.min_similarity}; "
@@ -405,9 +408,27 @@ def _coerce(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray | None, list[str], d
         raise InvalidParameterError(
             f"X must be a Dataset or a sequence of SMILES strings; got {type(X).__name__}."
         )
+    hint = ("; with a feature matrix for the model, make the splits from the SMILES: "
+            "cv=list(splitter.split(smiles, y))")
+    if hasattr(X, "columns") and hasattr(X, "iloc"):  # a pandas DataFrame
+        cols = list(X.columns)
+        if len(cols) != 1:  # list(df) is its column names, never its rows
+            guess = next((c for c in cols if str(c).lower() == "smiles"),
+                         cols[0] if cols else "smiles")
+            raise InvalidParameterError(
+                f"X is a DataFrame with {len(cols)} columns ({', '.join(map(repr, cols[:5]))}"
+                f"{', ...' if len(cols) > 5 else ''}); pass its SMILES column, e.g. "
+                f"X=df[{guess!r}]."
+            )
+        X = X.iloc[:, 0]
+    arr_x = np.asarray(X, dtype=object) if hasattr(X, "shape") else None
+    if arr_x is not None and arr_x.ndim == 2 and arr_x.shape[1] == 1:
+        X = arr_x[:, 0]  # a (n, 1) column of SMILES
     smiles = np.asarray(list(X), dtype=object)
     if smiles.ndim != 1 or not all(isinstance(s, str) for s in smiles):
-        raise InvalidParameterError("X must be a Dataset or a sequence of SMILES strings.")
+        shape = f" (got shape {tuple(np.shape(X))})" if np.ndim(X) > 1 else ""
+        raise InvalidParameterError(
+            f"X must be a Dataset or a sequence of SMILES strings{shape}{hint}.")
     names: list[str] = []
     arr = None
     if y is not None:

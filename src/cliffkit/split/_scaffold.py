@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeMismatchError
+from ..errors import InvalidParameterError, ShapeMismatchError
 from ._base import register_splitter
 from ._random import RandomSplit
 
@@ -47,6 +47,9 @@ class ScaffoldSplit(RandomSplit):
     (8, True)
     """
 
+    #: a short test set comes from group sizes, not from training support (_warn)
+    _short_for_support = False
+
     # Same parameters (and constraints) as RandomSplit; only the assignment differs,
     # as sklearn's GroupShuffleSplit reuses ShuffleSplit's __init__.
 
@@ -74,4 +77,17 @@ class ScaffoldSplit(RandomSplit):
                 where[g], left_val = 1, left_val - s
         lab = where[inverse]
         info = {"n_scaffolds": n_groups, "warnings": []}
+        n_test_got = int(sizes[where == 2].sum())
+        if ctx["n_test"] > 0 and n_test_got < ctx["n_test"]:
+            what = "groups" if groups is not None else "scaffold groups"
+            short = (f"ScaffoldSplit placed {n_test_got} of the {ctx['n_test']} requested test "
+                     f"molecules: whole {what} go to one side, and the {n_groups} {what} of "
+                     f"these {n} molecules (largest {int(sizes.max())}) left no combination "
+                     "that fills the test quota")
+            if n_test_got == 0:
+                raise InvalidParameterError(
+                    f"{short} (a group is never divided); the test set would be empty. Use "
+                    "--method random or cliff for molecules that share so few scaffolds."
+                )
+            info["warnings"].append(f"{short}; the test set is smaller than requested.")
         return (np.flatnonzero(lab == 0), np.flatnonzero(lab == 1), np.flatnonzero(lab == 2), info)
