@@ -216,3 +216,19 @@ def test_nan_predictions_are_refused_like_sklearn():
     with pytest.raises(InvalidParameterError, match="regression_metrics needs finite values"):
         regression_metrics(np.where(np.arange(50) == 0, np.inf, y), y)
     assert regression_metrics(y, y + 0.1)["mae"] == pytest.approx(0.1)
+
+
+def test_stratum_labels_that_differ_by_case_or_space_warn():
+    """'Cliff' is not 'cliff': such cases count only in overall, and the user is told
+    (found by the fresh-user trial); exact labels give no warning."""
+    import warnings
+
+    from cliffkit.errors import CliffkitWarning
+
+    y, p = [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 2.0, 5.0]
+    with pytest.warns(CliffkitWarning, match=r"'Cliff' \(1 case; did you mean 'cliff'\?\)"):
+        r = stratum_metrics(y, p, ["Cliff", "smooth", "smooth", "cliff"], n_bootstrap=0)
+    assert r["groups"]["cliff"]["n"] == 1 and r["groups"]["overall"]["n"] == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CliffkitWarning)
+        stratum_metrics(y, p, ["cliff", "smooth", "smooth", "cliff"], n_bootstrap=0)

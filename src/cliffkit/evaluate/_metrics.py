@@ -19,13 +19,14 @@ Statistics (the same everywhere in cliffkit):
 
 from __future__ import annotations
 
+import warnings
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidParameterError, ShapeMismatchError
+from ..errors import CliffkitWarning, InvalidParameterError, ShapeMismatchError
 
 #: The per-group metrics, written once: every group of :func:`stratum_metrics` carries
 #: ``n`` and these, and the bench table and the report take them under the same names.
@@ -321,8 +322,21 @@ def _group_masks(strata, masks, n: int) -> dict[str, np.ndarray]:
             raise ShapeMismatchError(
                 f"strata must have one label per case ({n}); got shape {labels.shape}."
             )
-        for name in ("cliff", "smooth", "intermediate", "unsupported"):
+        names = ("cliff", "smooth", "intermediate", "unsupported")
+        for name in names:
             groups[name] = labels == name
+        near = sorted({str(lab) for lab in np.unique(labels)
+                       if lab not in names and lab.strip().lower() in names})
+        if near:
+            def n_cases(lab: str) -> str:
+                k = int((labels == lab).sum())
+                return f"{k} case{'' if k == 1 else 's'}"
+
+            counts = ", ".join(f"{lab!r} ({n_cases(lab)}; did you mean "
+                               f"{lab.strip().lower()!r}?)" for lab in near)
+            warnings.warn(f"strata labels {counts} are not stratum names (they are "
+                          "case-sensitive), so those cases count only in 'overall'.",
+                          CliffkitWarning, stacklevel=3)
     for name, mask in (masks or {}).items():
         m = np.asarray(mask)
         if m.dtype != bool:
@@ -356,7 +370,9 @@ def stratum_metrics(
         True and predicted values of the evaluated (test) cases.
     strata : array-like of str, shape (n_samples,), optional
         ``"cliff"``, ``"smooth"``, ``"intermediate"`` or ``"unsupported"`` per case
-        (other labels are counted only in ``overall``).
+        (other labels are counted only in ``overall``; one that differs from a stratum
+        name only by case or surrounding space, such as ``"Cliff"``, gets a
+        :class:`~cliffkit.errors.CliffkitWarning`).
     masks : dict of str to array-like, optional
         Further groups, as boolean masks or index arrays: ``matched_cliff`` and
         ``matched_smooth`` (paired on similarity to train), ``matched_cliff_z`` and
