@@ -149,6 +149,19 @@ def test_predict_bad_smiles(small_run, capsys):
     assert got["reason"][1].startswith("invalid_smiles")
 
 
+def test_predict_announces_salts_and_mixtures(small_run, capsys):
+    """Multi-fragment SMILES are announced at prediction as the loader announces them for
+    training (they were predicted without a word); found by the fresh-user trial."""
+    root, data, split, run = small_run
+    f = root / "salts.csv"
+    pd.DataFrame({"smiles": ["CCO", "CC(=O)[O-].[Na+]", "CCN"]}).to_csv(f, index=False)
+    out = root / "salts_pred.csv"
+    assert main(["predict", str(run), str(f), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "1 SMILES have several fragments (line 3)" in err and "kept as written" in err
+    assert np.isfinite(pd.read_csv(out)["prediction"]).all()
+
+
 def test_predict_empty_na_and_whitespace_smiles(small_run, capsys):
     """Empty and NA cells, and a SMILES cut by whitespace, never give a traceback."""
     root, data, split, run = small_run

@@ -383,7 +383,10 @@ def predict_command(run, file, smiles_col, output):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _warn_smiles(str(file), names, [], mode, 0)
+        # salts and mixtures, announced as the loader announces them for training
+        multi = [int(table.lines[i]) for i in np.flatnonzero(valid)
+                 if "." in str(raw[i]).split()[0]]
+        _warn_smiles(str(file), names, multi, mode, 0)
     with_warn.extend(str(w.message) for w in caught)
     ok = np.flatnonzero(valid)
     pred = np.full(len(raw), np.nan)
