@@ -753,27 +753,13 @@ def _check_constructor_params(config: GridConfig, where: str) -> None:
 def _check_loss_backbones(config: GridConfig, where: str) -> None:
     """Every loss of the grid can train every backbone of the grid: a grid crosses them all,
     and a pair, ACA or SWA loss on LightGBM or the SVM would fail in every such cell."""
-    import warnings
-
-    import numpy as np
-
     from ..errors import CliffkitError
-    from ..loss import make_loss
     from ..models import get_backbone
 
-    n = 40
-    y = np.linspace(0.0, 4.0, n)
-    pairs = np.stack([np.arange(0, n - 1, 2), np.arange(1, n, 2)], axis=1)
-    cliff = np.zeros(n, bool)
-    cliff[::4] = True
     bad = []
     for loss in config.losses:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                spec = make_loss(loss, y, severity=np.linspace(0.0, 1.0, n), pairs=pairs,
-                                 y_val=y, val_cliff_mask=cliff, val_smooth_mask=~cliff,
-                                 **config.loss_params.get(loss, {}))
+            spec = _stand_in_loss(loss, config.loss_params.get(loss, {}))
         except (CliffkitError, TypeError, ValueError):
             continue  # its parameters were checked above; nothing more to learn here
         for bb in config.backbones:
@@ -799,11 +785,22 @@ def _check_loss_values(name: str, params: dict, where: str) -> None:
     """Build the loss once on stand-in training data (nothing is trained), so that a value
     the loss refuses (``lam = -1``, ``beta = "0.5"``, ``lam`` for a loss without cliff
     weights) fails before any cell runs."""
+    from ..errors import CliffkitError
+
+    try:
+        _stand_in_loss(name, params)
+    except (CliffkitError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _stand_in_loss(name: str, params: dict):
+    """The loss ``name`` with ``params`` built on 40 stand-in training molecules (labels,
+    severities, cliff pairs and validation strata; nothing is trained), so that its
+    parameters and its backbone requirements can be checked before any cell runs."""
     import warnings
 
     import numpy as np
 
-    from ..errors import CliffkitError
     from ..loss import make_loss
 
     n = 40
@@ -811,13 +808,10 @@ def _check_loss_values(name: str, params: dict, where: str) -> None:
     pairs = np.stack([np.arange(0, n - 1, 2), np.arange(1, n, 2)], axis=1)
     cliff = np.zeros(n, bool)
     cliff[::4] = True
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            make_loss(name, y, severity=np.linspace(0.0, 1.0, n), pairs=pairs, y_val=y,
-                      val_cliff_mask=cliff, val_smooth_mask=~cliff, **params)
-    except (CliffkitError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return make_loss(name, y, severity=np.linspace(0.0, 1.0, n), pairs=pairs, y_val=y,
+                         val_cliff_mask=cliff, val_smooth_mask=~cliff, **params)
 
 
 def _check_wrapper_params(name: str, params: dict, where: str) -> None:
