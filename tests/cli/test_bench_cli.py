@@ -45,6 +45,24 @@ def test_bench_dry_run_lists_cells(tmp_path, capsys):
     assert not (tmp_path / "res").exists()  # a dry run writes nothing
 
 
+def test_bench_mixed_grid_names_what_cannot_train_and_lists_what_exclude_leaves_out(tmp_path,
+                                                                                    capsys):
+    mixed = _GRID.replace('backbones = ["mlp"]', 'backbones = ["mlp", "lgbm"]').replace(
+        'losses = ["plain", "cliff"]', 'losses = ["plain", "cliff-pair"]')
+    cfg = tmp_path / "grid.toml"
+    cfg.write_text(mixed, encoding="utf-8")
+    assert main(["bench", "--config", str(cfg), "-o", str(tmp_path / "r"), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cliffkit: error:") and "(lgbm, cliff-pair)" in err
+    assert err.count("\n") == 1
+    cfg.write_text(mixed.replace("[[datasets]]", 'exclude = [{ backbone = "lgbm", loss = '
+                                 '"cliff-pair" }]\n[[datasets]]'), encoding="utf-8")
+    assert main(["bench", "--config", str(cfg), "-o", str(tmp_path / "r"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "left out (exclude): backbone lgbm, loss cliff-pair" in out
+    assert "6 cells (0 already finished" in out and "lgbm-cliff-pair" not in out
+
+
 def test_bench_help_lists_every_shipped_grid(capsys):
     from cliffkit.bench._config import list_configs
 

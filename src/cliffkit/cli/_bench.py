@@ -277,6 +277,8 @@ def bench(data: str | None, config: str | None, smiles_col: str | None,
             click.echo(f"  dataset {d.name}: targets {', '.join(d.targets)}{sub}")
         click.echo(f"  splits: {', '.join(grid.splits)}; backbones: {', '.join(grid.backbones)}; "
                    f"losses: {', '.join(grid.losses)}; seeds: {', '.join(map(str, grid.seeds))}")
+        for e in grid.exclude:
+            click.echo("  left out (exclude): " + ", ".join(f"{k} {v}" for k, v in e.items()))
         click.echo(f"  {len(cells)} cells ({done} already finished in {out_dir}), "
                    f"{len(grid.split_specs())} splits")
         click.echo("  cells:")
