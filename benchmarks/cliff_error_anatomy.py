@@ -62,17 +62,32 @@ def _per_seed(table: pd.DataFrame, dataset: str, mean_label: float) -> list[dict
             m = (a["stratum"] == stratum).to_numpy()
             y, yp = a["y_true"].to_numpy()[m], a["partner_y_true"].to_numpy()[m]
             rec[f"n_{stratum}"] = int(m.sum())
+            rec[f"n_partners_{stratum}"] = int(a.loc[m, "partner"].nunique())
             err = {bb: f["y_pred"].to_numpy()[m] - y for bb, f in frames.items()}
             ref = a["y_ref"].to_numpy()[m] - y
             rec[f"r_mlp_lgbm_{stratum}"] = float(np.corrcoef(err["mlp"], err["lgbm"])[0, 1])
+            # every error shares the -y term: r with y held fixed (residuals on y), and the r a
+            # constant predictor's error (mean - y) already has with the mlp's
+            res = {bb: e - np.polyval(np.polyfit(y, e, 1), y) for bb, e in err.items()}
+            rec[f"r_mlp_lgbm_given_y_{stratum}"] = float(np.corrcoef(res["mlp"], res["lgbm"])[0, 1])
+            rec[f"r_const_mlp_{stratum}"] = float(np.corrcoef(mean_label - y, err["mlp"])[0, 1])
             for bb, e in err.items():
                 rec[f"toward_{bb}_{stratum}"] = float(np.mean(np.sign(e) == np.sign(yp - y)))
                 rec[f"r_ref_{bb}_{stratum}"] = float(np.corrcoef(e, ref)[0, 1])
                 rec[f"mae_{bb}_{stratum}"] = float(np.mean(np.abs(e)))
                 if stratum == "cliff":
-                    rec[f"pull_{bb}"] = float(np.median(e / (yp - y)))
+                    pull = e / (yp - y)
+                    rec[f"pull_{bb}"] = float(np.median(pull))
+                    rec[f"pull_q1_{bb}"], rec[f"pull_q3_{bb}"] = map(float, np.percentile(pull, [25, 75]))
+                    rec[f"pull_negative_{bb}"] = float(np.mean(pull < 0))
                     against = np.sign(yp - y) != np.sign(mean_label - y)
                     rec["n_against_mean"] = int(against.sum())
+                    # what an error that only regressed to the mean would score "toward partner":
+                    # its share toward the mean where the partner is on the mean's side, the rest
+                    # where it is not
+                    to_mean = float(np.mean(np.sign(e) == np.sign(mean_label - y)))
+                    side = float(np.mean(~against))
+                    rec[f"toward_if_mean_only_{bb}"] = side * to_mean + (1 - side) * (1 - to_mean)
                     rec[f"toward_against_mean_{bb}"] = float(
                         np.mean(np.sign(e[against]) == np.sign((yp - y)[against])))
             rec[f"toward_ref_{stratum}"] = float(np.mean(np.sign(ref) == np.sign(yp - y)))
@@ -93,20 +108,26 @@ def markdown(summary: dict) -> str:
         return f"{format_number(v['mean'], d)} ± {format_number(v['sd'], d)}"
 
     lines = ["| data | molecules | n per seed | MAE mlp / lgbm | toward partner: mlp / lgbm / "
-             "reference | toward partner, partner against the mean (n): mlp / lgbm | partner "
-             "pull: mlp / lgbm | r(mlp, lgbm) | r(model, reference): mlp / lgbm |",
-             "|" + "|".join(["---"] * 9) + "|"]
+             "reference | same if the error only regressed to the mean: mlp / lgbm | toward "
+             "partner, partner against the mean (n): mlp / lgbm | partner pull: mlp / lgbm | "
+             "r(mlp, lgbm) | r(mlp, lgbm), y held fixed | r(constant predictor, mlp) | "
+             "r(model, reference): mlp / lgbm |", "|" + "|".join(["---"] * 12) + "|"]
     for ds, s in summary["datasets"].items():
         for st in ("cliff", "smooth"):
             pull = (f"{c(s, 'pull_mlp')} / {c(s, 'pull_lgbm')}" if st == "cliff" else "—")
+            mean_only = (f"{c(s, 'toward_if_mean_only_mlp')} / {c(s, 'toward_if_mean_only_lgbm')}"
+                         if st == "cliff" else "—")
             against = (f"{c(s, 'toward_against_mean_mlp')} / {c(s, 'toward_against_mean_lgbm')} "
                        f"({format_number(s['n_against_mean']['mean'], 0)})"
                        if st == "cliff" else "—")
             lines.append(
-                f"| {ds} | {st} | {format_number(s[f'n_{st}']['mean'], 0)} | "
+                f"| {ds} | {st} | {format_number(s[f'n_{st}']['mean'], 0)} "
+                f"({format_number(s[f'n_partners_{st}']['mean'], 0)} partners) | "
                 f"{c(s, f'mae_mlp_{st}', 3)} / {c(s, f'mae_lgbm_{st}', 3)} | "
                 f"{c(s, f'toward_mlp_{st}')} / {c(s, f'toward_lgbm_{st}')} / "
-                f"{c(s, f'toward_ref_{st}')} | {against} | {pull} | {c(s, f'r_mlp_lgbm_{st}')} | "
+                f"{c(s, f'toward_ref_{st}')} | {mean_only} | {against} | {pull} | "
+                f"{c(s, f'r_mlp_lgbm_{st}')} | {c(s, f'r_mlp_lgbm_given_y_{st}')} | "
+                f"{c(s, f'r_const_mlp_{st}')} | "
                 f"{c(s, f'r_ref_mlp_{st}')} / {c(s, f'r_ref_lgbm_{st}')} |")
     return "\n".join(lines)
 

@@ -28,6 +28,7 @@ def test_docs_table_is_the_committed_summary():
 def test_shares_on_a_hand_made_cell(tmp_path):
     """Two cliff molecules: mlp errs toward both partners, lgbm toward one."""
     rows = {"index": [0, 1, 2], "y_true": [1.0, 3.0, 2.0], "partner_y_true": [3.0, 1.0, 2.1],
+            "partner": [7, 8, 9],
             "y_ref": [2.0, 2.0, 2.0], "stratum": ["cliff", "cliff", "smooth"]}
     paths = {}
     for bb, pred in (("mlp", [1.5, 2.5, 2.2]), ("lgbm", [0.5, 2.0, 1.9])):
@@ -41,3 +42,4 @@ def test_shares_on_a_hand_made_cell(tmp_path):
     assert rec["pull_mlp"] == 0.25  # (1.5 - 1) / (3 - 1) and (2.5 - 3) / (1 - 3)
     assert np.isclose(rec["mae_lgbm_cliff"], 0.75)
     assert rec["n_against_mean"] == 0  # both partners lie on the mean's side
+    assert rec["n_partners_cliff"] == 2
