@@ -56,7 +56,7 @@ def refuse_output_suffix(output, suffixes: tuple[str, ...], command: str,
 
         raise InvalidParameterError(
             f"The '{option}' option of 'cliffkit {command}' must end in "
-            f"{' or '.join(suffixes)} (the format it writes); got {str(output)!r}."
+            f"{' or '.join(suffixes)}; got {str(output)!r}."
         )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._app import app, output_options, say
+from ._app import app, output_options, refuse_output_suffix, say
 from ._data import dataset_options, load_split_and_data
 
 
@@ -79,8 +79,6 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
     ds, split = load_split_and_data(split_file, dataset, smiles_col, target_cols, data_dir)
     refuse_input_as_output(output, {"split file": split_file, "predictions file": predictions_file,
                                     "data file": ds.source})
-    from ._app import refuse_output_suffix
-
     refuse_output_suffix(output, (".json",), "evaluate", "-o")
     if target is None and len(split.target_names) > 1:
         from ..errors import unknown_name

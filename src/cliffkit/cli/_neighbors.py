@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..similarity._defaults import MIN_SIMILARITY, N_BITS, RADIUS
-from ._app import app, output_options, say, with_option_names
+from ._app import app, output_options, refuse_output_suffix, say, with_option_names
 from ._data import dataset_options, load_from_cli
 
 # parameter -> the option that sets it (for error messages)
@@ -65,11 +65,7 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
     )
     from ..utils import atomic_write, refuse_input_as_output
 
-    if not output.lower().endswith((".parquet", ".csv")):
-        raise InvalidParameterError(
-            f"The '--output' option of 'cliffkit neighbors' must end in .parquet or .csv; "
-            f"got {output!r}."
-        )
+    refuse_output_suffix(output, (".parquet", ".csv"), "neighbors")
     show = None if not no_progress else False
     # the neighbours depend on the molecules only: a file needs no target column
     ds = load_from_cli(dataset, smiles_col, target_cols or None, data_dir,

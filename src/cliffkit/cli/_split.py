@@ -8,7 +8,16 @@ import warnings
 import click
 
 from ..similarity._defaults import MIN_SIMILARITY
-from ._app import STATE, RegistryChoice, app, output_options, say, verbose, with_option_names
+from ._app import (
+    STATE,
+    RegistryChoice,
+    app,
+    output_options,
+    refuse_output_suffix,
+    say,
+    verbose,
+    with_option_names,
+)
 from ._data import data_record, dataset_options, load_from_cli
 
 # splitter parameter -> the option that sets it (for error messages)
@@ -111,8 +120,6 @@ def split_command(dataset, smiles_col, target_cols, data_dir, method, split_col,
             if Path(p).resolve() == Path(q).resolve():
                 raise InvalidParameterError(f"{o} and {o2} name the same file {p!r}; give each "
                                             "its own path.")
-    from ._app import refuse_output_suffix
-
     refuse_output_suffix(output, (".json",), "split", "-o")
     refuse_output_suffix(chemprop_splits, (".json",), "split", "--chemprop-splits")
     refuse_output_suffix(chemprop_data, (".csv",), "split", "--chemprop-data")

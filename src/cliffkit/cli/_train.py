@@ -16,7 +16,7 @@ import sys
 import click
 
 from ..experiment import VAL_FRACTION
-from ._app import STATE, RegistryChoice, app, output_options, say, verbose
+from ._app import STATE, RegistryChoice, app, output_options, refuse_output_suffix, say, verbose
 from ._data import dataset_options, load_split_and_data
 
 
@@ -318,18 +318,13 @@ def predict_command(run, file, smiles_col, output):
     from ..data._standardize import _first_rows, _warn_smiles, canonicalize, classify_smiles
     from ..errors import (
         InvalidDataError,
-        InvalidParameterError,
         InvalidSmilesError,
         MissingColumnError,
     )
     from ..models import Backbone
     from ..utils import atomic_write_text, refuse_input_as_output
 
-    if not str(output).lower().endswith((".parquet", ".csv")):  # a .parquet got CSV text
-        raise InvalidParameterError(
-            f"The '--output' option of 'cliffkit predict' must end in .csv or .parquet; "
-            f"got {str(output)!r}."
-        )
+    refuse_output_suffix(output, (".csv", ".parquet"), "predict")  # a .parquet got CSV text
     run = Path(run)
     refuse_input_as_output(output, {"input file": file, "run's predictions file":
                                     run / "predictions.csv", "run's config": run / "config.json"})

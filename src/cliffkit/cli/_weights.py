@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._app import app, output_options, say
+from ._app import app, output_options, refuse_output_suffix, say
 from ._data import dataset_options, load_split_and_data
 
 _STATIC = ("plain", "cliff", "random-weights", "lds")
@@ -71,8 +71,6 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
     ds, split = load_split_and_data(split_path, dataset or dataset_arg, smiles_col, target_cols,
                                     data_dir)
     refuse_input_as_output(output, {"split file": split_path, "data file": ds.source})
-    from ._app import refuse_output_suffix
-
     refuse_output_suffix(output, (".csv",), "weights", "-o")
     t = ds.target_index(target)
     from ..split import labelled_view
