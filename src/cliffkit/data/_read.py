@@ -303,7 +303,7 @@ def read_table(path: str | os.PathLike, *, what: str = "data file") -> Table:
         raise _fail(shown, "no columns were found; it needs a header line.")
     if len(frame) == 0:
         raise _fail(shown, f"it has a header ({', '.join(frame.columns[:8])}) but no data rows.")
-    repeated = frame.attrs.pop("repeated", {}) if hasattr(frame, "attrs") else {}
+    repeated = frame.attrs.pop("repeated", {})
     return Table(frame=frame, lines=lines, path=shown, sha256=sha, repeated=repeated)
 
 
@@ -320,12 +320,11 @@ def resolve_column(table: Table, column: str, *, role: str) -> str:
     import difflib
 
     cols = table.columns
-    check = getattr(table, "check_unique", None)
     if column in cols:
-        return check(column, role=role) if check else column
+        return table.check_unique(column, role=role)
     folded = [c for c in cols if c.strip().lower() == str(column).strip().lower()]
     if len(folded) == 1:
-        return check(folded[0], role=role) if check else folded[0]
+        return table.check_unique(folded[0], role=role)
     close = difflib.get_close_matches(str(column), cols, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     shown = ", ".join(repr(c) for c in cols[:30]) + (f" and {len(cols) - 30} more" if len(cols) > 30 else "")

@@ -870,11 +870,10 @@ def read_predictions(
                     f"prediction; name the prediction column with --pred-col (pred_col=)."
                 )
 
-    if hasattr(table, "check_unique"):  # a name the header repeats is ambiguous
-        table.check_unique(pcol, role="prediction")
-        for name in ("index", "smiles"):
-            if name in cols:
-                table.check_unique(cols[name], role=name)
+    table.check_unique(pcol, role="prediction")  # a name the header repeats is ambiguous
+    for name in ("index", "smiles"):
+        if name in cols:
+            table.check_unique(cols[name], role=name)
     values = _numeric(frame[pcol])
     n = split_result.n_samples
     if "index" in cols:
