@@ -277,15 +277,18 @@ class BaseSplitter(LabelParams):
                 f"molecules with training support at min_similarity={self.min_similarity}; "
                 "lower min_similarity or test_size."
             )
+        flat = flat_targets(res)
         for name in res.target_names:
             lab = res.labels[name]
+            if lab.counts(res.test)["cliff"] > 0:
+                continue
             q = ", ".join(f"{k}={v:.3g}" for k, v in lab.train_severity_quantiles.items())
-            if lab.counts(res.test)["cliff"] == 0 and name in flat_targets(res):
+            if name in flat:
                 msgs.append(
                     f"Target {name!r}: the test set holds no cliff cases, and no threshold can "
                     f"make any (training severity quantiles: {q}): {FLAT_REASON}."
                 )
-            elif lab.counts(res.test)["cliff"] == 0:
+            else:
                 msgs.append(
                     f"Target {name!r}: the test set holds no cliff cases at these thresholds "
                     f"(training severity quantiles: {q}); lower cliff_quantile or pass delta."

@@ -281,11 +281,11 @@ class CliffSplit(BaseSplitter, _CliffSizes):
                 f"CliffSplit found only {res.val.size} of the {n_val} requested validation molecules "
                 f"with training support; lower min_similarity or val_size."
             )
+        flat = flat_targets(res)
         for sub in ("test", "val"):
             got = res.cliff_share.get(f"{sub}_any")
             if not (getattr(res, sub).size and got is not None and np.isfinite(got)):
                 continue
-            flat = flat_targets(res)
             if got < self.cliff_share - SHARE_TOLERANCE and len(flat) == len(res.target_names):
                 msgs.append(
                     f"CliffSplit reached a {sub} cliff share of {got:.3f} instead of the requested "
