@@ -153,6 +153,21 @@ def confirm_stages() -> list[tuple[str, dict]]:
     return out
 
 
+#: The gin arm (registered 2026-11-30, docs/cliffloss.md "gin arm: pre-registration"): plain
+#: and ``anchor-delta`` on Lipophilicity CliffSplit, split seeds 0-4, gin at its default
+#: budget; its own family of one cell.
+GIN_ARMS = ["plain", "anchor-delta"]
+
+
+def gin_stages() -> list[tuple[str, dict]]:
+    """(name, grid config) of the gin arm: one stage, seed-major (both arms per seed)."""
+    return [("gin-lipo-cliff", _cfg("gin-lipo-cliff", "gin", "cliff", GIN_ARMS,
+                                    [{"name": "lipophilicity"}], None))]
+
+
+_STAGES = {"study": stages, "confirmatory": confirm_stages, "gin": gin_stages}
+
+
 def _cfg(name, bb, split, losses, datasets, extra, seeds=None):
     cfg = {"name": f"mitigation-{name}-{bb}", "seeds": list(seeds or SEEDS), "splits": [split],
            "backbones": [bb], "losses": losses, "datasets": datasets,
@@ -179,7 +194,7 @@ def run(out: Path, n_jobs: int, only: list[str] | None, skip: list[str] | None =
         plan: str = "study") -> None:
     (out / "configs").mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).with_name("cliffkit")
-    todo = confirm_stages() if plan == "confirmatory" else stages()
+    todo = _STAGES[plan]()
     if skip:  # leave these losses out of this run (their cells stay unrun, keys unchanged)
         todo = [(n, {**c, "losses": [m for m in c["losses"] if m not in skip]}) for n, c in todo]
         todo = [(n, c) for n, c in todo if c["losses"]]
@@ -930,9 +945,10 @@ def main(argv=None) -> int:
                    help="comma-separated stage names or prefixes (default: all, in priority order): "
                         + ", ".join(n for n, _ in stages()))
     r.add_argument("--skip", default=None, help="comma-separated losses to leave out of this run")
-    r.add_argument("--plan", choices=["study", "confirmatory"], default="study",
-                   help="the mitigation study (default) or the confirmatory anchor-delta study: "
-                        + ", ".join(n for n, _ in confirm_stages()))
+    r.add_argument("--plan", choices=list(_STAGES), default="study",
+                   help="the mitigation study (default), the confirmatory anchor-delta study ("
+                        + ", ".join(n for n, _ in confirm_stages()) + ") or the gin arm ("
+                        + ", ".join(n for n, _ in gin_stages()) + ")")
     a = sub.add_parser("analyze", help="endpoints, Holm, tables")
     a.add_argument("--out", type=Path, default=Path("benchmarks/_out/mitigation"))
     a.add_argument("--json", type=Path, default=None)

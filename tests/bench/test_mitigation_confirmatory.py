@@ -90,3 +90,13 @@ def test_primary_needs_holm_and_a_lower_error(mit):
     assert not mit.confirm_decision(fam, [])["primary_replicated_e2"]
     fam[0].update(holm_e2=0.01, overall_change_pct={"value": 1.0})
     assert not mit.confirm_decision(fam, [])["primary_replicated_e2"]
+
+
+def test_gin_stage_is_the_registered_cell(mit):
+    # docs/cliffloss.md, "gin arm: pre-registration": one cell, two arms, the study's seeds
+    ((name, cfg),) = mit.gin_stages()
+    assert name == "gin-lipo-cliff"
+    assert cfg["backbones"] == ["gin"] and cfg["splits"] == ["cliff"]
+    assert cfg["losses"] == ["plain", "anchor-delta"] and cfg["seeds"] == mit.SEEDS == [0, 1, 2, 3, 4]
+    assert cfg["datasets"] == [{"name": "lipophilicity"}]
+    assert "backbone_params" not in cfg  # the default budget
