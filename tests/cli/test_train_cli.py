@@ -158,7 +158,7 @@ def test_predict_announces_salts_and_mixtures(small_run, capsys):
     out = root / "salts_pred.csv"
     assert main(["predict", str(run), str(f), "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "1 SMILES have several fragments (line 3)" in err and "kept as written" in err
+    assert "1 SMILES has several fragments (line 3)" in err and "kept as written" in err
     assert np.isfinite(pd.read_csv(out)["prediction"]).all()
 
 

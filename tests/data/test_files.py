@@ -78,7 +78,7 @@ def test_single_target_rows_without_value_are_dropped(tmp_path):
 def test_conflict_tolerance_is_in_target_standard_deviations(tmp_path):
     # y over kept rows: 0, 0.5, 10 -> std (ddof=0) = 4.60; spread of the CCO pair = 0.5
     path = write(tmp_path, "smiles,y\nCCO,0\nOCC,0.5\nCCCC,10\n")
-    with pytest.warns(DataWarning, match=r"1 groups of duplicate molecules have conflicting"):
+    with pytest.warns(DataWarning, match=r"1 group of duplicate molecules has conflicting"):
         strict = load_dataset(path, conflict_tol=0.1)  # 0.5 > 0.46
     assert strict.report.n_conflicts == 1
     with warnings.catch_warnings():

@@ -121,7 +121,7 @@ def test_a_new_bundled_dataset_is_one_registry_entry(tmp_path, monkeypatch):
         source="test", file="toy.csv", sha256=sha256_file(tmp_path / "toy.csv"),
         smiles_col="SMILES", id_col="name",
     ))
-    with pytest.warns(DataWarning, match=r"dataset 'toy' \(toy\.csv\): 1 groups .*lines 2\+3"):
+    with pytest.warns(DataWarning, match=r"dataset 'toy' \(toy\.csv\): 1 group .*lines 2\+3"):
         ds = load_dataset("TOY")
     assert list(ds.smiles) == ["CCO", "c1ccccc1"]
     np.testing.assert_allclose(ds.target("pic50"), [6.0, 6.5])

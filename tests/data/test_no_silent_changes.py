@@ -188,7 +188,7 @@ SALTS = (
 
 def test_standardize_modes(tmp_path):
     path = write(tmp_path, SALTS)
-    with pytest.warns(DataWarning, match=r"1 SMILES have several fragments \(line 2\); kept as written"):
+    with pytest.warns(DataWarning, match=r"1 SMILES has several fragments \(line 2\); kept as written"):
         keep = load_dataset(path)
     assert len(keep) == 6 and keep.report.n_multi_fragment == 1
     with pytest.warns(DataWarning, match="several fragments"):

@@ -94,7 +94,7 @@ def test_small_qm9_from_data_dir_merges_and_converts(qm9_raw, tmp_path, monkeypa
     extra["gap"] = extra["gap"] + 0.01
     raw = pd.concat([qm9_raw.iloc[:50], extra], ignore_index=True)
     folder = _small_qm9(tmp_path, raw, list(range(51)))
-    with pytest.warns(DataWarning, match=r"QM9: 1 groups of duplicate molecules .*lines 5\+52"):
+    with pytest.warns(DataWarning, match=r"QM9: 1 group of duplicate molecules .*lines 5\+52"):
         ds = load_dataset("qm9", data_dir=folder, n_jobs=1)
     assert ds.report.n_read == 51 and len(ds) == 50
     assert [g.rows for g in ds.report.merged] == [[5, 52]]

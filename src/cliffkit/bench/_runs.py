@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CliffkitWarning, ConfigError
+from ..utils import user_stacklevel
 
 __all__ = ["find_runs", "load_runs"]
 
@@ -238,7 +239,7 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
         loss = cfg.get("loss") or {}
         hist = loss.get("lambda_history") or []
         for text in notes:
-            warnings.warn(text, CliffkitWarning, stacklevel=2)
+            warnings.warn(text, CliffkitWarning, stacklevel=user_stacklevel())
         rows.append(_row(
             "train", rel, ev_doc, dataset=_task_name(cfg.get("dataset", {}).get("name", "")),
             target=target, split=split.method or "?", backbone=(cfg.get("backbone") or {}).get("name", "?"),

@@ -77,6 +77,21 @@ def cliffkit_warnings_as_lines() -> Iterator[None]:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+def _warning_as_line(previous: Callable) -> Callable:
+    """A :func:`warnings.showwarning` that prints a CliffkitWarning as one line
+    ``cliffkit: warning: ...`` (no file and line of cliffkit's code, no source line; the
+    full form with ``--debug``) and passes other warnings to ``previous``."""
+    from ..errors import CliffkitWarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CliffkitWarning) and not STATE["debug"]:
+            click.echo("cliffkit: warning: " + " ".join(str(message).split()), err=True)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def with_option_names(exc: Exception, options: dict[str, str]) -> Exception:
     """``exc`` (an :class:`~cliffkit.errors.InvalidParameterError`) with the command-line
     option named beside the Python parameter: "The '--min-sim' option (parameter
@@ -123,6 +138,11 @@ def verbose(message: str) -> None:
 @click.version_option(package_name="cliffkit", prog_name="cliffkit", message="%(prog)s %(version)s")
 def app(debug: bool) -> None:
     STATE["debug"] = STATE["debug"] or debug
+    # Warnings printed while a command runs (a long bench run prints them as they come)
+    # read as the commands' own 'cliffkit: warning:' lines; restored when the command ends.
+    previous = warnings.showwarning
+    warnings.showwarning = _warning_as_line(previous)
+    click.get_current_context().call_on_close(lambda: setattr(warnings, "showwarning", previous))
 
 
 class RegistryChoice(click.Choice):

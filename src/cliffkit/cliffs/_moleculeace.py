@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidDataError, ShapeMismatchError
-from ..utils import Interval, head_list, validate_params
+from ..utils import Interval, head_list, user_stacklevel, validate_params
 
 __all__ = [
     "MoleculeACECliffs",
@@ -221,7 +221,7 @@ def _warn_units(y: np.ndarray, potency_fold: float) -> None:
             f"pIC50), not nM: {why}. Pass nM values (MoleculeACE's exp_mean [nM]); from "
             "p-values: nM = 10**(9 - p); from MoleculeACE's y = -log10(nM): nM = 10**(-y).",
             DataWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 

@@ -21,7 +21,7 @@ from ..errors import (
     UnknownNameError,
     unknown_name,
 )
-from ..utils import Interval, sha256_file, validated
+from ..utils import Interval, sha256_file, user_stacklevel, validated
 from ._cache import cache_key, pack_strings, read_cache, unpack_strings, write_cache
 from ._dataset import Dataset, LoadReport
 from ._read import Table, read_table, resolve_column
@@ -30,7 +30,6 @@ from ._standardize import (
     Standardized,
     canonicalize,
     check_mode,
-    external_stacklevel,
     standardize_arrays,
 )
 from ._standardize import standardize as _standardize
@@ -255,7 +254,7 @@ def _select_targets(ds: Dataset, targets: list[str] | None) -> Dataset:
         warnings.warn(
             f"{ds.name}: {int((~has_any).sum()):,} molecules have no value for the selected "
             f"target(s) {', '.join(out.target_names)} and were left out.",
-            DataWarning, stacklevel=external_stacklevel(),
+            DataWarning, stacklevel=user_stacklevel(),
         )
         out = out.subset(np.flatnonzero(has_any))
     return out
@@ -488,7 +487,7 @@ def warn_linear_scale(ds: Dataset, *, where: str | None = None, units: Sequence[
             "values, not the steepest changes. Analyse potencies on a log scale: convert the "
             "column (e.g. pKi = 9 - log10(Ki in nM)) and load that; cliffkit uses the values "
             "as given.",
-            DataWarning, stacklevel=external_stacklevel(),
+            DataWarning, stacklevel=user_stacklevel(),
         )
     return flagged
 
@@ -565,7 +564,7 @@ def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, confli
             f"{path}: {len(std.report.merged)} MoleculeACE molecules share a canonical SMILES with "
             "an earlier row and were merged; their cliff_mol/split/exp_nM come from the first row.",
             DataWarning,
-            stacklevel=external_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
     frame = table.frame
     exp_nm = pd.to_numeric(frame[cols["exp"]], errors="coerce").to_numpy(dtype=np.float64)
@@ -629,7 +628,7 @@ def _check_potency_units(table: Table, cols: dict, exp_nm: np.ndarray, path: Pat
             f"{hint}. cliffkit uses y as given; fix the units or signs of one column. The lines "
             "are in Dataset.meta['y_exp_mismatch_lines'].",
             DataWarning,
-            stacklevel=external_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
     if bad_exp.any():
         from ._standardize import _first_rows
@@ -639,7 +638,7 @@ def _check_potency_units(table: Table, cols: dict, exp_nm: np.ndarray, path: Pat
             f"{_first_rows(table.lines[bad_exp].tolist())}); potencies in nM must be positive "
             "(were -log10 values written there?).",
             DataWarning,
-            stacklevel=external_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
     return lines
 

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataWarning, InvalidDataError, InvalidSmilesError
+from ..utils import user_stacklevel
 from ._dataset import DroppedRow, LoadReport, MergedGroup
 from ._read import Table
 
@@ -714,7 +715,7 @@ def _warn_smiles(label: str, names_ignored: list[tuple[int, str, str]], multi: l
             f"{label}: {len(names_ignored):,} SMILES cells hold text after the SMILES, read as "
             f"a name and ignored ({ex}); put names in their own column to silence this.",
             DataWarning,
-            stacklevel=external_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
     if multi:
         if mode == "keep":
@@ -729,28 +730,11 @@ def _warn_smiles(label: str, names_ignored: list[tuple[int, str, str]], multi: l
                 "were merged with a molecule that coincides with such a reduced one"
             )
         warnings.warn(
-            f"{label}: {len(multi):,} SMILES have several fragments ({row_word} {_first_rows(multi)}); "
+            f"{label}: {len(multi):,} SMILES {'has' if len(multi) == 1 else 'have'} several fragments ({row_word} {_first_rows(multi)}); "
             f"{what}.",
             DataWarning,
-            stacklevel=external_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
-
-
-def external_stacklevel() -> int:
-    """``stacklevel`` that points a warning at the first caller outside cliffkit.data."""
-    import inspect
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    frame = inspect.currentframe()
-    level = 1
-    try:
-        frame = frame.f_back if frame else None  # the caller of this helper is level 1
-        while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
-            frame = frame.f_back
-            level += 1
-    finally:
-        del frame
-    return level
 
 
 #: A number written with a decimal comma ('2,5', '-0,75'), not read as a number.
@@ -784,7 +768,7 @@ def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_t
             f"{label}: dropped {report.n_dropped:,} of {report.n_read:,} rows: {'; '.join(parts)}"
             f"{allmiss}. See Dataset.report for every row.",
             DataWarning,
-            stacklevel=external_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
     if report.masked:
         parts = []
@@ -800,16 +784,18 @@ def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_t
             "molecules are kept with that target missing (NaN): each target uses every "
             "molecule that has its value. See Dataset.report.masked.",
             DataWarning,
-            stacklevel=external_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
     if report.n_conflicts:
         groups = [g for g in report.merged if g.conflicting]
         rows = [_group_rows(g.rows) for g in groups]
+        one = len(groups) == 1
         warnings.warn(
-            f"{label}: {len(groups):,} groups of duplicate molecules have conflicting "
+            f"{label}: {len(groups):,} group{'' if one else 's'} of duplicate molecules "
+            f"{'has' if one else 'have'} conflicting "
             f"{'/'.join(target_cols) if len(target_cols) <= 3 else 'target'} values "
-            f"(spread > {conflict_tol:g} std) and were averaged "
+            f"(spread > {conflict_tol:g} std) and {'was' if one else 'were'} averaged "
             f"({row_word}s {_first_rows(rows)}).",
             DataWarning,
-            stacklevel=external_stacklevel(),
+            stacklevel=user_stacklevel(),
         )

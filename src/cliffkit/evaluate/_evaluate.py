@@ -19,7 +19,7 @@ from ..errors import (
     unknown_name,
 )
 from ..similarity import default_k
-from ..utils import format_table, to_jsonable
+from ..utils import format_table, to_jsonable, user_stacklevel
 from ._metrics import Estimate, pair_metrics, stratum_metrics
 from ._reference import reference_predictions
 
@@ -917,7 +917,7 @@ def read_predictions(
             f"Predictions file {path}: {outside.size} of {known.size} rows name molecules that "
             f"are not in the split's dataset (lines {_show(lines[outside].tolist())}); they "
             "were ignored.",
-            DataWarning, stacklevel=2,
+            DataWarning, stacklevel=user_stacklevel(),
         )
     rows_k, vals_k, lines_k = rows[known], values[known], lines[known]
     order = np.argsort(rows_k, kind="stable")

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CliffkitWarning, InvalidParameterError, ShapeMismatchError
+from ..utils import user_stacklevel
 
 #: The per-group metrics, written once: every group of :func:`stratum_metrics` carries
 #: ``n`` and these, and the bench table and the report take them under the same names.
@@ -336,7 +337,7 @@ def _group_masks(strata, masks, n: int) -> dict[str, np.ndarray]:
                                f"{lab.strip().lower()!r}?)" for lab in near)
             warnings.warn(f"strata labels {counts} are not stratum names (they are "
                           "case-sensitive), so those cases count only in 'overall'.",
-                          CliffkitWarning, stacklevel=3)
+                          CliffkitWarning, stacklevel=user_stacklevel())
     for name, mask in (masks or {}).items():
         m = np.asarray(mask)
         if m.dtype != bool:

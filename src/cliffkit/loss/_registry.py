@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CliffkitWarning, InvalidParameterError, ShapeMismatchError
-from ..utils import Interval, Options, Registry, normalize_name, validate_params
+from ..utils import Interval, Options, Registry, normalize_name, user_stacklevel, validate_params
 from ._adaptive import AdaptiveLambda
 from ._weights import (
     cliff_pairs_from_severity,
@@ -463,7 +463,7 @@ class _Ctx:
                 "term (beta > 0) cannot act; lower pair_quantile or min_similarity, or use "
                 "loss 'cliff'.",
                 CliffkitWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         return p
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidDataError, InvalidParameterError, MissingDependencyError
-from ..utils import atomic_write_bytes
+from ..utils import atomic_write_bytes, user_stacklevel
 
 __all__ = [
     "Geometries",
@@ -391,7 +391,7 @@ def embed_conformers(
             f"RDKit could not embed {out.n_failed} of {n} molecules in 3D (first: {bad}); "
             "they use 2D coordinates (status '2d-fallback').",
             DataWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return out
 

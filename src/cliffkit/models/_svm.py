@@ -32,7 +32,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InvalidParameterError
-from ..utils import Interval, atomic_write_bytes, atomic_write_text, is_seed, params_class
+from ..utils import (
+    Interval,
+    atomic_write_bytes,
+    atomic_write_text,
+    is_seed,
+    params_class,
+    user_stacklevel,
+)
 from ._base import Backbone, apply_epoch_callback, refuse_pair_training
 from ._featurize import ecfp_features
 from ._registry import register_backbone
@@ -209,7 +216,7 @@ class SVMBackbone(Backbone):
                 f"dual coefficient reached its weighted bound C·w_i (C={c:g}: the SVR fits "
                 "the training labels within epsilon), so it is the same model as without "
                 "weights; weights act on an SVR only through molecules at the bound, e.g. "
-                "with a smaller C (--param C=1).", CliffkitWarning, stacklevel=2)
+                "with a smaller C (--param C=1).", CliffkitWarning, stacklevel=user_stacklevel())
         self.C_ = float(c)
         self.best_epoch_ = len(history)
         self.best_val_rmse_ = float(rmse)

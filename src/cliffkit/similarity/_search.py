@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError
-from ..utils import Interval, Options, validated
+from ..utils import Interval, Options, user_stacklevel, validated
 from ._defaults import MIN_SIMILARITY
 from ._fingerprints import resolve_n_jobs
 from ._graph import NeighborGraph
@@ -365,9 +365,7 @@ def _plan(q_fps, r_fps, q_order, r_order, a, b, same, k, min_similarity, info):
 def _prepare(fps, ref_fps, k, min_similarity, exclude_self):
     """Check the inputs of a neighbour search and clip ``k``.
 
-    Shared by :func:`find_neighbors` and ``find_neighbors_distributed`` (called
-    directly from their public function, so the warning's ``stacklevel`` points
-    at the user's call). Returns the empty :class:`NeighborGraph` when there is
+    Shared by :func:`find_neighbors` and ``find_neighbors_distributed``. Returns the empty :class:`NeighborGraph` when there is
     nothing to search, else ``(q_fps, r_fps, same, exclude_self, k_eff, params)``.
     """
     q_fps = _check_fps(fps, "fps")
@@ -395,7 +393,7 @@ def _prepare(fps, ref_fps, k, min_similarity, exclude_self):
         warnings.warn(
             f"k={k} exceeds the {max_k} possible neighbours per query; using k={max(max_k, 0)}.",
             UserWarning,
-            stacklevel=4,  # the user's call (public function, @validated wrapper, here)
+            stacklevel=user_stacklevel(),
         )
         k_eff = max(max_k, 0)
     if n_q == 0 or k_eff == 0:

@@ -16,7 +16,14 @@ from ..errors import (
     unknown_name,
 )
 from ..similarity import MIN_SIMILARITY, N_BITS, RADIUS
-from ..utils import Interval, Params, Registry, check_random_state, params_class
+from ..utils import (
+    Interval,
+    Params,
+    Registry,
+    check_random_state,
+    params_class,
+    user_stacklevel,
+)
 from ._label import label_targets
 from ._result import SplitResult
 
@@ -295,7 +302,7 @@ class BaseSplitter(LabelParams):
                 )
         res.info["warnings"] = msgs
         for m in msgs:
-            warnings.warn(m, SplitWarning, stacklevel=4)
+            warnings.warn(m, SplitWarning, stacklevel=user_stacklevel())
 
 
 #: Why a target whose severities are all 0 has no cliff cases (its labels do not vary).
@@ -387,7 +394,7 @@ def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str]):
         "labels averaged, as load_dataset does. split() yields positions in X with every row "
         "on its molecule's side; a SplitResult indexes the distinct molecules "
         "(info['input_molecule'] maps each row of X to its molecule).",
-        DataWarning, stacklevel=4,
+        DataWarning, stacklevel=user_stacklevel(),
     )
     return uniq, y_out, row_mol
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, SplitFileError
-from ..utils import atomic_write_text, refuse_input_as_output, to_jsonable
+from ..utils import atomic_write_text, refuse_input_as_output, to_jsonable, user_stacklevel
 from ._label import TargetLabels
 
 __all__ = ["SplitResult", "line_molecules", "load_split", "source_row_molecule", "to_chemprop_splits", "FORMAT",
@@ -551,7 +551,7 @@ def to_chemprop_splits(result: SplitResult, path: str | os.PathLike, *,
             warnings.warn(
                 f"chemprop splits {path} index the {row_mol.size} data rows of {where} "
                 f"(0-based, header excluded): {'; '.join(parts)}.",
-                DataWarning, stacklevel=2,
+                DataWarning, stacklevel=user_stacklevel(),
             )
     out = atomic_write_text(path, json.dumps(doc) + "\n")
     if data_path is not None:

@@ -17,6 +17,7 @@ from ._validation import (
     validate_params,
     validated,
 )
+from ._warnings import user_stacklevel
 
 __all__ = [
     "atomic_write",
@@ -41,4 +42,5 @@ __all__ = [
     "is_seed",
     "validate_params",
     "validated",
+    "user_stacklevel",
 ]
