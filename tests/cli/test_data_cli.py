@@ -179,3 +179,19 @@ def test_describe_warns_about_a_concentration_unit_once(tmp_path, capsys, data_d
     pd.DataFrame({"smiles": src["smiles"], "ki": 10 ** (4 - src["exp"])}).to_csv(path, index=False)
     rc, out, err = run(capsys, "describe", str(path), "--unit", "nM")
     assert rc == 0 and err.count("looks like a concentration") == 1 and "span" in err
+
+
+def test_describe_parquet_names_records_not_file_lines(tmp_path, capsys):
+    # Parquet has no header line: its row numbers are 1-based records, and describe and the
+    # loader's warnings say so (they said "file line; header = 1" and "line 3")
+    pd.DataFrame({"smiles": ["CCO", "CCO", "xx", "CCC"], "y": [1.0, 5.0, 2.0, 3.0]}).to_parquet(
+        tmp_path / "d.parquet")
+    rc, out, err = run(capsys, "describe", str(tmp_path / "d.parquet"), "--smiles-col", "smiles",
+                       "--target-col", "y")
+    assert rc == 0, err
+    assert "Parquet record, 1-based" in out and "file line" not in out
+    assert "merged duplicates (1 group)" in out
+    assert "(record 3)" in err and "(records 1+2)" in err and "line" not in err
+    rc, out, _ = run(capsys, "describe", str(tmp_path / "d.parquet"), "--smiles-col", "smiles",
+                     "--target-col", "y", "--json")
+    assert json.loads(out)["row_word"] == "record"

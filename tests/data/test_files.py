@@ -263,7 +263,7 @@ def test_read_table_keeps_text_and_line_numbers(tmp_path):
 def test_parquet_odd_columns(tmp_path):
     frame = pd.DataFrame({"smiles": [b"CCO", None, b"CCN"], "y": [1.0, 2.0, None]})
     frame.to_parquet(tmp_path / "odd.parquet")
-    with pytest.warns(DataWarning, match=r"1 missing_smiles \(line 2\); 1 missing_target \(line 3\)"):
+    with pytest.warns(DataWarning, match=r"1 missing_smiles \(record 2\); 1 missing_target \(record 3\)"):
         ds = load_dataset(tmp_path / "odd.parquet")
     assert list(ds.smiles) == ["CCO"]
     pd.DataFrame(index=[0, 1]).to_parquet(tmp_path / "nocols.parquet")

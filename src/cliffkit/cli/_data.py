@@ -354,7 +354,10 @@ def _render_describe(summary: dict[str, Any]) -> None:
     counts = Table(title="rows", title_justify="left")
     counts.add_column("step")
     counts.add_column("count", justify="right")
-    counts.add_column("first rows (file line; header = 1)", overflow="fold")
+    word = summary.get("row_word", "line")
+    counts.add_column({"line": "first rows (file line; header = 1)",
+                       "record": "first rows (Parquet record, 1-based)"}.get(word, f"first rows ({word})"),
+                      overflow="fold")
     counts.add_row("read", f"{summary['n_read']:,}", "")
     for reason, entry in summary["dropped"].items():
         ex = ", ".join(
@@ -371,7 +374,7 @@ def _render_describe(summary: dict[str, Any]) -> None:
                       for c in summary["conflicts"])
     merged_first = ", ".join("+".join(map(str, rows)) for rows in summary["merged_first_rows"])
     counts.add_row(
-        f"merged duplicates ({groups:,} groups)", f"{summary['n_merged_rows']:,}",
+        f"merged duplicates ({groups:,} group{'' if groups == 1 else 's'})", f"{summary['n_merged_rows']:,}",
         merged_first + (", ..." if groups > len(summary["merged_first_rows"]) else ""),
     )
     counts.add_row(

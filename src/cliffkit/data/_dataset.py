@@ -44,6 +44,9 @@ class LoadReport:
     #: Rows whose SMILES has several fragments (salts, mixtures), and what standardisation did.
     n_multi_fragment: int = 0
     standardize: str = "keep"
+    #: What the row numbers above count: "line" (of a text file, header = line 1),
+    #: "record" (of a Parquet file, 1-based) or "0-based position" (of arrays).
+    row_word: str = "line"
 
     @property
     def n_dropped(self) -> int:
@@ -85,6 +88,7 @@ class LoadReport:
             "masked": [asdict(d) for d in self.masked],
             "n_multi_fragment": self.n_multi_fragment,
             "standardize": self.standardize,
+            "row_word": self.row_word,
         }
 
     @classmethod
@@ -96,6 +100,7 @@ class LoadReport:
             masked=[DroppedRow(**d) for d in data.get("masked", [])],
             n_multi_fragment=int(data.get("n_multi_fragment", 0)),
             standardize=str(data.get("standardize", "keep")),
+            row_word=str(data.get("row_word", "line")),
         )
 
 

@@ -26,11 +26,12 @@ def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
         ``name, source, source_sha256, n_read, dropped {reason: {count, first_rows}},
         n_dropped, n_masked, masked {target: {count, first_rows}} (cells without a value in
         rows kept for another target), n_merged_groups, n_merged_rows, n_conflicts, conflicts (first groups, each
-        with its first rows and ``n_rows``), n_multi_fragment, standardize, n_final, targets
+        with its first rows and ``n_rows``), n_multi_fragment, standardize, row_word, n_final, targets
         [{name, unit, count, n_missing, n_masked_rows, mean, std, min, median, max}]``:
         ``count`` molecules have the target's value, ``n_missing`` do not (multi-target
         files); the statistics use the ``count`` values. ``std`` uses ``ddof=1``; row
-        numbers are 1-based file lines (header = line 1).
+        numbers are what ``row_word`` names: ``"line"``, 1-based file lines (header = line
+        1), or ``"record"``, 1-based Parquet records.
     """
     rep = ds.report
     dropped: dict[str, dict[str, Any]] = {}
@@ -93,6 +94,7 @@ def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
                               for g in rep.merged[:n_rows_shown]],
         "n_multi_fragment": rep.n_multi_fragment,
         "standardize": rep.standardize,
+        "row_word": rep.row_word,
         "n_conflicts": rep.n_conflicts,
         "conflicts": conflicts,
         "n_final": len(ds),

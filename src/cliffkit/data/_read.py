@@ -35,12 +35,15 @@ class Table:
     """A source table: columns of strings, the line number of each row, provenance."""
 
     frame: pd.DataFrame  # all cells str or NaN
-    lines: np.ndarray  # (n_rows,) int64, 1-based file line of each row
+    lines: np.ndarray  # (n_rows,) int64, 1-based file line of each row (Parquet: record)
     path: str
     sha256: str
     # header names given to several columns: frame column (pandas renames the repeats
     # 'exp.1', 'exp.2') -> (the name in the file, its 1-based column positions)
     repeated: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
+    #: What ``lines`` count, in messages: "line" (text file, header = line 1) or
+    #: "record" (Parquet, 1-based, no header line).
+    row_word: str = "line"
 
     def check_unique(self, column: str, *, role: str) -> str:
         """Return ``column``, or raise when the file's header gives its name to several columns.
@@ -294,9 +297,11 @@ def read_table(path: str | os.PathLike, *, what: str = "data file") -> Table:
     suffix = suffixes[-1] if suffixes else ""
     if len(data) == 0:
         raise _fail(shown, "the file is empty; it needs a header line and at least one row.")
+    row_word = "line"
     if suffix in _PARQUET_SUFFIXES or data[:4] == b"PAR1":
         frame = _read_parquet(data, shown)
         lines = np.arange(len(frame), dtype=np.int64) + 1  # Parquet: 1-based record number
+        row_word = "record"
     else:
         frame, lines = _read_text(_decode(data, shown), shown, suffix)
     if frame.shape[1] == 0:
@@ -304,7 +309,8 @@ def read_table(path: str | os.PathLike, *, what: str = "data file") -> Table:
     if len(frame) == 0:
         raise _fail(shown, f"it has a header ({', '.join(frame.columns[:8])}) but no data rows.")
     repeated = frame.attrs.pop("repeated", {})
-    return Table(frame=frame, lines=lines, path=shown, sha256=sha, repeated=repeated)
+    return Table(frame=frame, lines=lines, path=shown, sha256=sha, repeated=repeated,
+                 row_word=row_word)
 
 
 def resolve_column(table: Table, column: str, *, role: str) -> str:

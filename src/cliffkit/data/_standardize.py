@@ -547,7 +547,7 @@ def standardize(table: Table, smiles_col: str, target_cols: Sequence[str],
         target_cols=target_cols,
         cell_reason=cell_reason if part.any() else None,
         cell_detail=cell_detail,
-        **options,
+        **{"row_word": table.row_word, **options},
     )
 
 
@@ -599,8 +599,8 @@ def standardize_arrays(
     target_names : sequence of str, optional
         Names of the targets in messages and ``LoadReport.masked`` (default: the columns).
     row_word : str, default="line"
-        What ``lines`` are, in warnings: ``"line"`` (of a file) or ``"position"`` (0-based,
-        of arrays).
+        What ``lines`` are, in warnings and ``LoadReport.row_word``: ``"line"`` (of a text
+        file), ``"record"`` (of a Parquet file) or ``"0-based position"`` (of arrays).
     """
     label = label or path
     names = list(target_names) if target_names is not None else list(target_cols)
@@ -620,7 +620,7 @@ def standardize_arrays(
                 "name the SMILES column with smiles_col / --smiles-col."
             )
         bad = np.flatnonzero(has_text)[:3]
-        examples = ", ".join(f"line {int(lines[i])}: {str(raw[i])[:30]!r}" for i in bad)
+        examples = ", ".join(f"{row_word} {int(lines[i])}: {str(raw[i])[:30]!r}" for i in bad)
         raise InvalidSmilesError(
             f"None of the {int(has_text.sum())} SMILES in column {smiles_col!r} of {path} "
             f"could be parsed by RDKit ({examples}); check that smiles_col / --smiles-col "
@@ -631,7 +631,7 @@ def standardize_arrays(
     detail[smiles_bad] = bad_detail[smiles_bad]
 
     dropped_mask = reason != None  # noqa: E711
-    report = LoadReport(n_read=n, standardize=standardize)
+    report = LoadReport(n_read=n, standardize=standardize, row_word=row_word)
     for i in np.flatnonzero(dropped_mask):
         report.dropped.append(DroppedRow(row=int(lines[i]), reason=str(reason[i]), detail=str(detail[i])))
     kept = np.flatnonzero(~dropped_mask)
