@@ -631,3 +631,26 @@ def test_interrupted_retrain_keeps_the_old_runs_log(small_run, tmp_path, monkeyp
     after = {p.name: p.read_bytes() for p in mine.iterdir() if p.is_file()}
     assert after == before  # no partial log, nothing replaced
     assert not [p for p in mine.iterdir() if p.name.startswith(".")]
+
+
+def test_interrupted_first_train_leaves_no_empty_run_folder(small_run, tmp_path, monkeypatch):
+    """Fresh-user trial: Ctrl-C during the first 'cliffkit train -o RUN' left an empty RUN
+    that 'cliffkit report' then skipped; a folder the run made is removed, one that existed
+    before is kept."""
+    import cliffkit.experiment
+
+    root, data, split, run = small_run
+
+    def interrupted_fit(*args, log_path=None, **kwargs):
+        with open(log_path, "w", encoding="utf-8") as fh:
+            fh.write('{"epoch": 1, "train_loss": 9.9}\n')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cliffkit.experiment, "fit", interrupted_fit)
+    argv = ["train", str(data), "--split", str(split), "--backbone", "mlp", "--epochs", "2",
+            "--device", "cpu", "--quiet", "-o"]
+    assert main([*argv, str(tmp_path / "new" / "run")]) == 130
+    assert not (tmp_path / "new" / "run").exists()
+    (tmp_path / "mine").mkdir()
+    assert main([*argv, str(tmp_path / "mine")]) == 130
+    assert (tmp_path / "mine").is_dir() and list((tmp_path / "mine").iterdir()) == []

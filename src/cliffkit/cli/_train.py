@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -174,6 +175,7 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
         raise InvalidParameterError(
             f"--loss-param {clash[0]}=... duplicates the --{clash[0]} option; use --{clash[0]}.")
     out = Path(output)
+    created = not out.exists()  # a folder this run makes goes again if the run fails
     out.mkdir(parents=True, exist_ok=True)
     import os
 
@@ -194,6 +196,14 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
             os.replace(log_new, out / "train_log.jsonl")
         else:  # a backbone that logs nothing: no log of the run this one replaced
             (out / "train_log.jsonl").unlink(missing_ok=True)
+    except BaseException:
+        # Ctrl-C or an error before the model is in place: an empty folder made by this
+        # run would read as a run ('report' skipped it without a word); remove it.
+        log_new.unlink(missing_ok=True)
+        if created:
+            with contextlib.suppress(OSError):  # only if empty
+                out.rmdir()
+        raise
     finally:
         log_new.unlink(missing_ok=True)
 
