@@ -429,3 +429,12 @@ def test_stratum_counts_say_they_are_per_seed_means(results):
     md = render_markdown(build_report(results, title="Synthetic"))
     assert md.count("n cliff, n smooth: test molecules in the stratum per seed, the mean over "
                     "the seeds rounded") >= 2
+
+
+def test_overview_lists_losses_in_the_report_order(results):
+    # fresh-user trial: the overview listed losses alphabetically ('cliff, lds, plain') while
+    # every table puts plain first; one order everywhere (plain, the CliffLoss variants, rest)
+    extra = results.iloc[[0]].assign(loss="lds", key="extra-lds")
+    rep = build_report(pd.concat([results, extra], ignore_index=True), figures=False)
+    text = " ".join(m.text for m in _section(rep, "Overview").items if m.kind == "message")
+    assert "losses: plain, cliff, lds;" in text

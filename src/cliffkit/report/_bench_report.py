@@ -213,7 +213,7 @@ def _overview(report: Report, table, warnings: list[str] | None = None) -> None:
             f"Datasets: {', '.join(sorted({_task(d, t) for d, t in zip(table['dataset'], table['target'], strict=False)}))}; "
             f"splits: {', '.join(sorted(table['split'].dropna().unique()))}; "
             f"backbones: {', '.join(sorted(table['backbone'].dropna().unique()))}; "
-            f"losses: {', '.join(sorted(table['loss'].dropna().unique()))}; "
+            f"losses: {', '.join(sorted(table['loss'].dropna().unique(), key=_loss_order))}; "
             f"seeds: {', '.join(str(int(s)) for s in sorted(table['seed'].dropna().unique()))}."
         )
         if "seconds" in table and table["seconds"].notna().any():

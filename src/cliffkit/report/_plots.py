@@ -31,7 +31,10 @@ def _whiskers(std):
 
 
 def _loss_sorted(losses) -> list[str]:
-    return sorted(losses, key=lambda s: (s != "plain", s))
+    """The report's one loss order (plain, the CliffLoss variants, then the rest)."""
+    from ._bench_report import _loss_order
+
+    return sorted(losses, key=_loss_order)
 
 
 def _figure(n_panels: int, ncols: int = 3, size=(4.2, 3.3)):
@@ -173,7 +176,7 @@ def plot_gap_by_loss(table) -> bytes:
     panels = list(table.groupby(["dataset", "target"], sort=True))
     fig, axes = _figure(len(panels))
     for ax, ((ds, tg), sub) in zip(axes, panels, strict=False):
-        losses = sorted(sub["loss"].unique(), key=lambda s: (s != "plain", s))
+        losses = _loss_sorted(sub["loss"].unique())
         losses = [lo for lo in losses
                   if np.isfinite(sub.loc[sub["loss"] == lo, "gap"].to_numpy(float)).any()]
         _backbone_bars(ax, sub, [(lo, sub[sub["loss"] == lo], "gap", _LOSS_COLORS.get(lo))
