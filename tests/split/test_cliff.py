@@ -53,7 +53,7 @@ def test_targets_subset():
 @pytest.mark.parametrize("param, value, match", [
     ("test_size", 1.5, r"The 'test_size' parameter of CliffSplit must be a float in \(0, 1\); got 1.5"),
     ("cliff_share", -0.1, r"'cliff_share' parameter of CliffSplit must be a float in \[0, 1\]"),
-    ("k", 0, r"'k' parameter of CliffSplit must be None or an int in \[1, inf\); got 0"),
+    ("k", 0, r"'k' parameter of CliffSplit must be an int in \[1, inf\), or None \(not set\); got 0"),
     ("min_similarity", 0.0, r"'min_similarity' parameter of CliffSplit must be a float in \(0, 1\]"),
     ("balance", "all", r"'balance' parameter of CliffSplit must be one of"),
     ("random_state", "x", r"'random_state' parameter of CliffSplit must be None, an int"),

@@ -87,11 +87,27 @@ class Options:
         return "one of {" + ", ".join(repr(o) for o in sorted(self.options, key=str)) + "}"
 
 
+#: How a type constraint reads in an error message.
+_TYPE_WORDS = {int: "an int", float: "a number", str: "a string", bool: "a bool", dict: "a dict",
+               list: "a list", tuple: "a tuple", np.ndarray: "an array"}
+
+
+def _accepted(options: list) -> str:
+    """The accepted values in words, the real ones first and None last, as 'not set': "an
+    int in [1, inf), or None (not set)" (it read "None or an int ...", and None is not what
+    a user means to give)."""
+    words = [_describe(c) for c in options if c is not None]
+    text = " or ".join(words)
+    if any(c is None for c in options):
+        text = f"{text}, or None (not set)" if words else "None"
+    return text
+
+
 def _describe(constraint: Any) -> str:
     if constraint is None:
         return "None"
     if isinstance(constraint, type):
-        return f"an instance of {constraint.__name__!r}"
+        return _TYPE_WORDS.get(constraint, f"an instance of {constraint.__name__!r}")
     if constraint == "random_state":
         return "None, an int or a numpy Generator"
     if constraint == "boolean":
@@ -140,7 +156,7 @@ def validate_params(constraints: dict[str, list], params: dict[str, Any], owner:
             continue
         if any(_satisfied(c, value) for c in options):
             continue
-        accepted = " or ".join(_describe(c) for c in options)
+        accepted = _accepted(options)
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be {accepted}; got {value!r}."
         )
