@@ -197,6 +197,8 @@ def test_paired_test_against_scipy():
     assert paired_test(a, b, lower_is_better=False)["win_rate"] == pytest.approx(1.5 / 7)
     small = paired_test(a[:3], b[:3])
     assert small["wilcoxon_pvalue"] is None and np.isfinite(small["t_pvalue"])
+    # plain Python numbers (json.dumps, repr): diff_low/diff_high were numpy float64
+    assert all(type(v) in (int, float) for v in r.values())
     with pytest.raises(ShapeMismatchError):
         paired_test([1.0, 2.0], [1.0])
 

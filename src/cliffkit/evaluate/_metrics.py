@@ -647,7 +647,7 @@ def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95)
     out["win_rate"] = float((better.sum() + 0.5 * (d == 0).sum()) / n)
     if n >= 2:
         sd = float(d.std(ddof=1))
-        half = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)
+        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n))
         out["diff_low"], out["diff_high"] = out["mean_diff"] - half, out["mean_diff"] + half
         if sd > 0:
             t = stats.ttest_rel(x, y)
