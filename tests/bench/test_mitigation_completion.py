@@ -84,7 +84,7 @@ def test_committed_base_family_is_the_registered_33(mit):
 
 @pytest.mark.parametrize("plan, name, marker", [
     ("study", "mitigation", "mitigation"), ("confirmatory", "mitigation_confirmatory", "confirm"),
-    ("completion", "mitigation_completion", "completion")])
+    ("completion", "mitigation_completion", "completion"), ("gin", "mitigation_gin", "gin")])
 def test_docs_blocks_are_their_committed_summaries(mit, plan, name, marker):
     """Each generated block of docs/cliffloss.md is exactly what ``render`` makes of its
     committed JSON summary: no hand edit of a generated number, and no signed zero."""
