@@ -103,3 +103,28 @@ def test_user_file_named_like_a_paper_dataset_is_not_a_paper_dataset():
     # the registered datasets (and bench names derived from them) still are
     for name in ("qm9", "lipophilicity", "esol", "freesolv"):
         assert _is_paper_dataset(name)
+
+
+def test_a_claims_file_the_user_names_is_tested_on_their_own_data(tmp_path):
+    # fresh-user trial 4: 'cliffkit report --claims my.toml' on a grid of the user's own file
+    # gave no claims section and no word (the claims were only for the paper's datasets)
+    claims = tmp_path / "mine.toml"
+    claims.write_text(
+        'alpha = 0.05\nmin_seeds = 5\n\n[[claims]]\nid = "my_ratio"\n'
+        'title = "My assay: cliff/smooth ratio >= 1.5"\nendpoint = "ratio"\nthreshold = 1.5\n'
+        'test = "t"\nquantifier = "all"\nper = ["dataset", "target", "backbone"]\n'
+        '[claims.cells]\nsplit = "cliff"\nloss = "plain"\n', encoding="utf-8")
+    table = pd.DataFrame(_user_rows([0, 1, 2, 3, 4], 30))
+    rep = build_report(table, figures=False, claims_file=str(claims))
+    sec = _section(rep, "Claims")
+    texts = [m.text for s in sec.items if s.kind == "section" for m in s.items
+             if m.kind == "message"]
+    verdict = next(t for t in texts if t.startswith("my_ratio:"))
+    assert "over 1 cells" in verdict and "holds" in verdict  # ratio 2.0 on every seed
+    assert str(claims) in repr(sec)
+    assert "Paper claims" not in render_markdown(rep)
+    # the user's own summary is still there
+    _section(rep, "my_assay/pKi")
+    # without --claims: unchanged, no claims section for a user's file
+    rep = build_report(table, figures=False)
+    assert not [s for s in rep.iter_items("section") if s.title in ("Claims", "Paper claims")]

@@ -383,7 +383,7 @@ def _only_datasets(grid, names: str):
 @click.option("--title", default=None, help="Report title (default: from the grid config).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures (tables and claims only).")
 @click.option("--claims", "claims_file", default=None, type=click.Path(dir_okay=False),
-              help="Pre-registered claims (TOML; default: the shipped report/claims/paper.toml).")
+              help="Pre-registered claims (TOML, the layout of the shipped report/claims/paper.toml, which is the default and covers the paper's datasets only); a file you name is tested on every cell, your own data included.")
 @click.option("--compare", "compare_dir", default=None,
               type=click.Path(file_okay=False, exists=True),
               help="A second 'cliffkit bench' results folder (e.g. the same grid on a subsample): "

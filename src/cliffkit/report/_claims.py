@@ -211,8 +211,9 @@ def _claim_rows(claim: dict[str, Any], table):
 
 def claims_section(report, table, *, spec: dict | None = None,
                    command: str | None = None, n_bootstrap: int = 1000,
-                   caveats=None, warnings: list[str] | None = None) -> None:
-    """Add the "Paper claims" section: one subsection per claim of ``spec`` (:func:`load_claims`).
+                   caveats=None, warnings: list[str] | None = None,
+                   title: str = "Paper claims") -> None:
+    """Add the ``title`` section: one subsection per claim of ``spec`` (:func:`load_claims`).
 
     ``caveats(rows) -> list[str]``, when given, says why a verdict drawn from those results
     rows is weak evidence (few seeds, small strata, a capped training budget); the reasons
@@ -222,7 +223,7 @@ def claims_section(report, table, *, spec: dict | None = None,
     from ..evaluate import ENDPOINTS, evaluate_claim, shown_holm
 
     spec = load_claims() if spec is None else spec
-    with report.section("Paper claims"):
+    with report.section(title):
         report.add_message(
             f"Pre-registered claims from {spec['path']} (sha256 {spec['sha256'][:12]}…). Each is "
             "tested by a one-sided t-test across split seeds on the endpoint's per-seed contrast; "
