@@ -7,6 +7,7 @@ into one line on stderr and exit code 2; ``--debug`` re-raises instead.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -36,6 +37,30 @@ __all__ = ["app", "main"]
 def _error(message: str) -> None:
     first = " ".join(str(message).split())
     print(f"cliffkit: error: {first}", file=sys.stderr)
+
+
+#: What to do about a file-system error, by errno (the path and the system's reason come first).
+_OS_FIXES = {
+    errno.EEXIST: "a file of that name is in the way of a folder; choose another path or move "
+                  "the file",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
+    errno.EISDIR: "that is a folder; give a file name",
+    errno.EACCES: "no permission (a read-only folder?); choose a folder you can write to",
+    errno.EPERM: "no permission (a read-only folder?); choose a folder you can write to",
+    errno.EROFS: "the file system is read-only; choose another folder",
+    errno.ENOSPC: "the disk is full; free space or choose another folder",
+    errno.ENAMETOOLONG: "the name is too long; choose a shorter path",
+    errno.EPIPE: "the command reading the output stopped early",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for a file-system error (an output folder that cannot be made, a read-only
+    folder, a full disk): the path, the system's reason and the fix."""
+    where = exc.filename if exc.filename is not None else "a file"
+    reason = exc.strerror or exc.__class__.__name__
+    fix = _OS_FIXES.get(exc.errno, "check the path and its permissions")
+    return f"cannot use {str(where)!r}: {reason}; {fix}."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         if STATE["debug"]:
             raise
         _error(str(exc))
+        return 2
+    except OSError as exc:  # the file system refused (an output path through a file, no permission)
+        if STATE["debug"]:
+            raise
+        _error(os_error_message(exc))
         return 2
     if isinstance(result, int):
         return result
