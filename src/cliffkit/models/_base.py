@@ -32,7 +32,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InvalidDataError, InvalidParameterError, ShapeMismatchError
+from ..errors import (
+    IncompleteMethodError,
+    InvalidDataError,
+    InvalidParameterError,
+    ShapeMismatchError,
+)
 from ..utils import Params, atomic_write_text, to_jsonable
 
 __all__ = ["Backbone", "load_backbone", "CONFIG_FILE"]
@@ -250,18 +255,24 @@ class Backbone(Params):
         return model
 
     # ---------------------------------------------------------------- hooks
+    def _missing_hook(self, hook: str, needed_by: str) -> IncompleteMethodError:
+        return IncompleteMethodError(
+            f"{type(self).__name__} does not implement {hook}, which {needed_by} needs; "
+            "add it to the class (docs/tutorial.md, 'Your own backbone or loss')."
+        )
+
     def _fit(self, smiles_tr: list[str], y_tr: np.ndarray, smiles_va: list[str],
              y_va: np.ndarray, **kwargs: Any) -> None:
-        raise NotImplementedError
+        raise self._missing_hook("_fit", "fit")
 
     def _predict(self, smiles: list[str]) -> np.ndarray:
-        raise NotImplementedError
+        raise self._missing_hook("_predict", "predict")
 
     def _save_weights(self, path: Path) -> None:
-        raise NotImplementedError
+        raise self._missing_hook("_save_weights", "save (and 'cliffkit train')")
 
     def _load_weights(self, path: Path) -> None:
-        raise NotImplementedError
+        raise self._missing_hook("_load_weights", "Backbone.load (and 'cliffkit predict')")
 
     def _fitted_state(self) -> dict[str, Any]:
         return {}

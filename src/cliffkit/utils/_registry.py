@@ -56,7 +56,8 @@ class Registry(Mapping[str, T], Generic[T]):
         :meth:`get` (a module whose optional dependency is missing stays listed and
         raises its own error when used).
     on_register : callable, optional
-        ``on_register(key, obj)``, called for each new entry (e.g. to set ``obj.name``).
+        ``on_register(key, obj)``, called for each new entry before it is stored (e.g. to
+        set ``obj.name``, or to refuse an incomplete entry by raising).
 
     Examples
     --------
@@ -107,9 +108,9 @@ class Registry(Mapping[str, T], Generic[T]):
                     f"{self.kind} {key!r} is already registered ({_qualname(old)}); "
                     "pass overwrite=True to replace it."
                 )
-            self._entries[key] = value
-            if self._on_register is not None:
+            if self._on_register is not None:  # first: it may refuse the entry (raise)
                 self._on_register(key, value)
+            self._entries[key] = value
             return value
 
         return deco if obj is _MISSING else deco(obj)
