@@ -34,6 +34,12 @@ for _name in _COMMAND_MODULES:
 __all__ = ["app", "main"]
 
 
+#: Said on Ctrl-C (or SIGTERM in bench): what was kept and how to go on.
+_INTERRUPTED = ("interrupted; finished outputs were kept (every file is written whole or not at "
+                "all); rerun the same command to continue ('cliffkit bench' skips its finished "
+                "cells)")
+
+
 def _error(message: str) -> None:
     first = " ".join(str(message).split())
     print(f"cliffkit: error: {first}", file=sys.stderr)
@@ -74,11 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         result = app.main(args=args, prog_name="cliffkit", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
-        _error("aborted by user")
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C (KeyboardInterrupt) into Abort; an Abort of its own (a prompt
+        # answered no) has no such cause
+        _error(_INTERRUPTED if isinstance(exc.__cause__, KeyboardInterrupt) else "aborted by user")
         return 130
     except KeyboardInterrupt:
-        _error("interrupted; finished outputs were kept and the run can be resumed")
+        _error(_INTERRUPTED)
         return 130
     except click.UsageError as exc:
         if STATE["debug"]:
