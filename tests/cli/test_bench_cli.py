@@ -381,4 +381,9 @@ def test_ctrl_c_in_bench_says_what_was_kept_and_how_to_resume(tmp_path, monkeypa
     assert len(list((tmp_path / "r" / "cells").glob("*.json"))) == 1
     monkeypatch.setattr(runner, "_default_cell_fn", lambda: fake.fake_cell)
     assert main(argv) == 0
-    assert "1 already finished, 3 run" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 already finished, 3 run" in out and "(3 cells to run" in out
+    # one cell left: "1 cell to run", not "1 cells to run"
+    (next((tmp_path / "r" / "cells").glob("*-s1-*.json"))).unlink()
+    assert main(argv) == 0
+    assert "(1 cell to run" in capsys.readouterr().out

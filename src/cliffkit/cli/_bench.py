@@ -131,7 +131,7 @@ def _estimate(grid, out_dir: str, n_jobs: int = 2) -> tuple[float, str]:
                 * _epoch_share(grid, c.backbone)
                 for c in cells)
     total /= max(1, n_jobs)
-    how = f"{len(cells)} cells to run"
+    how = f"{len(cells)} cell{'' if len(cells) == 1 else 's'} to run"
     if measured:
         how += ", timed from the finished cells of this folder where possible"
     return total, how
