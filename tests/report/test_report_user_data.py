@@ -128,3 +128,30 @@ def test_a_claims_file_the_user_names_is_tested_on_their_own_data(tmp_path):
     # without --claims: unchanged, no claims section for a user's file
     rep = build_report(table, figures=False)
     assert not [s for s in rep.iter_items("section") if s.title in ("Claims", "Paper claims")]
+
+
+def test_compare_names_settings_that_differ_between_the_two_folders():
+    # fresh-user trial 4: '--compare' of two grids with lgbm at 50 and 100 trees put the
+    # groups side by side as "the same cells" without a word about the different budget
+    import json
+
+    def with_cells(rows, n_estimators):
+        for r in rows:
+            r["cell_json"] = json.dumps({
+                "backbone": r["backbone"], "backbone_params": {"n_estimators": n_estimators},
+                "dataset": r["dataset"], "loss": r["loss"], "loss_params": {},
+                "seed": r["seed"], "split": "cliff", "split_params": {}, "target": "pKi"},
+                sort_keys=True)
+        return pd.DataFrame(rows)
+
+    here = with_cells(_user_rows([0, 1, 2], 30), 50)
+    for there, warned in ((with_cells(_user_rows([0, 1, 2], 30), 100), True),
+                          (with_cells(_user_rows([0, 1, 2], 30), 50), False)):
+        rep = build_report(here, figures=False, compare=there, compare_label="big")
+        sec = _section(rep, "Against big")
+        texts = [m.text for m in sec.items if m.kind == "message"]
+        hits = [t for t in texts if "other settings" in t]
+        assert bool(hits) == warned
+        if warned:
+            assert ("my_assay/pKi cliff lgbm plain: backbone_params.n_estimators 50 here, "
+                    "100 in big") in hits[0]
