@@ -83,3 +83,36 @@ def test_a_complete_user_backbone_trains_predicts_and_names_a_missing_save(clean
     with pytest.raises(IncompleteMethodError,
                        match="UserRF does not implement _save_weights, which save"):
         model.save(Path(tmp_path) / "m")
+
+
+def test_loading_a_model_of_an_unregistered_user_backbone_says_to_import_it(cleanup, tmp_path):
+    # fresh-user trial 4: 'cliffkit predict RUN' of a user's backbone said only "Unknown
+    # backbone 'mean-model'; choose one of: ..." (the module that registers it was not imported)
+    from cliffkit.errors import UnknownNameError
+
+    cleanup.append("mean-model")
+
+    @register_backbone("mean-model")
+    @params_class
+    class MeanModel(Backbone):
+        _parameter_constraints: ClassVar[dict] = {"random_state": [is_seed]}
+        random_state: int = 0
+
+        def _fit(self, smiles_tr, y_tr, smiles_va, y_va, **kwargs):
+            self.mean_ = float(np.mean(y_tr))
+
+        def _predict(self, smiles):
+            return np.full(len(smiles), self.mean_)
+
+        def _save_weights(self, path):
+            (path / "mean.txt").write_text(repr(self.mean_), encoding="utf-8")
+
+        def _load_weights(self, path):
+            self.mean_ = float((path / "mean.txt").read_text(encoding="utf-8"))
+
+    saved = get_backbone("mean-model").fit(_ds(range(6)), _ds([6, 7])).save(tmp_path / "m")
+    assert Backbone.load(saved).predict(["CCO"]) == pytest.approx([Y[:6].mean()])
+    BACKBONES._entries.pop("mean-model")  # a new process that did not import the module
+    with pytest.raises(UnknownNameError, match=r"holds a model of backbone 'mean-model', which "
+                       r"is not registered in this process .*import the module that registers"):
+        Backbone.load(saved)

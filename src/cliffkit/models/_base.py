@@ -37,6 +37,7 @@ from ..errors import (
     InvalidDataError,
     InvalidParameterError,
     ShapeMismatchError,
+    UnknownNameError,
 )
 from ..utils import Params, atomic_write_text, to_jsonable
 
@@ -242,7 +243,15 @@ class Backbone(Params):
             from ._registry import WRAPPERS
 
             return WRAPPERS.get(config["wrapper"])._load_wrapped(path, config)
-        klass = get_backbone_class(config["backbone"])
+        try:
+            klass = get_backbone_class(config["backbone"])
+        except UnknownNameError as exc:
+            raise UnknownNameError(
+                f"{path} holds a model of backbone {config['backbone']!r}, which is not "
+                f"registered in this process ({str(exc).rstrip('.')}); a backbone of your own must be "
+                "registered before loading: import the module that registers it (for the "
+                "CLI: docs/tutorial.md, 'Your own backbone or loss')."
+            ) from exc
         if cls is not Backbone and not issubclass(klass, cls):
             raise InvalidDataError(
                 f"{path} holds a {klass.__name__}, not a {cls.__name__}."
