@@ -415,6 +415,16 @@ def make_loss(
 
 @dataclass
 class _Ctx:
+    """What a loss builder (``@register_loss(name) def build(ctx) -> LossSpec``) is given.
+
+    For builders of one's own (docs/tutorial.md, "Your own backbone or loss"): ``y``
+    (training labels, (n_train,)), ``lam``, ``beta`` (None when not given), ``random_state``,
+    ``need_severity()`` (train-only severities, (n_train,); an error when none were
+    computed) and ``spec(weight, params, beta=..., severity=...)``, which assembles the
+    :class:`LossSpec` (pairs are looked up when ``beta > 0``). The other fields serve the
+    built-in losses.
+    """
+
     name: str
     y: np.ndarray
     sev: np.ndarray | None
