@@ -53,7 +53,7 @@ _OS_FIXES = {
     errno.EISDIR: "that is a folder; give a file name",
     errno.EACCES: "no permission (a read-only folder?); choose a folder you can write to",
     errno.EPERM: "no permission (a read-only folder?); choose a folder you can write to",
-    errno.EROFS: "the file system is read-only; choose another folder",
+    errno.EROFS: "choose a folder on a writable disk",
     errno.ENOSPC: "the disk is full; free space or choose another folder",
     errno.ENAMETOOLONG: "the name is too long; choose a shorter path",
     errno.EPIPE: "the command reading the output stopped early",
