@@ -386,4 +386,20 @@ def test_ctrl_c_in_bench_says_what_was_kept_and_how_to_resume(tmp_path, monkeypa
     # one cell left: "1 cell to run", not "1 cells to run"
     (next((tmp_path / "r" / "cells").glob("*-s1-*.json"))).unlink()
     assert main(argv) == 0
-    assert "(1 cell to run" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "(1 cell to run" in out and "1 cells" not in out
+
+
+def test_a_one_cell_grid_says_cell_not_cells(tmp_path, monkeypatch, capsys):
+    fake = _fake_module()
+    import cliffkit.bench._runner as runner
+
+    monkeypatch.setattr(runner, "_default_cell_fn", lambda: fake.fake_cell)
+    monkeypatch.setattr(runner, "_default_split_fn", lambda: fake.fake_split)
+    cfg = tmp_path / "grid.toml"
+    cfg.write_text(_GRID.replace("seeds = [0, 1]", "seeds = [0]")
+                   .replace('losses = ["plain", "cliff"]', 'losses = ["plain"]'), encoding="utf-8")
+    assert main(["bench", "--config", str(cfg), "-o", str(tmp_path / "r"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "grid 'tiny': 1 cell (1 cell to run)" in out
+    assert "1 cell: 0 already finished, 1 run" in out and "1 cells" not in out
