@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from cliffkit.report import build_report, render_markdown
 from cliffkit.report._bench_report import _dataset_label, _is_paper_dataset
@@ -155,3 +156,31 @@ def test_compare_names_settings_that_differ_between_the_two_folders():
         if warned:
             assert ("my_assay/pKi cliff lgbm plain: backbone_params.n_estimators 50 here, "
                     "100 in big") in hits[0]
+
+
+@pytest.mark.parametrize("edit, match", [
+    (('endpoint = "ratio"', 'endpoint = "ratoi"'),
+     r"claim 'mine' key 'endpoint': 'ratoi' is not one of .*Did you mean 'ratio'\?"),
+    (('per = ["dataset", "target", "backbone"]', 'per = ["dataset", "colour"]'),
+     r"claim 'mine' key 'per': 'colour' is not one of dataset, target"),
+    (('split = "cliff"', 'splt = "cliff"'), r"key 'cells.splt': 'splt' is not one of .*'split'"),
+    (('quantifier = "all"', 'quantifier = "every"'), r"key 'quantifier': 'every'"),
+    (("threshold = 1.5", 'threshold = "1.5"'), r"key 'threshold' must be a number"),
+])
+def test_a_claims_file_with_a_wrong_key_value_is_one_config_error(tmp_path, edit, match):
+    # fresh-user trial 4: an unknown endpoint or 'per' column was a KeyError traceback from
+    # the report, and a misspelt selector column silently matched no cell
+    from cliffkit.errors import ConfigError
+    from cliffkit.report._claims import load_claims
+
+    text = ('[[claims]]\nid = "mine"\nendpoint = "ratio"\nthreshold = 1.5\ntest = "t"\n'
+            'quantifier = "all"\nper = ["dataset", "target", "backbone"]\n'
+            '[claims.cells]\nsplit = "cliff"\nloss = "plain"\n')
+    good = tmp_path / "good.toml"
+    good.write_text(text, encoding="utf-8")
+    assert load_claims(good)["claims"][0]["id"] == "mine"
+    assert load_claims()["claims"]  # the shipped claims pass the same checks
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(*edit), encoding="utf-8")
+    with pytest.raises(ConfigError, match=match):
+        load_claims(bad)
