@@ -683,6 +683,25 @@ def completion_family(new: list[dict], base: list[tuple[str, dict]]) -> tuple[li
     return fam, replaced
 
 
+def _add_epochs(rows: list[dict], recs: dict) -> None:
+    """What each cell chose on validation, per seed of each row: the early-stopping epoch
+    (``best_epochs``, and plain's, ``plain_best_epochs``); for ``anchor-delta`` its
+    Δ-LightGBM's best iteration (``delta_iterations``; the wrapper's best_epoch_ is that)."""
+    epochs, delta_its = {}, {}
+    for rec in recs.values():
+        c = rec["cell"]
+        fitted = (rec.get("extra") or {}).get("fitted") or {}
+        k = (c["dataset"], c["split"], c["backbone"], c["loss"], c["seed"])
+        if "delta_iteration_" in fitted:
+            delta_its[k] = fitted["delta_iteration_"]
+        else:
+            epochs[k] = fitted.get("best_epoch_")
+    for r in rows:
+        r["best_epochs"] = [epochs.get((*_row_key(r), s)) for s in r["seeds"]]
+        r["delta_iterations"] = [delta_its.get((*_row_key(r), s)) for s in r["seeds"]]
+        r["plain_best_epochs"] = [epochs.get((*_row_key(r)[:3], "plain", s)) for s in r["seeds"]]
+
+
 def analyze_completion(out: Path, json_path: Path | None, docs: Path | None,
                        base_paths=COMPLETION_BASE) -> dict:
     """The completion run of the mlp arms (issue 18f): per new mlp cell E1, E1 strict and E2
@@ -700,19 +719,7 @@ def analyze_completion(out: Path, json_path: Path | None, docs: Path | None,
             r[k + "_alone"] = r.pop(k)
         for k in ("target_a", "target_b", "target_c"):
             r.pop(k, None)
-    epochs, delta_its = {}, {}  # what each cell chose on validation: the early-stopping
-    for rec in recs.values():   # epoch; anchor-delta: its Δ-LightGBM's best iteration
-        c = rec["cell"]
-        fitted = (rec.get("extra") or {}).get("fitted") or {}
-        k = (c["dataset"], c["split"], c["backbone"], c["loss"], c["seed"])
-        if "delta_iteration_" in fitted:  # the wrapper's best_epoch_ is that iteration
-            delta_its[k] = fitted["delta_iteration_"]
-        else:
-            epochs[k] = fitted.get("best_epoch_")
-    for r in rows:
-        r["best_epochs"] = [epochs.get((*_row_key(r), s)) for s in r["seeds"]]
-        r["delta_iterations"] = [delta_its.get((*_row_key(r), s)) for s in r["seeds"]]
-        r["plain_best_epochs"] = [epochs.get((*_row_key(r)[:3], "plain", s)) for s in r["seeds"]]
+    _add_epochs(rows, recs)
     base = [(src, json.loads(p.read_text(encoding="utf-8")), only) for src, p, only in base_paths]
     new = [r for r in rows if r["family"] == "study"]
     fam, replaced = completion_family(new, base)
@@ -788,6 +795,74 @@ def completion_markdown(summary) -> str:
     wn = summary["winner"]
     out += ["", f"**Winner rule** (registered family): {wn['winner'] or 'no winner'} "
             f"({wn['reason']}).", "", "<!-- completion:end -->"]
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------ gin arm
+COMPLETION_JSON = Path("benchmarks/results/mitigation_completion.json")
+
+
+def analyze_gin(out: Path, json_path: Path | None, docs: Path | None,
+                completion_json: Path = COMPLETION_JSON, base_paths=COMPLETION_BASE) -> dict:
+    """The gin arm (docs/cliffloss.md, "gin arm: pre-registration"): E1, E1 strict and E2 of
+    each gin arm against gin ``plain``, Holm over the registered family (the gin cells with 5
+    seeds: one); for comparison only, the Holm p-values the cell would have as one more cell
+    of the completion run's registered family (the committed ``completion_json`` rows plus
+    the study's and the addendum's)."""
+    from cliffkit.bench import load_results
+
+    table = load_results(out)
+    table = table[(table["status"] == "ok") & (table["backbone"] == "gin")].reset_index(drop=True)
+    recs = _cell_records(out)
+    rows = analyze_mae(table, recs)  # Holm over the 5-seed gin cells: the registered family
+    _add_epochs(rows, recs)
+    comp = json.loads(Path(completion_json).read_text(encoding="utf-8"))
+    base = [(src, json.loads(p.read_text(encoding="utf-8")), only) for src, p, only in base_paths]
+    new = [r for r in comp["mae_cells"] if r["family"] == "study"]
+    mine = [r for r in rows if r["family"] == "study"]
+    fam, _ = completion_family(new + mine, base)
+    by_key = {_row_key(r): r for r in fam}
+    for r in rows:
+        f = by_key.get(_row_key(r)) if r["family"] == "study" else None
+        for k in ("holm_e1", "holm_e2", "holm_e1_strict"):
+            r[k + "_completion"] = f.get(k) if f else None
+    summary = {
+        "analyzed": _now(), "n_cells_ok": int(len(table)),
+        "preregistration": "docs/cliffloss.md, 'gin arm: pre-registration'",
+        "run_log": _run_log(out), "mae_cells": rows, "family_size": len(mine),
+        "completion_family_size": len(fam) if mine else None,
+    }
+    _write_summary(summary, gin_markdown(summary), json_path, docs, "gin")
+    return summary
+
+
+def gin_markdown(summary) -> str:
+    out = ["<!-- gin:start -->", "",
+           f"Generated by `benchmarks/mitigation.py analyze --plan gin` ({summary['analyzed']}; "
+           f"{summary['n_cells_ok']} finished gin cells). Registered family: the "
+           f"{summary['family_size']} gin cell(s) with 5 seeds. Changes against gin `plain` (ratio of "
+           "seed means; 95% paired hierarchical-bootstrap CI); one-sided paired t across seeds. "
+           "Holm (compl.): the same p-values as one more cell of the completion run's registered "
+           f"family ({summary['completion_family_size'] or '—'} cells), for comparison only.", "",
+           "| data | split | method | seeds | MAE cliff / smooth / overall (plain) | cliff MAE Δ | "
+           "smooth Δ | overall MAE Δ | p E1 | p smooth NI | p E2 | Holm E1 / E2 / strict | "
+           "Holm (compl.) E1 / E2 | time × | CPU × | blend weight α | early-stop epoch (plain) | "
+           "verdict |",
+           "|" + "|".join(["---"] * 18) + "|"]
+    for r in summary["mae_cells"]:
+        ep_a = [x for x in r.get("plain_best_epochs") or [] if x is not None]
+        out.append(
+            f"| {r['dataset']} | {r['split']} | {r['loss']} | {r['n_seeds']} | "
+            f"{_f(r['cliff_mae'])} / {_f(r['smooth_mae'])} / {_f(r['mae'])} "
+            f"({_f(r['plain_cliff_mae'])} / {_f(r['plain_smooth_mae'])} / {_f(r['plain_mae'])}) | "
+            f"{_pct(r['cliff_change_pct'])} | {_signed(r['smooth_change_pct']['value'])}% | "
+            f"{_pct(r['overall_change_pct'])} | {_p(r['p_e1'])} | {_p(r['p_noninferiority'])} | "
+            f"{_p(r['p_e2'])} | {_p(r['holm_e1'])} / {_p(r['holm_e2'])} / "
+            f"{_p(r['holm_e1_strict'])} | {_p(r.get('holm_e1_completion'))} / "
+            f"{_p(r.get('holm_e2_completion'))} | {_f(r['time_ratio'], 2)} | "
+            f"{_f(r['cpu_ratio'], 2)} | {_chosen(r)} | "
+            f"{', '.join(f'{x:g}' for x in ep_a) if ep_a else '—'} | {r['verdict']} |")
+    out += ["", "<!-- gin:end -->"]
     return "\n".join(out)
 
 
@@ -932,7 +1007,7 @@ def check(out: Path, dataset: str, split: str, backbone: str, loss: str, summary
 
 # plan -> (markdown of its summary, the docs marker its block sits between)
 _RENDERERS = {"study": (markdown, "mitigation"), "confirmatory": (confirm_markdown, "confirm"),
-              "completion": (completion_markdown, "completion")}
+              "completion": (completion_markdown, "completion"), "gin": (gin_markdown, "gin")}
 
 
 def main(argv=None) -> int:
@@ -953,9 +1028,9 @@ def main(argv=None) -> int:
     a.add_argument("--out", type=Path, default=Path("benchmarks/_out/mitigation"))
     a.add_argument("--json", type=Path, default=None)
     a.add_argument("--write-docs", type=Path, default=None)
-    a.add_argument("--plan", choices=["study", "confirmatory", "completion"], default="study",
+    a.add_argument("--plan", choices=["study", "confirmatory", "completion", "gin"], default="study",
                    help="completion: the mlp completion run (issue 18f), Holm with the study's "
-                        "and the addendum's committed summaries")
+                        "and the addendum's committed summaries; gin: the gin arm")
     g = sub.add_parser("render", help="rewrite a docs block from its committed JSON summary")
     g.add_argument("--json", type=Path, required=True)
     g.add_argument("--write-docs", type=Path, default=None)
@@ -984,6 +1059,8 @@ def main(argv=None) -> int:
         analyze_confirmatory(args.out, args.json, args.write_docs)
     elif args.plan == "completion":
         analyze_completion(args.out, args.json, args.write_docs)
+    elif args.plan == "gin":
+        analyze_gin(args.out, args.json, args.write_docs)
     else:
         analyze(args.out, args.json, args.write_docs)
     return 0

@@ -22,6 +22,7 @@ import math
 import re
 import statistics
 from pathlib import Path
+from typing import NamedTuple
 
 from cliffkit.utils import format_number
 
@@ -30,6 +31,19 @@ START, END = "<!-- qm9-full:start -->", "<!-- qm9-full:end -->"
 #: the full-QM9 lgbm and mlp cells (docs/benchmarks.md, "Full QM9 on CPU").
 EVAL_CPU_S = 53
 TARGETS = ("homo", "lumo", "gap")
+
+
+class Against3k(NamedTuple):
+    """One (target, backbone) row of claim 1 against qm9-3k on the same seed IDs: the full-QM9
+    model ratio, qm9-3k's model ratio with its Fieller interval over seeds, qm9-3k's
+    reference ratio, and how many seeds qm9-3k had for it."""
+
+    full: float
+    sub: float
+    sub_ref: float
+    sub_low: float
+    sub_high: float
+    n_seeds: int
 
 
 def _f(v, d=3):
@@ -173,8 +187,10 @@ def summary(full: Path, sub: Path | None, quick: Path | None, gnn_cost: Path | N
             r3 = _ratio_text(s3) if len(s3) else "—"
             if len(s3):
                 e3 = _ratio_of_means(s3)
-                diffs[(tg, bb)] = (means[(tg, bb)], e3.value, _ratio_of_means(s3, "ref_").value,
-                                   e3.low, e3.high, s3["seed"].nunique())
+                diffs[(tg, bb)] = Against3k(full=means[(tg, bb)], sub=e3.value,
+                                            sub_ref=_ratio_of_means(s3, "ref_").value,
+                                            sub_low=e3.low, sub_high=e3.high,
+                                            n_seeds=s3["seed"].nunique())
         qq = q.get((tg, bb), {}).get("ratio", "—")
         out.append(f"| {tg} | {bb} | {s['seed'].nunique()} | {_ratio_text(s)} | "
                    f"{_ratio_text(s, 'ref_')} | {_seed_text(s, 'matched_similarity_ratio')} | "
@@ -199,18 +215,18 @@ def summary(full: Path, sub: Path | None, quick: Path | None, gnn_cost: Path | N
                     f"{lo_k[0]} {lo_k[1]}); the reference predictor's ratio is "
                     f"{_f(min(ref_means.values()))}–{_f(max(ref_means.values()))}."]
         if diffs:
-            d = {k: v[0] - v[1] for k, v in diffs.items()}
+            d = {k: v.full - v.sub for k, v in diffs.items()}
             # rows with a finite 3k interval over seeds (two seeds can leave it unbounded)
             multi = {k: v for k, v in diffs.items()
-                     if v[5] >= 2 and math.isfinite(v[3]) and math.isfinite(v[4])}
-            inside = sum(v[3] <= v[0] <= v[4] for v in multi.values())
-            one = sum(v[5] == 1 for v in diffs.values())
+                     if v.n_seeds >= 2 and math.isfinite(v.sub_low) and math.isfinite(v.sub_high)}
+            inside = sum(v.sub_low <= v.full <= v.sub_high for v in multi.values())
+            one = sum(v.n_seeds == 1 for v in diffs.values())
             out[-1] += (f" Against qm9-3k (same cells on 3,000 molecules, on the same seed IDs): "
                         f"the model ratio changes by {_f(min(d.values()))} to "
                         f"{_f(max(d.values()))} (full − 3k; lower on full data in "
                         f"{sum(v < 0 for v in d.values())} of {len(d)}), "
-                        f"the reference ratio from {_f(min(v[2] for v in diffs.values()))}–"
-                        f"{_f(max(v[2] for v in diffs.values()))} (3k) to "
+                        f"the reference ratio from {_f(min(v.sub_ref for v in diffs.values()))}–"
+                        f"{_f(max(v.sub_ref for v in diffs.values()))} (3k) to "
                         f"{_f(min(ref_means[k] for k in diffs))}–"
                         f"{_f(max(ref_means[k] for k in diffs))} (full). No difference between "
                         f"the two was tested (their seeds are not paired)")
