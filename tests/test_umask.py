@@ -73,3 +73,27 @@ def test_report_and_split_objects_follow_umask(tmp_path, umask):
     g = NeighborGraph(np.array([0, 1]), np.array([0]), np.array([0.5]), 1, {})
     g.save(tmp_path / "g.npz")
     assert _mode(tmp_path / "g.npz") == want
+
+
+def test_a_refused_write_names_the_file_asked_for_not_the_temporary(tmp_path, monkeypatch):
+    # fresh-user trial 4: on a read-only folder the one-line error named
+    # 'rodir/.s.json.9ecf2a4486e7.tmp' (atomic_write's temporary file), not 'rodir/s.json'
+    import errno
+
+    from cliffkit.cli import os_error_message
+
+    real_open = os.open
+
+    def read_only(path, flags, mode=0o777, **kw):
+        if str(path).endswith(".tmp"):
+            raise OSError(errno.EROFS, "Read-only file system", path)
+        return real_open(path, flags, mode, **kw)
+
+    monkeypatch.setattr(os, "open", read_only)
+    target = tmp_path / "s.json"
+    with pytest.raises(OSError) as info:
+        atomic_write_text(target, "{}\n")
+    assert info.value.errno == errno.EROFS and info.value.filename == str(target)
+    assert os_error_message(info.value) == (
+        f"cannot use {str(target)!r}: Read-only file system; choose a folder on a writable disk.")
+    assert list(tmp_path.iterdir()) == []

@@ -25,6 +25,7 @@ __all__ = [
     "MissingDependencyError",
     "TrainingDivergedError",
     "ConfigError",
+    "IncompleteMethodError",
     "CliffkitWarning",
     "DataWarning",
     "SplitWarning",
@@ -87,6 +88,11 @@ class TrainingDivergedError(CliffkitError, RuntimeError):
 
 class ConfigError(CliffkitError, ValueError):
     """A grid or run configuration is invalid."""
+
+
+class IncompleteMethodError(CliffkitError, NotImplementedError):
+    """A method registered from user code lacks a part that a command needs (e.g. a
+    backbone without ``_save_weights`` given to ``save``)."""
 
 
 class CliffkitWarning(UserWarning):

@@ -352,3 +352,54 @@ def test_config_data_file_warnings_are_one_line(tmp_path, capsys, data_dir, monk
     err = capsys.readouterr().err
     assert "cliffkit: warning: ki.csv: target 'ki' looks like a concentration" in err
     assert "DataWarning" not in err and "_validation.py" not in err
+
+
+def test_ctrl_c_in_bench_says_what_was_kept_and_how_to_resume(tmp_path, monkeypatch, capsys):
+    # fresh-user trial 4: 'timeout -s INT 20 cliffkit bench ...' printed "cliffkit: error:
+    # aborted by user" (click turns KeyboardInterrupt into Abort, so the resumable message
+    # was never reached)
+    fake = _fake_module()
+    import cliffkit.bench._runner as runner
+
+    calls = []
+
+    def interrupted_cell(cell, split_path):
+        calls.append(cell)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return fake.fake_cell(cell, split_path)
+
+    monkeypatch.setattr(runner, "_default_cell_fn", lambda: interrupted_cell)
+    monkeypatch.setattr(runner, "_default_split_fn", lambda: fake.fake_split)
+    cfg = tmp_path / "grid.toml"
+    cfg.write_text(_GRID, encoding="utf-8")
+    argv = ["bench", "--config", str(cfg), "-o", str(tmp_path / "r"), "--no-progress"]
+    assert main(argv) == 130
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err[-1].startswith("cliffkit: error: interrupted; finished outputs were kept")
+    assert "rerun the same command" in err[-1] and "aborted" not in err[-1]
+    assert len(list((tmp_path / "r" / "cells").glob("*.json"))) == 1
+    monkeypatch.setattr(runner, "_default_cell_fn", lambda: fake.fake_cell)
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "1 already finished, 3 run" in out and "(3 cells to run" in out
+    # one cell left: "1 cell to run", not "1 cells to run"
+    (next((tmp_path / "r" / "cells").glob("*-s1-*.json"))).unlink()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "(1 cell to run" in out and "1 cells" not in out
+
+
+def test_a_one_cell_grid_says_cell_not_cells(tmp_path, monkeypatch, capsys):
+    fake = _fake_module()
+    import cliffkit.bench._runner as runner
+
+    monkeypatch.setattr(runner, "_default_cell_fn", lambda: fake.fake_cell)
+    monkeypatch.setattr(runner, "_default_split_fn", lambda: fake.fake_split)
+    cfg = tmp_path / "grid.toml"
+    cfg.write_text(_GRID.replace("seeds = [0, 1]", "seeds = [0]")
+                   .replace('losses = ["plain", "cliff"]', 'losses = ["plain"]'), encoding="utf-8")
+    assert main(["bench", "--config", str(cfg), "-o", str(tmp_path / "r"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "grid 'tiny': 1 cell (1 cell to run)" in out
+    assert "1 cell: 0 already finished, 1 run" in out and "1 cells" not in out

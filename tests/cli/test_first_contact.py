@@ -125,3 +125,36 @@ def test_evaluate_other_dataset_predictions(user_file, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "these predictions do not match this split's data" in err
     assert "drop" not in err
+
+
+def test_an_output_path_the_file_system_refuses_is_one_line_not_a_traceback(user_file, tmp_path,
+                                                                             capsys):
+    # fresh-user trial 4: '-o file.csv/out.json' (a folder that cannot be made) or a read-only
+    # folder gave a Python traceback (FileExistsError / NotADirectoryError) and exit code 1
+    root, data, split = user_file
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder\n", encoding="utf-8")
+    capsys.readouterr()
+    for argv, named in (
+        (["split", str(data), "--smiles-col", "Structure", "--target-col", "pKi", "--method",
+          "random", "-o", str(blocker / "s.json")], blocker),
+        (["weights", "--split", str(split), "-o", str(blocker / "sub" / "w.csv")], blocker),
+        (["neighbors", str(data), "--smiles-col", "Structure", "--target-col", "pKi", "-o",
+          str(blocker / "nn.parquet")], blocker),
+    ):
+        assert main([*argv, "--quiet"]) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("cliffkit: error: cannot use "), err
+        assert str(named) in err[0] and "choose another path" in err[0]
+        assert not (blocker / "s.json").exists()
+
+
+def test_os_error_message_names_the_path_and_the_fix():
+    import errno
+
+    from cliffkit.cli import os_error_message
+
+    msg = os_error_message(PermissionError(errno.EACCES, "Permission denied", "/data/ro/s.json"))
+    assert msg == ("cannot use '/data/ro/s.json': Permission denied; no permission (a read-only "
+                   "folder?); choose a folder you can write to.")
+    assert "disk is full" in os_error_message(OSError(errno.ENOSPC, "No space left", "x.csv"))

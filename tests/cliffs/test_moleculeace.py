@@ -136,3 +136,20 @@ def test_bad_inputs():
     with pytest.raises(ShapeMismatchError):
         moleculeace_cliff_rmse([1, 2], [1, 2], [1])
     assert np.isnan(moleculeace_cliff_rmse([1.0], [2.0], [0]))
+
+
+def test_a_loaded_set_keeps_the_files_smiles_for_moleculeace_mode(data_dir):
+    # fresh-user trial 4: a MoleculeACE user loads the set and calls moleculeace_cliffs on
+    # it; on the canonical ds.smiles 4 of 750 CHEMBL2034_Ki flags differ (the SMILES
+    # similarity is string-based), and the Dataset kept no other SMILES
+    from cliffkit.data import load_dataset
+
+    ds = load_dataset("moleculeace:CHEMBL2034_Ki", data_dir=data_dir)
+    df = pd.read_csv(data_dir / "moleculeace" / "CHEMBL2034_Ki.csv")
+    assert ds.meta["smiles_given"].tolist() == df["smiles"].tolist()  # no row dropped here
+    flags = moleculeace_cliffs(ds.meta["smiles_given"], ds.meta["exp_nM"])
+    assert np.array_equal(flags, ds.meta["cliff_mol"].astype(bool))
+    canonical = moleculeace_cliffs(list(ds.smiles), ds.meta["exp_nM"])
+    assert (canonical != flags).sum() == 4  # why the file's strings are kept
+    sub = ds.subset([3, 1])
+    assert sub.meta["smiles_given"].tolist() == df["smiles"].iloc[[3, 1]].tolist()

@@ -12,6 +12,7 @@ import shlex
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -73,3 +74,39 @@ def test_tutorial_commands_run(tmp_path, monkeypatch, capsys):
         assert "weak evidence" in md and "log units" in md
         assert str(tmp_path) not in md.split("## Overview", 1)[1]  # task names, not paths
         assert (tmp_path / folder / "report.html").is_file()
+
+
+def test_tutorial_budget_grid_and_own_methods(tmp_path, monkeypatch, capsys):
+    # fresh-user trial 4: the grid keys below the top level (backbone_params ...) and how to
+    # register a backbone or loss of one's own were in no user document; this runs them.
+    import sys
+
+    from cliffkit.loss._registry import LOSSES
+    from cliffkit.models import Backbone
+    from cliffkit.models._registry import BACKBONES
+
+    text = (DOCS / "tutorial.md").read_text(encoding="utf-8")
+    shutil.copy(DOCS / "tutorial" / "my_compounds.csv", tmp_path / "my_compounds.csv")
+    (toml,) = [b for b in _blocks(text, "toml") if b.startswith("# my_budget_grid.toml")]
+    (tmp_path / "my_budget_grid.toml").write_text(toml, encoding="utf-8")
+    (module,) = [b for b in _blocks(text, "python") if b.startswith("# my_methods.py")]
+    (tmp_path / "my_methods.py").write_text(module, encoding="utf-8")
+    (use,) = [b for b in _blocks(text, "python") if b.startswith("import my_methods")]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["bench", "--config", "my_budget_grid.toml", "-o", "res", "--dry-run"]) == 0
+    assert "8 cells" in capsys.readouterr().out
+    try:
+        scope: dict = {}
+        exec(compile(use, "tutorial section 8", "exec"), scope)  # noqa: S102 - the page's code
+        res = scope["res"]
+        assert res.model.name == "rf" and res.loss.name == "sqrt-cliff"
+        assert res.loss.params == {"lam": 0.1}
+        assert res.evaluation.mae().value > 0
+        loaded = Backbone.load(res.model.save(tmp_path / "rf-model"))
+        assert np.allclose(loaded.predict(["CCO", "c1ccccc1O"]),
+                           res.model.predict(["CCO", "c1ccccc1O"]))
+    finally:
+        BACKBONES._entries.pop("rf", None)
+        LOSSES._entries.pop("sqrt-cliff", None)
+        sys.modules.pop("my_methods", None)

@@ -164,3 +164,29 @@ def test_lam_default_and_given():
     assert make_loss("random-weights", Y, severity=SEV, lam=0.7).params["lam"] == 0.7
     assert make_loss("cliff-adaptive", Y, severity=SEV, lam=0.7, y_val=YV, val_cliff_mask=CM,
                      val_smooth_mask=~CM).params["lam0"] == 0.7
+
+
+def test_a_users_loss_builder_works_and_a_half_done_one_says_what_to_return():
+    # fresh-user trial 4: a builder returning the weights instead of a LossSpec gave
+    # AttributeError: 'numpy.ndarray' object has no attribute 'wrapper'
+    from cliffkit.loss import LOSSES, register_loss
+
+    @register_loss("trial4-sqrt-cliff")
+    def _sqrt_cliff(ctx):
+        sev = ctx.need_severity()
+        return ctx.spec(1.0 + ctx.lam * np.sqrt(sev), {"lam": ctx.lam}, beta=0.0, severity=sev)
+
+    @register_loss("trial4-half-done")
+    def _half_done(ctx):
+        return np.ones(len(ctx.y))
+
+    try:
+        spec = make_loss("trial4-sqrt-cliff", Y, severity=SEV, lam=1.0)
+        want = 1.0 + np.sqrt(np.asarray(SEV.severity))
+        assert np.allclose(spec.sample_weight(), want)
+        with pytest.raises(InvalidParameterError, match=r"builder of loss 'trial4-half-done' "
+                           r".*returned ndarray, not a LossSpec; end it with 'return ctx.spec"):
+            make_loss("trial4-half-done", Y)
+    finally:
+        LOSSES._entries.pop("trial4-sqrt-cliff", None)
+        LOSSES._entries.pop("trial4-half-done", None)

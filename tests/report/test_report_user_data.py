@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from cliffkit.report import build_report, render_markdown
 from cliffkit.report._bench_report import _dataset_label, _is_paper_dataset
@@ -103,3 +104,83 @@ def test_user_file_named_like_a_paper_dataset_is_not_a_paper_dataset():
     # the registered datasets (and bench names derived from them) still are
     for name in ("qm9", "lipophilicity", "esol", "freesolv"):
         assert _is_paper_dataset(name)
+
+
+def test_a_claims_file_the_user_names_is_tested_on_their_own_data(tmp_path):
+    # fresh-user trial 4: 'cliffkit report --claims my.toml' on a grid of the user's own file
+    # gave no claims section and no word (the claims were only for the paper's datasets)
+    claims = tmp_path / "mine.toml"
+    claims.write_text(
+        'alpha = 0.05\nmin_seeds = 5\n\n[[claims]]\nid = "my_ratio"\n'
+        'title = "My assay: cliff/smooth ratio >= 1.5"\nendpoint = "ratio"\nthreshold = 1.5\n'
+        'test = "t"\nquantifier = "all"\nper = ["dataset", "target", "backbone"]\n'
+        '[claims.cells]\nsplit = "cliff"\nloss = "plain"\n', encoding="utf-8")
+    table = pd.DataFrame(_user_rows([0, 1, 2, 3, 4], 30))
+    rep = build_report(table, figures=False, claims_file=str(claims))
+    sec = _section(rep, "Claims")
+    texts = [m.text for s in sec.items if s.kind == "section" for m in s.items
+             if m.kind == "message"]
+    verdict = next(t for t in texts if t.startswith("my_ratio:"))
+    assert "over 1 cells" in verdict and "holds" in verdict  # ratio 2.0 on every seed
+    assert str(claims) in repr(sec)
+    assert "Paper claims" not in render_markdown(rep)
+    # the user's own summary is still there
+    _section(rep, "my_assay/pKi")
+    # without --claims: unchanged, no claims section for a user's file
+    rep = build_report(table, figures=False)
+    assert not [s for s in rep.iter_items("section") if s.title in ("Claims", "Paper claims")]
+
+
+def test_compare_names_settings_that_differ_between_the_two_folders():
+    # fresh-user trial 4: '--compare' of two grids with lgbm at 50 and 100 trees put the
+    # groups side by side as "the same cells" without a word about the different budget
+    import json
+
+    def with_cells(rows, n_estimators):
+        for r in rows:
+            r["cell_json"] = json.dumps({
+                "backbone": r["backbone"], "backbone_params": {"n_estimators": n_estimators},
+                "dataset": r["dataset"], "loss": r["loss"], "loss_params": {},
+                "seed": r["seed"], "split": "cliff", "split_params": {}, "target": "pKi"},
+                sort_keys=True)
+        return pd.DataFrame(rows)
+
+    here = with_cells(_user_rows([0, 1, 2], 30), 50)
+    for there, warned in ((with_cells(_user_rows([0, 1, 2], 30), 100), True),
+                          (with_cells(_user_rows([0, 1, 2], 30), 50), False)):
+        rep = build_report(here, figures=False, compare=there, compare_label="big")
+        sec = _section(rep, "Against big")
+        texts = [m.text for m in sec.items if m.kind == "message"]
+        hits = [t for t in texts if "other settings" in t]
+        assert bool(hits) == warned
+        if warned:
+            assert ("my_assay/pKi cliff lgbm plain: backbone_params.n_estimators 50 here, "
+                    "100 in big") in hits[0]
+
+
+@pytest.mark.parametrize("edit, match", [
+    (('endpoint = "ratio"', 'endpoint = "ratoi"'),
+     r"claim 'mine' key 'endpoint': 'ratoi' is not one of .*Did you mean 'ratio'\?"),
+    (('per = ["dataset", "target", "backbone"]', 'per = ["dataset", "colour"]'),
+     r"claim 'mine' key 'per': 'colour' is not one of dataset, target"),
+    (('split = "cliff"', 'splt = "cliff"'), r"key 'cells.splt': 'splt' is not one of .*'split'"),
+    (('quantifier = "all"', 'quantifier = "every"'), r"key 'quantifier': 'every'"),
+    (("threshold = 1.5", 'threshold = "1.5"'), r"key 'threshold' must be a number"),
+])
+def test_a_claims_file_with_a_wrong_key_value_is_one_config_error(tmp_path, edit, match):
+    # fresh-user trial 4: an unknown endpoint or 'per' column was a KeyError traceback from
+    # the report, and a misspelt selector column silently matched no cell
+    from cliffkit.errors import ConfigError
+    from cliffkit.report._claims import load_claims
+
+    text = ('[[claims]]\nid = "mine"\nendpoint = "ratio"\nthreshold = 1.5\ntest = "t"\n'
+            'quantifier = "all"\nper = ["dataset", "target", "backbone"]\n'
+            '[claims.cells]\nsplit = "cliff"\nloss = "plain"\n')
+    good = tmp_path / "good.toml"
+    good.write_text(text, encoding="utf-8")
+    assert load_claims(good)["claims"][0]["id"] == "mine"
+    assert load_claims()["claims"]  # the shipped claims pass the same checks
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(*edit), encoding="utf-8")
+    with pytest.raises(ConfigError, match=match):
+        load_claims(bad)

@@ -19,7 +19,7 @@ read from TOML (stdlib :mod:`tomllib`) or JSON, either a shipped name (``smoke``
     [split_params.cliff]        # keyword arguments of make_split for that method
     test_size = 0.1
     [backbone_params.mlp]       # keyword arguments of get_backbone
-    max_epochs = 50
+    epochs = 50
     [loss_params.cliff]         # keyword arguments of the loss
     lam = 0.1
     [evaluation]

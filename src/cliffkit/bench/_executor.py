@@ -30,7 +30,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..utils import Interval, Registry, validate_params
+from ..errors import InvalidParameterError
+from ..utils import (
+    Interval,
+    Registry,
+    import_user_registrations,
+    user_registrations,
+    validate_params,
+)
 
 __all__ = ["Executor", "LocalExecutor", "get_executor", "list_executors", "register_executor"]
 
@@ -93,7 +100,16 @@ class LocalExecutor(Executor):
         Worker processes. With 1, tasks run one after another in this process,
         which is what a 2-core machine wants when each task already uses the cores
         (torch, LightGBM). Workers are started with ``spawn``, so they import a
-        fresh cliffkit and never inherit torch's thread state.
+        fresh cliffkit and never inherit torch's thread state; each also imports the
+        modules that registered the user's own entries (a backbone, loss ... registered
+        with ``register_backbone`` etc.; :func:`cliffkit.utils.user_registrations`), so
+        the workers know them too.
+
+    Raises
+    ------
+    InvalidParameterError
+        (``n_jobs > 1``) an entry registered in a main program without a file
+        (``python -c``, a notebook), which worker processes cannot import.
     """
 
     _parameter_constraints = {"n_jobs": [Interval(int, 1, None)]}
@@ -109,10 +125,11 @@ class LocalExecutor(Executor):
             for task in tasks:
                 yield task, fn(task)
             return
+        modules = _worker_modules(self.n_jobs)
         ctx = multiprocessing.get_context("spawn")
         threads = max(1, (os.cpu_count() or 1) // self.n_jobs)
         pool = cf.ProcessPoolExecutor(max_workers=self.n_jobs, mp_context=ctx,
-                                      initializer=_limit_threads, initargs=(threads,))
+                                      initializer=_init_worker, initargs=(threads, modules))
         finished = False
         try:
             futures = {pool.submit(fn, task): task for task in tasks}
@@ -137,6 +154,28 @@ def _terminate_workers(pool: cf.ProcessPoolExecutor) -> None:
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         if proc.is_alive():
             proc.terminate()
+
+
+def _worker_modules(n_jobs: int) -> list[str]:
+    """The modules a worker must import to know the user's own registry entries."""
+    import sys
+
+    found = user_registrations()
+    main = sys.modules.get("__main__")
+    if "__main__" in found and not getattr(main, "__file__", None):
+        raise InvalidParameterError(
+            f"{', '.join(found['__main__'])} registered in a main program without a file "
+            f"(python -c, a notebook) cannot be seen by the {n_jobs} worker processes; "
+            "define it in a module (a .py file on the path) and import that, or use n_jobs=1 "
+            "(--n-jobs 1)."
+        )
+    return sorted(found)
+
+
+def _init_worker(n: int, modules: list[str]) -> None:
+    """Worker initializer: thread limits, then the user's registration modules."""
+    _limit_threads(n)
+    import_user_registrations(modules)
 
 
 def _limit_threads(n: int) -> None:

@@ -83,7 +83,8 @@ class GridSummary:
             outdated = (f" ({self.n_outdated} finished before with other backbone parameters "
                         "and run again)")
         return (
-            f"{self.n_cells} cells: {self.n_skipped} already finished, {self.n_ran} run"
+            f"{self.n_cells} cell{'' if self.n_cells == 1 else 's'}: {self.n_skipped} already "
+            f"finished, {self.n_ran} run"
             f"{outdated}, {self.n_failed} failed; {self.seconds:.1f} s; results in {self.out_dir}"
         )
 

@@ -131,10 +131,14 @@ def _estimate(grid, out_dir: str, n_jobs: int = 2) -> tuple[float, str]:
                 * _epoch_share(grid, c.backbone)
                 for c in cells)
     total /= max(1, n_jobs)
-    how = f"{len(cells)} cells to run"
+    how = f"{_n_cells(len(cells))} to run"
     if measured:
         how += ", timed from the finished cells of this folder where possible"
     return total, how
+
+
+def _n_cells(n: int) -> str:
+    return f"{n} cell" if n == 1 else f"{n} cells"
 
 
 def _fmt_time(seconds: float) -> str:
@@ -279,7 +283,7 @@ def bench(data: str | None, config: str | None, smiles_col: str | None,
                    f"losses: {', '.join(grid.losses)}; seeds: {', '.join(map(str, grid.seeds))}")
         for e in grid.exclude:
             click.echo("  left out (exclude): " + ", ".join(f"{k} {v}" for k, v in e.items()))
-        click.echo(f"  {len(cells)} cells ({done} already finished in {out_dir}), "
+        click.echo(f"  {_n_cells(len(cells))} ({done} already finished in {out_dir}), "
                    f"{len(grid.split_specs())} splits")
         click.echo("  cells:")
         for cell in cells:
@@ -291,7 +295,7 @@ def bench(data: str | None, config: str | None, smiles_col: str | None,
         click.echo(f"  rough estimate for the {how}: {_fmt_time(seconds)} with --n-jobs {n_jobs}")
         return 0
     seconds, how = _estimate(grid, out_dir, n_jobs)
-    say(f"grid {grid.name!r}: {len(cells)} cells ({how}); rough estimate {_fmt_time(seconds)} "
+    say(f"grid {grid.name!r}: {_n_cells(len(cells))} ({how}); rough estimate {_fmt_time(seconds)} "
         f"with --n-jobs {n_jobs} (from typical per-backbone times on idle CPU cores, scaled by "
         "the grid's epoch caps; the progress bar shows the measured ETA)")
     with _sigterm_as_interrupt():
@@ -300,7 +304,7 @@ def bench(data: str | None, config: str | None, smiles_col: str | None,
     say(str(summary))
     say(f"Next: cliffkit report {out_dir} -o <report folder>")
     if summary.failed:
-        click.echo(f"{summary.n_failed} cells failed (see {out_dir}/cells/<key>.json); "
+        click.echo(f"{_n_cells(summary.n_failed)} failed (see {out_dir}/cells/<key>.json); "
                    f"'cliffkit report' lists them.", err=True)
     return 0
 
@@ -383,7 +387,7 @@ def _only_datasets(grid, names: str):
 @click.option("--title", default=None, help="Report title (default: from the grid config).")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures (tables and claims only).")
 @click.option("--claims", "claims_file", default=None, type=click.Path(dir_okay=False),
-              help="Pre-registered claims (TOML; default: the shipped report/claims/paper.toml).")
+              help="Pre-registered claims (TOML, the layout of the shipped report/claims/paper.toml, which is the default and covers the paper's datasets only); a file you name is tested on every cell, your own data included.")
 @click.option("--compare", "compare_dir", default=None,
               type=click.Path(file_okay=False, exists=True),
               help="A second 'cliffkit bench' results folder (e.g. the same grid on a subsample): "

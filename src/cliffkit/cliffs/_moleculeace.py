@@ -316,7 +316,8 @@ def moleculeace_cliffs(
     Parameters
     ----------
     smiles : sequence of str, shape (n_samples,)
-        SMILES as given (not re-canonicalised: the SMILES similarity is string-based).
+        SMILES as given (not re-canonicalised: the SMILES similarity is string-based);
+        for a loaded set, ``ds.meta["smiles_given"]``, not the canonical ``ds.smiles``.
     y_nM : array-like of float, shape (n_samples,)
         Potencies in nM (MoleculeACE's ``exp_mean [nM]``), positive.
     similarity_threshold : float, default=0.9

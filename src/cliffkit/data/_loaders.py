@@ -575,6 +575,7 @@ def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, confli
             f"Column {cols['cliff']!r} of {path} must be 0 or 1 on every row; line {bad} is not."
         )
     split = frame[cols["split"]].astype(str).str.strip().to_numpy(dtype=object)
+    given = frame[smiles_col].astype(str).to_numpy(dtype=object)
     mismatch = _check_potency_units(table, cols, exp_nm, path)
     name = "moleculeace:" + path.stem
     return _build(
@@ -585,6 +586,10 @@ def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, confli
             "exp_nM": exp_nm[std.keep],
             "cliff_mol": cliff[std.keep].astype(np.int64),
             "moleculeace_split": split[std.keep].astype(str),
+            # the file's SMILES strings: MoleculeACE's SMILES similarity (Levenshtein) is
+            # string-based, so moleculeace_cliffs reproduces cliff_mol on these, not on the
+            # canonical ds.smiles (4 of 750 CHEMBL2034_Ki flags differ there)
+            "smiles_given": given[std.keep].astype(str),
             "y_exp_mismatch_lines": mismatch,
             "description": f"MoleculeACE activity-cliff benchmark set {path.stem}",
             "licence": "MIT (MoleculeACE); bioactivities from ChEMBL (CC BY-SA 3.0)",

@@ -388,7 +388,15 @@ def make_loss(
                dict(lds_params or {}), dict(adaptive_params or {}),
                None if wrapper is None else normalize_name(wrapper), dict(wrapper_params or {}),
                aca_params, swa, swa_params)
-    spec = LOSSES[key](ctx)
+    builder = LOSSES[key]
+    spec = builder(ctx)
+    if not isinstance(spec, LossSpec):
+        raise InvalidParameterError(
+            f"The builder of loss {key!r} ({getattr(builder, '__qualname__', builder)!r}) "
+            f"returned {type(spec).__name__}, not a LossSpec; end it with "
+            "'return ctx.spec(weights, params, beta=0.0)' (docs/tutorial.md, 'Your own "
+            "backbone or loss')."
+        )
     if spec.wrapper is None and ctx.wrapper is not None:  # any loss under a wrapper
         spec.wrapper, spec.wrapper_params = ctx.wrapper, dict(ctx.wrapper_params)
         spec.params.update(wrapper=spec.wrapper, wrapper_params=dict(ctx.wrapper_params))
@@ -407,6 +415,16 @@ def make_loss(
 
 @dataclass
 class _Ctx:
+    """What a loss builder (``@register_loss(name) def build(ctx) -> LossSpec``) is given.
+
+    For builders of one's own (docs/tutorial.md, "Your own backbone or loss"): ``y``
+    (training labels, (n_train,)), ``lam``, ``beta`` (None when not given), ``random_state``,
+    ``need_severity()`` (train-only severities, (n_train,); an error when none were
+    computed) and ``spec(weight, params, beta=..., severity=...)``, which assembles the
+    :class:`LossSpec` (pairs are looked up when ``beta > 0``). The other fields serve the
+    built-in losses.
+    """
+
     name: str
     y: np.ndarray
     sev: np.ndarray | None

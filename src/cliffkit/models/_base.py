@@ -32,7 +32,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InvalidDataError, InvalidParameterError, ShapeMismatchError
+from ..errors import (
+    IncompleteMethodError,
+    InvalidDataError,
+    InvalidParameterError,
+    ShapeMismatchError,
+    UnknownNameError,
+)
 from ..utils import Params, atomic_write_text, to_jsonable
 
 __all__ = ["Backbone", "load_backbone", "CONFIG_FILE"]
@@ -237,7 +243,15 @@ class Backbone(Params):
             from ._registry import WRAPPERS
 
             return WRAPPERS.get(config["wrapper"])._load_wrapped(path, config)
-        klass = get_backbone_class(config["backbone"])
+        try:
+            klass = get_backbone_class(config["backbone"])
+        except UnknownNameError as exc:
+            raise UnknownNameError(
+                f"{path} holds a model of backbone {config['backbone']!r}, which is not "
+                f"registered in this process ({str(exc).rstrip('.')}); a backbone of your own must be "
+                "registered before loading: import the module that registers it (for the "
+                "CLI: docs/tutorial.md, 'Your own backbone or loss')."
+            ) from exc
         if cls is not Backbone and not issubclass(klass, cls):
             raise InvalidDataError(
                 f"{path} holds a {klass.__name__}, not a {cls.__name__}."
@@ -250,18 +264,24 @@ class Backbone(Params):
         return model
 
     # ---------------------------------------------------------------- hooks
+    def _missing_hook(self, hook: str, needed_by: str) -> IncompleteMethodError:
+        return IncompleteMethodError(
+            f"{type(self).__name__} does not implement {hook}, which {needed_by} needs; "
+            "add it to the class (docs/tutorial.md, 'Your own backbone or loss')."
+        )
+
     def _fit(self, smiles_tr: list[str], y_tr: np.ndarray, smiles_va: list[str],
              y_va: np.ndarray, **kwargs: Any) -> None:
-        raise NotImplementedError
+        raise self._missing_hook("_fit", "fit")
 
     def _predict(self, smiles: list[str]) -> np.ndarray:
-        raise NotImplementedError
+        raise self._missing_hook("_predict", "predict")
 
     def _save_weights(self, path: Path) -> None:
-        raise NotImplementedError
+        raise self._missing_hook("_save_weights", "save (and 'cliffkit train')")
 
     def _load_weights(self, path: Path) -> None:
-        raise NotImplementedError
+        raise self._missing_hook("_load_weights", "Backbone.load (and 'cliffkit predict')")
 
     def _fitted_state(self) -> dict[str, Any]:
         return {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InvalidParameterError
 from ..utils import Registry
 
 __all__ = ["BACKBONES", "WRAPPERS", "register_backbone", "get_backbone", "list_backbones",
@@ -24,9 +25,35 @@ _BUILTIN = {
     "chemprop": "cliffkit.models._chemprop",  # needs the chemprop extra at fit time
 }
 
+#: What a backbone must implement to train and predict (saving needs _save_weights/_load_weights).
+REQUIRED_HOOKS = ("_fit", "_predict")
+
+
+def _check_backbone(key: str, cls: Any) -> None:
+    """Refuse a class that is not a complete :class:`~cliffkit.models.Backbone`; name it ``key``."""
+    from ._base import Backbone
+
+    if not (isinstance(cls, type) and issubclass(cls, Backbone)):
+        what = cls.__name__ if isinstance(cls, type) else type(cls).__name__
+        raise InvalidParameterError(
+            f"register_backbone({key!r}): {what} is not a cliffkit.models.Backbone; subclass "
+            "Backbone (a @params_class with _parameter_constraints, _fit and _predict, and "
+            "_save_weights/_load_weights for saving) or a built-in backbone; see "
+            "docs/tutorial.md, 'Your own backbone or loss'."
+        )
+    missing = [h for h in REQUIRED_HOOKS if getattr(cls, h) is getattr(Backbone, h)]
+    if missing:
+        raise InvalidParameterError(
+            f"register_backbone({key!r}): {cls.__name__} does not implement "
+            f"{' and '.join(missing)}; a backbone needs _fit(smiles_tr, y_tr, smiles_va, y_va, "
+            "**kwargs) and _predict(smiles) -> (n,) array (see docs/tutorial.md, 'Your own "
+            "backbone or loss')."
+        )
+    cls.name = key
+
+
 #: The backbone registry; built-ins are imported on first use.
-BACKBONES: Registry[type] = Registry(
-    "backbone", builtins=_BUILTIN, on_register=lambda key, cls: setattr(cls, "name", key))
+BACKBONES: Registry[type] = Registry("backbone", builtins=_BUILTIN, on_register=_check_backbone)
 
 
 def register_backbone(name: str):

@@ -532,6 +532,37 @@ def _same_splits(ok, other_ok) -> str:
             "split checksum, the others differ; seeds are not paired")
 
 
+def _cell_settings(rows) -> dict[str, str]:
+    """A group's cell settings other than the seed and the data subset, flattened
+    (``backbone_params.n_estimators`` -> its JSON value); values shared by every row only."""
+    import json
+
+    flat: dict[str, set[str]] = {}
+    for text in rows["cell_json"].dropna() if "cell_json" in rows else []:
+        try:
+            cell = json.loads(text)
+        except (TypeError, ValueError):
+            continue
+        for key, value in cell.items():
+            if key in ("seed", "subsample", "subsample_seed", "dataset", "format"):
+                continue
+            items = value.items() if isinstance(value, dict) else [(None, value)]
+            for sub, v in items:
+                name = key if sub is None else f"{key}.{sub}"
+                flat.setdefault(name, set()).add(json.dumps(v, sort_keys=True))
+    return {k: " or ".join(sorted(v)) for k, v in flat.items()}
+
+
+def _settings_differ(a, b, label: str) -> str:
+    """What differs between two groups' cell settings ('' when nothing does or unknown)."""
+    sa, sb = _cell_settings(a), _cell_settings(b)
+    if not sa or not sb:
+        return ""
+    names = sorted(k for k in set(sa) | set(sb) if sa.get(k) != sb.get(k))
+    return ", ".join(f"{k} {sa.get(k, 'default')} here, {sb.get(k, 'default')} in {label}"
+                     for k in names)
+
+
 def _comparison(report: Report, ok, other, label: str) -> None:
     """Side by side with another results table for the cells both share by (dataset,
     target, split, backbone, loss); cells in only one of the two are counted and named."""
@@ -564,6 +595,14 @@ def _comparison(report: Report, ok, other, label: str) -> None:
         if not shared:
             report.add_message(f"No cells in common with {label}.", level="not-measured")
             return
+        differ = [f"{_task(k[0], k[1])} {k[2]} {k[3]} {k[4]}: {d}" for k in shared
+                  if (d := _settings_differ(mine[k], theirs[k], label))]
+        if differ:
+            more = f"; and {len(differ) - 8} more groups" if len(differ) > 8 else ""
+            report.add_message(
+                "These groups were trained or evaluated with other settings in the two folders, "
+                "so their rows compare different setups, not the same cells on other data: "
+                + "; ".join(differ[:8]) + more + ".", level="warning")
         rows_r, rows_m = [], []
         for k in shared:
             a, b = mine[k], theirs[k]
@@ -755,6 +794,8 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
         Override thresholds of the claims file, by claim id (e.g. ``{"qm9_ratio": 1.2}``).
     claims_file : path-like, optional
         Pre-registered claims (TOML, layout of ``report/claims/paper.toml``, the default).
+        The default claims are tested on the paper's datasets only; a file given here is
+        tested on every cell (section "Claims"), a user's own dataset included.
     command : str, optional
         The command that reproduces the report, printed under the claims section.
     n_bootstrap : int, default=1000
@@ -798,7 +839,10 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
     _overview(report, table, partial)
     moleculeace_section(report, ok)
     paper = table["dataset"].map(_is_paper_dataset)
-    if paper.any():  # the paper's claims only for the paper's datasets (issue 15)
+    # The shipped claims are the paper's: only for the paper's datasets (issue 15). A claims
+    # file the user names is about their cells, whatever the data: tested on every cell.
+    own_claims = claims_file is not None
+    if paper.any() or own_claims:
         spec = load_claims(claims_file)
         for c in spec["claims"]:
             c["threshold"] = float((claims or {}).get(c["id"], c["threshold"]))
@@ -808,10 +852,12 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
                     "Every verdict below comes from models trained under a capped budget (the "
                     "demo grid): weak evidence, shown to demonstrate the workflow.",
                     level="warning")
-        claims_section(report, ok[paper[ok.index]], spec=spec, command=command,
-                       n_bootstrap=n_bootstrap,
-                       caveats=lambda rows: _caveats(rows, capped=capped), warnings=partial)
-        _ratio_summary(report, ok[paper[ok.index]])
+        claims_section(report, ok if own_claims else ok[paper[ok.index]], spec=spec,
+                       command=command, n_bootstrap=n_bootstrap,
+                       caveats=lambda rows: _caveats(rows, capped=capped), warnings=partial,
+                       title="Claims" if own_claims else "Paper claims")
+        if paper.any():
+            _ratio_summary(report, ok[paper[ok.index]])
     if compare is not None:
         _comparison(report, ok, compare, compare_label or "the other results")
     if (~paper).any():

@@ -26,6 +26,8 @@ DEFAULT_CLAIMS = "paper.toml"
 
 _KEYS = {"id", "title", "source", "endpoint", "threshold", "test", "quantifier", "per", "cells",
          "baseline", "alpha", "min_seeds", "smooth_margin"}
+#: The results columns a claim's ``cells`` selectors and ``per`` may name.
+CELL_COLUMNS = ("dataset", "target", "subsample", "split", "backbone", "loss")
 
 
 def load_claims(path: str | Path | None = None) -> dict[str, Any]:
@@ -66,12 +68,47 @@ def load_claims(path: str | Path | None = None) -> dict[str, Any]:
         if extra:
             raise ConfigError(f"Claims file {where}: claim {c['id']!r} has unknown keys "
                               f"{', '.join(sorted(extra))}; allowed: {', '.join(sorted(_KEYS))}.")
+        _check_claim(c, where)
         for k, v in defaults.items():
             if k == "smooth_margin" and c["endpoint"] not in ("cliff_mae_reduction",
                                                                  "gap_reduction"):
                 continue
             c.setdefault(k, v)
     return {"claims": claims, "path": where, "sha256": sha256_bytes(raw), **defaults}
+
+
+def _check_claim(c: dict[str, Any], where: str) -> None:
+    """Refuse a claim the report could not evaluate (a KeyError traceback before), naming the
+    claim, the key and the accepted values."""
+    import difflib
+
+    from ..evaluate import ENDPOINTS
+
+    def bad(key: str, got: Any, accepted: list[str]) -> ConfigError:
+        close = difflib.get_close_matches(str(got), accepted, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        return ConfigError(f"Claims file {where}: claim {c['id']!r} key {key!r}: {got!r} is not "
+                           f"one of {', '.join(accepted)}; fix the file.{hint}")
+
+    if c["endpoint"] not in ENDPOINTS:
+        raise bad("endpoint", c["endpoint"], list(ENDPOINTS))
+    if c.get("quantifier", "any") not in ("any", "all"):
+        raise bad("quantifier", c.get("quantifier"), ["any", "all"])
+    if c.get("test", "t") != "t":
+        raise bad("test", c.get("test"), ["t"])
+    if isinstance(c["threshold"], bool) or not isinstance(c["threshold"], int | float):
+        raise ConfigError(f"Claims file {where}: claim {c['id']!r} key 'threshold' must be a "
+                          f"number; got {c['threshold']!r}.")
+    if not isinstance(c["cells"], dict):
+        raise ConfigError(f"Claims file {where}: claim {c['id']!r} key 'cells' must be a table "
+                          "of column = value(s) (e.g. [claims.cells] split = \"cliff\").")
+    per = c.get("per", ["dataset", "target", "backbone", "loss"])
+    for col in (per if isinstance(per, list) else [per]):
+        if col not in CELL_COLUMNS:
+            raise bad("per", col, list(CELL_COLUMNS))
+    for col in c["cells"]:
+        if col not in CELL_COLUMNS:
+            raise bad(f"cells.{col}", col, list(CELL_COLUMNS))
 
 
 def _matches(series, want) -> np.ndarray:
@@ -211,8 +248,9 @@ def _claim_rows(claim: dict[str, Any], table):
 
 def claims_section(report, table, *, spec: dict | None = None,
                    command: str | None = None, n_bootstrap: int = 1000,
-                   caveats=None, warnings: list[str] | None = None) -> None:
-    """Add the "Paper claims" section: one subsection per claim of ``spec`` (:func:`load_claims`).
+                   caveats=None, warnings: list[str] | None = None,
+                   title: str = "Paper claims") -> None:
+    """Add the ``title`` section: one subsection per claim of ``spec`` (:func:`load_claims`).
 
     ``caveats(rows) -> list[str]``, when given, says why a verdict drawn from those results
     rows is weak evidence (few seeds, small strata, a capped training budget); the reasons
@@ -222,7 +260,7 @@ def claims_section(report, table, *, spec: dict | None = None,
     from ..evaluate import ENDPOINTS, evaluate_claim, shown_holm
 
     spec = load_claims() if spec is None else spec
-    with report.section("Paper claims"):
+    with report.section(title):
         report.add_message(
             f"Pre-registered claims from {spec['path']} (sha256 {spec['sha256'][:12]}…). Each is "
             "tested by a one-sided t-test across split seeds on the endpoint's per-seed contrast; "

@@ -6,7 +6,7 @@ from ._json import to_jsonable
 from ._lazy import lazy_exports
 from ._params import Params, params_class
 from ._paths import cache_dir
-from ._registry import Registry, normalize_name
+from ._registry import Registry, import_user_registrations, normalize_name, user_registrations
 from ._table import format_number, format_table
 from ._validation import (
     Interval,
@@ -32,6 +32,8 @@ __all__ = [
     "Params",
     "params_class",
     "Registry",
+    "import_user_registrations",
+    "user_registrations",
     "normalize_name",
     "format_number",
     "format_table",

@@ -57,6 +57,8 @@ def _create_temp(path: Path) -> tuple[int, str]:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
+        except OSError as exc:  # name the file the caller asked for, not our temporary one
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
     raise FileExistsError(f"could not create a temporary file next to {path}")
 
 

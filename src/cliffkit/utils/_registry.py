@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from ..errors import InvalidParameterError, unknown_name
 
-__all__ = ["Registry", "normalize_name"]
+__all__ = ["Registry", "normalize_name", "user_registrations", "import_user_registrations"]
 
 T = TypeVar("T")
 _MISSING = object()
+#: Every registry made, so that worker processes can be given the user's own entries.
+_REGISTRIES: list[Registry] = []
 
 
 def normalize_name(name: Any) -> str:
@@ -53,7 +56,8 @@ class Registry(Mapping[str, T], Generic[T]):
         :meth:`get` (a module whose optional dependency is missing stays listed and
         raises its own error when used).
     on_register : callable, optional
-        ``on_register(key, obj)``, called for each new entry (e.g. to set ``obj.name``).
+        ``on_register(key, obj)``, called for each new entry before it is stored (e.g. to
+        set ``obj.name``, or to refuse an incomplete entry by raising).
 
     Examples
     --------
@@ -79,6 +83,7 @@ class Registry(Mapping[str, T], Generic[T]):
         self._entries: dict[str, T] = {}
         self._builtins = {normalize_name(k): v for k, v in (builtins or {}).items()}
         self._on_register = on_register
+        _REGISTRIES.append(self)
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {self.list()!r})"
@@ -103,9 +108,9 @@ class Registry(Mapping[str, T], Generic[T]):
                     f"{self.kind} {key!r} is already registered ({_qualname(old)}); "
                     "pass overwrite=True to replace it."
                 )
-            self._entries[key] = value
-            if self._on_register is not None:
+            if self._on_register is not None:  # first: it may refuse the entry (raise)
                 self._on_register(key, value)
+            self._entries[key] = value
             return value
 
         return deco if obj is _MISSING else deco(obj)
@@ -148,6 +153,40 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def __len__(self) -> int:
         return len(self.list())
+
+
+def user_registrations() -> dict[str, list[str]]:
+    """Entries registered from outside cliffkit, by module: ``{module: ["backbone 'rf'", ...]}``.
+
+    A worker process started with ``spawn`` (``cliffkit bench --n-jobs 2``) imports a fresh
+    cliffkit, which knows only the built-ins: it must import these modules to see the
+    user's own backbones, losses, splitters ... (:func:`import_user_registrations`).
+    Entries of the main script appear under ``__main__``.
+    """
+    found: dict[str, list[str]] = {}
+    for reg in _REGISTRIES:
+        for key, obj in reg._entries.items():
+            module = str(getattr(obj, "__module__", "") or "")
+            if module == "cliffkit" or module.startswith("cliffkit.") or not module:
+                continue
+            found.setdefault(module, []).append(f"{reg.kind} {key!r}")
+    return found
+
+
+def import_user_registrations(modules: list[str]) -> None:
+    """Import ``modules`` (from :func:`user_registrations`) in a worker process.
+
+    ``__main__`` and ``__mp_main__`` are skipped: ``spawn`` runs the parent's main script
+    again as ``__mp_main__``, which registers its entries. A module that cannot be imported
+    here is skipped (a worker that died in its initializer would break the whole pool): a
+    task that needs one of its entries fails with the unknown-name error.
+    """
+    for module in modules:
+        if module not in ("__main__", "__mp_main__") and module not in sys.modules:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                continue
 
 
 def _qualname(obj: Any) -> str:
