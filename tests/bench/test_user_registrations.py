@@ -68,3 +68,29 @@ def test_an_entry_of_a_main_program_without_a_file_is_refused_before_any_worker_
     assert res.stdout.startswith("InvalidParameterError backbone 'inline-lgbm' registered in "
                                  "a main program without a file"), res.stdout + res.stderr
     assert "--n-jobs 1" in res.stdout
+
+
+def test_ray_workers_import_the_users_modules_and_main_entries_are_refused(user_module):
+    # the Ray executor did neither: its workers, like spawned ones, import a fresh cliffkit
+    pytest.importorskip("ray")
+    from cliffkit.bench._ray import _ray_modules, _run_with_threads
+
+    assert user_module in _ray_modules()
+    BACKBONES._entries.pop("trial4-user-lgbm")
+    sys.modules.pop(user_module)
+    got = _run_with_threads(get_backbone_class, "trial4-user-lgbm", 1, (user_module,))
+    assert got.__name__ == "UserLGBM"  # imported (and so registered) before the task ran
+    code = textwrap.dedent('''
+        from cliffkit.bench._ray import _ray_modules
+        from cliffkit.models import register_backbone
+        from cliffkit.models._lgbm import LGBMBackbone
+        register_backbone("inline-lgbm")(type("InlineLGBM", (LGBMBackbone,), {}))
+        try:
+            _ray_modules()
+        except Exception as exc:
+            print(type(exc).__name__, exc)
+    ''')
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert res.stdout.startswith("InvalidParameterError backbone 'inline-lgbm' registered in "
+                                 "the main script cannot be seen by Ray workers"), res.stdout + res.stderr

@@ -21,9 +21,9 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..errors import require
+from ..errors import InvalidParameterError, require
 from ..similarity._distributed import connect_ray
-from ..utils import Interval, validate_params
+from ..utils import Interval, import_user_registrations, user_registrations, validate_params
 from ._executor import Executor, register_executor
 
 __all__ = ["RayExecutor"]
@@ -37,12 +37,16 @@ def _is_address(value: Any) -> bool:
     return value is None or (isinstance(value, str) and bool(value.strip()))
 
 
-def _run_with_threads(fn: Callable[[Any], Any], task: Any, n_threads: int) -> Any:
-    """Run ``fn(task)`` in a Ray worker with torch using ``n_threads`` threads.
+def _run_with_threads(fn: Callable[[Any], Any], task: Any, n_threads: int,
+                      modules: tuple[str, ...] = ()) -> Any:
+    """Run ``fn(task)`` in a Ray worker with torch using ``n_threads`` threads, after
+    importing ``modules`` (those that registered the user's own backbones, losses ...:
+    a Ray worker imports a fresh cliffkit that knows only the built-ins).
 
     Ray reuses worker processes between tasks, and torch fixes its thread count
     when first imported, so it is set here, per task, to the CPUs the task holds.
     """
+    import_user_registrations(list(modules))
     os.environ["OMP_NUM_THREADS"] = str(n_threads)
     if "torch" in sys.modules or importlib.util.find_spec("torch") is not None:
         import torch
@@ -50,6 +54,25 @@ def _run_with_threads(fn: Callable[[Any], Any], task: Any, n_threads: int) -> An
         if torch.get_num_threads() != n_threads:
             torch.set_num_threads(n_threads)
     return fn(task)
+
+
+def _ray_modules() -> tuple[str, ...]:
+    """The modules a Ray worker must import to know the user's own registry entries.
+
+    Raises
+    ------
+    InvalidParameterError
+        An entry registered in the main script (or ``python -c``, a notebook): Ray workers
+        do not run the main script, so they could never see it.
+    """
+    found = user_registrations()
+    if "__main__" in found:
+        raise InvalidParameterError(
+            f"{', '.join(found['__main__'])} registered in the main script cannot be seen by "
+            "Ray workers (they do not run it); define it in a module (a .py file importable "
+            "on every node) and import that, or use the local executor."
+        )
+    return tuple(sorted(found))
 
 
 def _failure(exc: BaseException) -> dict:
@@ -134,6 +157,7 @@ class RayExecutor(Executor):
         tasks = list(tasks)
         if not tasks:
             return
+        modules = _ray_modules()
         ray = self._connect()
         cluster_gpus = float(ray.cluster_resources().get("GPU", 0))
         n_threads = max(1, int(self.num_cpus))
@@ -145,7 +169,7 @@ class RayExecutor(Executor):
             gpus = self._gpus(task, cluster_gpus)
             if gpus:
                 opts["num_gpus"] = gpus
-            refs[remote.options(**opts).remote(fn_ref, task, n_threads)] = task
+            refs[remote.options(**opts).remote(fn_ref, task, n_threads, modules)] = task
         pending = list(refs)
         try:
             while pending:
