@@ -52,22 +52,30 @@ def test_worker_processes_know_the_users_backbone(user_module):
     assert got == {"trial4-user-lgbm": "UserLGBM", "lgbm": "LGBMBackbone"}
 
 
-def test_an_entry_of_a_main_program_without_a_file_is_refused_before_any_worker_starts():
+def _inline_entry_error(call: str) -> str:
+    """What ``call`` prints as 'ErrorType message' in a ``python -c`` program (a main program
+    without a file) that registered the backbone 'inline-lgbm'."""
     code = textwrap.dedent('''
         from cliffkit.bench import LocalExecutor
         from cliffkit.models import register_backbone, get_backbone_class
         from cliffkit.models._lgbm import LGBMBackbone
         register_backbone("inline-lgbm")(type("InlineLGBM", (LGBMBackbone,), {}))
         try:
-            list(LocalExecutor(n_jobs=2).map_unordered(get_backbone_class, ["inline-lgbm"]))
+            CALL
         except Exception as exc:
             print(type(exc).__name__, exc)
-    ''')
+    ''').replace("CALL", call)
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
-    assert res.stdout.startswith("InvalidParameterError backbone 'inline-lgbm' registered in "
-                                 "a main program without a file"), res.stdout + res.stderr
-    assert "--n-jobs 1" in res.stdout
+    return res.stdout + res.stderr
+
+
+def test_an_entry_of_a_main_program_without_a_file_is_refused_before_any_worker_starts():
+    out = _inline_entry_error(
+        'list(LocalExecutor(n_jobs=2).map_unordered(get_backbone_class, ["inline-lgbm"]))')
+    assert out.startswith("InvalidParameterError backbone 'inline-lgbm' registered in "
+                          "a main program without a file"), out
+    assert "--n-jobs 1" in out
 
 
 def test_ray_workers_import_the_users_modules_and_main_entries_are_refused(user_module):
@@ -80,17 +88,6 @@ def test_ray_workers_import_the_users_modules_and_main_entries_are_refused(user_
     sys.modules.pop(user_module)
     got = _run_with_threads(get_backbone_class, "trial4-user-lgbm", 1, (user_module,))
     assert got.__name__ == "UserLGBM"  # imported (and so registered) before the task ran
-    code = textwrap.dedent('''
-        from cliffkit.bench._ray import _ray_modules
-        from cliffkit.models import register_backbone
-        from cliffkit.models._lgbm import LGBMBackbone
-        register_backbone("inline-lgbm")(type("InlineLGBM", (LGBMBackbone,), {}))
-        try:
-            _ray_modules()
-        except Exception as exc:
-            print(type(exc).__name__, exc)
-    ''')
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=True)
-    assert res.stdout.startswith("InvalidParameterError backbone 'inline-lgbm' registered in "
-                                 "the main script cannot be seen by Ray workers"), res.stdout + res.stderr
+    out = _inline_entry_error("from cliffkit.bench._ray import _ray_modules; _ray_modules()")
+    assert out.startswith("InvalidParameterError backbone 'inline-lgbm' registered in "
+                          "the main script cannot be seen by Ray workers"), out
