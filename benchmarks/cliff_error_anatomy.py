@@ -40,6 +40,33 @@ from cliffkit.bench import load_results
 from cliffkit.utils import format_number
 
 
+def shared_error(err_a: np.ndarray, err_b: np.ndarray, y: np.ndarray, mean_label: float) -> dict:
+    """How much two models' signed errors (shape (n,), same molecules) agree: Pearson ``r``;
+    ``r_given_y``, r with y held fixed (each error's residual on a line in y: every error
+    shares the -y term); ``r_const_a``, the r a constant predictor's error (mean - y) already
+    has with model a's."""
+    res_a, res_b = (e - np.polyval(np.polyfit(y, e, 1), y) for e in (err_a, err_b))
+    return {"r": float(np.corrcoef(err_a, err_b)[0, 1]),
+            "r_given_y": float(np.corrcoef(res_a, res_b)[0, 1]),
+            "r_const_a": float(np.corrcoef(mean_label - y, err_a)[0, 1])}
+
+
+def toward_shares(err: np.ndarray, y: np.ndarray, y_partner: np.ndarray, mean_label: float) -> dict:
+    """Shares of a model's signed errors (shape (n,)) that point toward the partner's label:
+    ``toward``; ``toward_against_mean``, among the molecules whose partner lies on the other
+    side of their label than the mean; ``toward_if_mean_only``, what an error that only
+    regressed to the mean would score (its share toward the mean where the partner is on the
+    mean's side, the rest where it is not); ``n_against_mean``."""
+    toward = float(np.mean(np.sign(err) == np.sign(y_partner - y)))
+    against = np.sign(y_partner - y) != np.sign(mean_label - y)
+    to_mean = float(np.mean(np.sign(err) == np.sign(mean_label - y)))
+    side = float(np.mean(~against))
+    return {"toward": toward, "n_against_mean": int(against.sum()),
+            "toward_if_mean_only": side * to_mean + (1 - side) * (1 - to_mean),
+            "toward_against_mean": float(np.mean(np.sign(err[against])
+                                                 == np.sign((y_partner - y)[against])))}
+
+
 def _per_seed(table: pd.DataFrame, dataset: str, mean_label: float) -> list[dict]:
     out = []
     for seed in sorted(table["seed"].unique()):
@@ -65,14 +92,12 @@ def _per_seed(table: pd.DataFrame, dataset: str, mean_label: float) -> list[dict
             rec[f"n_partners_{stratum}"] = int(a.loc[m, "partner"].nunique())
             err = {bb: f["y_pred"].to_numpy()[m] - y for bb, f in frames.items()}
             ref = a["y_ref"].to_numpy()[m] - y
-            rec[f"r_mlp_lgbm_{stratum}"] = float(np.corrcoef(err["mlp"], err["lgbm"])[0, 1])
-            # every error shares the -y term: r with y held fixed (residuals on y), and the r a
-            # constant predictor's error (mean - y) already has with the mlp's
-            res = {bb: e - np.polyval(np.polyfit(y, e, 1), y) for bb, e in err.items()}
-            rec[f"r_mlp_lgbm_given_y_{stratum}"] = float(np.corrcoef(res["mlp"], res["lgbm"])[0, 1])
-            rec[f"r_const_mlp_{stratum}"] = float(np.corrcoef(mean_label - y, err["mlp"])[0, 1])
+            shared = shared_error(err["mlp"], err["lgbm"], y, mean_label)
+            rec[f"r_mlp_lgbm_{stratum}"] = shared["r"]
+            rec[f"r_mlp_lgbm_given_y_{stratum}"] = shared["r_given_y"]
+            rec[f"r_const_mlp_{stratum}"] = shared["r_const_a"]
             for bb, e in err.items():
-                rec[f"toward_{bb}_{stratum}"] = float(np.mean(np.sign(e) == np.sign(yp - y)))
+                rec[f"toward_{bb}_{stratum}"] = toward_shares(e, y, yp, mean_label)["toward"]
                 rec[f"r_ref_{bb}_{stratum}"] = float(np.corrcoef(e, ref)[0, 1])
                 rec[f"mae_{bb}_{stratum}"] = float(np.mean(np.abs(e)))
                 if stratum == "cliff":
@@ -80,16 +105,10 @@ def _per_seed(table: pd.DataFrame, dataset: str, mean_label: float) -> list[dict
                     rec[f"pull_{bb}"] = float(np.median(pull))
                     rec[f"pull_q1_{bb}"], rec[f"pull_q3_{bb}"] = map(float, np.percentile(pull, [25, 75]))
                     rec[f"pull_negative_{bb}"] = float(np.mean(pull < 0))
-                    against = np.sign(yp - y) != np.sign(mean_label - y)
-                    rec["n_against_mean"] = int(against.sum())
-                    # what an error that only regressed to the mean would score "toward partner":
-                    # its share toward the mean where the partner is on the mean's side, the rest
-                    # where it is not
-                    to_mean = float(np.mean(np.sign(e) == np.sign(mean_label - y)))
-                    side = float(np.mean(~against))
-                    rec[f"toward_if_mean_only_{bb}"] = side * to_mean + (1 - side) * (1 - to_mean)
-                    rec[f"toward_against_mean_{bb}"] = float(
-                        np.mean(np.sign(e[against]) == np.sign((yp - y)[against])))
+                    t = toward_shares(e, y, yp, mean_label)
+                    rec["n_against_mean"] = t["n_against_mean"]
+                    rec[f"toward_if_mean_only_{bb}"] = t["toward_if_mean_only"]
+                    rec[f"toward_against_mean_{bb}"] = t["toward_against_mean"]
             rec[f"toward_ref_{stratum}"] = float(np.mean(np.sign(ref) == np.sign(yp - y)))
         out.append(rec)
     return out

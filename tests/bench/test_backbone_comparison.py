@@ -1,0 +1,55 @@
+"""benchmarks/backbone_comparison.py: the docs block is what the committed JSON renders to, and
+the comparison refuses backbones scored on different test molecules."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def mod():
+    spec = importlib.util.spec_from_file_location(
+        "_backbones", _ROOT / "benchmarks" / "backbone_comparison.py")
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
+
+def test_docs_block_is_the_committed_summary(mod):
+    summary = json.loads((_ROOT / "benchmarks" / "results" / "backbone_comparison.json")
+                         .read_text("utf-8"))
+    md = mod.markdown(summary)
+    assert md in (_ROOT / "docs" / "cliffloss.md").read_text("utf-8")
+    assert "-0.0%" not in md
+
+
+def _cell(pred, index=None):
+    y = [1.0, 3.0, 2.2, 2.0, 2.5]
+    return (pd.DataFrame({"y_true": y, "y_pred": pred,
+                          "stratum": ["cliff", "cliff", "cliff", "smooth", "smooth"],
+                          "partner_y_true": [3.0, 1.0, 3.0, np.nan, np.nan]},
+                         index=pd.Index(index or [0, 1, 2, 3, 4], name="index")), 10.0)
+
+
+def test_hand_made_cells(mod):
+    cells = {("a", 0): _cell([1.5, 2.5, 2.4, 2.1, 2.4]), ("b", 0): _cell([2.0, 2.0, 2.0, 2.2, 2.4]),
+             ("a", 1): _cell([1.2, 2.9, 2.3, 2.1, 2.45]), ("b", 1): _cell([2.5, 1.5, 2.0, 2.0, 2.7])}
+    s = mod.compare(cells, ["a", "b"], [0, 1], "a", mean_label=2.0)
+    a, b = s["backbones"]
+    assert a["cliff_mae"] == pytest.approx((0.4 + 0.4 / 3) / 2)
+    assert b["cliff_mae"] == pytest.approx((2.2 / 3 + 3.2 / 3) / 2)
+    assert a["smooth_mae"] == pytest.approx((0.1 + 0.075) / 2)
+    row = s["focus_against"][0]
+    assert row["cliff"]["lower_in"] == 2
+    assert row["cliff"]["change_pct"] == pytest.approx(100 * (a["cliff_mae"] / b["cliff_mae"] - 1))
+    # b's cliff errors +1, -1, -0.2 (seed 0): toward partners 3 and 1, away from partner 3
+    assert s["toward_partner"][1]["toward"] == pytest.approx([2 / 3, 2 / 3])
+    cells[("b", 1)] = _cell([2.5, 1.5, 2.0, 2.0, 2.7], index=[0, 1, 2, 3, 9])
+    with pytest.raises(SystemExit, match="not scored on the same test molecules"):
+        mod.compare(cells, ["a", "b"], [0, 1], "a", mean_label=2.0)
