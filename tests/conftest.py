@@ -33,3 +33,23 @@ def data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"data folder {path} not found; set CLIFFKIT_DATA_DIR")
     return path
+
+
+@pytest.fixture(scope="session")
+def bench_script():
+    """``bench_script("mitigation")``: ``benchmarks/mitigation.py`` loaded as a module (the
+    benchmark scripts are not a package), once per session."""
+    import importlib.util
+
+    loaded = {}
+
+    def load(name: str):
+        if name not in loaded:
+            spec = importlib.util.spec_from_file_location(
+                f"_bench_{name}", REPO / "benchmarks" / f"{name}.py")
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            loaded[name] = mod
+        return loaded[name]
+
+    return load

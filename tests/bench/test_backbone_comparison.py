@@ -1,7 +1,6 @@
 """benchmarks/backbone_comparison.py: the docs block is what the committed JSON renders to, and
 the comparison refuses backbones scored on different test molecules."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,12 +12,8 @@ _ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def mod():
-    spec = importlib.util.spec_from_file_location(
-        "_backbones", _ROOT / "benchmarks" / "backbone_comparison.py")
-    m = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(m)
-    return m
+def mod(bench_script):
+    return bench_script("backbone_comparison")
 
 
 def test_docs_block_is_the_committed_summary(mod):

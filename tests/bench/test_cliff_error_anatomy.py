@@ -1,31 +1,28 @@
 """benchmarks/cliff_error_anatomy.py: the table in docs/cliffloss.md is what the committed
 JSON renders to, and the per-seed shares are computed as the docstring says."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 _ROOT = Path(__file__).resolve().parents[2]
 
 
-def _mod():
-    spec = importlib.util.spec_from_file_location(
-        "_anatomy", _ROOT / "benchmarks" / "cliff_error_anatomy.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+@pytest.fixture(scope="module")
+def anatomy(bench_script):
+    return bench_script("cliff_error_anatomy")
 
 
-def test_docs_table_is_the_committed_summary():
+def test_docs_table_is_the_committed_summary(anatomy):
     summary = json.loads((_ROOT / "benchmarks" / "results" / "cliff_error_anatomy.json")
                          .read_text("utf-8"))
-    assert _mod().markdown(summary) in (_ROOT / "docs" / "cliffloss.md").read_text("utf-8")
+    assert anatomy.markdown(summary) in (_ROOT / "docs" / "cliffloss.md").read_text("utf-8")
 
 
-def test_shares_on_a_hand_made_cell(tmp_path):
+def test_shares_on_a_hand_made_cell(anatomy, tmp_path):
     """Two cliff molecules: mlp errs toward both partners, lgbm toward one."""
     rows = {"index": [0, 1, 2], "y_true": [1.0, 3.0, 2.0], "partner_y_true": [3.0, 1.0, 2.1],
             "partner": [7, 8, 9],
@@ -37,7 +34,7 @@ def test_shares_on_a_hand_made_cell(tmp_path):
     table = pd.DataFrame([{"dataset": "d", "split": "cliff", "loss": "plain", "backbone": bb,
                            "seed": 0, "status": "ok", "predictions_path": str(p)}
                           for bb, p in paths.items()])
-    (rec,) = _mod()._per_seed(table, "d", mean_label=2.0)
+    (rec,) = anatomy._per_seed(table, "d", mean_label=2.0)
     assert rec["n_cliff"] == 2 and rec["toward_mlp_cliff"] == 1.0 and rec["toward_lgbm_cliff"] == 0.5
     assert rec["pull_mlp"] == 0.25  # (1.5 - 1) / (3 - 1) and (2.5 - 3) / (1 - 3)
     assert np.isclose(rec["mae_lgbm_cliff"], 0.75)

@@ -3,7 +3,6 @@ completion; docs/cliffloss.md, "Completion run: mlp arms at 5 seeds"): the regis
 is the study's and the addendum's 5-seed cells plus the new ones, a re-run cell replacing its
 old row, Holm per endpoint over that family, verdicts and the winner rule from it."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,15 +10,11 @@ import numpy as np
 import pytest
 
 _ROOT = Path(__file__).resolve().parents[2]
-_PATH = _ROOT / "benchmarks" / "mitigation.py"
 
 
 @pytest.fixture(scope="module")
-def mit():
-    spec = importlib.util.spec_from_file_location("_mitigation_bench_c", _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def mit(bench_script):
+    return bench_script("mitigation")
 
 
 def _row(bb, loss, p1, p2, ps=1.0, cliff=-1.0, family="study", ds="lipophilicity", split="cliff",

@@ -2,20 +2,13 @@
 stages are the registered ones and its decision rule is the registered rule
 (docs/cliffloss.md, "Confirmatory study: anchor-delta (pre-registration)")."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "mitigation.py"
-
 
 @pytest.fixture(scope="module")
-def mit():
-    spec = importlib.util.spec_from_file_location("_mitigation_bench", _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def mit(bench_script):
+    return bench_script("mitigation")
 
 
 def test_stages_are_the_registered_family(mit):
