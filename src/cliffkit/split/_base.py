@@ -125,6 +125,9 @@ class BaseSplitter(LabelParams):
 
     name = "base"
     _repr_defaults = False  # sklearn's repr: only the parameters that differ from the default
+    #: whether a short test set means too few supported molecules (_warn); a splitter whose
+    #: test size is short for another reason (whole scaffold groups) says so itself
+    _short_for_support = True
 
     def _validate_params(self) -> None:
         super()._validate_params()
@@ -278,7 +281,7 @@ class BaseSplitter(LabelParams):
 
     def _warn(self, res: SplitResult, n_val: int, n_test: int) -> None:
         msgs = list(res.info.get("warnings", []))
-        if res.test.size < n_test and getattr(self, "_short_for_support", True):
+        if res.test.size < n_test and self._short_for_support:
             msgs.append(
                 f"{type(self).__name__} found only {res.test.size} of the {n_test} requested test "
                 f"molecules with training support at min_similarity={self.min_similarity}; "
