@@ -204,8 +204,6 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
             with contextlib.suppress(OSError):  # only if empty
                 out.rmdir()
         raise
-    finally:
-        log_new.unlink(missing_ok=True)
 
     part = np.full(len(full_ds), "", dtype=object)
     part[full_split.train], part[full_split.val] = "train", "val"
@@ -325,7 +323,13 @@ def predict_command(run, file, smiles_col, output):
     from ..data import read_table
     from ..data._loaders import _detect_smiles_col
     from ..data._read import resolve_column
-    from ..data._standardize import _first_rows, _warn_smiles, canonicalize, classify_smiles
+    from ..data._standardize import (
+        _first_rows,
+        _warn_smiles,
+        canonicalize,
+        classify_smiles,
+        multi_fragment_lines,
+    )
     from ..errors import (
         InvalidDataError,
         InvalidSmilesError,
@@ -389,8 +393,7 @@ def predict_command(run, file, smiles_col, output):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # salts and mixtures, announced as the loader announces them for training
-        multi = [int(table.lines[i]) for i in np.flatnonzero(valid)
-                 if "." in str(raw[i]).split()[0]]
+        multi = multi_fragment_lines(raw, table.lines, np.flatnonzero(valid))
         _warn_smiles(str(file), names, multi, mode, 0)
     with_warn.extend(str(w.message) for w in caught)
     ok = np.flatnonzero(valid)

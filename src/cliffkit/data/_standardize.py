@@ -649,7 +649,7 @@ def standardize_arrays(
                     row=int(lines[i]), reason=str(cell_reason[i, j]),
                     detail=str(cell_detail[i, j]) if cell_detail is not None else "",
                     target=names[j]))
-    multi = [int(lines[i]) for i in kept if "." in str(raw[i]).split()[0]]  # the SMILES, not a name
+    multi = multi_fragment_lines(raw, lines, kept)
     report.n_multi_fragment = len(multi)
 
     codes, uniques = pd.factorize(pd.Series(canon[kept], dtype=object), sort=False)
@@ -704,6 +704,12 @@ def standardize_arrays(
         n_with = sum(len(g.rows) - 1 for g in report.merged if multi_set.intersection(g.rows))
         _warn_smiles(label, names_ignored, multi, standardize, n_with, row_word)
     return Standardized(smiles=np.asarray(uniques, dtype=object), y=y_out, keep=first, report=report)
+
+
+def multi_fragment_lines(raw, lines, rows) -> list[int]:
+    """The ``lines`` of the ``rows`` whose SMILES cell (``raw``) has several fragments (a '.'
+    in the SMILES itself, not in a name written after it): salts and mixtures."""
+    return [int(lines[i]) for i in rows if "." in str(raw[i]).split()[0]]
 
 
 def _warn_smiles(label: str, names_ignored: list[tuple[int, str, str]], multi: list[int],
