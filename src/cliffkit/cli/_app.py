@@ -60,6 +60,11 @@ def refuse_output_suffix(output, suffixes: tuple[str, ...], command: str,
         )
 
 
+def _echo_warning(message) -> None:
+    """``cliffkit: warning: <message>`` on stderr, whitespace collapsed to one line."""
+    click.echo("cliffkit: warning: " + " ".join(str(message).split()), err=True)
+
+
 @contextlib.contextmanager
 def cliffkit_warnings_as_lines() -> Iterator[None]:
     """Print each :class:`~cliffkit.errors.CliffkitWarning` raised inside as one line
@@ -72,7 +77,7 @@ def cliffkit_warnings_as_lines() -> Iterator[None]:
         yield
     for w in caught:
         if issubclass(w.category, CliffkitWarning):
-            click.echo("cliffkit: warning: " + " ".join(str(w.message).split()), err=True)
+            _echo_warning(w.message)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
@@ -85,7 +90,7 @@ def _warning_as_line(previous: Callable) -> Callable:
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, CliffkitWarning) and not STATE["debug"]:
-            click.echo("cliffkit: warning: " + " ".join(str(message).split()), err=True)
+            _echo_warning(message)
         else:
             previous(message, category, filename, lineno, file, line)
 
