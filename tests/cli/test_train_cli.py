@@ -181,6 +181,27 @@ def test_predict_empty_na_and_whitespace_smiles(small_run, capsys):
     assert got["reason"].tolist()[:2] == ["", "missing_smiles"]
 
 
+def test_predict_names_parquet_records_not_lines(small_run, tmp_path, capsys):
+    """A Parquet input has no lines: predict's warnings and its one-line error name
+    records (1-based rows), as describe and the loaders do; they said 'line' (session 6)."""
+    root, data, split, run = small_run
+    f = tmp_path / "in.parquet"
+    pd.DataFrame({"smiles": ["CCO", "C1CC", "CC(=O)[O-].[Na+]", "CCO ethanol", None]}).to_parquet(
+        f, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(run), str(f), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "line" not in err, err
+    assert "1 invalid_smiles (record 2)" in err and "1 missing_smiles (record 5)" in err
+    assert "1 SMILES has several fragments (record 3)" in err
+    assert "(record 4: 'ethanol' after 'CCO')" in err
+    pd.DataFrame({"smiles": ["C1CC", "XX"]}).to_parquet(tmp_path / "none.parquet", index=False)
+    assert main(["predict", str(run), str(tmp_path / "none.parquet"), "-o",
+                 str(tmp_path / "n.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cliffkit: error:") and "record 1: 'C1CC'" in err and "line " not in err
+
+
 def test_predict_all_invalid_is_one_line_error(small_run, capsys):
     root, data, split, run = small_run
     f = root / "none.csv"
@@ -551,6 +572,12 @@ def test_predict_warns_about_elements_a_graph_model_cannot_encode(small_run, tmp
     assert "3 of 4 molecules hold elements that the gin atom featuriser has no code for" in err[0]
     assert "(Fe, Pt, He; line 3, 4, 5)" in err[0]
     assert pd.read_csv(tmp_path / "p.csv")["prediction"].notna().all()  # still predicted
+    # a Parquet file has records, not lines (record 2 = its second row)
+    pd.read_csv(new).to_parquet(tmp_path / "odd.parquet", index=False)
+    assert main(["predict", str(run), str(tmp_path / "odd.parquet"), "-o",
+                 str(tmp_path / "q.csv"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "(Fe, Pt, He; record 2, 3, 4)" in err and "line" not in err
 
 
 def test_predict_writes_parquet_for_a_parquet_name(small_run, tmp_path, capsys):

@@ -379,8 +379,9 @@ def predict_command(run, file, smiles_col, output):
     raw = table.frame[col].to_numpy(dtype=object)
     canon = canonicalize(raw, show_progress=False, standardize=mode)
     has_text, valid, reason, detail, names = classify_smiles(raw, canon, table.lines)
+    word = table.row_word  # "line" of a text file, "record" of a Parquet file
     if not valid.any():
-        ex = ", ".join(f"line {int(table.lines[i])}: {str(raw[i])[:30]!r}"
+        ex = ", ".join(f"{word} {int(table.lines[i])}: {str(raw[i])[:30]!r}"
                        for i in np.flatnonzero(has_text)[:3])
         raise InvalidSmilesError(
             f"None of the {len(raw):,} rows of {file} has a usable SMILES in column {col!r}"
@@ -394,12 +395,12 @@ def predict_command(run, file, smiles_col, output):
         warnings.simplefilter("always")
         # salts and mixtures, announced as the loader announces them for training
         multi = multi_fragment_lines(raw, table.lines, np.flatnonzero(valid))
-        _warn_smiles(str(file), names, multi, mode, 0)
+        _warn_smiles(str(file), names, multi, mode, 0, word)
     with_warn.extend(str(w.message) for w in caught)
     ok = np.flatnonzero(valid)
     pred = np.full(len(raw), np.nan)
     pred[ok] = model.predict([canon[i] for i in ok])
-    other = _other_element_note(model, [canon[i] for i in ok], table.lines[ok], file)
+    other = _other_element_note(model, [canon[i] for i in ok], table.lines[ok], file, word)
     if other:
         with_warn.append(other)
     frame = table.frame.copy()
@@ -446,7 +447,7 @@ def predict_command(run, file, smiles_col, output):
         by: dict[str, list[int]] = {}
         for i in bad:
             by.setdefault(str(reason[i]), []).append(int(table.lines[i]))
-        parts = "; ".join(f"{len(v):,} {k} (line {_first_rows(v)})" for k, v in by.items())
+        parts = "; ".join(f"{len(v):,} {k} ({word} {_first_rows(v)})" for k, v in by.items())
         with_warn.append(
             f"{file}: {bad.size:,} of {len(raw):,} rows could not be read and were not "
             f"predicted: {parts}; they are in {output} with an empty prediction and the "
@@ -463,12 +464,14 @@ def predict_command(run, file, smiles_col, output):
     return 0
 
 
-def _other_element_note(model, smiles: list[str], lines, file) -> str | None:
+def _other_element_note(model, smiles: list[str], lines, file,
+                        row_word: str = "line") -> str | None:
     """A warning for molecules with elements a graph backbone encodes only as 'other'.
 
     The atom featuriser of gin, dmpnn and schnet (``models._featurize``) has a code for
     H B C N O F Na Si P S Cl K Se Br I; any other element (Fe, Pt, He, ...) shares one
     'other' code, so the model cannot tell such atoms apart. None for other backbones.
+    ``lines`` are the molecules' file lines (or Parquet records: ``row_word``).
     """
     if getattr(model, "name", None) not in ("gin", "dmpnn", "schnet") or not smiles:
         return None
@@ -491,7 +494,7 @@ def _other_element_note(model, smiles: list[str], lines, file) -> str | None:
     if not rows:
         return None
     return (f"{file}: {len(rows):,} of {len(smiles):,} molecules hold elements that the "
-            f"{model.name} atom featuriser has no code for ({', '.join(seen)}; line "
+            f"{model.name} atom featuriser has no code for ({', '.join(seen)}; {row_word} "
             f"{_first_rows(rows)}); it encodes them all as one 'other' element, so these "
             "predictions cannot tell those atoms apart.")
 
