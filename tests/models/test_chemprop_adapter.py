@@ -134,7 +134,7 @@ def test_missing_chemprop_names_the_extra(lipo, monkeypatch):
     train, val = lipo
     monkeypatch.delenv("CLIFFKIT_CHEMPROP", raising=False)
     monkeypatch.setitem(sys.modules, "chemprop", None)  # import fails
-    with pytest.raises(MissingDependencyError, match=r"pip install 'cliffkit\[chemprop\]'"):
+    with pytest.raises(MissingDependencyError, match=r"pip install -c constraints.txt -e '\.\[chemprop\]'"):
         ChempropBackbone(epochs=2).fit(train, val)
 
 
@@ -150,7 +150,7 @@ def _real_chemprop_available() -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not _real_chemprop_available(),
-                    reason="chemprop not installed (pip install 'cliffkit[chemprop]') and "
+                    reason="chemprop not installed (pip install -c constraints.txt -e '.[chemprop]') and "
                            "CLIFFKIT_CHEMPROP not set")
 def test_real_chemprop_round_trip(lipo):
     train, val = lipo

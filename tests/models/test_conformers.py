@@ -51,7 +51,7 @@ def test_qm9_unknown_index_and_missing_source(data_dir, tmp_path, monkeypatch):
         load_qm9_geometries([1, 999999], data_dir=data_dir)
     monkeypatch.setenv("CLIFFKIT_DATA_DIR", str(tmp_path))
     monkeypatch.setitem(sys.modules, "qm9pack", None)  # import fails
-    with pytest.raises(MissingDependencyError, match=r"pip install 'cliffkit\[qm9\]'"):
+    with pytest.raises(MissingDependencyError, match=r"pip install -c constraints.txt -e '\.\[qm9\]'"):
         load_qm9_geometries([1])
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from cliffkit.errors import MissingDependencyError
 
-HINT = r"pip install 'cliffkit\[ray\]'"
+HINT = r"pip install -c constraints.txt -e '\.\[ray\]'"
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_cli_executor_ray_without_ray(no_ray, tmp_path, capsys):
     rc = main(["bench", "--config", "smoke", "-o", str(tmp_path / "r"), "--executor", "ray",
                "--no-progress"])
     err = capsys.readouterr().err
-    assert rc == 2 and err.startswith("cliffkit: error: ") and "cliffkit[ray]" in err
+    assert rc == 2 and err.startswith("cliffkit: error: ") and "-e '.[ray]'" in err
     assert len(err.strip().splitlines()) == 1
 
 

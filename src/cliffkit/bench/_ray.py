@@ -1,6 +1,6 @@
 """The ``ray`` executor: grid tasks as Ray tasks, on one machine or a cluster.
 
-Ray is an optional extra (``pip install 'cliffkit[ray]'``); this module imports it
+Ray is an optional extra (the ``ray`` extra, :func:`cliffkit.errors.install_hint`); this module imports it
 only when an executor is built. Each task declares its resources (``num_cpus``, and
 one GPU for a torch backbone when the cluster has GPUs) and is retried by Ray when
 its worker dies (``max_retries``). Results come back to the driver, which writes
@@ -116,7 +116,7 @@ class RayExecutor(Executor):
     Raises
     ------
     MissingDependencyError
-        Ray is not installed (``pip install 'cliffkit[ray]'``).
+        Ray is not installed (the ``ray`` extra, :func:`cliffkit.errors.install_hint`).
     """
 
     _parameter_constraints = {

@@ -177,7 +177,7 @@ def _shipped_grids() -> list[str]:
               help="Results folder; rerunning with the same folder skips finished cells.")
 @click.option("--executor", default="local", show_default=True,
               help="Where cells run: 'local' (this process or a process pool) or 'ray' "
-                   "(Ray tasks; needs pip install 'cliffkit[ray]').")
+                   "(Ray tasks; needs the ray extra, README 'Install').")
 @click.option("--n-jobs", default=1, show_default=True, type=int,
               help="Worker processes for the local executor (1 = in this process).")
 @click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",

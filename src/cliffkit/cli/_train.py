@@ -313,7 +313,7 @@ def _replace_model(model, out) -> None:
                    "file's SMILES column).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=True,
               help="CSV or .parquet file to write: the input columns plus prediction, "
-                   "nearest_train_similarity, nearest_train_smiles, in_domain and reason.")
+                   "nearest_train_similarity, nearest_train_smiles, in_domain, roughness and reason.")
 @output_options
 def predict_command(run, file, smiles_col, output):
     from pathlib import Path

@@ -19,6 +19,7 @@ from ..errors import (
     MissingColumnError,
     MissingDependencyError,
     UnknownNameError,
+    install_hint,
     unknown_name,
 )
 from ..utils import Interval, sha256_file, user_stacklevel, validated
@@ -700,13 +701,13 @@ def _qm9_sources(data_dir: Path | None) -> tuple[str, list[Path]]:
         if missing:
             raise InvalidDataError(
                 f"The installed qm9pack lacks {', '.join(missing)} under {root}; reinstall it with "
-                "pip install 'cliffkit[qm9]'."
+                f"{install_hint('qm9')}."
             )
         return "qm9pack", parts
     where = f"no qm9.csv.gz in CLIFFKIT_DATA_DIR={env}" if env else "CLIFFKIT_DATA_DIR is not set"
     raise MissingDependencyError(
         f"QM9 is not bundled with cliffkit and was not found ({where}, and the optional package "
-        "'qm9pack' is not installed); install it with: pip install 'cliffkit[qm9]', or set "
+        f"'qm9pack' is not installed); install it with: {install_hint('qm9')}, or set "
         "CLIFFKIT_DATA_DIR (or --data-dir) to a folder holding qm9.csv.gz."
     )
 

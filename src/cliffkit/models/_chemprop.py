@@ -1,6 +1,6 @@
 """Chemprop adapter: train chemprop 2.x through its CLI on our splits, with sample weights.
 
-Needs the ``chemprop`` extra (``pip install 'cliffkit[chemprop]'``). The adapter writes
+Needs the ``chemprop`` extra (README, "Install"). The adapter writes
 one CSV (``smiles``, ``target``, ``weight``) and chemprop's ``--splits-file`` JSON, then
 runs ``chemprop train`` in a subprocess; per-sample weights (e.g. CliffLoss
 ``w = 1 + λ·c``) go through chemprop's ``--weight-column``. Predictions come from

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidDataError, InvalidParameterError, MissingDependencyError
+from ..errors import InvalidDataError, InvalidParameterError, MissingDependencyError, install_hint
 from ..utils import atomic_write_bytes, user_stacklevel
 
 __all__ = [
@@ -189,8 +189,7 @@ def load_qm9_geometries(
         except MissingDependencyError as exc:
             raise MissingDependencyError(
                 f"QM9 geometries need {QM9_GEOMETRIES_FILE} in the data folder (set "
-                "CLIFFKIT_DATA_DIR or pass data_dir) or the qm9 extra: "
-                "pip install 'cliffkit[qm9]'"
+                f"CLIFFKIT_DATA_DIR or pass data_dir) or the qm9 extra: {install_hint('qm9')}"
             ) from exc
         source = "qm9pack"
     index = arrays["index"].astype(np.int64)

@@ -132,7 +132,7 @@ def find_neighbors_distributed(
     Raises
     ------
     MissingDependencyError
-        Ray is not installed (``pip install 'cliffkit[ray]'``).
+        Ray is not installed (the ``ray`` extra, :func:`cliffkit.errors.install_hint`).
     """
     search = _search_args(search)
     k, min_similarity = search["k"], search["min_similarity"]
