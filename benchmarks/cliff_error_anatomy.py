@@ -3,7 +3,7 @@
 
 Reads the committed ``claims-small`` cells (Lipophilicity and ESOL, CliffSplit, split seeds
 0-4, plain ``mlp`` and ``lgbm``; per-molecule predictions with each test molecule's cliff
-partner, the training neighbour of highest severity) and measures, for the cliff and the
+partner, the training neighbour with the largest similarity × |Δy|) and measures, for the cliff and the
 smooth test molecules:
 
 - **toward partner**: the share of molecules whose prediction errs toward the partner's label

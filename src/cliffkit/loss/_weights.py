@@ -69,7 +69,7 @@ def cliff_severity(
     target : str or int, optional
         Target of a multi-target Dataset.
     k, min_similarity, m, radius, n_bits
-        Neighbour and severity parameters (defaults from the SPEC:
+        Neighbour and severity parameters (defaults as docs/protocol.md:
         k = max(4, min(24, ⌊√n_train⌋)), m = max(1, ⌊√k⌋)).
     fingerprints : ndarray, optional
         Precomputed packed fingerprints of *all* rows (from
