@@ -325,3 +325,41 @@ def test_real_evaluation_has_baseline_noise_floor_and_label_free_strata():
     text = ev.summary()
     assert "noise floor" in text and "label-free" in text and "baseline" in text
     json.dumps(ev.to_dict())
+
+
+# ---------------------------------------------------------------------------
+# Inputs that scored a wrong number without a word (reviewer h28: findings 1, 3, 4, 7, 9)
+
+T2 = Y * 0.5 + np.array([0.3, -0.2, 0.1, 0.0, 0.4, -0.1, 0.2, -0.3])
+
+
+@pytest.fixture(scope="module")
+def two():
+    """The toy split on a dataset with a second target, ``t2``."""
+    ds = Dataset(name="toy", smiles=SMILES, y=np.column_stack([Y, T2]),
+                 target_names=["y", "t2"], units=["u", "u"])
+    return ds, toy_split(ds)
+
+
+# ---------------------------------------- finding 1 (f10): a run of another target
+def test_y_true_of_another_target_is_refused_naming_it(tmp_path, two):
+    ds, split = two
+    rows = np.arange(len(SMILES))
+    frame = pd.DataFrame({"smiles": SMILES, "index": rows, "y_true": T2, "prediction": PRED})
+    path = _write(tmp_path, frame)
+    with pytest.raises(PredictionsError, match=r"y_true column .* is not target 'y': it differs "
+                                                r"from the dataset's y values on 8 of 8 .*line 2.*"
+                                                r"they are the 't2' values: the run was trained "
+                                                r"on target 't2'.*--target t2"):
+        read_predictions(path, split, dataset=ds, target="y")
+    with pytest.raises(PredictionsError, match="trained on target 't2'"):
+        evaluate(split, path, dataset=ds, target="y", n_bootstrap=0, reference=False)
+    # the right target, and the same labels rounded to 2 decimals (another tool): read
+    assert read_predictions(path, split, dataset=ds, target="t2")[TEST] == pytest.approx(PRED[TEST])
+    frame["y_true"] = np.round(Y, 2)
+    assert read_predictions(_write(tmp_path, frame), split, dataset=ds,
+                            target="y")[TEST] == pytest.approx(PRED[TEST])
+    # labels of no target at all: refused, without a target to suggest
+    frame["y_true"] = Y + 1.0
+    with pytest.raises(PredictionsError, match="made for other labels"):
+        read_predictions(_write(tmp_path, frame), split, dataset=ds, target="y")

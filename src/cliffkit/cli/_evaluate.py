@@ -12,6 +12,26 @@ from ._app import app, output_options, refuse_output_suffix, say
 from ._data import dataset_options, load_split_and_data
 
 
+def _run_target(predictions_file: str) -> tuple[str | None, Path | None]:
+    """The target of the ``cliffkit train`` run that wrote ``predictions_file``.
+
+    That run's ``config.json`` sits beside its ``predictions.csv``; ``(None, None)`` for
+    any other file (or an unreadable config).
+    """
+    path = Path(predictions_file)
+    config = path.parent / "config.json"
+    if path.name != "predictions.csv" or not config.is_file():
+        return None, None
+    try:
+        doc = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None, None
+    if not isinstance(doc, dict) or doc.get("command") != "train":
+        return None, None
+    target = doc.get("target")
+    return (target, config) if isinstance(target, str) and target else (None, None)
+
+
 @app.command(
     "evaluate",
     help=(
@@ -26,7 +46,8 @@ from ._data import dataset_options, load_split_and_data
 @click.argument("split_file", metavar="SPLIT.json", type=click.Path(dir_okay=False))
 @click.argument("predictions_file", metavar="PREDICTIONS.csv", type=click.Path())
 @click.option("--target", "target", default=None, metavar="T",
-              help="Which of the split's targets to score (needed when it has several). "
+              help="Which of the split's targets to score (needed when it has several; "
+                   "for a run folder of 'cliffkit train', the run's target, and no other). "
                    "--target-col chooses a file's columns to load.")
 @click.option("--pred-col", "pred_col", default=None, metavar="COL",
               help="Prediction column (default: prediction, pred, y_pred or the target name).")
@@ -80,12 +101,26 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
     refuse_input_as_output(output, {"split file": split_file, "predictions file": predictions_file,
                                     "data file": ds.source})
     refuse_output_suffix(output, (".json",), "evaluate", "-o")
+    run_target, config = _run_target(predictions_file)
+    if (target is None and len(split.target_names) > 1
+            and run_target in split.target_names):
+        target = run_target  # the run's own target: clear, and said
+        click.echo(f"cliffkit: note: scoring target {run_target!r}, the one the run was "
+                   f"trained on ({config}); --target chooses another.", err=True)
     if target is None and len(split.target_names) > 1:
         from ..errors import unknown_name
 
         raise unknown_name("target (the split has several; pass --target)", "None",
                            split.target_names)
     tname = target or split.target_names[0]
+    if run_target is not None and run_target != tname:
+        raise InvalidParameterError(
+            f"{predictions_file} comes from a run trained on target {run_target!r} "
+            f"({config}), but target {tname!r} is to be scored: its predictions are of "
+            f"{run_target}, so any score against {tname} is wrong. Pass --target "
+            f"{run_target}, or evaluate a run trained on {tname!r} "
+            f"('cliffkit train --target {tname}')."
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CliffkitWarning)
         preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname,

@@ -805,6 +805,9 @@ def read_predictions(
     by ``cliffkit predict`` (a ``nearest_train_smiles`` column) copies the input file's
     columns, so its ``split`` column is the input's, not the run's, and is not read;
     instead no test molecule of this split may be its own nearest training molecule.
+    With ``dataset`` and ``target`` given, a ``y_true`` column (``cliffkit train`` writes
+    the labels it trained on there) must hold ``target``'s values (within 0.005): a run
+    trained on another target is refused, naming the target its labels match.
 
     Parameters
     ----------
@@ -828,8 +831,9 @@ def read_predictions(
         Test molecules without a prediction, NaN/inf predictions for test molecules,
         unparsable SMILES, out-of-range indices, one molecule predicted twice,
         predictions of a model trained on another split (the message counts this split's
-        test molecules that the model saw in training or validation), or a prediction
-        column that holds the measured labels of every test molecule.
+        test molecules that the model saw in training or validation) or on another target
+        (``y_true``), or a prediction column that holds the measured labels of every test
+        molecule.
     MissingColumnError
         No identifier or prediction column, or (without ``pred_col``) only the
         target-named column beside another column named like a prediction (``pred_0``).
@@ -951,7 +955,57 @@ def read_predictions(
         )
     if dataset is not None and target is not None:
         _refuse_label_column(full, split_result, dataset, target, path, pcol)
+        if "y_true" in cols:
+            _check_y_true(_numeric(frame[cols["y_true"]])[known], rows_k, lines_k,
+                          split_result, dataset, target, path)
     return full
+
+
+#: |y_true - label| above this (plus 1e-6 relative) is a disagreement; 0.005 lets through
+#: a file of another tool that rounds its y_true column to 2 decimals.
+_Y_TRUE_TOL = 5e-3
+
+
+def _check_y_true(y_file, rows, lines, split_result, dataset, target, path) -> None:
+    """Refuse a file whose ``y_true`` column holds other labels than ``target``'s.
+
+    ``cliffkit train`` writes the labels it trained on as ``y_true``: when they are not
+    the ``target`` values of the same molecules, the run was trained on another target
+    (or other data), and scoring its predictions as ``target`` gives a wrong number.
+    Only rows where both are numbers are compared.
+    """
+    names = list(getattr(dataset, "target_names", []) or [])
+    if target not in names or len(dataset) != split_result.n_samples:
+        return  # the dataset check of the caller names the mismatch
+
+    def disagree(name):
+        y = dataset.target(name)[rows]
+        both = np.isfinite(y_file) & np.isfinite(y)
+        with np.errstate(invalid="ignore"):
+            off = both & (np.abs(y_file - y) > _Y_TRUE_TOL + 1e-6 * np.abs(y))
+        return both, off
+
+    both, off = disagree(target)
+    if not off.any():
+        return
+    i = np.flatnonzero(off)[0]
+    y = dataset.target(target)
+    others = [t for t in names if t != target
+              and disagree(t)[0].any() and not disagree(t)[1].any()]
+    if others:
+        why = (f"they are the {others[0]!r} values: the run was trained on target "
+               f"{others[0]!r}, not {target!r}. Score it as {others[0]!r} (--target "
+               f"{others[0]}, target={others[0]!r}), or evaluate a run trained on {target!r}")
+    else:
+        why = ("the predictions were made for other labels (another target, or other "
+               "data). Evaluate predictions of a model trained on this split's "
+               f"{target!r} values (or drop the y_true column if it is not the labels)")
+    raise PredictionsError(
+        f"Predictions file {path}: its y_true column (where 'cliffkit train' writes the "
+        f"labels the run was trained on) is not target {target!r}: it differs from the dataset's {target} "
+        f"values on {int(off.sum())} of {int(both.sum())} molecules (line {lines[i]}: "
+        f"y_true {y_file[i]:.6g}, {target} {y[rows[i]]:.6g}); {why}."
+    )
 
 
 def _refuse_label_column(full, split_result, dataset, target, path, pcol) -> None:
