@@ -363,3 +363,36 @@ def test_y_true_of_another_target_is_refused_naming_it(tmp_path, two):
     frame["y_true"] = Y + 1.0
     with pytest.raises(PredictionsError, match="made for other labels"):
         read_predictions(_write(tmp_path, frame), split, dataset=ds, target="y")
+
+
+# ---------------------------------------- finding 3 (f2): a pandas Series' index
+def test_a_series_indexed_by_dataset_row_is_aligned_on_its_index(split, ds):
+    kw = dict(dataset=ds, n_bootstrap=0, reference=False, noise_sd=None, label_free=False)
+    by_position = evaluate(split, PRED[TEST], **kw)
+    order = TEST[[2, 0, 3, 1]]  # the same predictions, labelled by row, in another order
+    ev = evaluate(split, pd.Series(PRED[order], index=order), **kw)
+    assert ev.mae().value == pytest.approx(by_position.mae().value) == pytest.approx(0.875)
+    assert any("aligned on their index" in n for n in ev.notes)
+    # every row, training partners included, in reverse order: the pair metrics see them
+    rows = np.arange(len(SMILES))[::-1]
+    full = evaluate(split, pd.Series(PRED[rows], index=rows), **kw)
+    assert full.pairs["model"]["cliff"]["diff_mae"].value == pytest.approx(0.75)
+    # the default index (0, 1, 2 ...) is read by position, as before, without a note
+    plain = evaluate(split, pd.Series(PRED[TEST]), **kw)
+    assert plain.mae().value == pytest.approx(0.875)
+    assert not any("aligned" in n for n in plain.notes)
+
+
+@pytest.mark.parametrize("index, pattern", [
+    (["CCCCC", "CCO", "CCN", "c1ccccc1"], r"'CCCCC', 'CCO', 'CCN', \.\.\. not in \[0, 8\)"),
+    ([4, 5, 6, 80], r"80 not in \[0, 8\)"),
+    ([4, 5, 5, 7], r"5 more than once"),
+])
+def test_a_series_with_another_index_is_refused(split, ds, index, pattern):
+    with pytest.raises(PredictionsError, match=r"pandas Series whose index is not the dataset's "
+                                                r"row numbers .*" + pattern):
+        evaluate(split, pd.Series(PRED[TEST], index=index), dataset=ds, n_bootstrap=0,
+                 reference=False)
+    with pytest.raises(PredictionsError, match="partner_predictions is read by position"):
+        evaluate(split, PRED[TEST], dataset=ds, n_bootstrap=0, reference=False,
+                 partner_predictions=pd.Series([3.0, 2.0, 2.5, np.nan], index=TEST))

@@ -366,9 +366,64 @@ def _check_dataset(split_result, dataset) -> None:
         )
 
 
+def _labelled_rows(predictions, n: int, what: str) -> np.ndarray | None:
+    """The dataset rows that label a pandas Series (or one-column DataFrame), if any.
+
+    None for anything else and for a default index (0, 1, 2 ...: positions). An index of
+    other values must be dataset row numbers in ``[0, n)``, each once; anything else (SMILES,
+    names, repeated or out-of-range rows) is refused, since reading the values by position
+    would pair each prediction with another molecule's label.
+    """
+    import pandas as pd
+
+    if isinstance(predictions, pd.DataFrame) and predictions.shape[1] == 1:
+        predictions = predictions.iloc[:, 0]
+    if not isinstance(predictions, pd.Series):
+        return None
+    index = predictions.index
+    if index.equals(pd.RangeIndex(len(index))):
+        return None  # positions
+    raw = index.to_numpy()
+    rows = None
+    if pd.api.types.is_numeric_dtype(index) and not pd.api.types.is_bool_dtype(index):
+        r = raw.astype(np.float64)
+        if (np.isfinite(r).all() and (r == np.round(r)).all() and (r >= 0).all()
+                and (r < n).all() and index.is_unique):
+            rows = r.astype(np.int64)
+    if rows is None:
+        bad = [v for v in raw.tolist() if not (isinstance(v, int | float | np.number)
+                                              and float(v).is_integer() and 0 <= v < n)]
+        dup = index[index.duplicated()].tolist()
+        example = (f"{_show([repr(v) for v in bad], 3)} not in [0, {n})" if bad
+                   else f"{_show([repr(v) for v in dup], 3)} more than once")
+        raise PredictionsError(
+            f"{what} is a pandas {type(predictions).__name__} whose index is not the dataset's "
+            f"row numbers (each of [0, {n}) at most once; this one has {example}), so it "
+            "cannot be aligned on its index, and read by position its values would meet other "
+            "molecules' labels. Index it by dataset row (e.g. pd.Series(values, "
+            "index=split_result.test)), or pass .to_numpy() in the order of split_result.test."
+        )
+    return rows
+
+
 def _full_predictions(split_result, predictions) -> np.ndarray:
-    """Predictions over every dataset row (NaN where not given)."""
+    """Predictions over every dataset row (NaN where not given).
+
+    A pandas Series indexed by dataset row (:func:`_labelled_rows`) is aligned on its
+    index; other array-likes are read by position.
+    """
     n, test = split_result.n_samples, split_result.test
+    rows = _labelled_rows(predictions, n, "predictions")
+    if rows is not None:
+        full = np.full(n, np.nan)
+        try:
+            full[rows] = np.asarray(predictions, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise PredictionsError(
+                f"predictions must be numbers; got a pandas {type(predictions).__name__} of "
+                f"{' '.join(str(exc).split())[:80]}."
+            ) from None
+        return full
     try:
         p = np.asarray(predictions, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
@@ -504,8 +559,10 @@ def evaluate(
         The split (from :meth:`CliffSplit.make_split` or :func:`~cliffkit.split.load_split`).
     predictions : array-like of float, or path of a predictions file
         One value per test molecule, in the order of ``split_result.test``, or one per
-        dataset row (NaN where unknown). Predictions for training molecules, when given,
-        are used for the pair metric with the partner's *predicted* value. A path (str or
+        dataset row (NaN where unknown). A pandas Series whose index is not the default
+        0, 1, 2 ... is aligned on its index, which must hold dataset row numbers (any other
+        index is refused; a note says it was aligned). Predictions for training molecules,
+        when given, are used for the pair metric with the partner's *predicted* value. A path (str or
         :class:`os.PathLike`) is read with :func:`read_predictions`, which also checks
         that the file comes from a model trained on this split.
     dataset : Dataset
@@ -561,8 +618,9 @@ def evaluate(
     Raises
     ------
     PredictionsError
-        A test molecule has no finite prediction, or the model was trained on another
-        split (``trained_on``, or the predictions file's ``split_checksum``/``split``).
+        A test molecule has no finite prediction, the model was trained on another
+        split (``trained_on``, or the predictions file's ``split_checksum``/``split``), or
+        a pandas Series of predictions has an index that is not dataset row numbers.
     SplitFileError
         The dataset is not the one the split was made for.
     """
@@ -578,6 +636,17 @@ def evaluate(
     full = _full_predictions(split_result, predictions)
     split_checksum = split_result.checksum  # of the split as given (before any labelled view)
     view_notes: list[str] = []
+    if _labelled_rows(predictions, split_result.n_samples, "predictions") is not None:
+        view_notes.append(f"the predictions (a pandas {type(predictions).__name__}) were "
+                          "aligned on their index, read as dataset row numbers")
+    import pandas as pd
+
+    if (isinstance(partner_predictions, pd.Series | pd.DataFrame)
+            and not partner_predictions.index.equals(pd.RangeIndex(len(partner_predictions)))):
+        raise PredictionsError(
+            "partner_predictions is read by position (one value per test case, in the order "
+            "of split_result.test), but it is a pandas object with another index than 0, 1, "
+            "2 ...; pass .to_numpy() in that order.")
     if not dataset.labelled(target).all():
         # Multi-target data: score this target on the test molecules that have its value.
         from ..split import labelled_view
