@@ -179,3 +179,15 @@ def test_a_run_of_another_target_is_refused_naming_both(tmp_path, monkeypatch, c
     assert json.loads(out)["target"] == "logx"
     assert "scoring target 'logx', the one the run was trained on (run/config.json)" in err
 
+
+
+def test_the_warning_that_explains_an_error_is_printed_before_it(files, capsys):
+    """h28 finding 7: rows ignored as unknown molecules (a DataWarning), then 'misses 2 of 4
+    test molecules': the warning was collected and lost when the error ended the command."""
+    pd.DataFrame({"smiles": ["CCCCC", "CCO", "CCN.Cl", "c1ccccc1.Cl"],
+                  "prediction": [4.0, 2.0, 2.0, 1.0]}).to_csv("salts.csv", index=False)
+    assert main(["evaluate", "split.json", "salts.csv", "--n-bootstrap", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2, err
+    assert err[0].startswith("cliffkit: warning: ") and "2 of 4 rows name molecules" in err[0]
+    assert err[1].startswith("cliffkit: error: ") and "misses 2 of 4 test molecules" in err[1]

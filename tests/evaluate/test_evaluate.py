@@ -11,6 +11,7 @@ import pytest
 
 from cliffkit.data import Dataset
 from cliffkit.errors import (
+    DataWarning,
     InvalidDataError,
     MissingColumnError,
     PredictionsError,
@@ -396,3 +397,27 @@ def test_a_series_with_another_index_is_refused(split, ds, index, pattern):
     with pytest.raises(PredictionsError, match="partner_predictions is read by position"):
         evaluate(split, PRED[TEST], dataset=ds, n_bootstrap=0, reference=False,
                  partner_predictions=pd.Series([3.0, 2.0, 2.5, np.nan], index=TEST))
+
+
+# ---------------------------------------- finding 7 (f4): the split's standardize mode
+def test_salt_smiles_match_their_parent_when_the_data_kept_the_largest_fragment(tmp_path, ds):
+    """Data loaded with standardize='fragment' holds parents; a predictions file (the
+    data's own SMILES, or 'cliffkit predict' output) spells the salts: it was refused as
+    'misses 2 of 4 test molecules'."""
+    import dataclasses
+
+    from cliffkit.data._dataset import LoadReport
+
+    frame = pd.DataFrame({"smiles": ["CCCCC.Cl", "[Na+].OCC", "CCN", "c1ccccc1"],
+                          "prediction": PRED[TEST]})
+    path = _write(tmp_path, frame)
+    split = toy_split(ds)
+    split.dataset = {**split.dataset, "standardize": "fragment"}  # as a split file records it
+    assert read_predictions(path, split)[TEST] == pytest.approx(PRED[TEST])
+    # a split made in Python: the mode is the dataset's own
+    frag = dataclasses.replace(ds, report=LoadReport(standardize="fragment"))
+    assert read_predictions(path, toy_split(frag), dataset=frag)[TEST] == pytest.approx(PRED[TEST])
+    # kept as written: the salts are other molecules, and said so
+    with pytest.warns(DataWarning, match="2 of 4 rows name molecules that are not in the"), \
+            pytest.raises(PredictionsError, match="misses 2 of 4 test molecules"):
+        read_predictions(path, toy_split(ds))

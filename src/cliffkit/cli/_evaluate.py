@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import click
 
-from ._app import app, output_options, refuse_output_suffix, say
+from ._app import app, cliffkit_warnings_as_lines, output_options, refuse_output_suffix, say
 from ._data import dataset_options, load_split_and_data
 
 
@@ -77,7 +76,7 @@ def _run_target(predictions_file: str) -> tuple[str | None, Path | None]:
 def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, seed,
                  no_reference, dataset, smiles_col, target_cols, data_dir, as_json,
                  output, noise_sd, partner_oof) -> None:
-    from ..errors import CliffkitWarning, InvalidParameterError
+    from ..errors import InvalidParameterError
     from ..evaluate import evaluate, read_predictions
     from ..utils import atomic_write_text, refuse_input_as_output
 
@@ -121,19 +120,13 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
             f"{run_target}, or evaluate a run trained on {tname!r} "
             f"('cliffkit train --target {tname}')."
         )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CliffkitWarning)
+    with cliffkit_warnings_as_lines():  # printed before an error too (it may explain it)
         preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname,
                                  dataset=ds)
         ev = evaluate(split, preds, dataset=ds, target=tname, n_bootstrap=n_bootstrap,
                       random_state=seed, reference=not no_reference, show_progress=None,
                       noise_sd="auto" if noise_sd is None else noise_sd,
                       partner_out_of_fold=partner_oof)
-    for w in caught:
-        if issubclass(w.category, CliffkitWarning):
-            click.echo(f"cliffkit: warning: {w.message}", err=True)
-        else:  # foreign warnings keep their normal route
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     doc = ev.to_dict()
     doc["inputs"] = {"split_file": str(split_file), "predictions_file": str(predictions_file)}
     doc["inputs"].update(split_file_abspath=str(Path(split_file).resolve()),

@@ -853,8 +853,9 @@ def read_predictions(
 ) -> np.ndarray:
     """Read a predictions CSV and align it to the split's dataset rows.
 
-    The file has a ``smiles`` column (canonicalised with RDKit and matched to the
-    split's canonical SMILES) or an ``index`` column (dataset row numbers; when both
+    The file has a ``smiles`` column (canonicalised with RDKit, with the ``standardize``
+    mode the split's data was loaded with, and matched to the split's canonical SMILES)
+    or an ``index`` column (dataset row numbers; when both
     are present they must agree), and a
     prediction column: ``pred_col`` if given, else the first of ``prediction``,
     ``pred``, ``y_pred`` or the target name. Rows for molecules outside the split are
@@ -960,7 +961,8 @@ def read_predictions(
             )
         rows = raw.astype(np.int64)
         if "smiles" in cols:
-            by_smiles = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines)
+            by_smiles = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines,
+                                          _standardize_mode(split_result, dataset))
             clash = np.flatnonzero(by_smiles != rows)
             if clash.size:
                 i = clash[0]
@@ -972,7 +974,8 @@ def read_predictions(
                     "score them with the split file of the data they were made for."
                 )
     elif "smiles" in cols:
-        rows = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines)
+        rows = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines,
+                                 _standardize_mode(split_result, dataset))
     else:
         raise MissingColumnError(
             f"Predictions file {path} needs a 'smiles' or an 'index' column to identify "
@@ -1244,8 +1247,21 @@ def _numeric(col) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
 
 
-def _rows_from_smiles(col, split_result, path, lines: np.ndarray) -> np.ndarray:
-    """Dataset row of each SMILES (-1 if the molecule is not in the split)."""
+def _standardize_mode(split_result, dataset) -> str:
+    """The ``standardize`` mode the split's data was loaded with ("keep" if not recorded)."""
+    mode = (getattr(split_result, "dataset", None) or {}).get("standardize")
+    if not mode and dataset is not None:
+        mode = getattr(getattr(dataset, "report", None), "standardize", None)
+    return str(mode or "keep")
+
+
+def _rows_from_smiles(col, split_result, path, lines: np.ndarray,
+                      standardize: str = "keep") -> np.ndarray:
+    """Dataset row of each SMILES (-1 if the molecule is not in the split).
+
+    SMILES are canonicalised with the split data's ``standardize`` mode, so a salt in the
+    file finds its parent when the data was loaded with ``fragment`` or ``parent``.
+    """
     raw = col.astype(object).where(col.notna(), None).tolist()
     lookup = {s: i for i, s in enumerate(split_result.smiles.tolist())}
     rows = np.full(len(raw), -1, dtype=np.int64)
@@ -1259,7 +1275,8 @@ def _rows_from_smiles(col, split_result, path, lines: np.ndarray) -> np.ndarray:
     if todo:
         from ..data import canonicalize
 
-        canon = canonicalize([raw[i] for i in todo], show_progress=False)
+        canon = canonicalize([raw[i] for i in todo], show_progress=False,
+                             standardize=standardize)
         bad = [i for i, c in zip(todo, canon, strict=True) if c is None]
         if bad:
             raise PredictionsError(
