@@ -421,3 +421,33 @@ def test_salt_smiles_match_their_parent_when_the_data_kept_the_largest_fragment(
     with pytest.warns(DataWarning, match="2 of 4 rows name molecules that are not in the"), \
             pytest.raises(PredictionsError, match="misses 2 of 4 test molecules"):
         read_predictions(path, toy_split(ds))
+
+
+# ---------------------------------------- finding 4 (f1): partners predicted in part
+def test_pair_metrics_of_all_predictors_over_the_pairs_whose_partner_is_predicted(split, ds):
+    """Cliff pairs (4, 3) and (6, 2); the model's prediction of partner 2 missing. The
+    model's |Δŷ−Δy| was over 1 pair and the reference's and baseline's beside it over 2."""
+    pred = PRED.copy()
+    pred[2] = np.nan
+    ev = evaluate(split, pred, dataset=ds, n_bootstrap=0, reference_graph=GRAPH,
+                  noise_sd=None, label_free=False)
+    pm, pr, pb = (ev.pairs[w]["cliff"] for w in ("model", "reference", "baseline"))
+    assert pm["n"] == pr["n"] == pb["n"] == 2
+    assert pm["n_with_partner_prediction"] == pr["n_with_partner_prediction"] == 1
+    assert pb["n_with_partner_prediction"] == 1
+    assert pm["diff_mae"].value == pytest.approx(0.0)   # |(4 - 3) - (5 - 4)|
+    assert pb["diff_mae"].value == pytest.approx(1.0)   # |0 - (5 - 4)|; pair (6, 2) left out
+    assert pb["diff_mae_true"].value == pytest.approx(2.0)  # true-partner metrics: both pairs
+    assert pm["diff_mae_true"].value == pytest.approx(1.0)  # (|2.5 - 5| + |2.5 - 1|) / 2, cliff MAE
+    text = ev.summary()
+    assert "pairs vs training partner (cliff, n=2; these metrics over the 1 whose partner is " \
+           "predicted)" in text
+    assert any("training partner of only 1 of 2 cliff pairs" in n for n in ev.notes)
+    # every partner predicted, or none: as before (all pairs; none: reference on all pairs)
+    full = evaluate(split, PRED, dataset=ds, n_bootstrap=0, reference_graph=GRAPH,
+                    noise_sd=None, label_free=False)
+    assert full.pairs["baseline"]["cliff"]["diff_mae"].value == pytest.approx(1.5)
+    none = evaluate(split, PRED[TEST], dataset=ds, n_bootstrap=0, reference_graph=GRAPH,
+                    noise_sd=None, label_free=False)
+    assert none.pairs["reference"]["cliff"]["n_with_partner_prediction"] == 2
+    assert "whose partner is predicted" not in none.summary()

@@ -248,8 +248,11 @@ class Evaluation:
             p = self.pairs.get("model", {}).get(group)
             if not p or not p["n"]:
                 continue
-            line = f"pairs vs training partner ({group}, n={p['n']}): "
-            if not p["n_with_partner_prediction"]:
+            k = p["n_with_partner_prediction"]
+            line = (f"pairs vs training partner ({group}, n={p['n']}"
+                    + (f"; these metrics over the {k} whose partner is predicted"
+                       if 0 < k < p["n"] else "") + "): ")
+            if not k:
                 lines.append(line + "no partner predictions given: the predicted-difference "
                              "metrics are not computed")
                 continue
@@ -762,18 +765,28 @@ def evaluate(
     for group in ("cliff", "smooth"):
         sel = (strata == group) & (partner >= 0)
         j = partner[sel]
+        given = np.isfinite(full[j])  # pairs whose partner the model predicts
+        # the predicted-difference metrics of all three over the same pairs: those whose
+        # partner the model predicts (NaN for the model elsewhere); when it predicts none,
+        # the reference and the baseline keep every pair (the model has no value to compare)
+        over = np.where(given | (not given.any()), 1.0, np.nan)
         pairs["model"][group] = pair_metrics(yt[sel], yp[sel], y[j], y_pred_partner=full[j],
                                              name=f"pairs:{group}",
                                              partner_in_sample=not partner_out_of_fold, **kw)
         if ref_pred is not None:
             pairs["reference"][group] = pair_metrics(
                 yt[sel], ref_pred[sel], y[j], name=f"pairs:{group}",
-                y_pred_partner=None if ref_partner is None else ref_partner(j), **kw)
+                y_pred_partner=None if ref_partner is None else ref_partner(j) * over, **kw)
         if base_res is not None:
             mean_tr = float(np.nanmean(y[train]))
             pairs["baseline"][group] = pair_metrics(
                 yt[sel], np.full(sel.sum(), mean_tr), y[j], name=f"pairs:{group}",
-                y_pred_partner=np.full(sel.sum(), mean_tr), **kw)
+                y_pred_partner=np.full(sel.sum(), mean_tr) * over, **kw)
+        if 0 < given.sum() < given.size:
+            notes.append(
+                f"the predictions cover the training partner of only {int(given.sum())} of "
+                f"{given.size} {group} pairs: the pairs' direction and |Δŷ−Δy| of the model, "
+                f"the reference and the baseline are over those {int(given.sum())}")
     mace = _moleculeace_block(dataset, test, yt, yp, ref_pred, kw)
     n_cliff = model["groups"].get("cliff", {}).get("n", 0)
     if (pairs["model"].get("cliff", {}).get("n_with_partner_prediction")
