@@ -451,3 +451,34 @@ def test_pair_metrics_of_all_predictors_over_the_pairs_whose_partner_is_predicte
                     noise_sd=None, label_free=False)
     assert none.pairs["reference"]["cliff"]["n_with_partner_prediction"] == 2
     assert "whose partner is predicted" not in none.summary()
+
+
+# ---------------------------------------- finding 9 (f9): another tool's copied 'split'
+def test_a_copied_split_column_is_refused_with_what_is_known_and_both_ways_on(tmp_path, ds):
+    """Another tool's output copies its input's columns, a MoleculeACE set's own 'split'
+    included; it was refused with "N of this split's test molecules were in that run's
+    training set", which cliffkit cannot know (no split_checksum)."""
+    import dataclasses
+
+    own = np.array(["train", "train", "test", "train", "train", "train", "test", "test"])
+    mace = dataclasses.replace(ds, meta={**ds.meta, "moleculeace_split": own})
+    split = toy_split(mace)
+    frame = pd.DataFrame({"smiles": SMILES, "split": own, "prediction": PRED})
+    path = _write(tmp_path, frame)
+    with pytest.raises(PredictionsError) as err:
+        read_predictions(path, split, dataset=mace, target="y")
+    msg = str(err.value)
+    assert "'split' column marks 2 of this split's 4 test molecules as 'train' (2)" in msg
+    assert "exactly as the MoleculeACE set's own 'split' column" in msg
+    assert "no 'split_checksum' column" in msg and "that run's training" not in msg
+    assert "--method predefined --split-col split" in msg
+    assert "drop or rename the file's 'split' column" in msg
+    # another split in the column (not the input's): the same refusal, without 'exactly'
+    frame["split"] = ["train"] * 5 + ["test"] * 3
+    with pytest.raises(PredictionsError, match="marks 1 of this split's 4") as err:
+        read_predictions(_write(tmp_path, frame), split, dataset=mace, target="y")
+    assert "exactly as" not in str(err.value)
+    # the column renamed, as the message says: scored
+    frame = frame.rename(columns={"split": "input_split"})
+    assert read_predictions(_write(tmp_path, frame), split, dataset=mace,
+                            target="y")[TEST] == pytest.approx(PRED[TEST])

@@ -994,7 +994,7 @@ def read_predictions(
             f"Predictions file {path} needs a 'smiles' or an 'index' column to identify "
             f"molecules; columns are: {', '.join(map(str, frame.columns))}."
         )
-    _check_split_identity(frame, cols, rows, split_result, path)
+    _check_split_identity(frame, cols, rows, split_result, path, dataset)
     known = rows >= 0
     if not known.all():
         import warnings
@@ -1129,14 +1129,18 @@ def _overlap_text(counts: dict[str, int] | None, n_test: int) -> str:
             f"({counts['train']}) or validation ({counts['val']}) set")
 
 
-def _check_split_identity(frame, cols, rows: np.ndarray, split_result, path) -> None:
+def _check_split_identity(frame, cols, rows: np.ndarray, split_result, path,
+                          dataset=None) -> None:
     """Refuse a predictions file made by a run trained on another split.
 
     Two signals, both written by ``cliffkit train``: the ``split_checksum`` column
     (:attr:`SplitResult.checksum` of the training split) and the ``split`` column (the
     set each molecule was in). A test molecule of ``split_result`` that the file marks as
     ``train`` or ``val`` was seen in training, so scoring it as "test" understates the
-    error.
+    error. Without ``split_checksum`` the ``split`` column may be another tool's copy of
+    its input's (a MoleculeACE set's own split): then the file is refused with what is
+    known (the marks, and whether they equal the dataset's own MoleculeACE split) and both
+    ways on.
     """
     n = split_result.n_samples
     is_test = np.zeros(n, dtype=bool)
@@ -1184,11 +1188,29 @@ def _check_split_identity(frame, cols, rows: np.ndarray, split_result, path) -> 
                 "this split."
             )
     if counts is not None and counts["train"] + counts["val"]:
+        # No split_checksum: not written by 'cliffkit train', so whose split the column is
+        # (the run's, or the input's copied by the tool) is not known.
+        copied = ""
+        given = getattr(dataset, "meta", None)
+        given = given.get("moleculeace_split") if isinstance(given, dict) else None
+        known = rows >= 0
+        if given is not None and len(given) == n and known.any():
+            theirs = np.array([_PART_NAMES.get(str(v).strip().lower(), "") for v in given],
+                              dtype=object)
+            if (theirs[rows[known]] == part[known]).all():
+                copied = (", exactly as the MoleculeACE set's own 'split' column (so it may "
+                          "be a copy of the input's)")
         raise PredictionsError(
-            f"Predictions file {path}: its 'split' column marks molecules that this split "
-            f"holds out as training data: {_overlap_text(counts, n_test)}; scoring them as "
-            "test molecules would understate the error. Evaluate with the split file the "
-            "model was trained on."
+            f"Predictions file {path}: its 'split' column marks {counts['train'] + counts['val']} "
+            f"of this split's {n_test} test molecules as 'train' ({counts['train']}) or 'val' "
+            f"({counts['val']}){copied}. Which molecules the model was trained on is not "
+            f"known: the file has no {SPLIT_CHECKSUM_COLUMN!r} column (written by 'cliffkit "
+            "train'), and a tool that copies its input's columns copies a 'split' column too. "
+            "If the model was trained on the split in that column, scoring them as test "
+            "molecules would understate the error: evaluate with a split file of it "
+            "('cliffkit split DATA --method predefined --split-col split'). If it was trained "
+            "on this split's training molecules, drop or rename the file's 'split' column "
+            "and evaluate again."
         )
 
 
