@@ -565,9 +565,9 @@ def evaluate(
         dataset row (NaN where unknown). A pandas Series whose index is not the default
         0, 1, 2 ... is aligned on its index, which must hold dataset row numbers (any other
         index is refused; a note says it was aligned). Predictions for training molecules,
-        when given, are used for the pair metric with the partner's *predicted* value. A path (str or
-        :class:`os.PathLike`) is read with :func:`read_predictions`, which also checks
-        that the file comes from a model trained on this split.
+        when given, are used for the pair metric with the partner's *predicted* value. A
+        path (str or :class:`os.PathLike`) is read with :func:`read_predictions`, which
+        also checks that the file comes from a model trained on this split.
     dataset : Dataset
         The data the split was made from (its checksum must match); gives the labels.
     target : str, optional
@@ -587,7 +587,8 @@ def evaluate(
         ``split_result.train``), top-k with any threshold.
     partner_predictions : array-like of float, shape (n_test,), optional
         The model's prediction for each test case's cliff partner (NaN where none), an
-        alternative to passing predictions for every dataset row.
+        alternative to passing predictions for every dataset row. Read by position: a
+        pandas object with an index other than 0, 1, 2 ... is refused.
     partner_out_of_fold : bool, default=False
         The partners' predictions (``partner_predictions``, or those of training rows in
         ``predictions``) come from models that did not train on them
