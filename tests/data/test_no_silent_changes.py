@@ -352,6 +352,17 @@ def test_small_whole_number_target_is_still_taken(tmp_path):
     assert ds.target_names == ["y"]
 
 
+def test_smiles_and_SMILES_columns_are_not_guessed(tmp_path):
+    # h28 (lower priority): the first of 'SMILES' and 'smiles' was taken silently
+    path = write(tmp_path, "SMILES,smiles,y\nCCO,c1ccccc1,1.5\nCCN,CCCl,2.5\n")
+    with pytest.raises(MissingColumnError, match=r"2 SMILES columns \('SMILES', 'smiles'\); "
+                                                 r"choose one with smiles_col / --smiles-col"):
+        load_dataset(path)
+    assert list(load_dataset(path, smiles_col="smiles").smiles) == ["c1ccccc1", "CCCl"]
+    with pytest.raises(MissingColumnError, match=r"2 columns differ from it only in case"):
+        load_dataset(path, smiles_col="Smiles")
+
+
 def test_column_lists_in_errors_are_capped(tmp_path):
     cols = [f"c{i}" for i in range(100)]
     text = "smiles," + ",".join(cols) + "\nCCO," + ",".join("1" for _ in cols) + "\n"

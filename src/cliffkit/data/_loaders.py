@@ -88,7 +88,8 @@ def load_dataset(
         see :func:`list_datasets`), ``"moleculeace:CHEMBL234_Ki"``, or the path of a
         CSV, TSV (``.tsv``), gzip-compressed CSV/TSV or Parquet file.
     smiles_col : str, optional
-        SMILES column of a file; by default a column named ``smiles`` (any case).
+        SMILES column of a file; by default a column named ``smiles`` (any case; a file
+        with two, e.g. ``SMILES`` and ``smiles``, needs it named).
     target_cols : str or list of str, optional
         Target columns of a file (by default the only numeric column, unless another column
         is mostly numeric with censored or text cells, or the numeric one looks like an
@@ -331,6 +332,11 @@ def _load_bundled(info: DatasetInfo, *, show_progress, conflict_tol, n_jobs, sta
 def _detect_smiles_col(table: Table) -> str:
     for cand in _SMILES_NAMES:
         hits = [c for c in table.columns if c.strip().lower() == cand]
+        if len(hits) > 1:  # 'SMILES' and 'smiles': which one is meant is not ours to guess
+            raise MissingColumnError(
+                f"{table.path} has {len(hits)} SMILES columns ({', '.join(map(repr, hits))}); "
+                "choose one with smiles_col / --smiles-col."
+            )
         if hits:
             return table.check_unique(hits[0], role="SMILES")
     cols = ", ".join(repr(c) for c in table.columns[:30])
