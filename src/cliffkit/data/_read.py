@@ -175,8 +175,8 @@ def _read_parquet(data: bytes, path: str) -> pd.DataFrame:
         raise _fail(path, "no columns were found in the Parquet file.")
 
     def cell(v: object) -> object:
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
-            return np.nan  # missing, like an empty CSV cell
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+            return np.nan  # missing, like an empty CSV cell (pd.NA: nullable Int64/Float64)
         if isinstance(v, bytes):
             return v.decode("utf-8", "replace")
         return str(v)
