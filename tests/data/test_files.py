@@ -283,3 +283,13 @@ def test_parquet_nullable_na_is_a_missing_cell(tmp_path, dtype):
     msg = " ".join(str(w.message) for w in rec)
     assert "1 missing_target" in msg and "<NA>" not in msg and "non_numeric" not in msg
     assert ds.target_names == ["y"] and list(ds.smiles) == ["CCO", "CCC", "CCCC"]
+
+
+def test_file_named_like_a_registered_dataset_is_refused(tmp_path, monkeypatch):
+    # h28 (lower priority): a local file 'freesolv' was silently shadowed by the dataset
+    write(tmp_path, "smiles,y\nCCO,1\nCCN,2\n", "freesolv")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidParameterError, match=r"'freesolv' names both the registered "
+                                                    r"dataset 'freesolv' and the file .*'./freesolv'"):
+        load_dataset("freesolv")
+    assert list(load_dataset("./freesolv").smiles) == ["CCO", "CCN"]

@@ -86,7 +86,9 @@ def load_dataset(
     name_or_path : str or path-like
         A registered name (``"esol"``, ``"freesolv"``, ``"lipophilicity"``, ``"qm9"``;
         see :func:`list_datasets`), ``"moleculeace:CHEMBL234_Ki"``, or the path of a
-        CSV, TSV (``.tsv``), gzip-compressed CSV/TSV or Parquet file.
+        CSV, TSV (``.tsv``), gzip-compressed CSV/TSV or Parquet file. A bare name that is
+        both registered and an existing file (``freesolv`` in the working folder) is
+        refused as ambiguous: write ``./freesolv`` for the file.
     smiles_col : str, optional
         SMILES column of a file; by default a column named ``smiles`` (any case; a file
         with two, e.g. ``SMILES`` and ``smiles``, needs it named).
@@ -167,6 +169,13 @@ def load_dataset(
         raise UnknownNameError(
             f"{err} A file path is accepted too (no file {text!r} exists)."
         ) from None
+    if Path(text).expanduser().is_file():  # a file of the user's named like the catalogue entry
+        raise InvalidParameterError(
+            f"{text!r} names both the registered dataset {info.name!r} and the file "
+            f"{str(Path(text).expanduser().resolve())!r}; pass the file with a folder "
+            f"({'./' + text!r}) to load it, or rename or move the file to load the "
+            "registered dataset."
+        )
     _no_file_options(info.name, smiles_col, id_col)
     if info.loader is not None:
         import inspect
