@@ -330,7 +330,7 @@ def _console():
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.5g}"
+    return f"{v:.5g}" if v == v else "n/a"  # NaN: undefined (std of one value, no values)
 
 
 @app.command("datasets", help="List the registered datasets: size, targets, units and source.")
