@@ -113,12 +113,38 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
         frame = pd.DataFrame({"smiles": ds.smiles[train], "weight": w})
     with atomic_write(output, "w") as fh:
         frame.to_csv(fh, index=False, float_format="%.10g")
+    if not all_rows:
+        _note_rewritten_smiles(ds, train, output)
     say(
         f"wrote {len(frame)} rows to {output} (loss={key}"
         + (f", lam={spec.params['lam']}" if "lam" in spec.params else "") + ", "
         f"{'raw' if raw else 'mean-1'} weights, min {w.min():.4g}, max {w.max():.4g})",
         err=True,
     )
+
+
+def _note_rewritten_smiles(ds, train, output: str) -> None:
+    """Say how many written SMILES differ from the text of the user's file: a join of the
+    weights to that file on the SMILES column would silently lose those rows."""
+    col, lines = ds.meta.get("smiles_column"), ds.meta.get("source_row")
+    if not col or lines is None:
+        return  # a registered dataset: no file of the user's to join to
+    from ..data._read import read_table
+    from ..errors import CliffkitError
+
+    try:
+        table = read_table(ds.source)
+    except (CliffkitError, OSError):
+        return
+    text = dict(zip(table.lines.tolist(), table.frame[col].astype(str).str.strip(), strict=True))
+    differ = sum(text.get(int(line)) != s for line, s in
+                 zip(lines[train].tolist(), ds.smiles[train], strict=True))
+    if differ:
+        click.echo(
+            f"cliffkit: note: {differ:,} of {len(train):,} SMILES in {output} are cliffkit's "
+            f"canonical form and differ from their text in {ds.source}; join the weights on "
+            "canonical SMILES, or write --all-rows: its rows are those of the data file that "
+            "'cliffkit split --chemprop-data' writes.", err=True)
 
 
 def _warn_file_rows(ds, output: str) -> None:
