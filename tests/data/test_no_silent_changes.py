@@ -347,6 +347,13 @@ def test_ambiguous_single_numeric_column_is_refused(tmp_path, text, why):
         load_dataset(write(tmp_path, text))
 
 
+def test_no_numeric_column_names_the_mostly_numeric_one(tmp_path):
+    path = write(tmp_path, "smiles,act\nCCO,5.2\nCCN,n.d.\nCCC,6.1\nCCCC,7.0\n")
+    with pytest.raises(MissingColumnError, match=r"No numeric target column .* mostly numbers "
+                                                 r"but with text cells: 'act' \(1 of 4 values"):
+        load_dataset(path)
+
+
 def test_small_whole_number_target_is_still_taken(tmp_path):
     ds = load_dataset(write(tmp_path, "smiles,y\nCCO,1\nCCN,2\nCCC,3\n"))
     assert ds.target_names == ["y"]

@@ -417,6 +417,11 @@ def _detect_target_col(table: Table, exclude: set[str]) -> list[str]:
         + " (cliffkit regresses on exact values: pass the column with --target-col to drop "
         "the censored rows, or replace them)"
         if near else ""
+    ) + (
+        f"; mostly numbers but with text cells: {'; '.join(mostly[:5])}"
+        + (f" and {len(mostly) - 5} more" if len(mostly) > 5 else "")
+        + " (pass it with --target-col to drop those rows)"
+        if mostly else ""
     )
     for c in numeric:  # a name the header gives to several columns cannot be chosen
         table.check_unique(c, role="target")
