@@ -300,18 +300,20 @@ def load_for_split(split: Any, split_path: str, dataset: str | None,
         target_cols = target_cols or rec.get("target_cols")
     units = rec.get("units") if is_file else None
     std = rec.get("standardize")
-    try:
-        ds = load_from_cli(dataset, smiles_col, target_cols, data_dir, units=units,
-                           standardize=std)
-    except (UnknownNameError, InvalidDataError) as exc:
-        if not (by_name and str(dataset).lower().startswith("moleculeace:")):
-            raise
-        # a split file written before moleculeace_path was recorded, or a set moved away
-        raise SplitFileError(
-            f"Split file {split_path} was made from {dataset!r}, which cannot be found now "
-            f"({' '.join(str(exc).split())}); pass --dataset moleculeace:/path/to/"
-            f"{str(dataset).split(':', 1)[1].strip()}.csv to say where the data is."
-        ) from None
+    if by_name and str(dataset).lower().startswith("moleculeace:"):
+        from ..data._loaders import _find_moleculeace
+
+        spec = str(dataset).split(":", 1)[1].strip()
+        try:
+            _find_moleculeace(spec, Path(data_dir).expanduser() if data_dir else None)
+        except (UnknownNameError, InvalidDataError) as exc:
+            # a split file written before moleculeace_path was recorded, or a set moved away
+            raise SplitFileError(
+                f"Split file {split_path} was made from {dataset!r}, which cannot be found now "
+                f"({' '.join(str(exc).split())}); pass --dataset moleculeace:/path/to/"
+                f"{spec}.csv to say where the data is."
+            ) from None
+    ds = load_from_cli(dataset, smiles_col, target_cols, data_dir, units=units, standardize=std)
     want = rec.get("checksum")
     if (want and ds.checksum != want and not target_cols and not is_file
             and set(split.target_names) < set(ds.target_names)):
