@@ -263,3 +263,19 @@ def test_stratum_labels_that_differ_by_case_or_space_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error", CliffkitWarning)
         stratum_metrics(y, p, ["cliff", "smooth", "smooth", "cliff"], n_bootstrap=0)
+
+
+def test_paired_test_nan_pairs_follow_nan_policy():
+    """A NaN pair was counted in n and as a loss in win_rate (0.5); now as scipy's nan_policy."""
+    a, b = [1.0, np.nan, 2.0, 2.5], [1.5, 2.0, 3.0, 3.0]
+    r = paired_test(a, b)  # propagate: no number from the pairs
+    assert r["n_nan"] == 1 and np.isnan(r["win_rate"]) and np.isnan(r["t_pvalue"])
+    assert np.isnan(r["mean_diff"]) and r["wilcoxon_pvalue"] is None
+    o = paired_test(a, b, nan_policy="omit")
+    t = stats.ttest_rel(a, b, nan_policy="omit")
+    assert (o["n"], o["n_nan"], o["win_rate"]) == (3, 1, 1.0)
+    assert o["t_pvalue"] == pytest.approx(t.pvalue) and o["mean_diff"] == pytest.approx(-2 / 3)
+    with pytest.raises(InvalidParameterError, match=r"1 of 4 pairs .* \(positions \[1\]\)"):
+        paired_test(a, b, nan_policy="raise")
+    with pytest.raises(InvalidParameterError, match="nan_policy"):
+        paired_test(a, b, nan_policy="drop")

@@ -629,7 +629,8 @@ def _nanmean_rows(values: np.ndarray, ok: np.ndarray) -> np.ndarray:
         return np.where(cnt > 0, values.sum(axis=1) / cnt, np.nan)
 
 
-def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95) -> dict[str, Any]:
+def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95,
+                nan_policy: str = "propagate") -> dict[str, Any]:
     """Compare two methods measured on the same seeds (or splits), pair by pair.
 
     Parameters
@@ -640,11 +641,18 @@ def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95)
         For error metrics; decides what counts as a win for ``a``.
     confidence : float, default=0.95
         Level of the interval on the mean difference.
+    nan_policy : {"propagate", "omit", "raise"}, default="propagate"
+        What a pair with a NaN or infinite value (a failed seed) does, as scipy's
+        ``nan_policy``: ``"propagate"``: every statistic of the pairs is NaN (``win_rate``
+        too; the Wilcoxon test None); ``"omit"``: such pairs are left out and ``n`` counts
+        the others; ``"raise"``: :class:`~cliffkit.errors.InvalidParameterError`.
+        ``n_nan`` always says how many pairs had one.
 
     Returns
     -------
     dict
-        ``n``, ``mean_a``, ``mean_b``, ``mean_diff`` (``a - b``) with a Student-t
+        ``n`` (pairs; with ``"omit"`` those left), ``n_nan`` (pairs with a NaN or infinite value),
+        ``mean_a``, ``mean_b``, ``mean_diff`` (``a - b``) with a Student-t
         interval ``diff_low``/``diff_high`` (mean ± t·sd/√n; NaN when n < 2),
         ``t_statistic``/``t_pvalue`` (paired t-test, ``scipy.stats.ttest_rel``),
         ``wilcoxon_statistic``/``wilcoxon_pvalue`` (Wilcoxon signed-rank,
@@ -657,6 +665,8 @@ def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95)
     >>> r = paired_test([1.0, 2.0, 3.0], [1.5, 2.5, 3.0])
     >>> r["mean_diff"], r["win_rate"]
     (-0.3333333333333333, 0.8333333333333334)
+    >>> paired_test([1.0, float("nan"), 2.0], [1.5, 2.0, 3.0], nan_policy="omit")["n"]
+    2
     """
     from scipy import stats
 
@@ -665,10 +675,22 @@ def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95)
         raise InvalidParameterError(
             f"The 'confidence' parameter of paired_test must be in (0, 1); got {confidence!r}."
         )
+    if nan_policy not in ("propagate", "omit", "raise"):
+        raise InvalidParameterError(
+            f"The 'nan_policy' parameter of paired_test must be 'propagate', 'omit' or 'raise'; "
+            f"got {nan_policy!r}.")
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    n_nan = int(bad.sum())
+    if n_nan and nan_policy == "raise":
+        raise InvalidParameterError(
+            f"paired_test: {n_nan} of {x.size} pairs hold a NaN or infinite value (positions "
+            f"{np.flatnonzero(bad)[:5].tolist()}); drop them or pass nan_policy='omit'.")
+    if n_nan and nan_policy == "omit":
+        x, y = x[~bad], y[~bad]
     n = int(x.shape[0])
     d = x - y
     out: dict[str, Any] = {
-        "n": n,
+        "n": n, "n_nan": n_nan,
         "mean_a": float(x.mean()) if n else float("nan"),
         "mean_b": float(y.mean()) if n else float("nan"),
         "mean_diff": float(d.mean()) if n else float("nan"),
@@ -676,7 +698,8 @@ def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95)
         "t_statistic": float("nan"), "t_pvalue": float("nan"),
         "wilcoxon_statistic": None, "wilcoxon_pvalue": None,
     }
-    if n == 0:
+    if n == 0 or (n_nan and nan_policy == "propagate"):
+        out["mean_diff"] = float("nan")
         out["win_rate"] = float("nan")
         return out
     better = d < 0 if lower_is_better else d > 0
