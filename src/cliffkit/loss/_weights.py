@@ -329,6 +329,16 @@ def lds_weights(
     :math:`\tilde p(b)`. The weight of a molecule in bin :math:`b` is :math:`1/\tilde p(b)`,
     rescaled so the weights have mean 1. Rare labels get larger weights.
 
+    What differs from the authors' code (github.com/YyzHarry/imbalanced-regression): their
+    labels are integers (ages), one bin per value; ours are continuous, so the bins are
+    equal-width. Their Gaussian window is scipy's ``gaussian_filter1d`` of a ``ks``-bin
+    delta (which reflects the tails back into the window: at ``ks=5, sigma=2`` it is
+    0.858, 0.946, 1, 0.946, 0.858); ours samples the Gaussian at the bin offsets (0.607,
+    0.882, 1, 0.882, 0.607). On Lipophilicity's 4,200 labels the two give weights with
+    correlation 0.9997 and a largest difference of 0.16 (range 0.74-5.7). Their
+    ``"inverse"`` reweighting clips counts to [5, 1000]; ours does not. The laplace and
+    triang windows are theirs.
+
     Parameters
     ----------
     y : array-like of shape (n_train,)
