@@ -29,6 +29,12 @@ class MergedGroup:
     rows: list[int]
     values: list[list[float]]  # per source row, per target
     conflicting: bool = False  # spread larger than the conflict tolerance
+    #: Per source row, its canonical SMILES as written (without standardisation), given
+    #: when loading standardised molecules (``standardize`` "fragment" or "parent"): rows
+    #: whose entries differ are different molecules (a salt and its parent) that
+    #: standardisation merged, not replicate measurements of one molecule. Empty when
+    #: molecules were kept as written (every row is then ``smiles``).
+    written: list[str] = field(default_factory=list)
 
 
 @dataclass

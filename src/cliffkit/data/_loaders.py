@@ -306,7 +306,11 @@ def _build(
 
 
 def _info_meta(info: DatasetInfo) -> dict:
-    return {"description": info.description, "licence": info.licence, "citation": info.citation}
+    """Meta of a dataset loaded from the registry; ``registry_name`` says which entry it is
+    (set only by the registry's loaders, never from a file name, so that what depends on
+    the dataset's identity, e.g. a literature noise level, cannot follow a user's file)."""
+    return {"description": info.description, "licence": info.licence, "citation": info.citation,
+            "registry_name": info.name}
 
 
 # --------------------------------------------------------------------------- bundled
@@ -644,6 +648,7 @@ def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, confli
             "smiles_given": given[std.keep].astype(str),
             "y_exp_mismatch_lines": mismatch,
             "description": f"MoleculeACE activity-cliff benchmark set {path.stem}",
+            "registry_name": name,  # read by the MoleculeACE loader (its columns checked)
             "licence": "MIT (MoleculeACE); bioactivities from ChEMBL (CC BY-SA 3.0)",
             "citation": "van Tilborg, Alenicheva & Grisoni, J. Chem. Inf. Model. 62, 5938 (2022)",
         },
