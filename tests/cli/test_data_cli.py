@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 
 import click
 import pandas as pd
@@ -86,6 +87,20 @@ def test_describe_file_with_drops(tmp_path, capsys):
     assert len(warn) == 2 and all(w.startswith("cliffkit: warning: ") for w in warn)
     assert "dropped 2 of 5 rows: 1 invalid_smiles (line 3); 1 missing_target (line 4)" in warn[0]
     assert "conflicting activity values" in warn[1] and "lines 2+5" in warn[1]
+
+
+def test_describe_std_of_one_value_is_undefined(tmp_path, capsys):
+    # h28 (lower priority): std printed 0 for a single value, which reads as "no spread"
+    path = tmp_path / "two.csv"
+    path.write_text("smiles,a,b\nCCO,1.5,2\nCCN,,3\n")
+    rc, out, _ = run(capsys, "describe", str(path), "--target-col", "a", "--target-col", "b",
+                     "--json")
+    assert rc == 0
+    a, b = json.loads(out)["targets"]
+    assert a["count"] == 1 and math.isnan(a["std"]) and b["std"] == pytest.approx(0.70710678)
+    rc, out, _ = run(capsys, "describe", str(path), "--target-col", "a", "--target-col", "b")
+    row = next(line for line in out.splitlines() if line.startswith("│ a "))
+    assert "n/a" in row and " 0 " not in row
 
 
 def test_describe_small_qm9_in_ev(tmp_path, capsys, data_dir):

@@ -95,3 +95,29 @@ def test_train_carves_validation(mace_csv, tmp_path, capsys):
                "--backbone", "svm", "--loss", "cliff-adaptive", "-o", str(tmp_path / "r2")])
     err = capsys.readouterr().err
     assert rc == 2 and "needs a labelled validation set" in err
+
+
+def test_moleculeace_split_by_path_reloads(mace_csv, tmp_path, capsys):
+    # h28 finding 10: the split kept only 'moleculeace:mace300'; weights could not reload it
+    path, _ = mace_csv
+    out = tmp_path / "s.json"
+    assert main(["split", f"moleculeace:{path}", "--method", "predefined", "--split-col",
+                 "split", "-o", str(out), "-q"]) == 0
+    rec = json.loads(out.read_text())["dataset"]
+    assert rec["name"] == "moleculeace:mace300" and rec["moleculeace_path"] == str(path.resolve())
+    capsys.readouterr()
+    rc = main(["weights", "--split", str(out), "-o", str(tmp_path / "w.csv")])
+    assert rc == 0, capsys.readouterr().err
+    # a split file without the path (older cliffkit) names the fix in one line
+    doc = json.loads(out.read_text())
+    for key in ("moleculeace_path", "path_as_given"):
+        del doc["dataset"][key]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc))
+    capsys.readouterr()
+    rc = main(["weights", "--split", str(old), "-o", str(tmp_path / "w2.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and f"Split file {old}" in err
+    assert "pass --dataset moleculeace:/path/to/mace300.csv" in err
+    assert main(["weights", "--split", str(old), "--dataset", f"moleculeace:{path}",
+                 "-o", str(tmp_path / "w2.csv")]) == 0

@@ -498,6 +498,9 @@ def test_predict_refuses_a_run_whose_model_is_not_the_configured_backbone(small_
         (["--backbone", "lgbm", "--device", "cuda"], "--device applies to torch backbones"),
         (["--backbone", "lgbm", "--loss", "plain", "--lam", "0.5"],
          "Loss 'plain' has no cliff weights"),
+        # h28: inf gave "weights must be finite with a positive sum." without --lam
+        (["--backbone", "lgbm", "--loss", "cliff", "--lam", "inf"],
+         r"'--lam' option of 'cliffkit train' must be a finite number from 0 to 1e\+12"),
         # the message told a user of --loss cliff to use loss 'cliff'
         (["--backbone", "lgbm", "--loss", "cliff", "--beta", "2"],
          r"pairwise term \(beta=2.0\).*drop beta \(--beta\)"),

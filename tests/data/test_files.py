@@ -269,3 +269,27 @@ def test_parquet_odd_columns(tmp_path):
     pd.DataFrame(index=[0, 1]).to_parquet(tmp_path / "nocols.parquet")
     with pytest.raises(InvalidDataError, match=r"no columns were found"):
         load_dataset(tmp_path / "nocols.parquet")
+
+
+@pytest.mark.parametrize("dtype", ["Float64", "Int64"])
+def test_parquet_nullable_na_is_a_missing_cell(tmp_path, dtype):
+    # h28 (lower priority): <NA> of a nullable column was read as the text '<NA>' and
+    # reported as a non-numeric (censored-looking) value; the column was not even detected
+    path = tmp_path / "na.parquet"
+    pd.DataFrame({"smiles": ["CCO", "CCN", "CCC", "CCCC"],
+                  "y": pd.array([1, None, 2, 3], dtype=dtype)}).to_parquet(path)
+    with pytest.warns(DataWarning) as rec:
+        ds = load_dataset(path)
+    msg = " ".join(str(w.message) for w in rec)
+    assert "1 missing_target" in msg and "<NA>" not in msg and "non_numeric" not in msg
+    assert ds.target_names == ["y"] and list(ds.smiles) == ["CCO", "CCC", "CCCC"]
+
+
+def test_file_named_like_a_registered_dataset_is_refused(tmp_path, monkeypatch):
+    # h28 (lower priority): a local file 'freesolv' was silently shadowed by the dataset
+    write(tmp_path, "smiles,y\nCCO,1\nCCN,2\n", "freesolv")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidParameterError, match=r"'freesolv' names both the registered "
+                                                    r"dataset 'freesolv' and the file .*'./freesolv'"):
+        load_dataset("freesolv")
+    assert list(load_dataset("./freesolv").smiles) == ["CCO", "CCN"]

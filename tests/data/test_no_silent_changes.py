@@ -321,6 +321,55 @@ def test_target_refused_for_censored_values_says_so(tmp_path):
     assert len(ds) == 8
 
 
+def test_numeric_id_is_not_taken_as_target_beside_a_censored_column(tmp_path):
+    # h28 finding 2: the only numeric column was compound_id, so it became the target
+    path = write(tmp_path, "compound_id,smiles,pIC50\n101,CCO,5.2\n102,CCN,>10\n103,CCC,6.1\n"
+                           "104,CCCC,7.0\n")
+    with pytest.raises(MissingColumnError) as exc:
+        load_dataset(path)
+    msg = str(exc.value)
+    assert "'compound_id' (distinct integers: looks like an identifier)" in msg
+    assert "'pIC50' (1 of 4 values are censored" in msg and "--target-col" in msg
+    with pytest.warns(DataWarning, match="censored"):
+        assert load_dataset(path, target_cols="pIC50").target_names == ["pIC50"]
+
+
+@pytest.mark.parametrize("text,why", [
+    # a numeric column beside one with text cells ('n.d.'): either may be the target
+    ("num,smiles,act\n7,CCO,5.2\n7,CCN,n.d.\n8,CCC,6.1\n9,CCCC,7.0\n",
+     r"'num' \(numeric\); 'act' \(1 of 4 values are not numbers\)"),
+    # 20 distinct whole numbers and nothing else: an identifier, whatever its name
+    ("smiles,reg\n" + "".join(f"{'C' * n}O,{1000 + 7 * n}\n" for n in range(1, 21)),
+     r"'reg' \(distinct integers: looks like an identifier\)"),
+])
+def test_ambiguous_single_numeric_column_is_refused(tmp_path, text, why):
+    with pytest.raises(MissingColumnError, match=r"Cannot tell the target column .*" + why):
+        load_dataset(write(tmp_path, text))
+
+
+def test_no_numeric_column_names_the_mostly_numeric_one(tmp_path):
+    path = write(tmp_path, "smiles,act\nCCO,5.2\nCCN,n.d.\nCCC,6.1\nCCCC,7.0\n")
+    with pytest.raises(MissingColumnError, match=r"No numeric target column .* mostly numbers "
+                                                 r"but with text cells: 'act' \(1 of 4 values"):
+        load_dataset(path)
+
+
+def test_small_whole_number_target_is_still_taken(tmp_path):
+    ds = load_dataset(write(tmp_path, "smiles,y\nCCO,1\nCCN,2\nCCC,3\n"))
+    assert ds.target_names == ["y"]
+
+
+def test_smiles_and_SMILES_columns_are_not_guessed(tmp_path):
+    # h28 (lower priority): the first of 'SMILES' and 'smiles' was taken silently
+    path = write(tmp_path, "SMILES,smiles,y\nCCO,c1ccccc1,1.5\nCCN,CCCl,2.5\n")
+    with pytest.raises(MissingColumnError, match=r"2 SMILES columns \('SMILES', 'smiles'\); "
+                                                 r"choose one with smiles_col / --smiles-col"):
+        load_dataset(path)
+    assert list(load_dataset(path, smiles_col="smiles").smiles) == ["c1ccccc1", "CCCl"]
+    with pytest.raises(MissingColumnError, match=r"2 columns differ from it only in case"):
+        load_dataset(path, smiles_col="Smiles")
+
+
 def test_column_lists_in_errors_are_capped(tmp_path):
     cols = [f"c{i}" for i in range(100)]
     text = "smiles," + ",".join(cols) + "\nCCO," + ",".join("1" for _ in cols) + "\n"

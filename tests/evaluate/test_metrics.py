@@ -44,6 +44,35 @@ def test_regression_metrics_undefined_r2_is_nan():
         regression_metrics([1, 2], [1])
 
 
+def test_r2_of_labels_equal_up_to_round_off_is_undefined():
+    """[3.2]*3 has SS_tot ~6e-31 from round-off: R² is NaN (undefined), not -1e29; the same
+    holds for every bootstrap resample, so a small group's R² interval is not wrecked."""
+    assert np.isnan(regression_metrics([3.2, 3.2, 3.2], [3.0, 3.1, 3.3])["r2"])
+    assert np.isnan(regression_metrics([0.1 + 0.2, 0.3, 0.3], [0.3, 0.3, 0.3])["r2"])
+    # a real spread far below the labels' magnitude is still a spread
+    assert regression_metrics([1e-20, 1e-20, 2e-20], [0.0, 0.0, 0.0])["r2"] == pytest.approx(-8.0)
+    e = bootstrap_ci([1.83, 3.2, 2.79], [2.1, 3.0, 2.5], metric="r2", n_bootstrap=500)
+    assert -10 < e.low <= e.value <= e.high <= 1
+    # every resample of identical labels is constant: no R², printed as "—", JSON null
+    g = stratum_metrics([3.2] * 5, [3.0, 3.1, 3.3, 3.2, 3.4], n_bootstrap=200)["groups"]["overall"]
+    assert np.isnan(g["r2"].value) and np.isnan(g["r2"].low) and np.isnan(g["r2"].high)
+    assert g["r2"].format() == "—" and g["r2"].to_dict()["value"] is None
+
+
+def test_r2_interval_of_two_cases_is_not_given():
+    """Two cases: a resample repeats one (R² undefined) or holds both (R² = the point value),
+    so the interval would have zero width whatever the model; it is not given."""
+    e = bootstrap_ci([1.83, 3.2], [2.1, 3.0], metric="r2", n_bootstrap=200)
+    assert np.isfinite(e.value) and np.isnan(e.low) and np.isnan(e.high) and e.note == "n < 3"
+    assert e.format() == f"{e.value:.3f} [—: n < 3]"
+    mae = bootstrap_ci([1.83, 3.2], [2.1, 3.0], metric="mae", n_bootstrap=200)
+    assert mae.low < mae.high  # MAE of two cases keeps its interval
+    g = stratum_metrics([1.0, 2.0, 3.0, 4.0], [1.1, 2.2, 2.9, 4.3], ["cliff", "cliff", "smooth",
+                        "smooth"], n_bootstrap=200)["groups"]
+    assert g["cliff"]["r2"].note == "n < 3" and np.isnan(g["cliff"]["r2"].low)
+    assert np.isfinite(g["overall"]["r2"].low)
+
+
 def _strata(n, seed=0):
     rng = np.random.default_rng(seed)
     return rng.choice(["cliff", "smooth", "intermediate", "unsupported"], size=n)
@@ -234,3 +263,19 @@ def test_stratum_labels_that_differ_by_case_or_space_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error", CliffkitWarning)
         stratum_metrics(y, p, ["cliff", "smooth", "smooth", "cliff"], n_bootstrap=0)
+
+
+def test_paired_test_nan_pairs_follow_nan_policy():
+    """A NaN pair was counted in n and as a loss in win_rate (0.5); now as scipy's nan_policy."""
+    a, b = [1.0, np.nan, 2.0, 2.5], [1.5, 2.0, 3.0, 3.0]
+    r = paired_test(a, b)  # propagate: no number from the pairs
+    assert r["n_nan"] == 1 and np.isnan(r["win_rate"]) and np.isnan(r["t_pvalue"])
+    assert np.isnan(r["mean_diff"]) and r["wilcoxon_pvalue"] is None
+    o = paired_test(a, b, nan_policy="omit")
+    t = stats.ttest_rel(a, b, nan_policy="omit")
+    assert (o["n"], o["n_nan"], o["win_rate"]) == (3, 1, 1.0)
+    assert o["t_pvalue"] == pytest.approx(t.pvalue) and o["mean_diff"] == pytest.approx(-2 / 3)
+    with pytest.raises(InvalidParameterError, match=r"1 of 4 pairs .* \(positions \[1\]\)"):
+        paired_test(a, b, nan_policy="raise")
+    with pytest.raises(InvalidParameterError, match="nan_policy"):
+        paired_test(a, b, nan_policy="drop")

@@ -126,14 +126,68 @@ def test_noise_sd_from_replicates_given_and_literature():
     assert est.low == pytest.approx(np.sqrt(ss / stats.chi2.ppf(0.975, dof)))
     assert est.low < est.sd < est.high and "replicate" in est.source
     assert estimate_noise_sd(ds, noise_sd=0.3).sd == 0.3
-    fake = SimpleNamespace(name="freesolv", report=SimpleNamespace(merged=[]),
-                           target_index=lambda t: 0)
-    lit = estimate_noise_sd(fake)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lit = estimate_noise_sd(load_dataset("freesolv"))
     assert lit.sd == 0.6 and "Mobley" in lit.source
-    fake.name = "my_assay"
+    fake = SimpleNamespace(name="my_assay", report=SimpleNamespace(merged=[]),
+                           target_index=lambda t: 0, meta={})
     assert np.isnan(estimate_noise_sd(fake).sd)
     with pytest.raises(InvalidParameterError):
         estimate_noise_sd(ds, noise_sd=-1.0)
+
+
+def _lipo_rows(n):
+    import pandas as pd
+
+    from cliffkit.data._loaders import FILES_DIR
+
+    return pd.read_csv(FILES_DIR / "lipophilicity.csv").head(n)[["smiles", "exp"]]
+
+
+def test_literature_noise_follows_the_registered_dataset_not_a_file_name(tmp_path):
+    """A user's logD file named freesolv_... got FreeSolv's 0.6 kcal/mol by its name; the
+    literature value now needs the registry's identity and the value's unit."""
+    path = tmp_path / "freesolv_logd_assay.csv"
+    _lipo_rows(30).to_csv(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        user = load_dataset(path, target_cols="exp")
+        named = load_dataset(tmp_path / "freesolv_logd_assay.csv", target_cols="exp")
+        free = load_dataset("freesolv")
+    est = estimate_noise_sd(user)
+    assert np.isnan(est.sd) and "never by a file's name" in est.source
+    named.name = "freesolv"  # even the exact registered name does not make it FreeSolv
+    assert np.isnan(estimate_noise_sd(named).sd)
+    assert estimate_noise_sd(free).sd == 0.6
+    free.units = ["logD"]  # FreeSolv's value is in kcal/mol: another unit gets none
+    assert np.isnan(estimate_noise_sd(free).sd)
+
+
+def test_standardisation_merges_are_not_replicates(tmp_path):
+    """With --standardize fragment, a salt merged with its parent is another molecule, not a
+    replicate measurement: 30 salt pairs 1.5 apart made noise_sd ~1.06; only the 5 rows
+    repeated as written (0.2 apart) count now, and the source says what was left out."""
+    d = _lipo_rows(40)
+    salts = d.head(30).assign(smiles=lambda f: f.smiles + ".Cl", exp=lambda f: f.exp + 1.5)
+    reps = d.iloc[30:35].assign(exp=lambda f: f.exp + 0.2)
+    import pandas as pd
+
+    path = tmp_path / "salts.csv"
+    pd.concat([d, salts, reps]).to_csv(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frag = load_dataset(path, target_cols="exp", standardize="fragment")
+        keep = load_dataset(path, target_cols="exp")
+    assert len(frag.report.merged) == 35
+    est = estimate_noise_sd(frag)
+    assert est.n_groups == 5 and est.dof == 5
+    assert est.sd == pytest.approx(np.sqrt(5 * 0.02 / 5))  # each pair: (0.1² + 0.1²)
+    assert "30 rows merged only by standardize='fragment'" in est.source
+    # kept as written the salts are their own molecules: the same 5 replicate groups
+    k = estimate_noise_sd(keep)
+    assert (k.n_groups, k.dof) == (5, 5) and k.sd == pytest.approx(est.sd)
+    assert "not counted" not in k.source
 
 
 def test_relabel_floor_reruns_the_splits_own_labelling(esol_logp, esol_fps):

@@ -148,3 +148,43 @@ def test_cliff_severity_matches_brute_force_on_five_molecules():
         assert sev.scale == pytest.approx(scale)
     assert not sev.supported[4] and sev.severity[4] == 0.0  # phenol has no close analogue
     np.testing.assert_allclose(cliff_weights(sev, lam=0.1), 1 + 0.1 * expected)
+
+
+def test_cliff_severity_merges_repeated_molecules_with_a_warning():
+    """A replicate row was the molecule's own cliff partner at similarity 1.0 (severity
+    0 -> 1.22, above every other); now repeats are merged as load_dataset does: labels
+    averaged, severity per molecule, every row its molecule's, with a DataWarning."""
+    from cliffkit.errors import DataWarning
+    from cliffkit.loss import cliff_severity
+
+    smiles = ["CCCCCCO", "CCCCCCCO", "CCCCCCN", "CCCCCCCN", "CCCCCCCCO"]
+    y = np.array([1.0, 1.5, 3.0, 0.5, 2.0])
+    # row 5 repeats molecule 0 (another spelling), 2 units away
+    smiles2, y2 = [*smiles, "OCCCCCC"], np.r_[y, 3.0]
+    with pytest.warns(DataWarning, match="6 rows but 5 distinct molecules.*positions 0\\+5"), \
+            pytest.warns(DataWarning, match="conflicting y values"):
+        sev, pairs = cliff_severity(smiles2, y2, return_pairs=True)
+    merged = y.copy()
+    merged[0] = 2.0  # the mean of 1.0 and 3.0
+    ref, ref_pairs = cliff_severity(smiles, merged, return_pairs=True)
+    assert len(sev) == 6 and sev.severity[5] == sev.severity[0]
+    np.testing.assert_allclose(sev.severity[:5], ref.severity, rtol=1e-12)
+    assert 5 not in sev.partner and (sev.partner[:5] == ref.partner).all()
+    assert sev.partner[0] not in (0, 5) and sev.partner[5] == sev.partner[0]  # not itself
+    np.testing.assert_array_equal(pairs, ref_pairs)
+
+
+@pytest.mark.parametrize(("train_idx", "match"), [
+    ([0, 1, 2, -1], r"train_idx \[-1\] out of range for 5 molecules"),
+    ([0, 1, 2, 999], r"train_idx \[999\] out of range"),
+    ([0.9, 1.7, 2, 3], "must hold integer row positions; got float64"),
+    ([0, 1, 1, 2], r"repeats rows \[1\]"),
+    ([True, False, True, True, True], r"booleans \(a mask\).*np.flatnonzero"),
+])
+def test_cliff_severity_checks_train_idx(train_idx, match):
+    """-1 wrapped to the last row, 0.9 was truncated to 0, 999 raised IndexError."""
+    from cliffkit.loss import cliff_severity
+
+    smiles = ["CCCCCCO", "CCCCCCCO", "CCCCCCN", "CCCCCCCN", "CCCCCCCCO"]
+    with pytest.raises(InvalidParameterError, match=match):
+        cliff_severity(smiles, np.arange(5.0), np.array(train_idx))

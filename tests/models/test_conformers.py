@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cliffkit.data import Dataset
-from cliffkit.errors import DataWarning, InvalidDataError, MissingDependencyError
+from cliffkit.errors import CliffkitWarning, DataWarning, InvalidDataError, MissingDependencyError
 from cliffkit.models import _conformers as conf
 from cliffkit.models._conformers import (
     embed_conformers,
@@ -84,6 +84,13 @@ def test_qm9pack_fallback_parses_part_files(data_dir, tmp_path, monkeypatch):
             np.testing.assert_array_equal(g.z[got], ref.z[want])
             np.testing.assert_allclose(g.pos[got], ref.pos[want], atol=1e-6)
     assert (cache / "qm9pack_geometries.npz").is_file()
+    # a truncated cache file (BadZipFile) is parsed again and overwritten, with a warning
+    blob = (cache / "qm9pack_geometries.npz").read_bytes()
+    (cache / "qm9pack_geometries.npz").write_bytes(blob[: len(blob) // 2])
+    with pytest.warns(CliffkitWarning, match="unreadable .*BadZipFile.*overwriting it"):
+        g = load_qm9_geometries([3, 1], cache_dir=cache)
+    np.testing.assert_array_equal(g.z[1], ref.z[0])
+    assert len((cache / "qm9pack_geometries.npz").read_bytes()) == len(blob)
 
 
 def test_get_geometries_follows_qm9_rows(data_dir):

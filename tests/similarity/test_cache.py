@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+import warnings
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from cliffkit.errors import CliffkitWarning
 from cliffkit.similarity import cached_neighbors, compute_fingerprints, find_neighbors
 
 SMILES = ["CCO", "CCCO", "CCN", "CCCN", "c1ccccc1", "c1ccccc1O", "CC(=O)O"]
@@ -41,6 +46,24 @@ def test_corrupt_cache_file_is_recomputed(tmp_path):
     path = g.params["cache_file"]
     with open(path, "wb") as fh:
         fh.write(b"not an npz")
-    g2 = cached_neighbors(SMILES, k=2, cache_dir=tmp_path)
+    with pytest.warns(CliffkitWarning, match="unreadable .*recomputing"):
+        g2 = cached_neighbors(SMILES, k=2, cache_dir=tmp_path)
     assert g2.params["cached"] is False
     np.testing.assert_array_equal(g2.indices, g.indices)
+
+
+def test_truncated_cache_file_is_recomputed_and_overwritten(tmp_path):
+    # h28 finding 8: a cut-off .npz raised zipfile.BadZipFile on every later run
+    g = cached_neighbors(SMILES, k=2, cache_dir=tmp_path)
+    path = Path(g.params["cache_file"])
+    blob = path.read_bytes()
+    path.write_bytes(blob[: len(blob) // 2])
+    with pytest.warns(CliffkitWarning, match=r"BadZipFile.*recomputing the neighbours and "
+                                             "overwriting it") as rec:
+        g2 = cached_neighbors(SMILES, k=2, cache_dir=tmp_path)
+    assert len(rec) == 1 and g2.params["cached"] is False
+    np.testing.assert_array_equal(g2.indices, g.indices)
+    assert len(path.read_bytes()) > len(blob) // 2 and not list(tmp_path.glob("*.tmp"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cached_neighbors(SMILES, k=2, cache_dir=tmp_path).params["cached"] is True

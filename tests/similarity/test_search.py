@@ -10,7 +10,12 @@ import pytest
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from cliffkit.errors import InvalidParameterError, InvalidSmilesError, ShapeMismatchError
+from cliffkit.errors import (
+    CliffkitWarning,
+    InvalidParameterError,
+    InvalidSmilesError,
+    ShapeMismatchError,
+)
 from cliffkit.similarity import (
     NeighborGraph,
     compute_fingerprints,
@@ -515,11 +520,22 @@ def test_reference_shards_resume_and_refuse(tmp_path, qm9_smiles, monkeypatch):
     find_neighbors(fps[:100], fps, checkpoint_dir=other, **kw)
     with pytest.raises(InvalidParameterError, match="differs in: reference_sha256"):
         find_neighbors(fps[:100], fps[::-1], checkpoint_dir=other, **kw)
-    # a damaged shard file names itself and the fix
+    # a damaged shard (wrong shapes) or a truncated one (BadZipFile, h28 finding 8) is
+    # recomputed and overwritten, with one warning naming the files
+    good = find_neighbors(fps[:100], fps, **kw)
     np.savez(other / "shard-00000.npz", sims=np.zeros((3, 10)), refs=np.zeros((3, 10)),
              ref_done=np.int64(1))
-    with pytest.raises(InvalidParameterError, match=r"shard-00000.npz' is unreadable .*delete it"):
-        find_neighbors(fps[:100], fps, checkpoint_dir=other, **kw)
+    with pytest.warns(CliffkitWarning, match=r"1 shard file unreadable, recomputed and "
+                                             r"overwritten: shard-00000.npz \(ValueError"):
+        _same_graph(find_neighbors(fps[:100], fps, checkpoint_dir=other, **kw), good)
+    blob = (other / "shard-00000.npz").read_bytes()
+    (other / "shard-00000.npz").write_bytes(blob[: len(blob) // 2])
+    with pytest.warns(CliffkitWarning, match=r"shard-00000.npz \(BadZipFile") as rec:
+        _same_graph(find_neighbors(fps[:100], fps, checkpoint_dir=other, **kw), good)
+    assert len([w for w in rec if "unreadable" in str(w.message)]) == 1
+    with warnings.catch_warnings():  # rewritten whole: the next run reads it silently
+        warnings.simplefilter("error")
+        _same_graph(find_neighbors(fps[:100], fps, checkpoint_dir=other, **kw), good)
 
 
 def test_bad_reference_shard_size():

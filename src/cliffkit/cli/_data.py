@@ -214,10 +214,17 @@ def data_record(dataset: str, ds: Dataset) -> dict[str, Any]:
 
     Empty for registered datasets (their split files keep their old bytes). For a file:
     ``path`` (absolute), ``path_as_given``, ``smiles_col``, ``target_cols``, ``units`` and
-    ``standardize``.
+    ``standardize``. For a MoleculeACE set given by its path (``moleculeace:/x/set.csv``,
+    whose name ``moleculeace:set`` alone would not find it): ``moleculeace_path``
+    (absolute) and ``path_as_given``.
     """
+    from pathlib import Path
+
     if "smiles_column" not in ds.meta:
         rec: dict[str, Any] = {}
+        given = str(dataset).split(":", 1)[1].strip() if ":" in str(dataset) else ""
+        if ds.name.startswith("moleculeace:") and given and given != Path(ds.source).stem:
+            rec.update(moleculeace_path=ds.source, path_as_given=str(dataset))
         if ds.report.standardize not in (None, "", "keep"):
             rec["standardize"] = ds.report.standardize
         return rec
@@ -253,8 +260,9 @@ def load_for_split(split: Any, split_path: str, dataset: str | None,
     """Load the data a split file was made from (or ``dataset``, which overrides it).
 
     A user file is reloaded from the absolute path, columns, unit and ``--standardize``
-    choice recorded in the split; command-line options win. A registered dataset is
-    loaded by its name (with the split's subset of targets if it was made on some).
+    choice recorded in the split; command-line options win. A MoleculeACE set given by
+    its path is reloaded from that path. A registered dataset is loaded by its name (with
+    the split's subset of targets if it was made on some).
 
     Raises
     ------
@@ -263,22 +271,26 @@ def load_for_split(split: Any, split_path: str, dataset: str | None,
     """
     from pathlib import Path
 
-    from ..errors import SplitFileError
+    from ..errors import InvalidDataError, SplitFileError, UnknownNameError
 
     rec = dict(split.dataset or {})
     is_file = bool(rec.get("path"))
+    mace = rec.get("moleculeace_path")
+    by_name = False
     if dataset is None:
-        if is_file:
-            if not Path(rec["path"]).is_file():
+        if is_file or mace:
+            where = rec["path"] if is_file else mace
+            if not Path(where).is_file():
                 raise SplitFileError(
-                    f"Split file {split_path} was made from the data file {rec['path']} (given as "
-                    f"{rec.get('path_as_given', rec['path'])!r}), which does not exist any more; "
-                    "pass --dataset FILE to say where the data is now (--dataset overrides the "
-                    "recorded path)."
+                    f"Split file {split_path} was made from the data file {where} (given as "
+                    f"{rec.get('path_as_given', where)!r}), which does not exist any more; "
+                    f"pass --dataset {'moleculeace:' if mace and not is_file else ''}FILE to "
+                    "say where the data is now (--dataset overrides the recorded path)."
                 )
-            dataset = rec["path"]
+            dataset = rec["path"] if is_file else f"moleculeace:{mace}"
         else:
             dataset = rec.get("name")
+            by_name = True
     if not dataset:
         raise SplitFileError(
             f"Split file {split_path} does not name its dataset; pass the data with --dataset FILE."
@@ -288,6 +300,19 @@ def load_for_split(split: Any, split_path: str, dataset: str | None,
         target_cols = target_cols or rec.get("target_cols")
     units = rec.get("units") if is_file else None
     std = rec.get("standardize")
+    if by_name and str(dataset).lower().startswith("moleculeace:"):
+        from ..data._loaders import _find_moleculeace
+
+        spec = str(dataset).split(":", 1)[1].strip()
+        try:
+            _find_moleculeace(spec, Path(data_dir).expanduser() if data_dir else None)
+        except (UnknownNameError, InvalidDataError) as exc:
+            # a split file written before moleculeace_path was recorded, or a set moved away
+            raise SplitFileError(
+                f"Split file {split_path} was made from {dataset!r}, which cannot be found now "
+                f"({' '.join(str(exc).split())}); pass --dataset moleculeace:/path/to/"
+                f"{spec}.csv to say where the data is."
+            ) from None
     ds = load_from_cli(dataset, smiles_col, target_cols, data_dir, units=units, standardize=std)
     want = rec.get("checksum")
     if (want and ds.checksum != want and not target_cols and not is_file
@@ -307,7 +332,7 @@ def _console():
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.5g}"
+    return f"{v:.5g}" if v == v else "n/a"  # NaN: undefined (std of one value, no values)
 
 
 @app.command("datasets", help="List the registered datasets: size, targets, units and source.")

@@ -61,8 +61,8 @@ def _parse_params(items: tuple[str, ...]) -> dict:
 @click.option("--loss", "loss_name", type=RegistryChoice("cliffkit.loss:list_losses"),
               default="plain", show_default=True, help="Training loss from the cliffkit.loss registry.")
 @click.option("--lam", type=float, default=None,
-              help="CliffLoss lambda (start value for cliff-adaptive; default 0.1). Only the "
-                   "losses with cliff weights take it.")
+              help="CliffLoss lambda (start value for cliff-adaptive; default 0.1; 0 to 1e12). "
+                   "Only the losses with cliff weights take it.")
 @click.option("--beta", type=float, default=None,
               help="Weight of the pairwise cliff term (default: the loss's own).")
 @click.option("--epochs", type=int, default=None,
@@ -95,7 +95,9 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
     from ..similarity import default_k
     from ..split import labelled_view
     from ..utils import atomic_write_text, sha256_file
+    from ._weights import check_lam
 
+    check_lam(lam, "train")
     quiet = STATE["quiet"]
     ds, split = load_split_and_data(split_path, dataset or dataset_arg, smiles_col, target_cols,
                                     data_dir)

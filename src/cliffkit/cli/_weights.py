@@ -8,6 +8,23 @@ from ._app import app, output_options, refuse_output_suffix, say
 from ._data import dataset_options, load_split_and_data
 
 _STATIC = ("plain", "cliff", "random-weights", "lds")
+#: Largest --lam accepted: far above any useful λ (mean-1 weights at λ = 1e3 already equal
+#: severity / mean severity to 3 digits), low enough that 1 + λ·severity summed over a
+#: million molecules cannot overflow a float64 for any severity below 1e290.
+MAX_LAM = 1e12
+
+
+def check_lam(lam: float | None, command: str) -> None:
+    """One-line error for a ``--lam`` that is not a finite number in [0, :data:`MAX_LAM`]."""
+    import math
+
+    from ..errors import InvalidParameterError
+
+    if lam is not None and not (math.isfinite(lam) and 0 <= lam <= MAX_LAM):
+        raise InvalidParameterError(
+            f"The '--lam' option of 'cliffkit {command}' must be a finite number from 0 to "
+            f"{MAX_LAM:g}; got {lam:g}."
+        )
 
 
 @app.command(
@@ -32,7 +49,7 @@ _STATIC = ("plain", "cliff", "random-weights", "lds")
               help="Weighting: " + " | ".join(_STATIC) + ".")
 @click.option("--lam", type=float, default=None,
               help="λ of the cliff weights w = 1 + λ·severity (also for random-weights; "
-                   "default 0.1; plain and lds have no λ).")
+                   "default 0.1; plain and lds have no λ; 0 to 1e12).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the random-weights permutation.")
 @click.option("--raw", is_flag=True,
@@ -66,8 +83,7 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
             "a triplet term on embeddings or weight averaging), which a static weight column "
             "cannot carry (train it with 'cliffkit train --loss ...')."
         )
-    if lam is not None and lam < 0:
-        raise InvalidParameterError(f"The '--lam' option of 'cliffkit weights' must be >= 0; got {lam}.")
+    check_lam(lam, "weights")
     ds, split = load_split_and_data(split_path, dataset or dataset_arg, smiles_col, target_cols,
                                     data_dir)
     refuse_input_as_output(output, {"split file": split_path, "data file": ds.source})
@@ -97,12 +113,38 @@ def weights(dataset_arg: str | None, split_path: str, dataset: str | None, smile
         frame = pd.DataFrame({"smiles": ds.smiles[train], "weight": w})
     with atomic_write(output, "w") as fh:
         frame.to_csv(fh, index=False, float_format="%.10g")
+    if not all_rows:
+        _note_rewritten_smiles(ds, train, output)
     say(
         f"wrote {len(frame)} rows to {output} (loss={key}"
         + (f", lam={spec.params['lam']}" if "lam" in spec.params else "") + ", "
         f"{'raw' if raw else 'mean-1'} weights, min {w.min():.4g}, max {w.max():.4g})",
         err=True,
     )
+
+
+def _note_rewritten_smiles(ds, train, output: str) -> None:
+    """Say how many written SMILES differ from the text of the user's file: a join of the
+    weights to that file on the SMILES column would silently lose those rows."""
+    col, lines = ds.meta.get("smiles_column"), ds.meta.get("source_row")
+    if not col or lines is None:
+        return  # a registered dataset: no file of the user's to join to
+    from ..data._read import read_table
+    from ..errors import CliffkitError
+
+    try:
+        table = read_table(ds.source)
+    except (CliffkitError, OSError):
+        return
+    text = dict(zip(table.lines.tolist(), table.frame[col].astype(str).str.strip(), strict=True))
+    differ = sum(text.get(int(line)) != s for line, s in
+                 zip(lines[train].tolist(), ds.smiles[train], strict=True))
+    if differ:
+        click.echo(
+            f"cliffkit: note: {differ:,} of {len(train):,} SMILES in {output} are cliffkit's "
+            f"canonical form and differ from their text in {ds.source}; join the weights on "
+            "canonical SMILES, or write --all-rows: its rows are those of the data file that "
+            "'cliffkit split --chemprop-data' writes.", err=True)
 
 
 def _warn_file_rows(ds, output: str) -> None:

@@ -45,7 +45,7 @@ def read_cache(name: str, key: str) -> dict[str, np.ndarray] | None:
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
     except Exception as exc:  # corrupt or truncated entry: rebuild it
         log.warning("ignoring unreadable cache entry %s (%s)", path, exc)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ShapeMismatchError, unknown_name
+from ..errors import ShapeMismatchError, UnknownNameError, unknown_name
 
 
 @dataclass
@@ -29,6 +29,12 @@ class MergedGroup:
     rows: list[int]
     values: list[list[float]]  # per source row, per target
     conflicting: bool = False  # spread larger than the conflict tolerance
+    #: Per source row, its canonical SMILES as written (without standardisation), given
+    #: when loading standardised molecules (``standardize`` "fragment" or "parent"): rows
+    #: whose entries differ are different molecules (a salt and its parent) that
+    #: standardisation merged, not replicate measurements of one molecule. Empty when
+    #: molecules were kept as written (every row is then ``smiles``).
+    written: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -179,8 +185,14 @@ class Dataset:
         """Column of ``target`` (a name or position; None means the only target)."""
         if target is None:
             if self.n_targets != 1:
-                raise unknown_name(f"target of dataset {self.name!r} (it has several)", "None",
-                                   self.target_names)
+                names = ", ".join(repr(t) for t in self.target_names[:30]) + (
+                    f" and {self.n_targets - 30} more" if self.n_targets > 30 else "")
+                raise UnknownNameError(
+                    f"Dataset {self.name!r} has {self.n_targets} targets ({names}); choose one "
+                    "with target= (on the command line: --target NAME)."
+                    if self.n_targets else
+                    f"Dataset {self.name!r} has no target (it was loaded as molecules only)."
+                )
             return 0
         if isinstance(target, int | np.integer) and not isinstance(target, bool):
             if 0 <= int(target) < self.n_targets:

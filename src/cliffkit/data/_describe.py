@@ -29,7 +29,8 @@ def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
         with its first rows and ``n_rows``), n_multi_fragment, standardize, row_word, n_final, targets
         [{name, unit, count, n_missing, n_masked_rows, mean, std, min, median, max}]``:
         ``count`` molecules have the target's value, ``n_missing`` do not (multi-target
-        files); the statistics use the ``count`` values. ``std`` uses ``ddof=1``; row
+        files); the statistics use the ``count`` values. ``std`` uses ``ddof=1`` (NaN for fewer than 2 values;
+        the statistics of a target without values are NaN); row
         numbers are what ``row_word`` names: ``"line"``, 1-based file lines (header = line
         1), or ``"record"``, 1-based Parquet records.
     """
@@ -60,7 +61,8 @@ def describe_dataset(ds: Dataset, *, n_rows_shown: int = 5) -> dict[str, Any]:
                 "n_missing": int(len(ds) - col.size),
                 "n_masked_rows": int(masked.get(name, 0)),
                 "mean": float(np.mean(col)) if col.size else float("nan"),
-                "std": float(np.std(col, ddof=1)) if col.size > 1 else 0.0,
+                # one value has no sample SD (ddof=1): NaN, not 0 (which reads as "no spread")
+                "std": float(np.std(col, ddof=1)) if col.size > 1 else float("nan"),
                 "min": float(np.min(col)) if col.size else float("nan"),
                 "median": float(np.median(col)) if col.size else float("nan"),
                 "max": float(np.max(col)) if col.size else float("nan"),

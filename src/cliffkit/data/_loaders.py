@@ -86,11 +86,16 @@ def load_dataset(
     name_or_path : str or path-like
         A registered name (``"esol"``, ``"freesolv"``, ``"lipophilicity"``, ``"qm9"``;
         see :func:`list_datasets`), ``"moleculeace:CHEMBL234_Ki"``, or the path of a
-        CSV, TSV (``.tsv``), gzip-compressed CSV/TSV or Parquet file.
+        CSV, TSV (``.tsv``), gzip-compressed CSV/TSV or Parquet file. A bare name that is
+        both registered and an existing file (``freesolv`` in the working folder) is
+        refused as ambiguous: write ``./freesolv`` for the file.
     smiles_col : str, optional
-        SMILES column of a file; by default a column named ``smiles`` (any case).
+        SMILES column of a file; by default a column named ``smiles`` (any case; a file
+        with two, e.g. ``SMILES`` and ``smiles``, needs it named).
     target_cols : str or list of str, optional
-        Target columns of a file (by default the only numeric column); an empty list loads
+        Target columns of a file (by default the only numeric column, unless another column
+        is mostly numeric with censored or text cells, or the numeric one looks like an
+        identifier: then a ``MissingColumnError`` lists the candidates); an empty list loads
         a file's molecules only (``y`` of shape (n, 0)). For a registered dataset, the
         targets to keep (by name, e.g. ``["homo", "gap"]``); default all.
     data_dir : path-like, optional
@@ -164,6 +169,13 @@ def load_dataset(
         raise UnknownNameError(
             f"{err} A file path is accepted too (no file {text!r} exists)."
         ) from None
+    if Path(text).expanduser().is_file():  # a file of the user's named like the catalogue entry
+        raise InvalidParameterError(
+            f"{text!r} names both the registered dataset {info.name!r} and the file "
+            f"{str(Path(text).expanduser().resolve())!r}; pass the file with a folder "
+            f"({'./' + text!r}) to load it, or rename or move the file to load the "
+            "registered dataset."
+        )
     _no_file_options(info.name, smiles_col, id_col)
     if info.loader is not None:
         import inspect
@@ -294,7 +306,11 @@ def _build(
 
 
 def _info_meta(info: DatasetInfo) -> dict:
-    return {"description": info.description, "licence": info.licence, "citation": info.citation}
+    """Meta of a dataset loaded from the registry; ``registry_name`` says which entry it is
+    (set only by the registry's loaders, never from a file name, so that what depends on
+    the dataset's identity, e.g. a literature noise level, cannot follow a user's file)."""
+    return {"description": info.description, "licence": info.licence, "citation": info.citation,
+            "registry_name": info.name}
 
 
 # --------------------------------------------------------------------------- bundled
@@ -329,6 +345,11 @@ def _load_bundled(info: DatasetInfo, *, show_progress, conflict_tol, n_jobs, sta
 def _detect_smiles_col(table: Table) -> str:
     for cand in _SMILES_NAMES:
         hits = [c for c in table.columns if c.strip().lower() == cand]
+        if len(hits) > 1:  # 'SMILES' and 'smiles': which one is meant is not ours to guess
+            raise MissingColumnError(
+                f"{table.path} has {len(hits)} SMILES columns ({', '.join(map(repr, hits))}); "
+                "choose one with smiles_col / --smiles-col."
+            )
         if hits:
             return table.check_unique(hits[0], role="SMILES")
     cols = ", ".join(repr(c) for c in table.columns[:30])
@@ -352,8 +373,22 @@ def _numeric_profile(table: Table, col: str) -> tuple[float, int, int, list[str]
     return share, int(len(cells)), int(len(cens)), cens.head(3).tolist()
 
 
+_ID_NAME = re.compile(r"(?:^|[^a-z])(?:id|ids|no|nr|num|number|idx|index|key|cmpd|compound|"
+                      r"mol|molecule|name|row|entry|#)(?:$|[^a-z])|id$|#", re.IGNORECASE)
+
+
+def _looks_like_id(table: Table, col: str) -> bool:
+    """Whole numbers written without a decimal mark, no two equal, and either a name like
+    ``compound_id`` / ``No.`` or at least 20 of them (a compound number, not a measurement)."""
+    cells = table.frame[col].dropna().astype(str).str.strip()
+    cells = cells[cells != ""]
+    if len(cells) < 2 or not cells.str.fullmatch(r"[-+]?\d+").all() or not cells.is_unique:
+        return False
+    return len(cells) >= 20 or bool(_ID_NAME.search(str(col).strip()))
+
+
 def _detect_target_col(table: Table, exclude: set[str]) -> list[str]:
-    numeric, near = [], []
+    numeric, near, mostly = [], [], []
     for c in table.columns:
         if c in exclude:
             continue
@@ -365,6 +400,8 @@ def _detect_target_col(table: Table, exclude: set[str]) -> list[str]:
         elif n_cens and share + n_cens / n >= 0.9:
             near.append(f"{c!r} ({n_cens:,} of {n:,} values are censored, e.g. "
                         f"{', '.join(map(repr, ex))})")
+        elif share >= 0.5:  # mostly numbers, some text ('n.d.'): a target with gaps, maybe
+            mostly.append(f"{c!r} ({n - round(share * n):,} of {n:,} values are not numbers)")
     commas = []
     if not numeric:
         from ._standardize import _DECIMAL_COMMA
@@ -384,11 +421,29 @@ def _detect_target_col(table: Table, exclude: set[str]) -> list[str]:
         + " (cliffkit regresses on exact values: pass the column with --target-col to drop "
         "the censored rows, or replace them)"
         if near else ""
+    ) + (
+        f"; mostly numbers but with text cells: {'; '.join(mostly[:5])}"
+        + (f" and {len(mostly) - 5} more" if len(mostly) > 5 else "")
+        + " (pass it with --target-col to drop those rows)"
+        if mostly else ""
     )
     for c in numeric:  # a name the header gives to several columns cannot be chosen
         table.check_unique(c, role="target")
     if len(numeric) == 1:
-        return numeric
+        id_like = _looks_like_id(table, numeric[0])
+        if not near and not mostly and not id_like:
+            return numeric
+        # One numeric column beside a censored or mostly numeric one, or one that looks like
+        # an identifier: the numeric one may be the compound ID and the target the other.
+        others = near + mostly
+        cands = [f"{numeric[0]!r}" + (" (distinct integers: looks like an identifier)"
+                                      if id_like else " (numeric)")] + others[:5]
+        raise MissingColumnError(
+            f"Cannot tell the target column of {table.path}: candidates are {'; '.join(cands)}"
+            + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+            + "; choose it with target_cols / --target-col (rows whose target is censored or "
+            "not a number are then dropped with a warning)."
+        )
     if not numeric:
         raise MissingColumnError(
             f"No numeric target column found in {table.path}{why}; pass target_cols / "
@@ -593,6 +648,7 @@ def _load_moleculeace(spec: str, data_dir: Path | None, *, show_progress, confli
             "smiles_given": given[std.keep].astype(str),
             "y_exp_mismatch_lines": mismatch,
             "description": f"MoleculeACE activity-cliff benchmark set {path.stem}",
+            "registry_name": name,  # read by the MoleculeACE loader (its columns checked)
             "licence": "MIT (MoleculeACE); bioactivities from ChEMBL (CC BY-SA 3.0)",
             "citation": "van Tilborg, Alenicheva & Grisoni, J. Chem. Inf. Model. 62, 5938 (2022)",
         },

@@ -175,8 +175,8 @@ def _read_parquet(data: bytes, path: str) -> pd.DataFrame:
         raise _fail(path, "no columns were found in the Parquet file.")
 
     def cell(v: object) -> object:
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
-            return np.nan  # missing, like an empty CSV cell
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+            return np.nan  # missing, like an empty CSV cell (pd.NA: nullable Int64/Float64)
         if isinstance(v, bytes):
             return v.decode("utf-8", "replace")
         return str(v)
@@ -331,6 +331,12 @@ def resolve_column(table: Table, column: str, *, role: str) -> str:
     folded = [c for c in cols if c.strip().lower() == str(column).strip().lower()]
     if len(folded) == 1:
         return table.check_unique(folded[0], role=role)
+    if len(folded) > 1:
+        raise MissingColumnError(
+            f"{role[:1].upper() + role[1:]} column {column!r} is not in {table.path}, and "
+            f"{len(folded)} columns differ from it only in case or spaces "
+            f"({', '.join(map(repr, folded))}); give one of them exactly."
+        )
     close = difflib.get_close_matches(str(column), cols, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     shown = ", ".join(repr(c) for c in cols[:30]) + (f" and {len(cols) - 30} more" if len(cols) > 30 else "")

@@ -681,6 +681,12 @@ def standardize_arrays(
         tol = conflict_tol * std
         order = np.argsort(codes, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(counts)])
+        as_written: dict[int, str] = {}
+        if standardize != "keep":  # which merged rows are one molecule as written
+            rows = kept[np.isin(codes, np.flatnonzero(counts > 1))]
+            as_written = dict(zip(rows.tolist(), cached_canonicalize(
+                np.asarray(raw, dtype=object)[rows], n_jobs=n_jobs, show_progress=False),
+                strict=True))
         for g in np.flatnonzero(counts > 1):
             members = kept[order[bounds[g] : bounds[g + 1]]]
             vals = y_raw[members]
@@ -694,6 +700,7 @@ def standardize_arrays(
                     rows=[int(lines[i]) for i in members],
                     values=vals.tolist(),
                     conflicting=bool((spread > tol).any()),
+                    written=[str(as_written[int(i)]) for i in members] if as_written else [],
                 )
             )
         report.merged.sort(key=lambda grp: grp.rows[0])

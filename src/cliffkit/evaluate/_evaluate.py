@@ -325,6 +325,9 @@ def _why_no_interval(note: str) -> str:
                 "predictions of the training partners are in-sample")
     if note == "n < 2":
         return "'n < 2': a group of one case has no sampling spread to resample"
+    if note == "n < 3":
+        return ("'n < 3' (R², in the JSON and to_frame): a group of two cases gets no R² "
+                "interval, each resample's R² is undefined or equal to the value")
     return (f"'{note}': too few finite bootstrap resamples for a percentile interval "
             "(raise --n-bootstrap / n_bootstrap)")
 

@@ -6,7 +6,10 @@ Statistics (the same everywhere in cliffkit):
   resampled with replacement, ``n_bootstrap`` times (default 1,000), keeping its size;
   MAE, RMSE and R² are recomputed on every resample. The 95% interval is the 2.5th and
   97.5th percentile of those values (percentile bootstrap). Resamples are drawn
-  *within* each group, so every resample keeps the group's size.
+  *within* each group, so every resample keeps the group's size. A resample whose labels
+  are (near-)constant has no R² and is left out of the R² percentiles; a group of fewer
+  than three cases gets no R² interval (note ``"n < 3"``), and one of fewer than two
+  none at all (``"n < 2"``).
 - **Gap and ratio.** ``gap = MAE_cliff - MAE_smooth`` and ``ratio = MAE_cliff /
   MAE_smooth``. Their intervals pair the cliff group's resamples with the smooth
   group's resamples, which are drawn independently (the two groups are disjoint sets
@@ -71,8 +74,10 @@ class Estimate:
     """A point estimate with its bootstrap confidence interval (NaN when undefined).
 
     ``note`` says why the interval is missing although intervals were asked for
-    (``"n < 2"``: one case has no sampling spread; ``"< 40 resamples"``: too few finite
-    resamples to place the percentiles); it is empty otherwise.
+    (``"n < 2"``: one case has no sampling spread; ``"n < 3"`` for R²: the resamples of
+    two cases give R² undefined or equal to the point value, a zero-width interval;
+    ``"< 40 resamples"``: too few finite resamples to place the percentiles); it is empty
+    otherwise.
     """
 
     value: float
@@ -118,12 +123,19 @@ def min_resamples(confidence: float) -> int:
     return int(np.ceil(1.0 / alpha - 1e-9))
 
 
-def _estimate(point: float, samples: np.ndarray, confidence: float, n: int) -> Estimate:
+#: Fewest cases for a bootstrap interval of a metric (2 unless listed): a resample of two
+#: cases either repeats one case (R² undefined) or holds both (R² equal to the point value),
+#: so an R² interval of two cases would have zero width whatever the model.
+_MIN_N_INTERVAL = {"r2": 3}
+
+
+def _estimate(point: float, samples: np.ndarray, confidence: float, n: int,
+              min_n: int = 2) -> Estimate:
     """``point`` with the percentile interval of ``samples``, or a note why there is none."""
     if samples.size == 0 or not np.isfinite(point):  # intervals off, or no point value
         return Estimate(float(point))
-    if n < 2:
-        return Estimate(float(point), note="n < 2")
+    if n < min_n:
+        return Estimate(float(point), note=f"n < {min_n}")
     k = min_resamples(confidence)
     if int(np.isfinite(samples).sum()) < k:
         return Estimate(float(point), note=f"< {k} resamples")
@@ -163,6 +175,25 @@ def _check_finite(yt: np.ndarray, yp: np.ndarray, who: str) -> None:
         )
 
 
+#: R² is undefined (NaN) when the labels' root-mean-square spread about their mean is at
+#: most this fraction of their largest magnitude: labels that are equal up to round-off
+#: (``[3.2, 3.2, 3.2]`` has a sum of squares of about 6e-31, not 0) have no variance to
+#: explain, and ``1 − SS_res / SS_tot`` would read about −1e29.
+_R2_RTOL = 1e-10
+
+
+def _r2(sse, sst, n: int, scale: float):
+    """``1 − sse / sst``, NaN where the labels are (near-)constant (see :data:`_R2_RTOL`).
+
+    ``sse`` and ``sst`` are numbers or arrays of the same shape (one per resample);
+    ``scale`` is the largest ``|y|`` of the group.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        floor = n * (_R2_RTOL * scale) ** 2
+        return np.where((n >= 2) & (sst > floor), 1.0 - sse / np.where(sst > 0, sst, 1.0),
+                        np.nan)
+
+
 def _metrics(yt: np.ndarray, yp: np.ndarray) -> dict[str, float]:
     n = yt.shape[0]
     if n == 0:
@@ -178,7 +209,7 @@ def _metrics(yt: np.ndarray, yp: np.ndarray) -> dict[str, float]:
         return {
             "mae": float(np.mean(np.abs(err))),
             "rmse": rmse,
-            "r2": 1.0 - sse / sst if (n >= 2 and sst > 0) else np.nan,
+            "r2": float(_r2(sse, sst, n, float(np.max(np.abs(yt))))),
         }
 
 
@@ -192,8 +223,12 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
     Returns
     -------
     dict
-        ``{"n", "mae", "rmse", "r2"}``. R² is NaN when it is undefined (fewer than two
-        cases, or constant ``y_true``), where scikit-learn would return 0 or 1.
+        ``{"n", "mae", "rmse", "r2"}``. R² is NaN when it is undefined: fewer than two
+        cases, or ``y_true`` constant up to a relative tolerance (root-mean-square spread
+        at most 1e-10 times the largest ``|y_true|``, so labels equal up to
+        round-off count as constant). scikit-learn's ``r2_score`` returns 0 or 1 for
+        exactly constant ``y_true`` (-inf or NaN with ``force_finite=False``) and about
+        -1e29 for labels equal up to round-off.
 
     Raises
     ------
@@ -271,8 +306,7 @@ def _resample_chunk(out, start, stop, idx, ae, se, yt) -> None:
         out["rmse"][start:stop] = np.sqrt(sse / n)
         ys = yt[idx]
         sst = ((ys - ys.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
-        with np.errstate(divide="ignore"):
-            out["r2"][start:stop] = np.where(sst > 0, 1.0 - sse / sst, np.nan)
+        out["r2"][start:stop] = _r2(sse, sst, n, float(np.max(np.abs(yt))))
 
 
 def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -312,7 +346,8 @@ def bootstrap_ci(y_true, y_pred, *, metric: str = "mae", n_bootstrap: int = 1000
     _check_finite(yt, yp, "bootstrap_ci")
     rng = _group_rng(_base_seed(random_state), "bootstrap_ci")
     boot = _resample(yt, yp, n_bootstrap, rng)[metric] if n_bootstrap else np.zeros(0)
-    return _estimate(_metrics(yt, yp)[metric], boot, confidence, int(yt.shape[0]))
+    return _estimate(_metrics(yt, yp)[metric], boot, confidence, int(yt.shape[0]),
+                     _MIN_N_INTERVAL.get(metric, 2))
 
 
 def _group_masks(strata, masks, n: int) -> dict[str, np.ndarray]:
@@ -407,7 +442,8 @@ def stratum_metrics(
         boots[name] = boot
         n_g = int(mask.sum())
         out_groups[name] = {"n": n_g} | {
-            k: _estimate(point[k], boot[k] if n_bootstrap else np.zeros(0), confidence, n_g)
+            k: _estimate(point[k], boot[k] if n_bootstrap else np.zeros(0), confidence, n_g,
+                         _MIN_N_INTERVAL.get(k, 2))
             for k in METRICS
         }
     contrasts: dict[str, dict[str, Any]] = {}
@@ -593,7 +629,8 @@ def _nanmean_rows(values: np.ndarray, ok: np.ndarray) -> np.ndarray:
         return np.where(cnt > 0, values.sum(axis=1) / cnt, np.nan)
 
 
-def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95) -> dict[str, Any]:
+def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95,
+                nan_policy: str = "propagate") -> dict[str, Any]:
     """Compare two methods measured on the same seeds (or splits), pair by pair.
 
     Parameters
@@ -604,11 +641,18 @@ def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95)
         For error metrics; decides what counts as a win for ``a``.
     confidence : float, default=0.95
         Level of the interval on the mean difference.
+    nan_policy : {"propagate", "omit", "raise"}, default="propagate"
+        What a pair with a NaN or infinite value (a failed seed) does, as scipy's
+        ``nan_policy``: ``"propagate"``: every statistic of the pairs is NaN (``win_rate``
+        too; the Wilcoxon test None); ``"omit"``: such pairs are left out and ``n`` counts
+        the others; ``"raise"``: :class:`~cliffkit.errors.InvalidParameterError`.
+        ``n_nan`` always says how many pairs had one.
 
     Returns
     -------
     dict
-        ``n``, ``mean_a``, ``mean_b``, ``mean_diff`` (``a - b``) with a Student-t
+        ``n`` (pairs; with ``"omit"`` those left), ``n_nan`` (pairs with a NaN or infinite value),
+        ``mean_a``, ``mean_b``, ``mean_diff`` (``a - b``) with a Student-t
         interval ``diff_low``/``diff_high`` (mean ± t·sd/√n; NaN when n < 2),
         ``t_statistic``/``t_pvalue`` (paired t-test, ``scipy.stats.ttest_rel``),
         ``wilcoxon_statistic``/``wilcoxon_pvalue`` (Wilcoxon signed-rank,
@@ -621,6 +665,8 @@ def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95)
     >>> r = paired_test([1.0, 2.0, 3.0], [1.5, 2.5, 3.0])
     >>> r["mean_diff"], r["win_rate"]
     (-0.3333333333333333, 0.8333333333333334)
+    >>> paired_test([1.0, float("nan"), 2.0], [1.5, 2.0, 3.0], nan_policy="omit")["n"]
+    2
     """
     from scipy import stats
 
@@ -629,10 +675,22 @@ def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95)
         raise InvalidParameterError(
             f"The 'confidence' parameter of paired_test must be in (0, 1); got {confidence!r}."
         )
+    if nan_policy not in ("propagate", "omit", "raise"):
+        raise InvalidParameterError(
+            f"The 'nan_policy' parameter of paired_test must be 'propagate', 'omit' or 'raise'; "
+            f"got {nan_policy!r}.")
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    n_nan = int(bad.sum())
+    if n_nan and nan_policy == "raise":
+        raise InvalidParameterError(
+            f"paired_test: {n_nan} of {x.size} pairs hold a NaN or infinite value (positions "
+            f"{np.flatnonzero(bad)[:5].tolist()}); drop them or pass nan_policy='omit'.")
+    if n_nan and nan_policy == "omit":
+        x, y = x[~bad], y[~bad]
     n = int(x.shape[0])
     d = x - y
     out: dict[str, Any] = {
-        "n": n,
+        "n": n, "n_nan": n_nan,
         "mean_a": float(x.mean()) if n else float("nan"),
         "mean_b": float(y.mean()) if n else float("nan"),
         "mean_diff": float(d.mean()) if n else float("nan"),
@@ -640,7 +698,8 @@ def paired_test(a, b, *, lower_is_better: bool = True, confidence: float = 0.95)
         "t_statistic": float("nan"), "t_pvalue": float("nan"),
         "wilcoxon_statistic": None, "wilcoxon_pvalue": None,
     }
-    if n == 0:
+    if n == 0 or (n_nan and nan_policy == "propagate"):
+        out["mean_diff"] = float("nan")
         out["win_rate"] = float("nan")
         return out
     better = d < 0 if lower_is_better else d > 0

@@ -11,8 +11,13 @@ gap by simulation; every evaluation prints it beside the observed gap.
 1. a value the user gives (``noise_sd=``);
 2. replicate measurements that loading merged as duplicates (``dataset.report.merged``):
    the pooled within-group standard deviation, ``sqrt(Σ_g Σ_i (v_gi − v̄_g)² / Σ_g (n_g − 1))``,
-   with a chi-square interval (needs ≥ 2 degrees of freedom);
-3. a literature value for the assay type (:data:`LITERATURE_NOISE_SD`, with its source);
+   with a chi-square interval (needs ≥ 2 degrees of freedom). Only rows of one molecule *as
+   written* count: rows that ``standardize="fragment"``/``"parent"`` merged (a salt and its
+   parent) are different molecules, and the source says how many were left out;
+3. a literature value of a registered dataset (:data:`LITERATURE_NOISE_SD`, with its
+   source), chosen by the dataset's registry identity (``meta["registry_name"]``, set by the
+   registry's loaders) and only when the target's unit is the value's unit: a user file
+   named ``freesolv_...`` gets none;
 4. otherwise unknown (the floor is then not estimated, and says so).
 
 **The floor** (:func:`noise_floor`). The split's test set and strata were chosen with the
@@ -62,9 +67,13 @@ from ..errors import InvalidParameterError
 from ..similarity import default_k
 from ._metrics import Estimate
 
-__all__ = ["LITERATURE_NOISE_SD", "NoiseEstimate", "estimate_noise_sd", "noise_floor"]
+__all__ = ["LITERATURE_NOISE_SD", "LITERATURE_NOISE_UNITS", "NoiseEstimate",
+           "estimate_noise_sd", "noise_floor"]
 
-#: Literature noise levels by dataset-name prefix: (sd in target units, source).
+#: Literature noise levels of registered datasets: (sd in target units, source). The key
+#: is the dataset's registry identity (``dataset.meta["registry_name"]``, set only by the
+#: registry's loaders; ``moleculeace`` for every ``moleculeace:<set>``), never a file name;
+#: :data:`LITERATURE_NOISE_UNITS` names the unit the value is in.
 LITERATURE_NOISE_SD: dict[str, tuple[float, str]] = {
     "qm9": (0.0, "QM9 values are computed (DFT B3LYP/6-31G(2df,p)), not measured: no "
                  "replicate noise"),
@@ -74,6 +83,56 @@ LITERATURE_NOISE_SD: dict[str, tuple[float, str]] = {
                           "measurements of the same compound and target (Kramer et al. 2012, "
                           "J. Med. Chem. 55:5165)"),
 }
+
+#: The unit of each :data:`LITERATURE_NOISE_SD` value, which the target's unit must equal
+#: for the value to be used (None: any target of that dataset, e.g. QM9's computed values).
+LITERATURE_NOISE_UNITS: dict[str, str | None] = {
+    "qm9": None, "freesolv": "kcal/mol", "moleculeace": "-log10(nM)",
+}
+
+
+def _literature(dataset, target) -> tuple[float, str] | None:
+    """The literature noise of ``dataset``'s ``target`` by its registry identity and unit."""
+    meta = getattr(dataset, "meta", None)
+    ident = str((meta or {}).get("registry_name") or "").lower().split(":")[0]
+    if ident not in LITERATURE_NOISE_SD:
+        return None
+    unit = LITERATURE_NOISE_UNITS.get(ident)
+    if unit is not None:
+        try:
+            have = dataset.unit(target)
+        except Exception:  # noqa: BLE001 - a duck-typed dataset without units
+            return None
+        if have != unit:
+            return None
+    return LITERATURE_NOISE_SD[ident]
+
+
+def _replicate_groups(report, t: int) -> tuple[list[np.ndarray], int, int]:
+    """Values of target ``t`` per group of replicate measurements: rows of one molecule *as
+    written*, merged as duplicates. Rows that only ``standardize="fragment"``/``"parent"``
+    merged (a salt and its parent) are different molecules, not replicates: each group is
+    split by the rows' SMILES as written. Returns (groups, rows left out as standardisation
+    merges, groups of a standardised load without that record, e.g. an old cache)."""
+    out, n_std_rows, n_unknown = [], 0, 0
+    mode = str(getattr(report, "standardize", "keep") or "keep")
+    for g in getattr(report, "merged", []) or []:
+        vals = np.asarray([row[t] for row in g.values], dtype=np.float64)
+        written = list(getattr(g, "written", []) or [])
+        if mode != "keep" and len(written) != vals.size:
+            n_unknown += 1
+            continue
+        keys = written if mode != "keep" else [""] * vals.size
+        subsets = {}
+        for key, v in zip(keys, vals, strict=True):
+            subsets.setdefault(key, []).append(v)
+        n_std_rows += len(subsets) - 1
+        for sub in subsets.values():
+            sub = np.asarray(sub)
+            sub = sub[np.isfinite(sub)]
+            if sub.size >= 2:
+                out.append(sub)
+    return out, n_std_rows, n_unknown
 
 
 @dataclass(frozen=True)
@@ -101,7 +160,9 @@ def estimate_noise_sd(dataset, target: str | None = None, noise_sd: float | None
     Parameters
     ----------
     dataset : Dataset
-        Its ``report.merged`` groups are the replicates (rows merged as duplicates).
+        Its ``report.merged`` groups are the replicates (rows of one molecule as written,
+        merged as duplicates; rows merged only by standardisation are not); its
+        ``meta["registry_name"]`` and the target's unit choose a literature value.
     target : str, optional
     noise_sd : float, optional
         A value to use as is (source "given").
@@ -124,15 +185,19 @@ def estimate_noise_sd(dataset, target: str | None = None, noise_sd: float | None
             raise InvalidParameterError(f"noise_sd must be a finite number >= 0; got {noise_sd!r}.")
         return NoiseEstimate(v, source="given by the user")
     t = dataset.target_index(target) if target is not None else 0
-    ss, dof, groups = 0.0, 0, 0
     report = getattr(dataset, "report", None)
-    for g in getattr(report, "merged", []) or []:
-        vals = np.asarray([row[t] for row in g.values], dtype=np.float64)
-        vals = vals[np.isfinite(vals)]
-        if vals.size >= 2:
-            ss += float(((vals - vals.mean()) ** 2).sum())
-            dof += vals.size - 1
-            groups += 1
+    reps, n_std_rows, n_unknown = _replicate_groups(report, t)
+    ss = float(sum(((v - v.mean()) ** 2).sum() for v in reps))
+    dof = int(sum(v.size - 1 for v in reps))
+    groups = len(reps)
+    left_out = ""
+    if n_std_rows or n_unknown:
+        mode = getattr(report, "standardize", "keep")
+        parts = ([f"{n_std_rows} rows merged only by standardize={mode!r} (other molecules as "
+                  "written, e.g. a salt and its parent)"] if n_std_rows else [])
+        parts += ([f"{n_unknown} merged groups whose rows' SMILES as written were not "
+                   "recorded"] if n_unknown else [])
+        left_out = "; not counted as replicates: " + " and ".join(parts)
     if dof >= 2:
         from scipy import stats
 
@@ -141,14 +206,15 @@ def estimate_noise_sd(dataset, target: str | None = None, noise_sd: float | None
         lo = float(np.sqrt(ss / stats.chi2.ppf(1 - a, dof)))
         hi = float(np.sqrt(ss / stats.chi2.ppf(a, dof)))
         return NoiseEstimate(sd, lo, hi, f"pooled SD of {groups} groups of replicate "
-                             f"measurements merged as duplicates ({dof} degrees of freedom)",
-                             groups, dof)
-    name = str(getattr(dataset, "name", "")).lower()
-    for prefix, (value, source) in LITERATURE_NOISE_SD.items():
-        if name.startswith(prefix):
-            return NoiseEstimate(value, source=f"literature: {source}")
+                             f"measurements (rows of one molecule as written, merged as "
+                             f"duplicates; {dof} degrees of freedom){left_out}", groups, dof)
+    lit = _literature(dataset, target)
+    if lit is not None:
+        return NoiseEstimate(lit[0], source=f"literature: {lit[1]}{left_out}")
     return NoiseEstimate(float("nan"), source="unknown: no replicates in the data and no "
-                         "literature value for this assay; pass noise_sd")
+                         "literature value (known for the registered datasets qm9, freesolv "
+                         "and moleculeace:<set> in their own units, never by a file's name); "
+                         f"pass noise_sd{left_out}")
 
 
 def _weighted_mean(graph, y_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

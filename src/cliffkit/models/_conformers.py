@@ -28,7 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidDataError, InvalidParameterError, MissingDependencyError, install_hint
+from ..errors import (
+    CliffkitWarning,
+    InvalidDataError,
+    InvalidParameterError,
+    MissingDependencyError,
+    install_hint,
+)
 from ..utils import atomic_write_bytes, user_stacklevel
 
 __all__ = [
@@ -138,8 +144,15 @@ def _qm9pack_arrays(cache_dir: Path | None) -> dict[str, np.ndarray]:
         raise InvalidDataError(f"qm9pack is installed but {folder} holds no qm9_part*.csv files.")
     cache = (cache_dir or _default_cache_dir()) / "qm9pack_geometries.npz"
     if cache.is_file():
-        with np.load(cache) as npz:
-            return {k: npz[k] for k in npz.files}
+        try:
+            with open(cache, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}
+        except Exception as exc:  # truncated (BadZipFile) or damaged: parse again, overwrite
+            warnings.warn(
+                f"geometry cache file {str(cache)!r} is unreadable ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:120]}); parsing qm9pack again and overwriting it.",
+                CliffkitWarning, stacklevel=user_stacklevel(),
+            )
     arrays = _parse_qm9pack_parts(parts)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..utils import cache_dir
+from ..errors import CliffkitWarning
+from ..utils import cache_dir, user_stacklevel
 from ._defaults import MIN_SIMILARITY, N_BITS, RADIUS
 from ._fingerprints import compute_fingerprints
 from ._graph import NeighborGraph
@@ -66,7 +68,9 @@ def cached_neighbors(
     the SMILES (queries, then references, in order: the data checksum), the
     fingerprint parameters (``radius``, ``n_bits``) and the search parameters
     (``k``, ``min_similarity``, self-exclusion). It is written atomically, so an
-    interrupted run leaves no partial file. Backend and thread count are not part
+    interrupted run leaves no partial file; a file that cannot be read (truncated or
+    damaged otherwise) is recomputed and overwritten, with a
+    :class:`~cliffkit.errors.CliffkitWarning`. Backend and thread count are not part
     of the key since every backend gives the same graph.
 
     Parameters
@@ -102,7 +106,12 @@ def cached_neighbors(
     if path.is_file():
         try:
             graph = NeighborGraph.load(path)
-        except (OSError, ValueError, KeyError):  # unreadable: recompute and overwrite
+        except Exception as exc:  # truncated (BadZipFile), garbled, old layout: recompute
+            warnings.warn(
+                f"neighbour cache file {str(path)!r} is unreadable ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:120]}); recomputing the neighbours and "
+                "overwriting it.", CliffkitWarning, stacklevel=user_stacklevel(),
+            )
             graph = None
         if graph is not None and graph.n_query == len(smiles):
             graph.params["cache_file"] = str(path)

@@ -189,7 +189,8 @@ class NeighborGraph:
         """Read a graph written by :meth:`save`."""
         import json
 
-        with np.load(path, allow_pickle=False) as z:
+        # an open file of our own: np.load leaks its handle when the zip is truncated
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             return cls(
                 z["indptr"], z["indices"], z["similarities"], int(z["n_reference"]),
                 json.loads(str(z["params"])),

@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidParameterError, ShapeMismatchError
+from ..errors import CliffkitWarning, InvalidParameterError, ShapeMismatchError
 from ..utils import Interval, Options, user_stacklevel, validated
 from ._defaults import MIN_SIMILARITY
 from ._fingerprints import resolve_n_jobs
@@ -461,7 +461,9 @@ def find_neighbors(
         shards: after each reference shard), next to a ``manifest.json`` with a
         sha256 of the inputs and the parameters (including both shard sizes). A
         rerun with the same folder skips finished work; a folder written for
-        other inputs or parameters raises :class:`InvalidParameterError`.
+        other inputs or parameters raises :class:`InvalidParameterError`; a shard
+        file that cannot be read (truncated, damaged) is recomputed and overwritten,
+        with one :class:`~cliffkit.errors.CliffkitWarning` naming such files.
     shard_size : int, optional
         Query rows per shard (default 65,536; rounded up to whole blocks).
     ref_shard_size : int, optional
@@ -875,6 +877,7 @@ def _search(q_fps, r_fps, *, same, k, min_similarity, exclude_self, backend, blo
             for si, shard in enumerate(shards):
                 lo, hi = shard[0][0], shard[-1][1]
                 done[si] = store.load(si, ps[lo:hi], pr[lo:hi], len(ranges))
+            store.warn_unreadable()
         stats = {"pairs": 0, "candidates": 0}
         rows_of = [shard[-1][1] - shard[0][0] for shard in shards]
         bar = _progress(int(np.dot(wanted, rows_of)) * len(ranges), show_progress, unit="row")
@@ -971,6 +974,7 @@ class _ShardStore:
     def __init__(self, folder, q_fps, r_fps, same, k, min_similarity, exclude_self, rows,
                  ref_rows):
         self.folder = Path(folder)
+        self.unreadable: list[str] = []
         h = hashlib.sha256()
         h.update(np.ascontiguousarray(q_fps).tobytes())
         qh = h.hexdigest()
@@ -1006,6 +1010,17 @@ class _ShardStore:
     def _path(self, i: int) -> Path:
         return self.folder / f"shard-{i:05d}.npz"
 
+    def warn_unreadable(self) -> None:
+        """One warning for all the shard files :meth:`load` could not read."""
+        if self.unreadable:
+            n = len(self.unreadable)
+            warnings.warn(
+                f"checkpoint folder {str(self.folder)!r}: {n} shard file{'s' * (n != 1)} "
+                f"unreadable, recomputed and overwritten: {'; '.join(self.unreadable[:3])}"
+                + (f" and {n - 3} more" if n > 3 else "") + ".",
+                CliffkitWarning, stacklevel=user_stacklevel(),
+            )
+
     def save(self, i: int, ps: np.ndarray, pr: np.ndarray, ref_done: int) -> None:
         from ..utils import atomic_write
 
@@ -1013,22 +1028,25 @@ class _ShardStore:
             np.savez(fh, sims=ps, refs=pr, ref_done=np.int64(ref_done))
 
     def load(self, i: int, ps: np.ndarray, pr: np.ndarray, n_ref_shards: int) -> int:
-        """Fill ``ps``/``pr`` from shard ``i``; return its reference shards done (0: none)."""
+        """Fill ``ps``/``pr`` from shard ``i``; return its reference shards done (0: none).
+
+        An unreadable shard counts as not started (0): it is recomputed and overwritten
+        atomically; :meth:`warn_unreadable` then names it.
+        """
         path = self._path(i)
         if not path.is_file():
             return 0
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
                 sims, refs, ref_done = z["sims"], z["refs"], int(z["ref_done"])
             if sims.shape != ps.shape or refs.shape != pr.shape or not (
                     0 < ref_done <= n_ref_shards):
                 raise ValueError(f"holds {sims.shape} pools after {ref_done} reference "
                                  f"shards, expected {ps.shape} and 1 to {n_ref_shards}")
-        except (OSError, ValueError, KeyError) as exc:
-            raise InvalidParameterError(
-                f"checkpoint shard {str(path)!r} is unreadable ({exc}); delete it "
-                "and rerun to recompute it."
-            ) from None
+        except Exception as exc:  # truncated (BadZipFile) or damaged: recompute it
+            self.unreadable.append(f"{path.name} ({type(exc).__name__}: "
+                                   f"{' '.join(str(exc).split())[:120]})")
+            return 0
         ps[:] = sims
         pr[:] = refs
         return ref_done

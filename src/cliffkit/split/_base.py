@@ -364,8 +364,18 @@ def _molecule_groups(groups: Any, row_mol: np.ndarray | None) -> Any:
     return per_mol
 
 
-def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str]):
+_SPLIT_MERGE_NOTE = (
+    "split() yields positions in X with every row on its molecule's side; a SplitResult "
+    "indexes the distinct molecules (info['input_molecule'] maps each row of X to its "
+    "molecule).")
+
+
+def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str], *,
+                what: str = "X", note: str = _SPLIT_MERGE_NOTE):
     """Canonicalise and merge repeated molecules exactly as ``load_dataset`` does.
+
+    ``what`` names the input in messages, ``note`` says what the caller does with the merged
+    molecules (the end of the warning). Also used by :func:`cliffkit.loss.cliff_severity`.
 
     Returns (canonical unique SMILES, merged y or None, row -> molecule or None when every
     row is its own molecule).
@@ -375,13 +385,13 @@ def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str]):
 
     n = smiles.shape[0]
     canon = cached_canonicalize(smiles, show_progress=False)
-    check_parsed(canon, smiles, what="X", fix="fix or drop those rows (y with them)")
+    check_parsed(canon, smiles, what=what, fix="fix or drop those rows (y with them)")
     y_raw = arr if arr is not None else np.zeros((n, 0))
     std = standardize_arrays(
         smiles.copy(), np.array(y_raw, dtype=np.float64, copy=True),
         np.arange(n, dtype=np.int64), np.full(n, None, dtype=object), np.full(n, "", dtype=object),
-        path="X", smiles_col="X", target_cols=names or ["y"], canonical=canon,
-        label="X", row_word="0-based position", warn=True,
+        path=what, smiles_col=what, target_cols=names or ["y"], canonical=canon,
+        label=what, row_word="0-based position", warn=True,
     )
     uniq = np.asarray(std.smiles, dtype=object)
     lookup = {s: i for i, s in enumerate(uniq.tolist())}
@@ -391,12 +401,10 @@ def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str]):
         return uniq, y_out, None
     n_dup = n - uniq.shape[0]
     warnings.warn(
-        f"X holds {n} rows but {uniq.shape[0]} distinct molecules: {n_dup} rows repeat a "
+        f"{what} holds {n} rows but {uniq.shape[0]} distinct molecules: {n_dup} rows repeat a "
         f"molecule ({len(std.report.merged)} groups, e.g. positions "
         f"{'+'.join(map(str, std.report.merged[0].rows[:5]))}) and were merged with their "
-        "labels averaged, as load_dataset does. split() yields positions in X with every row "
-        "on its molecule's side; a SplitResult indexes the distinct molecules "
-        "(info['input_molecule'] maps each row of X to its molecule).",
+        f"labels averaged, as load_dataset does. {note}",
         DataWarning, stacklevel=user_stacklevel(),
     )
     return uniq, y_out, row_mol
