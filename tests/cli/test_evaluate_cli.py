@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,11 +19,11 @@ SMILES = ["C", "CC", "CCC", "CCCC", "CCCCC", "CCO", "CCN", "c1ccccc1"]
 Y = [1.0, 2.0, 3.0, 4.0, 5.0, 2.5, 1.0, 0.0]
 
 
-@pytest.fixture
-def files(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    pd.DataFrame({"smiles": SMILES, "logx": Y}).to_csv("mols.csv", index=False)
-    ds = load_dataset("mols.csv")
+def _write_split(targets=("logx",)):
+    """mols.csv (one column per target) and split.json of the 8 molecules, in the cwd."""
+    pd.DataFrame({"smiles": SMILES, **{t: [v + i for v in Y] for i, t in enumerate(targets)}}
+                 ).to_csv("mols.csv", index=False)
+    ds = load_dataset("mols.csv", target_cols=list(targets))
     n = len(ds)
     row = {s: i for i, s in enumerate(ds.smiles)}
     train = np.array(sorted(row[s] for s in SMILES[:4]))
@@ -36,18 +37,26 @@ def files(tmp_path, monkeypatch):
         partner[row[s]] = row[p] if p else -1
         maxsim[row[s]] = ms
     nan, false = np.full(n, np.nan), np.zeros(n, dtype=bool)
-    labels = TargetLabels(
-        target="logx", strata=strata, severity=nan, partner=partner, partner_similarity=maxsim,
+    labels = {t: TargetLabels(
+        target=t, strata=strata, severity=nan, partner=partner, partner_similarity=maxsim,
         partner_delta=nan, max_similarity=maxsim, abs_z=nan, matched_cliff=false,
         matched_smooth=false, matched_cliff_z=false, matched_smooth_z=false, scale=1.0,
         cliff_threshold=0.5, smooth_threshold=0.2,
-    )
+    ) for t in targets}
     SplitResult(
         train=train, val=np.zeros(0, dtype=np.int64), test=test, smiles=ds.smiles,
-        target_names=["logx"], labels={"logx": labels}, method="cliff",
+        target_names=list(targets), labels=labels, method="cliff",
         params={"min_similarity": 0.35, "k": 2, "k_used": 2, "radius": 2, "n_bits": 2048},
-        dataset={"name": ds.name, "checksum": ds.checksum, "n_samples": n},
+        dataset={"name": ds.name, "checksum": ds.checksum, "n_samples": n,
+                 "path": str(Path("mols.csv").resolve()), "smiles_col": "smiles",
+                 "target_cols": list(targets)},
     ).save("split.json")
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write_split()
     preds = {"CCCCC": 4.0, "CCO": 2.0, "CCN": 2.0, "c1ccccc1": 1.0}
     pd.DataFrame({"smiles": list(preds), "prediction": list(preds.values())}).to_csv(
         "preds.csv", index=False)
@@ -145,3 +154,40 @@ def test_evaluate_direction_only_with_out_of_fold_partners(files, capsys):
     # (4 - 3) vs (5 - 4): right; (2 - 2.5) vs (1 - 3): right
     assert rc == 0 and doc["pairs"]["direction_accuracy"]["value"] == pytest.approx(1.0)
     assert doc["params"]["partner_out_of_fold"] is True
+
+
+def test_a_run_of_another_target_is_refused_naming_both(tmp_path, monkeypatch, capsys):
+    """h28 finding 1: a run trained on 'logx' was scored as 't2' (MAE of the wrong labels)."""
+    monkeypatch.chdir(tmp_path)
+    _write_split(("logx", "t2"))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text(json.dumps({"command": "train",
+                                                               "target": "logx"}))
+    pd.DataFrame({"smiles": SMILES[4:], "prediction": [4.0, 2.0, 2.0, 1.0]}).to_csv(
+        "run/predictions.csv", index=False)
+    for given in ("run", "run/predictions.csv"):
+        assert main(["evaluate", "split.json", given, "--target", "t2", "--n-bootstrap", "0",
+                     "--no-reference"]) == 2
+        line = _error_line(capsys)
+        assert ("run/predictions.csv comes from a run trained on target 'logx' "
+                "(run/config.json), but target 't2' is to be scored") in line
+        assert "Pass --target logx" in line
+    # without --target the run's own target is scored, and said
+    assert main(["evaluate", "split.json", "run", "--n-bootstrap", "0", "--no-reference",
+                 "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["target"] == "logx"
+    assert "scoring target 'logx', the one the run was trained on (run/config.json)" in err
+
+
+
+def test_the_warning_that_explains_an_error_is_printed_before_it(files, capsys):
+    """h28 finding 7: rows ignored as unknown molecules (a DataWarning), then 'misses 2 of 4
+    test molecules': the warning was collected and lost when the error ended the command."""
+    pd.DataFrame({"smiles": ["CCCCC", "CCO", "CCN.Cl", "c1ccccc1.Cl"],
+                  "prediction": [4.0, 2.0, 2.0, 1.0]}).to_csv("salts.csv", index=False)
+    assert main(["evaluate", "split.json", "salts.csv", "--n-bootstrap", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2, err
+    assert err[0].startswith("cliffkit: warning: ") and "2 of 4 rows name molecules" in err[0]
+    assert err[1].startswith("cliffkit: error: ") and "misses 2 of 4 test molecules" in err[1]

@@ -316,7 +316,9 @@ def test_evaluate_refuses_predictions_of_another_split(small_run, capsys):
     preds.to_csv(root / "no_checksum.csv", index=False)
     assert main(["evaluate", str(other), str(root / "no_checksum.csv"), "--n-bootstrap", "0",
                  "--no-reference", "--dataset", str(data)]) == 2
-    assert f"training ({n_train}) or validation ({n_val})" in capsys.readouterr().err
+    # (whose split that column is, the run's or a copy of its input's, is not known: said)
+    err = capsys.readouterr().err
+    assert f"as 'train' ({n_train}) or 'val' ({n_val})" in err and "not known" in err
 
     # the run's own split is accepted, and its MAE is the run's test MAE
     assert main(["evaluate", str(split), str(run / "predictions.csv"), "--n-bootstrap", "0",

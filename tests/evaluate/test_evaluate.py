@@ -11,6 +11,7 @@ import pytest
 
 from cliffkit.data import Dataset
 from cliffkit.errors import (
+    DataWarning,
     InvalidDataError,
     MissingColumnError,
     PredictionsError,
@@ -325,3 +326,159 @@ def test_real_evaluation_has_baseline_noise_floor_and_label_free_strata():
     text = ev.summary()
     assert "noise floor" in text and "label-free" in text and "baseline" in text
     json.dumps(ev.to_dict())
+
+
+# ---------------------------------------------------------------------------
+# Inputs that scored a wrong number without a word (reviewer h28: findings 1, 3, 4, 7, 9)
+
+T2 = Y * 0.5 + np.array([0.3, -0.2, 0.1, 0.0, 0.4, -0.1, 0.2, -0.3])
+
+
+@pytest.fixture(scope="module")
+def two():
+    """The toy split on a dataset with a second target, ``t2``."""
+    ds = Dataset(name="toy", smiles=SMILES, y=np.column_stack([Y, T2]),
+                 target_names=["y", "t2"], units=["u", "u"])
+    return ds, toy_split(ds)
+
+
+# ---------------------------------------- finding 1 (f10): a run of another target
+def test_y_true_of_another_target_is_refused_naming_it(tmp_path, two):
+    ds, split = two
+    rows = np.arange(len(SMILES))
+    frame = pd.DataFrame({"smiles": SMILES, "index": rows, "y_true": T2, "prediction": PRED})
+    path = _write(tmp_path, frame)
+    with pytest.raises(PredictionsError, match=r"y_true column .* is not target 'y': it differs "
+                                                r"from the dataset's y values on 8 of 8 .*line 2.*"
+                                                r"they are the 't2' values: the run was trained "
+                                                r"on target 't2'.*--target t2"):
+        read_predictions(path, split, dataset=ds, target="y")
+    with pytest.raises(PredictionsError, match="trained on target 't2'"):
+        evaluate(split, path, dataset=ds, target="y", n_bootstrap=0, reference=False)
+    # the right target, and the same labels rounded to 2 decimals (another tool): read
+    assert read_predictions(path, split, dataset=ds, target="t2")[TEST] == pytest.approx(PRED[TEST])
+    frame["y_true"] = np.round(Y, 2)
+    assert read_predictions(_write(tmp_path, frame), split, dataset=ds,
+                            target="y")[TEST] == pytest.approx(PRED[TEST])
+    # labels of no target at all: refused, without a target to suggest
+    frame["y_true"] = Y + 1.0
+    with pytest.raises(PredictionsError, match="made for other labels"):
+        read_predictions(_write(tmp_path, frame), split, dataset=ds, target="y")
+
+
+# ---------------------------------------- finding 3 (f2): a pandas Series' index
+def test_a_series_indexed_by_dataset_row_is_aligned_on_its_index(split, ds):
+    kw = dict(dataset=ds, n_bootstrap=0, reference=False, noise_sd=None, label_free=False)
+    by_position = evaluate(split, PRED[TEST], **kw)
+    order = TEST[[2, 0, 3, 1]]  # the same predictions, labelled by row, in another order
+    ev = evaluate(split, pd.Series(PRED[order], index=order), **kw)
+    assert ev.mae().value == pytest.approx(by_position.mae().value) == pytest.approx(0.875)
+    assert any("aligned on their index" in n for n in ev.notes)
+    # every row, training partners included, in reverse order: the pair metrics see them
+    rows = np.arange(len(SMILES))[::-1]
+    full = evaluate(split, pd.Series(PRED[rows], index=rows), **kw)
+    assert full.pairs["model"]["cliff"]["diff_mae"].value == pytest.approx(0.75)
+    # the default index (0, 1, 2 ...) is read by position, as before, without a note
+    plain = evaluate(split, pd.Series(PRED[TEST]), **kw)
+    assert plain.mae().value == pytest.approx(0.875)
+    assert not any("aligned" in n for n in plain.notes)
+
+
+@pytest.mark.parametrize("index, pattern", [
+    (["CCCCC", "CCO", "CCN", "c1ccccc1"], r"'CCCCC', 'CCO', 'CCN', \.\.\. not in \[0, 8\)"),
+    ([4, 5, 6, 80], r"80 not in \[0, 8\)"),
+    ([4, 5, 5, 7], r"5 more than once"),
+])
+def test_a_series_with_another_index_is_refused(split, ds, index, pattern):
+    with pytest.raises(PredictionsError, match=r"pandas Series whose index is not the dataset's "
+                                                r"row numbers .*" + pattern):
+        evaluate(split, pd.Series(PRED[TEST], index=index), dataset=ds, n_bootstrap=0,
+                 reference=False)
+    with pytest.raises(PredictionsError, match="partner_predictions is read by position"):
+        evaluate(split, PRED[TEST], dataset=ds, n_bootstrap=0, reference=False,
+                 partner_predictions=pd.Series([3.0, 2.0, 2.5, np.nan], index=TEST))
+
+
+# ---------------------------------------- finding 7 (f4): the split's standardize mode
+def test_salt_smiles_match_their_parent_when_the_data_kept_the_largest_fragment(tmp_path, ds):
+    """Data loaded with standardize='fragment' holds parents; a predictions file (the
+    data's own SMILES, or 'cliffkit predict' output) spells the salts: it was refused as
+    'misses 2 of 4 test molecules'."""
+    import dataclasses
+
+    from cliffkit.data._dataset import LoadReport
+
+    frame = pd.DataFrame({"smiles": ["CCCCC.Cl", "[Na+].OCC", "CCN", "c1ccccc1"],
+                          "prediction": PRED[TEST]})
+    path = _write(tmp_path, frame)
+    split = toy_split(ds)
+    split.dataset = {**split.dataset, "standardize": "fragment"}  # as a split file records it
+    assert read_predictions(path, split)[TEST] == pytest.approx(PRED[TEST])
+    # a split made in Python: the mode is the dataset's own
+    frag = dataclasses.replace(ds, report=LoadReport(standardize="fragment"))
+    assert read_predictions(path, toy_split(frag), dataset=frag)[TEST] == pytest.approx(PRED[TEST])
+    # kept as written: the salts are other molecules, and said so
+    with pytest.warns(DataWarning, match="2 of 4 rows name molecules that are not in the"), \
+            pytest.raises(PredictionsError, match="misses 2 of 4 test molecules"):
+        read_predictions(path, toy_split(ds))
+
+
+# ---------------------------------------- finding 4 (f1): partners predicted in part
+def test_pair_metrics_of_all_predictors_over_the_pairs_whose_partner_is_predicted(split, ds):
+    """Cliff pairs (4, 3) and (6, 2); the model's prediction of partner 2 missing. The
+    model's |Δŷ−Δy| was over 1 pair and the reference's and baseline's beside it over 2."""
+    pred = PRED.copy()
+    pred[2] = np.nan
+    ev = evaluate(split, pred, dataset=ds, n_bootstrap=0, reference_graph=GRAPH,
+                  noise_sd=None, label_free=False)
+    pm, pr, pb = (ev.pairs[w]["cliff"] for w in ("model", "reference", "baseline"))
+    assert pm["n"] == pr["n"] == pb["n"] == 2
+    assert pm["n_with_partner_prediction"] == pr["n_with_partner_prediction"] == 1
+    assert pb["n_with_partner_prediction"] == 1
+    assert pm["diff_mae"].value == pytest.approx(0.0)   # |(4 - 3) - (5 - 4)|
+    assert pb["diff_mae"].value == pytest.approx(1.0)   # |0 - (5 - 4)|; pair (6, 2) left out
+    assert pb["diff_mae_true"].value == pytest.approx(2.0)  # true-partner metrics: both pairs
+    assert pm["diff_mae_true"].value == pytest.approx(1.0)  # (|2.5 - 5| + |2.5 - 1|) / 2, cliff MAE
+    text = ev.summary()
+    assert "pairs vs training partner (cliff, n=2; these metrics over the 1 whose partner is " \
+           "predicted)" in text
+    assert any("training partner of only 1 of 2 cliff pairs" in n for n in ev.notes)
+    # every partner predicted, or none: as before (all pairs; none: reference on all pairs)
+    full = evaluate(split, PRED, dataset=ds, n_bootstrap=0, reference_graph=GRAPH,
+                    noise_sd=None, label_free=False)
+    assert full.pairs["baseline"]["cliff"]["diff_mae"].value == pytest.approx(1.5)
+    none = evaluate(split, PRED[TEST], dataset=ds, n_bootstrap=0, reference_graph=GRAPH,
+                    noise_sd=None, label_free=False)
+    assert none.pairs["reference"]["cliff"]["n_with_partner_prediction"] == 2
+    assert "whose partner is predicted" not in none.summary()
+
+
+# ---------------------------------------- finding 9 (f9): another tool's copied 'split'
+def test_a_copied_split_column_is_refused_with_what_is_known_and_both_ways_on(tmp_path, ds):
+    """Another tool's output copies its input's columns, a MoleculeACE set's own 'split'
+    included; it was refused with "N of this split's test molecules were in that run's
+    training set", which cliffkit cannot know (no split_checksum)."""
+    import dataclasses
+
+    own = np.array(["train", "train", "test", "train", "train", "train", "test", "test"])
+    mace = dataclasses.replace(ds, meta={**ds.meta, "moleculeace_split": own})
+    split = toy_split(mace)
+    frame = pd.DataFrame({"smiles": SMILES, "split": own, "prediction": PRED})
+    path = _write(tmp_path, frame)
+    with pytest.raises(PredictionsError) as err:
+        read_predictions(path, split, dataset=mace, target="y")
+    msg = str(err.value)
+    assert "'split' column marks 2 of this split's 4 test molecules as 'train' (2)" in msg
+    assert "exactly as the MoleculeACE set's own 'split' column" in msg
+    assert "no 'split_checksum' column" in msg and "that run's training" not in msg
+    assert "--method predefined --split-col split" in msg
+    assert "drop or rename the file's 'split' column" in msg
+    # another split in the column (not the input's): the same refusal, without 'exactly'
+    frame["split"] = ["train"] * 5 + ["test"] * 3
+    with pytest.raises(PredictionsError, match="marks 1 of this split's 4") as err:
+        read_predictions(_write(tmp_path, frame), split, dataset=mace, target="y")
+    assert "exactly as" not in str(err.value)
+    # the column renamed, as the message says: scored
+    frame = frame.rename(columns={"split": "input_split"})
+    assert read_predictions(_write(tmp_path, frame), split, dataset=mace,
+                            target="y")[TEST] == pytest.approx(PRED[TEST])

@@ -69,17 +69,24 @@ def _echo_warning(message) -> None:
 def cliffkit_warnings_as_lines() -> Iterator[None]:
     """Print each :class:`~cliffkit.errors.CliffkitWarning` raised inside as one line
     ``cliffkit: warning: ...`` on stderr (whitespace collapsed), after the block; other
-    warnings keep their normal route."""
+    warnings keep their normal route.
+
+    The lines are printed also when the block raises, so they come before the one-line
+    error (a warning that explains the error, e.g. ignored rows before "misses 11 test
+    molecules", was lost)."""
     from ..errors import CliffkitWarning
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CliffkitWarning)
-        yield
-    for w in caught:
-        if issubclass(w.category, CliffkitWarning):
-            _echo_warning(w.message)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CliffkitWarning)
+            yield
+    finally:
+        for w in caught:
+            if issubclass(w.category, CliffkitWarning):
+                _echo_warning(w.message)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _warning_as_line(previous: Callable) -> Callable:

@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import click
 
-from ._app import app, output_options, refuse_output_suffix, say
+from ._app import app, cliffkit_warnings_as_lines, output_options, refuse_output_suffix, say
 from ._data import dataset_options, load_split_and_data
+
+
+def _run_target(predictions_file: str) -> tuple[str | None, Path | None]:
+    """The target of the ``cliffkit train`` run that wrote ``predictions_file``.
+
+    That run's ``config.json`` sits beside its ``predictions.csv``; ``(None, None)`` for
+    any other file (or an unreadable config).
+    """
+    path = Path(predictions_file)
+    config = path.parent / "config.json"
+    if path.name != "predictions.csv" or not config.is_file():
+        return None, None
+    try:
+        doc = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None, None
+    if not isinstance(doc, dict) or doc.get("command") != "train":
+        return None, None
+    target = doc.get("target")
+    return (target, config) if isinstance(target, str) and target else (None, None)
 
 
 @app.command(
@@ -26,7 +45,8 @@ from ._data import dataset_options, load_split_and_data
 @click.argument("split_file", metavar="SPLIT.json", type=click.Path(dir_okay=False))
 @click.argument("predictions_file", metavar="PREDICTIONS.csv", type=click.Path())
 @click.option("--target", "target", default=None, metavar="T",
-              help="Which of the split's targets to score (needed when it has several). "
+              help="Which of the split's targets to score (needed when it has several; "
+                   "for a run folder of 'cliffkit train', the run's target, and no other). "
                    "--target-col chooses a file's columns to load.")
 @click.option("--pred-col", "pred_col", default=None, metavar="COL",
               help="Prediction column (default: prediction, pred, y_pred or the target name).")
@@ -56,7 +76,7 @@ from ._data import dataset_options, load_split_and_data
 def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, seed,
                  no_reference, dataset, smiles_col, target_cols, data_dir, as_json,
                  output, noise_sd, partner_oof) -> None:
-    from ..errors import CliffkitWarning, InvalidParameterError
+    from ..errors import InvalidParameterError
     from ..evaluate import evaluate, read_predictions
     from ..utils import atomic_write_text, refuse_input_as_output
 
@@ -80,25 +100,33 @@ def evaluate_cmd(split_file, predictions_file, target, pred_col, n_bootstrap, se
     refuse_input_as_output(output, {"split file": split_file, "predictions file": predictions_file,
                                     "data file": ds.source})
     refuse_output_suffix(output, (".json",), "evaluate", "-o")
+    run_target, config = _run_target(predictions_file)
+    if (target is None and len(split.target_names) > 1
+            and run_target in split.target_names):
+        target = run_target  # the run's own target: clear, and said
+        click.echo(f"cliffkit: note: scoring target {run_target!r}, the one the run was "
+                   f"trained on ({config}); --target chooses another.", err=True)
     if target is None and len(split.target_names) > 1:
         from ..errors import unknown_name
 
         raise unknown_name("target (the split has several; pass --target)", "None",
                            split.target_names)
     tname = target or split.target_names[0]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CliffkitWarning)
+    if run_target is not None and run_target != tname:
+        raise InvalidParameterError(
+            f"{predictions_file} comes from a run trained on target {run_target!r} "
+            f"({config}), but target {tname!r} is to be scored: its predictions are of "
+            f"{run_target}, so any score against {tname} is wrong. Pass --target "
+            f"{run_target}, or evaluate a run trained on {tname!r} "
+            f"('cliffkit train --target {tname}')."
+        )
+    with cliffkit_warnings_as_lines():  # printed before an error too (it may explain it)
         preds = read_predictions(predictions_file, split, pred_col=pred_col, target=tname,
                                  dataset=ds)
         ev = evaluate(split, preds, dataset=ds, target=tname, n_bootstrap=n_bootstrap,
                       random_state=seed, reference=not no_reference, show_progress=None,
                       noise_sd="auto" if noise_sd is None else noise_sd,
                       partner_out_of_fold=partner_oof)
-    for w in caught:
-        if issubclass(w.category, CliffkitWarning):
-            click.echo(f"cliffkit: warning: {w.message}", err=True)
-        else:  # foreign warnings keep their normal route
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     doc = ev.to_dict()
     doc["inputs"] = {"split_file": str(split_file), "predictions_file": str(predictions_file)}
     doc["inputs"].update(split_file_abspath=str(Path(split_file).resolve()),

@@ -248,8 +248,11 @@ class Evaluation:
             p = self.pairs.get("model", {}).get(group)
             if not p or not p["n"]:
                 continue
-            line = f"pairs vs training partner ({group}, n={p['n']}): "
-            if not p["n_with_partner_prediction"]:
+            k = p["n_with_partner_prediction"]
+            line = (f"pairs vs training partner ({group}, n={p['n']}"
+                    + (f"; these metrics over the {k} whose partner is predicted"
+                       if 0 < k < p["n"] else "") + "): ")
+            if not k:
                 lines.append(line + "no partner predictions given: the predicted-difference "
                              "metrics are not computed")
                 continue
@@ -369,9 +372,64 @@ def _check_dataset(split_result, dataset) -> None:
         )
 
 
+def _labelled_rows(predictions, n: int, what: str) -> np.ndarray | None:
+    """The dataset rows that label a pandas Series (or one-column DataFrame), if any.
+
+    None for anything else and for a default index (0, 1, 2 ...: positions). An index of
+    other values must be dataset row numbers in ``[0, n)``, each once; anything else (SMILES,
+    names, repeated or out-of-range rows) is refused, since reading the values by position
+    would pair each prediction with another molecule's label.
+    """
+    import pandas as pd
+
+    if isinstance(predictions, pd.DataFrame) and predictions.shape[1] == 1:
+        predictions = predictions.iloc[:, 0]
+    if not isinstance(predictions, pd.Series):
+        return None
+    index = predictions.index
+    if index.equals(pd.RangeIndex(len(index))):
+        return None  # positions
+    raw = index.to_numpy()
+    rows = None
+    if pd.api.types.is_numeric_dtype(index) and not pd.api.types.is_bool_dtype(index):
+        r = raw.astype(np.float64)
+        if (np.isfinite(r).all() and (r == np.round(r)).all() and (r >= 0).all()
+                and (r < n).all() and index.is_unique):
+            rows = r.astype(np.int64)
+    if rows is None:
+        bad = [v for v in raw.tolist() if not (isinstance(v, int | float | np.number)
+                                              and float(v).is_integer() and 0 <= v < n)]
+        dup = index[index.duplicated()].tolist()
+        example = (f"{_show([repr(v) for v in bad], 3)} not in [0, {n})" if bad
+                   else f"{_show([repr(v) for v in dup], 3)} more than once")
+        raise PredictionsError(
+            f"{what} is a pandas {type(predictions).__name__} whose index is not the dataset's "
+            f"row numbers (each of [0, {n}) at most once; this one has {example}), so it "
+            "cannot be aligned on its index, and read by position its values would meet other "
+            "molecules' labels. Index it by dataset row (e.g. pd.Series(values, "
+            "index=split_result.test)), or pass .to_numpy() in the order of split_result.test."
+        )
+    return rows
+
+
 def _full_predictions(split_result, predictions) -> np.ndarray:
-    """Predictions over every dataset row (NaN where not given)."""
+    """Predictions over every dataset row (NaN where not given).
+
+    A pandas Series indexed by dataset row (:func:`_labelled_rows`) is aligned on its
+    index; other array-likes are read by position.
+    """
     n, test = split_result.n_samples, split_result.test
+    rows = _labelled_rows(predictions, n, "predictions")
+    if rows is not None:
+        full = np.full(n, np.nan)
+        try:
+            full[rows] = np.asarray(predictions, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise PredictionsError(
+                f"predictions must be numbers; got a pandas {type(predictions).__name__} of "
+                f"{' '.join(str(exc).split())[:80]}."
+            ) from None
+        return full
     try:
         p = np.asarray(predictions, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
@@ -507,10 +565,12 @@ def evaluate(
         The split (from :meth:`CliffSplit.make_split` or :func:`~cliffkit.split.load_split`).
     predictions : array-like of float, or path of a predictions file
         One value per test molecule, in the order of ``split_result.test``, or one per
-        dataset row (NaN where unknown). Predictions for training molecules, when given,
-        are used for the pair metric with the partner's *predicted* value. A path (str or
-        :class:`os.PathLike`) is read with :func:`read_predictions`, which also checks
-        that the file comes from a model trained on this split.
+        dataset row (NaN where unknown). A pandas Series whose index is not the default
+        0, 1, 2 ... is aligned on its index, which must hold dataset row numbers (any other
+        index is refused; a note says it was aligned). Predictions for training molecules,
+        when given, are used for the pair metric with the partner's *predicted* value. A
+        path (str or :class:`os.PathLike`) is read with :func:`read_predictions`, which
+        also checks that the file comes from a model trained on this split.
     dataset : Dataset
         The data the split was made from (its checksum must match); gives the labels.
     target : str, optional
@@ -530,7 +590,8 @@ def evaluate(
         ``split_result.train``), top-k with any threshold.
     partner_predictions : array-like of float, shape (n_test,), optional
         The model's prediction for each test case's cliff partner (NaN where none), an
-        alternative to passing predictions for every dataset row.
+        alternative to passing predictions for every dataset row. Read by position: a
+        pandas object with an index other than 0, 1, 2 ... is refused.
     partner_out_of_fold : bool, default=False
         The partners' predictions (``partner_predictions``, or those of training rows in
         ``predictions``) come from models that did not train on them
@@ -564,8 +625,9 @@ def evaluate(
     Raises
     ------
     PredictionsError
-        A test molecule has no finite prediction, or the model was trained on another
-        split (``trained_on``, or the predictions file's ``split_checksum``/``split``).
+        A test molecule has no finite prediction, the model was trained on another
+        split (``trained_on``, or the predictions file's ``split_checksum``/``split``), or
+        a pandas Series of predictions has an index that is not dataset row numbers.
     SplitFileError
         The dataset is not the one the split was made for.
     """
@@ -581,6 +643,17 @@ def evaluate(
     full = _full_predictions(split_result, predictions)
     split_checksum = split_result.checksum  # of the split as given (before any labelled view)
     view_notes: list[str] = []
+    if _labelled_rows(predictions, split_result.n_samples, "predictions") is not None:
+        view_notes.append(f"the predictions (a pandas {type(predictions).__name__}) were "
+                          "aligned on their index, read as dataset row numbers")
+    import pandas as pd
+
+    if (isinstance(partner_predictions, pd.Series | pd.DataFrame)
+            and not partner_predictions.index.equals(pd.RangeIndex(len(partner_predictions)))):
+        raise PredictionsError(
+            "partner_predictions is read by position (one value per test case, in the order "
+            "of split_result.test), but it is a pandas object with another index than 0, 1, "
+            "2 ...; pass .to_numpy() in that order.")
     if not dataset.labelled(target).all():
         # Multi-target data: score this target on the test molecules that have its value.
         from ..split import labelled_view
@@ -696,18 +769,28 @@ def evaluate(
     for group in ("cliff", "smooth"):
         sel = (strata == group) & (partner >= 0)
         j = partner[sel]
+        given = np.isfinite(full[j])  # pairs whose partner the model predicts
+        # the predicted-difference metrics of all three over the same pairs: those whose
+        # partner the model predicts (NaN for the model elsewhere); when it predicts none,
+        # the reference and the baseline keep every pair (the model has no value to compare)
+        over = np.where(given | (not given.any()), 1.0, np.nan)
         pairs["model"][group] = pair_metrics(yt[sel], yp[sel], y[j], y_pred_partner=full[j],
                                              name=f"pairs:{group}",
                                              partner_in_sample=not partner_out_of_fold, **kw)
         if ref_pred is not None:
             pairs["reference"][group] = pair_metrics(
                 yt[sel], ref_pred[sel], y[j], name=f"pairs:{group}",
-                y_pred_partner=None if ref_partner is None else ref_partner(j), **kw)
+                y_pred_partner=None if ref_partner is None else ref_partner(j) * over, **kw)
         if base_res is not None:
             mean_tr = float(np.nanmean(y[train]))
             pairs["baseline"][group] = pair_metrics(
                 yt[sel], np.full(sel.sum(), mean_tr), y[j], name=f"pairs:{group}",
-                y_pred_partner=np.full(sel.sum(), mean_tr), **kw)
+                y_pred_partner=np.full(sel.sum(), mean_tr) * over, **kw)
+        if 0 < given.sum() < given.size:
+            notes.append(
+                f"the predictions cover the training partner of only {int(given.sum())} of "
+                f"{given.size} {group} pairs: the pairs' direction and |Δŷ−Δy| of the model, "
+                f"the reference and the baseline are over those {int(given.sum())}")
     mace = _moleculeace_block(dataset, test, yt, yp, ref_pred, kw)
     n_cliff = model["groups"].get("cliff", {}).get("n", 0)
     if (pairs["model"].get("cliff", {}).get("n_with_partner_prediction")
@@ -787,8 +870,9 @@ def read_predictions(
 ) -> np.ndarray:
     """Read a predictions CSV and align it to the split's dataset rows.
 
-    The file has a ``smiles`` column (canonicalised with RDKit and matched to the
-    split's canonical SMILES) or an ``index`` column (dataset row numbers; when both
+    The file has a ``smiles`` column (canonicalised with RDKit, with the ``standardize``
+    mode the split's data was loaded with, and matched to the split's canonical SMILES)
+    or an ``index`` column (dataset row numbers; when both
     are present they must agree), and a
     prediction column: ``pred_col`` if given, else the first of ``prediction``,
     ``pred``, ``y_pred`` or the target name. Rows for molecules outside the split are
@@ -808,6 +892,9 @@ def read_predictions(
     by ``cliffkit predict`` (a ``nearest_train_smiles`` column) copies the input file's
     columns, so its ``split`` column is the input's, not the run's, and is not read;
     instead no test molecule of this split may be its own nearest training molecule.
+    With ``dataset`` and ``target`` given, a ``y_true`` column (``cliffkit train`` writes
+    the labels it trained on there) must hold ``target``'s values (within 0.005): a run
+    trained on another target is refused, naming the target its labels match.
 
     Parameters
     ----------
@@ -831,8 +918,9 @@ def read_predictions(
         Test molecules without a prediction, NaN/inf predictions for test molecules,
         unparsable SMILES, out-of-range indices, one molecule predicted twice,
         predictions of a model trained on another split (the message counts this split's
-        test molecules that the model saw in training or validation), or a prediction
-        column that holds the measured labels of every test molecule.
+        test molecules that the model saw in training or validation) or on another target
+        (``y_true``), or a prediction column that holds the measured labels of every test
+        molecule.
     MissingColumnError
         No identifier or prediction column, or (without ``pred_col``) only the
         target-named column beside another column named like a prediction (``pred_0``).
@@ -890,7 +978,8 @@ def read_predictions(
             )
         rows = raw.astype(np.int64)
         if "smiles" in cols:
-            by_smiles = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines)
+            by_smiles = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines,
+                                          _standardize_mode(split_result, dataset))
             clash = np.flatnonzero(by_smiles != rows)
             if clash.size:
                 i = clash[0]
@@ -902,13 +991,14 @@ def read_predictions(
                     "score them with the split file of the data they were made for."
                 )
     elif "smiles" in cols:
-        rows = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines)
+        rows = _rows_from_smiles(frame[cols["smiles"]], split_result, path, lines,
+                                 _standardize_mode(split_result, dataset))
     else:
         raise MissingColumnError(
             f"Predictions file {path} needs a 'smiles' or an 'index' column to identify "
             f"molecules; columns are: {', '.join(map(str, frame.columns))}."
         )
-    _check_split_identity(frame, cols, rows, split_result, path)
+    _check_split_identity(frame, cols, rows, split_result, path, dataset)
     known = rows >= 0
     if not known.all():
         import warnings
@@ -954,7 +1044,57 @@ def read_predictions(
         )
     if dataset is not None and target is not None:
         _refuse_label_column(full, split_result, dataset, target, path, pcol)
+        if "y_true" in cols:
+            _check_y_true(_numeric(frame[cols["y_true"]])[known], rows_k, lines_k,
+                          split_result, dataset, target, path)
     return full
+
+
+#: |y_true - label| above this (plus 1e-6 relative) is a disagreement; 0.005 lets through
+#: a file of another tool that rounds its y_true column to 2 decimals.
+_Y_TRUE_TOL = 5e-3
+
+
+def _check_y_true(y_file, rows, lines, split_result, dataset, target, path) -> None:
+    """Refuse a file whose ``y_true`` column holds other labels than ``target``'s.
+
+    ``cliffkit train`` writes the labels it trained on as ``y_true``: when they are not
+    the ``target`` values of the same molecules, the run was trained on another target
+    (or other data), and scoring its predictions as ``target`` gives a wrong number.
+    Only rows where both are numbers are compared.
+    """
+    names = list(getattr(dataset, "target_names", []) or [])
+    if target not in names or len(dataset) != split_result.n_samples:
+        return  # the dataset check of the caller names the mismatch
+
+    def disagree(name):
+        y = dataset.target(name)[rows]
+        both = np.isfinite(y_file) & np.isfinite(y)
+        with np.errstate(invalid="ignore"):
+            off = both & (np.abs(y_file - y) > _Y_TRUE_TOL + 1e-6 * np.abs(y))
+        return both, off
+
+    both, off = disagree(target)
+    if not off.any():
+        return
+    i = np.flatnonzero(off)[0]
+    y = dataset.target(target)
+    others = [t for t in names if t != target
+              and disagree(t)[0].any() and not disagree(t)[1].any()]
+    if others:
+        why = (f"they are the {others[0]!r} values: the run was trained on target "
+               f"{others[0]!r}, not {target!r}. Score it as {others[0]!r} (--target "
+               f"{others[0]}, target={others[0]!r}), or evaluate a run trained on {target!r}")
+    else:
+        why = ("the predictions were made for other labels (another target, or other "
+               "data). Evaluate predictions of a model trained on this split's "
+               f"{target!r} values (or drop the y_true column if it is not the labels)")
+    raise PredictionsError(
+        f"Predictions file {path}: its y_true column (where 'cliffkit train' writes the "
+        f"labels the run was trained on) is not target {target!r}: it differs from the dataset's {target} "
+        f"values on {int(off.sum())} of {int(both.sum())} molecules (line {lines[i]}: "
+        f"y_true {y_file[i]:.6g}, {target} {y[rows[i]]:.6g}); {why}."
+    )
 
 
 def _refuse_label_column(full, split_result, dataset, target, path, pcol) -> None:
@@ -993,14 +1133,18 @@ def _overlap_text(counts: dict[str, int] | None, n_test: int) -> str:
             f"({counts['train']}) or validation ({counts['val']}) set")
 
 
-def _check_split_identity(frame, cols, rows: np.ndarray, split_result, path) -> None:
+def _check_split_identity(frame, cols, rows: np.ndarray, split_result, path,
+                          dataset=None) -> None:
     """Refuse a predictions file made by a run trained on another split.
 
     Two signals, both written by ``cliffkit train``: the ``split_checksum`` column
     (:attr:`SplitResult.checksum` of the training split) and the ``split`` column (the
     set each molecule was in). A test molecule of ``split_result`` that the file marks as
     ``train`` or ``val`` was seen in training, so scoring it as "test" understates the
-    error.
+    error. Without ``split_checksum`` the ``split`` column may be another tool's copy of
+    its input's (a MoleculeACE set's own split): then the file is refused with what is
+    known (the marks, and whether they equal the dataset's own MoleculeACE split) and both
+    ways on.
     """
     n = split_result.n_samples
     is_test = np.zeros(n, dtype=bool)
@@ -1048,11 +1192,29 @@ def _check_split_identity(frame, cols, rows: np.ndarray, split_result, path) -> 
                 "this split."
             )
     if counts is not None and counts["train"] + counts["val"]:
+        # No split_checksum: not written by 'cliffkit train', so whose split the column is
+        # (the run's, or the input's copied by the tool) is not known.
+        copied = ""
+        given = getattr(dataset, "meta", None)
+        given = given.get("moleculeace_split") if isinstance(given, dict) else None
+        known = rows >= 0
+        if given is not None and len(given) == n and known.any():
+            theirs = np.array([_PART_NAMES.get(str(v).strip().lower(), "") for v in given],
+                              dtype=object)
+            if (theirs[rows[known]] == part[known]).all():
+                copied = (", exactly as the MoleculeACE set's own 'split' column (so it may "
+                          "be a copy of the input's)")
         raise PredictionsError(
-            f"Predictions file {path}: its 'split' column marks molecules that this split "
-            f"holds out as training data: {_overlap_text(counts, n_test)}; scoring them as "
-            "test molecules would understate the error. Evaluate with the split file the "
-            "model was trained on."
+            f"Predictions file {path}: its 'split' column marks {counts['train'] + counts['val']} "
+            f"of this split's {n_test} test molecules as 'train' ({counts['train']}) or 'val' "
+            f"({counts['val']}){copied}. Which molecules the model was trained on is not "
+            f"known: the file has no {SPLIT_CHECKSUM_COLUMN!r} column (written by 'cliffkit "
+            "train'), and a tool that copies its input's columns copies a 'split' column too. "
+            "If the model was trained on the split in that column, scoring them as test "
+            "molecules would understate the error: evaluate with a split file of it "
+            "('cliffkit split DATA --method predefined --split-col split'). If it was trained "
+            "on this split's training molecules, drop or rename the file's 'split' column "
+            "and evaluate again."
         )
 
 
@@ -1124,8 +1286,21 @@ def _numeric(col) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
 
 
-def _rows_from_smiles(col, split_result, path, lines: np.ndarray) -> np.ndarray:
-    """Dataset row of each SMILES (-1 if the molecule is not in the split)."""
+def _standardize_mode(split_result, dataset) -> str:
+    """The ``standardize`` mode the split's data was loaded with ("keep" if not recorded)."""
+    mode = (getattr(split_result, "dataset", None) or {}).get("standardize")
+    if not mode and dataset is not None:
+        mode = getattr(getattr(dataset, "report", None), "standardize", None)
+    return str(mode or "keep")
+
+
+def _rows_from_smiles(col, split_result, path, lines: np.ndarray,
+                      standardize: str = "keep") -> np.ndarray:
+    """Dataset row of each SMILES (-1 if the molecule is not in the split).
+
+    SMILES are canonicalised with the split data's ``standardize`` mode, so a salt in the
+    file finds its parent when the data was loaded with ``fragment`` or ``parent``.
+    """
     raw = col.astype(object).where(col.notna(), None).tolist()
     lookup = {s: i for i, s in enumerate(split_result.smiles.tolist())}
     rows = np.full(len(raw), -1, dtype=np.int64)
@@ -1139,7 +1314,8 @@ def _rows_from_smiles(col, split_result, path, lines: np.ndarray) -> np.ndarray:
     if todo:
         from ..data import canonicalize
 
-        canon = canonicalize([raw[i] for i in todo], show_progress=False)
+        canon = canonicalize([raw[i] for i in todo], show_progress=False,
+                             standardize=standardize)
         bad = [i for i, c in zip(todo, canon, strict=True) if c is None]
         if bad:
             raise PredictionsError(
