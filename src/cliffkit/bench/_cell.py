@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluate import PAIR_SUMMARY, current_pair_names
-from ._config import Cell, SplitSpec
+from ._config import Cell, SplitSpec, subsample_refusal
 from ._runner import CellResult
 
 __all__ = ["backbone_signature", "build_backbone", "compute_split", "load_task", "run_cell",
@@ -40,14 +40,21 @@ def _file_stamp(name: str) -> tuple | None:
     return (st.st_size, st.st_mtime_ns)
 
 
-@functools.lru_cache(maxsize=8)
-def _load_full(name: str, smiles_col: str | None = None, target: str | None = None,
-               stamp: tuple | None = None):
+def read_full(name: str, smiles_col: str | None = None, target: str | None = None):
+    """The dataset a task is cut from, uncached: a registered dataset whole (``target``
+    None), a data file with its SMILES column (``smiles_col``, default: the one named
+    ``smiles``) and the ``target`` column only."""
     from ..data import load_dataset
 
     if smiles_col is None and target is None:
         return load_dataset(name)
     return load_dataset(name, smiles_col=smiles_col, target_cols=[target] if target else None)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_full(name: str, smiles_col: str | None = None, target: str | None = None,
+               stamp: tuple | None = None):
+    return read_full(name, smiles_col, target)
 
 
 def load_task(dataset: str, target: str, subsample: int | None = None, subsample_seed: int = 0,
@@ -57,7 +64,14 @@ def load_task(dataset: str, target: str, subsample: int | None = None, subsample
     With ``subsample``, a seeded random subset of the molecules (sorted row order;
     the same subset for every grid seed). Array-valued ``meta`` entries aligned with
     the rows (e.g. QM9 ``qm9_index`` for geometries) are subset with them. Loads are
-    cached per process; a data file is read again when its size or mtime changed.
+    cached per process; a data file is read again when its size or mtime changed. A data
+    file is read with its ``target`` column (and ``smiles_col`` when given).
+
+    Raises
+    ------
+    ConfigError
+        ``subsample`` is not smaller than the molecules the data give (after invalid rows
+        were dropped and duplicates merged): the "subset" would be the whole dataset.
     """
     return _load_task(dataset, target, subsample, subsample_seed, smiles_col,
                       _file_stamp(dataset))
@@ -68,11 +82,17 @@ def _load_task(dataset: str, target: str, subsample: int | None, subsample_seed:
                smiles_col: str | None, stamp: tuple | None):
     from ..data import Dataset
 
-    # a user file (smiles_col given) is read with its SMILES column and this target column
-    full = _load_full(dataset, smiles_col, target if smiles_col else None, stamp)
+    # a user file (a file stamp, or smiles_col given) is read with this target column: a
+    # file with several numeric columns names its target(s) in the grid, not by detection
+    is_file = smiles_col is not None or stamp is not None
+    full = _load_full(dataset, smiles_col, target if is_file else None, stamp)
     n = len(full)
     idx = np.arange(n)
-    if subsample is not None and subsample < n:
+    if subsample is not None and subsample >= n:
+        # never a silent "subsample N" that is the whole dataset (MoleculeACE sets: their
+        # size is known only now; a file's usable molecules are checked with the config)
+        raise subsample_refusal(f"[[datasets]] entry {dataset!r}", dataset, target, subsample, full)
+    if subsample is not None:
         rng = np.random.default_rng(subsample_seed)
         idx = np.sort(rng.choice(n, size=subsample, replace=False))
     j = full.target_index(target)
@@ -82,7 +102,7 @@ def _load_task(dataset: str, target: str, subsample: int | None, subsample_seed:
             meta[key] = value[idx]
         else:
             meta[key] = value
-    if subsample is not None and subsample < n:
+    if subsample is not None:
         meta["subsample"] = {"n": int(subsample), "seed": int(subsample_seed), "of": n}
     return Dataset(
         name=full.name,
