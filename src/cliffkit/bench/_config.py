@@ -12,8 +12,9 @@ read from TOML (stdlib :mod:`tomllib`) or JSON, either a shipped name (``smoke``
 
     [[datasets]]
     name = "lipophilicity"
-    targets = ["logd"]          # optional: all targets of the dataset
-    subsample = 2000            # optional: a seeded random subset of the molecules
+    targets = ["logd"]          # optional: all targets of the dataset (a file: its columns)
+    subsample = 2000            # optional: a seeded random subset of the molecules (fewer
+                                # than the dataset gives, invalid rows dropped, duplicates merged)
     subsample_seed = 0          # optional (default 0); the same subset for every seed
 
     [split_params.cliff]        # keyword arguments of make_split for that method
