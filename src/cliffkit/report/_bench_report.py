@@ -426,9 +426,9 @@ def _random_vs_cliff(report: Report, ok) -> None:
                     f"CliffSplit's cliff/smooth ratio is larger than the {sp} split's in {k} of "
                     f"{n} task/backbone rows (same model, plain loss)"
                     + ("." if k == n else
-                       f"; in the other {n - k} the {sp} split shows the larger (or an equal) ratio, "
-                       f"so there its overall MAE does not hide a cliff error that CliffSplit "
-                       "exposes."),
+                       f"; in the other {n - k} the {sp} split shows the larger (or an equal) "
+                       f"ratio: there these results do not show the {sp} split hiding cliff "
+                       "error that CliffSplit exposes."),
                     level="note")
 
 
