@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,34 @@ def _file_stamp(name: str) -> tuple | None:
     return (st.st_size, st.st_mtime_ns)
 
 
-@functools.lru_cache(maxsize=8)
+def _cached_with_warnings(fn):
+    """``fn`` cached per process (8 entries) together with the warnings its computation
+    raised; every call replays them (:func:`warnings.warn_explicit`, under the caller's
+    filters), so that each split that uses cached data records its data warnings (rows
+    dropped, duplicates averaged), not only the first one that read the file. ``replay=False``
+    returns the value without them (for callers whose warnings are recorded elsewhere)."""
+
+    @functools.lru_cache(maxsize=8)
+    def cached(*args, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = fn(*args, **kwargs)
+        return value, tuple(caught)
+
+    @functools.wraps(fn)
+    def wrapper(*args, replay: bool = True, **kwargs):
+        value, caught = cached(*args, **kwargs)
+        if replay:
+            for w in caught:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return value
+
+    wrapper.cache_clear = cached.cache_clear
+    wrapper.cache_info = cached.cache_info
+    return wrapper
+
+
+@_cached_with_warnings
 def _load_full(name: str, smiles_col: str | None = None, target: str | None = None,
                stamp: tuple | None = None):
     from ..data import load_dataset
@@ -51,19 +79,22 @@ def _load_full(name: str, smiles_col: str | None = None, target: str | None = No
 
 
 def load_task(dataset: str, target: str, subsample: int | None = None, subsample_seed: int = 0,
-              smiles_col: str | None = None):
+              smiles_col: str | None = None, *, replay_warnings: bool = True):
     """One target of ``dataset`` as a single-target :class:`~cliffkit.data.Dataset`.
 
     With ``subsample``, a seeded random subset of the molecules (sorted row order;
     the same subset for every grid seed). Array-valued ``meta`` entries aligned with
     the rows (e.g. QM9 ``qm9_index`` for geometries) are subset with them. Loads are
     cached per process; a data file is read again when its size or mtime changed.
+    The warnings of the load (rows dropped, duplicates averaged) are raised on every
+    call, a cached one too, so every split task records them; ``replay_warnings=False``
+    leaves them out (a cell: they are its split's, counted per cell through the split log).
     """
     return _load_task(dataset, target, subsample, subsample_seed, smiles_col,
-                      _file_stamp(dataset))
+                      _file_stamp(dataset), replay=replay_warnings)
 
 
-@functools.lru_cache(maxsize=8)
+@_cached_with_warnings
 def _load_task(dataset: str, target: str, subsample: int | None, subsample_seed: int,
                smiles_col: str | None, stamp: tuple | None):
     from ..data import Dataset
@@ -101,7 +132,7 @@ def _load_task(dataset: str, target: str, subsample: int | None, subsample_seed:
 def task_checksum(spec: SplitSpec) -> str:
     """:attr:`~cliffkit.data.Dataset.checksum` of the task a split of ``spec`` is made from."""
     return load_task(spec.dataset, spec.target, spec.subsample, spec.subsample_seed,
-                     spec.smiles_col).checksum
+                     spec.smiles_col, replay_warnings=False).checksum
 
 
 def compute_split(spec: SplitSpec):
@@ -138,7 +169,9 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     from ..split import labelled_view, load_split
 
     t0 = time.perf_counter()
-    ds = load_task(cell.dataset, cell.target, cell.subsample, cell.subsample_seed, cell.smiles_col)
+    # the data's load warnings are the split's (its log; the report counts them per cell)
+    ds = load_task(cell.dataset, cell.target, cell.subsample, cell.subsample_seed, cell.smiles_col,
+                   replay_warnings=False)
     split = load_split(split_path, dataset=ds)
     target = cell.target
     ds, split, _ = labelled_view(split, ds, target)  # multi-target data: its own molecules
