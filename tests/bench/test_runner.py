@@ -450,3 +450,32 @@ def test_resume_refuses_a_data_file_changed_since(tmp_path, data_dir):
         run_grid(cfg, out, show_progress=False, cell_fn=_ok_cell)
     # a new folder runs on the new data
     assert run_grid(cfg, tmp_path / "res2", show_progress=False, cell_fn=_ok_cell).n_ran == 1
+
+
+def test_data_warnings_are_recorded_for_every_split_of_cached_data(tmp_path, data_dir):
+    """Review h34 f5: the data loads are cached per process, so a load warning (rows
+    dropped) was recorded only by the first split that read the file; the report's
+    Warnings table then counted 1 of the 2 cells that use those rows."""
+    from cliffkit.bench._cell import _load_full, _load_task
+    from cliffkit.report import build_report
+
+    src = pd.read_csv(data_dir / "lipophilicity.csv").iloc[:150][["smiles", "exp"]]
+    src.loc[::3, "smiles"] = "not_a_smiles"
+    data = tmp_path / "bad.csv"
+    src.to_csv(data, index=False)
+    _load_full.cache_clear()
+    _load_task.cache_clear()
+    cfg = GridConfig.from_dict(
+        {"name": "w", "seeds": [0], "splits": ["random", "scaffold"], "backbones": ["mlp"],
+         "losses": ["plain"],
+         "datasets": [{"name": str(data), "smiles_col": "smiles", "targets": ["exp"]}]},
+        check_names=False)
+    assert run_grid(cfg, tmp_path / "res", show_progress=False, cell_fn=_ok_cell).n_ran == 2
+    table = load_results(tmp_path / "res")
+    for ws in table["warnings"]:
+        data_ws = [w for w in ws if "dropped 50 of 150 rows" in w]
+        assert len(data_ws) == 1 and data_ws[0].startswith("split: DataWarning"), ws
+    (sec,) = [s for s in build_report(table, figures=False).iter_items("section")
+              if s.title == "Warnings"]
+    (tab,) = [i for i in sec.items if i.kind == "table"]
+    assert [r[1] for r in tab.rows if "dropped 50 of 150 rows" in r[0]] == [2]

@@ -706,3 +706,39 @@ def test_interrupted_first_train_leaves_no_empty_run_folder(small_run, tmp_path,
     (tmp_path / "mine").mkdir()
     assert main([*argv, str(tmp_path / "mine")]) == 130
     assert (tmp_path / "mine").is_dir() and list((tmp_path / "mine").iterdir()) == []
+
+
+def test_train_refuses_a_target_the_split_does_not_label_and_report_names_the_run(
+        tmp_path, data_dir, capsys):
+    """Review h34 f3: 'train --target t1' on a split made with '--target t2' was accepted;
+    'report' of the folder then failed for every run with an error that named no run."""
+    import shutil
+
+    src = pd.read_csv(data_dir / "esol.csv").head(150)
+    data = tmp_path / "mt.csv"
+    pd.DataFrame({"smiles": src["smiles"],
+                  "t1": src["measured log solubility in mols per litre"],
+                  "t2": src["ESOL predicted log solubility in mols per litre"]}).to_csv(
+        data, index=False)
+    split = tmp_path / "s.json"
+    assert main(["split", str(data), "--target-col", "t1", "--target-col", "t2", "--target", "t2",
+                 "-o", str(split), "-q"]) == 0
+    runs = tmp_path / "runs"
+    base = ["train", "--split", str(split), "--backbone", "lgbm", "--param", "n_estimators=20",
+            "-q"]
+    capsys.readouterr()
+    assert main([*base, "--target", "t1", "-o", str(runs / "t1")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cliffkit: error: Split file")
+    assert "target(s) t2, not for --target 't1'" in err[0]
+    assert not (runs / "t1").exists()
+    assert main([*base, "--target", "t2", "-o", str(runs / "ok")]) == 0
+    # a run folder whose config names another target (e.g. from an older cliffkit)
+    shutil.copytree(runs / "ok", runs / "bad")
+    cfg = json.loads((runs / "bad" / "config.json").read_text())
+    cfg.update(target="t1", seed=1)
+    (runs / "bad" / "config.json").write_text(json.dumps(cfg))
+    capsys.readouterr()
+    assert main(["report", str(runs), "-o", str(tmp_path / "rep"), "--no-figures"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"cliffkit: error: Run {runs / 'bad'}: ")

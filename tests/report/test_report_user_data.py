@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -184,3 +185,47 @@ def test_a_claims_file_with_a_wrong_key_value_is_one_config_error(tmp_path, edit
     bad.write_text(text.replace(*edit), encoding="utf-8")
     with pytest.raises(ConfigError, match=match):
         load_claims(bad)
+
+
+def test_gap_reduction_is_undefined_for_a_plain_gap_at_or_below_zero():
+    # review h34 f1: with a plain gap of -0.093 and a loss gap of +0.088 (cliff error got
+    # worse) '1 - mean_b/mean_a' printed '+194.6%' and the verdict "smaller gap on average"
+    # beside "seeds better 0/1"; the claims define a gap reduction only for a plain gap > 0
+    from cliffkit.report import paired_stats
+
+    st = paired_stats([-0.093], [0.088])
+    assert np.isnan(st["reduction"]) and not st["baseline_positive"] and st["wins"] == 0
+    assert paired_stats([1.0], [0.5])["reduction"] == pytest.approx(0.5)
+    rows = _user_rows([0], 30)
+    for r in rows:
+        r["gap"] = -0.093 if r["loss"] == "plain" else 0.088
+    (lrow,) = _tables(_section(build_report(pd.DataFrame(rows), figures=False),
+                               "my_assay/pKi"))[1].rows
+    assert lrow[3] == "—" and lrow[4] == "0/1"
+    assert lrow[-1].startswith("gap reduction undefined: plain-loss gap -0.093 ≤ 0")
+    assert "smaller gap" not in lrow[-1]
+
+
+def test_random_split_note_follows_the_ratios():
+    # review h34 f7: the note said the random split "hides the cliff error that CliffSplit
+    # exposes" whatever the numbers; here the random split's ratio (2.2) is the larger
+    def rows(r_cliff, r_random):
+        out = []
+        for split, r in (("cliff", r_cliff), ("random", r_random)):
+            out += [_row(dataset="my.csv", target="y", backbone="lgbm", loss="plain", seed=s,
+                         split=split, key=f"{split}-{s}", mae=0.5, cliff_mae=0.5 * r,
+                         smooth_mae=0.5, gap=0.5 * (r - 1), cliff_n=30, smooth_n=40)
+                    for s in range(2)]
+        return pd.DataFrame(out)
+
+    for r_cliff, r_random, cell, k in ((1.6, 2.2, "random (2.200 > 1.600)", 0),
+                                       (2.2, 1.6, "cliff (2.200 > 1.600)", 1)):
+        sec = _section(build_report(rows(r_cliff, r_random), figures=False),
+                       "What a random split")
+        (table,) = _tables(sec)
+        assert table.columns[-1] == "larger ratio, cliff vs random"
+        assert table.rows[0][-1] == cell
+        assert "hides the cliff error that CliffSplit exposes." not in table.note
+        (msg,) = [m.text for m in sec.items if m.kind == "message"]
+        assert msg.startswith(f"CliffSplit's cliff/smooth ratio is larger than the random "
+                              f"split's in {k} of 1 task/backbone rows")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,36 @@ def _file_stamp(name: str) -> tuple | None:
     return (st.st_size, st.st_mtime_ns)
 
 
-def read_full(name: str, smiles_col: str | None = None, target: str | None = None):
-    """The dataset a task is cut from, uncached: a registered dataset whole (``target``
-    None), a data file with its SMILES column (``smiles_col``, default: the one named
-    ``smiles``) and the ``target`` column only."""
+def _cached_with_warnings(fn):
+    """``fn`` cached per process (8 entries) together with the warnings its computation
+    raised; every call replays them (:func:`warnings.warn_explicit`, under the caller's
+    filters), so that each split that uses cached data records its data warnings (rows
+    dropped, duplicates averaged), not only the first one that read the file. ``replay=False``
+    returns the value without them (for callers whose warnings are recorded elsewhere)."""
+
+    @functools.lru_cache(maxsize=8)
+    def cached(*args, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = fn(*args, **kwargs)
+        return value, tuple(caught)
+
+    @functools.wraps(fn)
+    def wrapper(*args, replay: bool = True, **kwargs):
+        value, caught = cached(*args, **kwargs)
+        if replay:
+            for w in caught:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return value
+
+    wrapper.cache_clear = cached.cache_clear
+    wrapper.cache_info = cached.cache_info
+    return wrapper
+
+
+@_cached_with_warnings
+def _load_full(name: str, smiles_col: str | None = None, target: str | None = None,
+               stamp: tuple | None = None):
     from ..data import load_dataset
 
     if smiles_col is None and target is None:
@@ -51,14 +78,23 @@ def read_full(name: str, smiles_col: str | None = None, target: str | None = Non
     return load_dataset(name, smiles_col=smiles_col, target_cols=[target] if target else None)
 
 
-@functools.lru_cache(maxsize=8)
-def _load_full(name: str, smiles_col: str | None = None, target: str | None = None,
-               stamp: tuple | None = None):
-    return read_full(name, smiles_col, target)
+def task_source(dataset: str, target: str, smiles_col: str | None = None):
+    """The dataset the tasks of ``dataset`` / ``target`` are cut from, read as a cell reads
+    it (a data file with its ``target`` column only), cached, without replaying its load
+    warnings (the split tasks record them)."""
+    stamp = _file_stamp(dataset)
+    return _load_full(dataset, smiles_col, target if _is_file(smiles_col, stamp) else None,
+                      stamp, replay=False)
+
+
+def _is_file(smiles_col: str | None, stamp: tuple | None) -> bool:
+    """A user file (a file stamp, or smiles_col given): read with its target column, as a
+    file with several numeric columns names its target(s) in the grid, not by detection."""
+    return smiles_col is not None or stamp is not None
 
 
 def load_task(dataset: str, target: str, subsample: int | None = None, subsample_seed: int = 0,
-              smiles_col: str | None = None):
+              smiles_col: str | None = None, *, replay_warnings: bool = True):
     """One target of ``dataset`` as a single-target :class:`~cliffkit.data.Dataset`.
 
     With ``subsample``, a seeded random subset of the molecules (sorted row order;
@@ -66,6 +102,9 @@ def load_task(dataset: str, target: str, subsample: int | None = None, subsample
     the rows (e.g. QM9 ``qm9_index`` for geometries) are subset with them. Loads are
     cached per process; a data file is read again when its size or mtime changed. A data
     file is read with its ``target`` column (and ``smiles_col`` when given).
+    The warnings of the load (rows dropped, duplicates averaged) are raised on every
+    call, a cached one too, so every split task records them; ``replay_warnings=False``
+    leaves them out (a cell: they are its split's, counted per cell through the split log).
 
     Raises
     ------
@@ -74,18 +113,15 @@ def load_task(dataset: str, target: str, subsample: int | None = None, subsample
         were dropped and duplicates merged): the "subset" would be the whole dataset.
     """
     return _load_task(dataset, target, subsample, subsample_seed, smiles_col,
-                      _file_stamp(dataset))
+                      _file_stamp(dataset), replay=replay_warnings)
 
 
-@functools.lru_cache(maxsize=8)
+@_cached_with_warnings
 def _load_task(dataset: str, target: str, subsample: int | None, subsample_seed: int,
                smiles_col: str | None, stamp: tuple | None):
     from ..data import Dataset
 
-    # a user file (a file stamp, or smiles_col given) is read with this target column: a
-    # file with several numeric columns names its target(s) in the grid, not by detection
-    is_file = smiles_col is not None or stamp is not None
-    full = _load_full(dataset, smiles_col, target if is_file else None, stamp)
+    full = _load_full(dataset, smiles_col, target if _is_file(smiles_col, stamp) else None, stamp)
     n = len(full)
     idx = np.arange(n)
     if subsample is not None and subsample >= n:
@@ -121,7 +157,7 @@ def _load_task(dataset: str, target: str, subsample: int | None, subsample_seed:
 def task_checksum(spec: SplitSpec) -> str:
     """:attr:`~cliffkit.data.Dataset.checksum` of the task a split of ``spec`` is made from."""
     return load_task(spec.dataset, spec.target, spec.subsample, spec.subsample_seed,
-                     spec.smiles_col).checksum
+                     spec.smiles_col, replay_warnings=False).checksum
 
 
 def compute_split(spec: SplitSpec):
@@ -158,7 +194,9 @@ def run_cell(cell: Cell, split_path: Path) -> CellResult:
     from ..split import labelled_view, load_split
 
     t0 = time.perf_counter()
-    ds = load_task(cell.dataset, cell.target, cell.subsample, cell.subsample_seed, cell.smiles_col)
+    # the data's load warnings are the split's (its log; the report counts them per cell)
+    ds = load_task(cell.dataset, cell.target, cell.subsample, cell.subsample_seed, cell.smiles_col,
+                   replay_warnings=False)
     split = load_split(split_path, dataset=ds)
     target = cell.target
     ds, split, _ = labelled_view(split, ds, target)  # multi-target data: its own molecules

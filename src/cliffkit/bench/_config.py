@@ -503,16 +503,12 @@ def _check_subsample(name: str, subsample: int, is_path: bool, where: str,
         )
     if not is_path:
         return
-    import warnings
-
     from ..errors import CliffkitError
-    from ._cell import read_full
+    from ._cell import task_source
 
-    for target in targets:  # read as the cells read it (uncached: they record its warnings)
+    for target in targets:  # read as the cells read it (its warnings are theirs to record)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ds = read_full(name, smiles_col, target)
+            ds = task_source(name, target, smiles_col)
         except CliffkitError as exc:
             raise _config_error(exc, where) from exc
         if subsample >= len(ds):

@@ -7,6 +7,7 @@ table that :func:`cliffkit.bench.load_results` reads from a bench folder, so tha
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CliffkitWarning, ConfigError
+from ..errors import CliffkitError, CliffkitWarning, ConfigError
 from ..utils import user_stacklevel
 
 __all__ = ["find_runs", "load_runs"]
@@ -94,6 +95,23 @@ def _load_split_data(split, split_path: Path):
                 ds = load_dataset(rec.get("name", ""), target_cols=list(split.target_names),
                                   standardize=rec.get("standardize") or "keep")
     return ds
+
+
+@contextlib.contextmanager
+def _naming(what: str):
+    """Prefix a cliffkit error raised inside with ``what`` (e.g. ``Run runs/t1``), so that a
+    folder of many runs says which one failed; the error keeps its type."""
+    try:
+        yield
+    except CliffkitError as exc:
+        text = str(exc)
+        if text.startswith(what):
+            raise
+        try:
+            named = type(exc)(f"{what}: {text}")
+        except Exception:  # noqa: BLE001 - an error class with another signature: as it is
+            raise exc from None
+        raise named from exc
 
 
 def _split_path(cfg: dict, run: Path) -> Path | None:
@@ -187,6 +205,9 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
         ``folder`` holds neither runs nor evaluation files, a split file is missing, or two
         runs of one cell (dataset, target, split method, backbone, loss) and seed differ
         (another split or other predictions: they would count as two seeds).
+    CliffkitError
+        Any error of one run or evaluation file (its split, data, predictions or target)
+        keeps its type and names that run folder or file: ``Run runs/t1: ...``.
     """
     import pandas as pd
 
@@ -205,74 +226,76 @@ def load_runs(folder: str | os.PathLike, work_dir: str | os.PathLike, *,
     rows = []
     docs: list[tuple[dict, dict]] = []  # (evaluation, config) of each row
     for run in runs:
-        cfg = _read_json(run / "config.json")
-        split_path = _split_path(cfg, run)
-        if split_path is None:
-            raise ConfigError(
-                f"Run {run}: its split file {cfg.get('split', {}).get('path')!r} does not exist "
-                "(config.json names it); put it back or re-run 'cliffkit train'."
-            )
-        split = load_split(split_path)
-        ds = _load_split_data(split, split_path)
-        split = load_split(split_path, dataset=ds)
-        target = cfg.get("target") or split.target_names[0]
-        y_pred = read_predictions(run / "predictions.csv", split, target=target, dataset=ds)
-        ev_doc = _read_json(run / "evaluation.json")
-        ev = None
-        notes: list[str] = []
-        if _is_evaluation(ev_doc) and not _scores(ev_doc, split, ds, target, y_pred):
-            # e.g. the run folder was trained again after 'cliffkit evaluate -o RUN/evaluation.json'
-            notes.append(f"{run.relative_to(root).as_posix() if run != root else run.name}"
-                         "/evaluation.json was ignored: it does not score this run's "
-                         "predictions.csv (its split or test MAE differ); the run was "
-                         "evaluated again")
-            ev_doc = None
-        if not _is_evaluation(ev_doc):
-            ev = evaluate(split, y_pred, dataset=ds, target=target, n_bootstrap=n_bootstrap,
-                          random_state=seed, show_progress=show_progress)
-            ev_doc = ev.to_dict()
-        rel = run.relative_to(root).as_posix() if run != root else run.name
-        name = rel.replace("/", "__") or "run"
-        frame = _per_molecule(ev, split, ds, target, y_pred)
-        pred_csv = out / f"{name}.csv"
-        atomic_write_text(pred_csv, frame.to_csv(index=False))
-        loss = cfg.get("loss") or {}
-        hist = loss.get("lambda_history") or []
-        for text in notes:
-            warnings.warn(text, CliffkitWarning, stacklevel=user_stacklevel())
-        rows.append(_row(
-            "train", rel, ev_doc, dataset=_task_name(cfg.get("dataset", {}).get("name", "")),
-            target=target, split=split.method or "?", backbone=(cfg.get("backbone") or {}).get("name", "?"),
-            loss=loss.get("name", "plain"), seed=cfg.get("seed"), unit=cfg.get("unit") or "",
-            extra={"seconds": cfg.get("fit_seconds"), "predictions_path": str(pred_csv),
-                   "lambda_trajectory": [float(h.get("lam", np.nan)) for h in hist
-                                         if isinstance(h, dict)] or None,
-                   "n": {k: v.get("n") for k, v in (cfg.get("metrics") or {}).items()
-                         if isinstance(v, dict)}},
-        ))
-        rows[-1]["warnings"] = [*rows[-1]["warnings"], *notes]
-        docs.append((ev_doc, cfg))
+        with _naming(f"Run {run}"):  # an error of one run names its folder
+            cfg = _read_json(run / "config.json")
+            split_path = _split_path(cfg, run)
+            if split_path is None:
+                raise ConfigError(
+                    f"Run {run}: its split file {cfg.get('split', {}).get('path')!r} does not exist "
+                    "(config.json names it); put it back or re-run 'cliffkit train'."
+                )
+            split = load_split(split_path)
+            ds = _load_split_data(split, split_path)
+            split = load_split(split_path, dataset=ds)
+            target = cfg.get("target") or split.target_names[0]
+            y_pred = read_predictions(run / "predictions.csv", split, target=target, dataset=ds)
+            ev_doc = _read_json(run / "evaluation.json")
+            ev = None
+            notes: list[str] = []
+            if _is_evaluation(ev_doc) and not _scores(ev_doc, split, ds, target, y_pred):
+                # e.g. the run folder was trained again after 'cliffkit evaluate -o RUN/evaluation.json'
+                notes.append(f"{run.relative_to(root).as_posix() if run != root else run.name}"
+                             "/evaluation.json was ignored: it does not score this run's "
+                             "predictions.csv (its split or test MAE differ); the run was "
+                             "evaluated again")
+                ev_doc = None
+            if not _is_evaluation(ev_doc):
+                ev = evaluate(split, y_pred, dataset=ds, target=target, n_bootstrap=n_bootstrap,
+                              random_state=seed, show_progress=show_progress)
+                ev_doc = ev.to_dict()
+            rel = run.relative_to(root).as_posix() if run != root else run.name
+            name = rel.replace("/", "__") or "run"
+            frame = _per_molecule(ev, split, ds, target, y_pred)
+            pred_csv = out / f"{name}.csv"
+            atomic_write_text(pred_csv, frame.to_csv(index=False))
+            loss = cfg.get("loss") or {}
+            hist = loss.get("lambda_history") or []
+            for text in notes:
+                warnings.warn(text, CliffkitWarning, stacklevel=user_stacklevel())
+            rows.append(_row(
+                "train", rel, ev_doc, dataset=_task_name(cfg.get("dataset", {}).get("name", "")),
+                target=target, split=split.method or "?", backbone=(cfg.get("backbone") or {}).get("name", "?"),
+                loss=loss.get("name", "plain"), seed=cfg.get("seed"), unit=cfg.get("unit") or "",
+                extra={"seconds": cfg.get("fit_seconds"), "predictions_path": str(pred_csv),
+                       "lambda_trajectory": [float(h.get("lam", np.nan)) for h in hist
+                                             if isinstance(h, dict)] or None,
+                       "n": {k: v.get("n") for k, v in (cfg.get("metrics") or {}).items()
+                             if isinstance(v, dict)}},
+            ))
+            rows[-1]["warnings"] = [*rows[-1]["warnings"], *notes]
+            docs.append((ev_doc, cfg))
     for path in evals:
-        doc = _read_json(path)
-        inputs = doc.get("inputs", {})
-        pred = _input_path(inputs, "predictions_file", path) or Path("")
-        cfg = _read_json(pred.parent / "config.json") if pred.name else None
-        cfg = cfg if isinstance(cfg, dict) else {}
-        split_file = _input_path(inputs, "split_file", path)
-        split_doc = _read_json(split_file) if split_file else None
-        sd = (split_doc or {}).get("dataset", {}) if isinstance(split_doc, dict) else {}
-        if not cfg.get("unit") and sd.get("units"):
-            cfg["unit"] = sd["units"][0]
-        name = cfg.get("dataset", {}).get("name") or sd.get("name") or doc.get("dataset") or "?"
-        rows.append(_row(
-            "evaluate", path.relative_to(root).as_posix(), doc, dataset=_task_name(name),
-            target=doc.get("target") or cfg.get("target") or "?",
-            split=doc.get("split_method") or "?",
-            backbone=(cfg.get("backbone") or {}).get("name") or pred.stem or path.stem,
-            loss=(cfg.get("loss") or {}).get("name", "plain"), seed=cfg.get("seed", 0),
-            unit=doc.get("unit") or cfg.get("unit") or "", extra={},
-        ))
-        docs.append((doc, cfg))
+        with _naming(f"Evaluation file {path}"):
+            doc = _read_json(path)
+            inputs = doc.get("inputs", {})
+            pred = _input_path(inputs, "predictions_file", path) or Path("")
+            cfg = _read_json(pred.parent / "config.json") if pred.name else None
+            cfg = cfg if isinstance(cfg, dict) else {}
+            split_file = _input_path(inputs, "split_file", path)
+            split_doc = _read_json(split_file) if split_file else None
+            sd = (split_doc or {}).get("dataset", {}) if isinstance(split_doc, dict) else {}
+            if not cfg.get("unit") and sd.get("units"):
+                cfg["unit"] = sd["units"][0]
+            name = cfg.get("dataset", {}).get("name") or sd.get("name") or doc.get("dataset") or "?"
+            rows.append(_row(
+                "evaluate", path.relative_to(root).as_posix(), doc, dataset=_task_name(name),
+                target=doc.get("target") or cfg.get("target") or "?",
+                split=doc.get("split_method") or "?",
+                backbone=(cfg.get("backbone") or {}).get("name") or pred.stem or path.stem,
+                loss=(cfg.get("loss") or {}).get("name", "plain"), seed=cfg.get("seed", 0),
+                unit=doc.get("unit") or cfg.get("unit") or "", extra={},
+            ))
+            docs.append((doc, cfg))
     rows, repeats = _one_row_per_cell(rows, docs)
     table = pd.DataFrame(rows)
     table.attrs.update(n_runs=len(runs), n_evaluations=len(evals), grid=None, grid_source="",

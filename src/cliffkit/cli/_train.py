@@ -104,6 +104,12 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
     klass = get_backbone_class(backbone)  # UnknownNameError lists the choices
     t_idx = ds.target_index(target)  # UnknownNameError lists the targets
     target_name = ds.target_names[t_idx]
+    if target_name not in split.labels:  # no strata for it: evaluate and report would refuse
+        other = (f"train with --target {next(iter(split.labels))}, or " if split.labels else "")
+        raise InvalidParameterError(
+            f"Split file {split_path} labels cliff/smooth cases for target(s) "
+            f"{', '.join(split.labels) or '(none)'}, not for --target {target_name!r}; "
+            f"{other}make a split with --target {target_name!r}.")
     # Multi-target data: train and score on this target's own molecules only.
     full_ds, full_split = ds, split
     ds, split, _rows = labelled_view(full_split, full_ds, t_idx)

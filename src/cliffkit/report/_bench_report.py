@@ -158,6 +158,11 @@ def paired_stats(a, b) -> dict:
     where ``b < a`` and the two-sided paired t-test p-value of
     :func:`cliffkit.evaluate.paired_test` (NaN for fewer than 2 pairs or zero variance
     of the differences).
+
+    The relative change is defined only for a positive baseline mean (as the claims'
+    gap reduction, :func:`cliffkit.evaluate.evaluate_claim`): for ``mean(a) <= 0`` (e.g. a
+    plain-loss gap where the cliff MAE is below the smooth MAE) its sign has no meaning,
+    so ``reduction`` is NaN and ``baseline_positive`` is False.
     """
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
@@ -166,16 +171,16 @@ def paired_stats(a, b) -> dict:
     n = int(a.size)
     if n == 0:
         return {"n": 0, "reduction": float("nan"), "wins": 0, "p": float("nan"),
-                "mean_a": float("nan"), "mean_b": float("nan")}
+                "mean_a": float("nan"), "mean_b": float("nan"), "baseline_positive": False}
     mean_a, mean_b = float(a.mean()), float(b.mean())
-    red = 1.0 - mean_b / mean_a if mean_a != 0 else float("nan")
+    red = 1.0 - mean_b / mean_a if mean_a > 0 else float("nan")
     p = float("nan")
     if n >= 2 and np.std(b - a) > 0:
         from ..evaluate import paired_test
 
         p = _num(paired_test(b, a)["t_pvalue"])
     return {"n": n, "reduction": red, "wins": int(np.sum(b < a)), "p": p,
-            "mean_a": mean_a, "mean_b": mean_b}
+            "mean_a": mean_a, "mean_b": mean_b, "baseline_positive": mean_a > 0}
 
 
 def _pairs(table, keys, baseline: str = "plain"):
@@ -341,8 +346,15 @@ def _dataset_summary(report: Report, ok, capped: bool = False) -> None:
                     st_gap = paired_stats(base["gap"], g["gap"]) if "gap" in g else {}
                     st_mae = paired_stats(base["mae"], g["mae"])
                     red = st_gap.get("reduction", float("nan"))
+                    red_text = _pct(red)
                     if st_gap.get("n", 0) == 0:
                         verdict = "not measured"
+                    elif not st_gap["baseline_positive"]:
+                        # no cliff gap under the plain loss: a reduction (and a verdict on it)
+                        # is undefined, as for the claims' gap reduction
+                        red_text = "—"
+                        verdict = (f"gap reduction undefined: plain-loss gap "
+                                   f"{_fmt(st_gap['mean_a'])} ≤ 0 (no cliff gap to reduce)")
                     elif red > 0 and st_gap["wins"] == st_gap["n"]:
                         verdict = "smaller gap on every seed"
                     elif red > 0:
@@ -350,7 +362,7 @@ def _dataset_summary(report: Report, ok, capped: bool = False) -> None:
                     else:
                         verdict = "no smaller gap"
                     used = rows_t[(rows_t["backbone"] == bb) & rows_t["loss"].isin(["plain", lo_name])]
-                    rows.append([bb, lo_name, st_gap.get("n", 0), _pct(red),
+                    rows.append([bb, lo_name, st_gap.get("n", 0), red_text,
                                  f"{st_gap.get('wins', 0)}/{st_gap.get('n', 0)}",
                                  _fmt(st_gap.get("p", float("nan")), 3), _pct(st_mae["reduction"]),
                                  _label(verdict, _caveats(used, capped=capped))])
@@ -359,7 +371,11 @@ def _dataset_summary(report: Report, ok, capped: bool = False) -> None:
                         rows, "Did CliffLoss (or another loss) help? Against the plain loss, same seeds",
                         columns=["backbone", "loss", "seeds", "gap reduction", "seeds better",
                                  "paired t p", "overall MAE improvement", "verdict"],
-                        note="gap reduction = 1 − mean gap(loss) / mean gap(plain); "
+                        note="gap reduction = 1 − mean gap(loss) / mean gap(plain), defined only "
+                             "for a positive mean plain-loss gap ('—' otherwise: with the cliff "
+                             "MAE at or below the smooth MAE there is no gap to reduce, and the "
+                             "ratio's sign would mislead); seeds better = seeds where the loss's "
+                             "gap is below the plain loss's; "
                              "improvement = 1 − mean MAE(loss) / mean MAE(plain).")
                 else:
                     report.add_message("Only one loss was run: train with --loss cliff beside the "
@@ -377,20 +393,54 @@ def _random_vs_cliff(report: Report, ok) -> None:
             return
         others = sorted(splits - {"cliff"})
         rows = []
+        larger = {sp: [0, 0] for sp in others}  # [CliffSplit's ratio larger, compared]
         for (ds, tg, bb), sub in plain.groupby(["dataset", "target", "backbone"], sort=True):
             row = [_task(ds, tg), bb]
             for sp in ["cliff", *others]:
                 s = sub[sub["split"] == sp]
                 row += [_ms(s, "mae", ci=False), _ms(s, "cliff_mae", ci=False),
                         _ratio_text(s, ci=False)]
+            r_cliff = _ratio_of_means(sub[sub["split"] == "cliff"]).value
+            for sp in others:
+                r_sp = _ratio_of_means(sub[sub["split"] == sp]).value
+                row.append(_larger_ratio(r_cliff, r_sp, sp))
+                if math.isfinite(r_cliff) and math.isfinite(r_sp):
+                    larger[sp][1] += 1
+                    larger[sp][0] += int(r_cliff > r_sp)
             rows.append(row)
         cols = ["task", "backbone"]
         for sp in ["cliff", *others]:
             cols += [f"{sp}: MAE", f"{sp}: MAE cliff", f"{sp}: ratio"]
+        cols += [f"larger ratio, cliff vs {sp}" for sp in others]
         report.add_table(rows, "The same model (plain loss) under each split", columns=cols,
                          note="Every split is scored with the same strata definition (severity "
-                              "against its own training set). The overall MAE of a random split "
-                              "hides the cliff error that CliffSplit exposes.")
+                              "against its own training set). Where CliffSplit's cliff/smooth "
+                              "ratio is the larger, the other split's overall MAE hides cliff "
+                              "error that CliffSplit exposes; where it is not, these results do "
+                              "not show that. Descriptive: point ratios (their intervals are in "
+                              "the Results tables).")
+        for sp in others:
+            k, n = larger[sp]
+            if n:
+                report.add_message(
+                    f"CliffSplit's cliff/smooth ratio is larger than the {sp} split's in {k} of "
+                    f"{n} task/backbone rows (same model, plain loss)"
+                    + ("." if k == n else
+                       f"; in the other {n - k} the {sp} split shows the larger (or an equal) "
+                       f"ratio: there these results do not show the {sp} split hiding cliff "
+                       "error that CliffSplit exposes."),
+                    level="note")
+
+
+def _larger_ratio(r_cliff: float, r_other: float, other: str) -> str:
+    """Which split's cliff/smooth ratio is larger, with both numbers ('–' if one is missing)."""
+    if not (math.isfinite(r_cliff) and math.isfinite(r_other)):
+        return "–"
+    if r_cliff > r_other:
+        return f"cliff ({_fmt(r_cliff)} > {_fmt(r_other)})"
+    if r_cliff < r_other:
+        return f"{other} ({_fmt(r_other)} > {_fmt(r_cliff)})"
+    return f"equal ({_fmt(r_cliff)})"
 
 
 def _ratio_of_means(sub, prefix: str = ""):
