@@ -338,3 +338,77 @@ def test_shipped_paper_grid_leaves_lgbm_cliff_pair_out():
     paper = load_config("paper")
     assert not any(c.backbone == "lgbm" and c.loss == "cliff-pair" for c in paper.cells())
     assert any(c.backbone == "mlp" and c.loss == "cliff-pair" for c in paper.cells())
+
+
+def _two_target_file(path, smiles: list[str]) -> None:
+    """A file with a SMILES column and two numeric columns (so no target is detected)."""
+    rows = "".join(f"{s},{i}.0,{2 * i}.5\n" for i, s in enumerate(smiles))
+    path.write_text("smiles,pKi,logP\n" + rows, encoding="utf-8")
+
+
+def test_file_targets_without_smiles_col_are_used(tmp_path, monkeypatch):
+    """Review h34 F2: an entry naming 'targets' but not 'smiles_col' (the tutorial's
+    pattern) was refused with 'several numeric columns; choose the target(s) with
+    target_cols / --target-col' (the file was loaded without its targets)."""
+    import warnings
+
+    from cliffkit.bench._cell import load_task
+
+    monkeypatch.chdir(tmp_path)
+    _two_target_file(tmp_path / "mine.csv", [f"{'C' * (i + 1)}O" for i in range(12)])
+    cfg = GridConfig.from_dict(_base(datasets=[{"name": "mine.csv", "targets": ["logP"]}]))
+    assert {c.target for c in cfg.cells()} == {"logP"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        task = load_task("mine.csv", "logP", 10)  # what a cell loads
+    assert task.target_names == ["logP"] and len(task) == 10
+    # without 'targets' the error names the grid's key, not the Python / CLI option
+    with pytest.raises(ConfigError, match=r"datasets\[0\]: mine.csv has several numeric columns "
+                                          r".*choose the target\(s\) with the \[\[datasets\]\] "
+                                          r"key 'targets'\.$") as err:
+        GridConfig.from_dict(_base(datasets=[{"name": "mine.csv"}]))
+    assert "target_cols" not in str(err.value)
+    with pytest.raises(ConfigError, match=r"datasets\[0\] key 'targets': Target column 'pIC50'"):
+        GridConfig.from_dict(_base(datasets=[{"name": "mine.csv", "targets": ["pIC50"]}]))
+
+
+@pytest.mark.parametrize(
+    ("smiles", "subsample", "match"),
+    [
+        # 14 rows, 3 invalid SMILES: 11 molecules
+        ([f"{'C' * (i + 1)}O" for i in range(11)] + ["not_a_smiles"] * 3, 11,
+         r"11 is not smaller than the 11 usable molecules of 'mine.csv' for target 'pKi' "
+         r"\(14 data rows; 3 rows dropped \(invalid_smiles\)\)"),
+        # 14 rows, 2 written twice: 12 molecules
+        ([f"{'C' * (i + 1)}O" for i in range(12)] + ["CO", "OCC"], 13,
+         r"13 is not smaller than the 12 usable molecules .*2 duplicate rows merged"),
+    ],
+)
+def test_file_subsample_must_be_smaller_than_its_molecules(tmp_path, monkeypatch, smiles,
+                                                           subsample, match):
+    """Review h34 F4: a subsample below the file's rows but not below its usable molecules
+    passed the config check and every cell silently used the whole dataset while its key,
+    JSON and report said 'subsample N'."""
+    monkeypatch.chdir(tmp_path)
+    _two_target_file(tmp_path / "mine.csv", smiles)
+    entry = {"name": "mine.csv", "smiles_col": "smiles", "targets": ["pKi"]}
+    GridConfig.from_dict(_base(datasets=[{**entry, "subsample": 10}]))
+    with pytest.raises(ConfigError, match=r"datasets\[0\] key 'subsample': " + match):
+        GridConfig.from_dict(_base(datasets=[{**entry, "subsample": subsample}]))
+
+
+def test_cell_refuses_a_subsample_not_smaller_than_the_data(tmp_path, monkeypatch):
+    """Review h34 F4, at cell time (a MoleculeACE set's size is known only there): the task
+    load refuses instead of returning every molecule as 'subsample N'."""
+    import warnings
+
+    from cliffkit.bench._cell import load_task
+
+    monkeypatch.chdir(tmp_path)
+    _two_target_file(tmp_path / "mine.csv", [f"{'C' * (i + 1)}O" for i in range(11)] + ["x1"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert len(load_task("mine.csv", "pKi", 10, smiles_col="smiles")) == 10
+        with pytest.raises(ConfigError, match=r"\[\[datasets\]\] entry 'mine.csv' key 'subsample': "
+                                              r"11 is not smaller than the 11 usable molecules"):
+            load_task("mine.csv", "pKi", 11, smiles_col="smiles")

@@ -252,6 +252,26 @@ def test_split_of_other_data(small_run, capsys):
     assert err.startswith("cliffkit: error:") and "checksum" in err.lower()
 
 
+def test_target_col_other_than_the_splits_says_so(small_run, capsys):
+    """Review h34 F8: --target-col naming another column of the unchanged file blamed a
+    data checksum ('use the same data or recreate the split'), not the column."""
+    root, data, split, run = small_run
+    two = root / "two_targets.csv"
+    frame = pd.read_csv(data)
+    frame.assign(shifted=frame["exp"] + 1.0).to_csv(two, index=False)
+    split2 = root / "split_exp.json"
+    assert main(["split", str(two), "--target-col", "exp", "--method", "random", "-o",
+                 str(split2), "--quiet"]) == 0
+    capsys.readouterr()
+    rc = main(["train", "--split", str(split2), "--target-col", "shifted", "--backbone", "lgbm",
+               "-o", str(root / "r_shifted")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cliffkit: error: Split file") and "checksum" not in err
+    assert "made for the target(s) 'exp' of" in err and "--target-col gives 'shifted'" in err
+    assert "Drop --target-col to use the split's target(s)" in err
+
+
 def test_bad_param(small_run, capsys):
     root, data, split, run = small_run
     rc = main(["train", str(data), "--split", str(split), "--backbone", "mlp",

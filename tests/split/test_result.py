@@ -151,3 +151,19 @@ def test_strata_accessor(result):
     assert set(st) <= {"cliff", "smooth", "intermediate", "unsupported"}
     with pytest.raises(KeyError, match="Unknown target of this split 'zz'"):
         result.strata("zz")
+
+
+def test_comparison_table_columns_fit_a_long_target_name():
+    """Review h34 F6: a target name over 10 characters ran into the 'split' column
+    ('...litregiven') and the columns no longer lined up."""
+    from cliffkit.split import format_comparison
+
+    name = "measured log solubility in mols per litre"
+    e = {"n": 20, "supported": 0.2, "cliff_share": 0.25, "cliff": 1, "smooth": 2,
+         "median_similarity": 0.287}
+    text = format_comparison({"given": {name: e}, "cliffsplit": {name: e}})
+    head, given, ref = [ln for ln in text.splitlines()[1:] if set(ln.strip()) != {"-"}]
+    assert f"{name}  given" in given and f"{name}  CliffSplit" in ref
+    col = head.index("split")
+    assert given.index("given") == ref.index("CliffSplit") == col
+    assert len(head) == len(given) == len(ref)  # right-aligned numbers end together

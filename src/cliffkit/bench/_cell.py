@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluate import PAIR_SUMMARY, current_pair_names
-from ._config import Cell, SplitSpec
+from ._config import Cell, SplitSpec, subsample_refusal
 from ._runner import CellResult
 
 __all__ = ["backbone_signature", "build_backbone", "compute_split", "load_task", "run_cell",
@@ -78,6 +78,21 @@ def _load_full(name: str, smiles_col: str | None = None, target: str | None = No
     return load_dataset(name, smiles_col=smiles_col, target_cols=[target] if target else None)
 
 
+def task_source(dataset: str, target: str, smiles_col: str | None = None):
+    """The dataset the tasks of ``dataset`` / ``target`` are cut from, read as a cell reads
+    it (a data file with its ``target`` column only), cached, without replaying its load
+    warnings (the split tasks record them)."""
+    stamp = _file_stamp(dataset)
+    return _load_full(dataset, smiles_col, target if _is_file(smiles_col, stamp) else None,
+                      stamp, replay=False)
+
+
+def _is_file(smiles_col: str | None, stamp: tuple | None) -> bool:
+    """A user file (a file stamp, or smiles_col given): read with its target column, as a
+    file with several numeric columns names its target(s) in the grid, not by detection."""
+    return smiles_col is not None or stamp is not None
+
+
 def load_task(dataset: str, target: str, subsample: int | None = None, subsample_seed: int = 0,
               smiles_col: str | None = None, *, replay_warnings: bool = True):
     """One target of ``dataset`` as a single-target :class:`~cliffkit.data.Dataset`.
@@ -85,10 +100,17 @@ def load_task(dataset: str, target: str, subsample: int | None = None, subsample
     With ``subsample``, a seeded random subset of the molecules (sorted row order;
     the same subset for every grid seed). Array-valued ``meta`` entries aligned with
     the rows (e.g. QM9 ``qm9_index`` for geometries) are subset with them. Loads are
-    cached per process; a data file is read again when its size or mtime changed.
+    cached per process; a data file is read again when its size or mtime changed. A data
+    file is read with its ``target`` column (and ``smiles_col`` when given).
     The warnings of the load (rows dropped, duplicates averaged) are raised on every
     call, a cached one too, so every split task records them; ``replay_warnings=False``
     leaves them out (a cell: they are its split's, counted per cell through the split log).
+
+    Raises
+    ------
+    ConfigError
+        ``subsample`` is not smaller than the molecules the data give (after invalid rows
+        were dropped and duplicates merged): the "subset" would be the whole dataset.
     """
     return _load_task(dataset, target, subsample, subsample_seed, smiles_col,
                       _file_stamp(dataset), replay=replay_warnings)
@@ -99,11 +121,14 @@ def _load_task(dataset: str, target: str, subsample: int | None, subsample_seed:
                smiles_col: str | None, stamp: tuple | None):
     from ..data import Dataset
 
-    # a user file (smiles_col given) is read with its SMILES column and this target column
-    full = _load_full(dataset, smiles_col, target if smiles_col else None, stamp)
+    full = _load_full(dataset, smiles_col, target if _is_file(smiles_col, stamp) else None, stamp)
     n = len(full)
     idx = np.arange(n)
-    if subsample is not None and subsample < n:
+    if subsample is not None and subsample >= n:
+        # never a silent "subsample N" that is the whole dataset (MoleculeACE sets: their
+        # size is known only now; a file's usable molecules are checked with the config)
+        raise subsample_refusal(f"[[datasets]] entry {dataset!r}", dataset, target, subsample, full)
+    if subsample is not None:
         rng = np.random.default_rng(subsample_seed)
         idx = np.sort(rng.choice(n, size=subsample, replace=False))
     j = full.target_index(target)
@@ -113,7 +138,7 @@ def _load_task(dataset: str, target: str, subsample: int | None, subsample_seed:
             meta[key] = value[idx]
         else:
             meta[key] = value
-    if subsample is not None and subsample < n:
+    if subsample is not None:
         meta["subsample"] = {"n": int(subsample), "seed": int(subsample_seed), "of": n}
     return Dataset(
         name=full.name,

@@ -12,8 +12,9 @@ read from TOML (stdlib :mod:`tomllib`) or JSON, either a shipped name (``smoke``
 
     [[datasets]]
     name = "lipophilicity"
-    targets = ["logd"]          # optional: all targets of the dataset
-    subsample = 2000            # optional: a seeded random subset of the molecules
+    targets = ["logd"]          # optional: all targets of the dataset (a file: its columns)
+    subsample = 2000            # optional: a seeded random subset of the molecules (fewer
+                                # than the dataset gives, invalid rows dropped, duplicates merged)
     subsample_seed = 0          # optional (default 0); the same subset for every seed
 
     [split_params.cliff]        # keyword arguments of make_split for that method
@@ -49,6 +50,7 @@ __all__ = [
     "SplitSpec",
     "list_configs",
     "load_config",
+    "subsample_refusal",
 ]
 
 #: Bump when the meaning of a cell changes, so old results are not reused.
@@ -445,18 +447,43 @@ def dataset_names() -> list[str]:
     return sorted(info.name for info in list_datasets())
 
 
-def _dataset_targets(name: str, smiles_col: str | None = None) -> list[str] | None:
-    """Targets a dataset offers, from its registry entry when possible, else by loading it."""
+def _dataset_targets(name: str, smiles_col: str | None = None,
+                     where: str = "config") -> list[str] | None:
+    """Targets a dataset offers, from its registry entry when possible, else by loading it
+    (a file: its one numeric column; with several, the error asks for the entry's 'targets')."""
     from ..data import list_datasets, load_dataset
+    from ..errors import MissingColumnError
 
     for info in list_datasets():
         if info.name == name:
             return list(info.target_names)
-    return list(load_dataset(name, smiles_col=smiles_col).target_names)
+    try:
+        return list(load_dataset(name, smiles_col=smiles_col).target_names)
+    except MissingColumnError as exc:
+        raise _config_error(exc, where) from exc
 
 
-def _check_subsample(name: str, subsample: int, is_path: bool, where: str) -> None:
-    """A subsample must be smaller than the data (it was silently the whole dataset)."""
+def subsample_refusal(where: str, name: str, target: str, subsample: int, ds) -> ConfigError:
+    """The error for a ``subsample`` not smaller than the molecules of ``ds`` (``name``
+    loaded for ``target``), with why the data give fewer molecules than rows."""
+    rep = ds.report
+    why = [f"{v:,} rows dropped ({k})" for k, v in rep.dropped_by_reason().items()]
+    if rep.n_merged_rows:
+        why.append(f"{rep.n_merged_rows:,} duplicate rows merged")
+    rows = f" ({rep.n_read:,} data rows; {', '.join(why)})" if why else ""
+    return ConfigError(
+        f"{where} key 'subsample': {subsample:,} is not smaller than the {len(ds):,} usable "
+        f"molecules of {name!r} for target {target!r}{rows}, so every cell would use the whole "
+        f"dataset while recording 'subsample = {subsample}'; lower it below {len(ds):,} or "
+        "drop 'subsample'."
+    )
+
+
+def _check_subsample(name: str, subsample: int, is_path: bool, where: str,
+                     targets: list[str] = (), smiles_col: str | None = None) -> None:
+    """A subsample must be smaller than the data (it was silently the whole dataset): than a
+    registered dataset's molecules; than a file's rows, then than the molecules each target's
+    cells load from it (invalid rows dropped, duplicates merged)."""
     if is_path:
         from ..data._read import read_table
 
@@ -474,23 +501,57 @@ def _check_subsample(name: str, subsample: int, is_path: bool, where: str) -> No
             f"{name!r}, so it would be the whole dataset under another cell key; drop "
             "'subsample' or lower it."
         )
+    if not is_path:
+        return
+    from ..errors import CliffkitError
+    from ._cell import task_source
+
+    for target in targets:  # read as the cells read it (its warnings are theirs to record)
+        try:
+            ds = task_source(name, target, smiles_col)
+        except CliffkitError as exc:
+            raise _config_error(exc, where) from exc
+        if subsample >= len(ds):
+            raise subsample_refusal(where, name, target, subsample, ds)
 
 
-def _check_file_columns(path: str, smiles_col: str, targets: list[str], where: str) -> None:
-    """The SMILES and target columns a ``[[datasets]]`` entry names must be in its file."""
+def _check_file_columns(path: str, smiles_col: str | None, targets: list[str], where: str) -> None:
+    """The SMILES and target columns a ``[[datasets]]`` entry names must be in its file
+    (``smiles_col`` None: the file's column named ``smiles``, as the cells find it)."""
+    from ..data._loaders import _detect_smiles_col
     from ..data._read import read_table, resolve_column
     from ..errors import CliffkitError
 
     try:
         table = read_table(path)
     except CliffkitError as exc:
-        raise ConfigError(f"{where} key 'name': {exc}") from exc
-    for key, column, role in [("smiles_col", smiles_col, "SMILES"),
-                              *(("targets", t, "target") for t in targets)]:
+        raise _config_error(exc, f"{where} key 'name'") from exc
+    if smiles_col is None:
+        try:
+            _detect_smiles_col(table)
+        except CliffkitError as exc:
+            raise _config_error(exc, where) from exc
+    checks = [("smiles_col", smiles_col, "SMILES")] if smiles_col is not None else []
+    for key, column, role in [*checks, *(("targets", t, "target") for t in targets)]:
         try:
             resolve_column(table, column, role=role)
         except CliffkitError as exc:
-            raise ConfigError(f"{where} key {key!r}: {exc}") from exc
+            raise _config_error(exc, f"{where} key {key!r}") from exc
+
+
+#: The data layer's option names (``load_dataset`` parameter / CLI flag) and the
+#: ``[[datasets]]`` key of a grid config that does the same.
+_DATA_OPTIONS = (("target_cols / --target-col", "targets"), ("smiles_col / --smiles-col", "smiles_col"),
+                 ("--target-col", "targets"), ("--smiles-col", "smiles_col"))
+
+
+def _config_error(exc: Exception, where: str) -> ConfigError:
+    """``exc`` of the data layer as a config error at ``where``, its advice naming the
+    ``[[datasets]]`` keys instead of the Python parameters and CLI flags."""
+    text = str(exc)
+    for option, key in _DATA_OPTIONS:
+        text = text.replace(option, f"the [[datasets]] key {key!r}")
+    return ConfigError(f"{where}: {text}")
 
 
 def _expand_datasets(entries: list, where: str) -> list:
@@ -592,11 +653,11 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         if check_names and unit is not None and not is_path:  # (results folders load unchecked)
             raise ConfigError(f"{dwhere}: 'unit' applies to a file; {name!r} is a registered "
                               "dataset with its own units (drop it).")
-        if check_names and is_path and smiles_col is not None and targets:
+        if check_names and is_path and targets:
             offered = None  # the columns are checked on the file's header (no RDKit pass)
             _check_file_columns(name, smiles_col, targets, dwhere)
         elif check_names:
-            offered = _dataset_targets(name, smiles_col)
+            offered = _dataset_targets(name, smiles_col, dwhere)
         if check_names and offered is not None:
             if offered is not None:
                 for t in targets:
@@ -613,7 +674,7 @@ def _validate(data: dict, *, source: str, check_names: bool) -> GridConfig:
         ):
             raise ConfigError(f"{dwhere}: 'subsample' must be an int >= 10 or absent; got {subsample!r}.")
         if check_names and subsample is not None:
-            _check_subsample(name, subsample, is_path, dwhere)
+            _check_subsample(name, subsample, is_path, dwhere, targets, smiles_col)
         if check_names and subsample is None and entry.get("subsample_seed", 0) != 0:
             raise ConfigError(f"{dwhere}: 'subsample_seed' applies with 'subsample' (a seeded "
                               "subset); without it the whole dataset is used, so drop it or add "

@@ -245,12 +245,28 @@ def load_split_and_data(split_path: str, dataset: str | None, smiles_col: str | 
     Raises
     ------
     SplitFileError
-        Unreadable split file, missing data, or data whose checksum differs from the split's.
+        Unreadable split file, missing data, data whose checksum differs from the split's,
+        or ``target_cols`` (``--target-col``) naming other targets than the split's.
     """
+    from ..errors import SplitFileError
     from ..split import load_split
 
-    ds = load_for_split(load_split(split_path), split_path, dataset, smiles_col, target_cols,
-                        data_dir)
+    recorded = load_split(split_path)
+    ds = load_for_split(recorded, split_path, dataset, smiles_col, target_cols, data_dir)
+    want = (recorded.dataset or {}).get("checksum")
+    made_for, given = list(recorded.target_names), list(ds.target_names)
+    if target_cols and want and ds.checksum != want and given != made_for:
+        # not "other data": the same file read with other target columns
+        data = (recorded.dataset or {}).get("path_as_given") or (recorded.dataset or {}).get("name")
+        subset = set(given) < set(made_for)
+        raise SplitFileError(
+            f"Split file {split_path} was made for the target(s) {', '.join(map(repr, made_for))}"
+            f" of {data!r}, but --target-col gives {', '.join(map(repr, given))}; a split's cliff "
+            "and smooth labels come from its targets' values, so it holds for those targets only. "
+            + ("Drop --target-col and choose one of the split's targets with --target NAME, "
+               if subset else "Drop --target-col to use the split's target(s), ")
+            + f"or make a split for these (cliffkit split {data} --target-col COL ... -o NEW.json)."
+        )
     return ds, load_split(split_path, dataset=ds)  # SplitFileError on checksum mismatch
 
 

@@ -217,16 +217,16 @@ def compare_with_cliffsplit(res, dataset, subset: str = "test") -> dict[str, Any
 
 
 def format_comparison(cmp: dict[str, Any], subset: str = "test") -> str:
-    """Plain-text table of :func:`compare_with_cliffsplit`."""
+    """Plain-text table of :func:`compare_with_cliffsplit` (each column as wide as its
+    widest cell, so a long target name keeps the columns apart)."""
     lines = [f"{subset} set exposure, given split vs CliffSplit on the same data "
              "(same sizes, thresholds and seed):"]
-    head = f"  {'target':<10}{'split':<12}{'n':>7}{'supported':>11}{'cliff share':>13}" \
-           f"{'cliff':>7}{'smooth':>8}{'median sim':>12}"
-    lines.append(head)
+    rows = []
     for name in cmp["given"]:
         for label, key in (("given", "given"), ("CliffSplit", "cliffsplit")):
             e = cmp[key][name]
-            lines.append(f"  {name:<10}{label:<12}{e['n']:>7,}{_f(e['supported']):>11}"
-                         f"{_f(e['cliff_share']):>13}{e['cliff']:>7,}{e['smooth']:>8,}"
-                         f"{_f(e['median_similarity']):>12}")
+            rows.append([name, label, f"{e['n']:,}", _f(e["supported"]), _f(e["cliff_share"]),
+                         f"{e['cliff']:,}", f"{e['smooth']:,}", _f(e["median_similarity"])])
+    lines.extend(format_table(["target", "split", "n", "supported", "cliff share", "cliff",
+                               "smooth", "median sim"], rows, align="llrrrrrr", indent="  "))
     return "\n".join(lines)
