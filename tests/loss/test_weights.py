@@ -188,3 +188,19 @@ def test_cliff_severity_checks_train_idx(train_idx, match):
     smiles = ["CCCCCCO", "CCCCCCCO", "CCCCCCN", "CCCCCCCN", "CCCCCCCCO"]
     with pytest.raises(InvalidParameterError, match=match):
         cliff_severity(smiles, np.arange(5.0), np.array(train_idx))
+
+
+@pytest.mark.parametrize("lam", [float("inf"), 1e308, float("nan"), -1.0])
+def test_lam_must_be_finite_and_bounded_in_the_library(lam):
+    """λ = inf gave infinite weights, NaN after the mean-1 rescaling; the CLI refused it
+    (--lam) but cliff_weights and make_loss took it (h33's note)."""
+    from cliffkit.errors import InvalidParameterError
+    from cliffkit.loss import make_loss
+    from cliffkit.loss._weights import MAX_LAM
+
+    sev = np.array([0.0, 0.5, 2.0])
+    with pytest.raises(InvalidParameterError, match=r"'lam' parameter of cliff_weights"):
+        cliff_weights(sev, lam=lam)
+    with pytest.raises(InvalidParameterError, match=r"'lam' parameter of make_loss"):
+        make_loss("cliff", np.array([1.0, 2.0, 3.0]), severity=sev, lam=lam)
+    assert np.isfinite(cliff_weights(sev, lam=MAX_LAM)).all()

@@ -8,17 +8,17 @@ from ._app import app, output_options, refuse_output_suffix, say
 from ._data import dataset_options, load_split_and_data
 
 _STATIC = ("plain", "cliff", "random-weights", "lds")
-#: Largest --lam accepted: far above any useful λ (mean-1 weights at λ = 1e3 already equal
-#: severity / mean severity to 3 digits), low enough that 1 + λ·severity summed over a
-#: million molecules cannot overflow a float64 for any severity below 1e290.
-MAX_LAM = 1e12
 
 
 def check_lam(lam: float | None, command: str) -> None:
-    """One-line error for a ``--lam`` that is not a finite number in [0, :data:`MAX_LAM`]."""
+    """One-line error for a ``--lam`` that is not a finite number in [0, ``MAX_LAM``].
+
+    ``MAX_LAM`` is the library's bound (``cliffkit.loss._weights``); this error names --lam.
+    """
     import math
 
     from ..errors import InvalidParameterError
+    from ..loss._weights import MAX_LAM
 
     if lam is not None and not (math.isfinite(lam) and 0 <= lam <= MAX_LAM):
         raise InvalidParameterError(

@@ -20,6 +20,7 @@ from ..errors import CliffkitWarning, InvalidParameterError, ShapeMismatchError
 from ..utils import Interval, Options, Registry, normalize_name, user_stacklevel, validate_params
 from ._adaptive import AdaptiveLambda
 from ._weights import (
+    MAX_LAM,
     cliff_pairs_from_severity,
     cliff_weights,
     lds_weights,
@@ -260,7 +261,7 @@ class LossSpec:
 
 
 _COMMON = {
-    "lam": [Interval(float, 0.0, None)],
+    "lam": [Interval(float, 0.0, MAX_LAM)],
     "beta": [Interval(float, 0.0, None)],
     "base": [Options("l1", "mse", "huber"), None],
     "delta": [Interval(float, 0.0, None, closed="neither")],

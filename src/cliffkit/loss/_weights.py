@@ -242,6 +242,13 @@ def cliff_pairs_from_severity(severity: Any, *, quantile: float = 0.8) -> np.nda
     return pairs.astype(np.int64)
 
 
+#: Largest λ accepted (``cliff_weights``, ``make_loss``, ``--lam``): far above any useful λ
+#: (mean-1 weights at λ = 1e3 already equal severity / mean severity to 3 digits), low enough
+#: that 1 + λ·severity summed over a million molecules cannot overflow a float64 for any
+#: severity below 1e290. ``inf`` gave infinite weights and NaN after rescaling to mean 1.
+MAX_LAM = 1e12
+
+
 def cliff_weights(severity: Any, lam: float = 0.1) -> np.ndarray:
     r"""CliffLoss sample weights :math:`w_i = 1 + \lambda c_i`.
 
@@ -250,7 +257,7 @@ def cliff_weights(severity: Any, lam: float = 0.1) -> np.ndarray:
     severity : Severity or array-like of shape (n_train,)
         Train-only severities :math:`c_i \ge 0` (unsupported molecules have 0).
     lam : float, default=0.1
-        :math:`\lambda \ge 0`; 0 gives the plain loss.
+        :math:`0 \le \lambda \le` :data:`MAX_LAM` (1e12); 0 gives the plain loss.
 
     Returns
     -------
@@ -263,7 +270,7 @@ def cliff_weights(severity: Any, lam: float = 0.1) -> np.ndarray:
     >>> cliff_weights([0.0, 0.5, 2.0], lam=0.1).tolist()
     [1.0, 1.05, 1.2]
     """
-    validate_params({"lam": [Interval(float, 0.0, None)]}, {"lam": lam}, "cliff_weights")
+    validate_params({"lam": [Interval(float, 0.0, MAX_LAM)]}, {"lam": lam}, "cliff_weights")
     c = _as_1d(getattr(severity, "severity", severity), "severity")
     if not np.all(np.isfinite(c)) or np.any(c < 0):
         raise InvalidParameterError(
