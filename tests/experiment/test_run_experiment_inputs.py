@@ -6,6 +6,7 @@ training; typos and non-Datasets give one-line cliffkit errors."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -117,6 +118,10 @@ def test_user_mistakes_are_one_line_cliffkit_errors(small, tmp_path):
         run_experiment("esol", split, "lgbm")
     with pytest.raises(InvalidParameterError, match="needs a split"):
         run_experiment(ds, "split.json", "lgbm")
+    # a split of data with another target name: both targets named
+    renamed = replace(ds, target_names=["solubility"])
+    with pytest.raises(SplitFileError, match=r"\(target logS\) .* \(target solubility\)"):
+        run_experiment(renamed, split, "lgbm")
 
 
 def test_target_the_split_does_not_label_is_named(small, tmp_path):

@@ -240,7 +240,8 @@ def fit(dataset: Any, split: Any, backbone: Any, loss: str = "plain", *,
     dataset : Dataset
     split : SplitResult
     backbone : str or Backbone
-        A registered name (built by :func:`build_backbone`) or an unfitted backbone.
+        A registered name or a Backbone object (either way :func:`build_backbone` makes
+        the model fitted: the object itself is left as it is).
     loss : str, default="plain"
     target : str or int, optional
     seed : int, default=0
