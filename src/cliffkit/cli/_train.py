@@ -91,7 +91,7 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
     from ..errors import InvalidParameterError
     from ..evaluate import SPLIT_CHECKSUM_COLUMN
     from ..experiment import fit, with_validation
-    from ..models import get_backbone_class
+    from ..models import check_backbone_params, get_backbone_class
     from ..similarity import default_k
     from ..split import labelled_view
     from ..utils import atomic_write_text, sha256_file
@@ -127,11 +127,7 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
                        "stopping", err=True)
     bb_params = _parse_params(params)
     names = klass._param_names()
-    unknown = sorted(set(bb_params) - set(names))
-    if unknown:
-        raise InvalidParameterError(
-            f"Backbone {backbone!r} has no parameter {unknown[0]!r}; accepted: {', '.join(names)}."
-        )
+    check_backbone_params(backbone, bb_params)
     for key, option, given in (("random_state", "--seed", True),  # --seed always sets it
                                ("epochs", "--epochs", epochs is not None),
                                ("device", "--device", device is not None)):
@@ -166,18 +162,9 @@ def train_command(dataset_arg, split_path, dataset, smiles_col, target_cols, dat
             f"{split_path} lacks; re-run 'cliffkit split' with --val-size > 0."
         )
     extra_loss = _parse_params(loss_params)
-    import inspect
+    from ..loss import check_loss_params
 
-    from ..loss import make_loss
-
-    data_args = {"name", "y_train", "severity", "pairs", "y_val", "val_cliff_mask",
-                 "val_smooth_mask"}
-    accepted = [p for p in inspect.signature(make_loss).parameters if p not in data_args]
-    unknown_lp = sorted(set(extra_loss) - set(accepted))
-    if unknown_lp:
-        raise InvalidParameterError(
-            f"--loss-param {unknown_lp[0]!r} is not a loss parameter; accepted: "
-            f"{', '.join(accepted)}.")
+    check_loss_params(extra_loss, prefix="--loss-param ")
     clash = sorted(set(extra_loss) & {"lam", "beta"})
     if clash:
         raise InvalidParameterError(

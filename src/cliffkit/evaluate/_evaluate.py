@@ -357,18 +357,24 @@ def _resolve_target(split_result, dataset, target) -> str:
     return target
 
 
-def _check_dataset(split_result, dataset) -> None:
+def _check_dataset(split_result, dataset, action: str = "evaluate") -> None:
+    """Refuse ``dataset`` unless it is the data ``split_result`` was made for (checksum and
+    size); ``action`` names what to do with the right data (``"evaluate"``, ``"fit"``)."""
     want = split_result.dataset.get("checksum")
     if want and want != dataset.checksum:
+        theirs = list(getattr(split_result, "target_names", None) or [])
+        ours = list(dataset.target_names)
+        tt, to = ((f" (target {', '.join(theirs)})", f" (target {', '.join(ours)})")
+                  if theirs and theirs != ours else ("", ""))
         raise SplitFileError(
-            f"The split was made for dataset {split_result.dataset.get('name')!r} with checksum "
-            f"{str(want)[:12]}…, but dataset {dataset.name!r} has checksum "
-            f"{dataset.checksum[:12]}…; evaluate with the data the split was made from."
+            f"The split was made for dataset {split_result.dataset.get('name')!r}{tt} with "
+            f"checksum {str(want)[:12]}…, but dataset {dataset.name!r}{to} has checksum "
+            f"{dataset.checksum[:12]}…; {action} with the data the split was made from."
         )
     if len(dataset) != split_result.n_samples:
         raise ShapeMismatchError(
             f"The split covers {split_result.n_samples} molecules but dataset {dataset.name!r} "
-            f"has {len(dataset)}; evaluate with the data the split was made from."
+            f"has {len(dataset)}; {action} with the data the split was made from."
         )
 
 

@@ -105,40 +105,53 @@ def build_loss(loss: str, dataset: Any, split: Any, *, target: str | int | None 
 
     Raises
     ------
+    InvalidParameterError
+        ``dataset`` not a Dataset (e.g. a name: load it first) or ``split`` not a split.
+    SplitFileError, ShapeMismatchError
+        ``split`` was made for other data (its dataset checksum or size differs).
     UnknownNameError, InvalidParameterError
-        From :func:`cliffkit.loss.make_loss_for_split` (an unknown loss or target, a bad
-        loss parameter).
+        From :func:`cliffkit.loss.make_loss_for_split` (an unknown loss or target, an
+        unknown or bad loss parameter).
     """
     from ..loss import make_loss_for_split
 
+    _check_split_of(dataset, split, "build_loss")
     loss_params.setdefault("random_state", seed)
     return make_loss_for_split(loss, dataset, split, target=target, **loss_params)
 
 
 def build_backbone(backbone: Any, params: dict[str, Any] | None = None, *, seed: int = 0):
-    """An unfitted backbone: a registered name with ``params``, or a Backbone as given.
+    """An unfitted backbone: a registered name with ``params``, or a fresh copy of a Backbone.
 
-    A name gets ``random_state=seed`` and no progress bar unless ``params`` sets them.
+    A name gets ``random_state=seed`` and no progress bar unless ``params`` sets them. A
+    Backbone object is never fitted itself: the result is a new, unfitted one built from
+    its parameters (``type(b)(**b.get_params())``, a wrapped base copied the same way)
+    with ``random_state=seed``, so seeds give different models and every fit its own.
 
     Raises
     ------
     UnknownNameError
         An unknown backbone name.
-    TypeError
-        A parameter the backbone's constructor does not take.
     InvalidParameterError
-        ``params`` given with a backbone instance.
+        A parameter the backbone does not take (the message names the accepted ones),
+        ``params`` given with a backbone object, or ``backbone`` neither a name nor a
+        Backbone.
     """
     from ..errors import InvalidParameterError
     from ..models import get_backbone
 
     if not isinstance(backbone, str):
+        if not (callable(getattr(backbone, "get_params", None))
+                and callable(getattr(backbone, "fit", None))):
+            raise InvalidParameterError(
+                "The backbone must be a registered name (cliffkit.models.list_backbones()) "
+                f"or a cliffkit Backbone; got {type(backbone).__name__}.")
         if params:
             raise InvalidParameterError(
                 "build_backbone: pass parameters with a backbone name, not with a built "
                 f"{type(backbone).__name__} (set them on it with set_params)."
             )
-        return backbone
+        return _fresh_copy(backbone, seed)
     params = dict(params or {})
     model = get_backbone(backbone, **params)
     own = model.get_params()
@@ -147,6 +160,40 @@ def build_backbone(backbone: Any, params: dict[str, Any] | None = None, *, seed:
     if "show_progress" not in params and "show_progress" in own:
         model.set_params(show_progress=False)
     return model
+
+
+def _fresh_copy(backbone: Any, seed: int) -> Any:
+    """An unfitted copy of ``backbone`` from its parameters, with ``random_state=seed``
+    (a Backbone parameter, e.g. a wrapper's ``base``, is copied the same way)."""
+    params = backbone.get_params()
+    for key, value in params.items():
+        if callable(getattr(value, "get_params", None)) and callable(getattr(value, "fit", None)):
+            params[key] = _fresh_copy(value, seed)
+    if "random_state" in params:
+        params["random_state"] = seed
+    return type(backbone)(**params)
+
+
+def _check_split_of(dataset: Any, split: Any, who: str) -> None:
+    """Refuse a ``dataset`` that is not a Dataset, a ``split`` that is not a split, and a
+    split made for other data (the check :func:`cliffkit.evaluate.evaluate` makes), before
+    anything is fitted."""
+    from ..errors import InvalidParameterError
+    from ..evaluate._evaluate import _check_dataset
+
+    if isinstance(dataset, str | Path):
+        raise InvalidParameterError(
+            f"{who} needs a cliffkit Dataset, not the name or path {str(dataset)!r}; load it "
+            f"first: dataset = cliffkit.load_dataset({str(dataset)!r}).")
+    if not all(hasattr(dataset, a) for a in ("target_names", "checksum", "subset")):
+        raise InvalidParameterError(
+            f"{who} needs a cliffkit Dataset (cliffkit.load_dataset); got "
+            f"{type(dataset).__name__}.")
+    if not all(hasattr(split, a) for a in ("train", "val", "test", "dataset", "n_samples")):
+        raise InvalidParameterError(
+            f"{who} needs a split (make_split or cliffkit.split.load_split); got "
+            f"{type(split).__name__}.")
+    _check_dataset(split, dataset, action="fit")
 
 
 @dataclass
@@ -193,11 +240,15 @@ def fit(dataset: Any, split: Any, backbone: Any, loss: str = "plain", *,
     dataset : Dataset
     split : SplitResult
     backbone : str or Backbone
-        A registered name (built by :func:`build_backbone`) or an unfitted backbone.
+        A registered name or a Backbone object (either way :func:`build_backbone` makes
+        the model fitted: the object itself is left as it is).
     loss : str, default="plain"
     target : str or int, optional
     seed : int, default=0
-        Seed of the backbone (when built from a name) and of the loss.
+        Seed of the backbone (a Backbone object is copied with ``random_state=seed``; see
+        :func:`build_backbone`), of the loss and of the validation rows carved out of
+        training when the split has none (:func:`with_validation`, with a
+        :class:`~cliffkit.errors.SplitWarning`).
     loss_params, backbone_params : dict, optional
     log_path : path, optional
         JSON-lines training log.
@@ -207,16 +258,31 @@ def fit(dataset: Any, split: Any, backbone: Any, loss: str = "plain", *,
     Returns
     -------
     model : Backbone
-        Fitted; when the loss names a wrapper (``spec.wrapper``, e.g. ``plain-ensemble``,
-        ``anchor-delta``), the wrapper around the backbone (itself a Backbone).
+        Fitted (never the ``backbone`` object given: a copy of it); when the loss names a
+        wrapper (``spec.wrapper``, e.g. ``plain-ensemble``, ``anchor-delta``), the wrapper
+        around the backbone (itself a Backbone).
     spec : LossSpec
 
     Raises
     ------
+    SplitFileError, ShapeMismatchError
+        ``split`` was made for other data (checked before anything is fitted).
     UnknownNameError, InvalidParameterError
         From :func:`build_loss` and :func:`build_backbone`.
     """
     timing = {} if timing is None else timing
+    _check_split_of(dataset, split, "fit")
+    split, carved = with_validation(split, seed=seed)
+    if carved is not None:
+        import warnings
+
+        from ..errors import SplitWarning
+        from ..utils import user_stacklevel
+
+        warnings.warn(
+            f"The split has no validation set: {carved['n']} training molecules "
+            f"({carved['fraction']:.0%}, seed {seed}) are held out for early stopping.",
+            SplitWarning, stacklevel=user_stacklevel())
     t0 = time.perf_counter()
     spec = build_loss(loss, dataset, split, target=target, seed=seed, **dict(loss_params or {}))
     timing["loss_s"] = time.perf_counter() - t0
@@ -277,7 +343,7 @@ def out_of_fold_partner_predictions(
     Parameters
     ----------
     dataset, split, backbone, loss, target, seed, loss_params, backbone_params
-        As in :func:`run_experiment` (a backbone instance is cloned with its parameters).
+        As in :func:`run_experiment` (a backbone object is copied for every fit).
     n_folds : int, default=5
         At least 2.
 
@@ -312,8 +378,7 @@ def out_of_fold_partner_predictions(
         if rows.size == 0:
             continue
         view = _CarvedSplit(split, train[~np.isin(train, rows)], np.asarray(split.val))
-        bb = backbone if isinstance(backbone, str) else type(backbone)(**backbone.get_params())
-        model, _ = fit(dataset, view, bb, loss, target=tname, seed=seed,
+        model, _ = fit(dataset, view, backbone, loss, target=tname, seed=seed,
                        loss_params=loss_params, backbone_params=backbone_params)
         pred[fold == f] = np.asarray(model.predict(dataset.subset(rows)), dtype=np.float64)
     out[has] = pred[np.searchsorted(uniq, partner[has])]
@@ -337,12 +402,18 @@ def run_experiment(dataset: Any, split: Any, backbone: Any, loss: str = "plain",
         Its ``similarity_params`` set the severities of the loss and the reference
         predictor of the evaluation.
     backbone : str or Backbone
+        A registered name, or a Backbone object: that object is not fitted; a fresh
+        copy built from its parameters with ``random_state=seed`` is
+        (:func:`build_backbone`), so every result has its own ``model``.
     loss : str, default="plain"
     target : str, optional
-        Target name (None: the split's first target).
+        Target name (None: the dataset's only target).
     seed : int, default=0
-        Seed of the backbone, the loss and the bootstrap.
+        Seed of the backbone (a Backbone object's own ``random_state`` included), the
+        loss, the bootstrap and the validation rows carved out of training when the split
+        has none (:func:`with_validation`, with a :class:`~cliffkit.errors.SplitWarning`).
     loss_params, backbone_params : dict, optional
+        Unknown keys are refused with the accepted ones named.
     n_bootstrap : int, default=1000
     evaluate : bool, default=True
         False skips :func:`cliffkit.evaluate.evaluate`.
@@ -359,8 +430,13 @@ def run_experiment(dataset: Any, split: Any, backbone: Any, loss: str = "plain",
 
     Raises
     ------
+    InvalidParameterError
+        ``dataset`` not a Dataset (e.g. a name: load it first) or ``split`` not a split.
+    SplitFileError, ShapeMismatchError
+        ``split`` was made for other data; checked before anything is fitted.
     UnknownNameError, InvalidParameterError
-        An unknown or badly parametrised backbone, loss or target.
+        An unknown or badly parametrised backbone, loss or target, or a target the split
+        does not label.
 
     Examples
     --------
@@ -373,7 +449,15 @@ def run_experiment(dataset: Any, split: Any, backbone: Any, loss: str = "plain",
     0.5
     """
     timing: dict[str, float] = {}
+    _check_split_of(dataset, split, "run_experiment")
     tname = dataset.target_names[dataset.target_index(target)]
+    if tname not in split.labels:
+        from ..errors import UnknownNameError
+
+        raise UnknownNameError(
+            f"Target {tname!r} of dataset {dataset.name!r} is not labelled by the split, which "
+            f"labels {', '.join(map(repr, split.labels)) or 'no target'}; make the split for "
+            f"target {tname!r} or pass target= one of those.")
     model, spec = fit(dataset, split, backbone, loss, target=tname, seed=seed,
                       loss_params=loss_params, backbone_params=backbone_params,
                       log_path=log_path, timing=timing)

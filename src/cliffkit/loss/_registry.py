@@ -29,7 +29,9 @@ from ._weights import (
     to_mean_one,
 )
 
-__all__ = ["LossSpec", "make_loss", "make_loss_for_split", "list_losses", "LOSSES", "register_loss",
+__all__ = ["LossSpec", "make_loss", "make_loss_for_split", "list_losses", "loss_param_names",
+           "check_loss_params",
+           "LOSSES", "register_loss",
            "train_cliffs", "needs_cliffs", "aca_settings", "swa_settings", "ACA_DEFAULTS",
            "SWA_DEFAULTS"]
 
@@ -850,6 +852,40 @@ def _key(name: str) -> str:
     return normalize_name(name)
 
 
+#: make_loss arguments that come from the data, not from the user (make_loss_for_split
+#: fills them from the dataset and the split).
+_DATA_ARGS = frozenset({"name", "y_train", "severity", "pairs", "y_val", "val_cliff_mask",
+                        "val_smooth_mask"})
+
+
+def loss_param_names() -> list[str]:
+    """The loss parameters a user may give (``lam``, ``beta`` ...): the arguments of
+    :func:`make_loss` other than those read from the data."""
+    import inspect
+
+    return [p for p in inspect.signature(make_loss).parameters if p not in _DATA_ARGS]
+
+
+def check_loss_params(params: Any, prefix: str = "") -> None:
+    """Refuse a name of ``params`` that is not a loss parameter (:func:`loss_param_names`).
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the unknown key, the closest accepted one and every accepted one.
+    """
+    import difflib
+
+    accepted = loss_param_names()
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], accepted, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InvalidParameterError(
+            f"{prefix}{unknown[0]!r} is not a loss parameter{hint}; accepted: "
+            f"{', '.join(accepted)}.")
+
+
 def make_loss_for_split(
     name: str,
     dataset: Any,
@@ -888,9 +924,10 @@ def make_loss_for_split(
         An unknown loss or target name.
     InvalidParameterError
         ``cliff-adaptive`` on a split that does not label the target's validation strata,
-        or a bad loss parameter (see :func:`make_loss`).
+        or a bad or unknown loss parameter (see :func:`make_loss`).
     """
     key = _key(name)
+    check_loss_params(params)
     t = dataset.target_index(target)
     if not dataset.labelled(t).all():
         from ..errors import InvalidDataError

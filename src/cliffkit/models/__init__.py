@@ -19,6 +19,7 @@ from ._base import Backbone, load_backbone
 from ._registry import (
     BACKBONES,
     WRAPPERS,
+    check_backbone_params,
     get_backbone,
     get_backbone_class,
     list_backbones,
@@ -72,6 +73,7 @@ __all__ = [
     "Backbone",
     "BACKBONES",
     "WRAPPERS",
+    "check_backbone_params",
     "get_backbone",
     "get_backbone_class",
     "list_backbones",

@@ -138,7 +138,8 @@ class Backbone(Params):
         ShapeMismatchError
             ``sample_weight`` not of length n_train.
         InvalidDataError
-            Non-finite training or validation targets.
+            Non-finite training or validation targets, or no training or validation
+            molecule with a value for the target.
         TrainingDivergedError
             A non-finite loss or prediction during training (torch backbones).
         """
@@ -302,6 +303,13 @@ def _target_values(data: Any, target: Any, which: str) -> np.ndarray:
             f"The {which!r} argument of fit must be a cliffkit Dataset; got {type(data).__name__}."
         )
     y = np.asarray(data.target(target), dtype=np.float64)
+    if y.size == 0:  # LightGBM / sklearn would fail with their own tracebacks
+        fix = ("give fit validation molecules (cliffkit.experiment.with_validation carves "
+               "them out of training)" if which == "val" else "give fit training molecules")
+        raise InvalidDataError(
+            f"The {'validation' if which == 'val' else 'training'} set given to fit has no "
+            f"molecule with a value for target "
+            f"{_target_name(data, target)!r}; {fix}.")
     if not np.all(np.isfinite(y)):
         raise InvalidDataError(f"The {which} targets hold NaN or infinite values.")
     return y

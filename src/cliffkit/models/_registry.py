@@ -13,6 +13,7 @@ from ..errors import InvalidParameterError
 from ..utils import Registry
 
 __all__ = ["BACKBONES", "WRAPPERS", "register_backbone", "get_backbone", "list_backbones",
+           "check_backbone_params",
            "get_backbone_class", "list_wrappers"]
 
 _BUILTIN = {
@@ -91,15 +92,40 @@ def get_backbone(name: str, **params: Any):
     ------
     UnknownNameError
         ``name`` is not registered.
-    TypeError
-        A parameter the backbone's constructor does not take.
+    InvalidParameterError
+        A parameter the backbone's constructor does not take (the message names it and
+        the accepted ones; also a ``TypeError``).
 
     Examples
     --------
     >>> get_backbone("lgbm", n_estimators=50)  # doctest: +ELLIPSIS
     LGBMBackbone(n_estimators=50, ...)
     """
-    return get_backbone_class(name)(**params)
+    klass = get_backbone_class(name)
+    check_backbone_params(name, params)
+    return klass(**params)
+
+
+def check_backbone_params(name: str, params: Any) -> None:
+    """Refuse a key of ``params`` that backbone ``name`` does not take.
+
+    Raises
+    ------
+    UnknownNameError
+        ``name`` is not registered.
+    InvalidParameterError
+        Naming the unknown key, the closest accepted one and every accepted one.
+    """
+    import difflib
+
+    names = get_backbone_class(name)._param_names()
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InvalidParameterError(
+            f"Backbone {name!r} has no parameter {unknown[0]!r}{hint}; accepted: "
+            f"{', '.join(names)}.")
 
 
 _BUILTIN_WRAPPERS = {
