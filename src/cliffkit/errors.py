@@ -9,7 +9,7 @@ The CLI prints ``cliffkit: error: <message>`` and exits with code 2.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "CliffkitError",
@@ -116,6 +116,26 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UnknownNameErr
     return UnknownNameError(
         f"Unknown {kind} {name!r}; choose one of: {shown}.{hint}"
     )
+
+
+def refuse_unknown_keys(given: Iterable[str], accepted: Sequence[str], lead: str) -> None:
+    """Raise :class:`InvalidParameterError` for the first key of ``given`` not in ``accepted``.
+
+    ``lead`` is the message's start, with ``{key}`` (replaced literally, not formatted) where the
+    key's repr goes; the closest
+    accepted key (if any) and every accepted one follow.
+
+    >>> refuse_unknown_keys({"hiden": 1}, ["hidden", "dropout"], "mlp has no parameter {key}")
+    Traceback (most recent call last):
+    ...
+    cliffkit.errors.InvalidParameterError: mlp has no parameter 'hiden' (did you mean 'hidden'?); accepted: hidden, dropout.
+    """
+    unknown = sorted(set(given) - set(accepted))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(accepted), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InvalidParameterError(
+            f"{lead.replace('{key}', repr(unknown[0]))}{hint}; accepted: {', '.join(accepted)}.")
 
 
 def install_hint(extra: str) -> str:

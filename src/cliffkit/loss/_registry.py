@@ -874,16 +874,9 @@ def check_loss_params(params: Any, prefix: str = "") -> None:
     InvalidParameterError
         Naming the unknown key, the closest accepted one and every accepted one.
     """
-    import difflib
+    from ..errors import refuse_unknown_keys
 
-    accepted = loss_param_names()
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], accepted, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise InvalidParameterError(
-            f"{prefix}{unknown[0]!r} is not a loss parameter{hint}; accepted: "
-            f"{', '.join(accepted)}.")
+    refuse_unknown_keys(params, loss_param_names(), f"{prefix}{{key}} is not a loss parameter")
 
 
 def make_loss_for_split(

@@ -116,16 +116,10 @@ def check_backbone_params(name: str, params: Any) -> None:
     InvalidParameterError
         Naming the unknown key, the closest accepted one and every accepted one.
     """
-    import difflib
+    from ..errors import refuse_unknown_keys
 
     names = get_backbone_class(name)._param_names()
-    unknown = sorted(set(params) - set(names))
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise InvalidParameterError(
-            f"Backbone {name!r} has no parameter {unknown[0]!r}{hint}; accepted: "
-            f"{', '.join(names)}.")
+    refuse_unknown_keys(params, names, f"Backbone {name!r} has no parameter {{key}}")
 
 
 _BUILTIN_WRAPPERS = {
