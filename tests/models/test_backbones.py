@@ -146,3 +146,16 @@ def test_unknown_target(lipo_small):
 def test_predict_before_fit():
     with pytest.raises(InvalidParameterError, match="not fitted"):
         get_backbone("mlp").predict(["CCO"])
+
+
+def test_predict_refuses_empty_and_blank_smiles(lipo_small):
+    """Review h37 F5: predict(["CCO", "", "   "]) gave three numbers (RDKit's empty
+    molecule) where split() refuses those strings."""
+    from cliffkit.errors import InvalidSmilesError
+
+    train, val, _ = lipo_small
+    model = get_backbone("lgbm", **FAST["lgbm"]).fit(train, val)
+    with pytest.raises(InvalidSmilesError, match=r"2 SMILES at 0-based positions 1 \(''\), "
+                                                 r"2 \('   '\)"):
+        model.predict(["CCO", "", "   "])
+    assert model.predict(["CCO"]).shape == (1,)

@@ -185,12 +185,18 @@ class Backbone(Params):
         InvalidParameterError
             The backbone is not fitted.
         InvalidSmilesError
-            A SMILES RDKit cannot parse (featurisation).
+            An empty or blank SMILES (RDKit would read it as the empty molecule; the
+            splitters refuse it too), or one RDKit cannot parse (featurisation).
         """
         self._check_fitted()
         smiles = _smiles_of(data)
         if len(smiles) == 0:
             return np.zeros(0)
+        from ..data import check_parsed
+
+        check_parsed([s if s.strip() else None for s in smiles], smiles,
+                     what=f"{self.name} predict",
+                     fix="an empty or blank SMILES is no molecule; fix or drop those entries")
         return np.asarray(self._predict(smiles), dtype=np.float64).reshape(-1)
 
     def _check_fitted(self) -> None:
