@@ -84,6 +84,20 @@ def test_errors():
         compute_severity(object(), Y_TRAIN)
 
 
+@pytest.mark.parametrize(("kwargs", "name"), [
+    ({"scale": -1.0}, "scale"), ({"scale": float("inf")}, "scale"), ({"scale": "1"}, "scale"),
+    ({"delta": -1.0}, "delta"), ({"delta": float("nan")}, "delta"),
+    ({"delta": float("inf")}, "delta"),
+])
+def test_bad_scale_and_delta_refused(kwargs, name):
+    """Review h37 F6: scale=-1 was accepted (Severity.scale reported -1, strengths left
+    unscaled), delta=-1 and delta=NaN too."""
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of compute_severity"):
+        compute_severity(make_graph(TRAIN_ROWS), Y_TRAIN, **kwargs)
+    # 0 and NaN (severity_scale of equal labels, passed on to the test variant) still work
+    assert compute_severity(make_graph(TRAIN_ROWS), Y_TRAIN, scale=float("nan")).m == 1
+
+
 def _brute(rows, yq, yr, m, scale):
     out = []
     for i, r in enumerate(rows):
@@ -120,3 +134,21 @@ def test_matches_brute_force(case):
             assert sev.partner_strength[i] == pytest.approx(max(strengths))
         else:
             assert sev.partner[i] == -1
+
+
+def test_clipped_k_gives_the_severity_of_the_k_used():
+    """Review h37 F6: find_neighbors(k=100) on 7 molecules searched k=6 but recorded
+    k=100, so compute_severity took m = 10 instead of 2 (severity 0.188 against 0.407)."""
+    import warnings
+
+    from cliffkit.similarity import compute_fingerprints, find_neighbors
+
+    fps = compute_fingerprints(["CCO", "CCCO", "CCCCO", "c1ccccc1O", "c1ccccc1N", "CCCCCO",
+                                "CCCCCCO"])
+    y = np.arange(7.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        big = compute_severity(find_neighbors(fps, k=100, min_similarity=0.0), y)
+    exact = compute_severity(find_neighbors(fps, k=6, min_similarity=0.0), y)
+    assert big.m == exact.m == 2
+    np.testing.assert_array_equal(big.severity, exact.severity)

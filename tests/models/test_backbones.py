@@ -146,3 +146,56 @@ def test_unknown_target(lipo_small):
 def test_predict_before_fit():
     with pytest.raises(InvalidParameterError, match="not fitted"):
         get_backbone("mlp").predict(["CCO"])
+
+
+def test_predict_refuses_empty_and_blank_smiles(lipo_small):
+    """Review h37 F5: predict(["CCO", "", "   "]) gave three numbers (RDKit's empty
+    molecule) where split() refuses those strings."""
+    from cliffkit.errors import InvalidSmilesError
+
+    train, val, _ = lipo_small
+    model = get_backbone("lgbm", **FAST["lgbm"]).fit(train, val)
+    with pytest.raises(InvalidSmilesError, match=r"2 SMILES at 0-based positions 1 \(''\), "
+                                                 r"2 \('   '\)"):
+        model.predict(["CCO", "", "   "])
+    assert model.predict(["CCO"]).shape == (1,)
+
+
+def test_sample_weight_of_another_shape_refused(lipo_small, tmp_path):
+    """Review h37 F9: weights of shape (n/2, 2) were flattened and accepted."""
+    from cliffkit.errors import ShapeMismatchError
+
+    train, val, _ = lipo_small
+    w = np.ones((len(train) // 2, 2))
+    with pytest.raises(ShapeMismatchError, match=r"sample_weight has shape \(80, 2\)"):
+        get_backbone("lgbm", **FAST["lgbm"]).fit(train, val, sample_weight=w)
+    # also where unlabelled molecules are dropped first (multi-target data)
+    import warnings
+
+    from cliffkit.data import load_dataset
+
+    smi = list(train.smiles) + list(val.smiles)
+    a = np.r_[train.y[:, 0], val.y[:, 0]]
+    b = np.where(np.arange(len(a)) % 4 == 0, np.nan, a)
+    b[len(train):] = a[len(train):]
+    csv = tmp_path / "two.csv"
+    csv.write_text("smiles,a,b\n" + "".join(
+        f"{s},{x},{'' if np.isnan(v) else v}\n" for s, x, v in zip(smi, a, b, strict=True)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        two = load_dataset(csv, target_cols=["a", "b"])
+    two_tr, two_va = two.subset(np.arange(len(train))), two.subset(np.arange(len(train), len(a)))
+    assert np.isnan(two_tr.target("b")).sum() == 40
+    with pytest.raises(ShapeMismatchError, match=r"sample_weight has shape \(80, 2\)"):
+        get_backbone("lgbm", **FAST["lgbm"]).fit(two_tr, two_va, target="b", sample_weight=w)
+
+
+def test_save_onto_a_file_is_a_cliffkit_error(lipo_small, tmp_path):
+    """Review h37 F9: model.save(existing_file) raised a raw FileExistsError."""
+    train, val, _ = lipo_small
+    model = get_backbone("lgbm", **FAST["lgbm"]).fit(train, val)
+    (tmp_path / "f.csv").write_text("x\n")
+    for target in (tmp_path / "f.csv", tmp_path / "f.csv" / "m"):
+        with pytest.raises(InvalidParameterError, match="is a file"):
+            model.save(target)
+    assert (tmp_path / "f.csv").read_text() == "x\n"

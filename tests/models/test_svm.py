@@ -136,3 +136,17 @@ def test_weights_that_cannot_act_are_reported(lipo_small):
     assert active.weights_active_ is True
     assert np.abs(active.predict(test) - get_backbone("svm", C=1.0).fit(train, val)
                   .predict(test)).max() > 1e-3
+
+
+def test_zero_weights_equal_dropping_the_rows(lipo_small):
+    """Review h37 F1: sklearn's precomputed-kernel SVR drops zero-weight rows but then
+    points support_ at the wrong rows (sklearn #5150, #25380): predictions were off by up
+    to 3.6 log units. Weight 0 must give the model fitted without those molecules."""
+    train, val, test = lipo_small
+    n = len(train)
+    w = np.ones(n)
+    w[: n // 2] = 0.0
+    zero = get_backbone("svm", C=1.0).fit(train, val, sample_weight=w)
+    dropped = get_backbone("svm", C=1.0).fit(train.subset(np.arange(n // 2, n)), val)
+    np.testing.assert_allclose(zero.predict(test), dropped.predict(test), atol=1e-8)
+    assert zero.weights_active_ is True

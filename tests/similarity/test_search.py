@@ -176,6 +176,8 @@ def test_empty_query_and_k_larger_than_reference():
     with pytest.warns(UserWarning, match="k=5 exceeds the 2 possible"):
         g = find_neighbors(fps, k=5, min_similarity=0.0)
     assert g.degree().tolist() == [2, 2, 2]
+    # review h37 F6: the graph records the k used (compute_severity's m = floor(sqrt(k)))
+    assert g.params["k"] == 2
     with pytest.warns(UserWarning, match="using k=0"):
         g = find_neighbors(fps[:1], k=3)
     assert g.nnz == 0

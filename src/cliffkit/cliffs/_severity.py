@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, ShapeMismatchError
+from ..utils import Interval, validated
 
 __all__ = ["Severity", "compute_severity", "severity_scale", "default_m"]
 
@@ -180,6 +181,16 @@ def severity_scale(graph: Any, y_query: Any, y_ref: Any | None = None, *,
     return float(np.percentile(np.abs(delta), percentile))
 
 
+def _is_nan(value: Any) -> bool:
+    """NaN (as severity_scale gives for equal labels: strengths unscaled)"""
+    return (isinstance(value, float | np.floating) and not isinstance(value, bool)
+            and math.isnan(value))
+
+
+@validated({
+    "scale": [None, Interval(float, 0.0, math.inf, closed="left"), _is_nan],
+    "delta": [None, Interval(float, 0.0, math.inf, closed="left")],
+})
 def compute_severity(graph: Any, y_query: Any, y_ref: Any | None = None, *,
                      m: int | None = None, scale: float | None = None,
                      delta: float | None = None) -> Severity:
@@ -208,11 +219,13 @@ def compute_severity(graph: Any, y_query: Any, y_ref: Any | None = None, *,
         ``graph.params["k"]`` (or the largest row length).
     scale : float, optional
         |Δy| scale. Default: :func:`severity_scale` of this graph, which is right for the
-        train-only variant; for test molecules pass the train–train scale. A scale that is
-        0 or not finite (every kept pair has equal labels) leaves strengths unscaled.
+        train-only variant; for test molecules pass the train–train scale. A scale of 0 or
+        NaN (what :func:`severity_scale` gives when every kept pair has equal labels)
+        leaves strengths unscaled; a negative or infinite scale is refused.
     delta : float, optional
-        Cliff threshold in target units. When given, the partner is the strongest
-        neighbour with ``|Δy| >= delta`` (the strongest overall when there is none).
+        Cliff threshold in target units, finite and >= 0. When given, the partner is the
+        strongest neighbour with ``|Δy| >= delta`` (the strongest overall when there is
+        none).
 
     Returns
     -------
@@ -221,7 +234,8 @@ def compute_severity(graph: Any, y_query: Any, y_ref: Any | None = None, *,
     Raises
     ------
     InvalidParameterError
-        ``graph`` is not a neighbour graph, non-finite labels, or ``m`` not an int >= 1.
+        ``graph`` is not a neighbour graph, non-finite labels, ``m`` not an int >= 1,
+        ``scale`` negative or infinite, or ``delta`` negative or not finite.
     ShapeMismatchError
         Labels whose length does not match the graph.
     """

@@ -136,7 +136,7 @@ class Backbone(Params):
             A parameter outside its constraint, ``train``/``val`` not Datasets, negative
             or all-zero weights, or a loss argument this backbone cannot use.
         ShapeMismatchError
-            ``sample_weight`` not of length n_train.
+            ``sample_weight`` not of shape (n_train,) (a 2-D array is not flattened).
         InvalidDataError
             Non-finite training or validation targets, or no training or validation
             molecule with a value for the target.
@@ -151,11 +151,12 @@ class Backbone(Params):
         y_tr = _target_values(train, target, "train")
         y_va = _target_values(val, target, "val")
         if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-            if sw.shape[0] != len(y_tr):
+            sw = np.asarray(sample_weight, dtype=np.float64)
+            if sw.ndim != 1 or sw.shape[0] != len(y_tr):
                 raise ShapeMismatchError(
-                    f"sample_weight has {sw.shape[0]} values but the training set has "
-                    f"{len(y_tr)} molecules."
+                    f"sample_weight has shape {sw.shape} but the training set has "
+                    f"{len(y_tr)} molecules; pass one weight per molecule, shape "
+                    f"({len(y_tr)},)."
                 )
             if not np.all(np.isfinite(sw)) or np.any(sw < 0) or sw.sum() <= 0:
                 raise InvalidParameterError(
@@ -186,12 +187,18 @@ class Backbone(Params):
         InvalidParameterError
             The backbone is not fitted.
         InvalidSmilesError
-            A SMILES RDKit cannot parse (featurisation).
+            An empty or blank SMILES (RDKit would read it as the empty molecule; the
+            splitters refuse it too), or one RDKit cannot parse (featurisation).
         """
         self._check_fitted()
         smiles = _smiles_of(data)
         if len(smiles) == 0:
             return np.zeros(0)
+        from ..data import check_parsed
+
+        check_parsed([s if s.strip() else None for s in smiles], smiles,
+                     what=f"{self.name} predict",
+                     fix="an empty or blank SMILES is no molecule; fix or drop those entries")
         return np.asarray(self._predict(smiles), dtype=np.float64).reshape(-1)
 
     def _check_fitted(self) -> None:
@@ -202,10 +209,19 @@ class Backbone(Params):
 
     # -------------------------------------------------------------- persist
     def save(self, path: str | Path) -> Path:
-        """Write ``config.json`` and the weights into the folder ``path``; returns it."""
+        """Write ``config.json`` and the weights into the folder ``path``; returns it.
+
+        Raises InvalidParameterError when ``path`` (or a folder above it) is a file.
+        """
         self._check_fitted()
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise InvalidParameterError(
+                f"{self.name} save: {str(path)!r} is a file (or lies under one), not a folder; "
+                "choose a folder path for the model."
+            ) from exc
         self._save_weights(path)
         from .._version import __version__
 
@@ -336,8 +352,8 @@ def _labelled_rows(data: Any, target: Any, which: str, sample_weight: Any, pairs
         )
     keep = np.flatnonzero(has)
     if sample_weight is not None:
-        sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-        if sw.shape[0] == has.shape[0]:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        if sw.ndim == 1 and sw.shape[0] == has.shape[0]:  # else fit's shape check refuses it
             sample_weight = sw[keep]
     if pairs is not None:
         pr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)

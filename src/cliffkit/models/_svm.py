@@ -11,7 +11,10 @@ Per-sample weights go to ``SVR.fit(sample_weight=...)``, which rescales ``C`` pe
 molecule: CliffLoss weights ``1 + λ·c`` make errors on cliff molecules costlier. They act
 only through molecules whose dual coefficient reaches its bound ``C·w_i``; when none does
 (a large ``C`` fits every training label within ``epsilon``) the fit equals the unweighted
-one, and a :class:`~cliffkit.errors.CliffkitWarning` says so (``weights_active_``). With an
+one, and a :class:`~cliffkit.errors.CliffkitWarning` says so (``weights_active_``). A
+molecule of weight 0 is left out of the fit (the same model by definition): scikit-learn's
+SVR with a precomputed kernel drops zero-weight rows itself but then reports
+``support_`` at the wrong rows (scikit-learn issues #5150, #25380). With an
 ``epoch_callback`` (adaptive λ) the SVR is refitted up to ``adaptive_rounds`` times; after
 each fit the callback sees the validation predictions and returns the weights of the
 next fit. An SVR has no pairwise loss term and no mini-batches (``beta > 0`` raises).
@@ -170,6 +173,13 @@ class SVMBackbone(Backbone):
         from sklearn.svm import SVR
 
         grid = [float(self.C)] if self.C is not None else sorted(float(c) for c in self.C_grid)
+        # zero-weight molecules are left out (the same model): sklearn's precomputed-kernel
+        # SVR drops them itself but then indexes support_ into the wrong rows
+        keep = np.arange(len(y_tr))
+        if weight is not None and np.any(np.asarray(weight) <= 0):
+            keep = np.flatnonzero(np.asarray(weight) > 0)
+            K_tr, y_tr, K_va = K_tr[np.ix_(keep, keep)], y_tr[keep], K_va[:, keep]
+            weight = np.asarray(weight)[keep]
         best = None
         scores = {}
         for c in grid:
@@ -181,7 +191,7 @@ class SVMBackbone(Backbone):
             scores[c] = rmse
             if best is None or rmse < best[0] - 1e-12:
                 best = (rmse, c, svr, pred)
-        return best, scores
+        return best, scores, keep[np.asarray(best[2].support_, dtype=np.int64)]
 
     def _fit(self, smiles_tr, y_tr, smiles_va, y_va, *, sample_weight=None, loss=None,
              pairs=None, batch_sampler=None, epoch_callback=None, log_path=None) -> None:
@@ -195,7 +205,8 @@ class SVMBackbone(Backbone):
         history: list[dict[str, Any]] = []
         rounds = self.adaptive_rounds if epoch_callback is not None else 1
         for r in range(1, rounds + 1):
-            (rmse, c, svr, pred), scores = self._select_and_fit(K_tr, y_tr, K_va, y_va, weight)
+            (rmse, c, svr, pred), scores, sv = self._select_and_fit(K_tr, y_tr, K_va, y_va,
+                                                                    weight)
             record = {"epoch": r, "C": c, "val_rmse": rmse,
                       "val_mae": float(np.mean(np.abs(pred - y_va))),
                       "val_rmse_by_C": {str(k): v for k, v in scores.items()}}
@@ -204,8 +215,8 @@ class SVMBackbone(Backbone):
             weight, stop = apply_epoch_callback(out, record, history, weight, len(y_tr))
             if stop:
                 break
-        self._set_model(svr, X_tr)
-        self.weights_active_ = _weights_active(svr, weight, float(c))
+        self._set_model(svr, X_tr, sv)
+        self.weights_active_ = _weights_active(svr, weight, float(c), sv)
         if not self.weights_active_:
             import warnings
 
@@ -226,8 +237,8 @@ class SVMBackbone(Backbone):
             Path(log_path).parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(log_path, "".join(json.dumps(h) + "\n" for h in history))
 
-    def _set_model(self, svr, X_tr: np.ndarray) -> None:
-        sv = np.asarray(svr.support_, dtype=np.int64)
+    def _set_model(self, svr, X_tr: np.ndarray, sv: np.ndarray) -> None:
+        """``sv``: the support vectors' rows of ``X_tr`` (``svr.support_`` mapped back)"""
         self.support_bits_ = np.ascontiguousarray(X_tr[sv], dtype=np.uint8)
         self.dual_coef_ = np.asarray(svr.dual_coef_, dtype=np.float64).reshape(-1)
         self.intercept_ = float(np.asarray(svr.intercept_).reshape(-1)[0])
@@ -256,20 +267,20 @@ class SVMBackbone(Backbone):
             self.intercept_ = float(z["intercept"][0])
 
 
-def _weights_active(svr, weight, C: float) -> bool:
+def _weights_active(svr, weight, C: float, sv: np.ndarray) -> bool:
     """False when non-uniform ``weight`` provably left the SVR as it is without weights.
 
     Weights only rescale the box of the dual (``|α_i| <= C·w_i``). The weighted solution
     is also the unweighted one when it lies in the unweighted box (``|α_i| <= C``) and
     every molecule at its weighted bound has ``w_i = 1`` (the other coordinates are
-    interior, where the optimality conditions do not involve the box).
+    interior, where the optimality conditions do not involve the box). ``sv``: the
+    support vectors' rows of ``weight``. Zero weights left molecules out: active.
     """
     if weight is None:
         return True
     w = np.asarray(weight, dtype=np.float64)
-    if np.allclose(w, w[0], rtol=0, atol=1e-12):
-        return True  # uniform weights: the same model as rescaling C, nothing to report
-    sv = np.asarray(svr.support_, dtype=np.int64)
+    if np.allclose(w, w[0], rtol=0, atol=1e-12) or np.any(w <= 0):
+        return True  # uniform: the same model as rescaling C; zeros: molecules left out
     alpha = np.abs(np.asarray(svr.dual_coef_, dtype=np.float64).reshape(-1))
     bound = C * w[sv]
     at_bound = alpha >= bound * (1.0 - 1e-8)

@@ -396,6 +396,7 @@ def _prepare(fps, ref_fps, k, min_similarity, exclude_self):
             stacklevel=user_stacklevel(),
         )
         k_eff = max(max_k, 0)
+    params["k"] = k_eff  # the k used (severity's default m = floor(sqrt(k)) reads it)
     if n_q == 0 or k_eff == 0:
         return NeighborGraph(
             np.zeros(n_q + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0), n_r, params
@@ -431,7 +432,8 @@ def find_neighbors(
     k : int, default=24
         Neighbours kept per query (``k = 0`` raises). If ``k`` exceeds the number
         of possible neighbours (``n_reference``, minus one when self is excluded)
-        it is clipped to that number with a ``UserWarning``; an empty reference
+        it is clipped to that number with a ``UserWarning`` and the graph records the
+        clipped ``k`` in ``params["k"]``; an empty reference
         set gives rows without neighbours.
     min_similarity : float in [0, 1], default=0.35
         Neighbours need ``similarity >= min_similarity`` (compared in float64),
