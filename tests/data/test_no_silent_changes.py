@@ -426,6 +426,13 @@ def test_array_path_accepts_missing_values_of_some_targets(two_targets):
     assert res.labels["y1"].n_unlabelled(res.test) > 0 == res.labels["y0"].n_unlabelled(res.test)
     with pytest.raises(InvalidParameterError, match=r"infinite values at rows \[0\]"):
         RandomSplit().make_split(smiles, np.where(np.arange(600)[:, None] == 0, np.inf, y))
+    # inf in one row and no value in two others: each named as what it is (the rows of both
+    # were listed as "infinite values")
+    mixed = y.copy()
+    mixed[0, 0], mixed[2], mixed[5] = np.inf, np.nan, np.nan
+    with pytest.raises(InvalidParameterError, match=r"infinite values at rows \[0\]; no value for "
+                       r"any target \(NaN\) at rows \[2, 5\];"):
+        RandomSplit().make_split(smiles, mixed)
 
 
 def test_merged_duplicates_near_the_float_limit_average_without_overflow(tmp_path):

@@ -155,8 +155,11 @@ def test_batch_loss_over_the_ceiling_raises_diverged():
 
 def test_shape_errors():
     X, y = _data()
-    with pytest.raises(ShapeMismatchError, match="sample_weight has 3 values"):
+    with pytest.raises(ShapeMismatchError, match=r"sample_weight has shape \(3,\)"):
         _fit(sample_weight=[1, 2, 3])
+    n = len(y) - 20  # _fit's training rows
+    with pytest.raises(ShapeMismatchError, match=r"sample_weight has shape \(\d+, 2\)"):
+        _fit(sample_weight=np.ones((n // 2, 2)))  # was flattened and accepted
     with pytest.raises(ShapeMismatchError, match="pairs"):
         _fit(pairs=[[0, 100]])
 

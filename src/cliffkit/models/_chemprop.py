@@ -333,11 +333,11 @@ def fit_chemprop_split(dataset, split, *, target: str | int | None = None,
     train = np.asarray(split.train, dtype=np.int64)
     weight = np.ones(n)
     if sample_weight is not None:
-        sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-        if sw.shape[0] != train.shape[0]:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        if sw.ndim != 1 or sw.shape[0] != train.shape[0]:
             raise ShapeMismatchError(
-                f"sample_weight has {sw.shape[0]} values but the split has {train.shape[0]} "
-                "training molecules."
+                f"sample_weight has shape {sw.shape} but the split has {train.shape[0]} "
+                f"training molecules; pass shape ({train.shape[0]},)."
             )
         weight[train] = _normalised_weights(sw, train.shape[0])
     out = Path(output_dir)

@@ -466,11 +466,14 @@ def _coerce(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray | None, list[str], d
         inf = np.isinf(arr)
         empty = np.isnan(arr).all(axis=1)
         if inf.any() or empty.any():
-            bad = np.flatnonzero(inf.any(axis=1) | empty)
-            more = f" and {bad.size - 5} more" if bad.size > 5 else ""
-            what = "infinite values" if inf.any() else "no value for any target (NaN)"
+            parts = []
+            for what, rows in (("infinite values", np.flatnonzero(inf.any(axis=1))),
+                               ("no value for any target (NaN)", np.flatnonzero(empty))):
+                if rows.size:
+                    more = f" and {rows.size - 5} more" if rows.size > 5 else ""
+                    parts.append(f"{what} at rows {rows[:5].tolist()}{more}")
             raise InvalidParameterError(
-                f"y holds {what} at rows {bad[:5].tolist()}{more}; drop those rows first "
+                f"y holds {'; '.join(parts)}; drop those rows first "
                 "(NaN is accepted only for some targets of a multi-target y)."
             )
         names = ["y"] if arr.shape[1] == 1 else [f"y{j}" for j in range(arr.shape[1])]

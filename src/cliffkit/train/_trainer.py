@@ -662,10 +662,11 @@ def _check_1d(y: Any, n: int, name: str) -> np.ndarray:
 
 
 def _check_weights(w: Any, n: int) -> np.ndarray:
-    arr = np.asarray(w, dtype=np.float64).reshape(-1)
-    if arr.shape[0] != n:
+    arr = np.asarray(w, dtype=np.float64)
+    if arr.ndim != 1 or arr.shape[0] != n:
         raise ShapeMismatchError(
-            f"sample_weight has {arr.shape[0]} values; expected one per training molecule ({n})."
+            f"sample_weight has shape {arr.shape}; expected one value per training molecule, "
+            f"shape ({n},)."
         )
     if not np.all(np.isfinite(arr)) or np.any(arr < 0) or arr.sum() <= 0:
         raise InvalidParameterError(
