@@ -134,3 +134,21 @@ def test_constant_labels_say_why_there_are_no_cliffs(lipo300):
         warnings.simplefilter("always")
         CliffSplit(random_state=0).make_split(some)
     assert not any("same label" in str(w.message) for w in caught)
+
+
+def test_k_not_smaller_than_the_training_set_is_announced():
+    """CliffSplit(k=5000) on a small set recorded k=5000 and m=70 without a word (review h37),
+    while find_neighbors clips k and records the k it used; the split keeps the requested k
+    (and its m) but says so."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = CliffSplit(min_similarity=0.2, test_size=0.2, val_size=0.1, k=5000,
+                         random_state=0).make_split(SMILES, Y)
+    msgs = [str(w.message) for w in caught if issubclass(w.category, SplitWarning)]
+    assert any("k=5000 is not smaller than the" in m and "m = floor(sqrt(5000)) = 70" in m
+               for m in msgs), msgs
+    assert res.params["k_used"] == 5000
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _split(k=3)
+    assert not any("is not smaller than the" in str(w.message) for w in caught)

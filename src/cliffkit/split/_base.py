@@ -241,6 +241,17 @@ class BaseSplitter(LabelParams):
         if y is not None:
             y, names = self._targets(y, names)
         k = self.k if self.k is not None else default_k(n_train)
+        if self.k is not None and k >= n_train > 1:  # a k the user chose
+            import warnings
+
+            from ..cliffs._severity import default_m
+
+            warnings.warn(
+                f"k={k} is not smaller than the {n_train} training molecules: every training "
+                f"neighbour above the similarity threshold is kept, and the severity averages "
+                f"the m = floor(sqrt({k})) = {default_m(k)} strongest pairs, as the requested k "
+                f"sets it (at most {n_train - 1} exist for a training molecule); pass a smaller "
+                "k for another m.", SplitWarning, stacklevel=user_stacklevel())
         fps = compute_fingerprints(list(smiles), radius=self.radius, n_bits=self.n_bits,
                                    n_jobs=self.n_jobs)
         ctx = {
