@@ -229,3 +229,20 @@ def test_random_split_note_follows_the_ratios():
         (msg,) = [m.text for m in sec.items if m.kind == "message"]
         assert msg.startswith(f"CliffSplit's cliff/smooth ratio is larger than the random "
                               f"split's in {k} of 1 task/backbone rows")
+
+
+def test_random_split_rows_with_overlapping_intervals_are_marked():
+    # fresh-user trial 5: "cliff (1.433 > 1.390)" was printed as a ranking although the two
+    # ratios' intervals overlapped almost entirely; such rows now say so, and the note counts them
+    out = []
+    for split, ratios in (("cliff", (1.2, 1.7)), ("random", (1.3, 1.5))):
+        out += [_row(dataset="my.csv", target="y", backbone="lgbm", loss="plain", seed=s,
+                     split=split, key=f"{split}-{s}", mae=0.5, cliff_mae=0.5 * r,
+                     smooth_mae=0.5, gap=0.5 * (r - 1), cliff_n=30, smooth_n=40)
+                for s, r in enumerate(ratios)]
+    sec = _section(build_report(pd.DataFrame(out), figures=False), "What a random split")
+    (table,) = _tables(sec)
+    assert table.rows[0][-1] == "cliff (1.450 > 1.400); intervals overlap"
+    (msg,) = [m.text for m in sec.items if m.kind == "message"]
+    assert msg.endswith("In 1 of the 1 rows the two ratios' intervals overlap: their ranking "
+                        "is not distinguishable at this size.")

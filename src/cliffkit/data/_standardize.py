@@ -779,7 +779,7 @@ def _warn(report: LoadReport, label: str, target_cols: Sequence[str], conflict_t
         )
         warnings.warn(
             f"{label}: dropped {report.n_dropped:,} of {report.n_read:,} rows: {'; '.join(parts)}"
-            f"{allmiss}. See Dataset.report for every row.",
+            f"{allmiss}. See Dataset.report (cliffkit describe) for every row.",
             DataWarning,
             stacklevel=user_stacklevel(),
         )

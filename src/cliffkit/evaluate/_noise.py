@@ -214,7 +214,7 @@ def estimate_noise_sd(dataset, target: str | None = None, noise_sd: float | None
     return NoiseEstimate(float("nan"), source="unknown: no replicates in the data and no "
                          "literature value (known for the registered datasets qm9, freesolv "
                          "and moleculeace:<set> in their own units, never by a file's name); "
-                         f"pass noise_sd{left_out}")
+                         f"pass noise_sd (--noise-sd){left_out}")
 
 
 def _weighted_mean(graph, y_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

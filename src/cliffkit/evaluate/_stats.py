@@ -778,7 +778,7 @@ def evaluate_claim(
     if few:
         verdict = "insufficient seeds"
         reason = (f"{len(few)} of {len(rows)} cells have fewer than {min_seeds} distinct split "
-                  f"seeds (min {min(r['n_seeds'] for r in rows)})") + fail_txt
+                  f"seeds (fewest: {min(r['n_seeds'] for r in rows)})") + fail_txt
     else:
         ok = n_hold >= 1 if quant == "any" else n_hold == len(rows)
         verdict = "holds" if ok else "not shown"

@@ -378,8 +378,10 @@ def _dataset_summary(report: Report, ok, capped: bool = False) -> None:
                              "gap is below the plain loss's; "
                              "improvement = 1 − mean MAE(loss) / mean MAE(plain).")
                 else:
-                    report.add_message("Only one loss was run: train with --loss cliff beside the "
-                                       "plain loss (same seeds) to see whether CliffLoss helps.",
+                    report.add_message("No backbone was run with both the plain loss and another "
+                                       "loss: train one backbone with --loss cliff beside --loss "
+                                       "plain (same split, same seeds) to see whether CliffLoss "
+                                       "helps.",
                                        level="not-measured")
 
 
@@ -393,20 +395,31 @@ def _random_vs_cliff(report: Report, ok) -> None:
             return
         others = sorted(splits - {"cliff"})
         rows = []
-        larger = {sp: [0, 0] for sp in others}  # [CliffSplit's ratio larger, compared]
+        # [CliffSplit's ratio larger, compared, of those compared: the two intervals overlap]
+        larger = {sp: [0, 0, 0] for sp in others}
         for (ds, tg, bb), sub in plain.groupby(["dataset", "target", "backbone"], sort=True):
             row = [_task(ds, tg), bb]
             for sp in ["cliff", *others]:
                 s = sub[sub["split"] == sp]
                 row += [_ms(s, "mae", ci=False), _ms(s, "cliff_mae", ci=False),
                         _ratio_text(s, ci=False)]
-            r_cliff = _ratio_of_means(sub[sub["split"] == "cliff"]).value
+            e_cliff = _ratio_of_means(sub[sub["split"] == "cliff"])
+            r_cliff = e_cliff.value
             for sp in others:
-                r_sp = _ratio_of_means(sub[sub["split"] == sp]).value
-                row.append(_larger_ratio(r_cliff, r_sp, sp))
+                e_sp = _ratio_of_means(sub[sub["split"] == sp])
+                r_sp = e_sp.value
+                text = _larger_ratio(r_cliff, r_sp, sp)
                 if math.isfinite(r_cliff) and math.isfinite(r_sp):
                     larger[sp][1] += 1
                     larger[sp][0] += int(r_cliff > r_sp)
+                    # not apart unless both intervals exist and do not overlap
+                    apart = (all(math.isfinite(v) for v in (e_cliff.low, e_cliff.high,
+                                                             e_sp.low, e_sp.high))
+                             and (e_cliff.low > e_sp.high or e_sp.low > e_cliff.high))
+                    if not apart:
+                        larger[sp][2] += 1
+                        text += "; intervals overlap"
+                row.append(text)
             rows.append(row)
         cols = ["task", "backbone"]
         for sp in ["cliff", *others]:
@@ -418,17 +431,22 @@ def _random_vs_cliff(report: Report, ok) -> None:
                               "ratio is the larger, the other split's overall MAE hides cliff "
                               "error that CliffSplit exposes; where it is not, these results do "
                               "not show that. Descriptive: point ratios (their intervals are in "
-                              "the Results tables).")
+                              "the Results tables); 'intervals overlap' marks a row whose two "
+                              "95% intervals (Fieller across seeds; one seed: its molecule "
+                              "bootstrap) overlap or are missing, so that the ranking is not "
+                              "distinguishable from noise at this size (not a test).")
         for sp in others:
-            k, n = larger[sp]
+            k, n, o = larger[sp]
             if n:
                 report.add_message(
                     f"CliffSplit's cliff/smooth ratio is larger than the {sp} split's in {k} of "
                     f"{n} task/backbone rows (same model, plain loss)"
-                    + ("." if k == n else
+                    + ("" if k == n else
                        f"; in the other {n - k} the {sp} split shows the larger (or an equal) "
                        f"ratio: there these results do not show the {sp} split hiding cliff "
-                       "error that CliffSplit exposes."),
+                       "error that CliffSplit exposes")
+                    + (f". In {o} of the {n} rows the two ratios' intervals overlap: their "
+                       "ranking is not distinguishable at this size." if o else "."),
                     level="note")
 
 

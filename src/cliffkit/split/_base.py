@@ -312,7 +312,7 @@ class BaseSplitter(LabelParams):
             else:
                 msgs.append(
                     f"Target {name!r}: the test set holds no cliff cases at these thresholds "
-                    f"(training severity quantiles: {q}); lower cliff_quantile or pass delta."
+                    f"(training severity quantiles: {q}); lower cliff_quantile (--cliff-quantile) or pass delta (--delta)."
                 )
         res.info["warnings"] = msgs
         for m in msgs:

@@ -296,7 +296,7 @@ class CliffSplit(BaseSplitter, _CliffSizes):
                 msgs.append(
                     f"CliffSplit reached a {sub} cliff share of {got:.3f} (cliff for at least one "
                     f"target) instead of the requested {self.cliff_share:.3f}; the data holds too few "
-                    "supported cliff cases at these thresholds (lower cliff_quantile to get more)."
+                    "supported cliff cases at these thresholds (lower cliff_quantile, --cliff-quantile, to get more)."
                 )
             elif got > self.cliff_share + SHARE_TOLERANCE:
                 msgs.append(
