@@ -331,8 +331,8 @@ def test_claim_with_a_failed_seed_counts_as_p_one_and_says_so():
     res = evaluate_claim(claim, [CellData({"c": 0}, list(range(5)), bad), *nulls], n_bootstrap=0)
     row = res.cells[0]
     assert row["n_failed"] == 1 and row["p"] == 1.0 and not row["passes"]
-    assert res.verdict == "not shown" and "1 of 20 seeds failed" in res.reason
-    assert any("1 of 5 seeds failed" in w for w in res.warnings)
+    assert res.verdict == "not shown" and "1 of 20 seeds failed or missing" in res.reason
+    assert any("1 of 5 seeds failed or missing in an arm" in w for w in res.warnings)
     # the failed cell stays in Holm's family: m = 4, so the others are corrected by 4
     raw = [r["p"] for r in res.cells]
     assert [r["p_holm"] for r in res.cells] == pytest.approx(holm(raw).tolist())

@@ -722,7 +722,8 @@ def evaluate_claim(
     failed = [int((~np.isfinite(c.mae).all(axis=(1, 2))).sum()) for c in cells]
     for c, k in zip(cells, failed, strict=True):
         if k:
-            warn.append(f"cell {_key(c.key)}: {k} of {len(c.seeds)} seeds failed (no MAE): "
+            warn.append(f"cell {_key(c.key)}: {k} of {len(c.seeds)} seeds failed or missing "
+                        "in an arm (no MAE; in a partial grid, not run yet): "
                         "not shown, counted as p = 1")
     p_all = _pvalues([ep.contrast(c.mae, thr) for c in cells])
     p_ni_all = np.full(len(cells), np.nan)
@@ -772,7 +773,7 @@ def evaluate_claim(
     n_hold = sum(r["passes"] for r in rows)
     few = [r for r in rows if r["n_seeds"] < min_seeds]
     n_failed = sum(r["n_failed"] for r in rows)
-    fail_txt = (f"; {n_failed} of {sum(r['n_seeds'] for r in rows)} seeds failed in "
+    fail_txt = (f"; {n_failed} of {sum(r['n_seeds'] for r in rows)} seeds failed or missing in "
                 f"{sum(r['n_failed'] > 0 for r in rows)} cells (those cells count as p = 1)"
                 if n_failed else "")
     if few:

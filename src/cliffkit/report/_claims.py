@@ -343,7 +343,7 @@ def _claim_table(report, claim, ep, res) -> None:
         if r["passes"]:
             status = "pass"
         elif r.get("n_failed"):
-            status = f"not shown — {r['n_failed']} of {r['n_seeds']} seeds failed"
+            status = f"not shown — {r['n_failed']} of {r['n_seeds']} seeds failed or missing"
         elif r["n_seeds"] < claim.get("min_seeds", 5):
             status = "too few seeds"
         else:
