@@ -60,7 +60,7 @@ def refuse_output_suffix(output, suffixes: tuple[str, ...], command: str,
         )
 
 
-def _echo_warning(message) -> None:
+def echo_warning(message) -> None:
     """``cliffkit: warning: <message>`` on stderr, whitespace collapsed to one line."""
     click.echo("cliffkit: warning: " + " ".join(str(message).split()), err=True)
 
@@ -84,7 +84,7 @@ def cliffkit_warnings_as_lines() -> Iterator[None]:
     finally:
         for w in caught:
             if issubclass(w.category, CliffkitWarning):
-                _echo_warning(w.message)
+                echo_warning(w.message)
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
@@ -97,7 +97,7 @@ def _warning_as_line(previous: Callable) -> Callable:
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, CliffkitWarning) and not STATE["debug"]:
-            _echo_warning(message)
+            echo_warning(message)
         else:
             previous(message, category, filename, lineno, file, line)
 

@@ -318,6 +318,7 @@ def load_for_split(split: Any, split_path: str, dataset: str | None,
     std = rec.get("standardize")
     if by_name and str(dataset).lower().startswith("moleculeace:"):
         from ..data._loaders import _find_moleculeace
+        from ..utils import one_line
 
         spec = str(dataset).split(":", 1)[1].strip()
         try:
@@ -326,7 +327,7 @@ def load_for_split(split: Any, split_path: str, dataset: str | None,
             # a split file written before moleculeace_path was recorded, or a set moved away
             raise SplitFileError(
                 f"Split file {split_path} was made from {dataset!r}, which cannot be found now "
-                f"({' '.join(str(exc).split())}); pass --dataset moleculeace:/path/to/"
+                f"({one_line(exc)}); pass --dataset moleculeace:/path/to/"
                 f"{spec}.csv to say where the data is."
             ) from None
     ds = load_from_cli(dataset, smiles_col, target_cols, data_dir, units=units, standardize=std)

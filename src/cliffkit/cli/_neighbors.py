@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..similarity._defaults import MIN_SIMILARITY, N_BITS, RADIUS
-from ._app import app, output_options, refuse_output_suffix, say, with_option_names
+from ._app import app, echo_warning, output_options, refuse_output_suffix, say, with_option_names
 from ._data import dataset_options, load_from_cli
 
 # parameter -> the option that sets it (for error messages)
@@ -89,7 +89,7 @@ def neighbors(dataset: str, smiles_col: str | None, target_cols: tuple[str, ...]
         except InvalidParameterError as exc:
             raise with_option_names(exc, _OPTIONS) from None
     for w in caught:
-        click.echo("cliffkit: warning: " + " ".join(str(w.message).split()), err=True)
+        echo_warning(w.message)
     frame = graph.to_frame()
     frame["query_smiles"] = ds.smiles[frame["query"].to_numpy()]
     frame["neighbor_smiles"] = ds.smiles[frame["neighbor"].to_numpy()]

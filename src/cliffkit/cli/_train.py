@@ -17,7 +17,16 @@ import sys
 import click
 
 from ..experiment import VAL_FRACTION
-from ._app import STATE, RegistryChoice, app, output_options, refuse_output_suffix, say, verbose
+from ._app import (
+    STATE,
+    RegistryChoice,
+    app,
+    echo_warning,
+    output_options,
+    refuse_output_suffix,
+    say,
+    verbose,
+)
 from ._data import dataset_options, load_split_and_data
 
 
@@ -448,7 +457,7 @@ def predict_command(run, file, smiles_col, output):
             f"predicted: {parts}; they are in {output} with an empty prediction and the "
             f"reason in column {reason_col!r}.")
     for msg in with_warn:
-        click.echo("cliffkit: warning: " + " ".join(msg.split()), err=True)
+        echo_warning(msg)
     verbose(f"{model!r}")
     say(f"predicted {ok.size:,} of {len(raw):,} molecules ({model.target_}); wrote {output}")
     if n_in is not None:

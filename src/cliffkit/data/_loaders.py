@@ -22,7 +22,7 @@ from ..errors import (
     install_hint,
     unknown_name,
 )
-from ..utils import Interval, sha256_file, user_stacklevel, validated
+from ..utils import Interval, one_line, sha256_file, user_stacklevel, validated
 from ._cache import cache_key, pack_strings, read_cache, unpack_strings, write_cache
 from ._dataset import Dataset, LoadReport
 from ._read import Table, read_table, resolve_column
@@ -791,7 +791,7 @@ def _read_qm9_frame(kind: str, paths: list[Path]) -> pd.DataFrame:
         if isinstance(exc, MissingColumnError):
             raise
         raise InvalidDataError(
-            f"Cannot read QM9 from {paths[0]}: {' '.join(str(exc).split())[:200]}."
+            f"Cannot read QM9 from {paths[0]}: {one_line(exc, 200)}."
         ) from None
     return frame
 

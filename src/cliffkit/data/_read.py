@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidDataError, MissingColumnError
-from ..utils import sha256_bytes
+from ..utils import one_line, sha256_bytes
 
 __all__ = ["Table", "read_table", "resolve_column"]
 
@@ -222,7 +222,7 @@ def _read_text(text: str, path: str, suffix: str) -> tuple[pd.DataFrame, np.ndar
         msg = re.sub(r"in line (\d+)", lambda m: f"on line {int(m.group(1)) + first}", msg)
         raise _fail(path, f"malformed {'TSV' if sep == chr(9) else 'CSV'} ({msg}).") from None
     except (csv.Error, ValueError, UnicodeError, OverflowError) as exc:
-        raise _fail(path, f"malformed text table ({' '.join(str(exc).split())}).") from None
+        raise _fail(path, f"malformed text table ({one_line(exc)}).") from None
     frame.columns = [str(c) for c in frame.columns]
     frame.attrs["repeated"] = _repeated_names(header, sep, list(frame.columns))
     # With skip_blank_lines=False and no multi-line quoted fields, row i is on line i + 2.

@@ -19,7 +19,7 @@ from ..errors import (
     unknown_name,
 )
 from ..similarity import default_k
-from ..utils import format_table, to_jsonable, user_stacklevel
+from ..utils import format_table, one_line, to_jsonable, user_stacklevel
 from ._metrics import Estimate, pair_metrics, stratum_metrics
 from ._reference import reference_predictions
 
@@ -418,14 +418,13 @@ def _labelled_rows(predictions, n: int, what: str) -> np.ndarray | None:
     return rows
 
 
-def _full_predictions(split_result, predictions) -> np.ndarray:
+def _full_predictions(split_result, predictions, rows: np.ndarray | None) -> np.ndarray:
     """Predictions over every dataset row (NaN where not given).
 
-    A pandas Series indexed by dataset row (:func:`_labelled_rows`) is aligned on its
-    index; other array-likes are read by position.
+    ``rows``: the dataset rows of a pandas Series indexed by dataset row
+    (:func:`_labelled_rows`), on which it is aligned; None: read by position.
     """
     n, test = split_result.n_samples, split_result.test
-    rows = _labelled_rows(predictions, n, "predictions")
     if rows is not None:
         full = np.full(n, np.nan)
         try:
@@ -433,7 +432,7 @@ def _full_predictions(split_result, predictions) -> np.ndarray:
         except (TypeError, ValueError) as exc:
             raise PredictionsError(
                 f"predictions must be numbers; got a pandas {type(predictions).__name__} of "
-                f"{' '.join(str(exc).split())[:80]}."
+                f"{one_line(exc, 80)}."
             ) from None
         return full
     try:
@@ -441,7 +440,7 @@ def _full_predictions(split_result, predictions) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise PredictionsError(
             f"predictions must be numbers (an array of float) or the path of a predictions "
-            f"file; got {type(predictions).__name__} ({' '.join(str(exc).split())[:80]})."
+            f"file; got {type(predictions).__name__} ({one_line(exc, 80)})."
         ) from None
     if p.shape[0] == n:
         return p.copy()
@@ -646,10 +645,11 @@ def evaluate(
     if isinstance(predictions, str | os.PathLike):
         predictions = read_predictions(predictions, split_result, target=target,
                                        dataset=dataset)
-    full = _full_predictions(split_result, predictions)
+    indexed_rows = _labelled_rows(predictions, split_result.n_samples, "predictions")
+    full = _full_predictions(split_result, predictions, indexed_rows)
     split_checksum = split_result.checksum  # of the split as given (before any labelled view)
     view_notes: list[str] = []
-    if _labelled_rows(predictions, split_result.n_samples, "predictions") is not None:
+    if indexed_rows is not None:
         view_notes.append(f"the predictions (a pandas {type(predictions).__name__}) were "
                           "aligned on their index, read as dataset row numbers")
     import pandas as pd
@@ -1085,8 +1085,12 @@ def _check_y_true(y_file, rows, lines, split_result, dataset, target, path) -> N
         return
     i = np.flatnonzero(off)[0]
     y = dataset.target(target)
-    others = [t for t in names if t != target
-              and disagree(t)[0].any() and not disagree(t)[1].any()]
+    others = []
+    for t in names:  # the targets whose values the y_true column does hold
+        if t != target:
+            t_both, t_off = disagree(t)
+            if t_both.any() and not t_off.any():
+                others.append(t)
     if others:
         why = (f"they are the {others[0]!r} values: the run was trained on target "
                f"{others[0]!r}, not {target!r}. Score it as {others[0]!r} (--target "

@@ -35,7 +35,7 @@ from ..errors import (
     MissingDependencyError,
     install_hint,
 )
-from ..utils import atomic_write_bytes, user_stacklevel
+from ..utils import atomic_write_bytes, one_line, user_stacklevel
 
 __all__ = [
     "Geometries",
@@ -150,7 +150,7 @@ def _qm9pack_arrays(cache_dir: Path | None) -> dict[str, np.ndarray]:
         except Exception as exc:  # truncated (BadZipFile) or damaged: parse again, overwrite
             warnings.warn(
                 f"geometry cache file {str(cache)!r} is unreadable ({type(exc).__name__}: "
-                f"{' '.join(str(exc).split())[:120]}); parsing qm9pack again and overwriting it.",
+                f"{one_line(exc, 120)}); parsing qm9pack again and overwriting it.",
                 CliffkitWarning, stacklevel=user_stacklevel(),
             )
     arrays = _parse_qm9pack_parts(parts)

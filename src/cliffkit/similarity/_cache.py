@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CliffkitWarning
-from ..utils import cache_dir, user_stacklevel
+from ..utils import cache_dir, one_line, user_stacklevel
 from ._defaults import MIN_SIMILARITY, N_BITS, RADIUS
 from ._fingerprints import compute_fingerprints
 from ._graph import NeighborGraph
@@ -109,7 +109,7 @@ def cached_neighbors(
         except Exception as exc:  # truncated (BadZipFile), garbled, old layout: recompute
             warnings.warn(
                 f"neighbour cache file {str(path)!r} is unreadable ({type(exc).__name__}: "
-                f"{' '.join(str(exc).split())[:120]}); recomputing the neighbours and "
+                f"{one_line(exc, 120)}); recomputing the neighbours and "
                 "overwriting it.", CliffkitWarning, stacklevel=user_stacklevel(),
             )
             graph = None

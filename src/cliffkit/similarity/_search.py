@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CliffkitWarning, InvalidParameterError, ShapeMismatchError
-from ..utils import Interval, Options, user_stacklevel, validated
+from ..utils import Interval, Options, one_line, user_stacklevel, validated
 from ._defaults import MIN_SIMILARITY
 from ._fingerprints import resolve_n_jobs
 from ._graph import NeighborGraph
@@ -1047,7 +1047,7 @@ class _ShardStore:
                                  f"shards, expected {ps.shape} and 1 to {n_ref_shards}")
         except Exception as exc:  # truncated (BadZipFile) or damaged: recompute it
             self.unreadable.append(f"{path.name} ({type(exc).__name__}: "
-                                   f"{' '.join(str(exc).split())[:120]})")
+                                   f"{one_line(exc, 120)})")
             return 0
         ps[:] = sims
         pr[:] = refs

@@ -7,7 +7,7 @@ from ._lazy import lazy_exports
 from ._params import Params, params_class
 from ._paths import cache_dir
 from ._registry import Registry, import_user_registrations, normalize_name, user_registrations
-from ._table import format_number, format_table
+from ._table import format_number, format_table, one_line
 from ._validation import (
     Interval,
     Options,
@@ -37,6 +37,7 @@ __all__ = [
     "normalize_name",
     "format_number",
     "format_table",
+    "one_line",
     "Interval",
     "Options",
     "check_random_state",

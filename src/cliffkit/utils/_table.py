@@ -109,3 +109,14 @@ def format_number(value: object, digits: int = 3, *, sign: bool = False, percent
     if float(text) == 0.0:
         text = text.lstrip("+-")
     return text + ("%" if percent else "")
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """``text`` (e.g. an exception) on one line, whitespace runs as single spaces, cut to
+    ``limit`` characters when given: for quoting a library's message inside ours.
+
+    >>> one_line(ValueError("bad\\n  zip  file"), 7)
+    'bad zip'
+    """
+    out = " ".join(str(text).split())
+    return out if limit is None else out[:limit]
