@@ -53,3 +53,19 @@ def bench_script():
         return loaded[name]
 
     return load
+
+
+@pytest.fixture(scope="session")
+def committed_summary():
+    """``committed_summary("mitigation")``: ``benchmarks/results/mitigation.json`` parsed, a
+    benchmark's committed summary, which the docs' generated blocks must render from."""
+    import json
+
+    return lambda name: json.loads(
+        (REPO / "benchmarks" / "results" / f"{name}.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="session")
+def cliffloss_doc() -> str:
+    """The text of ``docs/cliffloss.md``, where the benchmarks' generated blocks live."""
+    return (REPO / "docs" / "cliffloss.md").read_text("utf-8")

@@ -1,14 +1,9 @@
 """benchmarks/backbone_comparison.py: the docs block is what the committed JSON renders to, and
 the comparison refuses backbones scored on different test molecules."""
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-
-_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -16,11 +11,9 @@ def mod(bench_script):
     return bench_script("backbone_comparison")
 
 
-def test_docs_block_is_the_committed_summary(mod):
-    summary = json.loads((_ROOT / "benchmarks" / "results" / "backbone_comparison.json")
-                         .read_text("utf-8"))
-    md = mod.markdown(summary)
-    assert md in (_ROOT / "docs" / "cliffloss.md").read_text("utf-8")
+def test_docs_block_is_the_committed_summary(mod, committed_summary, cliffloss_doc):
+    md = mod.markdown(committed_summary("backbone_comparison"))
+    assert md in cliffloss_doc
     assert "-0.0%" not in md
 
 

@@ -1,14 +1,9 @@
 """benchmarks/cliff_error_anatomy.py: the table in docs/cliffloss.md is what the committed
 JSON renders to, and the per-seed shares are computed as the docstring says."""
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-
-_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -16,10 +11,8 @@ def anatomy(bench_script):
     return bench_script("cliff_error_anatomy")
 
 
-def test_docs_table_is_the_committed_summary(anatomy):
-    summary = json.loads((_ROOT / "benchmarks" / "results" / "cliff_error_anatomy.json")
-                         .read_text("utf-8"))
-    assert anatomy.markdown(summary) in (_ROOT / "docs" / "cliffloss.md").read_text("utf-8")
+def test_docs_table_is_the_committed_summary(anatomy, committed_summary, cliffloss_doc):
+    assert anatomy.markdown(committed_summary("cliff_error_anatomy")) in cliffloss_doc
 
 
 def test_shares_on_a_hand_made_cell(anatomy, tmp_path):

@@ -80,13 +80,14 @@ def test_committed_base_family_is_the_registered_33(mit):
 @pytest.mark.parametrize("plan, name, marker", [
     ("study", "mitigation", "mitigation"), ("confirmatory", "mitigation_confirmatory", "confirm"),
     ("completion", "mitigation_completion", "completion"), ("gin", "mitigation_gin", "gin")])
-def test_docs_blocks_are_their_committed_summaries(mit, plan, name, marker):
+def test_docs_blocks_are_their_committed_summaries(mit, plan, name, marker, committed_summary,
+                                                  cliffloss_doc):
     """Each generated block of docs/cliffloss.md is exactly what ``render`` makes of its
     committed JSON summary: no hand edit of a generated number, and no signed zero."""
-    summary = json.loads((_ROOT / "benchmarks" / "results" / f"{name}.json").read_text("utf-8"))
+    summary = committed_summary(name)
     render, got_marker = mit._RENDERERS[plan]
     assert got_marker == marker
-    text = (_ROOT / "docs" / "cliffloss.md").read_text("utf-8")
+    text = cliffloss_doc
     a, b = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     block = text[text.index(a):text.index(b) + len(b)]
     md = render(summary)
