@@ -211,7 +211,10 @@ def cliff_pairs_from_severity(severity: Any, *, quantile: float = 0.8) -> np.nda
 
     A training molecule ``i`` gives the pair ``(i, partner[i])`` when it is supported
     and its severity is above the ``quantile`` of the supported training severities
-    (the same threshold that labels test cliffs). Unordered duplicates are dropped.
+    (the same threshold that labels test cliffs). Severities that are 0/1 flags
+    (``severity.params["binary"]``, the ``moleculeace`` definition) give a pair for every
+    molecule with severity 1, as :func:`~cliffkit.cliffs.assign_strata` labels them
+    cliffs. Unordered duplicates are dropped.
 
     Parameters
     ----------
@@ -232,7 +235,8 @@ def cliff_pairs_from_severity(severity: Any, *, quantile: float = 0.8) -> np.nda
     ok = supported & (partner >= 0)
     if not ok.any():
         return np.empty((0, 2), dtype=np.int64)
-    thr = np.quantile(sev[supported], quantile)
+    binary = bool((getattr(severity, "params", None) or {}).get("binary"))
+    thr = 0.0 if binary else np.quantile(sev[supported], quantile)
     sel = np.flatnonzero(ok & (sev > thr))
     if sel.size == 0:
         return np.empty((0, 2), dtype=np.int64)
