@@ -121,7 +121,10 @@ def cliff_severity(
     :class:`~cliffkit.errors.DataWarning`: labels averaged (conflicts warned), severities
     computed once per molecule, so a replicate measurement is never a cliff partner at
     similarity 1.0, and every row gets its molecule's severity (``partner``: the partner
-    molecule's first training row).
+    molecule's first training row). A Dataset's SMILES are canonical (as
+    :func:`~cliffkit.data.load_dataset` writes them), so for a Dataset only training rows
+    whose SMILES strings repeat trigger that merge (a Dataset built by hand from replicate
+    measurements); its SMILES are not parsed again otherwise.
 
     Returns
     -------
@@ -145,7 +148,7 @@ def cliff_severity(
     from ..similarity import compute_fingerprints, default_k, find_neighbors
 
     is_dataset = hasattr(data, "smiles") and hasattr(data, "target")
-    if is_dataset:  # its molecules are distinct (load_dataset merged repeats)
+    if is_dataset:
         smiles = np.asarray(data.smiles, dtype=object)
         if y is None:
             y = data.target(target)
@@ -171,11 +174,15 @@ def cliff_severity(
             "cliffkit.split.labelled_view(split, dataset, target))."
         )
     row_mol = None  # training row -> distinct molecule, when SMILES repeat a molecule
-    if not is_dataset:
+    # A Dataset holds canonical SMILES, one row per molecule, when load_dataset made it; one
+    # built by hand may repeat a string (replicate measurements): merged like SMILES.
+    if not is_dataset or _has_repeats(smiles[idx]):
         from ..split._base import _merge_rows
 
+        what = (f"cliff_severity's training rows of Dataset {getattr(data, 'name', '')!r}"
+                if is_dataset else "cliff_severity's training SMILES")
         _, y_mol, row_mol = _merge_rows(
-            smiles[idx], y_train[:, None], ["y"], what="cliff_severity's training SMILES",
+            smiles[idx], y_train[:, None], ["y"], what=what,
             note="Severities are computed once per molecule (a repeated measurement is not "
                  "a cliff partner at similarity 1.0) and every row gets its molecule's.")
     first = idx if row_mol is None else idx[_first_rows(row_mol)]
@@ -197,6 +204,11 @@ def cliff_severity(
         if pairs is not None:
             pairs = np.sort(pos[pairs], axis=1).astype(np.int64) if len(pairs) else pairs
     return sev if not return_pairs else (sev, pairs)
+
+
+def _has_repeats(smiles: np.ndarray) -> bool:
+    """True when a SMILES string occurs more than once (exact strings, no parsing)."""
+    return len(set(smiles.tolist())) < smiles.shape[0]
 
 
 def _first_rows(row_mol: np.ndarray) -> np.ndarray:
