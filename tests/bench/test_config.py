@@ -215,6 +215,12 @@ def test_pool_workers_ignore_sigint():
         ({"loss_params": {"cliff": {"lam": "0.1"}}}, r"\[loss_params.cliff\]: The 'lam' parameter.*got '0.1'"),
         ({"losses": ["plain", "lds"], "loss_params": {"lds": {"lam": 3.0}}},
          r"\[loss_params.lds\]: Loss 'lds' has no cliff weights"),
+        # review h42 f7: a parameter group the loss does not read was dropped silently
+        ({"loss_params": {"cliff": {"adaptive_params": {"gain": 3.0}}}},
+         r"\[loss_params.cliff\]: Loss 'cliff' does not read adaptive_params"),
+        ({"losses": ["plain", "cliff-adaptive"],
+          "loss_params": {"cliff-adaptive": {"adaptive_params": {"lam0": 1.0}}}},
+         r"\[loss_params.cliff-adaptive\]: adaptive_params has no parameter 'lam0'.*accepted: min_lam"),
         ({"split_params": {"cliff": {"min_similarity": 1.5}}},
          r"table \[split_params.cliff\]: The 'min_similarity' parameter of CliffSplit.*got 1.5"),
         ({"split_params": {"random": {"test_size": 0}}}, r"\[split_params.random\]: The 'test_size'"),

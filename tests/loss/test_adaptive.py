@@ -72,3 +72,33 @@ def test_errors():
     with pytest.raises(InvalidParameterError, match="no cliff or no smooth case"):
         ctl.update(Y, Y, np.zeros(4, bool), SMOOTH)
     assert repr(AdaptiveLambda()).startswith("AdaptiveLambda(lam0=0.1, min_lam=0.0, max_lam=5.0")
+
+
+def test_set_params_is_checked_at_reset_and_update():
+    """Review h42 f4: the parameters were checked once and cached, so set_params(gain=0.5)
+    (refused by the constructor) made a 'decrease' double λ, and min_lam > max_lam was
+    accepted after reset."""
+    ctl = AdaptiveLambda(y_val=Y, cliff_mask=CLIFF, smooth_mask=SMOOTH)
+    ctl.set_params(gain=0.5)
+    with pytest.raises(InvalidParameterError, match="'gain' parameter of AdaptiveLambda"):
+        ctl.reset()
+    with pytest.raises(InvalidParameterError, match="'gain' parameter of AdaptiveLambda"):
+        ctl.update(_pred(2.0, 1.0))  # without a reset too
+    assert ctl.history_ == []
+    ctl.set_params(gain=1.5, min_lam=3.0, max_lam=1.0)
+    with pytest.raises(InvalidParameterError, match="must not exceed max_lam"):
+        ctl.reset()
+    ctl.set_params(min_lam=0.0).reset()  # back in range: works again
+    assert ctl.update(_pred(2.0, 1.0)) == pytest.approx(0.15)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_predictions_or_labels_are_refused(bad):
+    """Review h42: a NaN prediction made every MAE NaN, so the rule read 'worse' and took a
+    silent 'decrease'."""
+    ctl = AdaptiveLambda(y_val=Y, cliff_mask=CLIFF, smooth_mask=SMOOTH)
+    with pytest.raises(InvalidParameterError, match="1 of the 4 validation predictions"):
+        ctl.update(np.array([bad, 0.0, 0.0, 0.0]))
+    with pytest.raises(InvalidParameterError, match="1 of the 4 validation labels"):
+        ctl.update(np.zeros(4), np.array([0.0, 0.0, bad, 0.0]))
+    assert ctl.history_ == [] and ctl.lam == pytest.approx(0.1)

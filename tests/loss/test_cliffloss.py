@@ -134,3 +134,31 @@ def test_bad_weights_and_pair_positions_are_refused():
     assert float(loss(pred, target, w)) == pytest.approx(float(loss(pred, target, torch.tensor(w))))
     # an empty pair set is no pair term, as before
     assert float(loss(pred, target, None, torch.empty(2, 0, dtype=torch.long))) == pytest.approx(0.5)
+
+
+def test_pair_weights_and_infinite_weights_are_refused():
+    """Review h42 f6: pair_weight had no check (all zero: NaN; [2, -1]: a total loss of 0,
+    the pair term a reward for error), an infinite sample weight gave NaN, and
+    pair_positions read batch row -1 as the last row."""
+    pred, target = torch.tensor([0.0, 1.0, 0.0, 3.0]), torch.zeros(4)
+    pairs = torch.tensor([[0, 2], [1, 3]])  # (0, 1) and (2, 3), errors 1 and 3
+    loss = CliffLoss("l1", beta=1.0)
+    for pw, got in (([0.0, 0.0], "sum 0"), ([2.0, -1.0], "min -1"),
+                    ([float("nan"), 1.0], "sum nan"), ([float("inf"), 1.0], "sum inf")):
+        with pytest.raises(InvalidParameterError, match="pair weights must be finite and >= 0 "
+                                                        f"with sum > 0 .*{got}"):
+            loss(pred, target, pair_index=pairs, pair_weight=torch.tensor(pw))
+    with pytest.raises(ShapeMismatchError, match=r"pair weights have shape \(1,\)"):
+        loss(pred, target, pair_index=pairs, pair_weight=torch.tensor([1.0]))
+    # a valid weighting, as a numpy array too: (1·1 + 3·3) / 4 on top of the base L1 (1.0)
+    assert float(loss(pred, target, pair_index=pairs, pair_weight=np.array([1.0, 3.0]))) \
+        == pytest.approx(1.0 + 10 / 4)
+    with pytest.raises(InvalidParameterError, match="sample weights must be finite"):
+        CliffLoss("l1")(pred, target, weight=torch.tensor([float("inf"), 1.0, 1.0, 1.0]))
+    with pytest.raises(InvalidParameterError, match="batch_index must hold training-set "
+                                                    "indices 0 to 4; got -1"):
+        pair_positions([0, -1], [[0, 4]], n_total=5)
+    with pytest.raises(InvalidParameterError, match="pairs must hold training-set indices >= 0"):
+        pair_positions([0, 1], [[0, -1]])
+    with pytest.raises(InvalidParameterError, match="batch_index must hold"):
+        pair_positions([0, 7], [[0, 1]], n_total=5)

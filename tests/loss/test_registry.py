@@ -190,3 +190,64 @@ def test_a_users_loss_builder_works_and_a_half_done_one_says_what_to_return():
     finally:
         LOSSES._entries.pop("trial4-sqrt-cliff", None)
         LOSSES._entries.pop("trial4-half-done", None)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "group"),
+    [
+        ("cliff", {"adaptive_params": {"gain": 3.0, "max_lam": 50.0}}, "adaptive_params"),
+        ("cliff", {"lds_params": {"n_bins": 5}}, "lds_params"),
+        ("plain", {"aca_params": {"alpha": 1.0}}, "aca_params"),
+        ("cliff", {"wrapper_params": {"n_members": 3}}, "wrapper_params"),
+        ("lds", {"adaptive_params": {"lam0": 1.0}}, "adaptive_params"),
+        ("cliff-adaptive", {"lds_params": {"n_bins": 5}}, "lds_params"),
+    ],
+)
+def test_a_parameter_group_the_loss_does_not_read_is_an_error(name, kwargs, group):
+    """Review h42 f7: these were dropped without an error or a warning and left out of
+    spec.params, while lam on 'plain' and swa_params without SWA were refused."""
+    with pytest.raises(InvalidParameterError, match=f"Loss '{name}' does not read {group}"):
+        make_loss(name, Y, severity=SEV, y_val=YV, val_cliff_mask=CM, val_smooth_mask=~CM,
+                  **kwargs)
+
+
+def test_parameter_groups_read_by_their_loss_and_unknown_keys():
+    kw = {"severity": SEV, "y_val": YV, "val_cliff_mask": CM, "val_smooth_mask": ~CM}
+    # read: accepted and recorded; an empty group is no setting
+    assert make_loss("lds", Y, lds_params={"n_bins": 4}).params == {"n_bins": 4}
+    assert make_loss("lds-pair", Y, pairs=[[0, 1]], lds_params={"n_bins": 4}).params["n_bins"] == 4
+    assert make_loss("cliff-adaptive", Y, adaptive_params={"gain": 2.0}, **kw).params["gain"] == 2.0
+    assert make_loss("aca", Y, aca_params={"alpha": 0.5}).params["alpha"] == 0.5
+    assert make_loss("cliff", Y, wrapper="ensemble",
+                     wrapper_params={"n_members": 2}, **kw).wrapper_params == {"n_members": 2}
+    assert make_loss("plain-ensemble", Y, wrapper_params={"n_members": 2}).wrapper_params \
+        == {"n_members": 2}
+    make_loss("cliff", Y, adaptive_params={}, lds_params=None, **kw)
+    # lam0 in adaptive_params was a TypeError ("got multiple values for argument 'lam0'")
+    with pytest.raises(InvalidParameterError, match=r"adaptive_params has no parameter 'lam0' "
+                       r"\(give the starting λ as the loss's lam\); accepted: min_lam, max_lam, "
+                       r"gain, min_step, target_ratio, tol\."):
+        make_loss("cliff-adaptive", Y, adaptive_params={"lam0": 1.0}, **kw)
+    with pytest.raises(InvalidParameterError, match="no parameter 'gian' .*did you mean 'gain'"):
+        make_loss("cliff-adaptive", Y, adaptive_params={"gian": 2.0}, **kw)
+    with pytest.raises(InvalidParameterError, match="lds_params has no parameter 'nbins'"):
+        make_loss("lds", Y, lds_params={"nbins": 4})
+    with pytest.raises(InvalidParameterError, match="'adaptive_params' parameter of make_loss "
+                       "must be a dict"):
+        make_loss("cliff-adaptive", Y, adaptive_params=[("gain", 2.0)], **kw)
+
+
+def test_a_users_builder_that_reads_a_group_may_take_it():
+    from cliffkit.loss import LOSSES, register_loss
+    from cliffkit.loss._weights import lds_weights
+
+    @register_loss("test-own-lds")
+    def _own(ctx):
+        return ctx.spec(lds_weights(ctx.y, **ctx.lds_params), dict(ctx.lds_params), beta=0.0)
+
+    try:
+        assert make_loss("test-own-lds", Y, lds_params={"n_bins": 3}).params == {"n_bins": 3}
+        with pytest.raises(InvalidParameterError, match="does not read aca_params"):
+            make_loss("test-own-lds", Y, aca_params={"alpha": 1.0})
+    finally:
+        LOSSES._entries.pop("test-own-lds", None)

@@ -755,18 +755,12 @@ def _check_exclude(entries: list, datasets, splits, backbones, losses, where: st
     return out
 
 
-_LOSS_DATA_ARGS = {"name", "y_train", "severity", "pairs", "y_val", "val_cliff_mask",
-                   "val_smooth_mask"}
-
-
 def _check_constructor_params(config: GridConfig, where: str) -> None:
     """Check loss, split and backbone parameters, names and values, so that a misspelled
     parameter or an impossible value (``epochs = 0``, ``lam = -1``, ``min_similarity =
     1.5``) fails now, naming the table, rather than in every cell."""
-    import inspect
-
     from ..errors import CliffkitError
-    from ..loss import make_loss
+    from ..loss import loss_param_names
     from ..split import get_splitter
     from ..split._base import SPLITTERS
 
@@ -779,7 +773,7 @@ def _check_constructor_params(config: GridConfig, where: str) -> None:
                     f"grid the same {what}; the grid's 'seeds' set it (remove it, and list the "
                     "seeds you want in 'seeds')."
                 )
-    accepted = [p for p in inspect.signature(make_loss).parameters if p not in _LOSS_DATA_ARGS]
+    accepted = loss_param_names()
     for name, params in config.loss_params.items():
         for key in params:
             if key not in accepted:

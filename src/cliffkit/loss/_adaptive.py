@@ -73,22 +73,25 @@ class AdaptiveLambda(Params):
         self.y_val = y_val
         self.cliff_mask = cliff_mask
         self.smooth_mask = smooth_mask
-        self._validated = False
         self.reset()
 
-
     def _validate(self) -> None:
-        if self._validated:
-            return
+        """Check the parameters as they are now: called by :meth:`reset` and :meth:`update`,
+        so that a value changed by :meth:`set_params` is checked as the constructor's are."""
         self._validate_params()
         if self.min_lam > self.max_lam:
             raise InvalidParameterError(
                 f"AdaptiveLambda: min_lam ({self.min_lam}) must not exceed max_lam ({self.max_lam})."
             )
-        self._validated = True
 
     def reset(self) -> None:
-        """Return to λ = clip(lam0) with an empty history (call before each new fit)."""
+        """Return to λ = clip(lam0) with an empty history (call before each new fit).
+
+        Raises
+        ------
+        InvalidParameterError
+            A parameter out of range (also after :meth:`set_params`).
+        """
         self._validate()
         self.lam_ = float(np.clip(self.lam0, self.min_lam, self.max_lam))
         self.best_mae_ = float("inf")
@@ -116,7 +119,17 @@ class AdaptiveLambda(Params):
         -------
         float
             λ for the next epoch.
+
+        Raises
+        ------
+        InvalidParameterError
+            Missing labels or strata, a stratum without a molecule, NaN or infinite
+            predictions or labels (the validation MAE would be NaN and every step a
+            "decrease"), or a parameter out of range.
+        ShapeMismatchError
+            Predictions, labels and masks of different lengths.
         """
+        self._validate()
         y_true = self.y_val if y_true is None else y_true
         cliff_mask = self.cliff_mask if cliff_mask is None else cliff_mask
         smooth_mask = self.smooth_mask if smooth_mask is None else smooth_mask
@@ -134,6 +147,14 @@ class AdaptiveLambda(Params):
                 f"AdaptiveLambda.update: predictions {pred.shape}, labels {y.shape}, "
                 f"cliff mask {cm.shape} and smooth mask {sm.shape} must have the same length."
             )
+        for what, arr, fix in (("predictions", pred, "the model diverged; lower the learning rate"),
+                               ("labels", y, "drop the unlabelled validation rows")):
+            if not np.all(np.isfinite(arr)):
+                raise InvalidParameterError(
+                    f"AdaptiveLambda.update: {int((~np.isfinite(arr)).sum())} of the "
+                    f"{arr.size} validation {what} are NaN or infinite, so the cliff/smooth gap "
+                    f"cannot be measured; {fix}."
+                )
         if not cm.any() or not sm.any():
             raise InvalidParameterError(
                 "AdaptiveLambda: the validation set has no cliff or no smooth case; "

@@ -133,13 +133,14 @@ class CliffLoss(nn.Module):
         ----------
         pred, target : Tensor, shape (b,) or (b, 1)
         weight : Tensor or array, shape (b,), optional
-            Per-sample weights :math:`w_i \\ge 0` (sum > 0; otherwise
+            Per-sample weights :math:`w_i \\ge 0`, finite, sum > 0 (otherwise
             :class:`~cliffkit.errors.InvalidParameterError`).
         pair_index : LongTensor, shape (2, p) or (p, 2), optional
             In-batch positions of cliff pairs (see :func:`pair_positions`); a (2, 2)
             tensor is read as (2, p). Positions outside ``[0, b)`` raise.
-        pair_weight : Tensor, shape (p,), optional
-            Weights of the pairs (weighted mean); plain mean when None.
+        pair_weight : Tensor or array, shape (p,), optional
+            Weights of the pairs (weighted mean; finite, >= 0, sum > 0 like ``weight``);
+            plain mean when None.
 
         Returns
         -------
@@ -155,17 +156,7 @@ class CliffLoss(nn.Module):
         if weight is None:
             loss = loss_el.mean()
         else:
-            w = _flat(torch.as_tensor(weight, device=pred.device), "weight").to(pred.dtype)
-            if w.shape != pred.shape:
-                raise ShapeMismatchError(
-                    f"CliffLoss: weight has shape {tuple(w.shape)}; expected {tuple(pred.shape)}."
-                )
-            # A zero sum gave a NaN loss and a negative weight a reward for error: refuse both.
-            if bool((w < 0).any()) or not bool(w.sum() > 0):
-                raise InvalidParameterError(
-                    "CliffLoss: sample weights must be >= 0 with sum > 0 in every batch; got "
-                    f"min {float(w.min()):g}, sum {float(w.sum()):g} (cliff_weights gives 1 + λ·c)."
-                )
+            w = _weights(weight, pred, "sample weights", "cliff_weights gives 1 + λ·c")
             loss = (loss_el * w).sum() / (w.sum() if self.normalize else w.numel())
         if self.beta > 0.0 and pair_index is not None and pair_index.numel() > 0:
             loss = loss + self.beta * self.pair_loss(pred, target, pair_index, pair_weight)
@@ -202,8 +193,26 @@ class CliffLoss(nn.Module):
         err = ((pred[i] - pred[j]) - (target[i] - target[j])).abs()
         if pair_weight is None:
             return err.mean()
-        pw = _flat(pair_weight, "pair_weight").to(pred.dtype)
+        pw = _weights(pair_weight, err, "pair weights", "one weight per pair of pair_index")
         return (err * pw).sum() / pw.sum()
+
+
+def _weights(weight: Any, like: Tensor, what: str, hint: str) -> Tensor:
+    """``weight`` as a (b,) tensor on ``like``'s device and dtype, checked: one value per
+    element of ``like``, finite, >= 0 with sum > 0 (an infinite or all-zero weight gave a
+    NaN loss and a negative one a reward for error)."""
+    w = _flat(torch.as_tensor(weight, device=like.device), what).to(like.dtype)
+    if w.shape != like.shape:
+        raise ShapeMismatchError(
+            f"CliffLoss: {what} have shape {tuple(w.shape)}; expected {tuple(like.shape)} "
+            f"({hint})."
+        )
+    if not bool(torch.isfinite(w).all() & (w >= 0).all() & (w.sum() > 0)):
+        raise InvalidParameterError(
+            f"CliffLoss: {what} must be finite and >= 0 with sum > 0 in every batch; got "
+            f"min {float(w.min()):g}, max {float(w.max()):g}, sum {float(w.sum()):g} ({hint})."
+        )
+    return w
 
 
 def _flat(x: Tensor, name: str) -> Tensor:
@@ -257,11 +266,25 @@ def pair_positions(batch_index: Any, pairs: Any, n_total: int | None = None):
     LongTensor of shape (2, p)
         In-batch positions of the pairs with both members in the batch (same order
         as ``pairs``). Empty (2, 0) when there are none.
+
+    Raises
+    ------
+    InvalidParameterError
+        A negative index, or one ``>= n_total`` (a negative index would be read from the
+        end: row -1 of a 5-row training set as row 4).
     """
     b = torch.as_tensor(np.asarray(batch_index) if not torch.is_tensor(batch_index)
                         else batch_index, dtype=torch.long).reshape(-1)
     p = torch.as_tensor(np.asarray(pairs) if not torch.is_tensor(pairs) else pairs,
                         dtype=torch.long).reshape(-1, 2)
+    for name, idx in (("batch_index", b), ("pairs", p)):
+        if idx.numel() and (int(idx.min()) < 0
+                            or (n_total is not None and int(idx.max()) >= n_total)):
+            raise InvalidParameterError(
+                f"pair_positions: {name} must hold training-set indices "
+                f"{'>= 0' if n_total is None else f'0 to {n_total - 1}'}; got {int(idx.min())} "
+                f"to {int(idx.max())}."
+            )
     if p.numel() == 0 or b.numel() == 0:
         return torch.empty((2, 0), dtype=torch.long)
     if n_total is None:

@@ -272,6 +272,10 @@ _COMMON = {
     "normalize": ["boolean"],
     "wrapper": [str, None],
     "wrapper_params": [dict, None],
+    "lds_params": [dict, None],
+    "adaptive_params": [dict, None],
+    "aca_params": [dict, None],
+    "swa_params": [dict, None],
 }
 
 
@@ -329,7 +333,9 @@ def make_loss(
     random_state : default=0
         Seed of ``random-weights``.
     lds_params, adaptive_params : dict, optional
-        Passed to :func:`lds_weights` and :class:`AdaptiveLambda`.
+        Passed to :func:`lds_weights` (``lds``, ``lds-pair``) and :class:`AdaptiveLambda`
+        (``cliff-adaptive``; not ``lam0``: the start value is ``lam``). An unknown key, or a
+        group given to a loss that does not read it, is an error.
     normalize : bool, default=True
         Normalise the weighted loss by the sum of weights (mean-1 weights for
         LightGBM/sklearn). False keeps raw weights and a plain mean (for comparison only:
@@ -361,19 +367,23 @@ def make_loss(
     Raises
     ------
     InvalidParameterError
-        λ < 0, β < 0, λ given to a loss without cliff weights, missing severity or
-        validation strata.
+        λ < 0, β < 0, λ given to a loss without cliff weights, a parameter group
+        (``lds_params``, ``adaptive_params``, ``aca_params``, ``wrapper_params``,
+        ``swa_params``) given to a loss that does not read it or with an unknown key,
+        missing severity or validation strata.
     UnknownNameError
         An unknown loss name.
     """
     key = _key(name)
     lam_given = lam is not None
     lam = 0.1 if lam is None else lam
+    groups = {"lds_params": lds_params, "adaptive_params": adaptive_params,
+              "wrapper_params": wrapper_params, "aca_params": aca_params}
     validate_params(
         _COMMON,
         {"lam": lam, "beta": 0.0 if beta is None else beta, "base": base, "delta": delta,
          "pair_quantile": pair_quantile, "random_state": random_state,
-         "normalize": normalize, "wrapper": wrapper, "wrapper_params": wrapper_params},
+         "normalize": normalize, "wrapper": wrapper, "swa_params": swa_params, **groups},
         "make_loss",
     )
     y = np.asarray(y_train, dtype=np.float64).reshape(-1)
@@ -388,9 +398,8 @@ def make_loss(
             )
     ctx = _Ctx(key, y, sev, sev_obj, pairs, float(lam), beta, base, float(delta),
                float(pair_quantile), y_val, val_cliff_mask, val_smooth_mask, random_state,
-               dict(lds_params or {}), dict(adaptive_params or {}),
-               None if wrapper is None else normalize_name(wrapper), dict(wrapper_params or {}),
-               aca_params, swa, swa_params)
+               None if wrapper is None else normalize_name(wrapper), swa, swa_params,
+               groups={name: dict(given or {}) for name, given in groups.items()})
     builder = LOSSES[key]
     spec = builder(ctx)
     if not isinstance(spec, LossSpec):
@@ -409,11 +418,44 @@ def make_loss(
             "(--lam), or choose a loss with cliff weights (cliff, cliff-adaptive, cliff-pair, "
             "random-weights ...)."
         )
+    _refuse_unread_groups(ctx)
     _apply_swa(spec, ctx)
     if not normalize:
         spec.normalize = False
         spec.params["normalize"] = False
     return spec
+
+
+#: The parameter groups of :func:`make_loss` and the losses that read them; a group given
+#: to a loss whose builder does not read it is refused (:func:`_refuse_unread_groups`).
+_GROUPS: dict[str, str] = {
+    "lds_params": "loss 'lds' or 'lds-pair'",
+    "adaptive_params": "loss 'cliff-adaptive'",
+    "aca_params": "loss 'aca'",
+    "wrapper_params": "a wrapper (wrapper='ensemble' ...) or a loss that is one "
+                      "(plain-ensemble, cliff-pair-ensemble, anchor-delta, tanimoto-stack)",
+}
+
+
+def _refuse_unread_groups(ctx: _Ctx) -> None:
+    """Refuse a non-empty parameter group that the loss's builder never read: it would be
+    dropped without a trace (not applied, not in ``spec.params``), as ``lam`` on ``plain``."""
+    for name, readers in _GROUPS.items():
+        if ctx.groups.get(name) and name not in ctx.groups_read:
+            raise InvalidParameterError(
+                f"Loss {ctx.name!r} does not read {name}, so {ctx.groups[name]!r} would be "
+                f"ignored; drop {name}, or use {readers}."
+            )
+
+
+def _group_kwargs(group: str, given: dict[str, Any], accepted: list[str],
+                  hint: str = "") -> dict[str, Any]:
+    """``given`` when each of its keys is in ``accepted``; else a one-line error naming the
+    group, the key and the accepted keys (rather than a TypeError from the callee)."""
+    from ..errors import refuse_unknown_keys
+
+    refuse_unknown_keys(given, accepted, f"{group} has no parameter {{key}}{hint}")
+    return given
 
 
 @dataclass
@@ -425,7 +467,9 @@ class _Ctx:
     ``need_severity()`` (train-only severities, (n_train,); an error when none were
     computed) and ``spec(weight, params, beta=..., severity=...)``, which assembles the
     :class:`LossSpec` (pairs are looked up when ``beta > 0``). The other fields serve the
-    built-in losses.
+    built-in losses. The parameter groups (``lds_params``, ``adaptive_params``,
+    ``aca_params``, ``wrapper_params``) are properties that record being read: a non-empty
+    group that the builder never reads is an error after it returns.
     """
 
     name: str
@@ -442,13 +486,22 @@ class _Ctx:
     val_cliff_mask: Any
     val_smooth_mask: Any
     random_state: Any
-    lds_params: dict
-    adaptive_params: dict
     wrapper: str | None = None
-    wrapper_params: dict = field(default_factory=dict)
-    aca_params: dict | None = None
     swa: bool | None = None
     swa_params: dict | None = None
+    #: The parameter groups as given (see :data:`_GROUPS`); read through the properties
+    #: below, which record the read so that a group no builder reads is refused.
+    groups: dict = field(default_factory=dict)
+    groups_read: set = field(default_factory=set)
+
+    lds_params = property(lambda self: self._group("lds_params"))
+    adaptive_params = property(lambda self: self._group("adaptive_params"))
+    wrapper_params = property(lambda self: self._group("wrapper_params"))
+    aca_params = property(lambda self: self._group("aca_params"))
+
+    def _group(self, name: str) -> dict:
+        self.groups_read.add(name)
+        return self.groups.get(name, {})
 
     def need_severity(self) -> np.ndarray:
         if self.sev is None:
@@ -547,8 +600,11 @@ def _cliff_adaptive(ctx: _Ctx) -> LossSpec:
             "Loss 'cliff-adaptive' needs the validation labels and strata: pass y_val, "
             "val_cliff_mask and val_smooth_mask (from the split's validation strata)."
         )
+    accepted = [p for p in AdaptiveLambda._param_names() if p != "lam0"]
+    hint = " (give the starting λ as the loss's lam)" if "lam0" in ctx.adaptive_params else ""
     ctrl = AdaptiveLambda(ctx.lam, y_val=ctx.y_val, cliff_mask=ctx.val_cliff_mask,
-                          smooth_mask=ctx.val_smooth_mask, **ctx.adaptive_params)
+                          smooth_mask=ctx.val_smooth_mask,
+                          **_group_kwargs("adaptive_params", ctx.adaptive_params, accepted, hint))
     beta = ctx.beta or 0.0
     return ctx.spec(cliff_weights(sev, ctx.lam), {"lam0": ctx.lam, **ctrl.get_params()},
                     beta=beta, controller=ctrl, severity=sev)
@@ -565,9 +621,17 @@ def _random(ctx: _Ctx) -> LossSpec:
 
 @register_loss("lds")
 def _lds(ctx: _Ctx) -> LossSpec:
-    w = lds_weights(ctx.y, **ctx.lds_params)
+    w = lds_weights(ctx.y, **_lds_params(ctx))
     beta = ctx.beta or 0.0
     return ctx.spec(w, {**ctx.lds_params}, beta=beta, severity=ctx.sev)
+
+
+def _lds_params(ctx: _Ctx) -> dict[str, Any]:
+    """``ctx.lds_params``, its keys checked against :func:`lds_weights`' parameters."""
+    import inspect
+
+    accepted = [p for p in inspect.signature(lds_weights).parameters if p != "y"]
+    return _group_kwargs("lds_params", ctx.lds_params, accepted)
 
 
 @register_loss("lds-pair")
@@ -582,7 +646,7 @@ def _lds_pair(ctx: _Ctx) -> LossSpec:
             "Loss 'lds-pair' needs beta > 0 (the pairwise term); got beta=0. Use loss 'lds' "
             "for the weights only."
         )
-    w = lds_weights(ctx.y, **ctx.lds_params)
+    w = lds_weights(ctx.y, **_lds_params(ctx))
     return ctx.spec(w, {**ctx.lds_params}, beta=beta, severity=ctx.sev)
 
 
@@ -651,12 +715,7 @@ SWA_CONSTRAINTS: dict[str, list] = {
 
 def _settings(kind: str, given: dict[str, Any] | None, defaults: dict[str, Any],
               constraints: dict[str, list]) -> dict[str, Any]:
-    given = dict(given or {})
-    unknown = sorted(set(given) - set(defaults))
-    if unknown:
-        raise InvalidParameterError(
-            f"{kind} has no parameter {unknown[0]!r}; accepted: {', '.join(defaults)}."
-        )
+    given = _group_kwargs(kind, dict(given or {}), list(defaults))
     out = {**defaults, **given}
     validate_params(constraints, out, kind)
     return {k: (float(v) if isinstance(defaults[k], float) and v is not None else v)
