@@ -152,3 +152,30 @@ def test_clipped_k_gives_the_severity_of_the_k_used():
     exact = compute_severity(find_neighbors(fps, k=6, min_similarity=0.0), y)
     assert big.m == exact.m == 2
     np.testing.assert_array_equal(big.severity, exact.severity)
+
+
+def test_scale_when_most_pairs_tie_keeps_the_unit():
+    """Review h42 F5: P95 of |Δy| is 0 once 95% of kept pairs tie (censored or binned
+    labels) while the other 5% carry the cliffs; the scale fell back to 1, so severities
+    (and CliffLoss weights) grew with the label unit (max severity 1.8 -> 1800 for labels
+    x1000). Now the P95 of the nonzero |Δy|: the same severities in any unit."""
+    from cliffkit.cliffs import cliff_pairs
+    from cliffkit.loss import cliff_weights
+
+    n = 100  # a ring: each molecule's two ring neighbours at similarity 0.6
+    g = make_graph([[((i - 1) % n, 0.6), ((i + 1) % n, 0.6)] for i in range(n)])
+    y = np.r_[np.full(98, 5.0), 7.0, 8.0]  # 6 of the 200 directed edges differ
+    dy = np.abs(y[g.indices] - y[np.repeat(np.arange(n), 2)])
+    assert np.percentile(dy, 95) == 0.0
+    expected = np.percentile(dy[dy > 0], 95)
+    assert severity_scale(g, y) == pytest.approx(expected)
+    a, b = compute_severity(g, y), compute_severity(g, 1000 * y)
+    assert a.scale == pytest.approx(expected) and b.scale == pytest.approx(1000 * expected)
+    np.testing.assert_allclose(b.severity, a.severity, rtol=1e-12)
+    np.testing.assert_allclose(cliff_weights(b, 0.1), cliff_weights(a, 0.1), rtol=1e-12)
+    assert a.severity.max() < 1.0  # was 1.8 (|Δy| 3 * 0.6, unscaled)
+    pa, pb = cliff_pairs(g, y), cliff_pairs(g, 1000 * y)
+    assert pa.scale == pytest.approx(expected)
+    np.testing.assert_allclose(pb.strength, pa.strength, rtol=1e-12)
+    # P95 > 0 (the default path of every committed result): the plain P95, as before
+    assert severity_scale(make_graph(TRAIN_ROWS), Y_TRAIN) == pytest.approx(3.0)

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import Registry
+from ..errors import InvalidParameterError
+from ..utils import Registry, validate_params
 from ._pairs import cliff_pairs
-from ._severity import Severity, _edges, compute_severity
+from ._severity import SEVERITY_CONSTRAINTS, Severity, _edges, _severity, compute_severity
 
 __all__ = ["CLIFF_DEFINITIONS", "CliffDefinition", "MoleculeACERule", "SeverityRule",
            "get_cliff_definition", "list_cliff_definitions"]
@@ -51,7 +52,10 @@ class CliffDefinition:
     Subclasses implement :meth:`severity` (per query molecule, a :class:`Severity` whose
     ``severity`` orders molecules from smooth to cliff and whose ``partner`` is the
     reference molecule that makes the cliff) and :meth:`pairs` (training cliff pairs of
-    a train–train graph, for the pairwise loss term).
+    a train–train graph, for the pairwise loss term). A rule whose severities are 0/1
+    flags (cliff molecule or not) sets ``params["binary"] = True`` on its
+    :class:`Severity`, so that :func:`~cliffkit.cliffs.assign_strata` labels cliff =
+    severity > 0 and smooth = severity 0 instead of cutting 0/1 values at quantiles.
     """
 
     name = "base"
@@ -88,20 +92,32 @@ class SeverityRule(CliffDefinition):
 
 @CLIFF_DEFINITIONS.register("moleculeace")
 class MoleculeACERule(CliffDefinition):
-    """MoleculeACE's rule on a neighbour graph: similarity >= 0.9 and a >= 10-fold potency change.
+    """MoleculeACE's rule on a neighbour graph: similarity >= 0.9 and a more than 10-fold potency change.
 
-    van Tilborg, Alenicheva & Grisoni, *J. Chem. Inf. Model.* 62, 5938 (2022). Labels are
-    in log units (MoleculeACE's ``y`` = -log10 nM), so a 10-fold change is |Δy| >= 1. A
-    molecule's severity is 1 when one of its kept neighbours makes such a pair and 0
-    otherwise; its partner is the strongest such neighbour. The similarity is the
-    graph's (ECFP Tanimoto); MoleculeACE also accepts scaffold and SMILES-string
-    similarity, which need the molecules: :func:`~cliffkit.cliffs.moleculeace_cliffs`.
+    van Tilborg, Alenicheva & Grisoni, *J. Chem. Inf. Model.* 62, 5938 (2022). A pair is a
+    cliff when its similarity is ``>= similarity`` and its labels differ by *more than*
+    ``log_fold``: MoleculeACE's ``find_cliffs`` keeps pairs with ``get_fc(...) >
+    potency_fold`` and similarity ``>=`` the threshold, as
+    :func:`~cliffkit.cliffs.moleculeace_cliffs` does, so a pair exactly 10-fold apart is
+    not a cliff. Labels are in log units (MoleculeACE's ``y`` = -log10 nM), so a 10-fold
+    change is |Δy| = 1.
+
+    A molecule's severity is 1 when one of its kept neighbours makes such a pair and 0
+    otherwise (``params["binary"]`` is True: strata are cliff = 1, smooth = 0, whatever the
+    quantiles); its partner is the strongest (largest ``similarity × |Δy|``) of the
+    neighbours that make such a pair, and for a molecule without one the strongest
+    neighbour overall. The similarity is the graph's (ECFP Tanimoto); MoleculeACE also
+    accepts scaffold and SMILES-string similarity, which need the molecules:
+    :func:`~cliffkit.cliffs.moleculeace_cliffs`. The thresholds are the rule's own: a
+    ``delta`` (cliffkit's |Δy| threshold) is refused, and :meth:`pairs` returns every
+    cliff pair (``quantile`` and ``scale`` do not apply).
 
     Parameters
     ----------
     similarity : float, default=0.9
+        A pair is similar when its similarity is ``>=`` this value.
     log_fold : float, default=1.0
-        |Δy| threshold in log10 units (1.0 = 10-fold).
+        A pair is a cliff when ``|Δy| > log_fold`` (log10 units; 1.0 = 10-fold).
     """
 
     def __init__(self, similarity: float = 0.9, log_fold: float = 1.0) -> None:
@@ -111,16 +127,27 @@ class MoleculeACERule(CliffDefinition):
     def __repr__(self) -> str:
         return f"MoleculeACERule(similarity={self.similarity!r}, log_fold={self.log_fold!r})"
 
+    def _is_cliff(self, sims: np.ndarray, dy: np.ndarray) -> np.ndarray:
+        """Per edge: a MoleculeACE cliff pair (similarity >= threshold, |Δy| > log_fold)."""
+        return (sims >= self.similarity) & (np.abs(dy) > self.log_fold)
+
     def _cliff_edges(self, graph, y_query, y_ref):
         _, indices, sims, deg, rows, dy = _edges(graph, y_query, y_query if y_ref is None else y_ref)
-        return rows, indices, (sims >= self.similarity) & (np.abs(dy) >= self.log_fold), deg
+        return rows, indices, self._is_cliff(sims, dy), deg
 
     def severity(self, graph, y_query, y_ref=None, *, m=None, scale=None, delta=None):
-        sev = compute_severity(graph, y_query, y_ref, m=m, scale=scale, delta=self.log_fold)
+        validate_params(SEVERITY_CONSTRAINTS, {"scale": scale, "delta": delta},
+                        "MoleculeACERule.severity")
+        if delta is not None:
+            raise InvalidParameterError(
+                f"The moleculeace cliff definition sets its own thresholds (similarity >= "
+                f"{self.similarity:g}, |Δy| > log_fold={self.log_fold:g}); delta={delta!r} does "
+                "not apply: leave delta unset (another fold: MoleculeACERule(log_fold=...)).")
+        sev = _severity(graph, y_query, y_ref, m=m, scale=scale, gate=self._is_cliff)
         rows, _, cliff, deg = self._cliff_edges(graph, y_query, y_ref)
         sev.severity = (np.bincount(rows[cliff], minlength=deg.shape[0]) > 0).astype(np.float64)
-        sev.params = {**sev.params, "definition": self.name, "similarity": self.similarity,
-                      "log_fold": self.log_fold}
+        sev.params = {**sev.params, "delta": None, "definition": self.name, "binary": True,
+                      "similarity": self.similarity, "log_fold": self.log_fold}
         return sev
 
     def pairs(self, graph, y, *, quantile=0.8, scale=None):

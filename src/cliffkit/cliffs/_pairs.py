@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidParameterError
-from ._severity import SCALE_PERCENTILE, _edges
+from ._severity import _edges, _scale
 
 __all__ = ["CliffPairs", "cliff_pairs", "train_cliff_pairs"]
 
@@ -75,7 +75,8 @@ def cliff_pairs(
     delta : float, optional
         Keep pairs with ``|Δy| >= delta`` (target units) instead.
     scale : float, optional
-        |Δy| scale; default the 95th percentile of |Δy| over the graph's pairs.
+        |Δy| scale; default :func:`~cliffkit.cliffs.severity_scale` of the graph (the 95th
+        percentile of |Δy| over its pairs, of the nonzero ones when that is 0).
 
     Returns
     -------
@@ -85,7 +86,7 @@ def cliff_pairs(
         raise InvalidParameterError(f"The 'quantile' parameter of cliff_pairs must be in [0, 1]; got {quantile!r}.")
     indptr, indices, sims, deg, rows, dy = _edges(graph, y, y)
     if scale is None:
-        scale = float(np.percentile(np.abs(dy), SCALE_PERCENTILE)) if dy.size else float("nan")
+        scale = _scale(np.abs(dy))
     div = scale if (np.isfinite(scale) and scale > 0) else 1.0
     a = np.minimum(rows, indices)
     b = np.maximum(rows, indices)

@@ -50,9 +50,15 @@ class Severity:
     n_neighbors : numpy.ndarray of int64, shape (n_query,)
         Kept neighbours per molecule.
     scale : float
-        The |Δy| scale (95th percentile over kept train–train pairs).
+        The |Δy| scale (95th percentile over kept train–train pairs; see
+        :func:`severity_scale`).
     m : int
         Number of strongest pairs averaged.
+    params : dict
+        How the severities were computed (``m``, ``scale``, ``delta``; a cliff definition
+        adds its own). ``params["binary"]`` is True when every severity is a 0/1 flag
+        (a rule such as MoleculeACE's: in a cliff pair or not); :func:`assign_strata`
+        then labels cliff = severity > 0 and smooth = severity 0, whatever the quantiles.
     """
 
     severity: np.ndarray
@@ -155,9 +161,31 @@ def _edges(graph: Any, y_query: Any, y_ref: Any):
     return indptr, indices, sims, deg, rows, delta
 
 
+def _scale(abs_delta: np.ndarray, percentile: float = SCALE_PERCENTILE) -> float:
+    """The |Δy| scale of :func:`severity_scale` from the |Δy| of the kept pairs.
+
+    The ``percentile`` of |Δy|; when that is 0 while some |Δy| are not (at least
+    ``100 - percentile`` % of the kept pairs tie, e.g. censored or binned labels), the same
+    percentile of the nonzero |Δy|, so the scale keeps the labels' unit and severities stay
+    unit-free. 0 only when every kept pair ties; NaN without pairs.
+    """
+    if abs_delta.size == 0:
+        return float("nan")
+    scale = float(np.percentile(abs_delta, percentile))
+    if scale == 0.0:
+        nonzero = abs_delta[abs_delta > 0]
+        if nonzero.size:
+            scale = float(np.percentile(nonzero, percentile))
+    return scale
+
+
 def severity_scale(graph: Any, y_query: Any, y_ref: Any | None = None, *,
                    percentile: float = SCALE_PERCENTILE) -> float:
     """The |Δy| scale: a percentile of |Δy| over every kept neighbour pair.
+
+    When that percentile is 0 but some kept pairs differ (most pairs tie: censored or
+    binned labels), the percentile of the nonzero |Δy| instead, so that severities divided
+    by it do not depend on the labels' unit.
 
     Parameters
     ----------
@@ -171,26 +199,29 @@ def severity_scale(graph: Any, y_query: Any, y_ref: Any | None = None, *,
     Returns
     -------
     float
-        ``nan`` if the graph has no pairs.
+        ``nan`` if the graph has no pairs, 0 if every kept pair has equal labels.
     """
     if y_ref is None:
         y_ref = y_query
     *_, delta = _edges(graph, y_query, y_ref)
-    if delta.size == 0:
-        return float("nan")
-    return float(np.percentile(np.abs(delta), percentile))
+    return _scale(np.abs(delta), percentile)
 
 
 def _is_nan(value: Any) -> bool:
-    """NaN (as severity_scale gives for equal labels: strengths unscaled)"""
+    """NaN (as severity_scale gives for a graph without pairs: strengths unscaled)"""
     return (isinstance(value, float | np.floating) and not isinstance(value, bool)
             and math.isnan(value))
 
 
-@validated({
+#: Argument constraints of :func:`compute_severity` (also checked by cliff definitions
+#: that compute severities their own way).
+SEVERITY_CONSTRAINTS = {
     "scale": [None, Interval(float, 0.0, math.inf, closed="left"), _is_nan],
     "delta": [None, Interval(float, 0.0, math.inf, closed="left")],
-})
+}
+
+
+@validated(SEVERITY_CONSTRAINTS)
 def compute_severity(graph: Any, y_query: Any, y_ref: Any | None = None, *,
                      m: int | None = None, scale: float | None = None,
                      delta: float | None = None) -> Severity:
@@ -220,8 +251,9 @@ def compute_severity(graph: Any, y_query: Any, y_ref: Any | None = None, *,
     scale : float, optional
         |Δy| scale. Default: :func:`severity_scale` of this graph, which is right for the
         train-only variant; for test molecules pass the train–train scale. A scale of 0 or
-        NaN (what :func:`severity_scale` gives when every kept pair has equal labels)
-        leaves strengths unscaled; a negative or infinite scale is refused.
+        NaN (what :func:`severity_scale` gives when every kept pair has equal labels, or
+        for a graph without pairs) leaves strengths unscaled; a negative or infinite scale
+        is refused.
     delta : float, optional
         Cliff threshold in target units, finite and >= 0. When given, the partner is the
         strongest neighbour with ``|Δy| >= delta`` (the strongest overall when there is
@@ -239,23 +271,34 @@ def compute_severity(graph: Any, y_query: Any, y_ref: Any | None = None, *,
     ShapeMismatchError
         Labels whose length does not match the graph.
     """
+    gate = None if delta is None else (lambda sims, dy: np.abs(dy) >= delta)
+    return _severity(graph, y_query, y_ref, m=m, scale=scale, gate=gate,
+                     params={"delta": delta})
+
+
+def _severity(graph: Any, y_query: Any, y_ref: Any | None, *, m: int | None,
+              scale: float | None, gate: Any = None, params: dict | None = None) -> Severity:
+    """:func:`compute_severity` with the partner chosen among the edges ``gate`` keeps.
+
+    ``gate(similarities, delta) -> bool`` per edge (``delta`` = signed ``y_ref - y_query``);
+    a row without a kept edge takes its strongest neighbour overall. Arguments are not
+    checked here (the callers check them).
+    """
     if y_ref is None:
         y_ref = y_query
     indptr, indices, sims, deg, rows, dy = _edges(graph, y_query, y_ref)
     n = deg.shape[0]
     if m is None:
-        params = getattr(graph, "params", None) or {}
-        k = params.get("k") or (int(deg.max()) if n else 1)
+        gparams = getattr(graph, "params", None) or {}
+        k = gparams.get("k") or (int(deg.max()) if n else 1)
         m = default_m(int(k))
     elif isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 1:
         raise InvalidParameterError(f"The 'm' parameter of compute_severity must be an int >= 1; got {m!r}.")
     m = int(m)
-    if scale is None:
-        scale = float(np.percentile(np.abs(dy), SCALE_PERCENTILE)) if dy.size else float("nan")
-    scale = float(scale)
+    absd = np.abs(dy)
+    scale = _scale(absd) if scale is None else float(scale)
     div = scale if (np.isfinite(scale) and scale > 0) else 1.0
 
-    absd = np.abs(dy)
     strength = sims * absd
     width = int(deg.max()) if n and dy.size else 0
     pos = np.arange(dy.shape[0], dtype=np.int64) - indptr[rows]
@@ -276,9 +319,9 @@ def compute_severity(graph: Any, y_query: Any, y_ref: Any | None = None, *,
         severity = np.where(supported, total / np.maximum(valid.sum(axis=1), 1), 0.0) / div
 
         choose = dense
-        if delta is not None:
+        if gate is not None:
             gated = np.full((n, width), -np.inf)
-            keep = absd >= delta
+            keep = np.asarray(gate(sims, dy), dtype=bool)
             gated[rows[keep], pos[keep]] = strength[keep]
             has = np.isfinite(gated).any(axis=1)
             choose = np.where(has[:, None], gated, dense)
@@ -304,5 +347,5 @@ def compute_severity(graph: Any, y_query: Any, y_ref: Any | None = None, *,
         n_neighbors=deg.astype(np.int64),
         scale=scale,
         m=m,
-        params={"m": m, "scale": scale, "delta": delta},
+        params={"m": m, "scale": scale, **(params or {})},
     )

@@ -23,15 +23,16 @@ class Strata:
     ----------
     labels : numpy.ndarray of str, shape (n,)
         One of :data:`STRATA` per molecule.
-    mode : {"quantile", "delta"}
-        How thresholds were set.
+    mode : {"quantile", "delta", "binary"}
+        How thresholds were set ("binary": 0/1 severities of a rule such as MoleculeACE's).
     cliff_threshold, smooth_threshold : float
         Quantile mode: cliff means severity > ``cliff_threshold``, smooth means severity
         <= ``smooth_threshold``. Delta mode: cliff means a kept neighbour with
         |Δy| >= ``cliff_threshold``; smooth means every kept neighbour has
-        |Δy| < ``smooth_threshold`` (target units).
+        |Δy| < ``smooth_threshold`` (target units). Binary mode: both 0 (cliff means
+        severity > 0, smooth means severity 0).
     params : dict
-        The quantiles or deltas asked for.
+        The quantiles or deltas asked for (binary mode: the cliff definition).
     """
 
     labels: np.ndarray
@@ -91,6 +92,14 @@ def assign_strata(
         Delta mode only: smooth when every kept neighbour differs by less than this
         (default ``delta / 2``).
 
+    Severities that are 0/1 flags (``severity.params["binary"]``, e.g. the ``moleculeace``
+    cliff definition: in a cliff pair or not) are labelled cliff (1) or smooth (0) and
+    never intermediate, whatever the quantiles: a quantile of 0/1 values is 0 or 1, so
+    quantile thresholds would label no molecule a cliff once more than
+    ``1 - cliff_quantile`` of the training molecules are cliffs, and cliff molecules
+    smooth above ``1 - smooth_quantile``. ``delta`` is refused for them (the rule sets its
+    own thresholds).
+
     Returns
     -------
     Strata
@@ -99,10 +108,29 @@ def assign_strata(
     ------
     InsufficientSupportError
         Quantile mode, when no reference molecule has a neighbour to set thresholds from.
+    InvalidParameterError
+        Bad quantiles or deltas; ``delta`` with 0/1 severities; ``severity`` and
+        ``reference`` of which one is 0/1 and the other not.
     """
     ref = severity if reference is None else reference
     sup = severity.supported
-    if delta is not None:
+    binary = bool(severity.params.get("binary"))
+    if binary != bool(ref.params.get("binary")):
+        raise InvalidParameterError(
+            "assign_strata: severity and reference come from different cliff definitions "
+            f"({severity.params.get('definition', 'cliffkit')!r} and "
+            f"{ref.params.get('definition', 'cliffkit')!r}); score both with the same rule.")
+    if binary:
+        if delta is not None:
+            raise InvalidParameterError(
+                f"assign_strata: the severities are 0/1 flags of the "
+                f"{severity.params.get('definition', 'binary')!r} cliff definition, which sets "
+                f"its own thresholds; delta={delta!r} does not apply: leave delta unset.")
+        cliff = sup & (severity.severity > 0)
+        smooth = sup & ~cliff
+        mode, t_cliff, t_smooth = "binary", 0.0, 0.0
+        params = {"definition": str(severity.params.get("definition", "binary"))}
+    elif delta is not None:
         if not delta > 0:
             raise InvalidParameterError(f"The 'delta' parameter of assign_strata must be > 0; got {delta!r}.")
         sd = delta / 2.0 if smooth_delta is None else float(smooth_delta)

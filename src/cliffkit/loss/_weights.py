@@ -121,7 +121,10 @@ def cliff_severity(
     :class:`~cliffkit.errors.DataWarning`: labels averaged (conflicts warned), severities
     computed once per molecule, so a replicate measurement is never a cliff partner at
     similarity 1.0, and every row gets its molecule's severity (``partner``: the partner
-    molecule's first training row).
+    molecule's first training row). A Dataset's SMILES are canonical (as
+    :func:`~cliffkit.data.load_dataset` writes them), so for a Dataset only training rows
+    whose SMILES strings repeat trigger that merge (a Dataset built by hand from replicate
+    measurements); its SMILES are not parsed again otherwise.
 
     Returns
     -------
@@ -145,7 +148,7 @@ def cliff_severity(
     from ..similarity import compute_fingerprints, default_k, find_neighbors
 
     is_dataset = hasattr(data, "smiles") and hasattr(data, "target")
-    if is_dataset:  # its molecules are distinct (load_dataset merged repeats)
+    if is_dataset:
         smiles = np.asarray(data.smiles, dtype=object)
         if y is None:
             y = data.target(target)
@@ -171,11 +174,15 @@ def cliff_severity(
             "cliffkit.split.labelled_view(split, dataset, target))."
         )
     row_mol = None  # training row -> distinct molecule, when SMILES repeat a molecule
-    if not is_dataset:
+    # A Dataset holds canonical SMILES, one row per molecule, when load_dataset made it; one
+    # built by hand may repeat a string (replicate measurements): merged like SMILES.
+    if not is_dataset or _has_repeats(smiles[idx]):
         from ..split._base import _merge_rows
 
+        what = (f"cliff_severity's training rows of Dataset {getattr(data, 'name', '')!r}"
+                if is_dataset else "cliff_severity's training SMILES")
         _, y_mol, row_mol = _merge_rows(
-            smiles[idx], y_train[:, None], ["y"], what="cliff_severity's training SMILES",
+            smiles[idx], y_train[:, None], ["y"], what=what,
             note="Severities are computed once per molecule (a repeated measurement is not "
                  "a cliff partner at similarity 1.0) and every row gets its molecule's.")
     first = idx if row_mol is None else idx[_first_rows(row_mol)]
@@ -199,6 +206,11 @@ def cliff_severity(
     return sev if not return_pairs else (sev, pairs)
 
 
+def _has_repeats(smiles: np.ndarray) -> bool:
+    """True when a SMILES string occurs more than once (exact strings, no parsing)."""
+    return len(set(smiles.tolist())) < smiles.shape[0]
+
+
 def _first_rows(row_mol: np.ndarray) -> np.ndarray:
     """Position of each molecule's first row, from row -> molecule (molecules 0..n-1)."""
     first = np.full(int(row_mol.max()) + 1, -1, dtype=np.int64)
@@ -211,7 +223,10 @@ def cliff_pairs_from_severity(severity: Any, *, quantile: float = 0.8) -> np.nda
 
     A training molecule ``i`` gives the pair ``(i, partner[i])`` when it is supported
     and its severity is above the ``quantile`` of the supported training severities
-    (the same threshold that labels test cliffs). Unordered duplicates are dropped.
+    (the same threshold that labels test cliffs). Severities that are 0/1 flags
+    (``severity.params["binary"]``, the ``moleculeace`` definition) give a pair for every
+    molecule with severity 1, as :func:`~cliffkit.cliffs.assign_strata` labels them
+    cliffs. Unordered duplicates are dropped.
 
     Parameters
     ----------
@@ -232,7 +247,8 @@ def cliff_pairs_from_severity(severity: Any, *, quantile: float = 0.8) -> np.nda
     ok = supported & (partner >= 0)
     if not ok.any():
         return np.empty((0, 2), dtype=np.int64)
-    thr = np.quantile(sev[supported], quantile)
+    binary = bool((getattr(severity, "params", None) or {}).get("binary"))
+    thr = 0.0 if binary else np.quantile(sev[supported], quantile)
     sel = np.flatnonzero(ok & (sev > thr))
     if sel.size == 0:
         return np.empty((0, 2), dtype=np.int64)

@@ -56,7 +56,11 @@ class TargetLabels:
     scale : float
         |Δy| scale (95th percentile over train–train pairs).
     cliff_threshold, smooth_threshold : float
-        Severity thresholds (or |Δy| thresholds in delta mode) from the training set.
+        Severity thresholds (or |Δy| thresholds in delta mode) from the training set; both
+        0 in binary mode (cliff: severity > 0).
+    mode : {"quantile", "delta", "binary"}
+        How the strata were cut (:attr:`cliffkit.cliffs.Strata.mode`; "binary" for the 0/1
+        severities of the ``moleculeace`` cliff definition).
     train_severity_quantiles : dict
         Quantiles of the supported training severities (to choose thresholds).
     """
@@ -272,7 +276,9 @@ def label_targets(
     random_state : int, optional
         Seeds the visiting order of the matching.
     cliff_definition : str, default="cliffkit"
-        Entry of :data:`cliffkit.cliffs.CLIFF_DEFINITIONS` that scores severities.
+        Entry of :data:`cliffkit.cliffs.CLIFF_DEFINITIONS` that scores severities. A rule
+        with 0/1 severities (``"moleculeace"``) gives cliff / smooth strata without the
+        quantiles, and refuses ``delta`` (:func:`~cliffkit.cliffs.assign_strata`).
 
     Returns
     -------
