@@ -206,27 +206,30 @@ def test_lam_must_be_finite_and_bounded_in_the_library(lam):
     assert np.isfinite(cliff_weights(sev, lam=MAX_LAM)).all()
 
 
-def test_cliff_severity_merges_a_datasets_repeated_smiles():
+def test_cliff_severity_merges_repeated_smiles_and_a_dataset_cannot_hold_them():
     """Review h42 F8: a Dataset was trusted to hold distinct SMILES (load_dataset's are),
     but one built by hand from replicate measurements made row 0's replicate its cliff
-    partner at similarity 1.0; now merged with the SMILES path's warning and result."""
+    partner at similarity 1.0. Now such a Dataset is refused when it is built, and the
+    SMILES path merges the replicates (severity per molecule, never the replicate)."""
     from cliffkit.data import Dataset
-    from cliffkit.errors import DataWarning
+    from cliffkit.errors import DataWarning, InvalidDataError
     from cliffkit.loss import cliff_severity
 
     smi = ["OCCc1ccccc1", "OCCc1ccccc1", "OCCc1ccc(C)cc1", "OCCc1ccc(Cl)cc1",
            "OCCc1ccc(F)cc1", "NCCc1ccccc1"]
     y = np.array([1.0, 3.0, 1.1, 1.2, 1.3, 1.0])
-    ds = Dataset(name="replicates", smiles=np.array(smi, dtype=object), y=y,
-                 target_names=["t"], units=["log"])
+    with pytest.raises(InvalidDataError, match=r"'OCCc1ccccc1' at rows 0, 1 .*load_dataset"):
+        Dataset(name="replicates", smiles=np.array(smi, dtype=object), y=y,
+                target_names=["t"], units=["log"])
     kw = {"k": 4, "min_similarity": 0.3, "return_pairs": True}
-    with pytest.warns(DataWarning, match="Dataset 'replicates'.*6 rows but 5 distinct"), \
+    with pytest.warns(DataWarning, match="6 rows but 5 distinct"), \
             pytest.warns(DataWarning, match="conflicting y values"):
-        sev, pairs = cliff_severity(ds, **kw)
-    with pytest.warns(DataWarning):
-        ref, ref_pairs = cliff_severity(smi, y, **kw)
+        sev, pairs = cliff_severity(smi, y, **kw)
     assert sev.partner[0] not in (0, 1) and sev.partner_similarity[0] < 1.0
-    np.testing.assert_array_equal(sev.partner, ref.partner)
-    np.testing.assert_allclose(sev.severity, ref.severity, rtol=1e-12)
-    np.testing.assert_array_equal(pairs, ref_pairs)
+    assert sev.partner[0] == sev.partner[1]
     assert [0, 1] not in pairs.tolist()
+    # the merged molecules as a Dataset (mean label) give the same severities
+    ds = Dataset(name="merged", smiles=np.array(smi[1:], dtype=object),
+                 y=np.concatenate([[2.0], y[2:]]), target_names=["t"], units=["log"])
+    ref = cliff_severity(ds, k=4, min_similarity=0.3)
+    np.testing.assert_allclose(sev.severity[1:], ref.severity, rtol=1e-12)

@@ -132,3 +132,24 @@ def test_dataframe_and_column_inputs(data_dir):
         next(sp.split(src, y))
     with pytest.raises(InvalidParameterError, match=r"shape \(120, 8\).*cv=list\(splitter.split"):
         next(sp.split(np.zeros((120, 8)), y))
+
+
+def test_a_dataset_with_replicates_cannot_reach_a_splitter(lipo300):
+    """A Dataset was trusted to hold distinct molecules (``_coerce`` uses it as is), but one
+    built by hand from replicate rows was accepted, and a split could put a molecule's two
+    replicates in train and test. Now the Dataset itself refuses them (and ``subset`` a
+    repeated row), so only the array path, which merges replicates, takes them."""
+    from cliffkit.data import Dataset
+    from cliffkit.errors import InvalidDataError
+
+    rng = np.random.default_rng(1)
+    rows = np.concatenate([np.arange(120), rng.choice(120, 40, replace=False)])
+    smiles, y = lipo300.smiles[rows], lipo300.target()[rows] + 0.01 * (np.arange(160) >= 120)
+    with pytest.raises(InvalidDataError, match=r"40 SMILES occur on more than one row"):
+        Dataset(name="replicates", smiles=smiles, y=y, target_names=["logD"], units=["logD"])
+    with pytest.raises(InvalidParameterError, match=r"indices repeat rows \(40 repeats"):
+        lipo300.subset(rows)
+    with pytest.warns(DataWarning, match="160 rows but 120 distinct molecules"):
+        train, test = next(get_splitter("random", random_state=0, val_size=0.0)
+                           .split(smiles.tolist(), y))
+    assert not set(smiles[train]) & set(smiles[test])

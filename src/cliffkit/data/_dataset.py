@@ -8,7 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ShapeMismatchError, UnknownNameError, unknown_name
+from ..errors import (
+    InvalidDataError,
+    InvalidParameterError,
+    ShapeMismatchError,
+    UnknownNameError,
+    unknown_name,
+)
 
 
 @dataclass
@@ -119,7 +125,14 @@ class Dataset:
     name : str
         Registry name (``"lipophilicity"``) or the file name for user files.
     smiles : numpy.ndarray of str, shape (n_samples,)
-        RDKit canonical SMILES, unique.
+        RDKit canonical SMILES, unique: one row per molecule. A Dataset built with a
+        repeated SMILES (replicate measurements) is refused with an
+        :class:`~cliffkit.errors.InvalidDataError`, since a replicate would be its own
+        molecule's cliff partner at similarity 1.0 and could land on the other side of a
+        split; :func:`~cliffkit.data.load_dataset` merges replicates (labels averaged,
+        ``report.merged``). The check compares strings, so SMILES given by hand must be
+        canonical (:func:`~cliffkit.data.canonicalize`) for two spellings of a molecule to
+        count as one.
     y : numpy.ndarray of float64, shape (n_samples, n_targets)
         Targets in the units of :attr:`units`. Finite, except that a multi-target
         source may leave a target NaN for a molecule that has a value for another
@@ -167,6 +180,33 @@ class Dataset:
                 f"Dataset {self.name!r}: y has {y.shape[1]} columns, "
                 f"{len(self.target_names)} target names and {len(self.units)} units."
             )
+        self._check_unique_smiles()
+
+    def _check_unique_smiles(self) -> None:
+        """Refuse a SMILES string that occurs on more than one row (exact strings: a set of
+        hashes, about 10 ms for 130k molecules; nothing is parsed)."""
+        if self.smiles.ndim != 1:
+            raise ShapeMismatchError(
+                f"Dataset {self.name!r}: smiles must have shape (n_samples,); "
+                f"got {self.smiles.shape}.")
+        smiles = self.smiles.tolist()
+        if len(set(smiles)) == len(smiles):
+            return
+        rows: dict[Any, list[int]] = {}
+        for i, s in enumerate(smiles):
+            rows.setdefault(s, []).append(i)
+        groups = [r for r in rows.values() if len(r) > 1]
+        first = min(groups, key=lambda r: r[0])
+        n_extra = sum(len(r) - 1 for r in groups)
+        at = ", ".join(map(str, first[:5])) + (f" and {len(first) - 5} more" if len(first) > 5 else "")
+        raise InvalidDataError(
+            f"Dataset {self.name!r}: {len(groups)} SMILES occur on more than one row "
+            f"({n_extra} repeated rows of {len(smiles)}), e.g. {smiles[first[0]]!r} at rows {at} "
+            "(0-based); a Dataset holds each molecule once (a replicate would be its own cliff "
+            "partner at similarity 1.0 and could land on both sides of a split): merge replicates "
+            "first, e.g. with load_dataset, which averages them and reports it (report.merged), "
+            "or pass the SMILES and y arrays to the splitter, which merges them the same way."
+        )
 
     def __len__(self) -> int:
         return int(self.smiles.shape[0])
@@ -219,8 +259,35 @@ class Dataset:
         return self.units[self.target_index(target)]
 
     def subset(self, indices: np.ndarray, name: str | None = None) -> Dataset:
-        """A new Dataset with rows ``indices`` (in that order)."""
-        idx = np.asarray(indices, dtype=np.int64)
+        """A new Dataset with rows ``indices`` (in that order).
+
+        ``indices`` are distinct row positions (negative ones count from the end) or a
+        boolean mask of length ``n_samples``. A repeated row is refused
+        (:class:`~cliffkit.errors.InvalidParameterError`): a Dataset holds each molecule
+        once, so a bootstrap resample is drawn on arrays (predictions, labels), not on a
+        Dataset.
+        """
+        raw = np.asarray(indices)
+        n = len(self)
+        if raw.dtype == bool:  # a mask, not the positions 0 and 1
+            if raw.shape != (n,):
+                raise InvalidParameterError(
+                    f"Dataset {self.name!r}.subset: a boolean mask needs shape ({n},); "
+                    f"got {raw.shape}.")
+            idx = np.flatnonzero(raw)
+        else:
+            idx = np.asarray(indices, dtype=np.int64)
+        pos = np.where(idx < 0, idx + n, idx)
+        if pos.size > 1 and np.unique(pos).size != pos.size:
+            srt = np.sort(pos)
+            row = int(srt[1:][srt[1:] == srt[:-1]][0])
+            at = np.flatnonzero(pos == row)
+            raise InvalidParameterError(
+                f"Dataset {self.name!r}.subset: indices repeat rows ({pos.size - np.unique(pos).size} "
+                f"repeats, e.g. row {row} at positions {at[:5].tolist()}); a Dataset holds each "
+                "molecule once: pass distinct rows (a bootstrap resamples arrays such as "
+                "predictions and labels, not a Dataset)."
+            )
         return Dataset(
             name=name or self.name,
             smiles=self.smiles[idx],

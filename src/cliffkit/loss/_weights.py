@@ -121,10 +121,8 @@ def cliff_severity(
     :class:`~cliffkit.errors.DataWarning`: labels averaged (conflicts warned), severities
     computed once per molecule, so a replicate measurement is never a cliff partner at
     similarity 1.0, and every row gets its molecule's severity (``partner``: the partner
-    molecule's first training row). A Dataset's SMILES are canonical (as
-    :func:`~cliffkit.data.load_dataset` writes them), so for a Dataset only training rows
-    whose SMILES strings repeat trigger that merge (a Dataset built by hand from replicate
-    measurements); its SMILES are not parsed again otherwise.
+    molecule's first training row). A Dataset's molecules are already distinct (it refuses
+    a repeated SMILES), so its SMILES are not parsed again.
 
     Returns
     -------
@@ -174,15 +172,11 @@ def cliff_severity(
             "cliffkit.split.labelled_view(split, dataset, target))."
         )
     row_mol = None  # training row -> distinct molecule, when SMILES repeat a molecule
-    # A Dataset holds canonical SMILES, one row per molecule, when load_dataset made it; one
-    # built by hand may repeat a string (replicate measurements): merged like SMILES.
-    if not is_dataset or _has_repeats(smiles[idx]):
+    if not is_dataset:  # a Dataset's molecules are distinct (Dataset refuses a repeated SMILES)
         from ..split._base import _merge_rows
 
-        what = (f"cliff_severity's training rows of Dataset {getattr(data, 'name', '')!r}"
-                if is_dataset else "cliff_severity's training SMILES")
         _, y_mol, row_mol = _merge_rows(
-            smiles[idx], y_train[:, None], ["y"], what=what,
+            smiles[idx], y_train[:, None], ["y"], what="cliff_severity's training SMILES",
             note="Severities are computed once per molecule (a repeated measurement is not "
                  "a cliff partner at similarity 1.0) and every row gets its molecule's.")
     first = idx if row_mol is None else idx[_first_rows(row_mol)]
@@ -204,11 +198,6 @@ def cliff_severity(
         if pairs is not None:
             pairs = np.sort(pos[pairs], axis=1).astype(np.int64) if len(pairs) else pairs
     return sev if not return_pairs else (sev, pairs)
-
-
-def _has_repeats(smiles: np.ndarray) -> bool:
-    """True when a SMILES string occurs more than once (exact strings, no parsing)."""
-    return len(set(smiles.tolist())) < smiles.shape[0]
 
 
 def _first_rows(row_mol: np.ndarray) -> np.ndarray:

@@ -424,7 +424,8 @@ def _merge_rows(smiles: np.ndarray, arr: np.ndarray | None, names: list[str], *,
 def _coerce(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray | None, list[str], dict, np.ndarray | None]:
     """(smiles, y (n, t) or None, target names, dataset meta, row -> molecule or None).
 
-    A Dataset is used as is (its molecules are already distinct). SMILES are
+    A Dataset is used as is (its molecules are already distinct: a Dataset refuses a
+    repeated SMILES). SMILES are
     canonicalised and repeated molecules merged as :func:`~cliffkit.data.load_dataset`
     does; the last element maps each input row to its molecule (None when no row repeats
     a molecule).
