@@ -464,3 +464,19 @@ def test_claim_conditions_name_every_test_of_the_cell_p():
     assert claim_margin({"endpoint": "ratio", "smooth_margin": 0.05}) is None
     c = claim_conditions({"endpoint": "gap_reduction", "threshold": 0.3})
     assert c[0] == "gap_reduction ≥ 0.3" and "1.02" in c[1] and c[2] == "plain gap > 0"
+
+
+def test_fieller_names_the_two_rays_of_an_exclusive_set():
+    """Where the confidence set is (−∞, L] ∪ [U, ∞) the note names L and U (h48 finding 7;
+    it said only "unbounded"); L and U are where the paired t-test is at its critical value."""
+    from cliffkit.evaluate import fieller_interval
+
+    a = np.array([1.1, 1.3, 0.6, 1.5])
+    b = np.array([0.3, 0.45, 0.05, 0.6])
+    e = fieller_interval(a, b)
+    assert e.low == -np.inf and e.note.startswith("unbounded: (−∞, ")
+    lo, hi = (float(x) for x in e.note.split("(−∞, ")[1].replace("] ∪ [", " ").split(",")[0].split())
+    tc = stats.t.ppf(0.975, 3)
+    for r in (lo, hi):
+        d = a - r * b
+        assert abs(d.mean() / (d.std(ddof=1) / 2)) == pytest.approx(tc, rel=2e-3)

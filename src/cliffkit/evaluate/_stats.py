@@ -153,7 +153,8 @@ def fieller_interval(num, den, confidence: float = 0.95) -> Estimate:
     -------
     Estimate
         NaN bounds with fewer than two seeds; infinite bounds (note "unbounded") when the
-        denominator's mean is not distinguishable from 0 at this confidence.
+        denominator's mean is not distinguishable from 0 at this confidence; where the set
+        is two rays the note names them ("unbounded: (−∞, L] ∪ [U, ∞)").
 
     Raises
     ------
@@ -190,7 +191,11 @@ def fieller_interval(num, den, confidence: float = 0.95) -> Estimate:
     qc = ma * ma - q * saa
     disc = qb * qb - qa * qc
     if qa <= 0 or disc < 0:
-        return Estimate(r, -np.inf, np.inf, note=(note + "; " if note else "") + "unbounded")
+        what = "unbounded"
+        if qa < 0 and disc > 0:  # the set is two rays, (−∞, L] ∪ [U, ∞): say which
+            lo_, hi_ = sorted(((qb - np.sqrt(disc)) / qa, (qb + np.sqrt(disc)) / qa))
+            what += f": (−∞, {format_number(lo_, 3)}] ∪ [{format_number(hi_, 3)}, ∞)"
+        return Estimate(r, -np.inf, np.inf, note=(note + "; " if note else "") + what)
     root = float(np.sqrt(max(disc, 0.0)))
     return Estimate(r, (qb - root) / qa, (qb + root) / qa, note=note)
 

@@ -556,7 +556,7 @@ def _ratio_text(sub, prefix: str = "", ci: bool = True) -> str:
     if e.note.startswith("one seed"):
         return text + (f" [{_fmt(e.low)}, {_fmt(e.high)}]†" if math.isfinite(e.low) else " [—]")
     if "unbounded" in e.note:
-        return text + " [unbounded]"
+        return text + f" [{e.note[e.note.index('unbounded'):]}]"
     text += f" [{_fmt(e.low)}, {_fmt(e.high)}]" if math.isfinite(e.low) else " [—]"
     return text + (f" ({e.note})" if e.note else "")
 
