@@ -131,6 +131,8 @@ def test_bad_inputs():
         moleculeace_cliffs(["C", "CC"], [1.0, -2.0])
     with pytest.raises(InvalidSmilesError, match="position"):
         moleculeace_cliffs(["C", "not a smiles"], [1.0, 2.0])
+    with pytest.raises(InvalidSmilesError, match=r"positions 1 \(' '\)"):  # zero atoms (h46 F4)
+        moleculeace_cliffs(["C", " ", "CC"], [1.0, 2.0, 3.0])
     with pytest.raises(InvalidParameterError, match="similarity_threshold"):
         moleculeace_cliffs(["C", "CC"], [1.0, 2.0], similarity_threshold=1.5)
     with pytest.raises(ShapeMismatchError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -161,3 +162,41 @@ def test_embed_rejects_bad_seed():
 
     with pytest.raises(InvalidParameterError, match="'random_state' parameter of embed_conformers"):
         embed_conformers(["C"], random_state=1.5)
+
+
+def test_damaged_conformer_cache_file_is_recomputed(tmp_path):
+    # h46 F3: a truncated cache file raised zipfile.BadZipFile on every later run
+    g = embed_conformers(["CCO", "CCN"], cache_dir=tmp_path, n_jobs=1)
+    files = sorted(tmp_path.rglob("*.npz"))
+    assert len(files) == 2
+    for f in files:
+        blob = f.read_bytes()
+        f.write_bytes(blob[: len(blob) // 2])
+    with pytest.warns(CliffkitWarning, match=r"2 conformer cache file.*unreadable .*\.npz"):
+        again = embed_conformers(["CCO", "CCN"], cache_dir=tmp_path, n_jobs=1)
+    assert again.status.tolist() == g.status.tolist()
+    for a, b in zip(g.pos, again.pos, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # overwritten: read back without a warning
+        embed_conformers(["CCO", "CCN"], cache_dir=tmp_path, n_jobs=1)
+
+
+def test_unconverged_force_field_is_labelled_so():
+    # h46 F6: MMFF's return code was ignored: 1 (not converged) was labelled "mmff"
+    g = embed_conformers(["CCCCCCCCO", "CCO"], max_iters=1, n_jobs=1, use_cache=False)
+    assert g.status.tolist() == ["mmff-unconverged"] * 2
+    assert g.counts == {"mmff-unconverged": 2} and g.n_failed == 0
+
+
+def test_force_field_setup_failure_keeps_etkdg_label(monkeypatch):
+    from rdkit.Chem import AllChem
+
+    monkeypatch.setattr(AllChem, "MMFFOptimizeMolecule", lambda *a, **k: -1)
+    g = embed_conformers(["CCO"], n_jobs=1, use_cache=False)
+    assert g.status.tolist() == ["etkdg"]
+
+
+def test_empty_smiles_is_refused_by_the_embedder():
+    with pytest.raises(InvalidDataError, match="empty"):
+        embed_conformers([""], n_jobs=1, use_cache=False)

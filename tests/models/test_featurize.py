@@ -81,3 +81,38 @@ def test_ecfp_matches_rdkit():
 def test_invalid_smiles_error_names_position():
     with pytest.raises(InvalidSmilesError, match=r"position.*1 \('C1CC'\)"):
         PackedGraphs.from_smiles(["CCO", "C1CC"])
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_empty_smiles_is_refused_not_an_all_zero_molecule(blank):
+    # h46 F4: a zero-atom molecule was featurised as no bits / no atoms
+    with pytest.raises(InvalidSmilesError, match=r"positions 1 .*empty or blank"):
+        ecfp_features(["CCO", blank])
+    with pytest.raises(InvalidSmilesError, match=r"positions 0 .*empty or blank"):
+        PackedGraphs.from_smiles([blank, "CCO"])
+
+
+def test_cached_features_cannot_be_edited_through_a_caller():
+    # h46 F6: the in-process cache handed out its own arrays; an in-place edit by one
+    # caller changed what every later call returned
+    import warnings
+
+    smiles = ["CCO", "c1ccccc1O", "CC(=O)N"]
+    X = ecfp_features(smiles)
+    before = X.copy()
+    with pytest.raises(ValueError, match="read-only"):
+        X[:] = 0
+    np.testing.assert_array_equal(ecfp_features(smiles), before)
+    g = PackedGraphs.from_smiles(smiles)
+    x0 = g.x.clone()
+    g.x[:, 0] = 15  # a pack owns its tensors
+    assert PackedGraphs.from_smiles(smiles).x.equal(x0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns about a non-writable numpy array
+        g2 = PackedGraphs.from_smiles(smiles)
+        b = g2.batch([2, 0])
+        from cliffkit.models._featurize import TensorBatcher
+
+        t = TensorBatcher(ecfp_features(smiles))
+        t.X[0, 0] = 7.0
+    assert b.num_graphs == 2 and ecfp_features(smiles)[0, 0] == before[0, 0]

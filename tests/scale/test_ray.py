@@ -59,6 +59,8 @@ def _assert_same_graph(local, dist):
     # the parameters that define the result (timings and search diagnostics may differ)
     keys = ("k", "min_similarity", "exclude_self", "n_bits", "backend")
     assert {k: local.params[k] for k in keys} == {k: dist.params[k] for k in keys}
+    # the local search's keys, diagnostics merged from the tasks (h46: only backend was)
+    assert set(local.params) <= set(dist.params)
 
 
 def test_neighbor_search_is_byte_identical(cluster):

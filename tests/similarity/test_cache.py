@@ -67,3 +67,18 @@ def test_truncated_cache_file_is_recomputed_and_overwritten(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert cached_neighbors(SMILES, k=2, cache_dir=tmp_path).params["cached"] is True
+
+
+def test_cache_key_holds_the_rdkit_version(tmp_path, monkeypatch):
+    # h46 F5: another RDKit may parse or fingerprint differently; the conformer cache
+    # key had its version, the neighbour cache key did not
+    from rdkit import rdBase
+
+    from cliffkit.similarity import neighbors_cache_key
+
+    key = neighbors_cache_key(SMILES, None, {"k": 3})
+    g = cached_neighbors(SMILES, k=3, cache_dir=tmp_path)
+    monkeypatch.setattr(rdBase, "rdkitVersion", "1999.09.1")
+    assert neighbors_cache_key(SMILES, None, {"k": 3}) != key
+    g2 = cached_neighbors(SMILES, k=3, cache_dir=tmp_path)
+    assert g2.params["cached"] is False and g2.params["cache_file"] != g.params["cache_file"]

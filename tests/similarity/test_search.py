@@ -157,16 +157,26 @@ def test_threshold_gives_short_rows(qm9_smiles):
 
 
 def test_zero_bit_molecules():
-    # the empty molecule has no bits: Tanimoto(0, 0) = 0.0, as in RDKit
-    smiles = ["", "", "CCO"]
-    fps = compute_fingerprints(smiles)
-    assert not fps[0].any()
-    bv = _rdkit_fps(smiles)
-    assert DataStructs.TanimotoSimilarity(bv[0], bv[1]) == 0.0
+    # fingerprints without bits: Tanimoto(0, 0) = 0.0, as in RDKit (no molecule has
+    # none, and compute_fingerprints refuses the empty SMILES: the rows are made by hand)
+    fps = compute_fingerprints(["CCO"])
+    fps = np.vstack([np.zeros((2, fps.shape[1]), np.uint8), fps])
+    empty = DataStructs.ExplicitBitVect(2048)
+    assert DataStructs.TanimotoSimilarity(empty, DataStructs.ExplicitBitVect(2048)) == 0.0
     g = find_neighbors(fps, k=2, min_similarity=0.1)
     assert g.degree().tolist() == [0, 0, 0]
     g0 = find_neighbors(fps, k=2, min_similarity=0.0)
     assert g0.row(0)[0].tolist() == [1, 2] and g0.row(0)[1].tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_empty_smiles_is_refused_not_an_all_zero_molecule(blank):
+    # h46 F4: RDKit reads "" as a zero-atom molecule; it was fingerprinted as all zeros
+    # while the loaders and Backbone.predict refuse it (one rule: cliffkit.data.is_molecule)
+    with pytest.raises(InvalidSmilesError, match=r"positions 1 .*empty or blank"):
+        compute_fingerprints(["CCO", blank, "CCN"])
+    with pytest.raises(InvalidSmilesError, match="positions 0"):
+        compute_fingerprints([Chem.MolFromSmiles(""), "CCO"])
 
 
 def test_empty_query_and_k_larger_than_reference():
@@ -570,7 +580,8 @@ def test_measured_query_shards_match_the_whole_search(tau, qm9_smiles):
 
 def test_reference_shards_bad_input_cases():
     # the bad-input list, with the reference in shards of 2
-    fps = compute_fingerprints(["CCO", "CCN", "", "c1ccccc1", "[Na+]"])
+    fps = compute_fingerprints(["CCO", "CCN", "c1ccccc1", "[Na+]"])
+    fps = np.insert(fps, 2, 0, axis=0)  # a zero-bit row (the empty SMILES is refused)
     empty = np.zeros((5, fps.shape[1]), dtype=np.uint8)  # zero-bit references
     g = find_neighbors(fps[:2], empty, k=3, min_similarity=0.0, ref_shard_size=2)
     assert g.indices.tolist() == [0, 1, 2] * 2 and g.similarities.tolist() == [0.0] * 6

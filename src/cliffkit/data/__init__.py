@@ -22,7 +22,13 @@ from ._loaders import (
 )
 from ._read import read_table
 from ._registry import DatasetInfo, TargetSpec, get_dataset_info, list_datasets, register_dataset
-from ._standardize import STANDARDIZE_MODES, canonicalize, check_parsed, mol_from_smiles
+from ._standardize import (
+    STANDARDIZE_MODES,
+    canonicalize,
+    check_parsed,
+    is_molecule,
+    mol_from_smiles,
+)
 
 __all__ = [
     "Dataset",
@@ -43,6 +49,7 @@ __all__ = [
     "get_dataset_info",
     "list_datasets",
     "load_dataset",
+    "is_molecule",
     "mol_from_smiles",
     "moleculeace_sets",
     "read_table",

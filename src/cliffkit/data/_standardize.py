@@ -54,7 +54,7 @@ from ._dataset import DroppedRow, LoadReport, MergedGroup
 from ._read import Table
 
 __all__ = [
-    "STANDARDIZE_MODES", "canonicalize", "classify_smiles", "mol_from_smiles", "parse_targets", "smiles_whitespace", "standardize",
+    "STANDARDIZE_MODES", "canonicalize", "classify_smiles", "is_molecule", "mol_from_smiles", "parse_targets", "smiles_whitespace", "standardize",
     "standardize_arrays", "Standardized",
 ]
 
@@ -77,6 +77,22 @@ CANON_VERSION = "2"
 _SPACE = re.compile(r"\s+")
 
 
+def is_molecule(mol: object) -> bool:
+    """Whether an RDKit parse result is a molecule: not None and at least one atom.
+
+    The one rule every cliffkit entry point applies: RDKit reads ``""`` (and a blank
+    string once stripped) as a zero-atom ``Mol`` with no fingerprint bits and no graph,
+    which is no molecule; loaders drop it, the array APIs refuse it.
+
+    Examples
+    --------
+    >>> from rdkit import Chem
+    >>> is_molecule(Chem.MolFromSmiles("C")), is_molecule(Chem.MolFromSmiles("")), is_molecule(None)
+    (True, False, False)
+    """
+    return mol is not None and mol.GetNumAtoms() > 0
+
+
 def _parses(text: str) -> bool:
     from rdkit import Chem
 
@@ -84,7 +100,7 @@ def _parses(text: str) -> bool:
         mol = Chem.MolFromSmiles(text)
     except Exception:  # noqa: BLE001 - RDKit raises on a few pathological inputs
         return False
-    return mol is not None and mol.GetNumAtoms() > 0
+    return is_molecule(mol)
 
 
 def smiles_whitespace(cell: str) -> tuple[str | None, str, str]:
@@ -158,15 +174,16 @@ def check_parsed(parsed: Sequence, smiles: Sequence, *, what: str = "",
 def mol_from_smiles(text: object):
     """RDKit ``Mol`` of one SMILES string for the array APIs, or None.
 
-    None when ``text`` is not a string, does not parse, or holds whitespace inside:
-    RDKit would read only the part before the whitespace (``"C C O"`` would be methane),
-    so such a string is refused rather than silently changed. Surrounding whitespace is
-    stripped; an empty string gives RDKit's empty molecule, as ``Chem.MolFromSmiles``.
+    None when ``text`` is not a string, does not parse, holds whitespace inside (RDKit
+    would read only the part before the whitespace: ``"C C O"`` would be methane, so
+    such a string is refused rather than silently changed) or is empty or blank (RDKit's
+    zero-atom molecule is no molecule, :func:`is_molecule`). Surrounding whitespace is
+    stripped.
 
     Examples
     --------
-    >>> mol_from_smiles("CCO").GetNumAtoms(), mol_from_smiles("C C O")
-    (3, None)
+    >>> mol_from_smiles("CCO").GetNumAtoms(), mol_from_smiles("C C O"), mol_from_smiles("  ")
+    (3, None, None)
     """
     if not isinstance(text, str):
         return None
@@ -175,7 +192,8 @@ def mol_from_smiles(text: object):
         return None
     from rdkit import Chem
 
-    return Chem.MolFromSmiles(t)
+    mol = Chem.MolFromSmiles(t)
+    return mol if is_molecule(mol) else None
 
 
 @functools.lru_cache(maxsize=4)
@@ -236,12 +254,12 @@ def _canon_chunk(chunk: Sequence[object], mode: str = "keep") -> list[str | None
                     continue
             try:
                 mol = Chem.MolFromSmiles(text)
-                if mol is None or mol.GetNumAtoms() == 0:
+                if not is_molecule(mol):
                     out.append(None)
                     continue
                 if fix is not None:
                     mol = fix(mol)
-                    if mol is None or mol.GetNumAtoms() == 0:
+                    if not is_molecule(mol):
                         out.append(None)
                         continue
                 out.append(Chem.MolToSmiles(mol))

@@ -8,10 +8,13 @@ generated in parallel and cached on disk, one file per (SMILES, parameters).
 
 Failure policy (never silent): a molecule RDKit cannot embed, even from random
 coordinates, gets its 2D depiction coordinates (z = 0) as a fallback. Every
-molecule's ``status`` says what it got (``"qm9"``, ``"mmff"``, ``"uff"``,
-``"etkdg"`` when no force field had parameters, ``"2d-fallback"``), the counts are
-in :attr:`Geometries.counts`, and a :class:`~cliffkit.errors.DataWarning` names the
-fallback molecules.
+molecule's ``status`` says what it got (``"qm9"``; ``"mmff"`` or ``"uff"`` when the
+force field converged, ``"mmff-unconverged"`` or ``"uff-unconverged"`` when it stopped
+at ``max_iters`` (the last step's geometry); ``"etkdg"`` when no force field had
+parameters or its setup failed; ``"2d-fallback"``), the counts are in
+:attr:`Geometries.counts`, and a :class:`~cliffkit.errors.DataWarning` names the
+fallback molecules. A damaged cache file is recomputed with a
+:class:`~cliffkit.errors.CliffkitWarning` naming it.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ __all__ = [
     "load_qm9_geometries",
 ]
 
-_CACHE_VERSION = 1
+#: 2: statuses say whether the force field converged ("mmff-unconverged", ...)
+_CACHE_VERSION = 2
 QM9_GEOMETRIES_FILE = "qm9_geometries.npz"
 
 
@@ -226,14 +230,22 @@ def load_qm9_geometries(
 # ---------------------------------------------------------------------------- RDKit
 
 
+#: status of a force-field return code (0 converged, 1 not converged); any other code
+#: (-1: setup failed) leaves the ETKDG geometry, status "etkdg"
+_FF_STATUS = {"mmff": {0: "mmff", 1: "mmff-unconverged"},
+              "uff": {0: "uff", 1: "uff-unconverged"}}
+
+
 def _embed_one(smiles: str, seed: int, max_iters: int) -> tuple[np.ndarray, np.ndarray, str]:
     """One conformer with explicit H: ETKDGv3 (seeded) then MMFF94 (UFF if MMFF lacks params)."""
     from rdkit import Chem
     from rdkit.Chem import AllChem
 
-    mol = Chem.MolFromSmiles(smiles)
+    from ..data import mol_from_smiles
+
+    mol = mol_from_smiles(smiles)  # None for an empty or blank SMILES too (zero atoms)
     if mol is None:
-        raise InvalidDataError(f"RDKit cannot parse SMILES {smiles!r}.")
+        raise InvalidDataError(f"RDKit cannot parse SMILES {smiles!r} (or it is empty).")
     mol = Chem.AddHs(mol)
     z = np.array([a.GetAtomicNum() for a in mol.GetAtoms()], dtype=np.uint8)
     params = AllChem.ETKDGv3()
@@ -249,12 +261,14 @@ def _embed_one(smiles: str, seed: int, max_iters: int) -> tuple[np.ndarray, np.n
         return z, pos, "2d-fallback"
     status = "etkdg"
     try:
+        # RDKit's return code: 0 converged, 1 not converged in max_iters (the geometry is
+        # the last step's: labelled "-unconverged"), -1 setup failed (geometry untouched)
         if AllChem.MMFFHasAllMoleculeParams(mol):
-            AllChem.MMFFOptimizeMolecule(mol, maxIters=max_iters)
-            status = "mmff"
+            status = _FF_STATUS["mmff"].get(AllChem.MMFFOptimizeMolecule(mol, maxIters=max_iters),
+                                            "etkdg")
         elif AllChem.UFFHasAllMoleculeParams(mol):
-            AllChem.UFFOptimizeMolecule(mol, maxIters=max_iters)
-            status = "uff"
+            status = _FF_STATUS["uff"].get(AllChem.UFFOptimizeMolecule(mol, maxIters=max_iters),
+                                           "etkdg")
     except (RuntimeError, ValueError):  # force field setup failed: keep ETKDG geometry
         status = "etkdg"
     pos = mol.GetConformer().GetPositions().astype(np.float32)
@@ -270,11 +284,20 @@ def _cache_path(cache_dir: Path, key: str) -> Path:
     return cache_dir / key[:2] / f"{key}.npz"
 
 
-def _read_cached(path: Path):
+def _read_cached(path: Path, damaged: list | None = None):
+    """``(z, pos, status)`` from a conformer cache file, or None to recompute it.
+
+    A file that cannot be read (truncated: ``BadZipFile``; garbled; missing arrays) is
+    appended to ``damaged`` as ``(path, exception)``; the caller recomputes and
+    overwrites it and warns once (as the neighbour and qm9pack caches do). The file is
+    opened by us, so no handle leaks when the zip is damaged.
+    """
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
             return npz["z"], npz["pos"], str(npz["status"])
-    except (OSError, KeyError, ValueError):
+    except Exception as exc:  # truncated (BadZipFile), garbled, old layout: recompute
+        if damaged is not None:
+            damaged.append((path, exc))
         return None
 
 
@@ -363,13 +386,21 @@ def embed_conformers(
     pos: list = [None] * n
     status = np.empty(n, dtype=object)
     todo = []
+    damaged: list = []
     for i, smi in enumerate(smiles):
         path = _cache_path(root, _cache_key(smi, params)) if use_cache else None
-        hit = _read_cached(path) if path is not None and path.is_file() else None
+        hit = _read_cached(path, damaged) if path is not None and path.is_file() else None
         if hit is not None:
             z[i], pos[i], status[i] = hit
         else:
             todo.append((i, smi, params["seed"], params["max_iters"], path and str(path)))
+    if damaged:
+        first, exc = damaged[0]
+        warnings.warn(
+            f"{len(damaged)} conformer cache file(s) are unreadable (first: {str(first)!r}, "
+            f"{type(exc).__name__}: {one_line(exc, 120)}); recomputing those conformers "
+            "and overwriting the files.", CliffkitWarning, stacklevel=user_stacklevel(),
+        )
     if show_progress is None:
         import sys
 

@@ -87,10 +87,11 @@ def _parse(smiles: Sequence[str]) -> list:
 
     RDLogger.DisableLog("rdApp.*")
     try:
-        mols = [mol_from_smiles(str(s)) for s in smiles]  # refuses whitespace inside
+        # refuses whitespace inside, and empty or blank SMILES (zero atoms: no molecule)
+        mols = [mol_from_smiles(str(s)) for s in smiles]
     finally:
         RDLogger.EnableLog("rdApp.*")
-    check_parsed(mols, smiles)
+    check_parsed(mols, smiles, fix="an empty or blank SMILES is no molecule; fix or remove them")
     return mols
 
 
@@ -149,13 +150,25 @@ _CACHE: OrderedDict[tuple, Any] = OrderedDict()
 _CACHE_SIZE = 8
 
 
+def _read_only(value):
+    """Freeze the arrays of a cache entry (an array, or a dict of arrays) in place."""
+    for a in value.values() if isinstance(value, dict) else (value,):
+        a.setflags(write=False)
+    return value
+
+
 def _cached(kind: str, smiles: Sequence[str], params: tuple, build):
+    """``build()``'s arrays, shared by every caller with these SMILES and params.
+
+    The arrays are read-only: a caller that edited them in place would change what
+    every later call returns; copy them (``np.array(x)``) to edit.
+    """
     h = hashlib.sha256("\n".join(map(str, smiles)).encode()).hexdigest()
     key = (kind, params, h, len(smiles))
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    value = build()
+    value = _read_only(build())
     _CACHE[key] = value
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -166,7 +179,14 @@ def ecfp_features(smiles: Sequence[str], *, radius: int = RADIUS, n_bits: int = 
     """Unpacked ECFP (Morgan) bits, shape ``(n_samples, n_bits)``, dtype uint8.
 
     The bits of :func:`cliffkit.similarity.compute_fingerprints` (RDKit's
-    ``rdFingerprintGenerator`` Morgan generator), cached in-process.
+    ``rdFingerprintGenerator`` Morgan generator), cached in-process. The array is the
+    cache's own and read-only (in-place edits raise ``ValueError``); copy it
+    (``np.array(X)``) to edit it.
+
+    Raises
+    ------
+    InvalidSmilesError
+        A SMILES RDKit cannot parse, with whitespace inside, or empty or blank.
     """
     smiles = [str(s) for s in smiles]
 
@@ -209,7 +229,8 @@ class TensorBatcher:
     def __init__(self, X: Any) -> None:
         import torch
 
-        self.X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+        # a copy: X may be the read-only feature cache (as_tensor would share it)
+        self.X = torch.tensor(np.asarray(X), dtype=torch.float32)
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -253,17 +274,23 @@ class PackedGraphs:
     def __init__(self, arrays: dict[str, Any]) -> None:
         import torch
 
-        self.x = torch.as_tensor(arrays["x"], dtype=torch.long)
-        self.z = torch.as_tensor(arrays["z"], dtype=torch.long)
-        self.edge_index = torch.as_tensor(arrays["edge_index"], dtype=torch.long)
-        self.edge_attr = torch.as_tensor(arrays["edge_attr"], dtype=torch.long)
-        self.node_ptr = torch.as_tensor(arrays["node_ptr"], dtype=torch.long)
-        self.edge_ptr = torch.as_tensor(arrays["edge_ptr"], dtype=torch.long)
+        # copies: the arrays may be the read-only in-process cache, which as_tensor would
+        # share (an in-place edit of one pack would change every later from_smiles)
+        self.x = torch.tensor(arrays["x"], dtype=torch.long)
+        self.z = torch.tensor(arrays["z"], dtype=torch.long)
+        self.edge_index = torch.tensor(arrays["edge_index"], dtype=torch.long)
+        self.edge_attr = torch.tensor(arrays["edge_attr"], dtype=torch.long)
+        self.node_ptr = torch.tensor(arrays["node_ptr"], dtype=torch.long)
+        self.edge_ptr = torch.tensor(arrays["edge_ptr"], dtype=torch.long)
         self.node_attrs: dict[str, Any] = {}
 
     @classmethod
     def from_smiles(cls, smiles: Sequence[str]) -> PackedGraphs:
-        """Featurise SMILES (cached in-process by content)."""
+        """Featurise SMILES (cached in-process by content; each pack owns its tensors).
+
+        Raises InvalidSmilesError for a SMILES RDKit cannot parse, with whitespace
+        inside, or empty or blank.
+        """
         smiles = [str(s) for s in smiles]
         arrays = _cached("graphs", smiles, (), lambda: _featurize_graphs(smiles))
         return cls(arrays)

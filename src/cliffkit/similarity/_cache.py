@@ -38,9 +38,15 @@ def _hash_smiles(h, smiles: Sequence[str]) -> None:
 def neighbors_cache_key(
     smiles: Sequence[str], ref_smiles: Sequence[str] | None, params: dict
 ) -> str:
-    """sha256 over the query and reference SMILES (in order) and the parameters."""
+    """sha256 over the query and reference SMILES (in order), the parameters and RDKit's version.
+
+    The RDKit version is part of the key (as in the conformer cache): another RDKit may
+    parse or fingerprint a SMILES differently, so its graph is computed afresh.
+    """
+    from rdkit import rdBase
+
     h = hashlib.sha256()
-    h.update(f"cliffkit-neighbors-v{_CACHE_VERSION}".encode())
+    h.update(f"cliffkit-neighbors-v{_CACHE_VERSION}\0rdkit-{rdBase.rdkitVersion}".encode())
     _hash_smiles(h, smiles)
     h.update(b"\0ref\0")
     if ref_smiles is not None:
@@ -66,8 +72,8 @@ def cached_neighbors(
 
     The cache file is ``<cache_dir>/<key>.npz``, where the key is a sha256 over
     the SMILES (queries, then references, in order: the data checksum), the
-    fingerprint parameters (``radius``, ``n_bits``) and the search parameters
-    (``k``, ``min_similarity``, self-exclusion). It is written atomically, so an
+    fingerprint parameters (``radius``, ``n_bits``), the search parameters
+    (``k``, ``min_similarity``, self-exclusion) and the RDKit version. It is written atomically, so an
     interrupted run leaves no partial file; a file that cannot be read (truncated or
     damaged otherwise) is recomputed and overwritten, with a
     :class:`~cliffkit.errors.CliffkitWarning`. Backend and thread count are not part

@@ -65,7 +65,44 @@ def _search_block(q_all, ref, rows, k, min_similarity, drop_self, backend, block
         keep = (np.arange(len(pos)) - starts) < k
         pos, indices, sims = pos[keep], indices[keep], sims[keep]
         counts = np.bincount(pos, minlength=len(rows))
-    return counts.astype(np.int64), indices, sims, g.params.get("backend")
+    return counts.astype(np.int64), indices, sims, g.params
+
+
+#: per-task search diagnostics that add up over the tasks
+_SUMMED = ("pairs_bounded", "pairs_scored", "setup_seconds")
+
+
+def _merge_task_params(params: dict, task_params: list[dict]) -> dict:
+    """The local search's ``params`` keys for a search run as tasks, filled in place.
+
+    Counters (``pairs_bounded``, ``pairs_scored``, ``setup_seconds``) are summed over the
+    tasks; any other diagnostic (``backend``, ``sketch``, ``bits_shared``,
+    ``reference_shards``, pass fractions ...) is kept when every task reports the same
+    value and is a list of the tasks' values otherwise; ``tasks`` is the task count.
+    The defining keys (``k``, ``min_similarity``, ``exclude_self``, ``n_bits``) are
+    ``params``' own and never overwritten.
+
+    Examples
+    --------
+    >>> _merge_task_params({"k": 2}, [{"k": 3, "backend": "torch", "pairs_scored": 5},
+    ...                               {"k": 3, "backend": "torch", "pairs_scored": 7}])
+    {'k': 2, 'backend': 'torch', 'pairs_scored': 12, 'tasks': 2}
+    """
+    defining = set(params)
+    keys: list[str] = []
+    for tp in task_params:
+        keys += [k for k in tp if k not in keys and k not in defining and k != "seconds"]
+    for key in keys:
+        values = [tp[key] for tp in task_params if key in tp]
+        if key in _SUMMED:
+            total = sum(values)
+            params[key] = round(total, 3) if isinstance(total, float) else total
+        elif all(v == values[0] for v in values):
+            params[key] = values[0]
+        else:
+            params[key] = values
+    params["tasks"] = len(task_params)
+    return params
 
 
 def _with_search_keywords(func):
@@ -127,7 +164,14 @@ def find_neighbors_distributed(
     Returns
     -------
     NeighborGraph
-        ``params`` holds the same keys as the local search's.
+        ``params`` holds the local search's keys: ``k`` (the ``k`` used),
+        ``min_similarity``, ``exclude_self``, ``n_bits``, ``backend`` and ``seconds``
+        (wall time of the whole search) as :func:`find_neighbors` gives them; the pair
+        counts ``pairs_bounded``, ``pairs_scored`` and ``setup_seconds`` summed over the
+        tasks (a task excluding self asks for ``k + 1`` neighbours, so the counts can
+        differ from the local search's); every other search diagnostic (``sketch``,
+        ``bits_shared``, ``reference_shards`` ...) as the tasks report it when they all
+        agree, else a list with one value per task; plus ``tasks``, the task count.
 
     Raises
     ------
@@ -173,7 +217,7 @@ def find_neighbors_distributed(
     np.cumsum(np.bincount(row_of, minlength=n_q), out=indptr[1:])
     indices = np.concatenate([r[1] for r in results]).astype(np.int64, copy=False)[back]
     sims = np.concatenate([r[2] for r in results]).astype(np.float64, copy=False)[back]
-    params["backend"] = results[0][3]
+    _merge_task_params(params, [r[3] for r in results])
     params["seconds"] = round(time.perf_counter() - t0, 3)
     return NeighborGraph(indptr, indices, sims, n_r, params)
 

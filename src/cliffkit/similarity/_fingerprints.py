@@ -44,7 +44,7 @@ def _fingerprint_chunk(args: tuple[int, list, int, int]) -> tuple[int, np.ndarra
     from rdkit import Chem, RDLogger
     from rdkit.Chem import rdFingerprintGenerator
 
-    from ..data import mol_from_smiles
+    from ..data import is_molecule, mol_from_smiles
 
     start, items, radius, n_bits = args
     RDLogger.DisableLog("rdApp.*")
@@ -52,9 +52,10 @@ def _fingerprint_chunk(args: tuple[int, list, int, int]) -> tuple[int, np.ndarra
     out = np.zeros((len(items), n_bits // 8), dtype=np.uint8)
     bad: list[int] = []
     for i, item in enumerate(items):
-        # whitespace inside a SMILES is refused (RDKit would read only its first part)
+        # whitespace inside a SMILES is refused (RDKit would read only its first part), and
+        # so is an empty or blank one (RDKit's zero-atom molecule: no bits, no molecule)
         mol = item if isinstance(item, Chem.Mol) else mol_from_smiles(item)
-        if mol is None:
+        if not is_molecule(mol):
             bad.append(i)
             continue
         out[i] = np.packbits(gen.GetFingerprintAsNumPy(mol))
@@ -94,7 +95,9 @@ def compute_fingerprints(
     Raises
     ------
     InvalidSmilesError
-        If RDKit cannot parse some SMILES; the message names the first rows.
+        If RDKit cannot parse some SMILES, or some is empty or blank (RDKit's zero-atom
+        molecule, refused as the loaders refuse it: :func:`cliffkit.data.is_molecule`);
+        the message names the first positions.
     InvalidParameterError
         If a parameter is out of range or ``n_bits`` is not a multiple of 8.
     """
@@ -139,7 +142,8 @@ def compute_fingerprints(
 
     failed = set(bad)
     check_parsed([None if i in failed else True for i in range(len(items))], items,
-                 fix="fix or drop them (cliffkit.data.load_dataset reports and drops them for you)")
+                 fix="an empty or blank SMILES is no molecule; fix or drop them "
+                     "(cliffkit.data.load_dataset reports and drops them for you)")
     return out
 
 
