@@ -395,3 +395,88 @@ def test_fieller_interval_bounds_are_where_the_paired_t_test_rejects():
     assert wide.low == -np.inf and "unbounded" in wide.note
     left = fieller_interval([1.0, np.nan, 1.2], [1.0, 1.0, 1.0])
     assert left.note == "1 of 3 seeds left out"
+
+
+def test_nan_in_a_group_the_endpoint_does_not_read_fails_no_seed():
+    """An empty smooth stratum in one seed (smooth MAE NaN) does not fail an overall MAE
+    reduction, which reads only the overall MAE (h48 finding 1): p is the t-test's."""
+    rng = np.random.default_rng(5)
+    A = np.column_stack([rng.normal(0.5, 0.02, 6), rng.normal(0.7, 0.03, 6),
+                         rng.normal(0.5, 0.02, 6)])
+    M = np.stack([A, A * 0.8 + rng.normal(0, 0.005, (6, 3))], axis=1)
+    M[2, :, 2] = np.nan
+    claim = {"id": "o", "endpoint": "overall_mae_reduction", "threshold": 0.097}
+    res = evaluate_claim(claim, [CellData({"c": 0}, list(range(6)), M)], n_bootstrap=0)
+    want = stats.ttest_1samp((1 - 0.097) * M[:, 0, 0] - M[:, 1, 0], 0,
+                             alternative="greater").pvalue
+    assert res.cells[0]["n_failed"] == 0 and res.cells[0]["p"] == pytest.approx(want)
+    assert res.verdict == "holds" and not res.warnings
+    # the same NaN fails the seed where a test reads it: the smooth non-inferiority margin
+    res = evaluate_claim({**claim, "smooth_margin": 0.02},
+                         [CellData({"c": 0}, list(range(6)), M)], n_bootstrap=0)
+    assert res.cells[0]["n_failed"] == 1 and res.cells[0]["p"] == 1.0
+    assert any("no overall/smooth MAE" in w for w in res.warnings)
+
+
+def test_duplicate_split_keeps_the_seed_that_has_values():
+    """Seeds 0 and 5 made one split; seed 0 failed: seed 5 is kept (h48 finding 6)."""
+    base = np.array([[0.5, 0.8, 0.4]] * 6) * np.linspace(0.97, 1.03, 6)[:, None]
+    M = np.stack([base, base * 0.6], axis=1)
+    M[0, 1, :] = np.nan
+    cell = CellData({"c": 0}, list(range(6)), M, split_ids=["s0", "s1", "s2", "s3", "s4", "s0"])
+    res = evaluate_claim({"id": "x", "endpoint": "overall_mae_reduction", "threshold": 0.0},
+                         [cell], n_bootstrap=0)
+    row = res.cells[0]
+    assert row["seeds"] == [1, 2, 3, 4, 5] and row["n_failed"] == 0
+    assert row["duplicate_seeds"] == [[5, 0]] and res.verdict == "holds"
+    assert any("seeds 5 and 0 made identical splits" in w for w in res.warnings)
+
+
+def test_quantifier_all_has_no_holm_p():
+    """An 'all' claim is decided on raw p: its cells carry no Holm p (h48 finding 2)."""
+    from cliffkit.evaluate import shown_holm
+
+    base = np.array([[0.5, 0.8, 0.4]] * 5) * np.linspace(0.97, 1.03, 5)[:, None]
+    cells = [CellData({"c": i}, list(range(5)), np.stack([base, base * (0.6 + 0.01 * i)], axis=1))
+             for i in range(3)]
+    res = evaluate_claim({"id": "a", "endpoint": "overall_mae_reduction", "threshold": 0.0,
+                          "quantifier": "all"}, cells, n_bootstrap=0)
+    assert res.verdict == "holds" and all(r["passes"] for r in res.cells)
+    assert all(np.isnan(r["p_holm"]) and shown_holm(r) is None for r in res.cells)
+
+
+def test_bootstrap_at_two_seeds_has_the_t_interval_width():
+    """Two seeds: the percentile interval is their range; calibrated with t_1 it is Student's
+    t interval (it was 0.72 of it, h48 finding 4)."""
+    assert t_calibration(2) == pytest.approx(stats.t.ppf(0.975, 1))
+    x = np.array([0.9, 1.1])
+    seeds = [[np.full((1, 20), v)] for v in x]  # no molecule noise: a seed bootstrap
+    e = hierarchical_bootstrap(seeds, lambda m: m[..., 0, 0], n_bootstrap=1000)
+    t = t_interval(x)
+    assert (e.low, e.high) == pytest.approx((t.low, t.high), rel=1e-9)
+
+
+def test_claim_conditions_name_every_test_of_the_cell_p():
+    from cliffkit.evaluate import claim_conditions, claim_margin
+
+    assert claim_margin({"endpoint": "cliff_mae_reduction"}) == 0.02
+    assert claim_margin({"endpoint": "cliff_mae_reduction", "smooth_margin": None}) is None
+    assert claim_margin({"endpoint": "ratio", "smooth_margin": 0.05}) is None
+    c = claim_conditions({"endpoint": "gap_reduction", "threshold": 0.3})
+    assert c[0] == "gap_reduction ≥ 0.3" and "1.02" in c[1] and c[2] == "plain gap > 0"
+
+
+def test_fieller_names_the_two_rays_of_an_exclusive_set():
+    """Where the confidence set is (−∞, L] ∪ [U, ∞) the note names L and U (h48 finding 7;
+    it said only "unbounded"); L and U are where the paired t-test is at its critical value."""
+    from cliffkit.evaluate import fieller_interval
+
+    a = np.array([1.1, 1.3, 0.6, 1.5])
+    b = np.array([0.3, 0.45, 0.05, 0.6])
+    e = fieller_interval(a, b)
+    assert e.low == -np.inf and e.note.startswith("unbounded: (−∞, ")
+    lo, hi = (float(x) for x in e.note.split("(−∞, ")[1].replace("] ∪ [", " ").split(",")[0].split())
+    tc = stats.t.ppf(0.975, 3)
+    for r in (lo, hi):
+        d = a - r * b
+        assert abs(d.mean() / (d.std(ddof=1) / 2)) == pytest.approx(tc, rel=2e-3)

@@ -438,3 +438,64 @@ def test_overview_lists_losses_in_the_report_order(results):
     rep = build_report(pd.concat([results, extra], ignore_index=True), figures=False)
     text = " ".join(m.text for m in _section(rep, "Overview").items if m.kind == "message")
     assert "losses: plain, cliff, lds;" in text
+
+
+class _TableSink:
+    """Stands in for a Report: keeps the last table's rows, columns and note."""
+
+    def add_table(self, rows, title, columns, note):
+        self.rows, self.columns, self.note = rows, columns, note
+
+
+def _claim_cells(n_cells=3, n=5):
+    from cliffkit.evaluate import CellData
+
+    rng = np.random.default_rng(5)
+    cells = []
+    for i in range(n_cells):
+        A = np.column_stack([rng.normal(0.5, 0.02, n), rng.normal(0.7, 0.03, n),
+                             rng.normal(0.5, 0.02, n)])
+        B = A * np.array([0.95, 0.8, 1.0]) + rng.normal(0, 0.01, (n, 3))
+        cells.append(CellData({"c": f"c{i}"}, list(range(n)), np.stack([A, B], axis=1)))
+    return cells
+
+
+def test_claims_table_all_claim_shows_no_holm_p():
+    """'all' is an unadjusted intersection-union test: its 'Holm p' column is '—' and the
+    note says why (h48 finding 2; it printed the raw p there)."""
+    from cliffkit.evaluate import ENDPOINTS, CellData, evaluate_claim
+    from cliffkit.report._claims import _claim_table
+
+    cells = [CellData(c.key, c.seeds, c.mae[:, :1, :]) for c in _claim_cells()]
+    claim = {"id": "r", "endpoint": "ratio", "threshold": 1.3, "quantifier": "all"}
+    res = evaluate_claim(claim, cells, n_bootstrap=0)
+    sink = _TableSink()
+    _claim_table(sink, claim, ENDPOINTS["ratio"], res)
+    i = sink.columns.index("Holm p")
+    assert [r[i] for r in sink.rows] == ["—"] * 3
+    assert [r[i - 1] for r in sink.rows] != ["—"] * 3
+    assert "intersection-union test decided on each row's raw p at α, unadjusted" in sink.note
+    assert "adjusted over the rows" not in sink.note
+
+
+@pytest.mark.parametrize("claim, parts", [
+    ({"endpoint": "gap_reduction", "threshold": 0.3, "smooth_margin": 0.02},
+     ["'gap_reduction ≥ 0.3'", "loss < plain × 1.02", "'plain gap > 0'"]),
+    ({"endpoint": "cliff_mae_reduction", "threshold": 0.0},  # default margin, no key
+     ["'cliff_mae_reduction ≥ 0'", "loss < plain × 1.02"]),
+    ({"endpoint": "overall_mae_reduction", "threshold": 0.0, "smooth_margin": 0.05},
+     ["loss < plain × 1.05"]),
+])
+def test_claims_table_note_names_every_test_of_the_p(claim, parts):
+    """The note names each test whose largest p is the cell's p, with the margin in effect
+    (h48 finding 3: it named only the endpoint, and no default margin)."""
+    from cliffkit.evaluate import ENDPOINTS, evaluate_claim
+    from cliffkit.report._claims import _claim_table
+
+    claim = {"id": "x", "quantifier": "any", **claim}
+    res = evaluate_claim(claim, _claim_cells(), n_bootstrap=0)
+    sink = _TableSink()
+    _claim_table(sink, claim, ENDPOINTS[claim["endpoint"]], res)
+    for part in parts:
+        assert part in sink.note
+    assert "intersection-union" in sink.note

@@ -54,18 +54,19 @@ def test_user_dataset_gets_its_own_summary_not_the_paper_claims():
     assert "pKi" in ratio_t.title
     (row,) = ratio_t.rows
     assert row[0] == "lgbm" and row[1] == 3
-    assert row[-1] == "cliff error above smooth error"  # CI low 1.4 > 1, 3 seeds, 30 cases
+    # CI low > 1 with 30 cases; 3 split seeds are fewer than the claims' 5: weak evidence
+    assert row[-1] == "cliff error above smooth error — weak evidence: 3 split seeds (< 5, the claims' minimum)"
     assert row[6] == "0.800"  # model ratio 2.0 / reference ratio 2.5
     (lrow,) = loss_t.rows
     assert lrow[:5] == ["lgbm", "cliff", 3, "+38.0%", "3/3"]  # 1 - mean(0.30, 0.31, 0.32)/0.5
-    assert lrow[-1] == "smaller gap on every seed"
+    assert lrow[-1] == "smaller gap on every seed — weak evidence: 3 split seeds (< 5, the claims' minimum)"
 
 
 def test_weak_evidence_is_labelled_at_the_verdict():
     rep = build_report(pd.DataFrame(_user_rows([0], 12)), figures=False)
     (row,) = _tables(_section(rep, "my_assay/pKi"))[0].rows
-    assert row[-1] == ("cliff error above smooth error — weak evidence: 1 seed (< 3); "
-                       "12 cliff cases (< 20)")
+    assert row[-1] == ("cliff error above smooth error — weak evidence: 1 split seed (< 5, "
+                       "the claims' minimum); 12 cliff cases (< 20)")
 
 
 def test_paper_claims_only_for_paper_datasets_and_capped_label():
@@ -79,14 +80,15 @@ def test_paper_claims_only_for_paper_datasets_and_capped_label():
     assert msg.level == "warning" and "capped budget" in msg.text and "weak evidence" in msg.text
     # the user's file is not part of the paper's claims ...
     assert "my_assay" not in repr(claims)
-    # ... whose QM9 verdict carries its caveats at the verdict itself
+    # ... whose QM9 verdict carries its caveats at the verdict itself (its seeds: in the
+    # verdict, "insufficient seeds", not repeated as a caveat)
     verdicts = [m.text for s in claims.items if s.kind == "section" for m in s.items
                 if m.kind == "message" and m.text.startswith("qm9_ratio")]
-    assert verdicts and verdicts[0].endswith(
+    assert verdicts and "insufficient seeds" in verdicts[0] and verdicts[0].endswith(
         "— weak evidence: models trained under a capped budget (demo).")
     # ... but has its own summary, its verdicts labelled as from a capped budget
     (row,) = _tables(_section(rep, "my_assay/pKi"))[0].rows
-    assert row[-1].endswith("weak evidence: models trained under a capped budget (demo)")
+    assert row[-1].endswith("; models trained under a capped budget (demo)")
     # without QM9/Lipophilicity/ESOL/FreeSolv rows there is no paper-claims section at all
     rep = build_report(pd.DataFrame(_user_rows([0, 1, 2], 30)), figures=False, capped=True)
     assert not [s for s in rep.iter_items("section") if s.title.startswith("Paper claims")]
@@ -246,3 +248,31 @@ def test_random_split_rows_with_overlapping_intervals_are_marked():
     (msg,) = [m.text for m in sec.items if m.kind == "message"]
     assert msg.endswith("In 1 of the 1 rows the two ratios' intervals overlap: their ranking "
                         "is not distinguishable at this size.")
+
+
+def test_seeds_that_made_one_split_count_once_in_the_summary():
+    """Five seeds with one split checksum (a predefined split: only the model seed changes)
+    are one split seed, as in the claims: no Fieller interval over them, no verdict from
+    them, and the weak-evidence label says so (h48 finding 5: it gave [1.306, 1.358] and
+    "cliff error above smooth error" without a caveat)."""
+    from cliffkit.report._bench_report import _caveats, _ratio_of_means
+
+    rng = np.random.default_rng(0)
+    rows = _user_rows(range(5), 30)
+    rows = [r for r in rows if r["loss"] == "plain"]
+    for r, c, m in zip(rows, 0.80 + rng.normal(0, 0.01, 5), 0.60 + rng.normal(0, 0.01, 5),
+                       strict=True):
+        r.update(cliff_mae=c, smooth_mae=m, ratio=c / m, ratio_lo=1.1, ratio_hi=1.5,
+                 split_checksum="same")
+    sub = pd.DataFrame(rows)
+    e = _ratio_of_means(sub)
+    assert e.value == pytest.approx(rows[0]["cliff_mae"] / rows[0]["smooth_mae"])
+    assert (e.low, e.high) == (1.1, 1.5) and "4 seeds repeating a split counted once" in e.note
+    (why,) = _caveats(sub)
+    assert why.startswith("1 split seed (< 5") and "5 seeds made 1 distinct split" in why
+    (row,) = _tables(_section(build_report(sub, figures=False), "my_assay/pKi"))[0].rows
+    assert row[1] == "5 (1 distinct split)"
+    assert row[-1].startswith("cliff error above smooth error — weak evidence: 1 split seed")
+    # distinct checksums: five split seeds, the Fieller interval over them, no seed caveat
+    sub["split_checksum"] = [f"s{i}" for i in range(5)]
+    assert _caveats(sub) == [] and _ratio_of_means(sub).note == ""

@@ -7,7 +7,8 @@
   :func:`bootstrap_ci`, :func:`paired_test`, :func:`reference_predictions`.
 - Across seeds (``_stats``): :data:`ENDPOINTS`, :func:`evaluate_claim`,
   :func:`hierarchical_bootstrap`, :func:`t_interval`, :func:`fieller_interval`, :func:`holm`,
-  :func:`one_sided_t`, :func:`minimal_detectable_effect`, :func:`t_calibration`.
+  :func:`one_sided_t`, :func:`minimal_detectable_effect`, :func:`t_calibration`,
+  :func:`claim_margin`, :func:`claim_conditions`, :func:`distinct_splits`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from ._stats import (
     CellData,
     ClaimResult,
     Endpoint,
+    claim_conditions,
+    claim_margin,
+    distinct_splits,
     evaluate_claim,
     fieller_interval,
     hierarchical_bootstrap,
@@ -77,6 +81,9 @@ __all__ = [
     "CellData",
     "ClaimResult",
     "Endpoint",
+    "claim_conditions",
+    "claim_margin",
+    "distinct_splits",
     "evaluate_claim",
     "hierarchical_bootstrap",
     "holm",

@@ -45,11 +45,13 @@ t·sd/√n across seeds. Both need at least two seeds; with fewer the bounds are
 print as "—".
 
 **Failed seeds and duplicate splits.** A seed whose MAE is NaN (a failed run, an empty
-stratum) is never dropped silently: :func:`t_interval` gives no value ("—", note
+stratum) in a group and arm the claim's tests read (the endpoint's groups, and the smooth
+MAE under a non-inferiority margin) is never dropped silently: :func:`t_interval` gives no value ("—", note
 "k of n seeds failed"), :func:`holm` counts a NaN p-value as 1 in the family, and
 :func:`evaluate_claim` gives such a cell p = 1 ("not shown — k of n seeds failed") and
 says so in its reason. Two seeds of one cell whose splits are identical (same split
-checksum, :attr:`CellData.split_ids`) count once, with a warning.
+checksum, :attr:`CellData.split_ids`) count once, with a warning; the one kept is a seed
+with values where the split has one (:func:`distinct_splits`).
 
 **Wording.** A claim whose test does not pass is "not shown" (absence of evidence, not
 evidence of absence); its reason gives the *minimal detectable effect* at the cells' n and
@@ -151,7 +153,8 @@ def fieller_interval(num, den, confidence: float = 0.95) -> Estimate:
     -------
     Estimate
         NaN bounds with fewer than two seeds; infinite bounds (note "unbounded") when the
-        denominator's mean is not distinguishable from 0 at this confidence.
+        denominator's mean is not distinguishable from 0 at this confidence; where the set
+        is two rays the note names them ("unbounded: (−∞, L] ∪ [U, ∞)").
 
     Raises
     ------
@@ -188,7 +191,11 @@ def fieller_interval(num, den, confidence: float = 0.95) -> Estimate:
     qc = ma * ma - q * saa
     disc = qb * qb - qa * qc
     if qa <= 0 or disc < 0:
-        return Estimate(r, -np.inf, np.inf, note=(note + "; " if note else "") + "unbounded")
+        what = "unbounded"
+        if qa < 0 and disc > 0:  # the set is two rays, (−∞, L] ∪ [U, ∞): say which
+            lo_, hi_ = sorted(((qb - np.sqrt(disc)) / qa, (qb + np.sqrt(disc)) / qa))
+            what += f": (−∞, {format_number(lo_, 3)}] ∪ [{format_number(hi_, 3)}, ∞)"
+        return Estimate(r, -np.inf, np.inf, note=(note + "; " if note else "") + what)
     root = float(np.sqrt(max(disc, 0.0)))
     return Estimate(r, (qb - root) / qa, (qb + root) / qa, note=note)
 
@@ -274,7 +281,9 @@ def shown_holm(row: dict[str, Any], min_seeds: int = 5) -> float | None:
     that has fewer than ``min_seeds`` split seeds (the claim is not tested on it; such a
     cell is exploratory) shows no corrected p-value ("—"): its adjusted value (1 for a NaN
     p) exists only because :func:`holm` keeps it in the family, so that the other cells'
-    corrections are not made milder. Their Holm p-values are unchanged by this.
+    corrections are not made milder. Their Holm p-values are unchanged by this. A cell of a
+    claim about every cell (quantifier ``"all"``) has no Holm p either (``p_holm`` NaN):
+    that intersection-union test is decided on the raw p.
 
     Parameters
     ----------
@@ -347,22 +356,31 @@ def minimal_detectable_effect(sd: float, n: int, alpha: float = 0.05, power: flo
 
 
 def t_calibration(n_seeds: int, confidence: float = 0.95) -> float:
-    """The factor t_{n−1}(1 − α/2) / z(1 − α/2) · √(n / (n − 1)) that widens a bootstrap interval.
+    """The factor that widens a percentile bootstrap interval over ``n`` seeds to Student's t.
 
     A percentile bootstrap over ``n`` seeds behaves like mean ± z·sd_plugin/√n with the
-    plug-in (divide-by-n) sd; multiplying its half-widths by this factor gives Student's
-    t interval's width. NaN for fewer than 2 seeds.
+    plug-in (divide-by-n) sd; multiplying its half-widths by
+    t_{n−1}(1 − α/2) / z(1 − α/2) · √(n / (n − 1)) gives Student's t interval's width. At
+    two seeds that normal picture fails: a resampled mean of two seeds takes only the values
+    a, (a + b)/2 and b, so the percentile interval is the seeds' range, half-width |b − a|/2,
+    and the factor that gives Student's t half-width t_1·|b − a|/2 is t_1(1 − α/2) itself
+    (12.7, where the formula gives 9.2: an interval 0.72 times too narrow). NaN for fewer
+    than 2 seeds.
 
     Examples
     --------
     >>> round(t_calibration(5), 3)
     1.584
+    >>> round(t_calibration(2), 3)
+    12.706
     """
     from scipy import stats
 
     if n_seeds < 2:
         return float("nan")
     a = (1 - confidence) / 2
+    if n_seeds == 2:
+        return float(stats.t.ppf(1 - a, 1))
     return float(stats.t.ppf(1 - a, n_seeds - 1) / stats.norm.ppf(1 - a)
                  * np.sqrt(n_seeds / (n_seeds - 1)))
 
@@ -504,6 +522,8 @@ class Endpoint:
     estimate: Callable[[np.ndarray], np.ndarray]
     contrast: Callable[[np.ndarray, float], np.ndarray]
     percent: bool = False
+    #: The groups (:data:`GROUPS`) whose MAE, in every arm, the contrast reads.
+    groups: tuple[str, ...] = ()
 
 
 def _div(a, b):
@@ -518,7 +538,7 @@ def _gap(M, arm):
 def _reduction(group: str) -> Endpoint:
     g = _G[group]
     return Endpoint(
-        name=f"{group}_mae_reduction", arms=2, percent=True,
+        name=f"{group}_mae_reduction", arms=2, percent=True, groups=(group,),
         title=f"{group} MAE reduction vs baseline, 1 − mean MAE_B / mean MAE_A",
         estimate=lambda M: 1.0 - _div(M[..., 1, g], M[..., 0, g]),
         contrast=lambda M, t: (1.0 - t) * M[:, 0, g] - M[:, 1, g],
@@ -535,18 +555,18 @@ ENDPOINTS: dict[str, Endpoint] = {
     "overall_mae_reduction": _reduction("overall"),
     "smooth_mae_reduction": _reduction("smooth"),
     "gap_reduction": Endpoint(
-        name="gap_reduction", arms=2, percent=True,
+        name="gap_reduction", arms=2, percent=True, groups=("cliff", "smooth"),
         title="gap reduction, 1 − gap_B / gap_A (gaps of seed-mean MAEs)",
         estimate=lambda M: 1.0 - _div(_gap(M, 1), _gap(M, 0)),
         contrast=lambda M, t: (1.0 - t) * _gap(M, 0) - _gap(M, 1),
     ),
     "ratio": Endpoint(
-        name="ratio", arms=1, title="ratio, mean MAE_cliff / mean MAE_smooth",
+        name="ratio", arms=1, groups=("cliff", "smooth"), title="ratio, mean MAE_cliff / mean MAE_smooth",
         estimate=lambda M: _div(M[..., 0, _G["cliff"]], M[..., 0, _G["smooth"]]),
         contrast=lambda M, t: M[:, 0, _G["cliff"]] - t * M[:, 0, _G["smooth"]],
     ),
     "gap": Endpoint(
-        name="gap", arms=1, title="gap, mean MAE_cliff − mean MAE_smooth",
+        name="gap", arms=1, groups=("cliff", "smooth"), title="gap, mean MAE_cliff − mean MAE_smooth",
         estimate=lambda M: _gap(M, 0),
         contrast=lambda M, t: _gap(M, 0) - t,
     ),
@@ -647,6 +667,63 @@ def _pvalues(contrasts: list[np.ndarray]) -> np.ndarray:
     return np.array([one_sided_t(c) for c in contrasts])
 
 
+def claim_margin(claim: dict[str, Any]) -> float | None:
+    """The smooth non-inferiority margin :func:`evaluate_claim` applies to a claim.
+
+    The claim's ``smooth_margin``; without the key, 0.02 for a cliff MAE or gap reduction
+    and none for the other endpoints; always none for a one-arm endpoint (no baseline).
+
+    Examples
+    --------
+    >>> claim_margin({"endpoint": "gap_reduction"}), claim_margin({"endpoint": "ratio"})
+    (0.02, None)
+    """
+    ep = ENDPOINTS.get(claim.get("endpoint"))
+    if ep is None or ep.arms != 2:
+        return None
+    m = claim.get("smooth_margin", 0.02 if ep.name in _MARGIN_ENDPOINTS else None)
+    return None if m is None else float(m)
+
+
+def claim_conditions(claim: dict[str, Any]) -> list[str]:
+    """The one-sided t-tests whose largest p-value is a cell's p (intersection-union test).
+
+    One entry per condition, in words, as :func:`evaluate_claim` tests them: the
+    endpoint's contrast, the smooth non-inferiority margin in effect
+    (:func:`claim_margin`), and for a gap reduction the baseline gap > 0.
+
+    Examples
+    --------
+    >>> claim_conditions({"endpoint": "ratio", "threshold": 1.2})
+    ['ratio ≥ 1.2']
+    >>> len(claim_conditions({"endpoint": "gap_reduction", "threshold": 0.3}))
+    3
+    """
+    ep = ENDPOINTS[claim["endpoint"]]
+    out = [f"{ep.name} ≥ {float(claim['threshold']):g}"]
+    margin = claim_margin(claim)
+    if margin is not None:
+        out.append(f"smooth MAE non-inferior: loss < plain × {1 + margin:g} (margin "
+                   f"{format_number(margin, 1, sign=True, percent=True)})")
+    if ep.name == "gap_reduction":
+        out.append("plain gap > 0")
+    return out
+
+
+def _read_mask(ep: Endpoint, margin: float | None, mae: np.ndarray) -> np.ndarray:
+    """Per seed: True where every MAE a claim's tests read is finite.
+
+    The contrast reads ``ep.groups`` in each of its arms, the non-inferiority test the
+    smooth MAE of both arms, the gap test (a gap reduction) the baseline's cliff and smooth
+    MAE; a NaN elsewhere (an empty stratum the endpoint does not use) fails no seed.
+    """
+    groups = set(ep.groups)
+    if margin is not None:
+        groups.add("smooth")
+    idx = [_G[g] for g in GROUPS if g in groups]
+    return np.isfinite(mae[:, : ep.arms][:, :, idx]).all(axis=(1, 2))
+
+
 def evaluate_claim(
     claim: dict[str, Any],
     cells: Sequence[CellData],
@@ -682,9 +759,10 @@ def evaluate_claim(
         gives the minimal detectable effect at the cells' n and α, power 80%),
         ``"insufficient seeds"`` (a cell has fewer than ``min_seeds`` distinct split
         seeds: never "holds") or ``"not measured"`` (no cells). ``cells`` lists per cell:
-        n seeds (distinct splits), ``n_failed`` (seeds without a value: the cell's p is
-        then 1), ``duplicate_seeds``, estimates with hierarchical-bootstrap (t-calibrated)
-        and t intervals, raw and Holm-adjusted p, pass/fail, ``mde`` (the endpoint value
+        n seeds (distinct splits), ``n_failed`` (seeds without a value the tests read: the
+        cell's p is then 1), ``duplicate_seeds``, estimates with hierarchical-bootstrap
+        (t-calibrated) and t intervals, raw p and Holm-adjusted p (``p_holm``; NaN for
+        quantifier ``"all"``, which is decided on the raw p), pass/fail, ``mde`` (the endpoint value
         detectable with 80% power), ``unstable`` (gap reduction whose baseline gap CI
         includes 0). ``best`` is the cell with the best point estimate: exploratory,
         chosen after seeing the data. ``warnings``: duplicate splits, failed seeds.
@@ -709,25 +787,28 @@ def evaluate_claim(
     thr = float(claim["threshold"])
     alpha = float(claim.get("alpha", 0.05))
     min_seeds = int(claim.get("min_seeds", 5))
-    margin = claim.get("smooth_margin", 0.02 if name in _MARGIN_ENDPOINTS else None)
+    margin = claim_margin(claim)
     rows: list[dict[str, Any]] = []
     warn: list[str] = []
-    pairs_ = [_distinct_splits(c) for c in cells]
+    pairs_ = [_distinct_splits(c, _read_mask(ep, margin, c.mae)) for c in cells]
     cells, dups = [c for c, _ in pairs_], [d for _, d in pairs_]
     for c, d in zip(cells, dups, strict=True):
         if d:
             warn.append(f"cell {_key(c.key)}: seeds " + "; ".join(
                 f"{a} and {b}" for a, b in d) + " made identical splits (same split checksum) "
                 "and count once")
-    failed = [int((~np.isfinite(c.mae).all(axis=(1, 2))).sum()) for c in cells]
+    # only the MAEs the tests read: a NaN elsewhere (e.g. an empty smooth stratum under an
+    # overall MAE reduction) is not a failed test
+    failed = [int((~_read_mask(ep, margin, c.mae)).sum()) for c in cells]
+    read = sorted({*ep.groups, *(("smooth",) if margin is not None else ())}, key=GROUPS.index)
     for c, k in zip(cells, failed, strict=True):
         if k:
             warn.append(f"cell {_key(c.key)}: {k} of {len(c.seeds)} seeds failed or missing "
-                        "in an arm (no MAE; in a partial grid, not run yet): "
+                        f"in an arm (no {'/'.join(read)} MAE; in a partial grid, not run yet): "
                         "not shown, counted as p = 1")
     p_all = _pvalues([ep.contrast(c.mae, thr) for c in cells])
     p_ni_all = np.full(len(cells), np.nan)
-    if margin is not None and ep.arms == 2:
+    if margin is not None:
         s = _G["smooth"]
         p_ni_all = _pvalues([(1.0 + float(margin)) * c.mae[:, 0, s] - c.mae[:, 1, s] for c in cells])
     # A gap reduction is defined only for a positive baseline gap: the contrast's inequality
@@ -739,7 +820,7 @@ def evaluate_claim(
     for i, cell in enumerate(cells):
         M = cell.mae
         p, p_ni = float(p_all[i]), float(p_ni_all[i])
-        if margin is not None and ep.arms == 2:
+        if margin is not None:
             p = max(p, p_ni) if np.isfinite(p) and np.isfinite(p_ni) else float("nan")
         if ep.name == "gap_reduction":
             p_gap = float(p_gap_all[i])
@@ -762,12 +843,15 @@ def evaluate_claim(
     # "any": at least one cell, so the family needs Holm. "all": every cell must pass, an
     # intersection-union test whose level is already alpha with each raw p <= alpha (Berger
     # 1982, Technometrics 24:295-300): adjusting it would only make it needlessly strict.
-    adj = holm([r["p"] for r in rows]) if quant == "any" else np.array([r["p"] for r in rows])
+    # So an "all" claim has no Holm p (NaN, printed "—"): each cell is decided on its raw p.
+    raw = np.array([r["p"] for r in rows], dtype=np.float64)
+    adj = holm(raw) if quant == "any" else np.full(raw.shape, np.nan)
+    decide = adj if quant == "any" else raw
     # the level of one cell's test: Holm's first (most lenient) step for "any"
     a_cell = alpha / len(rows) if quant == "any" else alpha
-    for r, pa, cell in zip(rows, adj, cells, strict=True):
+    for r, pa, pd_, cell in zip(rows, adj, decide, cells, strict=True):
         r["p_holm"] = float(pa)
-        r["passes"] = bool(np.isfinite(pa) and pa <= alpha and r["n_seeds"] >= min_seeds
+        r["passes"] = bool(np.isfinite(pd_) and pd_ <= alpha and r["n_seeds"] >= min_seeds
                            and not r["unstable"])
         r["mde"] = _mde(ep, cell.mae, thr, a_cell)
     n_hold = sum(r["passes"] for r in rows)
@@ -796,27 +880,60 @@ def _key(key: dict) -> str:
     return ", ".join(f"{v}" for v in key.values())
 
 
-def _distinct_splits(cell: CellData) -> tuple[CellData, list[tuple[int, int]]]:
+def distinct_splits(split_ids, usable=None) -> tuple[list[int], list[tuple[int, int]]]:
+    """One position per distinct split id: which seeds count, and which repeat a split.
+
+    Seeds with the same split id (split checksum) made the same split and count once. The
+    one kept is the first *usable* one (``usable[i]`` True: its values exist), so that a
+    failed seed does not hide a good seed of the same split; the first one when none is.
+    A missing id (None or NaN) is always kept.
+
+    Parameters
+    ----------
+    split_ids : sequence, shape (n_seeds,)
+    usable : array-like of bool, shape (n_seeds,), optional
+        Default: every seed.
+
+    Returns
+    -------
+    keep : list of int
+        Positions kept, in order.
+    dups : list of (int, int)
+        (kept position, dropped position) per repeat.
+
+    Examples
+    --------
+    >>> distinct_splits(["a", "b", "a"])
+    ([0, 1], [(0, 2)])
+    >>> distinct_splits(["a", "b", "a"], usable=[False, True, True])
+    ([1, 2], [(2, 0)])
+    """
+    ids = list(split_ids)
+    ok = np.ones(len(ids), dtype=bool) if usable is None else np.asarray(usable, dtype=bool)
+    missing = [sid is None or (isinstance(sid, float) and not np.isfinite(sid)) for sid in ids]
+    chosen: dict[Any, int] = {}
+    for i, sid in enumerate(ids):
+        if missing[i]:
+            continue
+        if sid not in chosen or (ok[i] and not ok[chosen[sid]]):
+            chosen[sid] = i
+    keep = [i for i in range(len(ids)) if missing[i] or chosen[ids[i]] == i]
+    dups = [(chosen[sid], i) for i, sid in enumerate(ids) if not missing[i] and chosen[sid] != i]
+    return keep, dups
+
+
+def _distinct_splits(cell: CellData, usable=None) -> tuple[CellData, list[tuple[int, int]]]:
     """The cell with one seed per distinct split id, and the (kept, dropped) seed pairs."""
     ids = cell.split_ids
     if ids is None:
         return cell, []
-    first: dict[Any, int] = {}
-    keep, dups = [], []
-    for i, sid in enumerate(ids):
-        if sid is None or (isinstance(sid, float) and not np.isfinite(sid)):
-            keep.append(i)
-            continue
-        if sid in first:
-            dups.append((int(cell.seeds[first[sid]]), int(cell.seeds[i])))
-            continue
-        first[sid] = i
-        keep.append(i)
+    keep, dups = distinct_splits(ids, usable)
     if not dups:
         return cell, []
     errors = None if cell.errors is None else [cell.errors[i] for i in keep]
-    return CellData(cell.key, [cell.seeds[i] for i in keep], cell.mae[keep], errors,
-                    [ids[i] for i in keep]), dups
+    return (CellData(cell.key, [cell.seeds[i] for i in keep], cell.mae[keep], errors,
+                     [ids[i] for i in keep]),
+            [(int(cell.seeds[a]), int(cell.seeds[b])) for a, b in dups])
 
 
 #: For the minimal detectable effect: d(contrast)/d(endpoint) at the baseline's seed means.

@@ -125,17 +125,62 @@ def _is_paper_dataset(ds: str) -> bool:
     return text.lower().startswith(PAPER_DATASETS)
 
 
-#: Below these, a verdict is labelled as weak evidence where it is printed.
-MIN_SEEDS = 3
+#: Below these, a verdict is labelled as weak evidence where it is printed. MIN_SEEDS counts
+#: distinct splits (:func:`_n_splits`), and is the claims' minimum (``min_seeds``, 5).
+MIN_SEEDS = 5
 MIN_STRATUM = 20
 
 
-def _caveats(sub, *, capped: bool = False, strata=("cliff", "smooth")) -> list[str]:
-    """Why a verdict from the rows ``sub`` is weak: few seeds, small strata, capped budget."""
+def _split_ids(sub) -> list:
+    """Per row, its split checksum (None where the results have none)."""
+    if "split_checksum" not in sub:
+        return [None] * len(sub)
+    return [v if isinstance(v, str) else None for v in sub["split_checksum"]]
+
+
+def _n_splits(sub) -> tuple[int, int]:
+    """(seeds, distinct splits) of the rows ``sub``: seeds whose splits have the same
+    checksum made one split and count once, as in the claims
+    (:func:`cliffkit.evaluate.distinct_splits`); a seed without a checksum counts."""
+    from ..evaluate import distinct_splits
+
+    if "seed" not in sub or not len(sub):
+        return 0, 0
+    per_seed = sub.drop_duplicates("seed")
+    return len(per_seed), len(distinct_splits(_split_ids(per_seed))[0])
+
+
+def _one_per_split(sub, cols=()):
+    """The rows ``sub`` (one per seed) with one row per distinct split, as the claims count
+    them: of seeds with the same split checksum the first whose ``cols`` all have values is
+    kept (:func:`cliffkit.evaluate.distinct_splits`). Returns (rows, seeds left out)."""
+    from ..evaluate import distinct_splits
+
+    if len(sub) < 2 or "split_checksum" not in sub:
+        return sub, 0
+    usable = np.ones(len(sub), dtype=bool)
+    for c in cols:
+        if c in sub:
+            usable &= np.isfinite(sub[c].map(_num).to_numpy(dtype=float))
+    keep, dups = distinct_splits(_split_ids(sub), usable)
+    return (sub, 0) if not dups else (sub.iloc[keep], len(dups))
+
+
+def _caveats(sub, *, capped: bool = False, strata=("cliff", "smooth"),
+             seeds: bool = True) -> list[str]:
+    """Why a verdict from the rows ``sub`` is weak: few distinct splits (``seeds=False``: not
+    said, for a claim, whose verdict applies its own ``min_seeds``), small strata, capped
+    budget."""
     out = []
-    n_seeds = int(sub["seed"].nunique()) if "seed" in sub and len(sub) else 0
-    if n_seeds < MIN_SEEDS:
-        out.append(f"{n_seeds} seed{'s' if n_seeds != 1 else ''} (< {MIN_SEEDS})")
+    n_seeds, n_splits = _n_splits(sub)
+    if seeds and n_splits < MIN_SEEDS:
+        text = (f"{n_splits} split seed{'s' if n_splits != 1 else ''} (< {MIN_SEEDS}, the "
+                "claims' minimum)")
+        if n_splits < n_seeds:
+            text += (f": {n_seeds} seeds made {n_splits} distinct split"
+                     f"{'s' if n_splits != 1 else ''} (same split checksum), so the others "
+                     "vary only the model")
+        out.append(text)
     for st in strata:
         col = f"{st}_n"
         if col in sub:
@@ -184,7 +229,8 @@ def paired_stats(a, b) -> dict:
 
 
 def _pairs(table, keys, baseline: str = "plain"):
-    """Yield (key tuple, loss, baseline rows, loss rows) aligned on seed."""
+    """Yield (key tuple, loss, baseline rows, loss rows) aligned on seed, one seed per
+    distinct split (the baseline's split checksum; :func:`_one_per_split`)."""
     for key, sub in table.groupby(list(keys), sort=True):
         base = sub[sub["loss"] == baseline].set_index("seed")
         if base.empty:
@@ -193,6 +239,10 @@ def _pairs(table, keys, baseline: str = "plain"):
             g = g.set_index("seed")
             seeds = sorted(set(base.index) & set(g.index))
             if seeds:
+                b = base.loc[seeds]
+                both = b.assign(_gap_loss=g.loc[seeds, "gap"]) if "gap" in g else b
+                kept, _ = _one_per_split(both, ("gap", "_gap_loss"))
+                seeds = list(kept.index)
                 yield key, lo, base.loc[seeds], g.loc[seeds]
 
 
@@ -303,8 +353,11 @@ def _dataset_summary(report: Report, ok, capped: bool = False) -> None:
             "molecules with their bootstrap 95% CIs, the ratio, and the same ratio for the "
             "reference predictor (similarity-weighted mean of the training neighbours' labels). "
             "A model/reference ratio below 1 means the model handles cliffs better than copying "
-            "its neighbours. Verdicts from fewer than "
-            f"{MIN_SEEDS} seeds, from fewer than {MIN_STRATUM} cliff or smooth test molecules, or "
+            "its neighbours. Seeds count as split seeds: seeds whose splits are identical "
+            "(same split checksum, e.g. a predefined split where only the model seed changes) "
+            "count once, as in the claims, and the MAEs, ratio and paired tests use one seed "
+            f"per split. Verdicts from fewer than {MIN_SEEDS} split seeds (the claims' minimum), "
+            f"from fewer than {MIN_STRATUM} cliff or smooth test molecules, or "
             "from capped training budgets are marked 'weak evidence'.",
             level="note",
         )
@@ -318,7 +371,10 @@ def _dataset_summary(report: Report, ok, capped: bool = False) -> None:
             with report.section(f"{_task(ds, tg)} ({split} split)"):
                 plain = rows_t[rows_t["loss"] == "plain"]
                 rows = []
-                for bb, sub in plain.groupby("backbone", sort=True):
+                for bb, rows_bb in plain.groupby("backbone", sort=True):
+                    # seeds that repeat a split count once here as in the claims
+                    sub, _ = _one_per_split(rows_bb, ("cliff_mae", "smooth_mae"))
+                    n_seeds, n_splits = _n_splits(rows_bb)
                     est = _ratio_of_means(sub)
                     n, lo = int(math.isfinite(est.value)), est.low
                     if n == 0:
@@ -327,10 +383,12 @@ def _dataset_summary(report: Report, ok, capped: bool = False) -> None:
                         verdict = "cliff error above smooth error"
                     else:
                         verdict = "no clear cliff/smooth difference"
-                    rows.append([bb, int(sub["seed"].nunique()), _ms(sub, "cliff_mae"),
+                    rows.append([bb, n_seeds if n_splits == n_seeds else
+                                 f"{n_seeds} ({n_splits} distinct split{'s' if n_splits != 1 else ''})",
+                                 _ms(sub, "cliff_mae"),
                                  _ms(sub, "smooth_mae"), _ratio_text(sub),
                                  _ratio_text(sub, "ref_", ci=False), _ratio_over_reference(sub),
-                                 _label(verdict, _caveats(sub, capped=capped))])
+                                 _label(verdict, _caveats(rows_bb, capped=capped))])
                 if rows:
                     report.add_table(
                         rows, f"Cliff against smooth test molecules (plain loss{', ' + unit if unit else ''})",
@@ -473,14 +531,19 @@ def _ratio_of_means(sub, prefix: str = ""):
     c, m = f"{prefix}cliff_mae", f"{prefix}smooth_mae"
     if c not in sub or m not in sub or sub.empty:
         return Estimate(float("nan"))
+    sub, n_dup = _one_per_split(sub, (c, m))
     num = sub[c].map(_num).to_numpy(dtype=float)
     den = sub[m].map(_num).to_numpy(dtype=float)
     est = fieller_interval(num, den)
     ok = np.isfinite(num) & np.isfinite(den)
+    dup = (f"{n_dup} seed{'s' if n_dup != 1 else ''} repeating a split counted once"
+           if n_dup else "")
     if ok.sum() == 1:
         row = sub[ok].iloc[0]
         lo, hi = _num(row.get(f"{prefix}ratio_lo")), _num(row.get(f"{prefix}ratio_hi"))
-        return Estimate(est.value, lo, hi, note="one seed")
+        return Estimate(est.value, lo, hi, note="one seed" + (f"; {dup}" if dup else ""))
+    if dup:
+        est = Estimate(est.value, est.low, est.high, note="; ".join(x for x in (est.note, dup) if x))
     return est
 
 
@@ -495,7 +558,7 @@ def _ratio_text(sub, prefix: str = "", ci: bool = True) -> str:
     if e.note.startswith("one seed"):
         return text + (f" [{_fmt(e.low)}, {_fmt(e.high)}]†" if math.isfinite(e.low) else " [—]")
     if "unbounded" in e.note:
-        return text + " [unbounded]"
+        return text + f" [{e.note[e.note.index('unbounded'):]}]"
     text += f" [{_fmt(e.low)}, {_fmt(e.high)}]" if math.isfinite(e.low) else " [—]"
     return text + (f" ({e.note})" if e.note else "")
 
@@ -507,7 +570,9 @@ _RATIO_NOTE = ("ratio = mean MAE cliff / mean MAE smooth over the seeds (the rat
                "as in the claims), so it equals the row's MAE cliff over its MAE smooth; the "
                "bracket is Fieller's 95% interval of that ratio across seeds (the ratios R that "
                "a paired t-test of MAE cliff − R·MAE smooth does not reject; 'unbounded' when "
-               "the smooth MAE is not distinguishable from 0).")
+               "the smooth MAE is not distinguishable from 0). Seeds whose splits are identical "
+               "(same split checksum) count once in the ratio and its interval, as in the claims "
+               "(the bracket then says how many were left out).")
 
 #: Marks an interval from one seed: the cell's own molecule bootstrap, not a seed interval.
 _ONE_SEED = "†: one seed; the interval is that cell's molecule bootstrap, not an interval over seeds."
@@ -922,7 +987,9 @@ def build_report(table, *, title: str | None = None, meta: dict | None = None,
                     level="warning")
         claims_section(report, ok if own_claims else ok[paper[ok.index]], spec=spec,
                        command=command, n_bootstrap=n_bootstrap,
-                       caveats=lambda rows: _caveats(rows, capped=capped), warnings=partial,
+                       # a claim's own seed rule (min_seeds distinct splits) is in its verdict
+                       caveats=lambda rows: _caveats(rows, capped=capped, seeds=False),
+                       warnings=partial,
                        title="Claims" if own_claims else "Paper claims")
         if paper.any():
             _ratio_summary(report, ok[paper[ok.index]])

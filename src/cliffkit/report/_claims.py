@@ -298,8 +298,11 @@ def claims_section(report, table, *, spec: dict | None = None,
                         f"Exploratory ({which} of {res.n_cells} cells, selected post hoc): "
                         f"{_key_text(b['key'])}: {_ci(b['estimates']['endpoint'], ep.percent)} "
                         f"over {b['n_seeds']} seed{'s' if b['n_seeds'] != 1 else ''}, raw p = "
-                        f"{_f(b['p'])}, Holm p = "
-                        f"{_f(shown_holm(b, claim.get('min_seeds', 5)))}.", level="exploratory")
+                        f"{_f(b['p'])}, " + (
+                            "no Holm p (all: intersection-union, unadjusted)."
+                            if claim.get("quantifier", "any") == "all" else
+                            f"Holm p = {_f(shown_holm(b, claim.get('min_seeds', 5)))}."),
+                        level="exploratory")
         report.add_message(
             "Every number in this section is reproduced by: "
             f"`{command or 'cliffkit report RESULTS -o OUT'}` "
@@ -323,7 +326,7 @@ def _exploratory_cell(res, claim: dict) -> tuple[dict, str] | None:
 
 
 def _claim_table(report, claim, ep, res) -> None:
-    from ..evaluate import shown_holm
+    from ..evaluate import claim_conditions, shown_holm
 
     if not res.cells:  # the verdict line says "not measured"
         return
@@ -361,13 +364,22 @@ def _claim_table(report, claim, ep, res) -> None:
     else:
         cols = ["cell", "seeds", "MAE cliff [boot]", "MAE smooth [boot]", "gap [boot] / t [t]",
                 "ratio of means [boot]", "p", "Holm p", "MDE", "result"]
-    note = (f"p: one-sided t-test across seeds of H1 '{ep.name} ≥ {claim['threshold']}'"
-            + (f" and smooth MAE non-inferior (margin +{100 * claim['smooth_margin']:.0f}%; p is "
-               "the larger of the two)" if claim.get("smooth_margin") is not None
-               and ep.name == "cliff_mae_reduction" else "")
-            + "; Holm p: adjusted over the rows of this table ('—' where no test was made: "
-              "fewer than 2 seeds, or fewer than the claim's minimum; such a row still counts "
-              "in the family, a missing p as 1). MDE: the endpoint value this "
+    conds = claim_conditions(claim)
+    if len(conds) == 1:
+        p_txt = f"p: one-sided t-test across seeds of H1 '{conds[0]}'"
+    else:
+        p_txt = ("p: the largest of the one-sided t-tests across seeds of H1 "
+                 + ", ".join(f"'{c}'" for c in conds)
+                 + " (intersection-union test: a cell passes only when all of them do)")
+    if claim.get("quantifier", "any") == "all":
+        holm_txt = ("; Holm p: '—' for every row: a claim about every cell ('all') is an "
+                    "intersection-union test decided on each row's raw p at α, unadjusted")
+    else:
+        holm_txt = ("; Holm p: adjusted over the rows of this table ('—' where no test was made: "
+                    "fewer than 2 seeds, or fewer than the claim's minimum; such a row still "
+                    "counts in the family, a missing p as 1)")
+    note = (p_txt + holm_txt
+            + ". MDE: the endpoint value this "
               "cell's test detects with 80% power at its seeds and per-cell α (Holm's first "
               "step α/m for 'any'). 'not shown' is not evidence of no effect. [boot]: "
               "hierarchical bootstrap, t-calibrated. A gap reduction is unstable when "
