@@ -245,7 +245,7 @@ def summary(full: Path, sub: Path | None, quick: Path | None, gnn_cost: Path | N
                         f"{_f(max(v.sub_ref for v in diffs.values()))} (3k) to "
                         f"{_f(min(ref_means[k] for k in diffs))}–"
                         f"{_f(max(ref_means[k] for k in diffs))} (full). The strata themselves "
-                        f"change with data size (more neighbours, closer ones): relative to the "
+                        f"change with data size (the same rule, other training neighbours): relative to the "
                         f"reference, the model ratio is {_f(min(rel3, default=math.nan), 2)}–{_f(max(rel3, default=math.nan), 2)} on "
                         f"3k and {_f(min(relf, default=math.nan), 2)}–{_f(max(relf, default=math.nan), 2)} on full QM9. No difference "
                         f"between the two grids was tested (their seeds are not paired)")
